@@ -1,0 +1,1 @@
+"""Implementations of the ports. Import them by path; ``import motia_runtime`` loads none."""

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from ...ports.state import StateStore
+from .db import Database
+
+
+class SQLiteStateStore(StateStore):
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, group: str, key: str) -> Any | None:
+        row = self.db.conn.execute("SELECT value FROM state WHERE grp=? AND key=?", (group, key)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    async def set(self, group: str, key: str, value: Any) -> Any:
+        self.db.conn.execute(
+            "INSERT INTO state (grp, key, value, updated_at) VALUES (?,?,?,?) "
+            "ON CONFLICT (grp, key) DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at",
+            (group, key, json.dumps(value), int(time.time() * 1000)),
+        )
+        return value
+
+    async def delete(self, group: str, key: str) -> Any | None:
+        row = self.db.conn.execute("DELETE FROM state WHERE grp=? AND key=? RETURNING value", (group, key)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    async def get_group(self, group: str) -> list[Any]:
+        return [value for _, value in await self.items(group)]
+
+    async def items(self, group: str) -> list[tuple[str, Any]]:
+        rows = self.db.conn.execute("SELECT key, value FROM state WHERE grp=? ORDER BY rowid", (group,)).fetchall()
+        return [(k, json.loads(v)) for k, v in rows]
+
+    async def clear(self, group: str) -> None:
+        self.db.conn.execute("DELETE FROM state WHERE grp=?", (group,))
+
+    async def list_groups(self) -> list[str]:
+        return [r[0] for r in self.db.conn.execute("SELECT DISTINCT grp FROM state ORDER BY grp")]

@@ -1,0 +1,1 @@
+"""The ``motia`` command: thin argument parsing over the hosts and tools."""

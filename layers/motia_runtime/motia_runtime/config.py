@@ -1,0 +1,290 @@
+"""Step and stream configuration models.
+
+Each model accepts the Python spelling (``body_schema``) and Motia's camelCase spelling
+(``bodySchema``), so a step file can hold a typed ``ApiRouteConfig(...)`` or the plain dict a
+Motia Python step has. Unknown keys are refused: a typo must not be silently ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, Union
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from .cron import validate_cron
+from .errors import ConfigError
+from .schema import Schema
+
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-.]*$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        arbitrary_types_allowed=True,
+        frozen=True,
+    )
+
+
+class HandlerInfra(_Model):
+    """Lambda sizing; Motia's ``infrastructure.handler``."""
+
+    ram: int = Field(1024, ge=128, le=10240, description="MB, Lambda MemorySize")
+    timeout: int = Field(30, ge=1, le=900, description="seconds, Lambda Timeout")
+    cpu: float | None = None
+
+
+class QueueInfra(_Model):
+    """Delivery settings for an event step; Motia's ``infrastructure.queue``.
+
+    ``max_retries`` counts retries after the first attempt: a message is tried
+    ``max_retries + 1`` times, then dead-lettered (SQS ``maxReceiveCount = max_retries + 1``).
+    """
+
+    type: Literal["standard", "fifo"] = "standard"
+    max_retries: int = Field(3, ge=0, le=100)
+    visibility_timeout: int = Field(900, ge=0, le=43200)
+    delay_seconds: int = Field(0, ge=0, le=900)
+    concurrency: int | None = Field(None, ge=1, le=1000)
+    backoff_type: Literal["fixed", "exponential"] = "exponential"
+    backoff_delay_ms: int = Field(1000, ge=0, le=900_000)
+
+
+class Infrastructure(_Model):
+    handler: HandlerInfra = HandlerInfra()
+    queue: QueueInfra = QueueInfra()
+
+
+class Emit(_Model):
+    """One declared emit: a topic, with the label and flag Motia draws on diagram edges."""
+
+    topic: str = Field(min_length=1)
+    label: str | None = None
+    conditional: bool = False
+
+
+def _emits(value: Any) -> Any:
+    if isinstance(value, list):
+        return [{"topic": v} if isinstance(v, str) else v for v in value]
+    return value
+
+
+class QueryParam(_Model):
+    name: str
+    description: str | None = None
+
+
+class _StepBase(_Model):
+    name: str
+    description: str | None = None
+    flows: list[str] = []
+    emits: list[Emit] = []
+    virtual_emits: list[Emit] = []
+    virtual_subscribes: list[str] = []
+    include_files: list[str] = []
+    infrastructure: Infrastructure = Infrastructure()
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError("must start with a letter or _ and hold only letters, digits, _, - and .")
+        return value
+
+    @field_validator("emits", "virtual_emits", mode="before")
+    @classmethod
+    def _normalise_emits(cls, value: Any) -> Any:
+        return _emits(value)
+
+    @property
+    def emit_topics(self) -> frozenset[str]:
+        return frozenset(e.topic for e in self.emits)
+
+
+def _schema(value: Any) -> Schema | None:
+    if value is None:
+        return None
+    schema = Schema(value)
+    try:
+        schema.check()
+    except Exception as exc:  # jsonschema.SchemaError, pydantic.PydanticSchemaGenerationError
+        raise ValueError(f"not a valid schema: {exc}") from None
+    return schema
+
+
+class ApiRouteConfig(_StepBase):
+    """An HTTP endpoint: ``handler(req, ctx)`` returns ``{"status", "body", "headers"?}``."""
+
+    type: Literal["api"] = "api"
+    path: str
+    method: HttpMethod
+    body_schema: Schema | None = None
+    response_schema: dict[int, Schema] = {}
+    query_params: list[QueryParam] = []
+    middleware: list[Callable[..., Any]] = []
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("path")
+    @classmethod
+    def _valid_path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with /")
+        for part in value.strip("/").split("/"):
+            if part.startswith(":") and not re.fullmatch(r":[A-Za-z_][A-Za-z0-9_]*", part):
+                raise ValueError(f"path parameter {part!r} must be :name with letters, digits or _")
+        return value
+
+    @field_validator("body_schema", mode="before")
+    @classmethod
+    def _body(cls, value: Any) -> Any:
+        return _schema(value)
+
+    @field_validator("response_schema", mode="before")
+    @classmethod
+    def _responses(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        return {int(k): _schema(v) for k, v in value.items()}
+
+    @property
+    def path_params(self) -> list[str]:
+        return [p[1:] for p in self.path.strip("/").split("/") if p.startswith(":")]
+
+
+class EventConfig(_StepBase):
+    """A queue consumer: ``handler(input, ctx)`` runs for every event on a subscribed topic."""
+
+    type: Literal["event"] = "event"
+    subscribes: list[str] = Field(min_length=1)
+    input: Schema | None = None
+
+    @field_validator("input", mode="before")
+    @classmethod
+    def _input(cls, value: Any) -> Any:
+        return _schema(value)
+
+
+class CronConfig(_StepBase):
+    """A scheduled step: ``handler(ctx)`` runs on the cron expression, each run a new trace."""
+
+    type: Literal["cron"] = "cron"
+    cron: str
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        validate_cron(value)
+        return value
+
+
+class NoopConfig(_StepBase):
+    """A diagram-only node (an external or manual action); it has no handler."""
+
+    type: Literal["noop"] = "noop"
+
+    @model_validator(mode="after")
+    def _no_emits(self) -> NoopConfig:
+        if self.emits:
+            raise ValueError("a noop step declares virtualEmits, not emits")
+        return self
+
+
+StepConfig = Annotated[
+    Union[ApiRouteConfig, EventConfig, CronConfig, NoopConfig],
+    Field(discriminator="type"),
+]
+_STEP_ADAPTER: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(StepConfig)
+
+StepConfigModel = Union[ApiRouteConfig, EventConfig, CronConfig, NoopConfig]
+
+
+class StreamBaseConfig(_Model):
+    storage_type: Literal["default", "custom"] = "default"
+    factory: Callable[[], Any] | None = None
+
+    @model_validator(mode="after")
+    def _factory(self) -> StreamBaseConfig:
+        if self.storage_type == "custom" and self.factory is None:
+            raise ValueError("storageType 'custom' needs a factory")
+        return self
+
+
+class StreamConfig(_Model):
+    """A named stream: ``ctx.streams.<name>`` with items validated against ``schema``."""
+
+    name: str
+    schema_: Schema = Field(alias="schema")
+    base_config: StreamBaseConfig = StreamBaseConfig()
+    can_access: Callable[..., Any] | None = None
+    description: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise ValueError("must be a Python identifier (it becomes ctx.streams.<name>)")
+        return value
+
+    @field_validator("schema_", mode="before")
+    @classmethod
+    def _schema(cls, value: Any) -> Any:
+        schema = _schema(value)
+        if schema is None:
+            raise ValueError("a stream needs a schema")
+        return schema
+
+
+def _field_of(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    # A discriminated union prefixes the location with the tag ("api", "event", ...).
+    if parts and parts[0] in ("api", "event", "cron", "noop"):
+        parts = parts[1:]
+    return ".".join(parts) or "(config)"
+
+
+def _raise_config_error(exc: pydantic.ValidationError, file: str) -> None:
+    first, *rest = exc.errors(include_url=False)
+    field = _field_of(first["loc"])
+    message = first["msg"]
+    if first["type"] == "union_tag_invalid" or first["type"] == "union_tag_not_found":
+        field = "type"
+        message = "must be one of 'api', 'event', 'cron', 'noop'"
+    more = "".join(f"; {_field_of(e['loc'])}: {e['msg']}" for e in rest)
+    raise ConfigError(message + more, file=file, field=field) from None
+
+
+def parse_step_config(raw: Any, file: str) -> StepConfigModel:
+    """Validate a step's ``config`` (typed model or Motia-style dict) or raise ConfigError."""
+    if isinstance(raw, (ApiRouteConfig, EventConfig, CronConfig, NoopConfig)):
+        return raw
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config must be a dict or a step config model, not {type(raw).__name__}", file=file)
+    try:
+        return _STEP_ADAPTER.validate_python(raw)  # type: ignore[no-any-return]
+    except pydantic.ValidationError as exc:
+        _raise_config_error(exc, file)
+        raise  # unreachable
+
+
+def parse_stream_config(raw: Any, file: str) -> StreamConfig:
+    if isinstance(raw, StreamConfig):
+        return raw
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config must be a dict or a StreamConfig, not {type(raw).__name__}", file=file)
+    try:
+        return StreamConfig.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        _raise_config_error(exc, file)
+        raise

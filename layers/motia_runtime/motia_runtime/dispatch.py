@@ -1,0 +1,187 @@
+"""Running a step: the one code path both hosts call.
+
+A host turns its request (an HTTP request, a queue message, a schedule tick, an API Gateway or
+SQS event on Lambda) into the arguments below and turns the result back into its own response.
+Validation, the handler context, middleware, time limits and error mapping live here only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
+
+import pydantic
+
+from .config import ApiRouteConfig, CronConfig, EventConfig
+from .errors import MotiaError, ValidationError
+from .ports.events import Event
+from .project import Step
+from .runtime import Runtime
+from .trace import new_trace_id
+
+
+class ApiRequest(TypedDict):
+    """What an API handler gets as ``req`` (a plain dict, as in Motia's Python steps)."""
+
+    pathParams: dict[str, str]
+    queryParams: dict[str, str | list[str]]
+    body: Any
+    headers: dict[str, str]
+    rawBody: str
+
+
+@dataclass(slots=True)
+class ApiResponse:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class InvalidInputError(ValidationError):
+    """An event's data does not match the step's ``input`` schema; retrying cannot help."""
+
+
+def error_body(message: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": message}
+    if errors is not None:
+        body["errors"] = errors
+    return body
+
+
+def parse_body(raw: bytes, content_type: str | None) -> tuple[Any, ApiResponse | None]:
+    """Decode a request body: JSON when it says so (or looks like it), text otherwise."""
+    if not raw:
+        return None, None
+    text = raw.decode("utf-8", errors="replace")
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    # Bodies that look like JSON are parsed as JSON even when the client did not say so
+    # (curl -d sends form-urlencoded); an explicit non-JSON type keeps the body as text.
+    looks_json = text.lstrip()[:1] in ("{", "[") and ctype in ("", "application/x-www-form-urlencoded")
+    if ctype == "application/json" or ctype.endswith("+json") or looks_json:
+        try:
+            return json.loads(text), None
+        except json.JSONDecodeError as exc:
+            return None, ApiResponse(400, error_body(f"Invalid JSON body: {exc.msg} at line {exc.lineno} column {exc.colno}"))
+    return text, None
+
+
+async def call_handler(handler: Callable[..., Any], *args: Any, timeout_s: float | None) -> Any:
+    """Await an async handler, or run a plain function in a thread, within ``timeout_s``."""
+    if inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(getattr(handler, "__call__", None)):
+        call: Awaitable[Any] = handler(*args)
+    else:
+        call = asyncio.to_thread(functools.partial(handler, *args))
+    if timeout_s is None:
+        return await call
+    try:
+        return await asyncio.wait_for(call, timeout_s)
+    except TimeoutError:
+        raise MotiaError(f"handler timed out after {timeout_s:g} s (infrastructure.handler.timeout)") from None
+
+
+def _plain(body: Any) -> Any:
+    if isinstance(body, pydantic.BaseModel):
+        return body.model_dump(mode="json", by_alias=True)
+    return body
+
+
+def _to_response(step: Step, result: Any) -> ApiResponse:
+    if isinstance(result, ApiResponse):
+        response = result
+    elif isinstance(result, Mapping) and isinstance(result.get("status"), int):
+        response = ApiResponse(result["status"], _plain(result.get("body")), dict(result.get("headers") or {}))
+    else:
+        raise MotiaError(
+            f"step {step.name!r} must return {{'status': int, 'body': ...}}, it returned {type(result).__name__}"
+        )
+    config: ApiRouteConfig = step.config  # type: ignore[assignment]
+    schema = config.response_schema.get(response.status)
+    if schema is not None:
+        # Raises ValidationError; the caller turns it into a 500 naming the fields.
+        schema.validate(response.body, what=f"response {response.status} of step {step.name!r}")
+    return response
+
+
+async def run_api(runtime: Runtime, step: Step, request: ApiRequest, trace_id: str | None = None) -> ApiResponse:
+    """Validate the body, run middleware and the handler, and map every failure to a status."""
+    config: ApiRouteConfig = step.config  # type: ignore[assignment]
+    trace_id = trace_id or new_trace_id()
+    logger = runtime.logger(step, trace_id)
+    if config.body_schema is not None:
+        try:
+            request["body"] = config.body_schema.validate(request["body"], what="request body")
+        except ValidationError as exc:
+            return ApiResponse(400, error_body("Validation error", exc.errors), {"x-trace-id": trace_id})
+    ctx = runtime.context(step, trace_id)
+    assert step.handler is not None
+
+    async def final(req: ApiRequest) -> Any:
+        return await call_handler(step.handler, req, ctx, timeout_s=config.infrastructure.handler.timeout)  # type: ignore[arg-type]
+
+    chain: Callable[[ApiRequest], Awaitable[Any]] = final
+    for middleware in reversed(config.middleware):
+        chain = functools.partial(_middleware_call, middleware, ctx=ctx, next_=chain)
+
+    token = runtime.observer.step_started(trace_id, step.name, {"type": "api", "path": config.path})
+    error: BaseException | None = None
+    try:
+        response = _to_response(step, await chain(request))
+    except ValidationError as exc:
+        error = exc
+        logger.error(f"step failed: {exc}", {"errors": exc.errors})
+        response = ApiResponse(500, error_body(str(exc), exc.errors))
+    except Exception as exc:
+        error = exc
+        logger.exception(f"step failed: {type(exc).__name__}: {exc}")
+        response = ApiResponse(500, error_body("Internal Server Error"))
+    finally:
+        runtime.observer.step_finished(token, trace_id, step.name, error)
+    response.headers.setdefault("x-trace-id", trace_id)
+    return response
+
+
+async def _middleware_call(
+    middleware: Callable[..., Any], req: ApiRequest, *, ctx: Any, next_: Callable[[ApiRequest], Awaitable[Any]]
+) -> Any:
+    async def call_next(next_req: ApiRequest | None = None) -> Any:
+        return await next_(next_req if next_req is not None else req)
+
+    return await middleware(req, ctx, call_next)
+
+
+async def run_event(runtime: Runtime, step: Step, event: Event) -> None:
+    """Run an event step for one event; raises on failure so the host can retry."""
+    config: EventConfig = step.config  # type: ignore[assignment]
+    data = event.data
+    if config.input is not None:
+        try:
+            data = config.input.validate(data, what=f"event {event.topic!r} for step {step.name!r}")
+        except ValidationError as exc:
+            raise InvalidInputError(str(exc), exc.errors) from None
+    await _run(runtime, step, event.trace_id, {"type": "event", "topic": event.topic}, data)
+
+
+async def run_cron(runtime: Runtime, step: Step, trace_id: str | None = None) -> str:
+    """Run a cron step once, as a new trace; returns the trace id."""
+    config: CronConfig = step.config  # type: ignore[assignment]
+    trace_id = trace_id or new_trace_id()
+    await _run(runtime, step, trace_id, {"type": "cron", "cron": config.cron})
+    return trace_id
+
+
+async def _run(runtime: Runtime, step: Step, trace_id: str, trigger: dict[str, Any], *args: Any) -> None:
+    ctx = runtime.context(step, trace_id)
+    token = runtime.observer.step_started(trace_id, step.name, trigger)
+    error: BaseException | None = None
+    try:
+        await call_handler(step.handler, *args, ctx, timeout_s=step.config.infrastructure.handler.timeout)  # type: ignore[arg-type]
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        runtime.observer.step_finished(token, trace_id, step.name, error)

@@ -1,0 +1,71 @@
+"""The one exception tree of motia_runtime.
+
+    MotiaError
+    ├── ConfigError            a step or stream file is wrong (names the file and the field)
+    ├── ValidationError        data does not match a schema (carries one entry per field)
+    ├── EmitError              a topic the step did not declare, or an event the bus refused
+    ├── StreamError            a stream operation failed
+    │   ├── StreamNotFoundError
+    │   └── ItemTooLargeError
+    ├── StateError             a state operation failed
+    └── ConnectionGoneError    a WebSocket connection is no longer there
+
+Adapters translate vendor errors (sqlite3, botocore) into these at their edge, so a step's
+code and the hosts only ever catch ``MotiaError`` subclasses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class MotiaError(Exception):
+    """Root of every error raised by motia_runtime."""
+
+
+class ConfigError(MotiaError):
+    """A step, stream or project file is invalid.
+
+    The message always names the file and, where there is one, the field.
+    """
+
+    def __init__(self, message: str, *, file: str | None = None, field: str | None = None) -> None:
+        self.file = file
+        self.field = field
+        where = file or ""
+        if field:
+            where = f"{where}: {field}" if where else field
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class ValidationError(MotiaError):
+    """Data did not match a schema; ``errors`` holds ``{"field", "message"}`` entries."""
+
+    def __init__(self, message: str, errors: list[dict[str, Any]]) -> None:
+        self.errors = errors
+        detail = "; ".join(f"{e['field'] or '(root)'}: {e['message']}" for e in errors)
+        super().__init__(f"{message}: {detail}" if detail else message)
+
+
+class EmitError(MotiaError):
+    """An emit was refused (undeclared topic, bad envelope, event too large)."""
+
+
+class StreamError(MotiaError):
+    """A stream operation failed."""
+
+
+class StreamNotFoundError(StreamError, AttributeError):
+    """No stream with that name is defined in the project (also an AttributeError, for ``ctx.streams.x``)."""
+
+
+class ItemTooLargeError(StreamError):
+    """A stream item or event is over the size the hosts can store or push."""
+
+
+class StateError(MotiaError):
+    """A state operation failed."""
+
+
+class ConnectionGoneError(MotiaError):
+    """The WebSocket connection is gone (closed locally, or 410 Gone on API Gateway)."""

@@ -1,0 +1,1 @@
+"""The local host: Starlette on uvicorn, an in-process event bus, cron, SQLite, WebSockets."""

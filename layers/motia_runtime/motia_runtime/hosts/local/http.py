@@ -1,0 +1,70 @@
+"""API steps as Starlette routes: translate the request, call ``dispatch.run_api``, translate back."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pydantic_core
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ...config import ApiRouteConfig
+from ...dispatch import ApiRequest, ApiResponse, parse_body, run_api
+from ...project import Step
+from ...runtime import Runtime
+
+
+def starlette_path(path: str) -> str:
+    """``/pets/:id`` (Motia, Express) → ``/pets/{id}`` (Starlette)."""
+    return re.sub(r":([A-Za-z_][A-Za-z0-9_]*)", r"{\1}", path)
+
+
+def query_params(request: Request) -> dict[str, str | list[str]]:
+    out: dict[str, str | list[str]] = {}
+    for key in request.query_params:
+        values = request.query_params.getlist(key)
+        out[key] = values[0] if len(values) == 1 else values
+    return out
+
+
+def to_response(result: ApiResponse) -> Response:
+    headers = dict(result.headers)
+    body = result.body
+    if isinstance(body, bytes):
+        content, media = body, headers.pop("content-type", "application/octet-stream")
+    elif isinstance(body, str) and "content-type" in {k.lower() for k in headers}:
+        content, media = body.encode(), None
+    elif body is None and result.status in (204, 304):
+        content, media = b"", None
+    else:
+        content, media = pydantic_core.to_json(body), "application/json"
+    return Response(content, status_code=result.status, headers=headers, media_type=media)
+
+
+def api_routes(runtime: Runtime) -> list[Route]:
+    routes = []
+    for step in runtime.project.api_steps:
+        config: ApiRouteConfig = step.config  # type: ignore[assignment]
+        routes.append(Route(starlette_path(config.path), _endpoint(runtime, step), methods=[config.method],
+                            name=step.name))
+    return routes
+
+
+def _endpoint(runtime: Runtime, step: Step) -> Any:
+    async def endpoint(request: Request) -> Response:
+        raw = await request.body()
+        body, error = parse_body(raw, request.headers.get("content-type"))
+        if error is not None:
+            return to_response(error)
+        api_request: ApiRequest = {
+            "pathParams": dict(request.path_params),
+            "queryParams": query_params(request),
+            "body": body,
+            "headers": dict(request.headers),
+            "rawBody": raw.decode("utf-8", errors="replace"),
+        }
+        return to_response(await run_api(runtime, step, api_request))
+
+    return endpoint

@@ -1,0 +1,208 @@
+"""Discovery and load-time validation of a project's steps and streams.
+
+Steps are ``functions/**/*_step.py`` and streams ``streams/**/*_stream.py``. Files are imported
+as ordinary modules (``functions.pets.create_pet_step``) with the project root on ``sys.path``,
+so a step can import its flow's helpers. Every problem found at load time raises ConfigError
+naming the file and the field; topics that are subscribed to but never emitted are warnings.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+import sys
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from .config import (
+    ApiRouteConfig,
+    CronConfig,
+    EventConfig,
+    NoopConfig,
+    StepConfigModel,
+    StreamConfig,
+    parse_step_config,
+    parse_stream_config,
+)
+from .errors import ConfigError
+
+STEP_GLOB = "*_step.py"
+STREAM_GLOB = "*_stream.py"
+AUTH_MODULE = "auth.py"
+
+# The number of positional arguments each kind of handler takes.
+_HANDLER_ARITY = {"api": 2, "event": 2, "cron": 1}
+
+
+@dataclass(frozen=True)
+class Step:
+    config: StepConfigModel
+    handler: Callable[..., Any] | None
+    file: Path
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    steps: dict[str, Step]
+    streams: dict[str, StreamConfig]
+    stream_files: dict[str, Path] = field(default_factory=dict)
+    authenticate: Callable[..., Any] | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def steps_of(self, kind: type[Any]) -> list[Step]:
+        return [s for s in self.steps.values() if isinstance(s.config, kind)]
+
+    @property
+    def api_steps(self) -> list[Step]:
+        return self.steps_of(ApiRouteConfig)
+
+    @property
+    def event_steps(self) -> list[Step]:
+        return self.steps_of(EventConfig)
+
+    @property
+    def cron_steps(self) -> list[Step]:
+        return self.steps_of(CronConfig)
+
+    def subscribers(self, topic: str) -> list[Step]:
+        return [s for s in self.event_steps if topic in s.config.subscribes]  # type: ignore[union-attr]
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    for part in parts:
+        if not part.isidentifier():
+            raise ConfigError(
+                f"{part!r} is not a valid Python module name (use letters, digits and _)", file=_relative(path, root)
+            )
+    return ".".join(parts)
+
+
+def _import(path: Path, root: Path) -> ModuleType:
+    name = _module_name(path, root)
+    rel = _relative(path, root)
+    try:
+        if name in sys.modules:
+            return importlib.reload(sys.modules[name])
+        return importlib.import_module(name)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        raise ConfigError(f"cannot import: {type(exc).__name__}: {exc}", file=rel) from exc
+
+
+def _check_handler(step: StepConfigModel, handler: Any, rel: str) -> Callable[..., Any] | None:
+    if isinstance(step, NoopConfig):
+        return None
+    if handler is None:
+        raise ConfigError(f"a {step.type} step needs a module-level handler", file=rel, field="handler")
+    if not callable(handler):
+        raise ConfigError("handler must be a function", file=rel, field="handler")
+    try:
+        params = inspect.signature(handler).parameters.values()
+    except (TypeError, ValueError):
+        return handler  # builtins and C callables: trust them
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    varargs = any(p.kind == p.VAR_POSITIONAL for p in params)
+    expected = _HANDLER_ARITY[step.type]
+    required = [p for p in positional if p.default is p.empty]
+    if len(required) > expected or (len(positional) < expected and not varargs):
+        shape = {"api": "handler(req, ctx)", "event": "handler(input, ctx)", "cron": "handler(ctx)"}[step.type]
+        raise ConfigError(f"a {step.type} step's handler must be {shape}", file=rel, field="handler")
+    return handler
+
+
+def _route_key(config: ApiRouteConfig) -> tuple[str, str]:
+    return config.method, re.sub(r":[A-Za-z0-9_]+", ":", config.path.rstrip("/") or "/")
+
+
+def load_project(root: Path | str, *, functions_dir: str = "functions", streams_dir: str = "streams") -> Project:
+    """Import and validate every step and stream under ``root``."""
+    root = Path(root).resolve()
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    importlib.invalidate_caches()
+
+    streams: dict[str, StreamConfig] = {}
+    stream_files: dict[str, Path] = {}
+    authenticate = None
+    streams_path = root / streams_dir
+    for path in sorted(streams_path.rglob(STREAM_GLOB)) if streams_path.is_dir() else []:
+        rel = _relative(path, root)
+        module = _import(path, root)
+        if not hasattr(module, "config"):
+            raise ConfigError("a stream file needs a module-level config", file=rel, field="config")
+        config = parse_stream_config(module.config, rel)
+        if config.name in streams:
+            other = _relative(stream_files[config.name], root)
+            raise ConfigError(f"stream {config.name!r} is already defined in {other}", file=rel, field="name")
+        streams[config.name] = config
+        stream_files[config.name] = path
+    auth_path = streams_path / AUTH_MODULE
+    if auth_path.is_file():
+        module = _import(auth_path, root)
+        authenticate = getattr(module, "authenticate", None)
+        if authenticate is not None and not callable(authenticate):
+            raise ConfigError("authenticate must be a function", file=_relative(auth_path, root), field="authenticate")
+
+    steps: dict[str, Step] = {}
+    routes: dict[tuple[str, str], Step] = {}
+    functions_path = root / functions_dir
+    for path in sorted(functions_path.rglob(STEP_GLOB)) if functions_path.is_dir() else []:
+        rel = _relative(path, root)
+        module = _import(path, root)
+        if not hasattr(module, "config"):
+            raise ConfigError("a step file needs a module-level config", file=rel, field="config")
+        config = parse_step_config(module.config, rel)
+        handler = _check_handler(config, getattr(module, "handler", None), rel)
+        step = Step(config, handler, path)
+        if config.name in steps:
+            other = _relative(steps[config.name].file, root)
+            raise ConfigError(f"step name {config.name!r} is already used by {other}", file=rel, field="name")
+        if isinstance(config, ApiRouteConfig):
+            key = _route_key(config)
+            if key in routes:
+                other = _relative(routes[key].file, root)
+                raise ConfigError(
+                    f"route {config.method} {config.path} is already served by {other}", file=rel, field="path"
+                )
+            routes[key] = step
+        steps[config.name] = step
+
+    return Project(root, steps, streams, stream_files, authenticate, _topic_warnings(steps, root))
+
+
+def _topic_warnings(steps: dict[str, Step], root: Path) -> list[str]:
+    emitted: set[str] = set()
+    for step in steps.values():
+        emitted |= {e.topic for e in step.config.emits} | {e.topic for e in step.config.virtual_emits}
+    warnings = []
+    subscribers: dict[str, list[Step]] = defaultdict(list)
+    for step in steps.values():
+        if isinstance(step.config, EventConfig):
+            for topic in step.config.subscribes:
+                subscribers[topic].append(step)
+    for topic, subs in sorted(subscribers.items()):
+        if topic not in emitted:
+            for step in subs:
+                warnings.append(
+                    f"{_relative(step.file, root)}: subscribes: topic {topic!r} is not emitted by any step"
+                )
+    return warnings

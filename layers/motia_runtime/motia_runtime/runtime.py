@@ -1,0 +1,86 @@
+"""The runtime: a loaded project wired to its adapters. Both hosts build one."""
+
+from __future__ import annotations
+
+from .config import StreamConfig
+from .context import Emitter, FlowContext
+from .errors import ConfigError
+from .log import LogSink, StepLogger
+from .observe import Observer
+from .ports.events import EventBus
+from .ports.state import StateStore
+from .ports.streams import StreamStore
+from .project import Project, Step
+from .streams import Stream, Streams
+
+
+def _store_for(config: StreamConfig, default: StreamStore, file: str) -> StreamStore:
+    if config.base_config.storage_type != "custom":
+        return default
+    factory = config.base_config.factory
+    assert factory is not None  # the config model refuses custom without a factory
+    store = factory()
+    if not isinstance(store, StreamStore):
+        raise ConfigError(
+            f"the custom stream factory returned {type(store).__name__}, not a StreamStore", file=file,
+            field="baseConfig.factory",
+        )
+    return store
+
+
+class Runtime:
+    def __init__(
+        self,
+        project: Project,
+        *,
+        state: StateStore,
+        streams: StreamStore,
+        bus: EventBus,
+        observer: Observer | None = None,
+        log_sink: LogSink | None = None,
+    ) -> None:
+        self.project = project
+        self.state = state
+        self.stream_store = streams
+        self.bus = bus
+        self.observer = observer or Observer()
+        self.log_sink = log_sink
+        self.streams: dict[str, Stream] = {
+            name: Stream(cfg, _store_for(cfg, streams, str(project.stream_files.get(name, name))))
+            for name, cfg in project.streams.items()
+        }
+        self._streams_view = Streams(self.streams)
+
+    @property
+    def stream_stores(self) -> list[StreamStore]:
+        """Every distinct store in use (custom streams bring their own)."""
+        seen: dict[int, StreamStore] = {id(self.stream_store): self.stream_store}
+        for stream in self.streams.values():
+            seen.setdefault(id(stream.store), stream.store)
+        return list(seen.values())
+
+    def logger(self, step: Step | None = None, trace_id: str | None = None) -> StepLogger:
+        bindings = {}
+        if trace_id:
+            bindings["traceId"] = trace_id
+        if step is not None:
+            bindings["step"] = step.name
+            bindings["flows"] = step.config.flows
+        return StepLogger(bindings, self.log_sink)
+
+    def context(self, step: Step, trace_id: str) -> FlowContext:
+        return FlowContext(
+            trace_id=trace_id,
+            flows=list(step.config.flows),
+            logger=self.logger(step, trace_id),
+            emit=Emitter(self, step, trace_id),
+            state=self.state,
+            streams=self._streams_view,
+            step=step.name,
+        )
+
+    async def aclose(self) -> None:
+        await self.bus.aclose()
+        for store in self.stream_stores:
+            await store.aclose()
+        await self.state.aclose()

@@ -1,0 +1,146 @@
+"""``ctx.streams.<name>``: the stream API steps call, on top of a StreamStore.
+
+This is where Motia's behaviour is kept (``set`` replaces the whole item, results carry ``id``
+and ``__motia``) and where ours is added: data is validated against the stream's schema before
+anything is written, and oversized items fail at the call instead of being dropped later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pydantic
+import pydantic_core
+
+from .config import StreamConfig
+from .errors import ItemTooLargeError, StreamError, StreamNotFoundError
+from .ports.streams import StreamChange, StreamStore
+from .update_ops import apply_ops
+
+# API Gateway WebSocket frames are capped at 128 KB and DynamoDB items at 400 KB; a frame adds
+# about 300 bytes of envelope around the item, so items are held under both limits here.
+MAX_ITEM_BYTES = 127 * 1024
+
+# Keys the framework owns: dropped from data given to ``set`` so an item read with ``get`` can be
+# written back as it is.
+_MANAGED_KEYS = ("id", "_createdAt", "__motia")
+
+
+def _to_plain(data: Any) -> Any:
+    if isinstance(data, pydantic.BaseModel):
+        return data.model_dump(mode="json", by_alias=True)
+    return data
+
+
+def _check_size(stream: str, what: str, value: Any) -> None:
+    size = len(pydantic_core.to_json(value))
+    if size > MAX_ITEM_BYTES:
+        raise ItemTooLargeError(
+            f"stream {stream!r}: {what} is {size} bytes, over the {MAX_ITEM_BYTES}-byte limit "
+            "(API Gateway WebSocket frames are capped at 128 KB)"
+        )
+
+
+class Stream:
+    """One stream; every method is a coroutine."""
+
+    def __init__(self, config: StreamConfig, store: StreamStore) -> None:
+        self.config = config
+        self.name = config.name
+        self.store = store
+
+    def _wrap(self, item: dict[str, Any] | None, group_id: str) -> dict[str, Any] | None:
+        if item is None:
+            return None
+        marker = {"type": "state-stream", "streamName": self.name, "groupId": group_id, "id": item.get("id")}
+        return {**item, "__motia": marker}
+
+    def _validate(self, data: Any) -> dict[str, Any]:
+        data = _to_plain(data)
+        if isinstance(data, Mapping):
+            data = {k: v for k, v in data.items() if k not in _MANAGED_KEYS}
+        value = self.config.schema_.validate(data, what=f"stream {self.name!r} item")
+        if not isinstance(value, dict):
+            raise StreamError(f"stream {self.name!r}: items must be objects, the schema gave {type(value).__name__}")
+        _check_size(self.name, "item", value)
+        return value
+
+    @staticmethod
+    def _key(group_id: Any, id: Any) -> tuple[str, str]:
+        if not isinstance(group_id, str) or not group_id:
+            raise StreamError(f"group_id must be a non-empty string, got {group_id!r}")
+        if not isinstance(id, str) or not id:
+            raise StreamError(f"id must be a non-empty string, got {id!r}")
+        return group_id, id
+
+    async def get(self, group_id: str, id: str) -> dict[str, Any] | None:
+        group_id, id = self._key(group_id, id)
+        return self._wrap(await self.store.get(self.name, group_id, id), group_id)
+
+    async def set(self, group_id: str, id: str, data: Any) -> dict[str, Any]:
+        """Create or replace the item; returns it with ``id`` and ``__motia``."""
+        group_id, id = self._key(group_id, id)
+        value = self._validate(data)
+        change = await self.store.set(self.name, group_id, id, value)
+        return self._wrap(change.data, group_id)  # type: ignore[return-value]
+
+    async def update(self, group_id: str, id: str, ops: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """Apply ``ops`` atomically; the result is validated like ``set``."""
+        group_id, id = self._key(group_id, id)
+
+        def mutation(current: dict[str, Any] | None) -> dict[str, Any]:
+            return self._validate(apply_ops(current, ops))
+
+        change = await self.store.mutate(self.name, group_id, id, mutation)
+        return self._wrap(change.data, group_id)  # type: ignore[return-value]
+
+    async def delete(self, group_id: str, id: str) -> dict[str, Any] | None:
+        group_id, id = self._key(group_id, id)
+        change = await self.store.delete(self.name, group_id, id)
+        return None if change is None else self._wrap(change.data, group_id)
+
+    async def get_group(self, group_id: str) -> list[dict[str, Any]]:
+        if not isinstance(group_id, str) or not group_id:
+            raise StreamError(f"group_id must be a non-empty string, got {group_id!r}")
+        return [self._wrap(item, group_id) for item in await self.store.get_group(self.name, group_id)]  # type: ignore[misc]
+
+    getGroup = get_group  # noqa: N815 - Motia's spelling
+
+    async def send(self, channel: Mapping[str, Any], event: Mapping[str, Any]) -> StreamChange:
+        """Send an ephemeral ``{"type", "data"}`` event to ``{"groupId", "id"?}``; nothing is stored."""
+        group_id = channel.get("groupId", channel.get("group_id"))
+        id = channel.get("id")
+        if not isinstance(group_id, str) or not group_id:
+            raise StreamError("send() needs a channel with a non-empty 'groupId'")
+        if id is not None and not isinstance(id, str):
+            raise StreamError("send(): channel 'id' must be a string")
+        if not isinstance(event.get("type"), str) or not event["type"]:
+            raise StreamError("send() needs an event with a non-empty 'type'")
+        payload = {"type": event["type"], "data": _to_plain(event.get("data"))}
+        _check_size(self.name, "event", payload)
+        return await self.store.send(self.name, group_id, id, payload)
+
+
+class Streams:
+    """``ctx.streams``: attribute (or item) access to the project's streams by name."""
+
+    def __init__(self, streams: Mapping[str, Stream]) -> None:
+        self._streams = dict(streams)
+
+    def __getattr__(self, name: str) -> Stream:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return self._streams[name]
+        except KeyError:
+            known = ", ".join(sorted(self._streams)) or "none"
+            raise StreamNotFoundError(f"no stream named {name!r} (streams: {known})") from None
+
+    __getitem__ = __getattr__
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._streams
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._streams.values())

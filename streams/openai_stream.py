@@ -1,0 +1,12 @@
+"""The ``openai`` stream of Motia's streams docs: one item per prompt, filled in as tokens arrive."""
+
+from pydantic import BaseModel, Field
+
+from motia_runtime import StreamConfig
+
+
+class OpenAiMessage(BaseModel):
+    message: str = Field(description="The reply so far")
+
+
+config = StreamConfig(name="openai", schema=OpenAiMessage)
