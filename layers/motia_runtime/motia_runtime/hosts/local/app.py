@@ -73,7 +73,7 @@ class LocalHost:
             self.db.close()
 
     def app(self) -> Starlette:
-        socket = StreamSocket(self.runtime, self.hub)
+        socket = StreamSocket(self.runtime, self.hub).serve
         routes = [
             *admin_routes(self),
             *api_routes(self.runtime),

@@ -45,7 +45,7 @@ class StreamSocket:
         self.runtime = runtime
         self.hub = hub
 
-    async def __call__(self, websocket: WebSocket) -> None:
+    async def serve(self, websocket: WebSocket) -> None:
         auth_context = None
         authenticate = self.runtime.project.authenticate
         if authenticate is not None:
