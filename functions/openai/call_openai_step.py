@@ -27,10 +27,9 @@ config = EventConfig(
 )
 
 MODEL = os.environ.get("OPENAI_MODEL", "gpt-4o-mini")
-FALLBACK = (
-    "OpenAI is not configured (set OPENAI_API_KEY, and OPENAI_BASE_URL for a compatible server), "
-    "so this is a local fallback reply to: {prompt}"
-)
+NO_KEY = "OpenAI is not configured (set OPENAI_API_KEY, and OPENAI_BASE_URL for a compatible server)"
+FAILED = "The OpenAI call failed ({error})"
+FALLBACK = "{reason}, so this is a local fallback reply to: {prompt}"
 
 
 async def _stream_words(text: str):
@@ -55,6 +54,7 @@ async def handler(input, ctx):
     ctx.logger.info("[Call OpenAI] Received callOpenAi event", input)
     prompt = input["message"]
     parts: list[str] = []
+    reason = NO_KEY
     if os.environ.get("OPENAI_API_KEY"):
         try:
             async for piece in _openai_chunks(prompt):
@@ -64,7 +64,8 @@ async def handler(input, ctx):
             return
         except Exception as exc:  # openai.APIError, network errors: fall back, never leave the item empty
             ctx.logger.warn("[Call OpenAI] OpenAI call failed, streaming the fallback", {"error": str(exc)})
+            reason = FAILED.format(error=type(exc).__name__)
             parts = []
-    async for piece in _stream_words(FALLBACK.format(prompt=prompt)):
+    async for piece in _stream_words(FALLBACK.format(reason=reason, prompt=prompt)):
         parts.append(piece)
         await ctx.streams.openai.set(ctx.trace_id, "message", {"message": "".join(parts)})

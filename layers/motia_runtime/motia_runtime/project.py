@@ -112,7 +112,8 @@ def _check_handler(step: StepConfigModel, handler: Any, rel: str) -> Callable[..
     if isinstance(step, NoopConfig):
         return None
     if handler is None:
-        raise ConfigError(f"a {step.type} step needs a module-level handler", file=rel, field="handler")
+        kind = {"api": "an API", "event": "an event", "cron": "a cron"}[step.type]
+        raise ConfigError(f"{kind} step needs a module-level handler", file=rel, field="handler")
     if not callable(handler):
         raise ConfigError("handler must be a function", file=rel, field="handler")
     try:

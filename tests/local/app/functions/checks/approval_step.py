@@ -1,0 +1,4 @@
+config = {
+    "type": "noop", "name": "ManualApproval", "flows": ["checks"],
+    "virtualSubscribes": ["flaky"], "virtualEmits": ["undeclared-check"],
+}

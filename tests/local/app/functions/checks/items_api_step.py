@@ -1,0 +1,40 @@
+"""Test endpoints that drive the ``items`` stream the way a step would."""
+
+from motia_runtime import ApiRouteConfig
+
+config = ApiRouteConfig(
+    name="ItemsApi",
+    path="/items/:group/:id",
+    method="POST",
+    flows=["checks"],
+    body_schema={
+        "type": "object",
+        "properties": {
+            "op": {"enum": ["set", "delete", "send", "burst", "update"]},
+            "data": {"type": "object"},
+            "count": {"type": "integer", "minimum": 1},
+            "event": {"type": "object"},
+        },
+        "required": ["op"],
+    },
+)
+
+
+async def handler(req, ctx):
+    group, id = req["pathParams"]["group"], req["pathParams"]["id"]
+    body = req["body"]
+    items = ctx.streams.items
+    if body["op"] == "set":
+        return {"status": 200, "body": await items.set(group, id, body["data"])}
+    if body["op"] == "update":
+        return {"status": 200, "body": await items.update(group, id, [{"type": "increment", "path": "n", "by": 1}])}
+    if body["op"] == "delete":
+        return {"status": 200, "body": await items.delete(group, id)}
+    if body["op"] == "send":
+        await items.send({"groupId": group, "id": id}, body["event"])
+        return {"status": 202, "body": {"sent": True}}
+    # burst: many sets of one item back to back, most within the same millisecond
+    result = None
+    for n in range(body.get("count", 2)):
+        result = await items.set(group, id, {"label": f"burst {n}", "n": n})
+    return {"status": 200, "body": result}

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.dev_server import DevServer
+
+APP = Path(__file__).parent / "app"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    dev = DevServer(APP, tmp_path_factory.mktemp("motia-data")).start()
+    yield dev
+    dev.stop()
+
+
+@pytest.fixture
+def http(server: DevServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        yield client

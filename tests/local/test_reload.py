@@ -1,0 +1,41 @@
+"""``motia dev`` restarts when a step or stream file changes."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.support.dev_server import DevServer
+
+STEP = """
+config = {"type": "api", "name": "Hello", "path": "/hello", "method": "GET"}
+async def handler(req, ctx):
+    return {"status": 200, "body": {"says": "%s"}}
+"""
+
+
+def _says(server: DevServer) -> str | None:
+    try:
+        return httpx.get(f"{server.url}/hello", timeout=1).json().get("says")
+    except (httpx.TransportError, ValueError):
+        return None
+
+
+def test_editing_a_step_reloads_it(tmp_path: Path) -> None:
+    root = tmp_path / "app"
+    (root / "functions").mkdir(parents=True)
+    (root / "functions" / "hello_step.py").write_text(STEP % "first")
+    server = DevServer(root, tmp_path / "data", reload=True).start()
+    try:
+        assert _says(server) == "first"
+        (root / "functions" / "hello_step.py").write_text(STEP % "second")
+        deadline = time.time() + 20
+        while _says(server) != "second" and time.time() < deadline:
+            time.sleep(0.1)
+        assert _says(server) == "second"
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,145 @@
+"""Discovery and load-time validation: every error names the file and the field."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from motia_runtime import ApiRouteConfig, ConfigError, EventConfig
+from motia_runtime.config import parse_step_config
+from motia_runtime.project import load_project
+
+ProjectFactory = Callable[[dict[str, str]], Path]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> ProjectFactory:
+    # Each project gets its own package names so imports from one test never leak into another.
+    def make(files: dict[str, str]) -> Path:
+        root = tmp_path / f"p{uuid.uuid4().hex[:8]}"
+        for name, body in files.items():
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(textwrap.dedent(body))
+        return root
+
+    yield make
+    for name in [m for m in sys.modules if m.split(".")[0] in ("functions", "streams")]:
+        del sys.modules[name]
+
+
+API = """
+config = {"type": "api", "name": "%s", "path": "%s", "method": "%s", "emits": %s}
+async def handler(req, ctx):
+    return {"status": 200, "body": {}}
+"""
+EVENT = """
+config = {"type": "event", "name": "%s", "subscribes": %s}
+async def handler(input, ctx):
+    pass
+"""
+
+
+def test_motia_style_dicts_and_typed_models_validate_alike() -> None:
+    raw = {"type": "api", "name": "A", "path": "/pets/:id", "method": "get", "bodySchema": {"type": "object"},
+           "responseSchema": {"200": {"type": "object"}}, "emits": ["x", {"topic": "y", "label": "Y"}],
+           "infrastructure": {"handler": {"ram": 512, "timeout": 10}}}
+    config = parse_step_config(raw, "a_step.py")
+    assert isinstance(config, ApiRouteConfig)
+    assert (config.method, config.path_params, sorted(config.emit_topics)) == ("GET", ["id"], ["x", "y"])
+    assert config.infrastructure.handler.ram == 512 and 200 in config.response_schema
+    typed = EventConfig(name="E", subscribes=["x"], infrastructure={"queue": {"maxRetries": 5}})
+    assert typed.infrastructure.queue.max_retries == 5
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "words"),
+    [
+        ({"type": "cron", "name": "C", "cron": "every day"}, "cron", "5 fields"),
+        ({"type": "cron", "name": "C", "cron": "61 * * * *"}, "cron", "not a valid cron"),
+        ({"type": "api", "name": "A", "path": "pets", "method": "GET"}, "path", "must start with /"),
+        ({"type": "api", "name": "A", "path": "/p", "method": "FETCH"}, "method", "GET"),
+        ({"type": "event", "name": "E", "subscribes": []}, "subscribes", "at least 1"),
+        ({"type": "event", "name": "E", "subscribes": ["a"], "subscribe": ["b"]}, "subscribe", "Extra inputs"),
+        ({"type": "event", "name": "E", "subscribes": ["a"], "infrastructure": {"queue": {"maxRetries": -1}}},
+         "infrastructure.queue.maxRetries", "greater than or equal to 0"),
+        ({"type": "rpc", "name": "R"}, "type", "one of"),
+        ({"type": "api", "name": "A", "path": "/p", "method": "GET", "bodySchema": {"type": "nope"}},
+         "bodySchema", "not a valid schema"),
+    ],
+)
+def test_bad_configs_name_the_file_and_field(raw: dict, field: str, words: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_step_config(raw, "functions/x_step.py")
+    assert info.value.file == "functions/x_step.py"
+    assert info.value.field == field
+    assert words in str(info.value)
+    assert str(info.value).startswith(f"functions/x_step.py: {field}: ")
+
+
+def test_discovers_steps_and_streams_by_file_name(project: ProjectFactory) -> None:
+    root = project({
+        "functions/pets/create_step.py": API % ("Create", "/pets", "POST", '["pet.created"]'),
+        "functions/pets/notify_step.py": EVENT % ("Notify", '["pet.created"]'),
+        "functions/pets/helpers.py": "raise RuntimeError('helpers are not steps and are not imported')",
+        "functions/pets/old.step.py": "raise RuntimeError('not *_step.py')",
+        "streams/pet_stream.py": "config = {'name': 'pet', 'schema': {'type': 'object'}}",
+        "streams/pet.stream.py": "raise RuntimeError('not *_stream.py')",
+    })
+    loaded = load_project(root)
+    assert sorted(loaded.steps) == ["Create", "Notify"]
+    assert list(loaded.streams) == ["pet"]
+    assert loaded.warnings == []
+    assert [s.name for s in loaded.subscribers("pet.created")] == ["Notify"]
+
+
+def test_a_topic_nobody_emits_is_a_warning(project: ProjectFactory) -> None:
+    root = project({"functions/a_step.py": EVENT % ("Lonely", '["nobody.emits.this"]')})
+    [warning] = load_project(root).warnings
+    assert warning == "functions/a_step.py: subscribes: topic 'nobody.emits.this' is not emitted by any step"
+
+
+def test_duplicate_step_names_are_an_error(project: ProjectFactory) -> None:
+    root = project({
+        "functions/a_step.py": API % ("Same", "/a", "GET", "[]"),
+        "functions/b_step.py": API % ("Same", "/b", "GET", "[]"),
+    })
+    with pytest.raises(ConfigError, match=r"functions/b_step.py: name: step name 'Same' is already used by functions/a_step.py"):
+        load_project(root)
+
+
+def test_duplicate_routes_are_an_error_even_with_other_param_names(project: ProjectFactory) -> None:
+    root = project({
+        "functions/a_step.py": API % ("A", "/pets/:id", "GET", "[]"),
+        "functions/b_step.py": API % ("B", "/pets/:petId", "GET", "[]"),
+        "functions/c_step.py": API % ("C", "/pets/:id", "PUT", "[]"),
+    })
+    with pytest.raises(ConfigError, match=r"functions/b_step.py: path: route GET /pets/:petId is already served by functions/a_step.py"):
+        load_project(root)
+
+
+def test_a_handler_with_the_wrong_shape_is_named(project: ProjectFactory) -> None:
+    root = project({"functions/a_step.py": "config = {'type': 'cron', 'name': 'C', 'cron': '* * * * *'}\n"
+                                           "async def handler(input, ctx):\n    pass\n"})
+    with pytest.raises(ConfigError, match=r"functions/a_step.py: handler: a cron step's handler must be handler\(ctx\)"):
+        load_project(root)
+
+
+def test_a_missing_handler_and_a_broken_import_are_named(project: ProjectFactory) -> None:
+    root = project({"functions/a_step.py": "config = {'type': 'event', 'name': 'E', 'subscribes': ['x']}\n"})
+    with pytest.raises(ConfigError, match=r"functions/a_step.py: handler: an event step needs"):
+        load_project(root)
+    root = project({"functions/b_step.py": "import does_not_exist\n"})
+    with pytest.raises(ConfigError, match=r"functions/b_step.py: cannot import: ModuleNotFoundError"):
+        load_project(root)
+
+
+def test_stream_config_errors_name_the_file(project: ProjectFactory) -> None:
+    root = project({"streams/bad_stream.py": "config = {'name': 'not a name', 'schema': {'type': 'object'}}"})
+    with pytest.raises(ConfigError, match=r"streams/bad_stream.py: name: .*identifier"):
+        load_project(root)
