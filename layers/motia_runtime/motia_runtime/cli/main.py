@@ -1,4 +1,4 @@
-"""``motia dev | check`` (``generate`` and ``watch`` arrive with the AWS and client tools)."""
+"""``motia dev | check | generate | watch``."""
 
 from __future__ import annotations
 
@@ -62,6 +62,26 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _watch(args: argparse.Namespace) -> int:
+    import asyncio
+
+    try:
+        from ..client.watch import watch
+    except ImportError as exc:  # websockets is an extra
+        print(f"motia watch needs websockets ({exc}): pip install 'motia-runtime[client]'", file=sys.stderr)
+        return 1
+    try:
+        return asyncio.run(watch(args.url, args.stream, args.group, args.id, args.token, args.json))
+    except KeyboardInterrupt:  # Ctrl-C is how a watch ends
+        return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from ..tools.generate import generate
+
+    return generate(args.root, args.output, check=args.check)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="motia", description="Motia-style steps and streams, locally and on AWS.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -78,6 +98,21 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="load and validate every step and stream, then exit")
     check.add_argument("--root", default=".")
     check.set_defaults(func=_check)
+
+    gen = sub.add_parser("generate", help="write the SAM template (template.yaml) from the steps and streams")
+    gen.add_argument("--root", default=".")
+    gen.add_argument("--output", help="where to write it (default: <root>/template.yaml)")
+    gen.add_argument("--check", action="store_true", help="write nothing; exit 1 with a diff if the file is stale")
+    gen.set_defaults(func=_generate)
+
+    watch = sub.add_parser("watch", help="print a stream item's or group's changes live (Ctrl-C to stop)")
+    watch.add_argument("stream")
+    watch.add_argument("group")
+    watch.add_argument("id", nargs="?", help="an item id; without it, the whole group")
+    watch.add_argument("--url", default="ws://127.0.0.1:3000")
+    watch.add_argument("--token", help="sent as Motia does: Sec-WebSocket-Protocol: Authorization, <token>")
+    watch.add_argument("--json", action="store_true", help="one JSON object per change")
+    watch.set_defaults(func=_watch)
     return parser
 
 

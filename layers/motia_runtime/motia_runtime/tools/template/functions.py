@@ -1,0 +1,201 @@
+"""Globals, the runtime layer, the HTTP API and one ``AWS::Serverless::Function`` per step."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ...config import ApiRouteConfig, CronConfig, EventConfig
+from ...errors import ConfigError
+from ...project import Step
+from .names import (
+    BUS,
+    CODE_URI,
+    CONNECTIONS_TABLE,
+    HANDLERS,
+    HTTP_API,
+    LAYER,
+    LAYER_URI,
+    STATE_TABLE,
+    STREAMS_TABLE,
+    WS_API,
+    WS_STAGE_NAME,
+    app_metadata,
+    get_att,
+    ref,
+    step_metadata,
+    sub,
+)
+
+# sam build resolves the runtime's interpreter on PATH; 3.11 is what the project and CI use.
+RUNTIME = "python3.11"
+# Graviton: about 20% cheaper per GB-second, and every dependency ships aarch64 wheels.
+ARCHITECTURE = "arm64"
+# Lambda's SQS event source hands over one message per invocation, so
+# infrastructure.handler.timeout bounds one handler run, as it does in Motia.
+SQS_BATCH_SIZE = 1
+PROJECT_ROOT_ON_LAMBDA = "/var/task"  # where Lambda unpacks CodeUri
+
+
+def globals_section() -> dict[str, Any]:
+    return {
+        "Function": {
+            "Runtime": RUNTIME,
+            "Architectures": [ARCHITECTURE],
+            "CodeUri": CODE_URI,
+            "Layers": [ref(LAYER)],
+            "Environment": {
+                "Variables": {
+                    "MOTIA_STATE_TABLE": ref(STATE_TABLE),
+                    "MOTIA_STREAMS_TABLE": ref(STREAMS_TABLE),
+                    "MOTIA_CONNECTIONS_TABLE": ref(CONNECTIONS_TABLE),
+                    "MOTIA_EVENT_BUS": ref(BUS),
+                    "MOTIA_WS_ENDPOINT": ws_endpoint(),
+                    "MOTIA_PROJECT_ROOT": PROJECT_ROOT_ON_LAMBDA,
+                    "POWERTOOLS_SERVICE_NAME": sub("${AWS::StackName}"),
+                }
+            },
+        }
+    }
+
+
+def ws_endpoint() -> dict[str, str]:
+    """The @connections endpoint (https, with the stage), as the Management API client wants it."""
+    return sub(f"https://${{{WS_API}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{WS_STAGE_NAME}")
+
+
+def runtime_layer() -> dict[str, dict[str, Any]]:
+    return {
+        LAYER: {
+            "Type": "AWS::Serverless::LayerVersion",
+            # BuildMethod makes `sam build` pip-install layers/motia_runtime/requirements.txt
+            # next to the package, under python/ (on sys.path as /opt/python).
+            "Metadata": {"BuildMethod": RUNTIME, "BuildArchitecture": ARCHITECTURE, **app_metadata("runtime-layer")},
+            "Properties": {
+                "Description": "motia_runtime and its dependencies",
+                "ContentUri": LAYER_URI,
+                "CompatibleRuntimes": [RUNTIME],
+                "CompatibleArchitectures": [ARCHITECTURE],
+                "RetentionPolicy": "Delete",
+            },
+        }
+    }
+
+
+def http_api(steps: list[Step]) -> dict[str, dict[str, Any]]:
+    methods = sorted({s.config.method for s in steps if isinstance(s.config, ApiRouteConfig)})
+    return {
+        HTTP_API: {
+            "Type": "AWS::Serverless::HttpApi",
+            "Metadata": app_metadata("http-api"),
+            "Properties": {
+                # Browser clients (the Workbench, the demo page) call the API from another
+                # origin; no cookies are used, so a wildcard origin grants nothing extra.
+                "CorsConfiguration": {
+                    "AllowOrigins": ["*"],
+                    "AllowMethods": methods,
+                    "AllowHeaders": ["authorization", "content-type"],
+                }
+            },
+        }
+    }
+
+
+def http_path(path: str) -> str:
+    """Motia's ``/pets/:id`` is API Gateway's ``/pets/{id}``."""
+    return "/".join("{" + p[1:] + "}" if p.startswith(":") else p for p in path.split("/"))
+
+
+def data_policies() -> list[dict[str, Any]]:
+    """What every step's ctx needs: state and stream items (read and write)."""
+    return [
+        {"DynamoDBCrudPolicy": {"TableName": ref(STATE_TABLE)}},
+        {"DynamoDBCrudPolicy": {"TableName": ref(STREAMS_TABLE)}},
+    ]
+
+
+def step_function(
+    step: Step, rel: str, queue_id: str | None, fifo_routes: dict[str, list[str]]
+) -> dict[str, Any]:
+    """The function of an api/event/cron step.
+
+    ``fifo_routes`` maps each topic this step emits that has FIFO subscribers to those
+    subscribers' queue logical ids: the step sends to them itself (see queues.py for why).
+    """
+    config = step.config
+    handler = config.infrastructure.handler
+    environment: dict[str, Any] = {"MOTIA_STEP": config.name}
+    policies = data_policies()
+    if config.emits:
+        policies.append({"EventBridgePutEventsPolicy": {"EventBusName": ref(BUS)}})
+    if fifo_routes:
+        environment["MOTIA_FIFO_QUEUES"] = _fifo_queue_env(fifo_routes)
+        for queue in sorted({q for queues in fifo_routes.values() for q in queues}):
+            policies.append({"SQSSendMessagePolicy": {"QueueName": get_att(queue, "QueueName")}})
+    properties: dict[str, Any] = {
+        "Description": _description(config.type, config.name, rel),
+        "Handler": HANDLERS[config.type],
+        "MemorySize": handler.ram,
+        "Timeout": handler.timeout,
+        "Environment": {"Variables": environment},
+        "Policies": policies,
+    }
+    events = _events(step, rel, queue_id)
+    if events:
+        properties["Events"] = events
+    return {"Type": "AWS::Serverless::Function", "Metadata": step_metadata(config.name, "function"),
+            "Properties": properties}
+
+
+def _description(kind: str, name: str, rel: str) -> str:
+    return f"Motia {kind} step {name} ({rel})"[:256]  # Lambda's limit
+
+
+def _events(step: Step, rel: str, queue_id: str | None) -> dict[str, Any]:
+    config = step.config
+    if isinstance(config, ApiRouteConfig):
+        return {
+            "Http": {
+                "Type": "HttpApi",
+                "Properties": {
+                    "ApiId": ref(HTTP_API),
+                    "Method": config.method,
+                    "Path": http_path(config.path),
+                    "PayloadFormatVersion": "2.0",
+                },
+            }
+        }
+    if isinstance(config, EventConfig):
+        assert queue_id is not None
+        properties: dict[str, Any] = {
+            "Queue": get_att(queue_id, "Arn"),
+            "BatchSize": SQS_BATCH_SIZE,
+            # Failed records are retried alone; the rest of the batch is deleted.
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        }
+        concurrency = config.infrastructure.queue.concurrency
+        if concurrency is not None:
+            if concurrency < 2:
+                raise ConfigError(
+                    "Lambda's SQS event source cannot cap concurrency below 2 (ScalingConfig.MaximumConcurrency); "
+                    "for one-at-a-time processing use a fifo queue and one messageGroupId",
+                    file=rel,
+                    field="infrastructure.queue.concurrency",
+                )
+            properties["ScalingConfig"] = {"MaximumConcurrency": concurrency}
+        return {"Queue": {"Type": "SQS", "Properties": properties}}
+    if isinstance(config, CronConfig):
+        return {}  # the schedule is an explicit AWS::Events::Rule (schedules.py)
+    raise AssertionError(f"no function for a {config.type} step")
+
+
+def _fifo_queue_env(fifo_routes: dict[str, list[str]]) -> dict[str, str]:
+    """``{"topic": ["<queue url>", ...]}`` as one JSON string (Ref of a queue is its URL)."""
+    placeholders = {topic: [f"@@{q}@@" for q in queues] for topic, queues in sorted(fifo_routes.items())}
+    text = json.dumps(placeholders, separators=(",", ":"))
+    # "${" in a topic name would be read as a Fn::Sub variable; "${!" is Fn::Sub's escape.
+    text = text.replace("${", "${!")
+    for queues in fifo_routes.values():
+        for queue in queues:
+            text = text.replace(f"@@{queue}@@", f"${{{queue}}}")
+    return sub(text)

@@ -1,0 +1,199 @@
+"""The stream push path: the WebSocket API (plain CloudFormation), its function, and the fan-out.
+
+SAM has no WebSocket API resource (serverless-application-model#727), so the API, its routes,
+integration, deployment, stage and invoke permission are ``AWS::ApiGatewayV2::*``. The builder
+places them after the Serverless functions: ``sam local start-api`` picks its API provider from
+the first API-like resource and crashes on a ``$connect`` route key (aws-sam-cli#2610).
+
+Routes have no route responses: the function answers join/leave/errors by posting frames to the
+connection (``execute-api:ManageConnections``), not through its return value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .names import (
+    CONNECTIONS_TABLE,
+    FANOUT_FAILURES,
+    FANOUT_FUNCTION,
+    HANDLERS,
+    STREAMS_TABLE,
+    WS_API,
+    WS_DEPLOYMENT,
+    WS_FUNCTION,
+    WS_INTEGRATION,
+    WS_PERMISSION,
+    WS_STAGE,
+    WS_STAGE_NAME,
+    app_metadata,
+    get_att,
+    ref,
+    sub,
+)
+
+# route key -> logical id. The client's message {"type": "join"|"leave", ...} selects the route.
+ROUTES = {
+    "$connect": "WebSocketConnectRoute",
+    "$disconnect": "WebSocketDisconnectRoute",
+    "join": "WebSocketJoinRoute",
+    "leave": "WebSocketLeaveRoute",
+    "$default": "WebSocketDefaultRoute",
+}
+ROUTE_SELECTION = "$request.body.type"
+
+# Fan-out tuning. 100 records per batch keeps the per-batch subscriber lookup cheap while a
+# burst of updates still leaves in one invocation; no batching window, so latency is the
+# 4-per-second shard poll. A poison record is bisected out, retried 3 times, then its
+# position is sent to FanoutFailureQueue instead of blocking the shard for 24 h.
+FANOUT_BATCH_SIZE = 100
+FANOUT_MAX_RETRIES = 3
+FANOUT_MEMORY = 512
+FANOUT_TIMEOUT = 60
+WS_MEMORY = 512
+WS_TIMEOUT = 15  # API Gateway waits at most 29 s for an integration
+
+
+def manage_connections_policy() -> dict[str, Any]:
+    """``execute-api:ManageConnections`` on this API's stage only (SAM has no template for it)."""
+    resource = sub(
+        f"arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{WS_API}}}"
+        f"/{WS_STAGE_NAME}/*/@connections/*"
+    )
+    return {
+        "Statement": [
+            {"Effect": "Allow", "Action": ["execute-api:ManageConnections"], "Resource": resource}
+        ]
+    }
+
+
+def fanout() -> dict[str, dict[str, Any]]:
+    return {
+        FANOUT_FAILURES: {
+            "Type": "AWS::SQS::Queue",
+            "Metadata": app_metadata("fanout-dlq"),
+            "Properties": {"MessageRetentionPeriod": 14 * 24 * 3600},
+        },
+        FANOUT_FUNCTION: {
+            "Type": "AWS::Serverless::Function",
+            "Metadata": app_metadata("fanout"),
+            "Properties": {
+                "Description": "Motia streams: push DynamoDB stream changes to WebSocket subscribers",
+                "Handler": HANDLERS["fanout"],
+                "MemorySize": FANOUT_MEMORY,
+                "Timeout": FANOUT_TIMEOUT,
+                "Policies": [
+                    # Query subscribers by room, delete connections that answer 410 Gone.
+                    {"DynamoDBCrudPolicy": {"TableName": ref(CONNECTIONS_TABLE)}},
+                    {"DynamoDBReadPolicy": {"TableName": ref(STREAMS_TABLE)}},
+                    manage_connections_policy(),
+                ],
+                "Events": {
+                    "Stream": {
+                        "Type": "DynamoDB",
+                        "Properties": {
+                            "Stream": get_att(STREAMS_TABLE, "StreamArn"),
+                            "StartingPosition": "LATEST",
+                            "BatchSize": FANOUT_BATCH_SIZE,
+                            "MaximumBatchingWindowInSeconds": 0,
+                            "BisectBatchOnFunctionError": True,
+                            "MaximumRetryAttempts": FANOUT_MAX_RETRIES,
+                            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                            # Type SQS lets SAM add sqs:SendMessage on this queue to the role.
+                            "DestinationConfig": {
+                                "OnFailure": {"Type": "SQS", "Destination": get_att(FANOUT_FAILURES, "Arn")}
+                            },
+                        },
+                    }
+                },
+            },
+        },
+    }
+
+
+def websocket_function() -> dict[str, dict[str, Any]]:
+    return {
+        WS_FUNCTION: {
+            "Type": "AWS::Serverless::Function",
+            "Metadata": app_metadata("websocket"),
+            "Properties": {
+                "Description": "Motia streams: WebSocket $connect/$disconnect/join/leave/$default",
+                "Handler": HANDLERS["websocket"],
+                "MemorySize": WS_MEMORY,
+                "Timeout": WS_TIMEOUT,
+                "Policies": [
+                    {"DynamoDBCrudPolicy": {"TableName": ref(CONNECTIONS_TABLE)}},
+                    # join sends a sync snapshot read from the stream items.
+                    {"DynamoDBReadPolicy": {"TableName": ref(STREAMS_TABLE)}},
+                    manage_connections_policy(),
+                ],
+            },
+        }
+    }
+
+
+def websocket_api() -> dict[str, dict[str, Any]]:
+    api_ref = ref(WS_API)
+    resources: dict[str, dict[str, Any]] = {
+        WS_API: {
+            "Type": "AWS::ApiGatewayV2::Api",
+            "Metadata": app_metadata("websocket-api"),
+            "Properties": {
+                "Name": sub("${AWS::StackName}-streams"),
+                "ProtocolType": "WEBSOCKET",
+                "RouteSelectionExpression": ROUTE_SELECTION,
+            },
+        },
+        WS_INTEGRATION: {
+            "Type": "AWS::ApiGatewayV2::Integration",
+            "Metadata": app_metadata("websocket-integration"),
+            "Properties": {
+                "ApiId": api_ref,
+                "IntegrationType": "AWS_PROXY",
+                "IntegrationUri": sub(
+                    "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
+                    f"${{{WS_FUNCTION}.Arn}}/invocations"
+                ),
+            },
+        },
+    }
+    for route_key, route_id in ROUTES.items():
+        resources[route_id] = {
+            "Type": "AWS::ApiGatewayV2::Route",
+            "Metadata": app_metadata("websocket-route"),
+            "Properties": {
+                "ApiId": api_ref,
+                "RouteKey": route_key,
+                # Auth runs inside the $connect handler (the project's authenticate()), which
+                # also echoes the Sec-WebSocket-Protocol the browser client sends.
+                "AuthorizationType": "NONE",
+                "Target": {"Fn::Join": ["/", ["integrations", ref(WS_INTEGRATION)]]},
+            },
+        }
+    resources[WS_DEPLOYMENT] = {
+        "Type": "AWS::ApiGatewayV2::Deployment",
+        # "At least one route is required before deploying the Api". The routes never change
+        # between generations, so this fixed deployment never needs to be recreated.
+        "DependsOn": list(ROUTES.values()),
+        "Metadata": app_metadata("websocket-deployment"),
+        "Properties": {"ApiId": api_ref},
+    }
+    resources[WS_STAGE] = {
+        "Type": "AWS::ApiGatewayV2::Stage",
+        "Metadata": app_metadata("websocket-stage"),
+        "Properties": {"ApiId": api_ref, "StageName": WS_STAGE_NAME, "DeploymentId": ref(WS_DEPLOYMENT)},
+    }
+    resources[WS_PERMISSION] = {
+        "Type": "AWS::Lambda::Permission",
+        "Metadata": app_metadata("websocket-permission"),
+        "Properties": {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": ref(WS_FUNCTION),
+            "Principal": "apigateway.amazonaws.com",
+            "SourceArn": sub(
+                f"arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{WS_API}}}/*"
+            ),
+        },
+    }
+    return resources
+
