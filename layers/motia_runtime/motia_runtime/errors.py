@@ -6,7 +6,10 @@
     ├── EmitError              a topic the step did not declare, or an event the bus refused
     ├── StreamError            a stream operation failed
     │   ├── StreamNotFoundError
-    │   └── ItemTooLargeError
+    │   ├── ItemTooLargeError
+    │   ├── StreamConnectionError   a stream client cannot reach the server
+    │   │   └── StreamAuthError     the server refused the client's credentials
+    │   └── StreamSubscriptionError the server refused a join (``code``: STREAM_NOT_FOUND, ...)
     ├── StateError             a state operation failed
     └── ConnectionGoneError    a WebSocket connection is no longer there
 
@@ -61,6 +64,25 @@ class StreamNotFoundError(StreamError, AttributeError):
 
 class ItemTooLargeError(StreamError):
     """A stream item or event is over the size the hosts can store or push."""
+
+
+class StreamConnectionError(StreamError):
+    """A stream client could not connect (or reconnect) to the stream WebSocket."""
+
+
+class StreamAuthError(StreamConnectionError):
+    """The server refused the client's credentials (HTTP 401/403 at the handshake, or close code 1008).
+
+    Retrying with the same token cannot succeed, so clients stop instead of reconnecting.
+    """
+
+
+class StreamSubscriptionError(StreamError):
+    """The server answered a join with an error frame; ``code`` is e.g. ``STREAM_ACCESS_DENIED``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(f"{code}: {message}")
 
 
 class StateError(MotiaError):

@@ -1,0 +1,70 @@
+"""Server frames as the client sees them, and the join/leave frames it sends.
+
+The wire format is Motia's (see ``motia_runtime.protocol``); ``version`` is our additive,
+per-item counter, absent from Motia's own servers and from ``sync`` frames.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..protocol import Subscription
+
+FrameKind = Literal["sync", "create", "update", "delete", "event"]
+_KINDS = ("sync", "create", "update", "delete", "event")
+
+Room = tuple[str, str, str | None]  # (stream, group, id or None for a group subscription)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerFrame:
+    stream: str
+    group: str
+    id: str | None
+    kind: FrameKind
+    data: Any  # the item (or list for a group sync); for ``event`` the custom event's data
+    timestamp: int
+    version: int | None = None
+    event_type: str | None = None  # for ``event``: the custom event's type ("error" for refusals)
+
+    @property
+    def is_error(self) -> bool:
+        return self.kind == "event" and self.event_type == "error"
+
+
+def parse_server_frame(raw: str | bytes) -> ServerFrame | None:
+    """The frame, or None when it is not one we understand (ignored, as Motia's clients do)."""
+    try:
+        message = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(message, dict):
+        return None
+    event = message.get("event")
+    stream, group, id = message.get("streamName"), message.get("groupId"), message.get("id")
+    if not isinstance(event, dict) or not isinstance(stream, str) or not isinstance(group, str):
+        return None
+    if id is not None and not isinstance(id, str):
+        return None
+    kind = event.get("type")
+    if kind not in _KINDS:
+        return None
+    raw_ts, raw_version = message.get("timestamp"), message.get("version")
+    timestamp = raw_ts if isinstance(raw_ts, int) else 0
+    version = raw_version if isinstance(raw_version, int) and not isinstance(raw_version, bool) else None
+    if kind == "event":
+        inner = event.get("event")
+        if not isinstance(inner, dict) or not isinstance(inner.get("type"), str):
+            return None
+        return ServerFrame(stream, group, id, "event", inner.get("data"), timestamp, version, inner["type"])
+    return ServerFrame(stream, group, id, kind, event.get("data"), timestamp, version)
+
+
+def join_frame(sub: Subscription) -> str:
+    return json.dumps({"type": "join", "data": sub.to_wire()})
+
+
+def leave_frame(sub: Subscription) -> str:
+    return json.dumps({"type": "leave", "data": sub.to_wire()})

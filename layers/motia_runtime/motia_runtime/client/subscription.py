@@ -1,0 +1,268 @@
+"""Item and group subscriptions: state, callbacks and async iterators.
+
+A subscription is created by ``StreamClient.subscribe_item`` / ``subscribe_group`` and is fed
+frames by the client. Its life: ``pending`` (join sent, waiting for the ``sync``) → ``live``;
+back to ``pending`` while the client reconnects and rejoins; ``closed`` after ``close()`` or
+when the client closes; ``failed`` when the server refused the join (error frame) or the
+client's credentials (the error is raised from ``ready()`` and from every iterator).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import uuid
+import weakref
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+from ..errors import StreamError
+from ..protocol import Subscription as WireSubscription
+from .frames import Room, ServerFrame
+from .state import GroupState, ItemState
+
+if TYPE_CHECKING:
+    from .connection import StreamClient
+
+log = logging.getLogger("motia_runtime.client")
+
+S = TypeVar("S")
+Item = dict[str, Any]
+SubscriptionStatus = Literal["pending", "live", "closed", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Change(Generic[S]):
+    """One applied frame: ``kind`` is sync/create/update/delete, or ``event`` for a custom event
+    (``event_type`` names it and ``data`` is its payload). ``state`` is the state after it."""
+
+    kind: str
+    id: str | None
+    data: Any
+    state: S
+    timestamp: int
+    version: int | None = None
+    event_type: str | None = None
+
+
+_END = object()
+_callback_tasks: set[asyncio.Future[Any]] = set()
+
+
+class _Feed:
+    """An unbounded queue behind one async iterator; ends with ``_END`` or an exception."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[Any] = asyncio.Queue()
+
+    def put(self, value: Any) -> None:
+        self.queue.put_nowait(value)
+
+    def __aiter__(self) -> _Feed:
+        return self
+
+    async def __anext__(self) -> Any:
+        value = await self.queue.get()
+        if value is _END:
+            self.queue.put_nowait(_END)  # stay ended for any later __anext__
+            raise StopAsyncIteration
+        if isinstance(value, BaseException):
+            self.queue.put_nowait(value)
+            raise value
+        return value
+
+
+def _call(fn: Callable[..., Any], *args: Any) -> None:
+    """Run a user callback; a coroutine callback is scheduled, an exception is logged, never raised
+    into the client's read loop (one bad listener must not stop the others)."""
+    try:
+        result = fn(*args)
+        if inspect.isawaitable(result):
+            task = asyncio.ensure_future(result)
+            _callback_tasks.add(task)  # the loop keeps only weak references to tasks
+            task.add_done_callback(_callback_tasks.discard)
+    except Exception:
+        log.exception("stream subscription callback %r raised", fn)
+
+
+class StreamSubscription(Generic[S]):
+    """Common part of item and group subscriptions."""
+
+    def __init__(self, client: StreamClient, stream: str, group: str, id: str | None,
+                 reducer: ItemState | GroupState) -> None:
+        self._client = client
+        self.wire = WireSubscription(stream, group, id, str(uuid.uuid4()))
+        self._reducer = reducer
+        self.status: SubscriptionStatus = "pending"
+        self.error: BaseException | None = None
+        self._change_listeners: list[Callable[[S], Any]] = []
+        self._event_listeners: dict[str, list[Callable[[Any], Any]]] = {}
+        self._error_listeners: list[Callable[[BaseException], Any]] = []
+        # Weak: an iterator the caller dropped stops being fed instead of queueing states forever.
+        self._state_feeds: weakref.WeakSet[_Feed] = weakref.WeakSet()
+        self._change_feeds: weakref.WeakSet[_Feed] = weakref.WeakSet()
+        self._synced = asyncio.Event()
+
+    # -- what users read -------------------------------------------------------------------
+    @property
+    def room(self) -> Room:
+        return self.wire.room
+
+    @property
+    def state(self) -> S:
+        raise NotImplementedError
+
+    @property
+    def synced(self) -> bool:
+        return self._reducer.synced
+
+    async def ready(self, timeout: float | None = None) -> S:
+        """Wait for the first ``sync`` and return the state; raises the error if the join failed."""
+        try:
+            await asyncio.wait_for(self._synced.wait(), timeout)
+        except TimeoutError:
+            raise TimeoutError(f"no sync for {self.describe()} within {timeout}s") from None
+        if self.error is not None:
+            raise self.error
+        if not self.synced:
+            raise StreamError(f"subscription {self.describe()} was closed before its first sync")
+        return self.state
+
+    def describe(self) -> str:
+        stream, group, id = self.room
+        return f"{stream}/{group}" + (f"/{id}" if id is not None else "")
+
+    # -- callbacks (Motia: addChangeListener, onEvent, offEvent) ----------------------------
+    def on_change(self, fn: Callable[[S], Any]) -> Callable[[], None]:
+        """Call ``fn(state)`` after each change; returns a function that removes it."""
+        self._change_listeners.append(fn)
+        return lambda: self._change_listeners.remove(fn) if fn in self._change_listeners else None
+
+    def on_event(self, type: str, fn: Callable[[Any], Any]) -> Callable[[], None]:
+        """Call ``fn(data)`` for each custom event of ``type`` sent with ``streams.<name>.send``."""
+        self._event_listeners.setdefault(type, []).append(fn)
+        return lambda: self.off_event(type, fn)
+
+    def off_event(self, type: str, fn: Callable[[Any], Any]) -> None:
+        listeners = self._event_listeners.get(type, [])
+        if fn in listeners:
+            listeners.remove(fn)
+
+    def on_error(self, fn: Callable[[BaseException], Any]) -> Callable[[], None]:
+        """Call ``fn(error)`` if the join is refused or the client's credentials are."""
+        self._error_listeners.append(fn)
+        return lambda: self._error_listeners.remove(fn) if fn in self._error_listeners else None
+
+    # -- iterators ---------------------------------------------------------------------------
+    def __aiter__(self) -> AsyncIterator[S]:
+        """The state now (if synced), then the new state after each change."""
+        feed = self._new_feed(self._state_feeds)
+        if self.synced and self.status != "failed":
+            feed.put(self.state)
+        return feed
+
+    def changes(self) -> AsyncIterator[Change[S]]:
+        """Every applied frame from now on, custom events included, as ``Change`` objects."""
+        return self._new_feed(self._change_feeds)
+
+    def _new_feed(self, feeds: weakref.WeakSet[_Feed]) -> _Feed:
+        feed = _Feed()
+        if self.error is not None:
+            feed.put(self.error)
+        elif self.status == "closed":
+            feed.put(_END)
+        else:
+            feeds.add(feed)
+        return feed
+
+    async def close(self) -> None:
+        """Leave: the server stops sending; iterators end."""
+        if self.status in ("closed", "failed"):
+            return
+        await self._client._leave(self)
+        self._end()
+
+    async def __aenter__(self) -> StreamSubscription[S]:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    # -- called by the client ------------------------------------------------------------------
+    def _rejoining(self) -> None:
+        if self.status == "live":
+            self.status = "pending"
+        self._reducer.rejoin()
+
+    def _deliver(self, frame: ServerFrame) -> None:
+        if self.status in ("closed", "failed"):
+            return
+        if frame.kind == "event":
+            change = Change(kind="event", id=frame.id, data=frame.data, state=self.state,
+                            timestamp=frame.timestamp, event_type=frame.event_type)
+            for fn in list(self._event_listeners.get(frame.event_type or "", [])):
+                _call(fn, frame.data)
+            for feed in list(self._change_feeds):
+                feed.put(change)
+            return
+        first = not self._reducer.synced
+        before = self.state
+        if not self._reducer.apply(frame):
+            return
+        if frame.kind == "sync":
+            self.status = "live"
+            self._synced.set()
+        state = self.state
+        change = Change(kind=frame.kind, id=frame.id, data=frame.data, state=state, timestamp=frame.timestamp,
+                        version=frame.version)
+        for feed in list(self._change_feeds):
+            feed.put(change)
+        # A resync after a reconnect that finds nothing new is not a change for state watchers.
+        if first or state != before:
+            for fn in list(self._change_listeners):
+                _call(fn, state)
+            for feed in list(self._state_feeds):
+                feed.put(state)
+
+    def _fail(self, error: BaseException) -> None:
+        if self.status in ("closed", "failed"):
+            return
+        self.status = "failed"
+        self.error = error
+        self._synced.set()  # wake ready(), which raises
+        for fn in list(self._error_listeners):
+            _call(fn, error)
+        for feed in (*self._state_feeds, *self._change_feeds):
+            feed.put(error)
+
+    def _end(self) -> None:
+        if self.status in ("closed", "failed"):
+            return
+        self.status = "closed"
+        self._synced.set()
+        for feed in (*self._state_feeds, *self._change_feeds):
+            feed.put(_END)
+
+
+class ItemSubscription(StreamSubscription[Item | None]):
+    """One item; the state is the item, or None when it does not exist (or was deleted)."""
+
+    def __init__(self, client: StreamClient, stream: str, group: str, id: str) -> None:
+        super().__init__(client, stream, group, id, ItemState())
+
+    @property
+    def state(self) -> Item | None:
+        return self._reducer.value  # type: ignore[union-attr]
+
+
+class GroupSubscription(StreamSubscription[list[Item]]):
+    """A whole group; the state is the list of its items."""
+
+    def __init__(self, client: StreamClient, stream: str, group: str, sort_key: str | None = None) -> None:
+        super().__init__(client, stream, group, None, GroupState(sort_key))
+
+    @property
+    def state(self) -> list[Item]:
+        return self._reducer.items  # type: ignore[union-attr]

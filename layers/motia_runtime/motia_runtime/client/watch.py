@@ -1,0 +1,62 @@
+"""``motia watch``: print a stream item's or group's changes as they arrive.
+
+Human output is one line per change (``--json``: one JSON object per line, for piping);
+connection status goes to stderr so stdout stays the data.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any, TextIO
+
+from ..errors import StreamError
+from .connection import ConnectionStatus, StreamClient
+from .subscription import Change
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def format_change(change: Change[Any], as_json: bool) -> list[str]:
+    if as_json:
+        out: dict[str, Any] = {"type": change.kind, "id": change.id, "timestamp": change.timestamp}
+        if change.kind == "event":
+            out["event"] = change.event_type
+        elif change.version is not None:
+            out["version"] = change.version
+        out["data"] = change.data
+        return [_json(out)]
+    clock = time.strftime("%H:%M:%S", time.localtime(change.timestamp / 1000)) if change.timestamp else "--:--:--"
+    if change.kind == "event":
+        return [f"{clock} event  {change.event_type} {_json(change.data)}"]
+    if change.kind == "sync" and isinstance(change.data, list):
+        rows = [f"         {i.get('id')} {_json(i)}" for i in change.data]
+        return [f"{clock} sync   {len(change.data)} item(s)", *rows]
+    return [f"{clock} {change.kind:<6} {change.id} {_json(change.data)}"]
+
+
+async def watch(url: str, stream: str, group: str, id: str | None, token: str | None, as_json: bool,
+                out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    client = StreamClient(url, token)
+
+    def status(value: ConnectionStatus) -> None:
+        detail = f" ({client.error}; retry in {client.next_retry_s:.1f}s)" \
+            if value is ConnectionStatus.RECONNECTING and client.next_retry_s is not None else ""
+        print(f"motia watch: {value.value}{detail}", file=err, flush=True)
+
+    client.on_status(status)
+    try:
+        await client.connect()
+        sub = client.subscribe_item(stream, group, id) if id is not None else client.subscribe_group(stream, group)
+        async for change in sub.changes():
+            for line in format_change(change, as_json):
+                print(line, file=out, flush=True)
+    except StreamError as exc:  # connection, credentials or a refused join: say which, no traceback
+        print(f"motia watch: {exc}", file=err, flush=True)
+        return 1
+    finally:
+        await client.close()
+    return 0

@@ -1,0 +1,60 @@
+"""The blocking helpers, used from plain (non-async) test code as a script would."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+import pytest
+
+from motia_runtime.client.sync import collect, watch_group, watch_item
+from motia_runtime.errors import StreamAuthError
+from tests.support.dev_server import DevServer
+
+pytestmark = pytest.mark.slow
+
+
+def post(server: DevServer, *operations: dict) -> None:  # type: ignore[type-arg]
+    httpx.post(f"{server.url}/ops", json={"ops": list(operations)}, timeout=10).raise_for_status()
+
+
+def later(delay: float, fn, *args) -> threading.Thread:  # type: ignore[no-untyped-def]
+    thread = threading.Thread(target=lambda: (time.sleep(delay), fn(*args)), daemon=True)
+    thread.start()
+    return thread
+
+
+def test_watch_item_yields_states_until_the_caller_stops(server: DevServer, group: str) -> None:
+    seen = []
+    writer = None
+    for state in watch_item(server.ws_url, "todo", group, "a"):
+        seen.append(state and state["text"])
+        if state is None:
+            writer = later(0.05, post, server, {"op": "set", "group": group, "id": "a", "data": {"text": "1"}},
+                           {"op": "set", "group": group, "id": "a", "data": {"text": "2"}})
+        if seen[-1] == "2":
+            break
+    assert writer is not None
+    assert seen == [None, "1", "2"]
+
+
+def test_watch_group_and_collect(server: DevServer, group: str) -> None:
+    post(server, {"op": "set", "group": group, "id": "x", "data": {"text": "x"}})
+    states = watch_group(server.ws_url, "todo", group)
+    assert [i["id"] for i in next(states)] == ["x"]
+    states.close()  # stops its loop thread
+
+    later(0.1, post, server, {"op": "set", "group": group, "id": "y", "data": {"text": "y"}})
+    items = collect(server.ws_url, "todo", group, until=lambda items: len(items) == 2, timeout=10)
+    assert [i["id"] for i in items] == ["x", "y"]
+    assert collect(server.ws_url, "todo", group, "x")["text"] == "x"
+    with pytest.raises(TimeoutError):
+        collect(server.ws_url, "todo", group, "x", until=lambda item: False, timeout=0.3)
+
+
+def test_helpers_raise_auth_errors(server: DevServer, group: str) -> None:
+    with pytest.raises(StreamAuthError):
+        collect(server.ws_url, "todo", group, auth_token="stolen", timeout=5)
+    with pytest.raises(StreamAuthError):
+        next(watch_item(server.ws_url, "todo", group, "a", auth_token="stolen"))

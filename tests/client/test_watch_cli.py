@@ -1,0 +1,92 @@
+"""``motia watch`` as a user runs it: a subprocess printing live changes, stopped with Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from typing import Any
+
+import pytest
+
+from tests.client.project import ops, todo
+from tests.support.dev_server import DevServer
+
+pytestmark = pytest.mark.slow
+
+
+async def start_watch(*args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "motia_runtime", "watch", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def read_line(proc: asyncio.subprocess.Process, timeout: float = 10) -> str:
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), timeout)
+    assert line, "motia watch closed its output"
+    return line.decode().rstrip("\n")
+
+
+async def interrupt(proc: asyncio.subprocess.Process) -> tuple[int, str]:
+    proc.send_signal(signal.SIGINT)
+    _, err = await asyncio.wait_for(proc.communicate(), 10)
+    return proc.returncode or 0, err.decode()
+
+
+async def wait_open(proc: asyncio.subprocess.Process) -> None:
+    assert proc.stderr is not None
+    line = await asyncio.wait_for(proc.stderr.readline(), 15)
+    assert b"motia watch: open" in line, line
+
+
+async def test_watch_group_json_prints_every_change(server: DevServer, group: str) -> None:
+    proc = await start_watch("todo", group, "--url", server.ws_url, "--json")
+    try:
+        await wait_open(proc)
+        first = json.loads(await read_line(proc))
+        assert (first["type"], first["data"]) == ("sync", [])
+
+        await ops(server.url, todo(group, "a", "one"))
+        await ops(server.url, todo(group, "a", "two"))
+        await ops(server.url, {"op": "send", "group": group, "type": "typing", "data": {"who": "bo"}})
+        await ops(server.url, {"op": "delete", "group": group, "id": "a"})
+        lines: list[dict[str, Any]] = [json.loads(await read_line(proc)) for _ in range(4)]
+        assert [(x["type"], x["id"]) for x in lines] == [("create", "a"), ("update", "a"), ("event", None),
+                                                          ("delete", "a")]
+        assert lines[1]["data"]["text"] == "two" and lines[1]["version"] == 2
+        assert (lines[2]["event"], lines[2]["data"]) == ("typing", {"who": "bo"})
+    finally:
+        code, err = await interrupt(proc)
+    assert code == 0
+    assert "Traceback" not in err
+
+
+async def test_watch_item_human_output(server: DevServer, group: str) -> None:
+    await ops(server.url, todo(group, "a", "hello"))
+    proc = await start_watch("todo", group, "a", "--url", server.ws_url)
+    try:
+        await wait_open(proc)
+        assert '"text":"hello"' in await read_line(proc)
+        await ops(server.url, todo(group, "a", "world", done=True))
+        line = await read_line(proc)
+        assert " update " in line and '"text":"world"' in line and '"done":true' in line
+    finally:
+        code, err = await interrupt(proc)
+    assert code == 0 and "Traceback" not in err
+
+
+async def test_watch_with_a_bad_token_exits_with_the_reason(server: DevServer, group: str) -> None:
+    proc = await start_watch("todo", group, "--url", server.ws_url, "--token", "stolen")
+    out, err = await asyncio.wait_for(proc.communicate(), 15)
+    assert proc.returncode == 1
+    assert "refused" in err.decode() and "Traceback" not in err.decode()
+    assert out == b""
+
+
+async def test_watch_an_unknown_stream_says_so(server: DevServer, group: str) -> None:
+    proc = await start_watch("nope", group, "--url", server.ws_url)
+    _, err = await asyncio.wait_for(proc.communicate(), 15)
+    assert proc.returncode == 1 and "STREAM_NOT_FOUND" in err.decode()
