@@ -1,0 +1,70 @@
+"""What the AWS adapters share: lazy boto3 clients, and reading botocore errors.
+
+boto3 is imported when an adapter makes its first call, never when a module is imported: it
+costs ~110 ms, and the Lambda entry points should pay for it only once they need a client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+T = TypeVar("T")
+
+__all__ = ["AWS_ERRORS", "BotoCoreError", "ClientError", "LazyClient", "error_code", "in_thread", "status_code"]
+
+# Every exception a botocore call raises for a service or transport failure.
+AWS_ERRORS = (ClientError, BotoCoreError)
+
+
+# Creating clients from one boto3 session in several threads at once is not safe, and the
+# fan-out's thread pool may create its first clients concurrently.
+_create_lock = threading.Lock()
+
+
+def _make_client(service: str, endpoint_url: str | None) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    # "standard" retries throttling and 5xx with backoff, which the SDK's "legacy" mode does not
+    # do for every error code.
+    config = Config(retries={"mode": "standard", "max_attempts": 5})
+    return boto3.client(service, endpoint_url=endpoint_url, config=config)
+
+
+class LazyClient:
+    """A boto3 client given by the caller, or created on first use."""
+
+    def __init__(self, service: str, client: Any | None = None, endpoint_url: str | None = None) -> None:
+        self._service = service
+        self._client = client
+        self._endpoint_url = endpoint_url
+
+    def get(self) -> Any:
+        if self._client is None:
+            with _create_lock:
+                if self._client is None:
+                    self._client = _make_client(self._service, self._endpoint_url)
+        return self._client
+
+
+def error_code(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return type(exc).__name__
+
+
+def status_code(exc: BaseException) -> int | None:
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return int(status) if status is not None else None
+    return None
+
+
+async def in_thread(fn: Callable[..., T], /, **kwargs: Any) -> T:
+    """Run a blocking boto3 call off the event loop, so a step's concurrent awaits overlap."""
+    return await asyncio.to_thread(fn, **kwargs)

@@ -1,0 +1,121 @@
+"""StateStore on a DynamoDB table (``pk`` = group, ``sk`` = key); see ``keys.py`` for the layout."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pydantic_core
+
+from ...errors import StateError
+from ...ports.state import StateStore
+from . import keys as k
+from ._client import AWS_ERRORS, LazyClient, error_code, in_thread
+
+# BatchWriteItem takes at most 25 requests.
+_BATCH = 25
+_MAX_UNPROCESSED_ROUNDS = 8
+
+
+def _encode(group: str, key: str, value: Any) -> str:
+    try:
+        return pydantic_core.to_json(value).decode()
+    except pydantic_core.PydanticSerializationError as exc:
+        raise StateError(f"state {group}/{key}: value is not JSON-serialisable: {exc}") from None
+
+
+class DynamoDBStateStore(StateStore):
+    """Values are JSON strings; ``createdAt`` keeps "oldest key first" order for ``get_group``."""
+
+    def __init__(self, table_name: str, client: Any | None = None) -> None:
+        self.table_name = table_name
+        self._client = LazyClient("dynamodb", client)
+
+    async def _call(self, op: str, what: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return await in_thread(getattr(self._client.get(), op), TableName=self.table_name, **kwargs)
+        except AWS_ERRORS as exc:
+            if error_code(exc) == "ValidationException" and "size" in str(exc).lower():
+                raise StateError(f"state {what}: the value is over DynamoDB's 400 KB item limit") from exc
+            raise StateError(f"state {what}: DynamoDB {op} on {self.table_name} failed: {exc}") from exc
+
+    async def get(self, group: str, key: str) -> Any | None:
+        out = await self._call("get_item", f"{group}/{key}", Key=k.key(group, key), ConsistentRead=True)
+        item = out.get("Item")
+        return json.loads(item[k.VALUE]["S"]) if item else None
+
+    async def set(self, group: str, key: str, value: Any) -> Any:
+        now = int(time.time() * 1000)
+        await self._call(
+            "update_item", f"{group}/{key}",
+            Key=k.key(group, key),
+            # One write that keeps the first createdAt, so get_group's order survives updates.
+            UpdateExpression="SET #v = :v, #u = :now, #c = if_not_exists(#c, :now)",
+            ExpressionAttributeNames={"#v": k.VALUE, "#u": k.UPDATED_AT, "#c": k.CREATED_AT},
+            ExpressionAttributeValues={":v": k.s(_encode(group, key, value)), ":now": k.n(now)},
+        )
+        return value
+
+    async def delete(self, group: str, key: str) -> Any | None:
+        out = await self._call("delete_item", f"{group}/{key}", Key=k.key(group, key), ReturnValues="ALL_OLD")
+        old = out.get("Attributes")
+        return json.loads(old[k.VALUE]["S"]) if old else None
+
+    async def _query(self, group: str, keys_only: bool = False) -> list[dict[str, Any]]:
+        names = {"#pk": k.PK, "#sk": k.SK} if keys_only else {"#pk": k.PK}
+        projection = {"ProjectionExpression": "#pk, #sk"} if keys_only else {}
+        items: list[dict[str, Any]] = []
+        start: dict[str, Any] | None = None
+        while True:
+            page = await self._call(
+                "query", f"group {group}", KeyConditionExpression="#pk = :pk", ExpressionAttributeNames=names,
+                ExpressionAttributeValues={":pk": k.s(group)}, ConsistentRead=True, **projection,
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            items.extend(page.get("Items", []))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return items
+
+    async def items(self, group: str) -> list[tuple[str, Any]]:
+        rows = await self._query(group)
+        rows.sort(key=lambda r: (int(r.get(k.CREATED_AT, {}).get("N", "0")), r[k.SK]["S"]))
+        return [(r[k.SK]["S"], json.loads(r[k.VALUE]["S"])) for r in rows]
+
+    async def get_group(self, group: str) -> list[Any]:
+        return [value for _, value in await self.items(group)]
+
+    async def clear(self, group: str) -> None:
+        rows = await self._query(group, keys_only=True)
+        for start in range(0, len(rows), _BATCH):
+            requests = [{"DeleteRequest": {"Key": {k.PK: r[k.PK], k.SK: r[k.SK]}}} for r in rows[start:start + _BATCH]]
+            await self._batch_write(group, requests)
+
+    async def _batch_write(self, group: str, requests: list[dict[str, Any]]) -> None:
+        pending = {self.table_name: requests}
+        for _ in range(_MAX_UNPROCESSED_ROUNDS):
+            try:
+                out = await in_thread(self._client.get().batch_write_item, RequestItems=pending)
+            except AWS_ERRORS as exc:
+                raise StateError(f"state clear {group}: DynamoDB batch_write_item failed: {exc}") from exc
+            pending = out.get("UnprocessedItems") or {}
+            if not pending:
+                return
+        raise StateError(f"state clear {group}: DynamoDB kept refusing deletes (throttled)")
+
+    async def list_groups(self) -> list[str]:
+        groups: set[str] = set()
+        start: dict[str, Any] | None = None
+        while True:
+            try:
+                page = await in_thread(
+                    self._client.get().scan, TableName=self.table_name, ProjectionExpression="#pk",
+                    ExpressionAttributeNames={"#pk": k.PK}, **({"ExclusiveStartKey": start} if start else {}),
+                )
+            except AWS_ERRORS as exc:
+                raise StateError(f"state list_groups: DynamoDB scan on {self.table_name} failed: {exc}") from exc
+            groups.update(r[k.PK]["S"] for r in page.get("Items", []))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return sorted(groups)

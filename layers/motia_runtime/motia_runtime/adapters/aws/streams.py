@@ -1,0 +1,272 @@
+"""StreamStore on a DynamoDB table with a NEW_AND_OLD_IMAGES stream; see ``keys.py`` for the layout.
+
+Changes reach clients through DynamoDB Streams and the fan-out Lambda, not through in-process
+listeners, so this store never calls ``_notify``; :func:`change_from_record` turns a stream
+record back into the :class:`StreamChange` the write produced.
+
+Timestamps: every item carries ``ts``, its last change's stamp from the writer's
+MonotonicClock. Lambdas run on different machines, so a writer's clock may be behind the stamp
+already stored; each write is therefore conditional on ``ts < new ts`` and, when DynamoDB
+refuses it, the clock is advanced past the stored stamp and the write is made again. No record
+with a non-increasing stamp is ever written, so a client never drops a change as stale.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import pydantic_core
+
+from ...clock import MonotonicClock
+from ...errors import ItemTooLargeError, StreamError
+from ...ports.streams import Mutation, StreamChange, StreamStore, stored_item
+from . import keys as k
+from ._client import AWS_ERRORS, ClientError, LazyClient, error_code, in_thread
+from .tracing import current_trace_id
+
+# How long a send() event record lives. DynamoDB deletes expired items lazily (within days), and
+# nothing reads these records back: the TTL only keeps the table from growing.
+EVENT_TTL_S = 300
+MAX_STAMP_ATTEMPTS = 5
+MAX_MUTATE_ATTEMPTS = 10
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+class _VersionConflictError(StreamError):
+    """Another writer changed the item between mutate's read and its write."""
+
+
+def _json(value: Any) -> str:
+    return pydantic_core.to_json(value).decode()
+
+
+def _check_id(id: str) -> None:
+    if k.is_event_sk(id):
+        raise StreamError(f"item ids may not start with {k.EVENT_SK_PREFIX!r} (reserved for send() events)")
+
+
+def _num(value: Any) -> int:
+    """A number attribute from DynamoDB JSON ({"N": "1"}) or deserialised (Decimal)."""
+    return int(value["N"]) if isinstance(value, Mapping) else int(value)
+
+
+def _str(value: Any) -> str:
+    return str(value["S"]) if isinstance(value, Mapping) else str(value)
+
+
+def _item(record: Mapping[str, Any]) -> dict[str, Any]:
+    return stored_item(json.loads(_str(record[k.DATA])), _str(record[k.SK]), _num(record[k.CREATED_AT]))
+
+
+class DynamoDBStreamStore(StreamStore):
+    def __init__(self, table_name: str, client: Any | None = None, clock: MonotonicClock | None = None,
+                 event_ttl_s: int = EVENT_TTL_S) -> None:
+        super().__init__(clock)
+        self.table_name = table_name
+        self.event_ttl_s = event_ttl_s
+        self._client = LazyClient("dynamodb", client)
+
+    async def _call(self, op: str, what: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return await in_thread(getattr(self._client.get(), op), TableName=self.table_name, **kwargs)
+        except AWS_ERRORS as exc:
+            raise self._error(op, what, exc) from exc
+
+    def _error(self, op: str, what: str, exc: BaseException) -> StreamError:
+        if error_code(exc) == "ValidationException" and "size" in str(exc).lower():
+            return ItemTooLargeError(f"stream {what}: the item is over DynamoDB's 400 KB limit")
+        return StreamError(f"stream {what}: DynamoDB {op} on {self.table_name} failed: {exc}")
+
+    # -- reads ------------------------------------------------------------------------------
+    async def _get_record(self, stream: str, group_id: str, id: str) -> dict[str, Any] | None:
+        out = await self._call("get_item", f"{stream}/{group_id}/{id}",
+                               Key=k.key(k.stream_pk(stream, group_id), id), ConsistentRead=True)
+        record = out.get("Item")
+        return record if record and _str(record.get(k.KIND, {"S": ""})) == k.KIND_ITEM else None
+
+    async def get(self, stream: str, group_id: str, id: str) -> dict[str, Any] | None:
+        if k.is_event_sk(id):
+            return None
+        record = await self._get_record(stream, group_id, id)
+        return _item(record) if record else None
+
+    async def get_group(self, stream: str, group_id: str) -> list[dict[str, Any]]:
+        # send() records share the partition and linger until DynamoDB's lazy TTL sweep; their
+        # sort keys are the range ["~event#", "~event$"), which item ids may not enter, so the two
+        # ranges around it hold exactly the items and the records are never read.
+        pk = k.s(k.stream_pk(stream, group_id))
+        items: list[dict[str, Any]] = []
+        for condition, bound in (("#sk < :bound", k.EVENT_SK_PREFIX), ("#sk >= :bound", k.EVENT_SK_END)):
+            start: dict[str, Any] | None = None
+            while True:
+                page = await self._call(
+                    "query", f"{stream}/{group_id}", ConsistentRead=True,
+                    KeyConditionExpression=f"#pk = :pk AND {condition}",
+                    ExpressionAttributeNames={"#pk": k.PK, "#sk": k.SK},
+                    ExpressionAttributeValues={":pk": pk, ":bound": k.s(bound)},
+                    **({"ExclusiveStartKey": start} if start else {}),
+                )
+                items.extend(_item(r) for r in page.get("Items", []) if _str(r.get(k.KIND, "")) == k.KIND_ITEM)
+                start = page.get("LastEvaluatedKey")
+                if not start:
+                    break
+        return sorted(items, key=lambda i: (i["_createdAt"], i["id"]))
+
+    async def list_groups(self, stream: str) -> list[str]:
+        groups: set[str] = set()
+        start: dict[str, Any] | None = None
+        while True:
+            page = await self._call(
+                "scan", f"{stream} groups", ProjectionExpression="#group",
+                FilterExpression="#stream = :stream AND #kind = :item",
+                ExpressionAttributeNames={"#group": k.GROUP_ID, "#stream": k.STREAM, "#kind": k.KIND},
+                ExpressionAttributeValues={":stream": k.s(stream), ":item": k.s(k.KIND_ITEM)},
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            groups.update(_str(r[k.GROUP_ID]) for r in page.get("Items", []))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return sorted(groups)
+
+    # -- writes -----------------------------------------------------------------------------
+    async def _write(self, stream: str, group_id: str, id: str, data: dict[str, Any],
+                     expected_version: int | None) -> StreamChange:
+        """One UpdateItem: it replaces ``data``, keeps the first ``createdAt``, bumps ``version``
+        and returns the old item (create vs update) without a read before the write."""
+        _check_id(id)
+        what = f"{stream}/{group_id}/{id}"
+        names = {"#data": k.DATA, "#ts": k.TS, "#created": k.CREATED_AT, "#version": k.VERSION, "#kind": k.KIND,
+                 "#stream": k.STREAM, "#group": k.GROUP_ID, "#id": k.ITEM_ID, "#trace": k.TRACE_ID}
+        values: dict[str, Any] = {
+            ":data": k.s(_json(data)), ":kind": k.s(k.KIND_ITEM), ":stream": k.s(stream), ":group": k.s(group_id),
+            ":id": k.s(id), ":zero": k.n(0), ":one": k.n(1), ":trace": k.s(current_trace_id.get() or ""),
+        }
+        condition = "(attribute_not_exists(#ts) OR #ts < :ts)"
+        if expected_version == 0:
+            condition += " AND attribute_not_exists(#version)"
+        elif expected_version is not None:
+            condition += " AND #version = :expected"
+            values[":expected"] = k.n(expected_version)
+        for _ in range(MAX_STAMP_ATTEMPTS):
+            ts = self.clock.tick()
+            try:
+                out = await in_thread(
+                    self._client.get().update_item, TableName=self.table_name,
+                    Key=k.key(k.stream_pk(stream, group_id), id),
+                    UpdateExpression="SET #data = :data, #ts = :ts, #kind = :kind, #stream = :stream, "
+                                     "#group = :group, #id = :id, #trace = :trace, "
+                                     "#created = if_not_exists(#created, :ts), "
+                                     "#version = if_not_exists(#version, :zero) + :one",
+                    ConditionExpression=condition, ExpressionAttributeNames=names,
+                    ExpressionAttributeValues={**values, ":ts": k.n(ts)},
+                    ReturnValues="ALL_OLD", ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+            except ClientError as exc:
+                if error_code(exc) != _CONDITION_FAILED:
+                    raise self._error("update_item", what, exc) from exc
+                current = exc.response.get("Item") or await self._get_record(stream, group_id, id)
+                current_version = _num(current[k.VERSION]) if current and k.VERSION in current else 0
+                if expected_version is not None and current_version != expected_version:
+                    raise _VersionConflictError() from None
+                if current and k.TS in current:
+                    # Our clock is behind the stored stamp (another Lambda wrote it): catch up.
+                    self.clock.advance_to(_num(current[k.TS]))
+                continue
+            except AWS_ERRORS as exc:
+                raise self._error("update_item", what, exc) from exc
+            old = out.get("Attributes")
+            created_at = _num(old[k.CREATED_AT]) if old and k.CREATED_AT in old else ts
+            version = _num(old[k.VERSION]) + 1 if old and k.VERSION in old else 1
+            kind = "update" if old and k.DATA in old else "create"
+            return StreamChange(stream, group_id, id, kind, stored_item(data, id, created_at), ts, version)
+        raise StreamError(f"stream {what}: could not stamp the write above the stored one "
+                          f"after {MAX_STAMP_ATTEMPTS} attempts")
+
+    async def set(self, stream: str, group_id: str, id: str, data: dict[str, Any]) -> StreamChange:
+        return await self._write(stream, group_id, id, data, expected_version=None)
+
+    async def mutate(self, stream: str, group_id: str, id: str, fn: Mutation) -> StreamChange:
+        _check_id(id)
+        for _ in range(MAX_MUTATE_ATTEMPTS):
+            record = await self._get_record(stream, group_id, id)
+            version = _num(record[k.VERSION]) if record else 0
+            if record is not None:
+                self.clock.advance_to(_num(record[k.TS]))
+            data = fn(_item(record) if record else None)
+            try:
+                return await self._write(stream, group_id, id, data, expected_version=version)
+            except _VersionConflictError:
+                continue  # someone wrote in between: read again and re-apply fn
+        raise StreamError(f"stream {stream}/{group_id}/{id}: update lost {MAX_MUTATE_ATTEMPTS} races "
+                          "with concurrent writers; giving up")
+
+    async def delete(self, stream: str, group_id: str, id: str) -> StreamChange | None:
+        if k.is_event_sk(id):
+            return None
+        out = await self._call("delete_item", f"{stream}/{group_id}/{id}",
+                               Key=k.key(k.stream_pk(stream, group_id), id), ReturnValues="ALL_OLD")
+        old = out.get("Attributes")
+        if not old or _str(old.get(k.KIND, {"S": ""})) != k.KIND_ITEM:
+            return None
+        change = change_from_record("REMOVE", None, old)
+        assert change is not None
+        self.clock.advance_to(change.timestamp)
+        return change
+
+    async def send(self, stream: str, group_id: str, id: str | None, event: dict[str, Any]) -> StreamChange:
+        ts = self.clock.tick()
+        record: dict[str, Any] = {
+            k.PK: k.s(k.stream_pk(stream, group_id)), k.SK: k.s(k.event_sk(ts, uuid.uuid4().hex)),
+            k.KIND: k.s(k.KIND_EVENT), k.STREAM: k.s(stream), k.GROUP_ID: k.s(group_id),
+            k.EVENT: k.s(_json(event)), k.TS: k.n(ts), k.EXPIRES_AT: k.n(int(time.time()) + self.event_ttl_s),
+        }
+        if id is not None:
+            record[k.ITEM_ID] = k.s(id)
+        trace = current_trace_id.get()
+        if trace:
+            record[k.TRACE_ID] = k.s(trace)
+        await self._call("put_item", f"{stream}/{group_id} event", Item=record)
+        return StreamChange(stream, group_id, id, "event", event, ts)
+
+
+def change_from_record(event_name: str, new: Mapping[str, Any] | None,
+                       old: Mapping[str, Any] | None) -> StreamChange | None:
+    """The change a DynamoDB stream record stands for, or None when it is not one to push.
+
+    Images may be DynamoDB JSON or deserialised. Skipped: removals of ``send()`` events (their
+    TTL expiry), and records this store did not write whole (moto, for one, records an extra
+    keys-only INSERT before an UpdateItem's real one).
+    """
+    image = old if event_name == "REMOVE" else new
+    if not image or k.KIND not in image:
+        return None
+    kind = _str(image[k.KIND])
+    stream, group_id = _str(image.get(k.STREAM, "")), _str(image.get(k.GROUP_ID, ""))
+    if not stream:
+        stream, group_id = k.split_stream_pk(_str(image[k.PK]))
+    if kind == k.KIND_EVENT:
+        if event_name != "INSERT":
+            return None
+        id = _str(image[k.ITEM_ID]) if k.ITEM_ID in image else None
+        return StreamChange(stream, group_id, id, "event", json.loads(_str(image[k.EVENT])), _num(image[k.TS]))
+    if kind != k.KIND_ITEM or k.DATA not in image:
+        return None
+    version = _num(image[k.VERSION]) if k.VERSION in image else None
+    if event_name == "REMOVE":
+        # The REMOVE record has only the old image: the delete is stamped just above the last
+        # change, so it orders after it on every client without needing the deleter's clock.
+        return StreamChange(stream, group_id, _str(image[k.SK]), "delete", _item(image), _num(image[k.TS]) + 1,
+                            None if version is None else version + 1)
+    change_type = "create" if event_name == "INSERT" or not old or k.DATA not in old else "update"
+    return StreamChange(stream, group_id, _str(image[k.SK]), change_type, _item(image), _num(image[k.TS]), version)
+
+
+def trace_id_of(new: Mapping[str, Any] | None, old: Mapping[str, Any] | None) -> str | None:
+    """The trace id stamped on a stream record's image, if any."""
+    image = new or old or {}
+    value = image.get(k.TRACE_ID)
+    return (_str(value) or None) if value is not None else None

@@ -1,0 +1,156 @@
+"""WebSocket connections and their stream subscriptions in DynamoDB; see ``keys.py`` for the layout.
+
+One partition per connection holds the connection record (with the auth context
+``authenticate`` returned) and one record per subscription, so removing a connection is one
+query and a batch delete. Subscriptions carry their room, and the sparse ``byRoom`` index
+lists a room's subscribers for the fan-out. The index is eventually consistent: a subscription
+is usually visible to it within a second, and the join's ``sync`` snapshot covers the gap.
+
+Records expire (TTL ``expiresAt``) a while after API Gateway's 2-hour connection limit, so a
+``$disconnect`` that never arrived does not leave subscribers behind for ever.
+
+Calls are synchronous: the fan-out runs them from a thread pool.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pydantic_core
+
+from ...errors import MotiaError
+from ...protocol import Subscription
+from . import keys as k
+from ._client import AWS_ERRORS, LazyClient
+
+# API Gateway closes a connection after 2 hours; an hour of slack covers clock skew and retries.
+CONNECTION_TTL_S = 3 * 3600
+_BATCH = 25
+_MAX_UNPROCESSED_ROUNDS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionRecord:
+    connection_id: str
+    auth_context: Any
+    connected_at: int  # epoch ms
+    expires_at: int  # epoch s
+
+
+class DynamoDBSubscriptions:
+    def __init__(self, table_name: str, client: Any | None = None, ttl_s: int = CONNECTION_TTL_S) -> None:
+        self.table_name = table_name
+        self.ttl_s = ttl_s
+        self._client = LazyClient("dynamodb", client)
+
+    def _call(self, op: str, what: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            result: dict[str, Any] = getattr(self._client.get(), op)(TableName=self.table_name, **kwargs)
+            return result
+        except AWS_ERRORS as exc:
+            raise MotiaError(f"subscriptions: {what}: DynamoDB {op} on {self.table_name} failed: {exc}") from exc
+
+    # -- connections ------------------------------------------------------------------------
+    def add_connection(self, connection_id: str, auth_context: Any = None) -> ConnectionRecord:
+        now = time.time()
+        try:
+            auth = pydantic_core.to_json(auth_context).decode()
+        except pydantic_core.PydanticSerializationError as exc:
+            raise MotiaError(f"the auth context returned by authenticate is not JSON-serialisable: {exc}") from None
+        record = ConnectionRecord(connection_id, json.loads(auth), int(now * 1000), int(now) + self.ttl_s)
+        self._call("put_item", f"add connection {connection_id}", Item={
+            **k.key(connection_id, k.CONNECTION_SK), k.AUTH: k.s(auth), k.CONNECTED_AT: k.n(record.connected_at),
+            k.EXPIRES_AT: k.n(record.expires_at),
+        })
+        return record
+
+    def get_connection(self, connection_id: str) -> ConnectionRecord | None:
+        out = self._call("get_item", f"get connection {connection_id}", Key=k.key(connection_id, k.CONNECTION_SK),
+                         ConsistentRead=True)
+        item = out.get("Item")
+        if not item:
+            return None
+        return ConnectionRecord(connection_id, json.loads(item[k.AUTH]["S"]), int(item[k.CONNECTED_AT]["N"]),
+                                int(item[k.EXPIRES_AT]["N"]))
+
+    def remove_connection(self, connection_id: str) -> int:
+        """Delete the connection and all its subscriptions; returns how many records went."""
+        rows = self._partition(connection_id, keys_only=True)
+        for start in range(0, len(rows), _BATCH):
+            requests = [{"DeleteRequest": {"Key": {k.PK: r[k.PK], k.SK: r[k.SK]}}} for r in rows[start:start + _BATCH]]
+            self._batch_write(connection_id, requests)
+        return len(rows)
+
+    # -- subscriptions ----------------------------------------------------------------------
+    def subscribe(self, connection_id: str, sub: Subscription, expires_at: int | None = None) -> None:
+        item: dict[str, Any] = {
+            **k.key(connection_id, k.subscription_sk(sub.subscription_id)),
+            k.ROOM: k.s(k.room(sub.stream_name, sub.group_id, sub.id)),
+            k.STREAM: k.s(sub.stream_name), k.GROUP_ID: k.s(sub.group_id), k.SUBSCRIPTION_ID: k.s(sub.subscription_id),
+            k.EXPIRES_AT: k.n(expires_at or int(time.time()) + self.ttl_s),
+        }
+        if sub.id is not None:
+            item[k.ITEM_ID] = k.s(sub.id)
+        self._call("put_item", f"subscribe {connection_id}", Item=item)
+
+    def unsubscribe(self, connection_id: str, subscription_id: str) -> bool:
+        out = self._call("delete_item", f"unsubscribe {connection_id}",
+                         Key=k.key(connection_id, k.subscription_sk(subscription_id)), ReturnValues="ALL_OLD")
+        return bool(out.get("Attributes"))
+
+    def subscriptions_of(self, connection_id: str) -> list[Subscription]:
+        rows = self._partition(connection_id)
+        return [
+            Subscription(r[k.STREAM]["S"], r[k.GROUP_ID]["S"], r[k.ITEM_ID]["S"] if k.ITEM_ID in r else None,
+                         r[k.SUBSCRIPTION_ID]["S"])
+            for r in rows if r[k.SK]["S"].startswith(k.SUBSCRIPTION_SK_PREFIX)
+        ]
+
+    def connections_in_room(self, stream: str, group_id: str, id: str | None = None) -> set[str]:
+        """Connection ids subscribed to the room (a connection may hold several subscriptions there)."""
+        room = k.room(stream, group_id, id)
+        found: set[str] = set()
+        start: dict[str, Any] | None = None
+        while True:
+            page = self._call(
+                "query", f"room {room}", IndexName=k.ROOM_INDEX, KeyConditionExpression="#room = :room",
+                ProjectionExpression="#pk", ExpressionAttributeNames={"#room": k.ROOM, "#pk": k.PK},
+                ExpressionAttributeValues={":room": k.s(room)}, **({"ExclusiveStartKey": start} if start else {}),
+            )
+            found.update(r[k.PK]["S"] for r in page.get("Items", []))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return found
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _partition(self, connection_id: str, keys_only: bool = False) -> list[dict[str, Any]]:
+        names = {"#pk": k.PK, "#sk": k.SK} if keys_only else {"#pk": k.PK}
+        projection = {"ProjectionExpression": "#pk, #sk"} if keys_only else {}
+        rows: list[dict[str, Any]] = []
+        start: dict[str, Any] | None = None
+        while True:
+            page = self._call(
+                "query", f"connection {connection_id}", KeyConditionExpression="#pk = :pk",
+                ExpressionAttributeNames=names, ExpressionAttributeValues={":pk": k.s(connection_id)},
+                ConsistentRead=True, **projection, **({"ExclusiveStartKey": start} if start else {}),
+            )
+            rows.extend(page.get("Items", []))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return rows
+
+    def _batch_write(self, connection_id: str, requests: list[dict[str, Any]]) -> None:
+        pending: dict[str, Any] = {self.table_name: requests}
+        for _ in range(_MAX_UNPROCESSED_ROUNDS):
+            try:
+                out = self._client.get().batch_write_item(RequestItems=pending)
+            except AWS_ERRORS as exc:
+                raise MotiaError(f"subscriptions: remove connection {connection_id}: batch delete failed: {exc}") \
+                    from exc
+            pending = out.get("UnprocessedItems") or {}
+            if not pending:
+                return
+        raise MotiaError(f"subscriptions: remove connection {connection_id}: DynamoDB kept refusing deletes")

@@ -1,0 +1,238 @@
+"""One Runtime per Lambda container, built on first use from the environment.
+
+Environment (the SAM template sets these; see docs/deploying):
+``MOTIA_STEP`` (api/queue/schedule functions), ``MOTIA_STATE_TABLE``, ``MOTIA_STREAMS_TABLE``,
+``MOTIA_CONNECTIONS_TABLE``, ``MOTIA_EVENT_BUS``, ``MOTIA_WS_ENDPOINT``, ``MOTIA_FIFO_QUEUES``
+(JSON: topic → FIFO queue URLs) and ``MOTIA_PROJECT_ROOT`` (default ``LAMBDA_TASK_ROOT``, else
+the working directory). A function that lacks a table or the bus still starts; only the
+operations that need the missing resource fail, naming the variable.
+
+Coroutines run on one event loop per container, kept between invocations (as Powertools' async
+batch processor expects), so objects a step keeps at module level stay usable. Entry points are
+called from synchronous code, as the Lambda runtime calls them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ...adapters.aws import (
+    ApiGatewayPusher,
+    DynamoDBStateStore,
+    DynamoDBStreamStore,
+    DynamoDBSubscriptions,
+    EventBridgeBus,
+)
+from ...errors import ConfigError, EmitError, StateError, StreamError
+from ...log import StepLogger
+from ...ports.events import Event, EventBus
+from ...ports.state import StateStore
+from ...ports.streams import Mutation, StreamChange, StreamStore
+from ...project import Step, load_project
+from ...runtime import Runtime
+
+T = TypeVar("T")
+
+ENV_STEP = "MOTIA_STEP"
+ENV_STATE_TABLE = "MOTIA_STATE_TABLE"
+ENV_STREAMS_TABLE = "MOTIA_STREAMS_TABLE"
+ENV_CONNECTIONS_TABLE = "MOTIA_CONNECTIONS_TABLE"
+ENV_EVENT_BUS = "MOTIA_EVENT_BUS"
+ENV_WS_ENDPOINT = "MOTIA_WS_ENDPOINT"
+ENV_FIFO_QUEUES = "MOTIA_FIFO_QUEUES"
+ENV_PROJECT_ROOT = "MOTIA_PROJECT_ROOT"
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_root: Path
+    state_table: str | None = None
+    streams_table: str | None = None
+    connections_table: str | None = None
+    event_bus: str | None = None
+    ws_endpoint: str | None = None
+    fifo_queues: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        root = env.get(ENV_PROJECT_ROOT) or env.get("LAMBDA_TASK_ROOT") or os.getcwd()
+        return cls(
+            project_root=Path(root), state_table=env.get(ENV_STATE_TABLE) or None,
+            streams_table=env.get(ENV_STREAMS_TABLE) or None,
+            connections_table=env.get(ENV_CONNECTIONS_TABLE) or None, event_bus=env.get(ENV_EVENT_BUS) or None,
+            ws_endpoint=env.get(ENV_WS_ENDPOINT) or None, fifo_queues=_fifo_queues(env.get(ENV_FIFO_QUEUES)),
+        )
+
+
+def _fifo_queues(raw: str | None) -> dict[str, list[str]]:
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{ENV_FIFO_QUEUES} is not JSON: {exc}") from None
+    if not isinstance(value, dict) or not all(
+        isinstance(t, str) and isinstance(urls, list) and all(isinstance(u, str) for u in urls)
+        for t, urls in value.items()
+    ):
+        raise ConfigError(f"{ENV_FIFO_QUEUES} must be a JSON object of topic -> list of SQS FIFO queue URLs")
+    return value
+
+
+# -- stand-ins for resources this function was not given ------------------------------------
+def _unset(variable: str) -> str:
+    return f"{variable} is not set on this function, so it cannot reach that resource"
+
+
+class _NoState(StateStore):
+    async def _fail(self, *_: Any) -> Any:
+        raise StateError(_unset(ENV_STATE_TABLE))
+
+    get = set = delete = get_group = clear = list_groups = _fail  # type: ignore[assignment]
+
+
+class _NoStreams(StreamStore):
+    async def _fail(self, *_: Any) -> Any:
+        raise StreamError(_unset(ENV_STREAMS_TABLE))
+
+    get = get_group = set = delete = list_groups = _fail  # type: ignore[assignment]
+
+    async def mutate(self, stream: str, group_id: str, id: str, fn: Mutation) -> StreamChange:
+        raise StreamError(_unset(ENV_STREAMS_TABLE))
+
+    async def send(self, stream: str, group_id: str, id: str | None, event: dict[str, Any]) -> StreamChange:
+        raise StreamError(_unset(ENV_STREAMS_TABLE))
+
+
+class _NoBus(EventBus):
+    async def publish(self, events: Sequence[Event]) -> None:
+        raise EmitError(_unset(ENV_EVENT_BUS))
+
+
+# -- the container's singletons -------------------------------------------------------------
+@dataclass
+class _Container:
+    """What one function keeps between invocations. Lambda runs one function per process; the
+    test harness stands in for several in one process, told apart by AWS_LAMBDA_FUNCTION_NAME."""
+
+    settings: Settings
+    runtime: Runtime | None = None
+    subscriptions: DynamoDBSubscriptions | None = None
+    pushers: dict[str, ApiGatewayPusher] = field(default_factory=dict)
+
+
+_lock = threading.RLock()
+_containers: dict[str, _Container] = {}
+_loop: asyncio.AbstractEventLoop | None = None
+
+
+def _container() -> _Container:
+    name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
+    with _lock:
+        if name not in _containers:
+            _containers[name] = _Container(Settings.from_env())
+        return _containers[name]
+
+
+def settings() -> Settings:
+    return _container().settings
+
+
+def runtime() -> Runtime:
+    """The project wired to DynamoDB and EventBridge; loaded once per container."""
+    container = _container()
+    with _lock:
+        if container.runtime is None:
+            s = container.settings
+            project = load_project(s.project_root)
+            container.runtime = Runtime(
+                project,
+                state=DynamoDBStateStore(s.state_table) if s.state_table else _NoState(),
+                streams=DynamoDBStreamStore(s.streams_table) if s.streams_table else _NoStreams(),
+                bus=EventBridgeBus(s.event_bus, fifo_queues=s.fifo_queues) if s.event_bus else _NoBus(),
+            )
+            for warning in project.warnings:
+                container.runtime.logger().warning(warning)
+        return container.runtime
+
+
+def subscriptions() -> DynamoDBSubscriptions:
+    container = _container()
+    with _lock:
+        if container.subscriptions is None:
+            table = container.settings.connections_table
+            if not table:
+                raise ConfigError(_unset(ENV_CONNECTIONS_TABLE))
+            container.subscriptions = DynamoDBSubscriptions(table)
+        return container.subscriptions
+
+
+def pusher(fallback_endpoint: str | None = None) -> ApiGatewayPusher:
+    """The Management API client for ``MOTIA_WS_ENDPOINT`` (or the endpoint the WebSocket event
+    came from, when the variable is not set)."""
+    container = _container()
+    endpoint = container.settings.ws_endpoint or fallback_endpoint
+    if not endpoint:
+        raise ConfigError(_unset(ENV_WS_ENDPOINT))
+    with _lock:
+        if endpoint not in container.pushers:
+            container.pushers[endpoint] = ApiGatewayPusher(endpoint)
+        return container.pushers[endpoint]
+
+
+def step_name() -> str | None:
+    """``MOTIA_STEP``, read at each call: it is the one setting that differs between functions,
+    so a process that stands in for several of them (the test harness) can switch it."""
+    return os.environ.get(ENV_STEP) or None
+
+
+def step(kind: str) -> Step:
+    """The step this function serves (``MOTIA_STEP``), checked to be of ``kind``."""
+    name = step_name()
+    if not name:
+        raise ConfigError(f"{ENV_STEP} is not set: this {kind} function does not know which step it serves")
+    found = runtime().project.steps.get(name)
+    if found is None:
+        known = ", ".join(sorted(runtime().project.steps)) or "none"
+        raise ConfigError(f"{ENV_STEP}={name!r} is not a step of the project (steps: {known})")
+    if found.config.type != kind:
+        raise ConfigError(f"{ENV_STEP}={name!r} is a {found.config.type} step, but this is the {kind} entry point")
+    return found
+
+
+def logger(**bindings: Any) -> StepLogger:
+    """A structured logger (Powertools JSON lines) that does not need the project loaded."""
+    return StepLogger({k: v for k, v in bindings.items() if v is not None})
+
+
+def loop() -> asyncio.AbstractEventLoop:
+    """The container's event loop, installed as the current thread's loop."""
+    global _loop
+    with _lock:
+        if _loop is None or _loop.is_closed():
+            _loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(_loop)
+        return _loop
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return loop().run_until_complete(coro)
+
+
+def reset() -> None:
+    """Forget every container's settings, runtime and clients (the harness does this between
+    simulations)."""
+    global _loop
+    with _lock:
+        _containers.clear()
+        if _loop is not None and not _loop.is_running():
+            _loop.close()
+        _loop = None

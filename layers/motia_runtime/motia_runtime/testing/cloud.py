@@ -1,0 +1,378 @@
+"""``CloudSim``: a motia project on a simulated AWS (moto), driven through its real Lambda entry points.
+
+moto cannot run Lambda code, so the simulation plays Lambda's part: it builds each event the
+way its AWS source would and calls the entry point the function's ``Handler`` names, with the
+function's environment from the template (Globals and its own variables, resolved against the
+resources made in moto). Calls run in one worker thread standing for warm Lambda containers:
+each simulated function keeps its own Runtime between calls (``AWS_LAMBDA_FUNCTION_NAME``).
+
+- ``http()`` → API entry (HTTP API v2 event, routed like API Gateway on the project's API steps).
+- ``deliver()`` → queue entry, with what EventBridge (or the FIFO path) put in each step's SQS
+  queue. Succeeded messages are deleted; failed ones are made visible again at once (standing
+  in for the visibility timeout running out), so each ``deliver()`` is one attempt per message.
+  moto's ReceiveMessage applies the RedrivePolicy itself: a message received
+  ``maxReceiveCount`` times moves to the DLQ on the next receive (see ``dead_letters()``).
+- ``pump_streams()`` → fan-out entry, with new records of the streams table's DynamoDB stream.
+  Partial failures are retried from the first failed record on the next pump, as Lambda does,
+  and dropped after ``max_stream_retries`` (kept in ``dropped_stream_records``).
+- ``run_until_idle()`` alternates the two until nothing is left. ``cron(step)`` → schedule entry.
+- ``connect()`` → WebSocket entry (``$connect``), returning a WsClient whose frames are what was
+  posted to its connection; ``gone(id)`` makes API Gateway answer 410 for that connection.
+
+No event source mapping is created on the table stream: in moto one swallows the records.
+Delays (``DelaySeconds``) are real time; the simulation does not move the clock.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+import os
+import secrets
+import sys
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..config import ApiRouteConfig
+from ..hosts.aws import bootstrap
+from ..hosts.aws.api import apigw_path
+from ..project import Project, load_project
+from ..runtime import Runtime
+from . import lambda_events as ev
+from .pump import STREAM_BATCH, StreamPump
+from .resources import Resources, SimError, create_resources
+from .routing import match_route
+from .support import HttpResponse, LambdaContext, client, maybe_json, session
+from .websocket import FrameRecorder, WsClient
+
+T = TypeVar("T")
+
+HANDLERS = {
+    "api": "motia_runtime.hosts.aws.api.handler",
+    "event": "motia_runtime.hosts.aws.queue.handler",
+    "cron": "motia_runtime.hosts.aws.schedule.handler",
+    "websocket": "motia_runtime.hosts.aws.websocket.handler",
+    "fanout": "motia_runtime.hosts.aws.fanout.handler",
+}
+SQS_BATCH = 10
+
+
+_dumps = json.dumps  # http() has a parameter named json
+
+
+def _entry(kind: str) -> Callable[[dict[str, Any], Any], Any]:
+    module, _, name = HANDLERS[kind].rpartition(".")
+    fn: Callable[[dict[str, Any], Any], Any] = getattr(importlib.import_module(module), name)
+    return fn
+
+
+class CloudSim:
+    """See the module docstring. Use as a context manager; ``template`` defaults to
+    ``motia_runtime.tools.template.build_template(project)``."""
+
+    def __init__(self, root: str | Path, *, template: dict[str, Any] | None = None, region: str = "us-east-1",
+                 stack_name: str = "motia-sim", stage: str = "test", max_stream_retries: int | None = None) -> None:
+        self.root = Path(root).resolve()
+        self.region = region
+        self.stack_name = stack_name
+        self.stage = stage
+        self.max_stream_retries = max_stream_retries
+        self._template = template
+        self._default_env: dict[str, str] = {}
+        self._mock: Any = None
+        self._saved_env: dict[str, str | None] = {}
+        self._container: ThreadPoolExecutor | None = None
+        self._connected_at: dict[str, int] = {}
+        self._pump: StreamPump
+        self.project: Project
+        self.resources: Resources
+        self.recorder: FrameRecorder
+        self.api_id = ""
+        self._root_was_on_path = False
+        self._modules_before: set[str] = set()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def __enter__(self) -> CloudSim:
+        self.start()
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.close()
+
+    def _set_env(self, values: dict[str, str]) -> None:
+        for key, value in values.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    def start(self) -> None:
+        import boto3
+        from moto import mock_aws
+
+        self._root_was_on_path = str(self.root) in sys.path
+        self._modules_before = set(sys.modules)
+        self._set_env({"AWS_DEFAULT_REGION": self.region, "AWS_ACCESS_KEY_ID": "testing",
+                       "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"})
+        self._mock = mock_aws()
+        self._mock.start()
+        boto3.DEFAULT_SESSION = session(self.region)  # see support.session
+        try:
+            self._provision()
+        except BaseException:
+            self.close()
+            raise
+
+    def _provision(self) -> None:
+        self.project = load_project(self.root)
+        template = self._template if self._template is not None else _build_template(self.project)
+        account = self.client("sts").get_caller_identity()["Account"]
+        self.api_id = self.client("apigatewayv2").create_api(
+            Name=f"{self.stack_name}-ws", ProtocolType="WEBSOCKET", RouteSelectionExpression="$request.body.type",
+        )["ApiId"]
+        self.resources = create_resources(template, self._clients_for_resources(), stack=self.stack_name,
+                                          region=self.region, account=account, websocket_api_id=self.api_id)
+        self.stage = self.resources.ws_stage or self.stage
+        if self.max_stream_retries is None:  # the fan-out's MaximumRetryAttempts, as Lambda would retry
+            fanout = self.resources.functions.get("fanout")
+            retries = fanout.max_retry_attempts if fanout else None
+            self.max_stream_retries = retries if retries is not None and retries >= 0 else 3
+        self._check_handlers()
+        self.recorder = FrameRecorder.install(account, self.region)
+        self._default_env = self._computed_env()
+        self._set_env({"LAMBDA_TASK_ROOT": str(self.root)})
+        bootstrap.reset()
+        self._container = ThreadPoolExecutor(1, thread_name_prefix="motia-sim-lambda")
+        fanout = self.resources.functions.get("fanout")
+        self._pump = StreamPump(self.client("dynamodbstreams"), list(self.resources.stream_arns.values()),
+                                lambda event: self.invoke("fanout", event),
+                                batch_size=(fanout.batch_size if fanout else None) or STREAM_BATCH,
+                                max_retries=self.max_stream_retries or 0)
+
+    def _computed_env(self) -> dict[str, str]:
+        """The environment for functions the template does not describe (e.g. a hand-made template)."""
+        fifo: dict[str, list[str]] = defaultdict(list)
+        for step in self.project.event_steps:
+            queue = self.resources.queues.get(step.name)
+            if queue is not None and queue.fifo:
+                for topic in step.config.subscribes:  # type: ignore[union-attr]
+                    fifo[topic].append(queue.url)
+        tables = self.resources.tables
+        return {
+            "MOTIA_STATE_TABLE": tables.get("state-table", ""), "MOTIA_STREAMS_TABLE": tables.get("streams-table", ""),
+            "MOTIA_CONNECTIONS_TABLE": tables.get("connections-table", ""),
+            "MOTIA_EVENT_BUS": self.resources.bus_name or "", "MOTIA_FIFO_QUEUES": json.dumps(fifo),
+            "MOTIA_WS_ENDPOINT": self.ws_endpoint, "POWERTOOLS_SERVICE_NAME": self.stack_name,
+        }
+
+    def _function_env(self, key: str, step: str | None) -> dict[str, str]:
+        """A function's environment as Lambda would set it: the template's variables (Globals and
+        the function's own, resolved), with the project root pointed at the local checkout."""
+        info = self.resources.functions.get(key)
+        if info is None:
+            env = {**self._default_env, "AWS_LAMBDA_FUNCTION_NAME": f"{self.stack_name}-{key}"}
+            if step is not None:
+                env["MOTIA_STEP"] = step
+        else:
+            env = {**info.env, "AWS_LAMBDA_FUNCTION_NAME": f"{self.stack_name}-{info.logical_id}"}
+        return {**env, "MOTIA_PROJECT_ROOT": str(self.root)}
+
+    def close(self) -> None:
+        if self._container is not None:
+            self._container.submit(bootstrap.reset).result()
+            self._container.shutdown()
+            self._container = None
+        if hasattr(self, "recorder"):
+            self.recorder.uninstall()
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+        self._forget_project_modules()
+
+    def _forget_project_modules(self) -> None:
+        """Undo what loading the project did to the interpreter. Step modules are named after
+        their path (``functions.x.y_step``), so a module this simulation imported first is
+        forgotten, with the project root on ``sys.path``; modules imported before it (which
+        ``load_project`` reloads in place) are left alone, so references to them stay good."""
+        prefixes = tuple(f"{self.root / d}{os.sep}" for d in ("functions", "streams"))
+        for name, module in list(sys.modules.items()):
+            file = getattr(module, "__file__", None)
+            if name not in self._modules_before and isinstance(file, str) and file.startswith(prefixes):
+                del sys.modules[name]
+        if not self._root_was_on_path and str(self.root) in sys.path:
+            sys.path.remove(str(self.root))
+
+    def client(self, service: str) -> Any:
+        """A boto3 client on the simulated account (also handy for a test's own checks)."""
+        return client(self.region, service)
+
+    def _clients_for_resources(self) -> dict[str, Any]:
+        return {name: self.client(name) for name in ("dynamodb", "sqs", "events")}
+
+    def _check_handlers(self) -> None:
+        expected = {step.name: HANDLERS.get(step.config.type) for step in self.project.steps.values()}
+        expected |= {"websocket": HANDLERS["websocket"], "fanout": HANDLERS["fanout"]}
+        for key, info in self.resources.functions.items():
+            if info.handler and expected.get(key) and info.handler != expected[key]:
+                raise SimError(f"template: function {info.logical_id} has Handler {info.handler!r}; the runtime's "
+                               f"entry point for it is {expected[key]!r}")
+
+    @property
+    def ws_endpoint(self) -> str:
+        return f"https://{self.api_id}.execute-api.{self.region}.amazonaws.com/{self.stage}"
+
+    # -- invoking entry points ----------------------------------------------------------------
+    def invoke(self, kind: str, event: dict[str, Any], step: str | None = None) -> Any:
+        """Call one entry point (``api``, ``event``, ``cron``, ``websocket``, ``fanout``) as Lambda
+        would, with the environment of the function that serves it."""
+        if self._container is None:
+            raise SimError("the simulation is not started (use it as a context manager)")
+        env = self._apply_env(step if step is not None else kind, step)
+        context = LambdaContext(env["AWS_LAMBDA_FUNCTION_NAME"])
+        return self._container.submit(_entry(kind), event, context).result()
+
+    def _apply_env(self, key: str, step: str | None) -> dict[str, str]:
+        env = self._function_env(key, step)
+        for name in [k for k in os.environ if k.startswith("MOTIA_") and k not in env]:
+            self._saved_env.setdefault(name, os.environ.get(name))
+            del os.environ[name]
+        self._set_env(env)
+        return env
+
+    def run(self, fn: Callable[[Runtime], Awaitable[T]]) -> T:
+        """Run ``fn(runtime)`` with a runtime wired to every resource (a container of its own), e.g.
+        ``sim.run(lambda rt: rt.state.get("group", "key"))`` to check or seed what steps see."""
+        if self._container is None:
+            raise SimError("the simulation is not started (use it as a context manager)")
+        self._apply_env("(test)", None)
+        return self._container.submit(lambda: bootstrap.run(fn(bootstrap.runtime()))).result()  # type: ignore[arg-type]
+
+    # -- HTTP --------------------------------------------------------------------------------
+    def http(self, method: str, path: str, *, json: Any = None, body: str | bytes | None = None,
+             headers: dict[str, str] | None = None, query: dict[str, Any] | str | None = None) -> HttpResponse:
+        """A request through API Gateway to the API step whose route matches (404 when none does)."""
+        found = match_route(self.project.api_steps, method, path)
+        if found is None:
+            return HttpResponse(404, {"content-type": "application/json"}, '{"message":"Not Found"}')
+        step, params = found
+        all_headers = dict(headers or {})
+        if json is not None:
+            body = _dumps(json)
+            all_headers.setdefault("content-type", "application/json")
+        config: ApiRouteConfig = step.config  # type: ignore[assignment]
+        event = ev.http_api(method, path, route_key=f"{config.method} {apigw_path(config.path)}", path_params=params,
+                            query=query, headers=all_headers, body=body, region=self.region)
+        result = self.invoke("api", event, step=step.name)
+        return HttpResponse(int(result["statusCode"]), dict(result.get("headers") or {}), result.get("body") or "",
+                            bool(result.get("isBase64Encoded")))
+
+    # -- queues ------------------------------------------------------------------------------
+    def deliver(self) -> int:
+        """One delivery round over every step's queue; returns how many messages were handed over."""
+        sqs = self.client("sqs")
+        handed = 0
+        for step, queue in self.resources.queues.items():
+            failed: list[str] = []
+            function = self.resources.functions.get(step)
+            batch_size = min(function.batch_size or SQS_BATCH, SQS_BATCH) if function else SQS_BATCH
+            while True:
+                messages = sqs.receive_message(QueueUrl=queue.url, MaxNumberOfMessages=batch_size,
+                                               MessageSystemAttributeNames=["All"], WaitTimeSeconds=0
+                                               ).get("Messages", [])
+                if not messages:
+                    break
+                event = {"Records": [ev.sqs_record(m, queue.arn, self.region) for m in messages]}
+                result = self.invoke("event", event, step=step)
+                failed_ids = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+                done = [m for m in messages if m["MessageId"] not in failed_ids]
+                if done:
+                    sqs.delete_message_batch(QueueUrl=queue.url, Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
+                failed += [m["ReceiptHandle"] for m in messages if m["MessageId"] in failed_ids]
+                handed += len(messages)
+            for receipt in failed:
+                sqs.change_message_visibility(QueueUrl=queue.url, ReceiptHandle=receipt, VisibilityTimeout=0)
+        return handed
+
+    def dead_letters(self, step: str) -> list[Any]:
+        """The bodies of the messages in a step's DLQ (parsed when they are JSON); they stay there."""
+        dlq = self.resources.dlqs.get(step)
+        if dlq is None:
+            raise SimError(f"step {step!r} has no DLQ in the template")
+        messages = self.client("sqs").receive_message(QueueUrl=dlq.url, MaxNumberOfMessages=10, VisibilityTimeout=0,
+                                                      WaitTimeSeconds=0).get("Messages", [])
+        return [maybe_json(m["Body"]) for m in messages]
+
+    def cron(self, step: str) -> dict[str, Any]:
+        """Run a cron step now, as its EventBridge schedule would."""
+        rule_arn = f"arn:aws:events:{self.region}:{ev.ACCOUNT_ID}:rule/{self.stack_name}-{step}"
+        result: dict[str, Any] = self.invoke("cron", ev.scheduled(rule_arn, self.region), step=step)
+        return result
+
+    # -- DynamoDB stream → fan-out ------------------------------------------------------------
+    def pump_streams(self) -> int:
+        """Hand new records of the streams table's stream to the fan-out; returns how many."""
+        return self._pump.pump()
+
+    @property
+    def dropped_stream_records(self) -> list[dict[str, Any]]:
+        """Records the fan-out kept failing on, given up after the retries (Lambda's on-failure path)."""
+        return self._pump.dropped
+
+    def run_until_idle(self, max_rounds: int = 100) -> int:
+        """Deliver queued events and push stream records until neither has work; returns the rounds."""
+        for rounds in range(1, max_rounds + 1):
+            if self.deliver() + self.pump_streams() == 0:
+                return rounds
+        raise SimError(f"still busy after {max_rounds} rounds (an event loop between steps?)")
+
+    # -- WebSocket ---------------------------------------------------------------------------
+    def connect(self, token: str | None = None, *, subprotocols: list[str] | None = None,
+                query: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> WsClient:
+        """Open a connection (``$connect``). A ``token`` is offered as Motia's browser client does,
+        in ``Sec-WebSocket-Protocol: Authorization, <token>``; pass ``query={"authToken": ...}``
+        for the other way. A refused connection has ``accepted`` False and ``status_code`` 401."""
+        connection_id = base64.urlsafe_b64encode(secrets.token_bytes(11)).decode()  # like "Bq2H7dZ1oAMCJmw="
+        protocols = subprotocols if subprotocols is not None else (["Authorization", token] if token else None)
+        event = ev.ws_connect(connection_id, api_id=self.api_id, stage=self.stage, region=self.region,
+                              subprotocols=protocols, query=query, headers=headers)
+        result = self.invoke("websocket", event)
+        client = WsClient(self, connection_id, result)
+        if client.accepted:
+            self.recorder.open(connection_id)
+            self._connected_at[connection_id] = event["requestContext"]["connectedAt"]
+        return client
+
+    def ws_message(self, connection_id: str, body: str) -> dict[str, Any]:
+        event = ev.ws_message(connection_id, body, route=ev.route_for(body), api_id=self.api_id, stage=self.stage,
+                              region=self.region, connected_at=self._connected_at.get(connection_id))
+        result: dict[str, Any] = self.invoke("websocket", event)
+        return result
+
+    def ws_disconnect(self, connection_id: str) -> None:
+        self.recorder.close(connection_id)
+        self.invoke("websocket", ev.ws_disconnect(connection_id, api_id=self.api_id, stage=self.stage,
+                                                  region=self.region))
+
+    def gone(self, connection_id: str) -> None:
+        """From now on, posts to this connection answer 410 Gone (the client vanished without a
+        ``$disconnect``, as happens on AWS)."""
+        self.recorder.close(connection_id)
+
+
+def _build_template(project: Project) -> dict[str, Any]:
+    try:
+        from ..tools.template import build_template  # type: ignore[import-not-found,unused-ignore]
+    except ImportError as exc:
+        raise SimError("motia_runtime.tools.template.build_template is not available; pass template= "
+                       "(a SAM template dict) to CloudSim") from exc
+    template: dict[str, Any] = build_template(project)
+    return template

@@ -1,0 +1,72 @@
+"""DynamoDBSubscriptions against moto: connections, subscriptions and lookup by room."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from motia_runtime.adapters.aws import DynamoDBSubscriptions
+from motia_runtime.adapters.aws.keys import room
+from motia_runtime.protocol import Subscription
+from motia_runtime.testing.resources import Resources
+
+
+@pytest.fixture
+def subs(resources: Resources, ddb: Any) -> DynamoDBSubscriptions:
+    return DynamoDBSubscriptions(resources.tables["connections-table"], client=ddb)
+
+
+def test_connections_keep_their_auth_context_and_expire(subs: DynamoDBSubscriptions) -> None:
+    record = subs.add_connection("c1", {"user": "ann", "roles": ["admin"]})
+    assert subs.get_connection("c1") == record
+    assert record.auth_context == {"user": "ann", "roles": ["admin"]}
+    assert time.time() + 2 * 3600 < record.expires_at < time.time() + 4 * 3600  # past API Gateway's 2 h limit
+    assert subs.add_connection("c2").auth_context is None
+    assert subs.get_connection("missing") is None
+
+
+def test_rooms_list_their_subscribers(subs: DynamoDBSubscriptions) -> None:
+    for cid in ("c1", "c2", "c3"):
+        subs.add_connection(cid)
+    subs.subscribe("c1", Subscription("chat", "g1", None, "s1"))
+    subs.subscribe("c1", Subscription("chat", "g1", "m", "s2"))
+    subs.subscribe("c2", Subscription("chat", "g1", "m", "s3"))
+    subs.subscribe("c3", Subscription("chat", "g2", None, "s4"))
+    assert subs.connections_in_room("chat", "g1") == {"c1"}
+    assert subs.connections_in_room("chat", "g1", "m") == {"c1", "c2"}
+    assert subs.connections_in_room("chat", "g2") == {"c3"}
+    assert subs.connections_in_room("other", "g1") == set()
+    assert {s.subscription_id for s in subs.subscriptions_of("c1")} == {"s1", "s2"}
+    assert subs.unsubscribe("c1", "s2") is True
+    assert subs.unsubscribe("c1", "s2") is False
+    assert subs.connections_in_room("chat", "g1", "m") == {"c2"}
+
+
+def test_item_rooms_are_keyed_by_group_too(subs: DynamoDBSubscriptions) -> None:
+    # Motia keys item rooms by stream + id, so item "m" of every group shares one room.
+    subs.subscribe("c1", Subscription("chat", "g1", "m", "s1"))
+    subs.subscribe("c2", Subscription("chat", "g2", "m", "s2"))
+    # A '#' in a group must not make group "a#b" the room of item "b" in group "a".
+    subs.subscribe("c3", Subscription("chat", "a#b", None, "s3"))
+    subs.subscribe("c4", Subscription("chat", "a", "b", "s4"))
+    assert subs.connections_in_room("chat", "g1", "m") == {"c1"}
+    assert subs.connections_in_room("chat", "g2", "m") == {"c2"}
+    assert subs.connections_in_room("chat", "a#b") == {"c3"}
+    assert subs.connections_in_room("chat", "a", "b") == {"c4"}
+    assert room("chat", "g1") == "chat#g1" and room("chat", "g1", "m") == "chat#g1#m"
+
+
+def test_removing_a_connection_removes_all_its_subscriptions(subs: DynamoDBSubscriptions, resources: Resources,
+                                                             ddb: Any) -> None:
+    subs.add_connection("c1", {"user": "ann"})
+    subs.add_connection("c2")
+    for n in range(30):  # more than one BatchWriteItem
+        subs.subscribe("c1", Subscription("chat", f"g{n}", None, f"s{n}"))
+    subs.subscribe("c2", Subscription("chat", "g0", None, "x"))
+    assert subs.remove_connection("c1") == 31
+    assert subs.get_connection("c1") is None
+    assert subs.connections_in_room("chat", "g0") == {"c2"}
+    rows = ddb.scan(TableName=resources.tables["connections-table"])["Items"]
+    assert {r["pk"]["S"] for r in rows} == {"c2"}
