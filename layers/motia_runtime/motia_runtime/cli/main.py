@@ -1,4 +1,4 @@
-"""``motia dev | check | generate | watch``."""
+"""``motia dev | check | generate | openapi | watch``."""
 
 from __future__ import annotations
 
@@ -82,6 +82,23 @@ def _generate(args: argparse.Namespace) -> int:
     return generate(args.root, args.output, check=args.check)
 
 
+def _openapi(args: argparse.Namespace) -> int:
+    from ..project import load_project
+    from ..tools.openapi import build_openapi, render_json
+
+    try:
+        text = render_json(build_openapi(load_project(args.root)))
+    except ConfigError as exc:
+        print(f"motia: {exc}", file=sys.stderr)
+        return 2
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="motia", description="Motia-style steps and streams, locally and on AWS.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -104,6 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--output", help="where to write it (default: <root>/template.yaml)")
     gen.add_argument("--check", action="store_true", help="write nothing; exit 1 with a diff if the file is stale")
     gen.set_defaults(func=_generate)
+
+    openapi = sub.add_parser("openapi", help="print (or write) the OpenAPI 3.1 document of the API steps")
+    openapi.add_argument("--root", default=".")
+    openapi.add_argument("--output", help="a file to write instead of standard output")
+    openapi.set_defaults(func=_openapi)
 
     watch = sub.add_parser("watch", help="print a stream item's or group's changes live (Ctrl-C to stop)")
     watch.add_argument("stream")

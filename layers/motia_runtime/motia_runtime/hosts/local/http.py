@@ -68,3 +68,17 @@ def _endpoint(runtime: Runtime, step: Step) -> Any:
         return to_response(await run_api(runtime, step, api_request))
 
     return endpoint
+
+
+def openapi_route(runtime: Runtime) -> Route:
+    """``GET /openapi.json``: the document ``motia openapi`` writes (a step owning the path wins)."""
+    from starlette.responses import JSONResponse
+
+    from ...tools.openapi import build_openapi
+
+    document = build_openapi(runtime.project)
+
+    async def endpoint(_: Request) -> Response:
+        return JSONResponse(document)
+
+    return Route("/openapi.json", endpoint, methods=["GET"], name="openapi")
