@@ -13,7 +13,7 @@ import inspect
 import re
 import sys
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -134,6 +134,16 @@ def _route_key(config: ApiRouteConfig) -> tuple[str, str]:
     return config.method, re.sub(r":[A-Za-z0-9_]+", ":", config.path.rstrip("/") or "/")
 
 
+def _config_modules(folder: Path, pattern: str, root: Path, kind: str) -> Iterator[tuple[Path, str, ModuleType]]:
+    """Import each file matching ``pattern`` under ``folder``, in a stable order; each must hold ``config``."""
+    for path in sorted(folder.rglob(pattern)) if folder.is_dir() else []:
+        rel = _relative(path, root)
+        module = _import(path, root)
+        if not hasattr(module, "config"):
+            raise ConfigError(f"a {kind} file needs a module-level config", file=rel, field="config")
+        yield path, rel, module
+
+
 def load_project(root: Path | str, *, functions_dir: str = "functions", streams_dir: str = "streams") -> Project:
     """Import and validate every step and stream under ``root``."""
     root = Path(root).resolve()
@@ -145,11 +155,7 @@ def load_project(root: Path | str, *, functions_dir: str = "functions", streams_
     stream_files: dict[str, Path] = {}
     authenticate = None
     streams_path = root / streams_dir
-    for path in sorted(streams_path.rglob(STREAM_GLOB)) if streams_path.is_dir() else []:
-        rel = _relative(path, root)
-        module = _import(path, root)
-        if not hasattr(module, "config"):
-            raise ConfigError("a stream file needs a module-level config", file=rel, field="config")
+    for path, rel, module in _config_modules(streams_path, STREAM_GLOB, root, "stream"):
         config = parse_stream_config(module.config, rel)
         if config.name in streams:
             other = _relative(stream_files[config.name], root)
@@ -166,11 +172,7 @@ def load_project(root: Path | str, *, functions_dir: str = "functions", streams_
     steps: dict[str, Step] = {}
     routes: dict[tuple[str, str], Step] = {}
     functions_path = root / functions_dir
-    for path in sorted(functions_path.rglob(STEP_GLOB)) if functions_path.is_dir() else []:
-        rel = _relative(path, root)
-        module = _import(path, root)
-        if not hasattr(module, "config"):
-            raise ConfigError("a step file needs a module-level config", file=rel, field="config")
+    for path, rel, module in _config_modules(functions_path, STEP_GLOB, root, "step"):
         config = parse_step_config(module.config, rel)
         handler = _check_handler(config, getattr(module, "handler", None), rel)
         step = Step(config, handler, path)

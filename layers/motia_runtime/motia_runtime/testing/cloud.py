@@ -42,6 +42,7 @@ from ..hosts.aws import bootstrap
 from ..hosts.aws.api import apigw_path
 from ..project import Project, load_project
 from ..runtime import Runtime
+from ..tools.template.names import HANDLERS
 from . import lambda_events as ev
 from .pump import STREAM_BATCH, StreamPump
 from .resources import Resources, SimError, create_resources
@@ -51,13 +52,6 @@ from .websocket import FrameRecorder, WsClient
 
 T = TypeVar("T")
 
-HANDLERS = {
-    "api": "motia_runtime.hosts.aws.api.handler",
-    "event": "motia_runtime.hosts.aws.queue.handler",
-    "cron": "motia_runtime.hosts.aws.schedule.handler",
-    "websocket": "motia_runtime.hosts.aws.websocket.handler",
-    "fanout": "motia_runtime.hosts.aws.fanout.handler",
-}
 SQS_BATCH = 10
 
 
