@@ -1,0 +1,134 @@
+"""The Redis edge: clients, key names, and the translation of redis-py errors into MotiaError.
+
+Every command goes through :func:`guarded`, so a step only ever sees ``RedisStreamError`` or
+``RedisStateError`` (a ``StreamError``/``StateError`` too) naming the server, never a redis-py type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+import redis.asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from ...errors import MotiaError, StateError, StreamError
+
+T = TypeVar("T")
+CONNECT_TIMEOUT_S = 3.0
+# A stalled server must fail the step, not hang it (the bus then retries the event).
+COMMAND_TIMEOUT_S = 10.0
+
+
+class RedisStoreError(MotiaError):
+    """Redis could not be reached, or refused a command. ``url`` has any password masked."""
+
+    def __init__(self, message: str, url: str) -> None:
+        self.url = url
+        super().__init__(message)
+
+
+class RedisStreamError(RedisStoreError, StreamError):
+    """A stream operation failed in Redis."""
+
+
+class RedisStateError(RedisStoreError, StateError):
+    """A state operation failed in Redis."""
+
+
+def redact(url: str) -> str:
+    """The URL with its password masked, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def make_client(url: str) -> redis.asyncio.Redis:
+    """An asyncio client that does not retry commands itself.
+
+    A retried script whose reply was lost would run twice (two versions, two notifications); a
+    failure goes to the step instead, whose event the bus retries. Broken pooled connections
+    are still replaced before use, so the first command after Redis comes back works.
+    """
+    try:
+        return redis.asyncio.Redis.from_url(
+            url, decode_responses=True, retry=Retry(NoBackoff(), 0),
+            socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=COMMAND_TIMEOUT_S,
+        )
+    except ValueError as exc:  # redis-py's answer to a malformed URL
+        raise RedisStoreError(f"invalid Redis URL {redact(url)!r}: {exc}", redact(url)) from exc
+
+
+def describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+async def guarded(call: Awaitable[T], error: type[RedisStoreError], what: str, url: str) -> T:
+    """Await a redis-py call; its errors become ``error`` naming ``what`` and the server."""
+    try:
+        return await call
+    except (redis.RedisError, OSError) as exc:
+        where = redact(url)
+        raise error(f"{what}: Redis at {where} failed: {describe(exc)}", where) from exc
+
+
+def check_reachable(url: str) -> None:
+    """Ping the server once, synchronously (``motia dev`` does it before starting workers)."""
+    where = redact(url)
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=CONNECT_TIMEOUT_S,
+                                      retry=None)
+    except ValueError as exc:
+        raise RedisStoreError(f"invalid Redis URL {where!r}: {exc}", where) from exc
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as exc:
+        raise RedisStoreError(f"cannot reach Redis at {where}: {describe(exc)}", where) from exc
+    finally:
+        client.close()
+
+
+def part(value: str) -> str:
+    """A name as one key segment: ``%`` and ``:`` escaped, so segments never run into each other."""
+    return value.replace("%", "%25").replace(":", "%3A")
+
+
+class Keys:
+    """Every key and channel name the Redis adapters use, under one prefix.
+
+    ``<p>:stream:<stream>:group:<group>``  hash: item id -> "<createdAt> <version> <ts>\\n<data JSON>"
+    ``<p>:stream:<stream>:groups``         set of the stream's non-empty groups
+    ``<p>:clock``                          the last stamp given to any change (stamps are global)
+    ``<p>:changes``                        pub/sub channel: one JSON message per change
+    ``<p>:state:group:<group>``            hash: key -> "<seq>\\n<value JSON>" (seq: first-insertion order)
+    ``<p>:state:groups`` / ``<p>:state:seq``  the non-empty state groups / the insertion counter
+    ``<p>:cron:<step>:<due ms>``           a cron slot taken by one worker (expires)
+    """
+
+    def __init__(self, prefix: str = "motia") -> None:
+        if not prefix:
+            raise ValueError("the Redis key prefix must not be empty")
+        self.prefix = prefix
+        self.clock = f"{prefix}:clock"
+        self.changes = f"{prefix}:changes"
+        self.state_groups = f"{prefix}:state:groups"
+        self.state_seq = f"{prefix}:state:seq"
+
+    def stream_group(self, stream: str, group_id: str) -> str:
+        return f"{self.prefix}:stream:{part(stream)}:group:{part(group_id)}"
+
+    def stream_groups(self, stream: str) -> str:
+        return f"{self.prefix}:stream:{part(stream)}:groups"
+
+    def state_group(self, group: str) -> str:
+        return f"{self.prefix}:state:group:{part(group)}"
+
+    def cron(self, step: str, due_ms: int) -> str:
+        return f"{self.prefix}:cron:{part(step)}:{due_ms}"

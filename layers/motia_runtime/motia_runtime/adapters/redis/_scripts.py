@@ -1,0 +1,125 @@
+"""The Lua scripts behind the Redis stream and state stores.
+
+Each write is one script, so it is atomic across every worker and machine sharing the server,
+and it publishes its change in the same step: subscribers see changes in the order they were
+made. Stamps come from one server-side clock (``<p>:clock``): ``max(server ms, last stamp + 1,
+caller's floor + 1)``, so they strictly increase across all workers whatever their own clocks
+say. Reads raise that clock to the caller's floor (see ``StreamStore``'s docstring: a client's
+``sync`` stamp must stay below every later change).
+
+Item values are ``"<createdAt> <version> <ts>\\n<data JSON>"``: the scripts read and write the
+header and never parse the data, so numbers and empty objects/arrays round-trip untouched.
+Numbers are formatted with ``%d``: Lua's ``tostring`` would print 13-digit stamps as 1.7e+12.
+"""
+
+from __future__ import annotations
+
+_STAMP = r"""
+local function raise_to(clock_key, floor)
+  local last = tonumber(redis.call('GET', clock_key) or '0')
+  local f = tonumber(floor)
+  if f > last then
+    redis.call('SET', clock_key, string.format('%d', f))
+    return f
+  end
+  return last
+end
+
+local function stamp(clock_key, floor)
+  local last = raise_to(clock_key, floor)
+  local t = redis.call('TIME')
+  local ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  if ts <= last then ts = last + 1 end
+  redis.call('SET', clock_key, string.format('%d', ts))
+  return string.format('%d', ts)
+end
+"""
+
+# KEYS: group hash, groups set, clock. ARGV: id, group id, data JSON, expected stamp ('' any,
+# '0' absent, else the item's current stamp), floor, channel, message head ('{"s":..,"g":..,"i":..').
+# Returns {0} when the expectation fails, else {1, kind, createdAt, version, ts}.
+WRITE = _STAMP + r"""
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+local created, version, last = false, 0, false
+if cur then
+  local c, v, t = string.match(cur, '^(%d+) (%d+) (%d+)\n')
+  created, version, last = c, tonumber(v), t
+end
+local expected = ARGV[4]
+if expected == '0' then
+  if cur then return {0} end
+elseif expected ~= '' and last ~= expected then
+  return {0}
+end
+local ts = stamp(KEYS[3], ARGV[5])
+if not created then created = ts end
+local vs = string.format('%d', version + 1)
+redis.call('HSET', KEYS[1], ARGV[1], created .. ' ' .. vs .. ' ' .. ts .. '\n' .. ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[2])
+local kind = 'update'
+if not cur then kind = 'create' end
+redis.call('PUBLISH', ARGV[6], ARGV[7] .. ',"t":"' .. kind .. '","ts":' .. ts .. ',"v":' .. vs
+  .. ',"c":' .. created .. ',"d":' .. ARGV[3] .. '}')
+return {1, kind, created, vs, ts}
+"""
+
+# KEYS: group hash, groups set, clock. ARGV: id, group id, floor, channel, message head.
+# Returns {0} when there was no item, else {1, createdAt, version, ts, data JSON}.
+DELETE = _STAMP + r"""
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return {0} end
+local c, v = string.match(cur, '^(%d+) (%d+) ')
+local data = string.sub(cur, string.find(cur, '\n', 1, true) + 1)
+redis.call('HDEL', KEYS[1], ARGV[1])
+if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
+local ts = stamp(KEYS[3], ARGV[3])
+local vs = string.format('%d', tonumber(v) + 1)
+redis.call('PUBLISH', ARGV[4], ARGV[5] .. ',"t":"delete","ts":' .. ts .. ',"v":' .. vs .. ',"c":' .. c
+  .. ',"d":' .. data .. '}')
+return {1, c, vs, ts, data}
+"""
+
+# KEYS: clock. ARGV: floor, channel, message head, event JSON. Returns the stamp.
+SEND = _STAMP + r"""
+local ts = stamp(KEYS[1], ARGV[1])
+redis.call('PUBLISH', ARGV[2], ARGV[3] .. ',"t":"event","ts":' .. ts .. ',"d":' .. ARGV[4] .. '}')
+return ts
+"""
+
+# KEYS: group hash, clock. ARGV: floor, then an item id to read one item; none reads the group.
+READ = _STAMP + r"""
+raise_to(KEYS[2], ARGV[1])
+if ARGV[2] then return redis.call('HGET', KEYS[1], ARGV[2]) end
+return redis.call('HGETALL', KEYS[1])
+"""
+
+# KEYS: group hash, groups set, insertion counter. ARGV: key, value JSON, group.
+# A key keeps its first-insertion number, so a group lists oldest key first, as SQLite does.
+STATE_SET = r"""
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+local seq
+if cur then
+  seq = string.match(cur, '^(%d+)\n')
+else
+  seq = string.format('%d', redis.call('INCR', KEYS[3]))
+end
+redis.call('HSET', KEYS[1], ARGV[1], seq .. '\n' .. ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+return 1
+"""
+
+# KEYS: group hash, groups set. ARGV: key, group. Returns the old value (with its header) or false.
+STATE_DELETE = r"""
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return false end
+redis.call('HDEL', KEYS[1], ARGV[1])
+if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
+return cur
+"""
+
+# KEYS: group hash, groups set. ARGV: group.
+STATE_CLEAR = r"""
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+return 1
+"""

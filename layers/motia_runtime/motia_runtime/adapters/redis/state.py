@@ -1,0 +1,67 @@
+"""StateStore on Redis: a hash per group, shared by every worker using the same server and prefix."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import redis.asyncio
+
+from ...ports.state import StateStore
+from . import _scripts
+from ._connection import Keys, RedisStateError, guarded, make_client
+
+
+def _value(raw: str) -> tuple[int, Any]:
+    """(insertion number, value) from ``"<seq>\\n<value JSON>"``."""
+    seq, _, text = raw.partition("\n")
+    return int(seq), json.loads(text)
+
+
+class RedisStateStore(StateStore):
+    """Pass ``client`` to share a connection pool (it is then not closed here)."""
+
+    def __init__(self, url: str, *, prefix: str = "motia", client: redis.asyncio.Redis | None = None) -> None:
+        self.url = url
+        self.keys = Keys(prefix)
+        self._owns_client = client is None
+        self.client = client if client is not None else make_client(url)
+        self._set_script = self.client.register_script(_scripts.STATE_SET)
+        self._delete_script = self.client.register_script(_scripts.STATE_DELETE)
+        self._clear_script = self.client.register_script(_scripts.STATE_CLEAR)
+
+    async def _run(self, call: Any, what: str) -> Any:
+        return await guarded(call, RedisStateError, f"state {what}", self.url)
+
+    async def get(self, group: str, key: str) -> Any | None:
+        raw = await self._run(self.client.hget(self.keys.state_group(group), key), f"{group}/{key}")
+        return None if raw is None else _value(raw)[1]
+
+    async def set(self, group: str, key: str, value: Any) -> Any:
+        keys = [self.keys.state_group(group), self.keys.state_groups, self.keys.state_seq]
+        await self._run(self._set_script(keys=keys, args=[key, json.dumps(value), group]), f"{group}/{key}")
+        return value
+
+    async def delete(self, group: str, key: str) -> Any | None:
+        keys = [self.keys.state_group(group), self.keys.state_groups]
+        raw = await self._run(self._delete_script(keys=keys, args=[key, group]), f"{group}/{key}")
+        return _value(raw)[1] if isinstance(raw, str) else None
+
+    async def items(self, group: str) -> list[tuple[str, Any]]:
+        raw = await self._run(self.client.hgetall(self.keys.state_group(group)), group)
+        entries = [(*_value(text), key) for key, text in raw.items()]
+        return [(key, value) for _, value, key in sorted(entries, key=lambda entry: entry[0])]
+
+    async def get_group(self, group: str) -> list[Any]:
+        return [value for _, value in await self.items(group)]
+
+    async def clear(self, group: str) -> None:
+        keys = [self.keys.state_group(group), self.keys.state_groups]
+        await self._run(self._clear_script(keys=keys, args=[group]), group)
+
+    async def list_groups(self) -> list[str]:
+        return sorted(await self._run(self.client.smembers(self.keys.state_groups), "groups"))
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self.client.aclose()

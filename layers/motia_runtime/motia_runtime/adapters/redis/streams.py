@@ -1,0 +1,148 @@
+"""StreamStore on Redis: a hash per group, one Lua script per write, changes over pub/sub.
+
+Several ``motia dev`` workers (or machines) sharing one Redis share every item, and each one's
+listeners get every change whichever worker made it: a write never notifies in-process; the
+change comes back through the pub/sub feed to every worker, the writer included, so a host
+hears each change exactly once and in the order Redis applied them.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import redis.asyncio
+
+from ...clock import MonotonicClock
+from ...errors import StreamError
+from ...ports.streams import Mutation, StreamChange, StreamStore, stored_item
+from . import _scripts
+from ._connection import Keys, RedisStreamError, guarded, make_client
+from .feed import ChangeFeed
+
+MAX_MUTATE_ATTEMPTS = 50
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _parse(id: str, raw: str) -> tuple[dict[str, Any], str]:
+    """(stored item, its last stamp) from ``"<createdAt> <version> <ts>\\n<data>"``."""
+    header, _, data = raw.partition("\n")
+    created_at, _version, ts = header.split(" ")
+    return stored_item(json.loads(data), id, int(created_at)), ts
+
+
+class RedisStreamStore(StreamStore):
+    """Pass ``client`` to share a connection pool (it is then not closed here)."""
+
+    def __init__(self, url: str, *, prefix: str = "motia", client: redis.asyncio.Redis | None = None,
+                 clock: MonotonicClock | None = None) -> None:
+        super().__init__(clock)
+        self.url = url
+        self.keys = Keys(prefix)
+        self._owns_client = client is None
+        self.client = client if client is not None else make_client(url)
+        self._write_script = self.client.register_script(_scripts.WRITE)
+        self._delete_script = self.client.register_script(_scripts.DELETE)
+        self._send_script = self.client.register_script(_scripts.SEND)
+        self._read_script = self.client.register_script(_scripts.READ)
+        self.feed = ChangeFeed(self.client, url, self.keys.changes, self._on_message, self._notify_resync)
+
+    async def _run(self, call: Any, what: str) -> Any:
+        return await guarded(call, RedisStreamError, f"stream {what}", self.url)
+
+    def _floor(self) -> str:
+        return str(self.clock.last)
+
+    def _head(self, stream: str, group_id: str, id: str | None, **extra: str) -> str:
+        # The change message without its closing brace; the script appends the rest.
+        return _dump({"s": stream, "g": group_id, "i": id, **extra})[:-1]
+
+    # -- the change feed --------------------------------------------------------------------
+    async def astart(self) -> None:
+        await self.feed.start()
+
+    async def aclose(self) -> None:
+        await self.feed.stop()
+        if self._owns_client:
+            await self.client.aclose()
+
+    def _on_message(self, raw: str) -> None:
+        m = json.loads(raw)
+        ts = int(m["ts"])
+        self.clock.advance_to(ts)
+        if m["t"] == "event":
+            change = StreamChange(m["s"], m["g"], m["i"], "event", m["d"], ts, event_id=m["e"])
+        else:
+            change = StreamChange(m["s"], m["g"], m["i"], m["t"], stored_item(m["d"], m["i"], int(m["c"])), ts,
+                                  int(m["v"]))
+        self._notify(change)
+
+    # -- reads ------------------------------------------------------------------------------
+    async def _get_raw(self, stream: str, group_id: str, id: str) -> str | None:
+        keys = [self.keys.stream_group(stream, group_id), self.keys.clock]
+        raw = await self._run(self._read_script(keys=keys, args=[self._floor(), id]), f"{stream}/{group_id}/{id}")
+        return raw if isinstance(raw, str) else None
+
+    async def get(self, stream: str, group_id: str, id: str) -> dict[str, Any] | None:
+        raw = await self._get_raw(stream, group_id, id)
+        return None if raw is None else _parse(id, raw)[0]
+
+    async def get_group(self, stream: str, group_id: str) -> list[dict[str, Any]]:
+        keys = [self.keys.stream_group(stream, group_id), self.keys.clock]
+        flat = await self._run(self._read_script(keys=keys, args=[self._floor()]), f"{stream}/{group_id}")
+        items = [_parse(flat[i], flat[i + 1])[0] for i in range(0, len(flat), 2)]
+        return sorted(items, key=lambda item: (item["_createdAt"], item["id"]))
+
+    async def list_groups(self, stream: str) -> list[str]:
+        return sorted(await self._run(self.client.smembers(self.keys.stream_groups(stream)), f"{stream} groups"))
+
+    # -- writes -----------------------------------------------------------------------------
+    async def _write(self, stream: str, group_id: str, id: str, data: dict[str, Any],
+                     expected: str) -> StreamChange | None:
+        text = _dump(data)
+        keys = [self.keys.stream_group(stream, group_id), self.keys.stream_groups(stream), self.keys.clock]
+        args = [id, group_id, text, expected, self._floor(), self.keys.changes, self._head(stream, group_id, id)]
+        out = await self._run(self._write_script(keys=keys, args=args), f"{stream}/{group_id}/{id}")
+        if int(out[0]) == 0:
+            return None  # the item changed since the caller read it
+        kind, created_at, version, ts = out[1], int(out[2]), int(out[3]), int(out[4])
+        self.clock.advance_to(ts)
+        return StreamChange(stream, group_id, id, kind, stored_item(json.loads(text), id, created_at), ts, version)
+
+    async def set(self, stream: str, group_id: str, id: str, data: dict[str, Any]) -> StreamChange:
+        change = await self._write(stream, group_id, id, data, expected="")
+        assert change is not None  # an unconditional write always lands
+        return change
+
+    async def mutate(self, stream: str, group_id: str, id: str, fn: Mutation) -> StreamChange:
+        # Optimistic: read, apply fn, write only if the item's stamp is still the one read.
+        # Stamps are unique across the server, so this also catches a delete and re-create.
+        for _ in range(MAX_MUTATE_ATTEMPTS):
+            raw = await self._get_raw(stream, group_id, id)
+            current, expected = (None, "0") if raw is None else _parse(id, raw)
+            change = await self._write(stream, group_id, id, fn(current), expected=expected)
+            if change is not None:
+                return change
+        raise StreamError(f"stream {stream}/{group_id}/{id}: update lost {MAX_MUTATE_ATTEMPTS} races "
+                          "with concurrent writers; giving up")
+
+    async def delete(self, stream: str, group_id: str, id: str) -> StreamChange | None:
+        keys = [self.keys.stream_group(stream, group_id), self.keys.stream_groups(stream), self.keys.clock]
+        args = [id, group_id, self._floor(), self.keys.changes, self._head(stream, group_id, id)]
+        out = await self._run(self._delete_script(keys=keys, args=args), f"{stream}/{group_id}/{id}")
+        if int(out[0]) == 0:
+            return None
+        created_at, version, ts, data = int(out[1]), int(out[2]), int(out[3]), out[4]
+        self.clock.advance_to(ts)
+        return StreamChange(stream, group_id, id, "delete", stored_item(json.loads(data), id, created_at), ts, version)
+
+    async def send(self, stream: str, group_id: str, id: str | None, event: dict[str, Any]) -> StreamChange:
+        event_id = uuid.uuid4().hex  # lets clients drop an event delivered twice
+        args = [self._floor(), self.keys.changes, self._head(stream, group_id, id, e=event_id), _dump(event)]
+        ts = int(await self._run(self._send_script(keys=[self.keys.clock], args=args), f"{stream}/{group_id} send"))
+        self.clock.advance_to(ts)
+        return StreamChange(stream, group_id, id, "event", event, ts, event_id=event_id)

@@ -1,0 +1,268 @@
+"""Trace and log capture for the Workbench: an Observer plus a log sink, kept in memory.
+
+A trace (Motia's model) is everything one trace id did: one span per step run (start, end,
+status, error with its stack) and a time-ordered list of events (emits, state and stream calls,
+log entries). All of it lives in bounded memory: past ``max_traces`` the oldest trace goes,
+past ``max_events`` a trace drops its oldest events (and says how many), and the log ring keeps
+the last ``max_logs`` entries. That suits a development tool: cheap, never unbounded, and a
+restart starts clean (durable state, streams and queues are SQLite's job, not this one's).
+
+Hooks run on the event loop, but log entries can also come from worker threads (a plain
+``def`` handler runs in a thread), so the store is guarded by a lock. Listeners (the Workbench
+feed) are called after the lock is released, with small JSON-ready frames.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections import Counter, OrderedDict, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pydantic_core
+
+from ...errors import ValidationError
+from ...observe import Observer
+
+Listener = Callable[[dict[str, Any]], None]
+
+MAX_VALUE_CHARS = 4000
+LEVELS = {"debug": 10, "info": 20, "warn": 30, "error": 40}
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON types; a large value becomes a preview, so one big payload cannot
+    bloat the store or the page."""
+    try:
+        plain = pydantic_core.to_jsonable_python(value, fallback=repr)
+        size = len(pydantic_core.to_json(plain))
+    except Exception:  # a value whose repr itself fails: keep the type at least
+        return f"<{type(value).__name__}>"
+    if size <= MAX_VALUE_CHARS:
+        return plain
+    return {"__truncated__": size, "preview": pydantic_core.to_json(plain)[:MAX_VALUE_CHARS].decode(errors="ignore")}
+
+
+def describe_error(error: BaseException) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": type(error).__name__, "message": str(error),
+                           "stack": "".join(traceback.format_exception(error)).rstrip()}
+    if isinstance(error, ValidationError):
+        out["errors"] = jsonable(error.errors)
+    return out
+
+
+@dataclass(slots=True)
+class Span:
+    id: int
+    step: str
+    trigger: dict[str, Any]
+    start: int
+    start_seq: int  # the recorder's sequence: orders a start among events of the same millisecond
+    end: int | None = None
+    end_seq: int | None = None
+    error: dict[str, Any] | None = None
+
+    @property
+    def status(self) -> str:
+        return "running" if self.end is None else "error" if self.error else "ok"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "step": self.step, "trigger": self.trigger, "start": self.start, "end": self.end,
+                "startSeq": self.start_seq, "endSeq": self.end_seq,
+                "durationMs": None if self.end is None else self.end - self.start, "status": self.status,
+                "error": self.error}
+
+
+@dataclass(slots=True)
+class Trace:
+    id: str
+    start: int
+    max_events: int
+    spans: list[Span] = field(default_factory=list)
+    events: deque[dict[str, Any]] = field(default_factory=deque)
+    dropped: int = 0
+    # Deliveries announced by emits and not started yet, per subscribing step: while any is
+    # left the trace is still running even if no step is running at this instant.
+    pending: Counter[str] = field(default_factory=Counter)
+    counts: Counter[str] = field(default_factory=Counter)
+    updated: int = 0
+
+    def add_event(self, event: dict[str, Any]) -> None:
+        if len(self.events) >= self.max_events:
+            self.events.popleft()
+            self.dropped += 1
+        self.events.append(event)
+        self.counts[event["kind"]] += 1
+        self.updated = event["time"]
+
+    def span_of(self, step: str) -> Span | None:
+        """The run an operation belongs to: the step's open span, else its latest one."""
+        latest = None
+        for span in reversed(self.spans):
+            if span.step == step:
+                if span.end is None:
+                    return span
+                latest = latest or span
+        return latest
+
+    @property
+    def status(self) -> str:
+        if any(s.end is None for s in self.spans) or +self.pending:
+            return "running"
+        last_runs = {s.step: s for s in self.spans}  # a retry that succeeded clears its step's failure
+        return "error" if any(s.error for s in last_runs.values()) else "ok"
+
+    def summary(self) -> dict[str, Any]:
+        ends = [s.end for s in self.spans if s.end is not None]
+        status = self.status
+        end = max(ends) if ends and status != "running" else None
+        first = self.spans[0] if self.spans else None
+        return {
+            "id": self.id, "start": self.start, "end": end, "durationMs": None if end is None else end - self.start,
+            "status": status, "entry": first.step if first else None, "trigger": first.trigger if first else None,
+            "steps": sorted({s.step for s in self.spans}), "spans": len(self.spans),
+            "errors": sum(1 for s in self.spans if s.error), "counts": dict(self.counts), "updated": self.updated,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.summary(), "spanList": [s.to_dict() for s in self.spans], "events": list(self.events),
+                "droppedEvents": self.dropped}
+
+
+class TraceRecorder(Observer):
+    """Records spans, operations and logs per trace id; see the module docstring."""
+
+    records_operations = True
+
+    def __init__(self, subscribers: Callable[[str], Iterable[str]] = lambda _: (), *, max_traces: int = 300,
+                 max_events: int = 2000, max_logs: int = 5000) -> None:
+        self._subscribers = subscribers
+        self._max_traces = max_traces
+        self._max_events = max_events
+        self._traces: OrderedDict[str, Trace] = OrderedDict()
+        self._logs: deque[dict[str, Any]] = deque(maxlen=max_logs)
+        self._lock = threading.Lock()
+        self._seq = 0
+        self._span_ids = 0
+        self.listeners: list[Listener] = []
+
+    # -- Observer hooks ------------------------------------------------------------------------
+    def step_started(self, trace_id: str, step: str, trigger: dict[str, Any]) -> Any:
+        with self._lock:
+            trace = self._trace(trace_id, create=True)
+            assert trace is not None
+            self._span_ids += 1
+            span = Span(self._span_ids, step, jsonable(trigger), now_ms(), self._next_seq())
+            trace.spans.append(span)
+            trace.updated = span.start
+            if trigger.get("type") == "event" and trace.pending[step] > 0:
+                trace.pending[step] -= 1
+            summary = trace.summary()
+        self._publish({"type": "trace", "data": summary})
+        return span
+
+    def step_finished(self, token: Any, trace_id: str, step: str, error: BaseException | None) -> None:
+        if not isinstance(token, Span):
+            return
+        with self._lock:
+            token.end = now_ms()
+            token.end_seq = self._next_seq()
+            token.error = describe_error(error) if error is not None else None
+            trace = self._traces.get(trace_id)
+            if trace is None:
+                return  # evicted while the step ran
+            trace.updated = token.end
+            summary = trace.summary()
+        self._publish({"type": "trace", "data": summary})
+
+    def operation(self, trace_id: str, step: str, kind: str, detail: dict[str, Any]) -> None:
+        frames: list[dict[str, Any]] = []
+        with self._lock:
+            trace = self._traces.get(trace_id)
+            if trace is None:
+                return
+            if kind == "emit" and "error" not in detail:
+                for name in self._subscribers(str(detail.get("topic"))):
+                    trace.pending[name] += 1
+            span = trace.span_of(step)
+            trace.add_event({"seq": self._next_seq(), "time": now_ms(), "step": step,
+                             "span": span.id if span else None, "kind": kind,
+                             **{k: jsonable(v) for k, v in detail.items()}})
+            frames.append({"type": "trace", "data": trace.summary()})
+        if kind == "state" and detail.get("op") in ("set", "delete", "clear") and "error" not in detail:
+            frames.append({"type": "state", "data": {"op": detail["op"], "group": detail.get("group"),
+                                                     "key": detail.get("key")}})
+        for frame in frames:
+            self._publish(frame)
+
+    # -- log sink ------------------------------------------------------------------------------
+    def log(self, entry: dict[str, Any]) -> None:
+        """The runtime's log sink: every ``ctx.logger`` (and runtime) entry, as a dict."""
+        frames: list[dict[str, Any]] = []
+        with self._lock:
+            record = {k: jsonable(v) for k, v in entry.items()}
+            record["seq"] = self._next_seq()
+            self._logs.append(record)
+            frames.append({"type": "log", "data": record})
+            trace = self._traces.get(str(entry.get("traceId")))
+            if trace is not None:
+                meta = {k: v for k, v in record.items() if k not in ("level", "time", "msg", "traceId", "step",
+                                                                     "flows", "seq")}
+                span = trace.span_of(str(entry.get("step")))
+                trace.add_event({"seq": record["seq"], "time": record.get("time", now_ms()),
+                                 "step": entry.get("step"), "span": span.id if span else None, "kind": "log",
+                                 "level": record.get("level"), "msg": record.get("msg"), "meta": meta})
+                frames.append({"type": "trace", "data": trace.summary()})
+        for frame in frames:
+            self._publish(frame)
+
+    # -- queries -------------------------------------------------------------------------------
+    def traces(self, limit: int = 100, step: str | None = None) -> list[dict[str, Any]]:
+        """Summaries, newest first; ``step`` keeps the traces in which that step ran."""
+        with self._lock:
+            found = [t.summary() for t in reversed(self._traces.values())
+                     if step is None or any(s.step == step for s in t.spans)]
+        return found[:limit]
+
+    def trace(self, trace_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            trace = self._traces.get(trace_id)
+            return None if trace is None else trace.to_dict()
+
+    def logs(self, trace_id: str | None = None, step: str | None = None, level: str | None = None,
+             limit: int = 1000) -> list[dict[str, Any]]:
+        """The newest ``limit`` entries matching every filter given, oldest first; ``level`` is a minimum."""
+        floor = LEVELS.get(level or "debug", 0)
+        with self._lock:
+            entries = [e for e in self._logs
+                       if (trace_id is None or e.get("traceId") == trace_id)
+                       and (step is None or e.get("step") == step)
+                       and LEVELS.get(str(e.get("level")), 0) >= floor]
+        return entries[-limit:] if limit > 0 else []
+
+    # -- internals -----------------------------------------------------------------------------
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _trace(self, trace_id: str, create: bool = False) -> Trace | None:
+        trace = self._traces.get(trace_id)
+        if trace is None and create:
+            trace = self._traces[trace_id] = Trace(trace_id, now_ms(), self._max_events)
+            while len(self._traces) > self._max_traces:
+                self._traces.popitem(last=False)
+        return trace
+
+    def _publish(self, frame: dict[str, Any]) -> None:
+        for listener in self.listeners:
+            try:
+                listener(frame)
+            except Exception:  # an Observer must not raise into a step's run
+                traceback.print_exc()

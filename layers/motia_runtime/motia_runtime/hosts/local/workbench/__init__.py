@@ -1,0 +1,64 @@
+"""The Workbench: a dependency-free web page (hand-written HTML, CSS and ES modules in
+``static/``) served by ``motia dev``, on top of the JSON API in ``admin.py`` and the live feed.
+
+It is served at ``/__motia/`` always, and at ``/`` unless an API step owns ``GET /``. Assets are
+package data, so ``pip install`` ships them and no build step or CDN is involved.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from ....config import ApiRouteConfig
+from .feed import WorkbenchFeed
+
+if TYPE_CHECKING:
+    from ..app import LocalHost
+
+STATIC_DIR = Path(__file__).parent / "static"
+INDEX = STATIC_DIR / "index.html"
+
+# The page is edited while ``motia dev`` runs (and upgraded with the package): always revalidate,
+# so a reload never mixes a new index.html with stale modules.
+NO_CACHE = {"Cache-Control": "no-cache"}
+
+__all__ = ["WorkbenchFeed", "owns_root", "workbench_routes"]
+
+
+class _RevalidatedFiles(StaticFiles):
+    def file_response(self, full_path: str | Path, stat_result: object, scope: Scope,  # type: ignore[override]
+                      status_code: int = 200) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)  # type: ignore[arg-type]
+        response.headers.update(NO_CACHE)
+        return response
+
+
+def owns_root(host: LocalHost) -> bool:
+    """Whether an API step serves ``GET /`` (then the Workbench stays at ``/__motia/`` only)."""
+    return any(isinstance(s.config, ApiRouteConfig) and s.config.method == "GET" and s.config.path.rstrip("/") == ""
+               for s in host.runtime.project.api_steps)
+
+
+def workbench_routes(host: LocalHost, feed: WorkbenchFeed) -> list[BaseRoute]:
+    async def index(_: Request) -> Response:
+        return FileResponse(INDEX, headers=NO_CACHE, media_type="text/html")
+
+    async def to_index(_: Request) -> Response:
+        return RedirectResponse("/__motia/")
+
+    routes: list[BaseRoute] = [
+        Route("/__motia", to_index),
+        Route("/__motia/", index),
+        Mount("/__motia/static", _RevalidatedFiles(directory=STATIC_DIR), name="workbench-static"),
+        WebSocketRoute("/__motia/ws", feed.serve),
+    ]
+    if not owns_root(host):
+        routes.append(Route("/", index))
+    return routes

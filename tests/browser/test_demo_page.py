@@ -1,0 +1,261 @@
+"""Motia's official browser clients, unchanged, against ``motia dev`` in headless Chromium.
+
+* The pet shelter demo (``clients/web``, served at ``/demo/``): create a pet with the form and see
+  every stage of its ``petCreation`` group arrive through ``useStreamGroup`` / ``useStreamItem``.
+* The stream inspector (``/demo/inspector.html``), a small page on the same hooks: sync, create,
+  update, delete, custom events through ``useStreamEventHandler``, and Motia's ``error`` event for
+  a refused join, against the client tests' project.
+
+Needs the built pages (``make web``), pip Playwright and Debian's Chromium (``conftest.py``'s
+``page`` fixtures, on the module-scoped browser below); skipped with the reason when one is
+missing, an error in CI.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tests.client.project import GOOD_TOKEN, write_project
+from tests.support.dev_server import REPO, DevServer
+
+pytestmark = pytest.mark.slow
+
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:  # the ``playwright`` fixture below skips (or fails in CI) with the reason
+    expect = sync_playwright = None
+
+DIST = REPO / "clients" / "web" / "dist"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+# ``playwright`` and ``browser`` override conftest's session-scoped ones with module scope: while
+# sync Playwright is started it leaves an asyncio loop marked running in the main thread, and
+# every pytest-asyncio test after it then fails ("Runner.run() cannot be called from a running
+# event loop"). Stopping it at the end of this module keeps the async suites that follow working.
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Any]:
+    if sync_playwright is None:
+        _unavailable("pip playwright is not installed (pip install -e '.[dev]')")
+    if not Path(CHROMIUM).exists():
+        _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium, or make test)")
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Any) -> Iterator[Any]:
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def built_pages() -> None:
+    if not (DIST / "demo.js").is_file():
+        _unavailable("clients/web/dist is not built (make web: needs node and npm)")
+
+
+# -- the pet shelter demo ----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def shelter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    """The repo's own app (pets + OpenAI example) with short stage pauses; no OpenAI key, so the
+    enrichment streams the tutorial's fallback profile."""
+    server = DevServer(REPO, tmp_path_factory.mktemp("shelter-data"),
+                       env={"PET_STAGE_DELAY_MS": "150", "PET_FIELD_DELAY_MS": "50"}).start()
+    yield server
+    server.stop()
+
+
+ENRICHMENT = ["enrichment_started", "progress_bio", "progress_breedGuess", "progress_temperamentTags",
+              "progress_adopterHints", "completed"]
+
+
+# Records every value each bar shows, so a test can check the in-between states without racing them.
+RECORD_BARS = """() => {
+  window.__bars = {}
+  const note = (el) => {
+    const seen = (window.__bars[el.dataset.stage] ||= [])
+    if (seen[seen.length - 1] !== el.dataset.progress) seen.push(el.dataset.progress)
+  }
+  new MutationObserver((records) => {
+    for (const r of records) {
+      if (r.type === 'attributes') note(r.target)
+      for (const n of r.addedNodes || []) if (n.querySelectorAll) n.querySelectorAll('[data-stage]').forEach(note)
+    }
+  }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-progress'] })
+}"""
+
+
+def create_pet(page: Any, name: str, symptoms: str = "") -> None:
+    page.fill("input[name=name]", name)
+    page.select_option("select[name=species]", "dog")
+    page.fill("input[name=ageMonths]", "14")
+    page.fill("input[name=symptoms]", symptoms)
+    page.click("button[type=submit]")
+
+
+def test_demo_page_shows_every_stage_of_a_new_pet(shelter: DevServer, page: Any,
+                                                   screenshot: Callable[[Any, str], Path]) -> None:
+    page.goto(f"{shelter.url}/demo/")
+    page.evaluate(RECORD_BARS)
+    create_pet(page, "Buddy")
+    expect(page.locator("#progress h2")).to_contain_text("Buddy")
+
+    expect(page.locator("[data-stage=health_check]")).to_have_attribute("data-progress", "100", timeout=10_000)
+    for stage in ENRICHMENT:
+        expect(page.locator(f"[data-stage={stage}]")).to_have_attribute("data-progress", "100", timeout=10_000)
+    expect(page.locator("[data-stage=ai_overall]")).to_have_attribute("data-progress", "100")
+    expect(page.locator("#journey-message")).to_have_text("Buddy is healthy and ready for adoption! ✅")
+    # Each intake bar was empty, half full while its stage ran, then full; the journey (0 until
+    # the first sync) went 10 → 40 → 70 → 100.
+    bars = page.evaluate("window.__bars")
+    assert bars["quarantine"] == ["0", "50", "100"]
+    assert bars["health_check"] == ["0", "50", "100"]
+    assert bars["intake_overall"] == ["0", "10", "40", "70", "100"]
+
+    # Every stage text arrived, the message item's in order.
+    timeline = page.locator("#timeline li[data-item=message]")
+    expect(timeline).to_have_count(4)
+    texts = timeline.all_text_contents()
+    assert texts[0].startswith("Pet Buddy (ID: ") and "created successfully" in texts[0]
+    assert texts[1:] == ["Pet Buddy entered quarantine period", "Health check passed for Buddy - no symptoms found",
+                         "Buddy is healthy and ready for adoption! ✅"]
+    enrichment = page.locator("#timeline li").filter(has_text="enrichment").all_text_contents()
+    assert enrichment == ["AI enrichment started for Buddy", "AI enrichment completed with fallback profile for Buddy"]
+    for field in ("bio", "breedGuess", "temperamentTags", "adopterHints"):
+        expect(page.locator(f"#timeline li[data-item=progress_{field}]")).to_have_text(f"Generated {field} for Buddy")
+    # The orchestrator's status items land in the same group.
+    expect(page.locator("#statuses li[data-status=available]")).to_be_visible(timeout=10_000)
+    screenshot(page, "demo-pet-created")
+    assert page.problems == []
+
+
+def test_demo_page_shows_a_failed_health_check(shelter: DevServer, page: Any) -> None:
+    page.goto(f"{shelter.url}/demo/")
+    create_pet(page, "Rex", symptoms="coughing, limp")
+    expect(page.locator("#journey-message")).to_have_text("Rex needs medical treatment ❌", timeout=10_000)
+    expect(page.locator("#timeline li[data-item=message]").nth(2)).to_have_text(
+        "Health check failed for Rex - symptoms detected: coughing, limp")
+    expect(page.locator("[data-stage=health_check]")).to_have_attribute("data-progress", "100")
+    expect(page.locator("#statuses li[data-status=under_treatment]")).to_be_visible(timeout=10_000)
+    assert page.problems == []
+
+
+def test_demo_page_reports_a_refused_pet(shelter: DevServer, page: Any) -> None:
+    page.goto(f"{shelter.url}/demo/")
+    page.fill("input[name=ageMonths]", "-1")
+    page.eval_on_selector("input[name=ageMonths]", "el => el.removeAttribute('min')")
+    page.click("button[type=submit]")
+    expect(page.locator("#form-error")).to_contain_text("400")
+    expect(page.locator("#progress")).to_have_count(0)
+
+
+# -- the React hooks, on the inspector page ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def todo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    """The client tests' project (stream ``todo``, ``POST /ops``, auth) with the built pages copied in."""
+    root = write_project(tmp_path_factory.mktemp("hooks-project"))
+    shutil.copytree(DIST, root / "clients" / "web" / "dist")
+    server = DevServer(root, tmp_path_factory.mktemp("hooks-data")).start()
+    yield server
+    server.stop()
+
+
+def ops(server: DevServer, *operations: dict[str, Any]) -> None:
+    httpx.post(f"{server.url}/ops", json={"ops": list(operations)}, timeout=10).raise_for_status()
+
+
+def put(group: str, id: str, text: str) -> dict[str, Any]:
+    return {"op": "set", "group": group, "id": id, "data": {"text": text}}
+
+
+def test_react_hooks_see_sync_changes_delete_and_custom_events(todo_server: DevServer, page: Any) -> None:
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    ops(todo_server, put(group, "a", "first"), put(group, "b", "second"))
+    page.goto(f"{todo_server.url}/demo/inspector.html?stream=todo&group={group}&id=a&event=ping")
+    items = page.locator("#group li")
+    expect(items).to_have_count(2)
+    expect(items.nth(0)).to_contain_text('a: {"text":"first"')
+    expect(page.locator("#item")).to_contain_text('"text":"first"')
+
+    ops(todo_server, put(group, "c", "third"), put(group, "a", "first, edited"))
+    expect(page.locator("#group li[data-id=c]")).to_contain_text("third")
+    expect(page.locator("#group li[data-id=a]")).to_contain_text("first, edited")
+    expect(page.locator("#item")).to_contain_text("first, edited")
+
+    ops(todo_server, {"op": "delete", "group": group, "id": "b"})
+    expect(page.locator("#group li[data-id=b]")).to_have_count(0)
+    expect(items).to_have_count(2)
+
+    # Custom events: a group channel reaches useStreamGroup's subscription; an item channel both.
+    ops(todo_server, {"op": "send", "group": group, "type": "ping", "data": {"n": 1}})
+    ops(todo_server, {"op": "send", "group": group, "id": "a", "type": "ping", "data": {"n": 2}})
+    expect(page.locator("#group-events li")).to_have_text(['{"n":1}', '{"n":2}'])
+    expect(page.locator("#item-events li")).to_have_text(['{"n":2}'])
+
+    # useStreamItem turns a delete into null.
+    ops(todo_server, {"op": "delete", "group": group, "id": "a"})
+    expect(page.locator("#item")).to_have_text("null")
+    expect(page.locator("#group li")).to_have_text(['c: {"text":"third","done":false}'])
+    assert page.problems == []
+
+
+def test_official_clients_send_the_token_as_motia_does(todo_server: DevServer, page: Any) -> None:
+    group = f"private-{uuid.uuid4().hex[:8]}"
+    ops(todo_server, put(group, "a", "secret"))
+    # ?token= makes the page pass protocols ['Authorization', token] to MotiaStreamProvider.
+    page.goto(f"{todo_server.url}/demo/inspector.html?stream=todo&group={group}&token={GOOD_TOKEN}")
+    expect(page.locator("#group li[data-id=a]")).to_contain_text("secret")
+    assert page.problems == []
+
+
+def test_official_clients_only_see_a_refused_join_as_an_error_event(todo_server: DevServer, page: Any) -> None:
+    """The server refuses both joins with error frames; the hooks' state never changes, and the
+    only signal is a custom ``error`` event that useStreamEventHandler catches only if its effect
+    ran before the frame came (a race the page cannot win for sure)."""
+    frames: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(str(payload))))
+    group = f"private-{uuid.uuid4().hex[:8]}"
+    page.goto(f"{todo_server.url}/demo/inspector.html?stream=todo&group={group}&id=a")
+    deadline = time.monotonic() + 10
+    while sum("STREAM_ACCESS_DENIED" in f for f in frames) < 2 and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert sum("STREAM_ACCESS_DENIED" in f for f in frames) == 2  # the item's join and the group's
+    expect(page.locator("#group li")).to_have_count(0)
+    expect(page.locator("#item")).to_have_text("undefined")  # looks like "still loading", forever
+    for shown in page.locator("#errors li").all_text_contents():
+        assert "STREAM_ACCESS_DENIED" in shown
+
+
+def test_official_clients_retry_a_refused_token_every_two_seconds(todo_server: DevServer, page: Any) -> None:
+    """Motia's browser client has no auth error: a refused handshake is just a close, retried
+    every 2 s forever (what docs/clients.md warns about; our Python client raises instead)."""
+    opened: list[float] = []
+    page.on("websocket", lambda ws: opened.append(time.monotonic()))
+    page.goto(f"{todo_server.url}/demo/inspector.html?stream=todo&group=g&token=stolen")
+    deadline = time.monotonic() + 10
+    while len(opened) < 3 and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert len(opened) >= 3
+    gaps = [b - a for a, b in itertools.pairwise(opened)]
+    assert all(gap >= 1.9 for gap in gaps), gaps  # a fixed 2 s, no backoff
+    expect(page.locator("#group li")).to_have_count(0)
+    expect(page.locator("#errors li")).to_have_count(0)

@@ -1,0 +1,85 @@
+"""A throwaway ``redis-server`` (Debian's package) on a free loopback port.
+
+``make test`` installs the package when it is missing. Without it the Redis tests skip, except
+in CI (``CI`` set), where they fail: a green CI run must have run them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.fake_openai import free_port
+
+INSTALL_HINT = "`make test` installs it (apt-get install -y redis-server)"
+
+
+def redis_binary() -> str:
+    """The redis-server path, or skip (fail in CI) saying how to get it."""
+    found = shutil.which("redis-server") or next(
+        (p for p in ("/usr/bin/redis-server", "/usr/sbin/redis-server") if os.access(p, os.X_OK)), None)
+    if found:
+        return found
+    message = f"redis-server is not installed: {INSTALL_HINT}"
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+class RedisServer:
+    """``persist``: an append-only file that survives ``stop()``/``start()``, as a real server's data does."""
+
+    def __init__(self, workdir: Path, *, persist: bool = False) -> None:
+        self.binary = redis_binary()
+        self.workdir = workdir
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.persist = persist
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout_s: float = 10) -> RedisServer:
+        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--dir",
+                str(self.workdir), "--appendonly", "yes" if self.persist else "no", "--appendfsync", "always"]
+        log = open(self.workdir / "redis.log", "ab")  # closed with the process
+        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.time() + timeout_s
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"redis-server exited with {self.proc.returncode}: {self.logs()}")
+            if self.ping():
+                return self
+            time.sleep(0.02)
+        self.stop()
+        raise RuntimeError(f"redis-server did not answer on port {self.port}: {self.logs()}")
+
+    def ping(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.proc = None
+
+    def logs(self) -> str:
+        path = self.workdir / "redis.log"
+        return path.read_text(errors="replace") if path.exists() else ""

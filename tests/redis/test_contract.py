@@ -1,0 +1,102 @@
+"""The store contract suites against a real Redis, and what is particular to the Redis stores."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import redis
+
+from motia_runtime.adapters.redis import (
+    RedisBackend,
+    RedisStateError,
+    RedisStateStore,
+    RedisStreamError,
+    RedisStreamStore,
+    check_reachable,
+)
+from motia_runtime.adapters.redis._connection import Keys
+from motia_runtime.errors import MotiaError, StateError, StreamError
+from motia_runtime.testing.store_contract import SharedStreamStoreContract, StateStoreContract
+
+from .server import RedisServer
+
+
+class TestRedisStreamStore(SharedStreamStoreContract):
+    @pytest.fixture
+    async def store(self, redis_server: RedisServer, prefix: str) -> AsyncIterator[RedisStreamStore]:
+        store = RedisStreamStore(redis_server.url, prefix=prefix)
+        await store.astart()
+        yield store
+        await store.aclose()
+
+    @pytest.fixture
+    async def peer(self, redis_server: RedisServer, prefix: str) -> AsyncIterator[RedisStreamStore]:
+        peer = RedisStreamStore(redis_server.url, prefix=prefix)  # another worker: its own connections
+        await peer.astart()
+        yield peer
+        await peer.aclose()
+
+
+class TestRedisStateStore(StateStoreContract):
+    @pytest.fixture
+    async def store(self, redis_server: RedisServer, prefix: str) -> AsyncIterator[RedisStateStore]:
+        store = RedisStateStore(redis_server.url, prefix=prefix)
+        yield store
+        await store.aclose()
+
+
+async def test_a_group_is_one_hash_and_stamps_come_from_the_server_clock(redis_server: RedisServer,
+                                                                         prefix: str) -> None:
+    backend = RedisBackend(redis_server.url, prefix=prefix)
+    store = backend.stream_store()
+    change = await store.set("notes", "room:1", "a", {"v": 1})
+    keys = Keys(prefix)
+    raw = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        assert raw.hkeys(keys.stream_group("notes", "room:1")) == ["a"]
+        assert keys.stream_group("notes", "room:1").endswith(":stream:notes:group:room%3A1")
+        assert raw.smembers(keys.stream_groups("notes")) == {"room:1"}
+        assert int(raw.get(keys.clock)) == change.timestamp
+        raw.set(keys.clock, change.timestamp + 10_000)  # as if another worker's clock ran ahead
+    finally:
+        raw.close()
+    later = await store.set("notes", "room:1", "a", {"v": 2})
+    assert later.timestamp == change.timestamp + 10_001
+    assert store.clock.last == later.timestamp  # the worker's own clock follows the shared one
+    await backend.aclose()
+
+
+async def test_the_feed_delivers_a_workers_own_writes_once(redis_server: RedisServer, prefix: str) -> None:
+    store = RedisStreamStore(redis_server.url, prefix=prefix)
+    seen = []
+    store.add_listener(seen.append)
+    await store.astart()
+    change = await store.set("notes", "g", "a", {"v": 1})
+    assert seen == []  # not in-process: it comes back through pub/sub, like every other worker's
+    for _ in range(100):
+        if seen:
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.2)
+    assert seen == [change]
+    await store.aclose()
+
+
+async def test_unreachable_redis_fails_with_a_motia_error_naming_the_server() -> None:
+    url = "redis://:hunter2@127.0.0.1:1/0"
+    with pytest.raises(MotiaError, match=r"cannot reach Redis at redis://:\*\*\*@127\.0\.0\.1:1/0") as info:
+        check_reachable(url)
+    assert "hunter2" not in str(info.value)
+    streams, state = RedisStreamStore(url), RedisStateStore(url)
+    with pytest.raises(RedisStreamError, match=r"stream notes/g/a: Redis at redis://:\*\*\*@127\.0\.0\.1:1/0") as err:
+        await streams.set("notes", "g", "a", {"v": 1})
+    assert isinstance(err.value, StreamError)
+    with pytest.raises(RedisStateError) as state_err:
+        await state.get("g", "k")
+    assert isinstance(state_err.value, StateError)
+    with pytest.raises(RedisStreamError, match="cannot subscribe"):
+        await streams.astart()
+    await streams.aclose()
+    await state.aclose()

@@ -1,0 +1,149 @@
+"""Redis lost mid-run, with a real redis-server stopped and started again.
+
+Writes fail loudly (a MotiaError naming the server) and a step's event is retried by the bus
+until Redis is back; once the change feed reconnects, every WebSocket client is closed with
+1012 so it rejoins and reads a fresh sync. Nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from motia_runtime.adapters.redis import RedisStreamError, RedisStreamStore, feed
+from motia_runtime.ports.streams import StreamChange
+from tests.support.dev_server import DevServer
+from tests.support.ws import StreamSocket
+
+from .conftest import APP
+from .server import RedisServer
+
+pytestmark = pytest.mark.slow
+
+
+async def _eventually(check: Callable[[], Any], timeout: float = 15) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check() if asyncio.iscoroutinefunction(check) else check()
+        if result or time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(0.05)
+
+
+async def test_the_store_fails_loudly_while_redis_is_down_and_resyncs_when_it_is_back(
+        start_redis: Callable[..., RedisServer]) -> None:
+    server = start_redis(persist=True)
+    store, peer = RedisStreamStore(server.url), RedisStreamStore(server.url)
+    seen: list[StreamChange] = []
+    resyncs: list[bool] = []
+    store.add_listener(seen.append)
+    store.add_resync_listener(lambda: resyncs.append(True))
+    await store.astart()
+    before = await store.set("notes", "g", "a", {"v": 1})
+    assert await _eventually(lambda: seen == [before])
+
+    server.stop()
+    with pytest.raises(RedisStreamError, match=rf"stream notes/g/a: Redis at {server.url} failed"):
+        await store.set("notes", "g", "a", {"v": 2})
+    with pytest.raises(RedisStreamError):
+        await store.get_group("notes", "g")
+    assert resyncs == []  # nothing to resync from until Redis is back
+
+    server.start()
+    assert await _eventually(lambda: resyncs == [True]), "the feed did not come back"
+    assert store.feed.reconnections == 1
+    assert await store.get("notes", "g", "a") == before.data  # the server kept its data
+    after = await peer.set("notes", "g", "a", {"v": 3})  # another worker's write reaches us again
+    assert await _eventually(lambda: seen[-1:] == [after])
+    assert after.timestamp > before.timestamp
+    await store.aclose()
+    await peer.aclose()
+
+
+async def test_a_silent_dead_link_is_noticed_by_ping_and_resynced(start_redis: Callable[..., RedisServer],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(feed, "PING_AFTER_IDLE_S", 0.2)
+    monkeypatch.setattr(feed, "DEAD_AFTER_S", 0.8)
+    monkeypatch.setattr(feed, "SUBSCRIBE_TIMEOUT_S", 0.5)
+    server = start_redis()
+    store = RedisStreamStore(server.url)
+    resyncs: list[bool] = []
+    store.add_resync_listener(lambda: resyncs.append(True))
+    await store.astart()
+    await asyncio.sleep(1.2)  # idle, but the server answers PINGs: the feed stays up
+    assert store.feed.reconnections == 0 and store.feed.connected.is_set()
+    assert server.proc is not None
+    server.proc.send_signal(signal.SIGSTOP)  # the socket stays open; nothing answers any more
+    try:
+        assert await _eventually(lambda: not store.feed.connected.is_set(), timeout=5)
+    finally:
+        server.proc.send_signal(signal.SIGCONT)
+    assert await _eventually(lambda: resyncs == [True], timeout=10)
+    await store.aclose()
+
+
+async def _post(server: DevServer, path: str, body: dict[str, Any]) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        return await client.post(path, json=body)
+
+
+async def test_motia_dev_survives_losing_redis_and_its_clients_resync(
+        start_redis: Callable[..., RedisServer], tmp_path: Any) -> None:
+    redis = start_redis(persist=True)
+    dev = DevServer(APP, tmp_path / "data", env={"MOTIA_REDIS_URL": redis.url}).start()
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    try:
+        ws = await StreamSocket.connect(dev.ws_url)
+        await ws.join("notes", group)
+        await ws.recv_until(lambda f: f["event"]["type"] == "sync")
+        assert (await _post(dev, f"/notes/{group}/kept", {"op": "set", "data": {"v": 1}})).status_code == 200
+        await ws.recv_until(lambda f: f["event"]["type"] == "create")
+
+        redis.stop()
+        # An API step's write fails loudly: the step gets the error, the caller a 500.
+        failed = await _post(dev, f"/notes/{group}/lost", {"op": "set", "data": {"v": 2}})
+        assert failed.status_code == 500
+        assert await _eventually(lambda: f"stream notes/{group}/lost: Redis at {redis.url} failed" in dev.logs())
+        # An event step's write fails too, and the bus retries the event (every 200 ms here).
+        assert (await _post(dev, f"/jobs/{group}", {"count": 2})).status_code == 200
+        assert await _eventually(lambda: dev.logs().count("retrying in 200 ms") >= 4)
+
+        redis.start()
+        # The feed is back: the server closes the socket with 1012 so the client resyncs.
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await ws.recv_until(lambda f: False, timeout=20)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
+        assert "resync" in closed.value.rcvd.reason
+
+        rejoined = await StreamSocket.connect(dev.ws_url)
+        await rejoined.join("notes", group)
+
+        async def settled() -> list[dict[str, Any]] | None:
+            # The sync after rejoining has the write made before the outage and the two jobs the
+            # bus retried until Redis came back, each run once; the failed API write is not there.
+            probe = await StreamSocket.connect(dev.ws_url)
+            await probe.join("notes", group)
+            items = (await probe.recv_until(lambda f: f["event"]["type"] == "sync"))[-1]["event"]["data"]
+            await probe.close()
+            return items if len(items) == 3 else None
+
+        items = await _eventually(settled, timeout=20)
+        assert items is not None
+        assert {i["id"]: i.get("runs", i.get("v")) for i in items} == {"kept": 1, "job-0": 1, "job-1": 1}
+        sync = (await rejoined.recv_until(lambda f: f["event"]["type"] == "sync"))[-1]
+        assert "kept" in [i["id"] for i in sync["event"]["data"]]
+        # And changes flow live again.
+        assert (await _post(dev, f"/notes/{group}/after", {"op": "set", "data": {"v": 4}})).status_code == 200
+        frames = await rejoined.recv_until(lambda f: f.get("id") == "after")
+        assert frames[-1]["event"]["type"] == "create"
+        await rejoined.close()
+    finally:
+        dev.stop()

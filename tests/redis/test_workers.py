@@ -1,0 +1,215 @@
+"""Several ``motia dev`` workers sharing one Redis and one data dir, over real sockets.
+
+The deterministic setup: two separate processes on two ports (a client on worker A, writes made
+through worker B). ``--workers 2`` behind one port is checked as well, as users run it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.dev_server import DevServer
+from tests.support.fake_openai import free_port
+from tests.support.ws import MotiaItemState, StreamSocket
+
+from .conftest import APP
+from .server import RedisServer
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DevServer, DevServer]]:
+    redis = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    data_dir = tmp_path_factory.mktemp("motia-data")  # one SQLite queue for both
+    env = {"MOTIA_REDIS_URL": redis.url}
+    a = DevServer(APP, data_dir, env=env).start()
+    b = DevServer(APP, data_dir, env=env).start()
+    yield a, b
+    a.stop()
+    b.stop()
+    redis.stop()
+
+
+def _group() -> str:
+    return f"g-{uuid.uuid4().hex[:8]}"
+
+
+async def _post(server: DevServer, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        response = await client.post(path, json=body)
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def _snapshot(server: DevServer, group: str) -> list[dict[str, Any]]:
+    """The group as a client joining now gets it (its sync frame)."""
+    ws = await StreamSocket.connect(server.ws_url)
+    await ws.join("notes", group)
+    frames = await ws.recv_until(lambda f: f["event"]["type"] == "sync")
+    await ws.close()
+    return frames[-1]["event"]["data"]  # type: ignore[no-any-return]
+
+
+async def test_a_client_on_worker_a_sees_every_change_made_through_worker_b(
+        workers: tuple[DevServer, DevServer]) -> None:
+    a, b = workers
+    group = _group()
+    on_a, on_b = await StreamSocket.connect(a.ws_url), await StreamSocket.connect(b.ws_url)
+    for ws in (on_a, on_b):
+        await ws.join("notes", group, "x")
+        assert (await ws.recv())["event"] == {"type": "sync", "data": None}
+        await ws.join("notes", group)
+        assert (await ws.recv())["event"] == {"type": "sync", "data": []}
+
+    written = await _post(b, f"/notes/{group}/x", {"op": "set", "data": {"text": "from b"}})
+    assert written["pid"] != (await _post(a, f"/notes/{group}/none", {"op": "get"}))["pid"]
+    await _post(b, f"/notes/{group}/x", {"op": "update"})
+    await _post(b, f"/notes/{group}/x", {"op": "send", "event": {"type": "typing", "data": {"who": "b"}}})
+    await _post(a, f"/notes/{group}/x", {"op": "delete"})
+
+    for ws in (on_a, on_b):
+        frames = await ws.recv_until(lambda f: f["event"]["type"] == "delete")
+        frames += await ws.drain()
+        # Each change exactly once per connection (Motia's clients route it to the item and the
+        # group subscription themselves), in the order the changes were made.
+        assert [f["event"]["type"] for f in frames] == ["create", "update", "event", "delete"]
+        create, update, event, _ = frames
+        created = create["event"]["data"]
+        assert created == {"text": "from b", "id": "x", "_createdAt": created["_createdAt"]}
+        assert update["event"]["data"]["n"] == 1 and update["version"] == 2
+        assert event["event"] == {"type": "event", "event": {"type": "typing", "data": {"who": "b"}}}
+        stamps = [f["timestamp"] for f in frames]
+        assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+        await ws.close()
+
+
+async def test_writes_alternating_between_workers_are_all_applied_by_motias_client_rule(
+        workers: tuple[DevServer, DevServer]) -> None:
+    a, b = workers
+    group = _group()
+    ws = await StreamSocket.connect(a.ws_url)
+    await ws.join("notes", group, "x")
+    state = MotiaItemState()
+    state.apply(await ws.recv())
+    for n in range(20):
+        await _post((a, b)[n % 2], f"/notes/{group}/x", {"op": "set", "data": {"n": n}})
+    frames = await ws.recv_until(lambda f: f["event"].get("data", {}).get("n") == 19)
+    for frame in frames:
+        state.apply(frame)
+    # Motia's client drops a frame stamped at or below the last one: none may be dropped here.
+    assert len(state.applied) == 21 and state.state["n"] == 19
+    await ws.close()
+
+
+async def test_each_event_runs_once_whichever_worker_claims_it(workers: tuple[DevServer, DevServer]) -> None:
+    a, b = workers
+    group = _group()
+    await asyncio.gather(*(_post((a, b)[n % 2], f"/jobs/{group}", {"count": 10}) for n in range(6)))
+    deadline = time.monotonic() + 30
+    while True:
+        items = await _snapshot(b, group)
+        if (len(items) == 10 and sum(i["runs"] for i in items) == 60) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    # Six emits of jobs 0..9: every job ran six times in all, never more (no message ran twice).
+    assert sorted(i["id"] for i in items) == sorted(f"job-{n}" for n in range(10))
+    assert [i["runs"] for i in items] == [6] * 10
+
+
+async def test_cron_runs_once_per_slot_with_two_workers(workers: tuple[DevServer, DevServer]) -> None:
+    a, _ = workers
+
+    async def runs() -> int:
+        items = await _snapshot(a, "ticks")
+        return items[0]["runs"] if items else 0
+
+    before = await runs()
+    await asyncio.sleep(4)
+    # Both workers schedule the every-second Tick: 4 slots passed (one more or less at the edges);
+    # had both run each slot, the count would have grown by 6 or more.
+    assert 3 <= await runs() - before <= 5
+
+
+# -- motia dev --workers N ----------------------------------------------------------------------
+def _motia(*args: str, env: dict[str, str] | None = None, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    import os
+
+    full_env = {k: v for k, v in os.environ.items() if k != "MOTIA_REDIS_URL"} | (env or {})
+    return subprocess.run([sys.executable, "-m", "motia_runtime", "dev", "--root", str(APP), *args],
+                          env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_more_than_one_worker_without_redis_is_refused(tmp_path: Path) -> None:
+    done = _motia("--workers", "2", "--data-dir", str(tmp_path), "--port", str(free_port()))
+    assert done.returncode == 2
+    assert "--workers 2 needs shared storage: pass --redis-url (or set MOTIA_REDIS_URL)" in done.stderr
+
+
+def test_an_unreachable_redis_stops_motia_dev_with_its_url(tmp_path: Path) -> None:
+    url = f"redis://:s3cret@127.0.0.1:{free_port()}/0"
+    done = _motia("--redis-url", url, "--data-dir", str(tmp_path), "--port", str(free_port()), "--no-reload")
+    assert done.returncode == 1
+    assert f"motia: cannot reach Redis at {url.replace('s3cret', '***')}" in done.stderr
+    assert "s3cret" not in done.stderr
+    # The environment variable is the same setting.
+    done = _motia("--data-dir", str(tmp_path), "--port", str(free_port()), env={"MOTIA_REDIS_URL": url})
+    assert done.returncode == 1 and "cannot reach Redis at" in done.stderr
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+async def test_workers_flag_serves_every_client_every_change(tmp_path: Path, start_redis: Any) -> None:
+    redis = start_redis()
+    port = free_port()
+    server = DevServer(APP, tmp_path, port=port)
+    log = open(server.log_path, "ab")  # closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "motia_runtime", "dev", "--root", str(APP), "--port", str(port), "--data-dir",
+         str(tmp_path), "--redis-url", redis.url, "--workers", "2"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{server.url}/__motia/health", timeout=0.5).status_code == 200 and \
+                        len(_children(proc.pid)) >= 2:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, server.logs()
+            await asyncio.sleep(0.1)
+        assert len(_children(proc.pid)) >= 2, server.logs()
+        group = _group()
+        clients = [await StreamSocket.connect(server.ws_url) for _ in range(6)]
+        for ws in clients:
+            await ws.join("notes", group)
+            assert (await ws.recv())["event"]["type"] == "sync"
+        pids = set()
+        for n in range(10):
+            async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:  # a new connection each
+                pids.add((await http.post(f"/notes/{group}/i{n}", json={"op": "set", "data": {"n": n}})).json()["pid"])
+        for ws in clients:
+            frames = await ws.recv_until(lambda f: f.get("id") == "i9")
+            assert [f["id"] for f in frames] == [f"i{n}" for n in range(10)]
+            await ws.close()
+        assert pids <= set(_children(proc.pid))
+    finally:
+        proc.send_signal(2)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
