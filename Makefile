@@ -2,11 +2,16 @@
 # make test  - install, then run every test
 # make web   - build the demo page clients/web/dist (npm ci from the lock file, esbuild); dev and test do it when node exists
 # make build - check template.yaml is current, assemble .aws-sam/app, sam validate --lint, sam build
+# make chromium - apt-get install Debian's chromium for the browser tests if it is missing; test does it
+# make redis - apt-get install Debian's redis-server for the Redis tests if it is missing; test does it
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 3000
+# The browser tests drive Debian's Chromium with pip playwright, which never downloads a browser.
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # aws-sam-cli pins boto3, pydantic and click to versions the runtime does not use: own venv.
 SAM_VENV := .venv-sam
 SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
@@ -20,7 +25,7 @@ ifneq ($(and $(shell command -v node 2>/dev/null),$(shell command -v npm 2>/dev/
 WEB_BUILD := $(WEB_DIST)
 endif
 
-.PHONY: install dev test lint check clean build web
+.PHONY: install dev test lint check clean build web chromium redis
 
 $(STAMP): pyproject.toml layers/motia_runtime/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,8 +48,32 @@ web: $(WEB_BUILD)
 dev: $(STAMP) $(WEB_BUILD)
 	$(BIN)/motia dev --port $(PORT)
 
-test: $(STAMP) $(WEB_BUILD)
+test: $(STAMP) $(WEB_BUILD) chromium redis
 	$(BIN)/pytest
+
+# Outside CI, a machine without apt-get (or without network) still runs the other tests; the
+# browser tests then skip and say why. In CI (CI set) a missing Chromium is an error.
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then exit 0; fi; \
+	if command -v apt-get >/dev/null 2>&1; then \
+	  echo "make: installing Debian's chromium for the browser tests (apt-get)"; \
+	  if $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; then exit 0; fi; \
+	  reason="apt-get could not install chromium"; \
+	else reason="apt-get is not available to install chromium"; fi; \
+	if [ -n "$$CI" ]; then echo "make: error: $$reason; the browser tests need $(CHROMIUM)" >&2; exit 1; fi; \
+	echo "make: warning: $$reason; the browser tests (tests/browser) will be skipped"
+
+# The Redis tests (tests/redis) start throwaway redis-server processes of their own on free
+# loopback ports; the package's system service is not used. Same rules as chromium above.
+redis:
+	@if command -v redis-server >/dev/null 2>&1; then exit 0; fi; \
+	if command -v apt-get >/dev/null 2>&1; then \
+	  echo "make: installing Debian's redis-server for the Redis tests (apt-get)"; \
+	  if $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server; then exit 0; fi; \
+	  reason="apt-get could not install redis-server"; \
+	else reason="apt-get is not available to install redis-server"; fi; \
+	if [ -n "$$CI" ]; then echo "make: error: $$reason; the Redis tests need it" >&2; exit 1; fi; \
+	echo "make: warning: $$reason; the Redis tests (tests/redis) will be skipped"
 
 lint: $(STAMP)
 	$(BIN)/ruff check layers tests functions streams

@@ -9,4 +9,5 @@ class OpenAiMessage(BaseModel):
     message: str = Field(description="The reply so far")
 
 
-config = StreamConfig(name="openai", schema=OpenAiMessage)
+# public: the example is watched from the Workbench and the demo page without a token.
+config = StreamConfig(name="openai", schema=OpenAiMessage, public=True)

@@ -38,4 +38,7 @@ config = StreamConfig(
     name="petCreation",
     schema=PetCreationUpdate,
     description="Live progress of a pet through the shelter: creation, quarantine, health check, AI profile, status",
+    # The tutorial's clients subscribe without a token; a real shelter would hand each browser a
+    # token for its pet's group instead (mint_stream_token, docs/auth.md) and drop this.
+    public=True,
 )

@@ -17,13 +17,15 @@ Differences from the tutorial, each a defect there:
 - a rule that only adds a flag (``adoption.needs_data``) adds it: the tutorial's idempotency check
   returned first because the status does not change;
 - a side emit is not repeated to the topic that caused the transition (``adoption.ready`` from the
-  adoption agent already reached AdoptionPosting).
+  adoption agent already reached AdoptionPosting);
+- a redelivered event (after a crash between the status write and the side emit) finishes the
+  transition instead of stopping: each transition goes through ``functions.pets.journal``.
 """
 
 from typing import Any
 
 from functions.pets import events as ev
-from functions.pets import lifecycle
+from functions.pets import journal, lifecycle
 from functions.pets import messages as msg
 from functions.pets.models import LifecycleInput
 from functions.pets.store import get_pet, now_ms, patch_pet
@@ -60,6 +62,7 @@ async def handler(input: dict[str, Any], ctx: FlowContext) -> None:
     if pet is None:
         ctx.logger.error("❌ Pet not found for lifecycle transition", {"petId": pet_id, "eventType": event})
         return
+    pet = await _finish_interrupted(ctx, pet)
     status = pet["status"]
     rule = lifecycle.find_rule(event, status, requested)
     if rule is None:
@@ -78,9 +81,12 @@ async def handler(input: dict[str, Any], ctx: FlowContext) -> None:
                                                            "currentStatus": status})
         return
 
-    if rule.add_flag and rule.add_flag not in pet.get("flags", []):
-        pet = await patch_pet(ctx, pet_id, {"flags": [*pet.get("flags", []), rule.add_flag]}) or pet
-        ctx.logger.info("🏷️ Flag added", {"petId": pet_id, "flag": rule.add_flag})
+    if rule.add_flag:
+        if rule.add_flag not in pet.get("flags", []):
+            pet = await patch_pet(ctx, pet_id, {"flags": [*pet.get("flags", []), rule.add_flag]}) or pet
+            ctx.logger.info("🏷️ Flag added", {"petId": pet_id, "flag": rule.add_flag})
+        # Written whether or not the flag was new: a redelivery after a crash between the two
+        # writes still streams it (the same item, so a repeat changes nothing).
         await publish(ctx, pet, "flags", msg.flag_added(rule.add_flag, rule.description), "flag", 100)
     if status == rule.to:
         ctx.logger.info("✅ Already in target status", {"petId": pet_id, "status": status, "eventType": event})
@@ -88,6 +94,26 @@ async def handler(input: dict[str, Any], ctx: FlowContext) -> None:
 
     pet = await _transition(ctx, pet, rule.to, msg.status_transition(status, rule.to, rule.description),
                             "transition", cause=_topic_of(event))
+    await _progress(ctx, pet)
+    await journal.finish(ctx, pet_id)
+
+
+async def _finish_interrupted(ctx: FlowContext, pet: dict[str, Any]) -> dict[str, Any]:
+    """Complete a transition an earlier delivery wrote down but did not finish (a crash)."""
+    entry = await journal.unfinished(ctx, pet["id"])
+    if entry is None:
+        return pet
+    ctx.logger.warn("♻️ Finishing an interrupted transition", {"petId": pet["id"], "from": entry["from"],
+                                                               "to": entry["to"], "status": pet["status"]})
+    pet = await _apply(ctx, pet, entry)
+    pet = await _progress(ctx, pet)
+    await journal.finish(ctx, pet["id"])
+    return pet
+
+
+async def _progress(ctx: FlowContext, pet: dict[str, Any]) -> dict[str, Any]:
+    """Follow the automatic progressions from the pet's status."""
+    pet_id = pet["id"]
     for _ in range(MAX_AUTOMATIC_STEPS):
         step = lifecycle.automatic_next(pet["status"])
         if step is None:
@@ -101,6 +127,7 @@ async def handler(input: dict[str, Any], ctx: FlowContext) -> None:
             break
         pet = await _transition(ctx, pet, auto_rule.to,
                                 msg.automatic_transition(pet["status"], auto_rule.to, description), "automatic")
+    return pet
 
 
 def _topic_of(event: str) -> str:
@@ -109,18 +136,38 @@ def _topic_of(event: str) -> str:
 
 async def _transition(ctx: FlowContext, pet: dict[str, Any], to: str, message: str, stage: str,
                       cause: str | None = None) -> dict[str, Any]:
-    """Write the new status, stream it on the item named after it, and fire the side emit."""
+    """Journal the transition, then apply it (see ``_apply``)."""
     old = pet["status"]
-    updated = await patch_pet(ctx, pet["id"], {"status": to})
-    if updated is None:
-        raise LookupError(f"pet {pet['id']} vanished during the transition {old} → {to}")
-    ctx.logger.info("✅ Lifecycle transition completed", {"petId": pet["id"], "oldStatus": old, "newStatus": to,
-                                                          "message": message})
-    await publish(ctx, updated, to, message, stage, 100)
     topic = lifecycle.SIDE_EMITS.get((old, to))
+    side_emit = None
     if topic is not None and topic != cause:
-        await ev.emit_for_pet(ctx, topic, pet["id"], _side_emit_data(topic, updated))
-        ctx.logger.info("📣 Next action event emitted", {"petId": pet["id"], "topic": topic})
+        side_emit = {"topic": topic, "data": _side_emit_data(topic, {**pet, "status": to})}
+    entry = {"from": old, "to": to, "message": message, "stage": stage, "emit": side_emit}
+    await journal.begin(ctx, pet["id"], entry)
+    return await _apply(ctx, pet, entry)
+
+
+async def _apply(ctx: FlowContext, pet: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
+    """Write the new status, stream it on the item named after it, and fire the side emit.
+    Safe to run again for the same entry: each write leaves the same result."""
+    old, to = entry["from"], entry["to"]
+    if pet["status"] == old:
+        updated = await patch_pet(ctx, pet["id"], {"status": to})
+        if updated is None:
+            raise LookupError(f"pet {pet['id']} vanished during the transition {old} → {to}")
+    elif pet["status"] == to:
+        updated = pet  # written before the interruption
+    else:
+        ctx.logger.warn("Interrupted transition no longer applies", {"petId": pet["id"], "from": old, "to": to,
+                                                                     "status": pet["status"]})
+        return pet
+    ctx.logger.info("✅ Lifecycle transition completed", {"petId": pet["id"], "oldStatus": old, "newStatus": to,
+                                                          "message": entry["message"]})
+    await publish(ctx, updated, to, entry["message"], entry["stage"], 100)
+    side_emit = entry.get("emit")
+    if side_emit:
+        await ev.emit_for_pet(ctx, side_emit["topic"], pet["id"], side_emit["data"])
+        ctx.logger.info("📣 Next action event emitted", {"petId": pet["id"], "topic": side_emit["topic"]})
     return updated
 
 

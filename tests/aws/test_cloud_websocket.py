@@ -25,7 +25,8 @@ FILES = {
                   "canAccess": lambda sub, auth: auth is not None and sub["groupId"] == auth["user"]}
     ''',
     "streams/ws_case_public_stream.py": '''
-        config = {"name": "board", "schema": {"type": "object", "properties": {"text": {"type": "string"}}}}
+        config = {"name": "board", "schema": {"type": "object", "properties": {"text": {"type": "string"}}},
+                  "public": True}
     ''',
 }
 

@@ -30,7 +30,7 @@ def can_access(subscription, auth_context):
     return not subscription["groupId"].startswith("private") or auth_context is not None
 
 
-config = StreamConfig(name="todo", schema=Todo, can_access=can_access)
+config = StreamConfig(name="todo", schema=Todo, can_access=can_access, public=True)
 '''
 
 AUTH = '''

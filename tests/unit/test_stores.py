@@ -1,4 +1,5 @@
-"""Contract tests every StateStore, StreamStore and QueueStore passes (memory and SQLite here)."""
+"""Contract tests every QueueStore passes (memory and SQLite here). The StreamStore and StateStore
+contracts are in tests/contract (motia_runtime.testing.store_contract)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from motia_runtime.adapters.memory import MemoryQueueStore, MemoryStateStore, MemoryStreamStore
-from motia_runtime.adapters.sqlite import Database, SQLiteQueueStore, SQLiteStateStore, SQLiteStreamStore
+from motia_runtime.adapters.memory import MemoryQueueStore
+from motia_runtime.adapters.sqlite import Database, SQLiteQueueStore
 from motia_runtime.ports.queue import NewMessage, QueueStore
-from motia_runtime.ports.state import StateStore
-from motia_runtime.ports.streams import StreamChange, StreamStore
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -25,96 +24,8 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database | No
 
 
 @pytest.fixture
-def state(db: Database | None) -> StateStore:
-    return MemoryStateStore() if db is None else SQLiteStateStore(db)
-
-
-@pytest.fixture
-def streams(db: Database | None) -> StreamStore:
-    return MemoryStreamStore() if db is None else SQLiteStreamStore(db)
-
-
-@pytest.fixture
 def queue(db: Database | None) -> QueueStore:
     return MemoryQueueStore() if db is None else SQLiteQueueStore(db)
-
-
-async def test_state_round_trip(state: StateStore) -> None:
-    assert await state.get("pets", "1") is None
-    await state.set("pets", "1", {"name": "Rex"})
-    await state.set("pets", "2", {"name": "Tom"})
-    await state.set("other", "1", 5)
-    assert await state.get("pets", "1") == {"name": "Rex"}
-    assert await state.get_group("pets") == [{"name": "Rex"}, {"name": "Tom"}]
-    assert await state.items("pets") == [("1", {"name": "Rex"}), ("2", {"name": "Tom"})]
-    assert await state.delete("pets", "1") == {"name": "Rex"}
-    assert await state.delete("pets", "1") is None
-    assert await state.list_groups() == ["other", "pets"]
-    await state.clear("pets")
-    assert await state.get_group("pets") == []
-    assert await state.get("other", "1") == 5
-
-
-async def test_state_values_are_copies(state: StateStore) -> None:
-    value = {"tags": ["a"]}
-    await state.set("g", "k", value)
-    value["tags"].append("b")
-    assert await state.get("g", "k") == {"tags": ["a"]}
-
-
-async def test_stream_set_creates_then_updates_with_increasing_stamps(streams: StreamStore) -> None:
-    seen: list[StreamChange] = []
-    streams.add_listener(seen.append)
-    first = await streams.set("s", "g", "a", {"v": 1})
-    second = await streams.set("s", "g", "a", {"v": 2})
-    third = await streams.set("s", "g", "a", {"v": 3})
-    assert [c.type for c in seen] == ["create", "update", "update"]
-    assert first.data == {"v": 1, "id": "a", "_createdAt": first.timestamp}
-    assert third.data["_createdAt"] == first.timestamp  # creation time is kept across updates
-    assert first.timestamp < second.timestamp < third.timestamp  # same millisecond or not
-    assert [c.version for c in seen] == [1, 2, 3]
-    assert await streams.get("s", "g", "a") == third.data
-
-
-async def test_stream_groups_are_ordered_by_creation_and_isolated(streams: StreamStore) -> None:
-    await streams.set("s", "g", "b", {"v": 1})
-    await streams.set("s", "g", "a", {"v": 2})
-    await streams.set("s", "other", "a", {"v": 3})
-    await streams.set("t", "g", "a", {"v": 4})
-    assert [i["id"] for i in await streams.get_group("s", "g")] == ["b", "a"]
-    assert await streams.list_groups("s") == ["g", "other"]
-    assert await streams.get("s", "other", "a") == {"v": 3, "id": "a",
-                                                   "_createdAt": (await streams.get("s", "other", "a"))["_createdAt"]}
-
-
-async def test_stream_delete_returns_the_item_and_notifies(streams: StreamStore) -> None:
-    seen: list[StreamChange] = []
-    await streams.set("s", "g", "a", {"v": 1})
-    streams.add_listener(seen.append)
-    change = await streams.delete("s", "g", "a")
-    assert change is not None and change.type == "delete" and change.data["v"] == 1
-    assert await streams.delete("s", "g", "a") is None
-    assert await streams.get("s", "g", "a") is None
-    assert [c.type for c in seen] == ["delete"]
-
-
-async def test_stream_send_is_not_stored(streams: StreamStore) -> None:
-    seen: list[StreamChange] = []
-    streams.add_listener(seen.append)
-    await streams.send("s", "g", "a", {"type": "typing", "data": {"who": "me"}})
-    assert await streams.get_group("s", "g") == []
-    assert seen[0].type == "event" and seen[0].data == {"type": "typing", "data": {"who": "me"}}
-
-
-async def test_stream_mutate_that_raises_writes_nothing(streams: StreamStore) -> None:
-    await streams.set("s", "g", "a", {"v": 1})
-
-    def refuse(current: dict | None) -> dict:
-        raise ValueError("no")
-
-    with pytest.raises(ValueError):
-        await streams.mutate("s", "g", "a", refuse)
-    assert (await streams.get("s", "g", "a"))["v"] == 1
 
 
 def _message(step: str, n: int, group: str | None = None, visible_at: int = 0) -> NewMessage:

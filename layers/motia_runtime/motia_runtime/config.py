@@ -222,12 +222,18 @@ class StreamBaseConfig(_Model):
 
 
 class StreamConfig(_Model):
-    """A named stream: ``ctx.streams.<name>`` with items validated against ``schema``."""
+    """A named stream: ``ctx.streams.<name>`` with items validated against ``schema``.
+
+    Subscribing needs credentials unless ``public`` is True: an anonymous WebSocket connection
+    (no token, or ``authenticate`` returned None) may join only public streams. ``can_access
+    (subscription, auth_context)`` then runs on every join, anonymous or not (see auth.py).
+    """
 
     name: str
     schema_: Schema = Field(alias="schema")
     base_config: StreamBaseConfig = StreamBaseConfig()
     can_access: Callable[..., Any] | None = None
+    public: bool = False
     description: str | None = None
 
     @field_validator("name")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +11,7 @@ import pydantic_core
 
 from .errors import EmitError
 from .log import StepLogger
+from .observe import Observer
 from .ports.events import Event
 from .ports.state import StateStore
 from .streams import Streams
@@ -62,7 +63,60 @@ class Emitter:
                     "so emit needs a messageGroupId"
                 )
         await self._runtime.bus.publish([Event(topic, data, self._trace_id, group)])
-        self._runtime.observer.operation(self._trace_id, step.name, "emit", {"topic": topic, "data": data})
+        detail = {"op": "emit", "topic": topic, "data": data}
+        if group is not None:
+            detail["messageGroupId"] = group
+        self._runtime.observer.operation(self._trace_id, step.name, "emit", detail)
+
+
+class TracedState(StateStore):
+    """``ctx.state`` of one run when the host records operations: each call is reported to the
+    observer as a ``state`` operation (after it completes, or with ``error`` if it raised)."""
+
+    def __init__(self, inner: StateStore, observer: Observer, trace_id: str, step: str) -> None:
+        self._inner = inner
+        self._observer = observer
+        self._trace_id = trace_id
+        self._step = step
+
+    async def _report(self, call: Awaitable[Any], op: str, group: str, **detail: Any) -> Any:
+        try:
+            result = await call
+        except Exception as exc:
+            self._observer.operation(self._trace_id, self._step, "state",
+                                     {"op": op, "group": group, **detail, "error": f"{type(exc).__name__}: {exc}"})
+            raise
+        if op in ("get", "delete", "getGroup"):
+            detail["result"] = result
+        self._observer.operation(self._trace_id, self._step, "state", {"op": op, "group": group, **detail})
+        return result
+
+    async def get(self, group: str, key: str) -> Any | None:
+        return await self._report(self._inner.get(group, key), "get", group, key=key)
+
+    async def set(self, group: str, key: str, value: Any) -> Any:
+        return await self._report(self._inner.set(group, key, value), "set", group, key=key, value=value)
+
+    async def delete(self, group: str, key: str) -> Any | None:
+        return await self._report(self._inner.delete(group, key), "delete", group, key=key)
+
+    async def get_group(self, group: str) -> list[Any]:
+        return await self._report(self._inner.get_group(group), "getGroup", group)  # type: ignore[no-any-return]
+
+    async def clear(self, group: str) -> None:
+        await self._report(self._inner.clear(group), "clear", group)
+
+    async def list_groups(self) -> list[str]:
+        return await self._inner.list_groups()
+
+    async def items(self, group: str) -> list[tuple[str, Any]]:
+        return await self._inner.items(group)
+
+    def __getattr__(self, name: str) -> Any:
+        # Store-specific extras (not part of the port) still work, unreported.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._inner, name)
 
 
 @dataclass(frozen=True, slots=True)

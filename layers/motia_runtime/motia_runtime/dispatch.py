@@ -11,6 +11,7 @@ import asyncio
 import functools
 import inspect
 import json
+import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
@@ -18,7 +19,7 @@ from typing import Any, TypedDict
 import pydantic
 
 from .config import ApiRouteConfig, CronConfig, EventConfig
-from .errors import MotiaError, ValidationError
+from .errors import ConfigError, MotiaError, ValidationError
 from .ports.events import Event
 from .project import Step
 from .runtime import Runtime
@@ -46,6 +47,22 @@ class InvalidInputError(ValidationError):
     """An event's data does not match the step's ``input`` schema; retrying cannot help."""
 
 
+ENV_MAX_BODY = "MOTIA_MAX_BODY_BYTES"
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+
+def max_body_bytes() -> int:
+    """``MOTIA_MAX_BODY_BYTES`` (default 1 MiB): the largest request body an API step is given."""
+    raw = os.environ.get(ENV_MAX_BODY, "").strip()
+    try:
+        value = int(raw) if raw else DEFAULT_MAX_BODY_BYTES
+    except ValueError:
+        raise ConfigError(f"{ENV_MAX_BODY} must be a number of bytes, not {raw!r}") from None
+    if value < 1:
+        raise ConfigError(f"{ENV_MAX_BODY} must be at least 1")
+    return value
+
+
 def error_body(message: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"error": message}
     if errors is not None:
@@ -54,9 +71,14 @@ def error_body(message: str, errors: list[dict[str, Any]] | None = None) -> dict
 
 
 def parse_body(raw: bytes, content_type: str | None) -> tuple[Any, ApiResponse | None]:
-    """Decode a request body: JSON when it says so (or looks like it), text otherwise."""
+    """Decode a request body: JSON when it says so (or looks like it), text otherwise. A body
+    over ``MOTIA_MAX_BODY_BYTES`` is answered 413 on both hosts."""
     if not raw:
         return None, None
+    limit = max_body_bytes()
+    if len(raw) > limit:
+        return None, ApiResponse(413, error_body(f"Request body too large ({len(raw)} bytes); the limit is "
+                                                 f"{limit} bytes ({ENV_MAX_BODY})"))
     text = raw.decode("utf-8", errors="replace")
     ctype = (content_type or "").split(";")[0].strip().lower()
     # Bodies that look like JSON are parsed as JSON even when the client did not say so
@@ -66,7 +88,10 @@ def parse_body(raw: bytes, content_type: str | None) -> tuple[Any, ApiResponse |
         try:
             return json.loads(text), None
         except json.JSONDecodeError as exc:
-            return None, ApiResponse(400, error_body(f"Invalid JSON body: {exc.msg} at line {exc.lineno} column {exc.colno}"))
+            return None, ApiResponse(400, error_body(f"Invalid JSON body: {exc.msg} at line {exc.lineno} "
+                                                     f"column {exc.colno}"))
+        except RecursionError:  # json.loads recurses per nesting level
+            return None, ApiResponse(400, error_body("Invalid JSON body: nested too deeply"))
     return text, None
 
 

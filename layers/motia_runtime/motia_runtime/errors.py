@@ -7,11 +7,14 @@
     ├── StreamError            a stream operation failed
     │   ├── StreamNotFoundError
     │   ├── ItemTooLargeError
+    │   │   └── FrameTooLargeError  a frame over what the transport carries (API Gateway: 128 KB)
     │   ├── StreamConnectionError   a stream client cannot reach the server
     │   │   └── StreamAuthError     the server refused the client's credentials
+    │   │       └── StreamTokenError    a stream token is malformed, tampered with or expired
     │   └── StreamSubscriptionError the server refused a join (``code``: STREAM_NOT_FOUND, ...)
     ├── StateError             a state operation failed
-    └── ConnectionGoneError    a WebSocket connection is no longer there
+    ├── ConnectionGoneError    a WebSocket connection is no longer there
+    └── ConnectionThrottledError   posting to a connection was throttled (429) past the retries
 
 Adapters translate vendor errors (sqlite3, botocore) into these at their edge, so a step's
 code and the hosts only ever catch ``MotiaError`` subclasses.
@@ -77,6 +80,16 @@ class StreamAuthError(StreamConnectionError):
     """
 
 
+class StreamTokenError(StreamAuthError):
+    """A stream token (``motia_runtime.auth.mint_stream_token``) is malformed, was signed with
+    another secret or altered, or has expired. The message never contains the token."""
+
+
+class FrameTooLargeError(ItemTooLargeError):
+    """A frame is larger than the transport carries (API Gateway WebSocket: 128 KB); it is not
+    retried, since retrying cannot make it fit."""
+
+
 class StreamSubscriptionError(StreamError):
     """The server answered a join with an error frame; ``code`` is e.g. ``STREAM_ACCESS_DENIED``."""
 
@@ -91,3 +104,7 @@ class StateError(MotiaError):
 
 class ConnectionGoneError(MotiaError):
     """The WebSocket connection is gone (closed locally, or 410 Gone on API Gateway)."""
+
+
+class ConnectionThrottledError(MotiaError):
+    """API Gateway kept answering 429 for a connection after the pusher's retries."""

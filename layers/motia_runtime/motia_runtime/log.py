@@ -2,7 +2,8 @@
 
 Every entry is one JSON line (Powertools' formatter) with ``traceId``, ``step`` and ``flows``
 merged in, the shape Motia's logger writes. Hosts may add a sink to see each entry as a dict
-(the local host feeds the Workbench from it).
+(the local host feeds the Workbench from it). Messages and fields are redacted first: tokens,
+keys and secrets are written as ``[REDACTED]`` (``motia_runtime.redact``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from .redact import redact, redact_text, secret_values
 
 LogSink = Callable[[dict[str, Any]], None]
 
@@ -51,7 +54,10 @@ class StepLogger:
         return StepLogger({**self._bindings, **bindings}, self._sink)
 
     def _log(self, level: str, msg: str, meta: Mapping[str, Any] | None, kwargs: dict[str, Any]) -> None:
-        fields = {**self._bindings, **(meta or {}), **kwargs}
+        # Credentials never reach a log line or the host's sink (see redact.py).
+        secrets = secret_values()
+        fields = redact({**self._bindings, **(meta or {}), **kwargs}, secrets)
+        msg = redact_text(str(msg), secrets)
         base = _powertools_logger()
         extra = {(f"{k}_" if k in _RESERVED else k): v for k, v in fields.items()}
         # stacklevel 4: the record's location is the step's call, not this module.

@@ -5,26 +5,45 @@ Client → server: ``{"type": "join"|"leave", "data": {"streamName", "groupId", 
 Server → client: ``{"timestamp", "streamName", "groupId", "id"?, "event": E}`` where E is
 ``{"type": "sync", "data": item | [items]}``, ``{"type": "create"|"update"|"delete", "data": item}``
 or ``{"type": "event", "event": {"type", "data"}}``. Errors are custom events of type ``error``
-with ``{"code", "message"}``. Our additive extension is a top-level ``version`` on item changes,
-which Motia's clients ignore.
+with ``{"code", "message"}``.
+
+Our extensions are additive, so Motia's clients ignore them: a top-level ``version`` on item
+changes and ``eventId`` on custom events (for dropping duplicates); ``since`` on a join (the
+last frame ``timestamp`` the client saw), answered with the custom events sent after it when
+they are still within the replay window, else with a ``resync`` custom event
+``{"reason", "since"}``, never with silence.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import pydantic_core
 
+from .errors import ConfigError
 from .ports.streams import StreamChange
 
 # Error codes carried in error frames.
 INVALID_MESSAGE = "INVALID_MESSAGE"
 STREAM_NOT_FOUND = "STREAM_NOT_FOUND"
 STREAM_ACCESS_DENIED = "STREAM_ACCESS_DENIED"
+FRAME_TOO_LARGE = "FRAME_TOO_LARGE"
+INTERNAL_ERROR = "INTERNAL_ERROR"
 
-MAX_CLIENT_FRAME_BYTES = 32 * 1024
+# The custom event telling a client that what it missed cannot be replayed (see module doc).
+RESYNC = "resync"
+
+# How long sent events can be replayed to a client rejoining with ``since`` (both hosts).
+ENV_REPLAY_S = "MOTIA_STREAM_REPLAY_S"
+DEFAULT_REPLAY_S = 300
+
+MAX_CLIENT_FRAME_BYTES = 32 * 1024  # API Gateway's WebSocket frame size
+# Names and ids are DynamoDB key parts on AWS (a room key is at most 2048 bytes); a longer one is
+# refused here, with an error frame, rather than by DynamoDB.
+MAX_NAME_CHARS = 256
 
 Room = tuple[str, str, str | None]  # (stream, group, id or None for the whole group)
 
@@ -51,6 +70,7 @@ class Subscription:
 class ClientMessage:
     type: Literal["join", "leave"]
     subscription: Subscription
+    since: int | None = None  # join only: replay the custom events stamped after this
 
 
 class ProtocolError(Exception):
@@ -66,13 +86,29 @@ class ProtocolError(Exception):
         self.id = id
 
 
+def replay_window_s() -> int:
+    """``MOTIA_STREAM_REPLAY_S`` (default 300); 0 turns replay off (every ``since`` gets a resync)."""
+    raw = os.environ.get(ENV_REPLAY_S, "").strip()
+    try:
+        value = int(raw) if raw else DEFAULT_REPLAY_S
+    except ValueError:
+        raise ConfigError(f"{ENV_REPLAY_S} must be a whole number of seconds, not {raw!r}") from None
+    if not 0 <= value <= 24 * 3600:
+        raise ConfigError(f"{ENV_REPLAY_S} must be between 0 and 86400 seconds")
+    return value
+
+
 def parse_client_message(raw: str | bytes) -> ClientMessage:
-    if len(raw) > MAX_CLIENT_FRAME_BYTES:
-        raise ProtocolError(INVALID_MESSAGE, f"frame is over {MAX_CLIENT_FRAME_BYTES} bytes")
+    size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", errors="surrogatepass"))
+    if size > MAX_CLIENT_FRAME_BYTES:
+        raise ProtocolError(INVALID_MESSAGE, f"frame is {size} bytes, over the {MAX_CLIENT_FRAME_BYTES}-byte limit")
     try:
         message = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ProtocolError(INVALID_MESSAGE, f"frame is not JSON: {exc}") from None
+    except RecursionError:
+        # json.loads recurses per nesting level: "[[[[..." must be an answer, not a crash.
+        raise ProtocolError(INVALID_MESSAGE, "frame is nested too deeply") from None
     if not isinstance(message, dict):
         raise ProtocolError(INVALID_MESSAGE, "frame must be a JSON object")
     kind = message.get("type")
@@ -93,7 +129,15 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
         missing.append("id")
     if missing:
         raise ProtocolError(INVALID_MESSAGE, f"{kind}: missing or empty {', '.join(missing)}", **echo)
-    return ClientMessage(kind, Subscription(stream, group, id, sub_id))
+    long = [name for name, value in (("streamName", stream), ("groupId", group), ("id", id), ("subscriptionId", sub_id))
+            if isinstance(value, str) and len(value) > MAX_NAME_CHARS]
+    if long:
+        raise ProtocolError(INVALID_MESSAGE, f"{kind}: {', '.join(long)} over {MAX_NAME_CHARS} characters",
+                            **{k: (v if v is None or len(v) <= MAX_NAME_CHARS else None) for k, v in echo.items()})
+    since = data.get("since")
+    if kind == "join" and since is not None and (not isinstance(since, int) or isinstance(since, bool) or since < 0):
+        raise ProtocolError(INVALID_MESSAGE, "join: 'since' must be a non-negative integer (a frame timestamp)", **echo)
+    return ClientMessage(kind, Subscription(stream, group, id, sub_id), since if kind == "join" else None)
 
 
 def encode(frame: dict[str, Any]) -> str:
@@ -113,10 +157,25 @@ def frame(stream: str, group: str, id: str | None, event: dict[str, Any], timest
 
 def change_frame(change: StreamChange) -> dict[str, Any]:
     if change.type == "event":
-        event = {"type": "event", "event": change.data}
-    else:
-        event = {"type": change.type, "data": change.data}
-    return frame(change.stream_name, change.group_id, change.id, event, change.timestamp, change.version)
+        out = frame(change.stream_name, change.group_id, change.id, {"type": "event", "event": change.data},
+                    change.timestamp)
+        if change.event_id is not None:
+            out["eventId"] = change.event_id
+        return out
+    return frame(change.stream_name, change.group_id, change.id, {"type": change.type, "data": change.data},
+                 change.timestamp, change.version)
+
+
+def resync_frame(sub: Subscription, reason: str, since: int, timestamp: int) -> dict[str, Any]:
+    """Tells a rejoining client that custom events after ``since`` cannot all be replayed."""
+    event = {"type": "event", "event": {"type": RESYNC, "data": {"reason": reason, "since": since}}}
+    return frame(sub.stream_name, sub.group_id, sub.id, event, timestamp)
+
+
+def replays_to(change: StreamChange, sub: Subscription) -> bool:
+    """Whether a sent event reaches ``sub`` (the rule of :func:`rooms_for`, seen from the room)."""
+    return (change.stream_name == sub.stream_name and change.group_id == sub.group_id
+            and (sub.id is None or change.id == sub.id))
 
 
 def sync_frame(sub: Subscription, data: Any, timestamp: int) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .config import StreamConfig
-from .context import Emitter, FlowContext
+from .context import Emitter, FlowContext, TracedState
 from .errors import ConfigError
 from .log import LogSink, StepLogger
 from .observe import Observer
@@ -11,7 +11,7 @@ from .ports.events import EventBus
 from .ports.state import StateStore
 from .ports.streams import StreamStore
 from .project import Project, Step
-from .streams import Stream, Streams
+from .streams import Stream, Streams, TracedStreams
 
 
 def _store_for(config: StreamConfig, default: StreamStore, file: str) -> StreamStore:
@@ -69,13 +69,19 @@ class Runtime:
         return StepLogger(bindings, self.log_sink)
 
     def context(self, step: Step, trace_id: str) -> FlowContext:
+        state: StateStore = self.state
+        streams: Streams = self._streams_view
+        if self.observer.records_operations:
+            # Wrapped per run so each call is attributed to its trace and step (see Observer).
+            state = TracedState(state, self.observer, trace_id, step.name)
+            streams = TracedStreams(self.streams, self.observer, trace_id, step.name)
         return FlowContext(
             trace_id=trace_id,
             flows=list(step.config.flows),
             logger=self.logger(step, trace_id),
             emit=Emitter(self, step, trace_id),
-            state=self.state,
-            streams=self._streams_view,
+            state=state,
+            streams=streams,
             step=step.name,
         )
 

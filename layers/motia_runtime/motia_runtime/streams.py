@@ -7,7 +7,7 @@ anything is written, and oversized items fail at the call instead of being dropp
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 
 import pydantic
@@ -15,6 +15,7 @@ import pydantic_core
 
 from .config import StreamConfig
 from .errors import ItemTooLargeError, StreamError, StreamNotFoundError
+from .observe import Observer
 from .ports.streams import StreamChange, StreamStore
 from .update_ops import apply_ops
 
@@ -144,3 +145,71 @@ class Streams:
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self._streams.values())
+
+
+class TracedStream(Stream):
+    """A stream as one run sees it when the host records operations: each call is reported to
+    the observer as a ``stream`` operation (after it completes, or with ``error`` if it raised)."""
+
+    def __init__(self, stream: Stream, observer: Observer, trace_id: str, step: str) -> None:
+        super().__init__(stream.config, stream.store)
+        self._observer = observer
+        self._trace_id = trace_id
+        self._step = step
+
+    async def _report(self, call: Awaitable[Any], op: str, **detail: Any) -> Any:
+        detail = {"op": op, "stream": self.name, **detail}
+        try:
+            result = await call
+        except Exception as exc:
+            detail["error"] = f"{type(exc).__name__}: {exc}"
+            self._observer.operation(self._trace_id, self._step, "stream", detail)
+            raise
+        self._observer.operation(self._trace_id, self._step, "stream", detail)
+        return result
+
+    async def get(self, group_id: str, id: str) -> dict[str, Any] | None:
+        return await self._report(super().get(group_id, id), "get", groupId=group_id, id=id)  # type: ignore[no-any-return]
+
+    async def set(self, group_id: str, id: str, data: Any) -> dict[str, Any]:
+        return await self._report(super().set(group_id, id, data), "set", groupId=group_id, id=id,  # type: ignore[no-any-return]
+                                  data=_to_plain(data))
+
+    async def update(self, group_id: str, id: str, ops: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        return await self._report(super().update(group_id, id, ops), "update", groupId=group_id, id=id,  # type: ignore[no-any-return]
+                                  ops=list(ops))
+
+    async def delete(self, group_id: str, id: str) -> dict[str, Any] | None:
+        return await self._report(super().delete(group_id, id), "delete", groupId=group_id, id=id)  # type: ignore[no-any-return]
+
+    async def get_group(self, group_id: str) -> list[dict[str, Any]]:
+        return await self._report(super().get_group(group_id), "getGroup", groupId=group_id)  # type: ignore[no-any-return]
+
+    getGroup = get_group  # noqa: N815 - Motia's spelling
+
+    async def send(self, channel: Mapping[str, Any], event: Mapping[str, Any]) -> StreamChange:
+        return await self._report(super().send(channel, event), "send",  # type: ignore[no-any-return]
+                                  groupId=channel.get("groupId", channel.get("group_id")), id=channel.get("id"),
+                                  event=dict(event))
+
+
+class TracedStreams(Streams):
+    """``ctx.streams`` of one run when the host records operations; streams are wrapped on first use."""
+
+    def __init__(self, streams: Mapping[str, Stream], observer: Observer, trace_id: str, step: str) -> None:
+        super().__init__(streams)
+        self._traced: dict[str, TracedStream] = {}
+        self._bind = (observer, trace_id, step)
+
+    def __getattr__(self, name: str) -> Stream:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        traced = self._traced.get(name)
+        if traced is None:
+            traced = self._traced[name] = TracedStream(super().__getattr__(name), *self._bind)
+        return traced
+
+    __getitem__ = __getattr__
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return (self[name] for name in self._streams)

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, MotiaError
 
 
 def _dev(args: argparse.Namespace) -> int:
@@ -19,6 +19,9 @@ def _dev(args: argparse.Namespace) -> int:
     os.environ[ENV_ROOT] = str(root)
     if args.data_dir:
         os.environ[ENV_DATA_DIR] = str(Path(args.data_dir).resolve())
+    failed = _shared_storage(args)
+    if failed:
+        return failed
     try:
         # Load once up front so a broken step is reported before the server starts.
         LocalHost(DevSettings.from_env())
@@ -33,10 +36,38 @@ def _dev(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         **({"reload": True, "reload_dirs": reload_dirs, "reload_includes": ["*.py"]}
-           if args.reload and reload_dirs else {}),
+           if args.reload and reload_dirs and args.workers == 1 else {}),
+        workers=args.workers,  # uvicorn's workers need the import string above, not an app object
         log_level=args.log_level,
         ws="websockets-sansio" if _has_sansio() else "websockets",
     )
+    return 0
+
+
+def _shared_storage(args: argparse.Namespace) -> int:
+    """Pass the Redis URL on to the workers and check the setup can work; 0, or the exit code."""
+    from ..hosts.local.app import ENV_REDIS_URL
+
+    os.environ[ENV_REDIS_URL] = args.redis_url or ""  # an explicit empty flag overrides the env
+    if args.workers < 1:
+        print("motia: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if args.workers > 1 and not args.redis_url:
+        print(f"motia: --workers {args.workers} needs shared storage: pass --redis-url (or set MOTIA_REDIS_URL). "
+              "With SQLite each worker would push only the stream changes it made itself.", file=sys.stderr)
+        return 2
+    if not args.redis_url:
+        return 0
+    try:
+        from ..adapters.redis import check_reachable
+    except ImportError as exc:  # the redis extra
+        print(f"motia: --redis-url needs redis-py ({exc}): pip install 'motia-runtime[redis]'", file=sys.stderr)
+        return 2
+    try:
+        check_reachable(args.redis_url)
+    except MotiaError as exc:
+        print(f"motia: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -110,6 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--data-dir", help="where SQLite keeps state, streams and queues (default: <root>/.motia)")
     dev.add_argument("--no-reload", dest="reload", action="store_false", help="do not restart when files change")
     dev.add_argument("--log-level", default="warning", help="uvicorn's own log level (steps use LOG_LEVEL)")
+    dev.add_argument("--redis-url", default=os.environ.get("MOTIA_REDIS_URL"),
+                     help="keep state and streams in Redis, shared by workers and machines "
+                          "(default: $MOTIA_REDIS_URL; without it, SQLite in --data-dir)")
+    dev.add_argument("--workers", type=int, default=1,
+                     help="worker processes behind the one port; more than 1 needs --redis-url and turns off reload")
     dev.set_defaults(func=_dev)
 
     check = sub.add_parser("check", help="load and validate every step and stream, then exit")

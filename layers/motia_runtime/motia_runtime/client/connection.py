@@ -4,7 +4,10 @@ What it adds over Motia's clients (which retry every 2 s forever and say nothing
 
 * reconnects with jittered exponential backoff (``Backoff``) and, once open again, re-joins
   every live subscription; the server answers each join with a ``sync`` that replaces the
-  subscription's state, so after any outage the state is the server's current state;
+  subscription's state, so after any outage the state is the server's current state. The
+  rejoin carries ``since``: custom events sent while the client was away are replayed (once:
+  repeats are dropped by ``eventId``), or, past the server's replay window, a ``resync`` event
+  says some were missed (``on_resync``);
 * an observable ``status`` (``connecting`` → ``open`` → ``reconnecting`` → ... → ``closed``,
   or ``failed``) with ``on_status`` callbacks and ``wait_for_status``;
 * a refused handshake (HTTP 401/403) or a close with 1008 (policy violation) raises
@@ -33,7 +36,7 @@ from websockets.typing import Subprotocol
 from ..errors import MotiaError, StreamAuthError, StreamConnectionError, StreamSubscriptionError
 from .backoff import Backoff
 from .frames import Room, join_frame, leave_frame, parse_server_frame
-from .subscription import GroupSubscription, ItemSubscription, StreamSubscription, _call
+from .subscription import RESYNC, GroupSubscription, ItemSubscription, StreamSubscription, _call
 
 log = logging.getLogger("motia_runtime.client")
 _Sub = TypeVar("_Sub", bound=StreamSubscription[Any])
@@ -238,10 +241,11 @@ class StreamClient:
         self.next_retry_s = None
         outbox: asyncio.Queue[str] = asyncio.Queue()
         # Re-join everything: each join is answered with a fresh sync that replaces the state,
-        # which is how changes made while we were away reach us (there is no resume token).
+        # which is how changes made while we were away reach us; ``since`` (the last stamp the
+        # subscription saw) has the custom events sent meanwhile replayed, or a ``resync`` sent.
         for sub in self._all_subs():
-            sub._rejoining()
-            outbox.put_nowait(join_frame(sub.wire))
+            since = sub._rejoining()
+            outbox.put_nowait(join_frame(sub.wire, since))
         self._outbox = outbox
         self._set_status(ConnectionStatus.OPEN)
         # One writer per connection keeps join/leave frames in the order they were asked for.
@@ -283,7 +287,8 @@ class StreamClient:
         # Motia's routing: a frame with an id reaches that item's subscriptions and, unless it is
         # the item's sync, the group's subscriptions too.
         targets = list(self._subs.get((frame.stream, frame.group, frame.id), []))
-        if frame.id is not None and frame.kind != "sync":
+        # A resync answers one subscription's rejoin, like a sync: it is not the group's news.
+        if frame.id is not None and frame.kind != "sync" and frame.event_type != RESYNC:
             targets += self._subs.get((frame.stream, frame.group, None), [])
         for sub in targets:
             sub._deliver(frame)

@@ -1,7 +1,8 @@
 """Server frames as the client sees them, and the join/leave frames it sends.
 
-The wire format is Motia's (see ``motia_runtime.protocol``); ``version`` is our additive,
-per-item counter, absent from Motia's own servers and from ``sync`` frames.
+The wire format is Motia's (see ``motia_runtime.protocol``); ``version`` (per item) and
+``eventId`` (per custom event) are our additive fields, absent from Motia's own servers, and a
+join may carry ``since`` to have the custom events sent after it replayed.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class ServerFrame:
     timestamp: int
     version: int | None = None
     event_type: str | None = None  # for ``event``: the custom event's type ("error" for refusals)
+    event_id: str | None = None  # for ``event``: unique per sent event (our servers)
 
     @property
     def is_error(self) -> bool:
@@ -58,12 +60,17 @@ def parse_server_frame(raw: str | bytes) -> ServerFrame | None:
         inner = event.get("event")
         if not isinstance(inner, dict) or not isinstance(inner.get("type"), str):
             return None
-        return ServerFrame(stream, group, id, "event", inner.get("data"), timestamp, version, inner["type"])
+        event_id = message.get("eventId")
+        return ServerFrame(stream, group, id, "event", inner.get("data"), timestamp, version, inner["type"],
+                           event_id if isinstance(event_id, str) else None)
     return ServerFrame(stream, group, id, kind, event.get("data"), timestamp, version)
 
 
-def join_frame(sub: Subscription) -> str:
-    return json.dumps({"type": "join", "data": sub.to_wire()})
+def join_frame(sub: Subscription, since: int | None = None) -> str:
+    data = sub.to_wire()
+    if since is not None:
+        data["since"] = since
+    return json.dumps({"type": "join", "data": data})
 
 
 def leave_frame(sub: Subscription) -> str:

@@ -14,6 +14,7 @@ import inspect
 import logging
 import uuid
 import weakref
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
@@ -31,6 +32,9 @@ log = logging.getLogger("motia_runtime.client")
 S = TypeVar("S")
 Item = dict[str, Any]
 SubscriptionStatus = Literal["pending", "live", "closed", "failed"]
+
+RESYNC = "resync"  # the custom event a server sends when it cannot replay what was missed
+SEEN_EVENT_IDS = 1024  # custom event ids remembered to drop repeats (replay overlap, retries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +108,11 @@ class StreamSubscription(Generic[S]):
         self._state_feeds: weakref.WeakSet[_Feed] = weakref.WeakSet()
         self._change_feeds: weakref.WeakSet[_Feed] = weakref.WeakSet()
         self._synced = asyncio.Event()
+        self._resync_listeners: list[Callable[[Any], Any]] = []
+        self.last_timestamp: int | None = None  # of the newest frame applied: ``since`` on a rejoin
+        self.resyncs = 0  # times the server said events were missed
+        self._seen: set[str] = set()
+        self._seen_order: deque[str] = deque()
 
     # -- what users read -------------------------------------------------------------------
     @property
@@ -150,6 +159,13 @@ class StreamSubscription(Generic[S]):
         if fn in listeners:
             listeners.remove(fn)
 
+    def on_resync(self, fn: Callable[[Any], Any]) -> Callable[[], None]:
+        """Call ``fn(data)`` (``{"reason", "since"}``) when, on a rejoin, the server could not
+        replay every custom event sent while this client was away. The state itself is whole
+        again after the sync that follows; only those events are lost."""
+        self._resync_listeners.append(fn)
+        return lambda: self._resync_listeners.remove(fn) if fn in self._resync_listeners else None
+
     def on_error(self, fn: Callable[[BaseException], Any]) -> Callable[[], None]:
         """Call ``fn(error)`` if the join is refused or the client's credentials are."""
         self._error_listeners.append(fn)
@@ -191,17 +207,43 @@ class StreamSubscription(Generic[S]):
         await self.close()
 
     # -- called by the client ------------------------------------------------------------------
-    def _rejoining(self) -> None:
+    def _rejoining(self) -> int | None:
+        """Called before a rejoin; returns the ``since`` to send (None before the first sync)."""
         if self.status == "live":
             self.status = "pending"
         self._reducer.rejoin()
+        return self.last_timestamp
+
+    def _seen_before(self, event_id: str | None) -> bool:
+        if event_id is None:
+            return False
+        if event_id in self._seen:
+            return True
+        self._seen.add(event_id)
+        self._seen_order.append(event_id)
+        if len(self._seen_order) > SEEN_EVENT_IDS:
+            self._seen.discard(self._seen_order.popleft())
+        return False
+
+    def _stamp(self, timestamp: int) -> None:
+        if self.last_timestamp is None or timestamp > self.last_timestamp:
+            self.last_timestamp = timestamp
 
     def _deliver(self, frame: ServerFrame) -> None:
         if self.status in ("closed", "failed"):
             return
         if frame.kind == "event":
+            if self._seen_before(frame.event_id):
+                return
+            self._stamp(frame.timestamp)
             change = Change(kind="event", id=frame.id, data=frame.data, state=self.state,
                             timestamp=frame.timestamp, event_type=frame.event_type)
+            if frame.event_type == RESYNC:
+                self.resyncs += 1
+                log.info("%s: the server could not replay every event missed while away: %r", self.describe(),
+                         frame.data)
+                for fn in list(self._resync_listeners):
+                    _call(fn, frame.data)
             for fn in list(self._event_listeners.get(frame.event_type or "", [])):
                 _call(fn, frame.data)
             for feed in list(self._change_feeds):
@@ -211,6 +253,7 @@ class StreamSubscription(Generic[S]):
         before = self.state
         if not self._reducer.apply(frame):
             return
+        self._stamp(frame.timestamp)
         if frame.kind == "sync":
             self.status = "live"
             self._synced.set()

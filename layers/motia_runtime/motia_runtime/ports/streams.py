@@ -1,16 +1,23 @@
 """StreamStore: where stream items live, and the change notifications hosts push from.
 
-An item is stored as the caller's data plus ``id`` and ``_createdAt`` (Motia's Redis adapter
-adds the same keys). Every change carries a ``timestamp`` from the store's clock that is
-strictly greater than any earlier stamp of that item, and a per-item ``version``.
+This is the port a stream's ``baseConfig: {storageType: "custom", factory}`` implements: subclass
+:class:`StreamStore`, implement the six abstract methods, and run the contract suite
+(``motia_runtime.testing.store_contract``) against it; see docs/storage.md.
 
-Stores that live in the host's process (memory, sqlite) call their listeners after each write;
-the local host registers one that pushes frames to WebSocket clients. Stores whose changes are
-observed elsewhere (DynamoDB Streams, Redis pub/sub) need no in-process listener.
+An item is stored as the caller's data plus ``id`` and ``_createdAt`` (Motia's Redis adapter
+adds the same keys). Every change carries a ``timestamp`` that is strictly greater than any
+earlier stamp of that item, and a per-item ``version`` (1 on create, +1 per change).
+
+Notifications: stores that live in the host's process (memory, sqlite) call their listeners
+after each write. Stores shared by several processes (Redis) call them from their change
+feed instead, for every process's writes including their own, so a host gets each change
+exactly once. Stores whose changes are observed elsewhere (DynamoDB Streams) never call them.
+Listeners run on the event loop's thread and must not block.
 """
 
 from __future__ import annotations
 
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +33,8 @@ class StreamChange:
     """One change in a stream group.
 
     ``data`` is the stored item for create/update/delete (the deleted item for delete) and
-    ``{"type", "data"}`` for an ephemeral ``event`` sent with ``send``.
+    ``{"type", "data"}`` for an ephemeral ``event`` sent with ``send``. ``event_id`` names a
+    sent event uniquely, so a client can drop one delivered twice (replay, fan-out retries).
     """
 
     stream_name: str
@@ -36,6 +44,7 @@ class StreamChange:
     data: Any
     timestamp: int
     version: int | None = None
+    event_id: str | None = None
 
 
 ChangeListener = Callable[[StreamChange], None]
@@ -43,11 +52,18 @@ Mutation = Callable[[dict[str, Any] | None], dict[str, Any]]
 
 
 class StreamStore(ABC):
-    """Storage for stream items; see the module docstring for the item and change contract."""
+    """Storage for stream items; see the module docstring for the item and change contract.
+
+    ``clock`` stamps changes. The local host also ticks it for a ``sync`` frame's stamp just
+    before it reads the snapshot, so a write that lands after that read must be stamped above
+    it: a store shared by several processes makes its reads carry ``clock.last`` to the shared
+    clock (the Redis store does), and keeps its own clock advanced past every stamp it sees.
+    """
 
     def __init__(self, clock: MonotonicClock | None = None) -> None:
         self.clock = clock or MonotonicClock()
         self._listeners: list[ChangeListener] = []
+        self._resync_listeners: list[Callable[[], None]] = []
 
     # -- change notifications -------------------------------------------------------------
     def add_listener(self, listener: ChangeListener) -> None:
@@ -60,34 +76,55 @@ class StreamStore(ABC):
         for listener in self._listeners:
             listener(change)
 
+    def add_resync_listener(self, listener: Callable[[], None]) -> None:
+        """Called when the store may have missed changes (its change feed was cut and is back):
+        whoever pushed from the listeners must make its clients read a fresh snapshot."""
+        self._resync_listeners.append(listener)
+
+    def _notify_resync(self) -> None:
+        for listener in self._resync_listeners:
+            listener()
+
     # -- primitives -----------------------------------------------------------------------
     @abstractmethod
-    async def get(self, stream: str, group_id: str, id: str) -> dict[str, Any] | None: ...
+    async def get(self, stream: str, group_id: str, id: str) -> dict[str, Any] | None:
+        """The stored item (data + ``id`` + ``_createdAt``), or None; a copy the caller may change."""
 
     @abstractmethod
     async def get_group(self, stream: str, group_id: str) -> list[dict[str, Any]]:
-        """Items of the group, oldest ``_createdAt`` first."""
+        """Items of the group, oldest ``_createdAt`` first (then by id)."""
 
     @abstractmethod
     async def set(self, stream: str, group_id: str, id: str, data: dict[str, Any]) -> StreamChange:
-        """Replace the whole item (no merge); the change is ``create`` or ``update``."""
+        """Replace the whole item (no merge); the change is ``create`` (version 1) or ``update``.
+
+        ``_createdAt`` is the stamp of the item's creation and survives updates.
+        """
 
     @abstractmethod
     async def delete(self, stream: str, group_id: str, id: str) -> StreamChange | None:
-        """Remove the item; None when there was nothing to remove."""
+        """Remove the item; the change carries the removed item. None when there was nothing."""
 
     @abstractmethod
     async def mutate(self, stream: str, group_id: str, id: str, fn: Mutation) -> StreamChange:
-        """Atomically replace the item with ``fn(current)``; ``fn`` may raise to write nothing."""
+        """Atomically replace the item with ``fn(current)`` (``current`` is None when missing).
+
+        ``fn`` may raise to write nothing, and may be called more than once when the store
+        retries after a concurrent write, so it must not have side effects.
+        """
 
     @abstractmethod
-    async def list_groups(self, stream: str) -> list[str]: ...
+    async def list_groups(self, stream: str) -> list[str]:
+        """Groups of the stream that hold at least one item, sorted."""
 
     async def send(self, stream: str, group_id: str, id: str | None, event: dict[str, Any]) -> StreamChange:
         """Deliver an ephemeral event to the group's (and the item's) subscribers; not stored."""
-        change = StreamChange(stream, group_id, id, "event", event, self.clock.tick())
+        change = StreamChange(stream, group_id, id, "event", event, self.clock.tick(), event_id=uuid.uuid4().hex)
         self._notify(change)
         return change
+
+    async def astart(self) -> None:  # noqa: B027 - optional hook
+        """Connect and start the change feed; hosts await it before serving. Default: nothing."""
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the default has nothing to release."""

@@ -17,7 +17,8 @@ each simulated function keeps its own Runtime between calls (``AWS_LAMBDA_FUNCTI
   and dropped after ``max_stream_retries`` (kept in ``dropped_stream_records``).
 - ``run_until_idle()`` alternates the two until nothing is left. ``cron(step)`` → schedule entry.
 - ``connect()`` → WebSocket entry (``$connect``), returning a WsClient whose frames are what was
-  posted to its connection; ``gone(id)`` makes API Gateway answer 410 for that connection.
+  posted to its connection; ``gone(id)`` makes API Gateway answer 410 for that connection, and
+  ``recorder.fail(id, 429 | 413)`` makes its next posts throttled or too large.
 
 No event source mapping is created on the table stream: in moto one swallows the records.
 Delays (``DelaySeconds``) are real time; the simulation does not move the clock.
@@ -69,8 +70,10 @@ class CloudSim:
     ``motia_runtime.tools.template.build_template(project)``."""
 
     def __init__(self, root: str | Path, *, template: dict[str, Any] | None = None, region: str = "us-east-1",
-                 stack_name: str = "motia-sim", stage: str = "test", max_stream_retries: int | None = None) -> None:
+                 stack_name: str = "motia-sim", stage: str = "test", max_stream_retries: int | None = None,
+                 parameters: dict[str, str] | None = None) -> None:
         self.root = Path(root).resolve()
+        self.parameters = dict(parameters or {})  # template parameter overrides, as sam deploy takes them
         self.region = region
         self.stack_name = stack_name
         self.stage = stage
@@ -127,7 +130,8 @@ class CloudSim:
             Name=f"{self.stack_name}-ws", ProtocolType="WEBSOCKET", RouteSelectionExpression="$request.body.type",
         )["ApiId"]
         self.resources = create_resources(template, self._clients_for_resources(), stack=self.stack_name,
-                                          region=self.region, account=account, websocket_api_id=self.api_id)
+                                          region=self.region, account=account, websocket_api_id=self.api_id,
+                                          parameters=self.parameters)
         self.stage = self.resources.ws_stage or self.stage
         if self.max_stream_retries is None:  # the fan-out's MaximumRetryAttempts, as Lambda would retry
             fanout = self.resources.functions.get("fanout")
@@ -345,7 +349,7 @@ class CloudSim:
             self._connected_at[connection_id] = event["requestContext"]["connectedAt"]
         return client
 
-    def ws_message(self, connection_id: str, body: str) -> dict[str, Any]:
+    def ws_message(self, connection_id: str, body: str | bytes) -> dict[str, Any]:
         event = ev.ws_message(connection_id, body, route=ev.route_for(body), api_id=self.api_id, stage=self.stage,
                               region=self.region, connected_at=self._connected_at.get(connection_id))
         result: dict[str, Any] = self.invoke("websocket", event)

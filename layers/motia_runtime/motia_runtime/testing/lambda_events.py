@@ -115,10 +115,13 @@ def ws_connect(connection_id: str, *, api_id: str, stage: str, region: str = "us
     return event
 
 
-def ws_message(connection_id: str, body: str, *, route: str, api_id: str, stage: str, region: str = "us-east-1",
-               connected_at: int | None = None) -> dict[str, Any]:
+def ws_message(connection_id: str, body: str | bytes, *, route: str, api_id: str, stage: str,
+               region: str = "us-east-1", connected_at: int | None = None) -> dict[str, Any]:
+    """A message event; a binary frame (``bytes``) arrives base64-encoded, as API Gateway sends it."""
     context = _ws_context(route, "MESSAGE", connection_id, api_id, stage, region, connected_at or _now_ms())
     context["messageId"] = uuid.uuid4().hex[:16]
+    if isinstance(body, bytes):
+        return {"requestContext": context, "body": base64.b64encode(body).decode(), "isBase64Encoded": True}
     return {"requestContext": context, "body": body, "isBase64Encoded": False}
 
 
@@ -130,11 +133,14 @@ def ws_disconnect(connection_id: str, *, api_id: str, stage: str, region: str = 
     return {"headers": {"Host": context["domainName"]}, "requestContext": context, "isBase64Encoded": False}
 
 
-def route_for(body: str, routes: tuple[str, ...] = ("join", "leave")) -> str:
-    """API Gateway's route selection on ``$request.body.type``: a known route, else ``$default``."""
+def route_for(body: str | bytes, routes: tuple[str, ...] = ("join", "leave")) -> str:
+    """API Gateway's route selection on ``$request.body.type``: a known route, else ``$default``
+    (binary frames and anything unreadable included)."""
+    if isinstance(body, bytes):
+        return "$default"
     try:
         kind = json.loads(body).get("type")
-    except (json.JSONDecodeError, AttributeError, TypeError):
+    except (ValueError, AttributeError, TypeError, RecursionError):
         return "$default"
     return kind if kind in routes else "$default"
 

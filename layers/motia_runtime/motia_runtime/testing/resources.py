@@ -65,8 +65,13 @@ def motia_meta(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 class Resolver:
-    def __init__(self, template: dict[str, Any], stack: str, region: str, account: str) -> None:
+    def __init__(self, template: dict[str, Any], stack: str, region: str, account: str,
+                 parameters: dict[str, str] | None = None) -> None:
         self.params = {name: spec.get("Default") for name, spec in (template.get("Parameters") or {}).items()}
+        unknown = set(parameters or {}) - set(self.params)
+        if unknown:
+            raise SimError(f"template: no parameter named {', '.join(sorted(unknown))}")
+        self.params |= parameters or {}
         self.pseudo = {"AWS::Region": region, "AWS::StackName": stack, "AWS::AccountId": account,
                        "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com", "AWS::NoValue": None}
         self.refs: dict[str, str] = {}
@@ -232,8 +237,9 @@ def _register_websocket_api(template: dict[str, Any], resolver: Resolver, api_id
 
 
 def create_resources(template: dict[str, Any], clients: dict[str, Any], *, stack: str, region: str,
-                     account: str, websocket_api_id: str) -> Resources:
-    resolver = Resolver(template, stack, region, account)
+                     account: str, websocket_api_id: str, parameters: dict[str, str] | None = None) -> Resources:
+    """``parameters`` are what ``sam deploy --parameter-overrides`` would pass."""
+    resolver = Resolver(template, stack, region, account, parameters)
     found = [(lid, r, motia_meta(r)) for lid, r in (template.get("Resources") or {}).items() if motia_meta(r)]
     out = Resources()
     _register_websocket_api(template, resolver, websocket_api_id, out)

@@ -4,7 +4,8 @@ Frames are captured inside moto's API Gateway Management API backend, so what a 
 gone through the real pusher, boto3 and the HTTP layer moto stubs. moto accepts posts to any
 connection id and never answers 410 Gone, so the recorder adds API Gateway's behaviour: a post
 to a connection that is not open (never connected, disconnected, or marked with
-``CloudSim.gone``) raises ``GoneException`` with status 410.
+``CloudSim.gone``) raises ``GoneException`` with status 410, and ``fail()`` makes the next posts
+to a connection answer 429 (throttled) or 413 (payload too large), as API Gateway can.
 """
 
 from __future__ import annotations
@@ -29,6 +30,15 @@ class _GoneError(JsonRESTError):
         super().__init__("GoneException", f"connection {connection_id} is gone")
 
 
+_FAILURES = {429: "TooManyRequestsException", 413: "PayloadTooLargeException", 500: "InternalServerErrorException"}
+
+
+class _PostError(JsonRESTError):
+    def __init__(self, status: int, connection_id: str) -> None:
+        self.code = status
+        super().__init__(_FAILURES[status], f"injected {status} for connection {connection_id}")
+
+
 class FrameRecorder:
     """Wraps one moto Management API backend: records each post and answers Gone for closed ids."""
 
@@ -38,6 +48,8 @@ class FrameRecorder:
         self._lock = threading.Lock()
         self.posted: dict[str, list[bytes]] = defaultdict(list)
         self.open_ids: set[str] = set()
+        self.attempts: dict[str, int] = defaultdict(int)  # posts tried per connection, failed ones included
+        self._failures: dict[str, list[int]] = defaultdict(list)
 
     @classmethod
     def install(cls, account_id: str, region: str) -> FrameRecorder:
@@ -55,8 +67,11 @@ class FrameRecorder:
         # moto hands over the id as it appears in the URL path; ids end in "=", sent as "%3D".
         connection_id = unquote(connection_id)
         with self._lock:
+            self.attempts[connection_id] += 1
             if connection_id not in self.open_ids:
                 raise _GoneError(connection_id)
+            if self._failures[connection_id]:
+                raise _PostError(self._failures[connection_id].pop(0), connection_id)
             self.posted[connection_id].append(bytes(data))
         self._original(data=data, connection_id=connection_id)
 
@@ -67,6 +82,13 @@ class FrameRecorder:
     def close(self, connection_id: str) -> None:
         with self._lock:
             self.open_ids.discard(connection_id)
+
+    def fail(self, connection_id: str, status: int, times: int = 1) -> None:
+        """The next ``times`` posts to the connection answer ``status``: 429, 413 or 500."""
+        if status not in _FAILURES:
+            raise ValueError(f"status must be one of {sorted(_FAILURES)}")
+        with self._lock:
+            self._failures[connection_id].extend([status] * times)
 
     def frames(self, connection_id: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -104,20 +126,23 @@ class WsClient:
         return [f["event"]["event"]["data"] for f in self.frames
                 if f.get("event", {}).get("type") == "event" and f["event"].get("event", {}).get("type") == "error"]
 
-    def send_raw(self, text: str) -> dict[str, Any]:
-        """Send one text frame as API Gateway would deliver it (route chosen on ``type``)."""
+    def send_raw(self, text: str | bytes) -> dict[str, Any]:
+        """Send one frame as API Gateway would deliver it (route chosen on ``type``; ``bytes`` is a
+        binary frame)."""
         if self.closed:
             raise ConnectionError(f"connection {self.connection_id} is closed")
         return self.sim.ws_message(self.connection_id, text)
 
-    def join(self, stream: str, group_id: str, id: str | None = None, *, subscription_id: str | None = None) -> str:
-        """Subscribe as Motia's clients do; returns the subscription id."""
+    def join(self, stream: str, group_id: str, id: str | None = None, *, subscription_id: str | None = None,
+             since: int | None = None) -> str:
+        """Subscribe as Motia's clients do (``since``: as ours do on a rejoin); returns the
+        subscription id."""
         sub_id = subscription_id or str(uuid.uuid4())
         data: dict[str, Any] = {"streamName": stream, "groupId": group_id, "subscriptionId": sub_id}
         if id is not None:
             data["id"] = id
         self._subscriptions[sub_id] = data
-        self.send_raw(json.dumps({"type": "join", "data": data}))
+        self.send_raw(json.dumps({"type": "join", "data": data if since is None else {**data, "since": since}}))
         return sub_id
 
     def leave(self, subscription_id: str) -> None:

@@ -8,4 +8,4 @@ class Item(BaseModel):
     n: int = 0
 
 
-config = StreamConfig(name="items", schema=Item)
+config = StreamConfig(name="items", schema=Item, public=True)

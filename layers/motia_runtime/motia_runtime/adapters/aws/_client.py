@@ -26,29 +26,33 @@ AWS_ERRORS = (ClientError, BotoCoreError)
 _create_lock = threading.Lock()
 
 
-def _make_client(service: str, endpoint_url: str | None) -> Any:
+def _make_client(service: str, endpoint_url: str | None, max_attempts: int = 5) -> Any:
     import boto3
     from botocore.config import Config
 
     # "standard" retries throttling and 5xx with backoff, which the SDK's "legacy" mode does not
     # do for every error code.
-    config = Config(retries={"mode": "standard", "max_attempts": 5})
+    config = Config(retries={"mode": "standard", "max_attempts": max_attempts})
     return boto3.client(service, endpoint_url=endpoint_url, config=config)
 
 
 class LazyClient:
-    """A boto3 client given by the caller, or created on first use."""
+    """A boto3 client given by the caller, or created on first use. ``max_attempts`` counts the
+    SDK's retries after the first try (botocore's meaning): 0 turns them off, for callers that
+    retry themselves."""
 
-    def __init__(self, service: str, client: Any | None = None, endpoint_url: str | None = None) -> None:
+    def __init__(self, service: str, client: Any | None = None, endpoint_url: str | None = None,
+                 max_attempts: int = 5) -> None:
         self._service = service
         self._client = client
         self._endpoint_url = endpoint_url
+        self._max_attempts = max_attempts
 
     def get(self) -> Any:
         if self._client is None:
             with _create_lock:
                 if self._client is None:
-                    self._client = _make_client(self._service, self._endpoint_url)
+                    self._client = _make_client(self._service, self._endpoint_url, self._max_attempts)
         return self._client
 
 

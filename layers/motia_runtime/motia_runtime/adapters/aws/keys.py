@@ -11,7 +11,9 @@ streams table      ``pk`` = ``<stream>#<group>``, ``sk`` = item id; attributes `
 connections table  ``pk`` = connection id; ``sk`` = ``#connection`` for the connection itself
                    (auth context in ``auth``) or ``sub#<subscriptionId>`` for a subscription, which
                    also carries ``room``; the ``byRoom`` index (``room``, ``sk``) lists a room's
-                   subscribers. Rooms are ``stream#group`` and ``stream#group#id``.
+                   subscribers. Rooms are ``stream#group`` and ``stream#group#id``. The fan-out's
+                   retry ledger: ``pk`` = ``~fanout#<sequence number>``, ``sk`` = ``#delivered``,
+                   ``delivered`` (JSON: sequence number → connection ids) and a TTL.
 
 Values are stored as JSON strings rather than DynamoDB maps: JSON numbers round-trip exactly
 (DynamoDB's Decimal conversion does not take floats), ``set`` replaces the whole value with one
@@ -89,6 +91,24 @@ def event_sk(timestamp: int, unique: str) -> str:
 
 def is_event_sk(sk: str) -> bool:
     return sk.startswith(EVENT_SK_PREFIX)
+
+
+def event_id_of(sk: str) -> str:
+    """The unique part of an event's sort key: the ``eventId`` clients drop duplicates by."""
+    return sk.rpartition("#")[2]
+
+
+# -- fan-out delivery ledger (connections table) ----------------------------------------------
+# When the fan-out reports a partial batch failure, Lambda hands the batch over again from the
+# first failed record; the ledger, keyed by that record's sequence number, lists who already got
+# each record so the retry does not post anything twice. Sparse (no ``room``): not in byRoom.
+LEDGER_PK_PREFIX = "~fanout#"
+LEDGER_SK = "#delivered"
+DELIVERED = "delivered"
+
+
+def ledger_pk(sequence_number: str) -> str:
+    return f"{LEDGER_PK_PREFIX}{sequence_number}"
 
 
 # -- connections table ----------------------------------------------------------------------

@@ -28,9 +28,10 @@ from . import keys as k
 from ._client import AWS_ERRORS, ClientError, LazyClient, error_code, in_thread
 from .tracing import current_trace_id
 
-# How long a send() event record lives. DynamoDB deletes expired items lazily (within days), and
-# nothing reads these records back: the TTL only keeps the table from growing.
-EVENT_TTL_S = 300
+# How long a send() event record lives: the replay window (a client rejoining with ``since``
+# gets the events after it read back from these records; see events_since) plus a margin.
+# DynamoDB deletes expired items lazily (within days), so reads never rely on the deletion.
+EVENT_TTL_S = 360
 MAX_STAMP_ATTEMPTS = 5
 MAX_MUTATE_ATTEMPTS = 10
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -230,7 +231,30 @@ class DynamoDBStreamStore(StreamStore):
         if trace:
             record[k.TRACE_ID] = k.s(trace)
         await self._call("put_item", f"{stream}/{group_id} event", Item=record)
-        return StreamChange(stream, group_id, id, "event", event, ts)
+        return StreamChange(stream, group_id, id, "event", event, ts, event_id=k.event_id_of(_str(record[k.SK])))
+
+    async def events_since(self, stream: str, group_id: str, since: int) -> list[StreamChange]:
+        """The group's ``send()`` events stamped after ``since``, oldest first, read from their
+        records (which DynamoDB keeps for ``event_ttl_s`` at least)."""
+        pk = k.s(k.stream_pk(stream, group_id))
+        out: list[StreamChange] = []
+        start: dict[str, Any] | None = None
+        while True:
+            page = await self._call(
+                "query", f"{stream}/{group_id} events", ConsistentRead=True,
+                KeyConditionExpression="#pk = :pk AND #sk BETWEEN :low AND :high",
+                ExpressionAttributeNames={"#pk": k.PK, "#sk": k.SK},
+                ExpressionAttributeValues={":pk": pk, ":low": k.s(k.event_sk(since + 1, "")),
+                                           ":high": k.s(k.EVENT_SK_END)},
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            for record in page.get("Items", []):
+                change = change_from_record("INSERT", record, None)
+                if change is not None and change.timestamp > since:
+                    out.append(change)
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return out
 
 
 def change_from_record(event_name: str, new: Mapping[str, Any] | None,
@@ -252,7 +276,8 @@ def change_from_record(event_name: str, new: Mapping[str, Any] | None,
         if event_name != "INSERT":
             return None
         id = _str(image[k.ITEM_ID]) if k.ITEM_ID in image else None
-        return StreamChange(stream, group_id, id, "event", json.loads(_str(image[k.EVENT])), _num(image[k.TS]))
+        return StreamChange(stream, group_id, id, "event", json.loads(_str(image[k.EVENT])), _num(image[k.TS]),
+                            event_id=k.event_id_of(_str(image[k.SK])))
     if kind != k.KIND_ITEM or k.DATA not in image:
         return None
     version = _num(image[k.VERSION]) if k.VERSION in image else None

@@ -28,6 +28,9 @@ from ._client import AWS_ERRORS, LazyClient
 
 # API Gateway closes a connection after 2 hours; an hour of slack covers clock skew and retries.
 CONNECTION_TTL_S = 3 * 3600
+# A DynamoDB stream keeps records 24 h, so no retry of a batch comes later than that.
+LEDGER_TTL_S = 24 * 3600
+MAX_LEDGER_BYTES = 300 * 1024  # under DynamoDB's 400 KB item limit
 _BATCH = 25
 _MAX_UNPROCESSED_ROUNDS = 8
 
@@ -124,6 +127,29 @@ class DynamoDBSubscriptions:
             start = page.get("LastEvaluatedKey")
             if not start:
                 return found
+
+    # -- the fan-out's retry ledger (see keys.py) -------------------------------------------
+    def read_ledger(self, sequence_number: str) -> dict[str, set[str]]:
+        """Who got which record (sequence number → connection ids) in an earlier attempt of a
+        batch that starts at ``sequence_number``; empty when it is not a retry."""
+        out = self._call("get_item", f"ledger {sequence_number}", ConsistentRead=True,
+                         Key=k.key(k.ledger_pk(sequence_number), k.LEDGER_SK))
+        item = out.get("Item")
+        if not item:
+            return {}
+        return {seq: set(ids) for seq, ids in json.loads(item[k.DELIVERED]["S"]).items()}
+
+    def write_ledger(self, sequence_number: str, delivered: dict[str, set[str]]) -> bool:
+        """Record who got what before Lambda retries from ``sequence_number``; False when the
+        ledger would be too large to store (the retry may then repeat frames)."""
+        text = json.dumps({seq: sorted(ids) for seq, ids in delivered.items()}, separators=(",", ":"))
+        if len(text) > MAX_LEDGER_BYTES:
+            return False
+        self._call("put_item", f"ledger {sequence_number}", Item={
+            **k.key(k.ledger_pk(sequence_number), k.LEDGER_SK), k.DELIVERED: k.s(text),
+            k.EXPIRES_AT: k.n(int(time.time()) + LEDGER_TTL_S),
+        })
+        return True
 
     # -- helpers ----------------------------------------------------------------------------
     def _partition(self, connection_id: str, keys_only: bool = False) -> list[dict[str, Any]]:

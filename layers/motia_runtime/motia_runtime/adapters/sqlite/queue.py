@@ -1,10 +1,28 @@
+"""The local durable queue. Several ``motia dev`` workers may share it (``--workers N``):
+
+* a claim is one ``UPDATE ... RETURNING`` inside ``BEGIN IMMEDIATE``, so two workers never take
+  the same message, and a FIFO group never has two messages in flight across workers;
+* a claimed message records its worker (``owner``), and each worker holds an flock on
+  ``<data dir>/workers/<owner>.lock`` while it lives. ``recover_inflight`` re-queues only what
+  a dead worker left in flight: a worker starting next to live ones does not re-run theirs.
+"""
+
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import uuid
+from pathlib import Path
 from typing import Any
 
 from ...ports.queue import MessageStatus, NewMessage, QueuedMessage, QueueStore
 from .db import Database
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; every owner counts as gone, as with one worker
+    fcntl = None  # type: ignore[assignment]
 
 _COLUMNS = "id, step, topic, data, trace_id, message_group_id, attempts, visible_at, status, created_at, last_error, event_id"
 
@@ -18,6 +36,11 @@ def _row(row: tuple[Any, ...]) -> QueuedMessage:
 class SQLiteQueueStore(QueueStore):
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.owner = uuid.uuid4().hex
+        self._lock_fd: int | None = None  # taken at the first claim: a store that never claims leaves no file
+        in_memory = str(db.path) == ":memory:"
+        self._lock_dir: Path | None = None if in_memory else db.path.parent / "workers"
+        _add_owner_column(db)
 
     def enqueue(self, messages: list[NewMessage], now: int) -> None:
         with self.db.transaction() as conn:
@@ -29,29 +52,24 @@ class SQLiteQueueStore(QueueStore):
             )
 
     def claim(self, step: str, now: int, limit: int, fifo: bool) -> list[QueuedMessage]:
-        conn = self.db.conn
+        # A read first, so idle workers do not queue up for the write lock.
+        if self.db.conn.execute("SELECT 1 FROM queue WHERE step=? AND status='ready' AND visible_at<=? LIMIT 1",
+                                (step, now)).fetchone() is None:
+            return []
         if fifo:
             # The head of each message group, if it is ready and nothing of its group is in flight.
-            rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM queue q WHERE step=? AND status='ready' AND visible_at<=? AND id = ("
-                "  SELECT MIN(id) FROM queue h WHERE h.step=q.step AND h.status!='dead'"
-                "  AND h.message_group_id IS q.message_group_id) ORDER BY id LIMIT ?",
-                (step, now, limit),
-            ).fetchall()
+            pick = ("SELECT id FROM queue q WHERE step=? AND status='ready' AND visible_at<=? AND id = ("
+                    "  SELECT MIN(id) FROM queue h WHERE h.step=q.step AND h.status!='dead'"
+                    "  AND h.message_group_id IS q.message_group_id) ORDER BY id LIMIT ?")
         else:
-            rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM queue WHERE step=? AND status='ready' AND visible_at<=? ORDER BY id LIMIT ?",
-                (step, now, limit),
-            ).fetchall()
-        if not rows:
-            return []
-        messages = [_row(r) for r in rows]
+            pick = "SELECT id FROM queue WHERE step=? AND status='ready' AND visible_at<=? ORDER BY id LIMIT ?"
+        self._hold_owner_lock()
         with self.db.transaction() as tx:
-            tx.executemany("UPDATE queue SET status='inflight', attempts=attempts+1 WHERE id=?", [(m.id,) for m in messages])
-        for m in messages:
-            m.status = "inflight"
-            m.attempts += 1
-        return messages
+            rows = tx.execute(
+                f"UPDATE queue SET status='inflight', attempts=attempts+1, owner=? WHERE id IN ({pick}) "
+                f"RETURNING {_COLUMNS}", (self.owner, step, now, limit),
+            ).fetchall()
+        return sorted((_row(r) for r in rows), key=lambda m: m.id)
 
     def ack(self, message_id: int) -> None:
         self.db.conn.execute("DELETE FROM queue WHERE id=?", (message_id,))
@@ -65,7 +83,18 @@ class SQLiteQueueStore(QueueStore):
         self.db.conn.execute("UPDATE queue SET status='dead', last_error=? WHERE id=?", (error, message_id))
 
     def recover_inflight(self) -> int:
-        return self.db.conn.execute("UPDATE queue SET status='ready' WHERE status='inflight'").rowcount
+        """Re-queue what dead workers (and this store: it is called at start) left in flight."""
+        count = 0
+        with self.db.transaction() as tx:
+            owners = [r[0] for r in tx.execute("SELECT DISTINCT owner FROM queue WHERE status='inflight'")]
+            for owner in owners:
+                if owner == self.owner or not self._owner_alive(owner):
+                    count += tx.execute("UPDATE queue SET status='ready', owner=NULL WHERE status='inflight' "
+                                        "AND owner IS ?", (owner,)).rowcount
+        if self._lock_dir is not None and self._lock_dir.is_dir():
+            for path in self._lock_dir.glob("*.lock"):  # sweep the files of workers that are gone
+                self._owner_alive(path.stem)
+        return count
 
     def next_visible_at(self, step: str) -> int | None:
         (value,) = self.db.conn.execute(
@@ -93,3 +122,50 @@ class SQLiteQueueStore(QueueStore):
 
     def drop(self, message_id: int) -> bool:
         return self.db.conn.execute("DELETE FROM queue WHERE id=? AND status='dead'", (message_id,)).rowcount == 1
+
+    # -- worker liveness ---------------------------------------------------------------------
+    def _hold_owner_lock(self) -> None:
+        if self._lock_fd is not None or self._lock_dir is None or fcntl is None:
+            return
+        self._lock_dir.mkdir(parents=True, exist_ok=True)
+        # Locked under a temporary name, then renamed: a "<owner>.lock" file is never seen unlocked
+        # while its worker lives, so another worker can take an unlocked one for a dead worker's.
+        temp = self._lock_dir / f".{self.owner}.tmp"
+        fd = os.open(temp, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.replace(temp, self._lock_dir / f"{self.owner}.lock")
+        self._lock_fd = fd
+
+    def _owner_alive(self, owner: str | None) -> bool:
+        """Whether ``owner``'s worker still holds its lock; a dead worker's file is removed."""
+        if owner is None or self._lock_dir is None or fcntl is None:
+            return False
+        path = self._lock_dir / f"{owner}.lock"
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            return False
+        finally:
+            os.close(fd)
+
+    def close(self) -> None:
+        if self._lock_fd is not None and self._lock_dir is not None:
+            with contextlib.suppress(FileNotFoundError):
+                (self._lock_dir / f"{self.owner}.lock").unlink()
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+
+def _add_owner_column(db: Database) -> None:
+    # Databases made before several workers could share them have no ``owner`` column.
+    with db.transaction() as tx:
+        if "owner" not in {row[1] for row in tx.execute("PRAGMA table_info(queue)")}:
+            tx.execute("ALTER TABLE queue ADD COLUMN owner TEXT")

@@ -36,6 +36,7 @@ from ...ports.events import Event, EventBus
 from ...ports.state import StateStore
 from ...ports.streams import Mutation, StreamChange, StreamStore
 from ...project import Step, load_project
+from ...protocol import replay_window_s
 from ...runtime import Runtime
 
 T = TypeVar("T")
@@ -156,7 +157,9 @@ def runtime() -> Runtime:
             container.runtime = Runtime(
                 project,
                 state=DynamoDBStateStore(s.state_table) if s.state_table else _NoState(),
-                streams=DynamoDBStreamStore(s.streams_table) if s.streams_table else _NoStreams(),
+                # Event records outlive the replay window by a minute, so a replay finds them all.
+                streams=DynamoDBStreamStore(s.streams_table, event_ttl_s=replay_window_s() + 60)
+                if s.streams_table else _NoStreams(),
                 bus=EventBridgeBus(s.event_bus, fifo_queues=s.fifo_queues) if s.event_bus else _NoBus(),
             )
             for warning in project.warnings:

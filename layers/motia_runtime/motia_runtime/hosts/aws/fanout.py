@@ -7,11 +7,22 @@ Per batch: each record becomes a StreamChange (``adapters/aws/streams.change_fro
 each room's subscribers are looked up once; each connection gets its frames in record order,
 one copy per change even when it holds both the item's and the group's subscription (Motia's
 clients route a frame to both themselves); connections are served in parallel from a thread
-pool. A connection that answers 410 Gone is removed with all its subscriptions. A record whose
-post failed for another reason is reported in ``batchItemFailures``: Lambda then retries from
-that record on, so clients may see a frame twice, which they drop as stale (same timestamp)
-for item changes; ``send()`` events may repeat. A record that cannot be read is logged and
-skipped, since retrying cannot help.
+pool. API Gateway's answers (see ``adapters/aws/pusher.py``):
+
+* 410 Gone: the connection is removed with all its subscriptions;
+* 413 / over 128 KB: logged as an error naming the change and its size, and the client gets a
+  ``FRAME_TOO_LARGE`` error event instead of the frame; not retried (it cannot fit later);
+* 429 after the pusher's retries, or any other failure: that connection gets nothing more from
+  this batch (later frames would overtake the failed one) and the record is reported in
+  ``batchItemFailures``, so Lambda hands the batch over again from it.
+
+No duplicates on that retry: before reporting a failure the fan-out writes a ledger of which
+connections already got each record from the first failed one on (connections table, keyed by
+that record's sequence number); the retry, which starts with that record, reads it and skips
+them. Clients therefore see each change once, Motia's own included. (A crash or timeout of the
+function itself leaves no ledger: then frames may repeat, and clients drop repeated item
+changes by timestamp or version and repeated events by ``eventId``.) A record that cannot be
+read is logged and skipped, since retrying cannot help.
 """
 
 from __future__ import annotations
@@ -26,10 +37,10 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from ...adapters.aws.pusher import ApiGatewayPusher
 from ...adapters.aws.streams import change_from_record, trace_id_of
 from ...adapters.aws.subscriptions import DynamoDBSubscriptions
-from ...errors import ConnectionGoneError, MotiaError
+from ...errors import ConnectionGoneError, ConnectionThrottledError, FrameTooLargeError, MotiaError
 from ...log import StepLogger
 from ...ports.streams import StreamChange
-from ...protocol import Room, change_frame, encode, rooms_for
+from ...protocol import FRAME_TOO_LARGE, Room, change_frame, encode, error_frame, rooms_for
 from . import bootstrap
 
 MAX_WORKERS = 16
@@ -40,6 +51,13 @@ class PendingChange:
     sequence_number: str
     change: StreamChange
     trace_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    sequence_number: str
+    text: str
+    change: StreamChange
 
 
 @dataclass
@@ -83,22 +101,58 @@ class Fanout:
             self.log.error(f"subscriber lookup failed for room {room}: {exc}")
             return None
 
-    def _send(self, connection_id: str, frames: list[tuple[str, str]]) -> tuple[bool, list[str]]:
+    def _too_large(self, connection_id: str, frame: _Frame, exc: FrameTooLargeError) -> None:
+        change = frame.change
+        self.log.error(f"change not pushed to {connection_id}: {exc}; not retried", connectionId=connection_id,
+                       stream=change.stream_name, groupId=change.group_id, id=change.id, type=change.type,
+                       bytes=len(frame.text.encode()))
+        what = f"{change.stream_name}/{change.group_id}" + (f"/{change.id}" if change.id else "")
+        notice = error_frame(FRAME_TOO_LARGE, f"A {change.type} of {what} was too large to push "
+                             f"({len(frame.text.encode())} bytes); read it again instead", change.timestamp,
+                             change.stream_name, change.group_id, change.id)
+        try:
+            self.pusher.post(connection_id, encode(notice))
+        except MotiaError as notice_exc:
+            self.log.warning(f"could not tell {connection_id} about the dropped frame: {notice_exc}")
+
+    def _send(self, connection_id: str, frames: list[_Frame]) -> tuple[bool, list[str]]:
         """Post a connection's frames in order; returns (gone, sequence numbers not delivered)."""
-        for index, (_sequence, text) in enumerate(frames):
+        for index, frame in enumerate(frames):
             try:
-                self.pusher.post(connection_id, text)
+                self.pusher.post(connection_id, frame.text)
             except ConnectionGoneError:
                 try:
                     self.subscriptions.remove_connection(connection_id)
                 except MotiaError as exc:
                     self.log.error(f"could not remove gone connection {connection_id}: {exc}")
                 return True, []
+            except FrameTooLargeError as exc:
+                self._too_large(connection_id, frame, exc)
             except MotiaError as exc:
                 # Stop here: sending the later frames first would reorder them for this client.
-                self.log.error(f"post to {connection_id} failed: {exc}", connectionId=connection_id)
-                return False, [s for s, _ in frames[index:]]
+                kind = "throttled (429) past the retries" if isinstance(exc, ConnectionThrottledError) else "failed"
+                self.log.error(f"post to {connection_id} {kind}: {exc}; reported for retry", connectionId=connection_id)
+                return False, [f.sequence_number for f in frames[index:]]
         return False, []
+
+    def _ledger(self, first: str) -> dict[str, set[str]]:
+        try:
+            return self.subscriptions.read_ledger(first)
+        except MotiaError as exc:  # never block delivery on it: at worst frames repeat
+            self.log.warning(f"retry ledger unreadable, frames may repeat: {exc}")
+            return {}
+
+    def _record_ledger(self, pending: list[PendingChange], failed: set[str], earlier: dict[str, set[str]],
+                       delivered: dict[str, set[str]]) -> None:
+        first = next(i for i, p in enumerate(pending) if p.sequence_number in failed)
+        # Lambda hands over everything from the first failed record again.
+        entries = {p.sequence_number: earlier.get(p.sequence_number, set()) | delivered.get(p.sequence_number, set())
+                   for p in pending[first:]}
+        try:
+            if not self.subscriptions.write_ledger(pending[first].sequence_number, entries):
+                self.log.warning("retry ledger too large to store; the retry may repeat frames")
+        except MotiaError as exc:
+            self.log.warning(f"retry ledger not written, the retry may repeat frames: {exc}")
 
     def deliver(self, pending: list[PendingChange]) -> FanoutResult:
         result = FanoutResult()
@@ -106,30 +160,39 @@ class Fanout:
         if not rooms:
             return result
         failed: set[str] = set()
+        earlier = self._ledger(pending[0].sequence_number)
         with ThreadPoolExecutor(min(self.max_workers, max(len(rooms), 1))) as pool:
             members = dict(zip(rooms, pool.map(self._members, rooms), strict=True))
-        outbox: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        outbox: dict[str, list[_Frame]] = defaultdict(list)
         for p in pending:
             change_rooms = rooms_for(p.change)
             if any(members[r] is None for r in change_rooms):
                 failed.add(p.sequence_number)
                 continue
             targets = set().union(*(members[r] or set() for r in change_rooms))
+            targets -= earlier.get(p.sequence_number, set())  # got it in an earlier attempt
             if not targets:
                 continue
-            text = encode(change_frame(p.change))
+            frame = _Frame(p.sequence_number, encode(change_frame(p.change)), p.change)
             for connection_id in targets:
-                outbox[connection_id].append((p.sequence_number, text))
+                outbox[connection_id].append(frame)
             self.log.debug("pushing change", traceId=p.trace_id, stream=p.change.stream_name,
                            groupId=p.change.group_id, id=p.change.id, type=p.change.type, connections=len(targets))
+        delivered: dict[str, set[str]] = defaultdict(set)  # sequence number → connections that got it
         if outbox:
             with ThreadPoolExecutor(min(self.max_workers, len(outbox))) as pool:
                 outcomes = list(pool.map(lambda item: self._send(*item), outbox.items()))
             for (connection_id, frames), (gone, undelivered) in zip(outbox.items(), outcomes, strict=True):
                 if gone:
                     result.gone.append(connection_id)
+                    continue
                 failed.update(undelivered)
                 result.frames += len(frames) - len(undelivered)
+                for frame in frames:
+                    if frame.sequence_number not in undelivered:
+                        delivered[frame.sequence_number].add(connection_id)
+        if failed:
+            self._record_ledger(pending, failed, earlier, delivered)
         result.connections = len(outbox)
         result.failed = [p.sequence_number for p in pending if p.sequence_number in failed]
         for p in pending:

@@ -1,13 +1,16 @@
-"""Composition of the local host: one Starlette app serving API steps, the stream WebSocket and
-the ``/__motia`` API, with the event bus workers and the cron scheduler running beside it."""
+"""Composition of the local host: one Starlette app serving API steps, the stream WebSocket, the
+``/__motia`` API and the Workbench page, with the event bus workers and the cron scheduler
+running beside it."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -22,24 +25,36 @@ from ...project import load_project
 from ...runtime import Runtime
 from .admin import admin_routes
 from .bus import LocalEventBus
-from .http import api_routes
+from .http import api_routes, openapi_route
 from .hub import Hub
 from .scheduler import CronScheduler
+from .security import BodyLimit, cors_origins, ensure_stream_secret, install_log_redaction
+from .static_files import demo_routes
+from .traces import TraceRecorder
 from .websocket import StreamSocket
+from .workbench import WorkbenchFeed, workbench_routes
+
+if TYPE_CHECKING:
+    from ...adapters.redis import RedisBackend
 
 ENV_ROOT = "MOTIA_ROOT"
 ENV_DATA_DIR = "MOTIA_DATA_DIR"
+ENV_REDIS_URL = "MOTIA_REDIS_URL"
+# Close code for "changes may have been missed, rejoin": clients reconnect and get a fresh sync.
+RESYNC_CLOSE = (1012, "stream storage reconnected: rejoin to resync")
 
 
 @dataclass(frozen=True)
 class DevSettings:
     root: Path
     data_dir: Path
+    redis_url: str | None = None  # state and streams in Redis, shared by workers; else SQLite
 
     @classmethod
     def from_env(cls) -> DevSettings:
         root = Path(os.environ.get(ENV_ROOT, ".")).resolve()
-        return cls(root, Path(os.environ.get(ENV_DATA_DIR, root / ".motia")).resolve())
+        return cls(root, Path(os.environ.get(ENV_DATA_DIR, root / ".motia")).resolve(),
+                   os.environ.get(ENV_REDIS_URL) or None)
 
 
 class LocalHost:
@@ -47,22 +62,39 @@ class LocalHost:
 
     def __init__(self, settings: DevSettings) -> None:
         self.settings = settings
+        ensure_stream_secret(settings.data_dir)  # stream tokens work in dev without setup
+        install_log_redaction()
         project = load_project(settings.root)
         self.db = Database(settings.data_dir / "motia.db")
         self.queue_store = SQLiteQueueStore(self.db)
         self.bus = LocalEventBus(self.queue_store)
         self.hub = Hub()
+        # The Workbench's traces and logs: recorded in memory, pushed live to open pages.
+        self.feed = WorkbenchFeed()
+        self.traces = TraceRecorder(lambda topic: [s.name for s in project.subscribers(topic)])
+        self.traces.listeners.append(self.feed.publish)
+        # With Redis, state and streams are shared by every worker; the queue stays in SQLite,
+        # which workers share safely (see adapters/sqlite/queue.py and docs/storage.md).
+        self.redis = _redis_backend(settings.redis_url)
+        state, streams = ((self.redis.state_store(), self.redis.stream_store()) if self.redis
+                          else (SQLiteStateStore(self.db), SQLiteStreamStore(self.db)))
         self.runtime = Runtime(
-            project, state=SQLiteStateStore(self.db), streams=SQLiteStreamStore(self.db), bus=self.bus
+            project, state=state, streams=streams, bus=self.bus, observer=self.traces, log_sink=self.traces.log,
         )
+        self._closing: set[asyncio.Task[None]] = set()
         for store in self.runtime.stream_stores:
             store.add_listener(self.hub.on_change)
-        self.scheduler = CronScheduler(self.runtime)
+            store.add_listener(self.feed.on_stream_change)
+            store.add_resync_listener(self._resync_clients)
+        self.scheduler = CronScheduler(self.runtime, claim=self.redis.cron_lock().claim if self.redis else None)
         for warning in project.warnings:
             self.runtime.logger().warning(warning)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _: Starlette) -> AsyncIterator[None]:
+        self.feed.bind(asyncio.get_running_loop())
+        for store in self.runtime.stream_stores:
+            await store.astart()  # change feeds first: no change is missed once clients can join
         self.bus.start(self.runtime)
         self.scheduler.start()
         try:
@@ -70,23 +102,39 @@ class LocalHost:
         finally:
             await self.scheduler.stop()
             await self.runtime.aclose()
+            if self.redis is not None:
+                await self.redis.aclose()
             self.db.close()
+
+    def _resync_clients(self) -> None:
+        # A store's change feed was cut and is back: changes made meanwhile never reached this
+        # process. Every socket is closed so its client rejoins and reads a fresh sync (Motia's
+        # clients and ours reconnect by themselves).
+        for connection in list(self.hub.connections):
+            task = asyncio.ensure_future(connection.close(*RESYNC_CLOSE))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     def app(self) -> Starlette:
         socket = StreamSocket(self.runtime, self.hub).serve
         routes = [
             *admin_routes(self),
             *api_routes(self.runtime),
+            openapi_route(self.runtime),
+            # After the API steps (a step owning GET / wins), before the catch-all stream socket.
+            *workbench_routes(self, self.feed),
             # Motia's clients connect to the bare address; any path is accepted, as Motia does.
             WebSocketRoute("/", socket),
             WebSocketRoute("/{path:path}", socket),
+            *demo_routes(self.settings.root),  # /demo/: the built clients/web page, if the project has one
         ]
         app = Starlette(
             routes=routes,
             lifespan=self.lifespan,
             exception_handlers={HTTPException: _http_error},
-            middleware=[Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"],
-                                   max_age=600)],
+            middleware=[Middleware(CORSMiddleware, allow_origins=cors_origins(), allow_methods=["*"],
+                                   allow_headers=["*"], max_age=600),
+                        Middleware(BodyLimit)],  # 413 for bodies over MOTIA_MAX_BODY_BYTES (security.py)
         )
         app.state.host = self
         return app
@@ -95,6 +143,14 @@ class LocalHost:
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+def _redis_backend(url: str | None) -> RedisBackend | None:
+    if not url:
+        return None
+    from ...adapters.redis import RedisBackend  # the redis extra, imported only when configured
+
+    return RedisBackend(url)
 
 
 def create_app(settings: DevSettings | None = None) -> Starlette:

@@ -4,24 +4,47 @@ The hub listens to the stream stores' change notifications, encodes each change 
 it to every connection subscribed to the item's room or its group's room (one copy per
 connection: Motia's clients route a frame to both their item and group listeners themselves).
 
-Each connection has its own bounded outbox drained by its own task, so a slow client never
-delays the others; one that falls too far behind is disconnected and resyncs when it rejoins.
+Each connection has its own bounded outbox (``MOTIA_WS_OUTBOX_FRAMES``, default 10,000 frames)
+drained by its own task, so a slow client never delays the others. One that falls that far
+behind is dropped with a reason (logged, and close code 1013 when the close can still reach
+it): dropping frames silently would leave it with a wrong state, while a client that
+reconnects rejoins, gets a fresh sync, and gets the custom events it missed replayed (see
+``replay.py``).
+
+The hub also records sent events in the replay log, since it sees every change anyway.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...errors import ConfigError
 from ...ports.streams import StreamChange
 from ...protocol import Room, Subscription, change_frame, encode, rooms_for
+from .replay import EventLog
 
+ENV_OUTBOX = "MOTIA_WS_OUTBOX_FRAMES"
 MAX_OUTBOX = 10_000
+TOO_SLOW = 1013  # "try again later": reconnect, rejoin, resync
 _ids = itertools.count(1)
+
+
+def outbox_limit() -> int:
+    raw = os.environ.get(ENV_OUTBOX, "").strip()
+    try:
+        value = int(raw) if raw else MAX_OUTBOX
+    except ValueError:
+        raise ConfigError(f"{ENV_OUTBOX} must be a number of frames, not {raw!r}") from None
+    if value < 1:
+        raise ConfigError(f"{ENV_OUTBOX} must be at least 1")
+    return value
 
 
 @dataclass(eq=False)
@@ -29,38 +52,46 @@ class Connection:
     send_text: Callable[[str], Awaitable[None]]
     close: Callable[[int, str], Awaitable[None]]
     auth_context: Any = None
+    max_outbox: int = MAX_OUTBOX
     id: int = field(default_factory=lambda: next(_ids))
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
-    outbox: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    outbox: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
     delivered: int = 0
-    overflowed: bool = False
+    dropped: str | None = None  # why the server gave up on this client
+    gone: asyncio.Event = field(default_factory=asyncio.Event)  # set when dropped
+
+    @property
+    def overflowed(self) -> bool:
+        return self.dropped is not None
 
     def push(self, text: str) -> None:
-        if self.overflowed:
+        if self.dropped is not None:
             return
-        if self.outbox.qsize() >= MAX_OUTBOX:
-            # Dropping frames silently would leave the client with a wrong state; closing makes
-            # it reconnect, rejoin and get a fresh sync.
-            self.overflowed = True
-            self.outbox.put_nowait(None)
+        if self.outbox.qsize() >= self.max_outbox:
+            self.drop(f"client too slow: {self.max_outbox} frames waiting; reconnect and resync")
             return
         self.outbox.put_nowait(text)
 
+    def drop(self, reason: str) -> None:
+        """Stop queueing for this client; the socket's serve loop sees ``gone`` and closes it."""
+        if self.dropped is None:
+            self.dropped = reason
+            self.gone.set()
+
     async def pump(self) -> None:
         while True:
-            text = await self.outbox.get()
-            if text is None:
-                await self.close(1013, "client too slow: reconnect and resync")
-                return
-            await self.send_text(text)
+            await self.send_text(await self.outbox.get())
             self.delivered += 1
 
 
 class Hub:
-    def __init__(self) -> None:
+    def __init__(self, max_outbox: int | None = None, events: EventLog | None = None) -> None:
         self.rooms: dict[Room, set[Connection]] = defaultdict(set)
         self.connections: set[Connection] = set()
         self.frames_pushed: dict[str, int] = defaultdict(int)
+        self.max_outbox = outbox_limit() if max_outbox is None else max_outbox
+        self.events = events or EventLog(started_at=int(time.time() * 1000))
+        self.dropped = 0  # connections given up on as too slow
 
     def attach(self, connection: Connection) -> None:
         self.connections.add(connection)
@@ -94,6 +125,8 @@ class Hub:
                 del self.rooms[sub.room]
 
     def on_change(self, change: StreamChange) -> None:
+        if change.type == "event":
+            self.events.record(change)
         targets: set[Connection] = set()
         for room in rooms_for(change):
             members = self.rooms.get(room)

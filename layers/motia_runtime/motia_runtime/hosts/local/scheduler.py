@@ -1,9 +1,13 @@
-"""Runs cron steps at their next times (one asyncio task per cron step)."""
+"""Runs cron steps at their next times (one asyncio task per cron step).
+
+With several workers each one schedules every cron step, and ``claim(step, due)`` (a slot lock
+in Redis) lets exactly one of them run each slot."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 
 from ...config import CronConfig
@@ -12,10 +16,13 @@ from ...dispatch import run_cron
 from ...project import Step
 from ...runtime import Runtime
 
+SlotClaim = Callable[[str, datetime], Awaitable[bool]]
+
 
 class CronScheduler:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, claim: SlotClaim | None = None) -> None:
         self.runtime = runtime
+        self.claim = claim
         self.tasks: list[asyncio.Task[None]] = []
         self.next_runs: dict[str, datetime] = {}
         self.running: set[asyncio.Task[None]] = set()
@@ -31,14 +38,16 @@ class CronScheduler:
             self.next_runs[step.name] = due
             await asyncio.sleep(max((due - datetime.now(timezone.utc)).total_seconds(), 0))
             # A run that outlasts its interval must not delay or stop the schedule.
-            task = asyncio.create_task(self._run(step))
+            task = asyncio.create_task(self._run(step, due))
             self.running.add(task)
             task.add_done_callback(self.running.discard)
             # From the due time, not from now: an early wake-up must not run the same slot twice.
             due = next_run(config.cron, due)
 
-    async def _run(self, step: Step) -> None:
+    async def _run(self, step: Step, due: datetime | None = None) -> None:
         try:
+            if self.claim is not None and due is not None and not await self.claim(step.name, due):
+                return  # another worker runs this slot
             await run_cron(self.runtime, step)
         except Exception as exc:
             self.runtime.logger(step).exception(f"cron run failed: {type(exc).__name__}: {exc}")

@@ -15,6 +15,7 @@ from ...errors import ConfigError
 from ...project import Project, Step
 from .functions import globals_section, http_api, runtime_layer, step_function
 from .names import BUS, HTTP_API, WS_API, WS_STAGE_NAME, step_base, sub
+from .parameters import parameters
 from .queues import event_step_resources, fifo_routes, queue_ids
 from .schedules import cron_step_resources
 from .tables import event_bus, tables
@@ -81,6 +82,7 @@ def build_template(project: Project) -> dict[str, Any]:
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",
         "Description": DESCRIPTION,
+        "Parameters": parameters(has_http_api=bool(api_steps)),
         "Globals": globals_section(),
         "Resources": dict(resources),
         "Outputs": _outputs(has_http_api=bool(api_steps)),

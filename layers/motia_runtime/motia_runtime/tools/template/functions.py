@@ -26,6 +26,7 @@ from .names import (
     step_metadata,
     sub,
 )
+from .parameters import STREAM_SECRET, cors_origins
 
 # sam build resolves the runtime's interpreter on PATH; 3.11 is what the project and CI use.
 RUNTIME = "python3.11"
@@ -52,6 +53,7 @@ def globals_section() -> dict[str, Any]:
                     "MOTIA_EVENT_BUS": ref(BUS),
                     "MOTIA_WS_ENDPOINT": ws_endpoint(),
                     "MOTIA_PROJECT_ROOT": PROJECT_ROOT_ON_LAMBDA,
+                    "MOTIA_STREAM_SECRET": ref(STREAM_SECRET),
                     "POWERTOOLS_SERVICE_NAME": sub("${AWS::StackName}"),
                 }
             },
@@ -89,10 +91,10 @@ def http_api(steps: list[Step]) -> dict[str, dict[str, Any]]:
             "Type": "AWS::Serverless::HttpApi",
             "Metadata": app_metadata("http-api"),
             "Properties": {
-                # Browser clients (the Workbench, the demo page) call the API from another
-                # origin; no cookies are used, so a wildcard origin grants nothing extra.
+                # Not open by default: browsers on another origin are let in only once the
+                # CorsAllowOrigin parameter names it (see parameters.py).
                 "CorsConfiguration": {
-                    "AllowOrigins": ["*"],
+                    "AllowOrigins": cors_origins(),
                     "AllowMethods": methods,
                     "AllowHeaders": ["authorization", "content-type"],
                 }
