@@ -28,7 +28,9 @@ def _dev(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"motia: {exc}", file=sys.stderr)
         return 2
-    print(f"motia dev: http://{args.host}:{args.port} (WebSocket ws://{args.host}:{args.port})", file=sys.stderr)
+    base = f"{args.host}:{args.port}"
+    print(f"motia dev: API http://{base}  streams ws://{base}\n"
+          f"           Workbench http://{base}/  (API docs: http://{base}/openapi.json)", file=sys.stderr)
     reload_dirs = [str(p) for p in (root / "functions", root / "streams") if p.is_dir()]
     uvicorn.run(
         "motia_runtime.hosts.local.app:create_app",
@@ -40,6 +42,9 @@ def _dev(args: argparse.Namespace) -> int:
         workers=args.workers,  # uvicorn's workers need the import string above, not an app object
         log_level=args.log_level,
         ws="websockets-sansio" if _has_sansio() else "websockets",
+        # Frames are small JSON; compressing each one per connection cost 4× the rest of a send
+        # (bench/RESULTS.md). Motia's server does not negotiate permessage-deflate either.
+        ws_per_message_deflate=False,
     )
     return 0
 
