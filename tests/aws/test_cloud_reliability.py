@@ -20,8 +20,10 @@ from typing import Any
 
 import pytest
 
+from motia_runtime.adapters.aws.streams import DynamoDBStreamStore
 from motia_runtime.client.frames import parse_server_frame
 from motia_runtime.client.state import GroupState
+from motia_runtime.errors import StreamError
 from motia_runtime.testing import CloudSim, WsClient
 
 FILES = {
@@ -183,3 +185,19 @@ def test_a_sync_too_large_for_api_gateway_is_an_error_event(sim: CloudSim) -> No
     client.join("board", "huge")
     assert kinds(client) == ["error"]
     assert client.errors()[0]["code"] == "FRAME_TOO_LARGE"
+
+
+def test_a_join_that_fails_on_the_server_is_answered_and_leaves_no_subscription(
+        sim: CloudSim, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def unavailable(*_: Any) -> Any:
+        raise StreamError("DynamoDB query failed: ProvisionedThroughputExceededException")
+
+    monkeypatch.setattr(DynamoDBStreamStore, "get_group", unavailable)
+    client = sim.connect()
+    assert client.send_raw(json.dumps({"type": "join", "data": {"streamName": "board", "groupId": "g",
+                                                                "subscriptionId": "s1"}})) == {"statusCode": 200}
+    assert client.errors() == [{"code": "INTERNAL_ERROR", "message": "The join failed on the server; try again"}]
+    table = sim.resources.tables["connections-table"]
+    rows = sim.client("dynamodb").query(TableName=table, KeyConditionExpression="pk = :pk",
+                                        ExpressionAttributeValues={":pk": {"S": client.connection_id}})["Items"]
+    assert [r["sk"]["S"] for r in rows] == ["#connection"]

@@ -9,18 +9,16 @@ import json
 import os
 import socket
 import struct
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from motia_runtime.hosts.local.hub import ENV_OUTBOX, outbox_limit
 from motia_runtime.errors import ConfigError
+from motia_runtime.hosts.local.hub import ENV_OUTBOX, outbox_limit
 from tests.local.conftest import APP
 from tests.support.dev_server import DevServer
 from tests.support.ws import StreamSocket
@@ -79,6 +77,7 @@ async def test_a_rejoin_with_since_replays_missed_events_then_syncs(server: DevS
 # -- a client that stops reading ------------------------------------------------------------------
 OUTBOX = 50
 FRAME_BYTES = 100_000
+COUNT = 200  # 20 MB: far past the stalled socket's buffers plus its 50-frame outbox
 
 
 @pytest.fixture(scope="module")
@@ -140,11 +139,11 @@ async def test_a_stalled_client_is_dropped_and_never_delays_the_others(small_out
             if frame["event"]["data"]["n"] == COUNT - 1:
                 return
 
-    COUNT = 200  # 20 MB: far past the stalled socket's buffers plus its 50-frame outbox
     tasks = [asyncio.create_task(read(i, ws)) for i, ws in enumerate(readers)]
     for n in range(COUNT):
         written[n] = time.monotonic()
-        response = await _post(server, f"/items/{group}/big", {"op": "set", "data": {"label": "x" * FRAME_BYTES, "n": n}})
+        body = {"op": "set", "data": {"label": "x" * FRAME_BYTES, "n": n}}
+        response = await _post(server, f"/items/{group}/big", body)
         assert response.status_code == 200
     await asyncio.wait_for(asyncio.gather(*tasks), 30)
     for i, lag in enumerate(lags):

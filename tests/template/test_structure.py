@@ -115,9 +115,10 @@ def test_emitters_of_fifo_topics_send_to_those_queues_only(template: dict[str, A
     for step_name, fifo in expected.items():
         properties = _function(template, step_name)
         assert _fifo_env(properties) == fifo, step_name
-        send = [p["SQSSendMessagePolicy"] for p in properties["Policies"] if "SQSSendMessagePolicy" in p]
+        send = [p["Statement"] for p in properties["Policies"] if "Statement" in p]
         queues = [q.removeprefix("url:") for urls in (fifo or {}).values() for q in urls]
-        assert send == [{"QueueName": {"Fn::GetAtt": [q, "QueueName"]}} for q in queues], step_name
+        assert send == [[{"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": {"Fn::GetAtt": [q, "Arn"]}}]
+                        for q in queues], step_name
         puts = [p for p in properties["Policies"] if "EventBridgePutEventsPolicy" in p]
         assert bool(puts) == (step_name in ("CreateOrder", "Ship", "Nightly")), step_name
 
@@ -215,6 +216,9 @@ def test_iam_grants_only_the_apps_own_resources(template: dict[str, Any]) -> Non
                     assert "*" not in (statement["Action"] if isinstance(statement["Action"], list)
                                        else [statement["Action"]])
                     assert isinstance(statement["Resource"], dict), f"{logical_id}: literal resource"
+                    if statement["Action"] == ["sqs:SendMessage"]:  # a FIFO subscriber's queue
+                        assert _references(statement["Resource"]) <= set(resources)
+                        continue
                     assert _references(statement["Resource"]) == {"WebSocketApi"}
                     assert "/prod/" in statement["Resource"]["Fn::Sub"]  # scoped to the stage
                 continue

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ...adapters.aws import (
     ApiGatewayPusher,
@@ -35,9 +35,11 @@ from ...log import StepLogger
 from ...ports.events import Event, EventBus
 from ...ports.state import StateStore
 from ...ports.streams import Mutation, StreamChange, StreamStore
-from ...project import Step, load_project
 from ...protocol import replay_window_s
-from ...runtime import Runtime
+
+if TYPE_CHECKING:  # imported by runtime(): the fan-out never loads the project, nor pydantic
+    from ...project import Step
+    from ...runtime import Runtime
 
 T = TypeVar("T")
 
@@ -153,6 +155,9 @@ def runtime() -> Runtime:
     with _lock:
         if container.runtime is None:
             s = container.settings
+            from ...project import load_project
+            from ...runtime import Runtime
+
             project = load_project(s.project_root)
             container.runtime = Runtime(
                 project,

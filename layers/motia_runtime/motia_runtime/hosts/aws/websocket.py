@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -138,6 +139,8 @@ class _Session:
             await self.join(runtime, message)
         except MotiaError as exc:  # a table failure: the client is told, and may join again
             self.log.exception(f"join failed: {exc}", stream=sub.stream_name)
+            with contextlib.suppress(MotiaError):  # no half-made subscription pushing to a failed join
+                bootstrap.subscriptions().unsubscribe(self.connection_id, sub.subscription_id)
             self.error(runtime, INTERNAL_ERROR, "The join failed on the server; try again", sub.stream_name,
                        sub.group_id, sub.id)
 

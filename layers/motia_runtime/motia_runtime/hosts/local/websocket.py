@@ -74,8 +74,8 @@ class StreamSocket:
         await websocket.accept(subprotocol=protocols[0] if protocols else None)
         connection = Connection(websocket.send_text, self._closer(websocket), auth_context, self.hub.max_outbox)
         self.hub.attach(connection)
-        tasks = [asyncio.create_task(self._read(websocket, connection)), asyncio.create_task(connection.pump()),
-                 asyncio.create_task(connection.gone.wait())]
+        reader = asyncio.create_task(self._read(websocket, connection))
+        tasks = [reader, asyncio.create_task(connection.pump()), asyncio.create_task(connection.gone.wait())]
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -85,6 +85,9 @@ class StreamSocket:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+        if reader.done() and not reader.cancelled() and reader.exception() is not None:
+            error = reader.exception()
+            self._log().error(f"stream connection ended by an error: {type(error).__name__}: {error}")
         if connection.dropped is not None:
             self.hub.dropped += 1
             self._log().warning(f"stream client dropped: {connection.dropped}", connection=connection.id,

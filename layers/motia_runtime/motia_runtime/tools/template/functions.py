@@ -133,7 +133,9 @@ def step_function(
     if fifo_routes:
         environment["MOTIA_FIFO_QUEUES"] = _fifo_queue_env(fifo_routes)
         for queue in sorted({q for queues in fifo_routes.values() for q in queues}):
-            policies.append({"SQSSendMessagePolicy": {"QueueName": get_att(queue, "QueueName")}})
+            # Not SAM's SQSSendMessagePolicy: it grants sqs:SendMessage*, batches included.
+            policies.append({"Statement": [{"Effect": "Allow", "Action": ["sqs:SendMessage"],
+                                            "Resource": get_att(queue, "Arn")}]})
     properties: dict[str, Any] = {
         "Description": _description(config.type, config.name, rel),
         "Handler": HANDLERS[config.type],

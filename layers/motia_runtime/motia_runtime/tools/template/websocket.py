@@ -55,10 +55,11 @@ WS_TIMEOUT = 15  # API Gateway waits at most 29 s for an integration
 
 
 def manage_connections_policy() -> dict[str, Any]:
-    """``execute-api:ManageConnections`` on this API's stage only (SAM has no template for it)."""
+    """``execute-api:ManageConnections`` on this API's stage only (SAM has no template for it),
+    and only for POST (``PostToConnection``): the runtime never reads or deletes connections."""
     resource = sub(
         f"arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{WS_API}}}"
-        f"/{WS_STAGE_NAME}/*/@connections/*"
+        f"/{WS_STAGE_NAME}/POST/@connections/*"
     )
     return {
         "Statement": [

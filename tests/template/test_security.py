@@ -1,0 +1,168 @@
+"""Hardening of the generated template: least-privilege IAM, CORS not open, the stream secret a
+NoEcho parameter.
+
+IAM is checked twice: on the template as generated (every policy is a SAM policy template from
+a known list, pointed at a resource of the template, or a hand-written statement with exact
+actions on this app's resources), and, when ``.venv-sam`` exists, on what SAM's own transform
+expands it to (the roles CloudFormation would create). Wildcards are allowed only where the
+feature cannot name the resource in advance: a table's indexes (``/index/*``) and the WebSocket
+stage's connections (``/@connections/*``). The managed policies SAM attaches for logging and
+event-source polling are AWS's own and are listed (docs/deploying.md, IAM).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from typing import Any
+
+import pytest
+
+from .conftest import REPO, ProjectWriter, template_of
+from .rich_project import FILES
+
+# SAM policy template → the parameter naming the resource it is scoped to.
+SCOPED_POLICY_TEMPLATES = {
+    "DynamoDBCrudPolicy": "TableName",
+    "DynamoDBReadPolicy": "TableName",
+    "EventBridgePutEventsPolicy": "EventBusName",
+}
+SAM_MANAGED = {
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",  # its own logs
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole",  # polling its queue
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole",  # polling the table stream
+}
+ALLOWED_WILDCARDS = ("/index/*", "/@connections/*")
+SAM_PYTHON = REPO / ".venv-sam" / "bin" / "python"
+
+
+def _refs(value: Any) -> set[str]:
+    """Logical ids a value points at (Ref, GetAtt, ${Id} in Fn::Sub)."""
+    text = json.dumps(value)
+    found = set(re.findall(r'"Ref": "([A-Za-z0-9]+)"', text))
+    found |= set(re.findall(r'"Fn::GetAtt": \["([A-Za-z0-9]+)"', text))
+    found |= {m.split(".")[0] for m in re.findall(r"\$\{([A-Za-z0-9.]+)\}", text)}
+    return found - {"AWS"}
+
+
+def _check_resource(resource: Any, known: set[str], where: str) -> None:
+    text = json.dumps(resource)
+    assert text != '"*"', f"{where}: Resource *"
+    stripped = text
+    for allowed in ALLOWED_WILDCARDS:
+        stripped = stripped.replace(allowed, "")
+    assert "*" not in stripped, f"{where}: a wildcard in {text}"
+    assert _refs(resource) & known, f"{where}: {text} is not one of this app's resources"
+
+
+def _check_actions(actions: Any, where: str) -> None:
+    for action in actions if isinstance(actions, list) else [actions]:
+        assert "*" not in action, f"{where}: wildcard action {action}"
+
+
+def check_generated(template: dict[str, Any]) -> int:
+    known = set(template["Resources"])
+    checked = 0
+    for logical_id, resource in template["Resources"].items():
+        assert not resource["Type"].startswith("AWS::IAM::"), f"{logical_id}: hand-made IAM resource"
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for policy in resource["Properties"].get("Policies", []):
+            assert isinstance(policy, dict), f"{logical_id}: managed policy by name {policy}"
+            (name, value), = policy.items()
+            if name == "Statement":
+                for statement in value:
+                    assert statement["Effect"] == "Allow"
+                    _check_actions(statement["Action"], logical_id)
+                    _check_resource(statement["Resource"], known, logical_id)
+            else:
+                assert name in SCOPED_POLICY_TEMPLATES, f"{logical_id}: policy template {name} is not on the list"
+                target = value[SCOPED_POLICY_TEMPLATES[name]]
+                assert _refs(target) & known, f"{logical_id}: {name} is not scoped to this app ({target})"
+            checked += 1
+    return checked
+
+
+def test_the_committed_template_grants_only_scoped_permissions() -> None:
+    import yaml
+
+    template = yaml.safe_load((REPO / "template.yaml").read_text())
+    assert check_generated(template) > 40
+
+
+def test_a_template_with_every_step_kind_grants_only_scoped_permissions(write_project: ProjectWriter) -> None:
+    assert check_generated(template_of(write_project(FILES))) > 10
+
+
+def test_the_checks_would_catch_a_wildcard(write_project: ProjectWriter) -> None:
+    template = template_of(write_project(FILES))
+    function = next(r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Function")
+    function["Properties"]["Policies"].append({"Statement": [{"Effect": "Allow", "Action": ["sqs:*"],
+                                                              "Resource": "*"}]})
+    with pytest.raises(AssertionError, match="wildcard action"):
+        check_generated(template)
+    function["Properties"]["Policies"][-1] = {"AmazonS3FullAccess": {}}
+    with pytest.raises(AssertionError, match="not on the list"):
+        check_generated(template)
+
+
+TRANSFORM = """
+import json, sys
+from samtranslator.translator.transform import transform
+class NoManagedPolicies:
+    def load(self): return {}
+template = json.load(sys.stdin)
+template["Globals"]["Function"]["CodeUri"] = "s3://bucket/app.zip"
+for resource in template["Resources"].values():
+    if resource["Type"] == "AWS::Serverless::LayerVersion":
+        resource["Properties"]["ContentUri"] = "s3://bucket/layer.zip"
+out = transform(template, {}, NoManagedPolicies())
+print(json.dumps({k: v for k, v in out["Resources"].items() if v["Type"].startswith("AWS::IAM::")}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SAM_PYTHON.exists(), reason="no .venv-sam (run `make build` once)")
+@pytest.mark.parametrize("which", ["committed", "every step kind"])
+def test_the_roles_sam_creates_grant_no_wildcards(which: str, write_project: ProjectWriter) -> None:
+    import yaml
+
+    template = (yaml.safe_load((REPO / "template.yaml").read_text()) if which == "committed"
+                else template_of(write_project(FILES)))
+    result = subprocess.run([str(SAM_PYTHON), "-c", TRANSFORM], input=json.dumps(template), capture_output=True,
+                            text=True, timeout=120, env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    iam = json.loads(result.stdout)
+    known = set(template["Resources"])
+    roles = [r for r in iam.values() if r["Type"] == "AWS::IAM::Role"]
+    assert roles and all(r["Type"] == "AWS::IAM::Role" for r in iam.values())
+    for role in roles:
+        assert set(role["Properties"].get("ManagedPolicyArns", [])) <= SAM_MANAGED
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                where = policy["PolicyName"]
+                _check_actions(statement["Action"], where)
+                resources = statement["Resource"]
+                for resource in resources if isinstance(resources, list) else [resources]:
+                    _check_resource(resource, known, where)
+
+
+def test_cors_is_not_open_by_default_and_the_secret_is_no_echo() -> None:
+    import yaml
+
+    template = yaml.safe_load((REPO / "template.yaml").read_text())
+    cors = template["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"]
+    assert cors["AllowOrigins"] == [{"Ref": "CorsAllowOrigin"}]
+    default = template["Parameters"]["CorsAllowOrigin"]["Default"]
+    assert default.endswith(".invalid") and "*" not in default  # no page has that origin
+    assert re.fullmatch(template["Parameters"]["CorsAllowOrigin"]["AllowedPattern"], "https://app.example.com")
+    secret = template["Parameters"]["StreamSecret"]
+    assert secret["NoEcho"] is True and secret["Default"] == ""
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["MOTIA_STREAM_SECRET"] == {"Ref": "StreamSecret"}
+
+
+def test_a_project_without_api_steps_has_no_cors_parameter(write_project: ProjectWriter) -> None:
+    template = template_of(write_project({"streams/s_stream.py": 'config = {"name": "s", "schema": {}}\n'}))
+    assert set(template["Parameters"]) == {"StreamSecret"}
