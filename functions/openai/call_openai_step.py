@@ -26,7 +26,7 @@ config = EventConfig(
     flows=["open-ai"],
 )
 
-MODEL = os.environ.get("OPENAI_MODEL", "gpt-4o-mini")
+MODEL = os.environ.get("OPENAI_MODEL") or "gpt-4o-mini"  # empty when the deploy parameter is unset
 NO_KEY = "OpenAI is not configured (set OPENAI_API_KEY, and OPENAI_BASE_URL for a compatible server)"
 FAILED = "The OpenAI call failed ({error})"
 FALLBACK = "{reason}, so this is a local fallback reply to: {prompt}"
@@ -41,7 +41,8 @@ async def _stream_words(text: str):
 async def _openai_chunks(prompt: str):
     from openai import AsyncOpenAI  # imported here: the Lambda of the API step never loads it
 
-    client = AsyncOpenAI()
+    # `or None`: an unset deploy parameter arrives as an empty variable, not as no variable.
+    client = AsyncOpenAI(base_url=os.environ.get("OPENAI_BASE_URL") or None)
     stream = await client.chat.completions.create(
         model=MODEL, messages=[{"role": "system", "content": prompt}], stream=True
     )

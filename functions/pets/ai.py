@@ -40,7 +40,10 @@ def _client() -> Any:
         raise AiUnavailableError("OPENAI_API_KEY is not set")
     from openai import AsyncOpenAI  # lazy: see the module docstring
 
-    return AsyncOpenAI(timeout=REQUEST_TIMEOUT_S, max_retries=MAX_RETRIES)
+    # `or None`: on Lambda an unset template parameter arrives as an empty variable, which the
+    # SDK would take as an empty base URL instead of its default.
+    return AsyncOpenAI(base_url=os.environ.get("OPENAI_BASE_URL") or None, timeout=REQUEST_TIMEOUT_S,
+                       max_retries=MAX_RETRIES)
 
 
 async def stream_chat(messages: Sequence[Message], *, max_tokens: int, temperature: float) -> AsyncIterator[str]:

@@ -23,12 +23,16 @@ testing = pytest.importorskip("motia_runtime.testing")
 
 
 @pytest.fixture
-def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def fast(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PET_STAGE_DELAY_MS", "0")
     monkeypatch.setenv("PET_FIELD_DELAY_MS", "0")
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "PET_AI_MODEL"):
         monkeypatch.delenv(name, raising=False)
-    with testing.CloudSim(REPO) as cloud:
+
+
+@pytest.fixture
+def sim(fast: None) -> Iterator[Any]:
+    with testing.CloudSim(REPO) as cloud:  # the template's defaults: no OpenAI key
         yield cloud
 
 
@@ -64,12 +68,15 @@ def create_and_watch(sim: Any, body: dict[str, Any]) -> tuple[str, dict[str, dic
     return item["petId"], items, history
 
 
-def test_a_healthy_pet_on_aws(sim: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_healthy_pet_on_aws(fast: None) -> None:
     model = FakeOpenAI(reply=ModelScript(), chunk_size=9, chunk_delay_s=0).start()
+    # The key and the model's address reach the functions as a deploy would set them: template
+    # parameters declared in pyproject.toml [tool.motia] environment.
+    parameters = {"EnvOpenaiApiKey": "sk-test", "EnvOpenaiBaseUrl": model.base_url}
     try:
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-        monkeypatch.setenv("OPENAI_BASE_URL", model.base_url)
-        pet_id, items, history = create_and_watch(sim, {"name": "Buddy", "species": "dog", "ageMonths": 24})
+        with testing.CloudSim(REPO, parameters=parameters) as sim:
+            pet_id, items, history = create_and_watch(sim, {"name": "Buddy", "species": "dog", "ageMonths": 24})
+            pet = sim.http("GET", f"/pets/{pet_id}").json()
     finally:
         model.stop()
 
@@ -85,7 +92,6 @@ def test_a_healthy_pet_on_aws(sim: Any, monkeypatch: pytest.MonkeyPatch) -> None
         msg.automatic_transition("healthy", "available", "Automatic progression - pet ready for adoption"),
     ]
     assert items["completed"]["message"] == msg.enrichment_completed("Buddy")
-    pet = sim.http("GET", f"/pets/{pet_id}").json()
     assert pet["status"] == "available"
     assert pet["profile"] == model_profile("Buddy")
 

@@ -35,11 +35,11 @@ _PATTERNS = (
     (re.compile(r"(?i)(Authorization,\s*)[^\s\"',]+"), r"\1" + REDACTED),  # Sec-WebSocket-Protocol
     (re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"), REDACTED),
 )
-# Text each pattern cannot match without (lower-cased): a pattern runs only where its literal
-# is, since five regex passes over every string were most of a log call's cost and most log
-# text holds none of them (bench/RESULTS.md). A replacement never adds a literal that was not
-# there, so skipping is exact.
-_LITERALS = ("eyj", "bearer", "authtoken=", "authorization,", "sk-")
+# Text each pattern cannot match without, lower-cased: a pattern runs only where its literal is,
+# since five regex passes over every string were most of a log call's cost and most log text
+# holds none (bench/RESULTS.md). Skipping is exact: a replacement never adds a literal that was
+# not there, and no literal holds "i" or "s", which (?i) also matches as "İ", "ı" and "ſ".
+_LITERALS = ("eyj", "bearer", "authtoken=", "author", "sk-")
 
 
 def secret_values() -> list[str]:

@@ -13,6 +13,7 @@ from typing import Any
 from ...config import ApiRouteConfig, CronConfig, EventConfig
 from ...errors import ConfigError
 from ...project import Project, Step
+from .app_env import app_environment, env_parameters, env_variables
 from .functions import globals_section, http_api, runtime_layer, step_function
 from .names import BUS, HTTP_API, WS_API, WS_STAGE_NAME, step_base, sub
 from .parameters import parameters
@@ -57,6 +58,7 @@ def build_template(project: Project) -> dict[str, Any]:
     bases = {s.name: step_base(s.name) for s in steps}
     routes = fifo_routes(project, bases)
 
+    app_env = app_environment(project.root)
     resources = _Resources()
     resources.add(runtime_layer(), "motia")
     for step in steps:
@@ -82,8 +84,8 @@ def build_template(project: Project) -> dict[str, Any]:
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",
         "Description": DESCRIPTION,
-        "Parameters": parameters(has_http_api=bool(api_steps)),
-        "Globals": globals_section(),
+        "Parameters": {**parameters(has_http_api=bool(api_steps)), **env_parameters(app_env)},
+        "Globals": globals_section(env_variables(app_env)),
         "Resources": dict(resources),
         "Outputs": _outputs(has_http_api=bool(api_steps)),
     }

@@ -38,7 +38,8 @@ SQS_BATCH_SIZE = 1
 PROJECT_ROOT_ON_LAMBDA = "/var/task"  # where Lambda unpacks CodeUri
 
 
-def globals_section() -> dict[str, Any]:
+def globals_section(app_env: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Settings every function shares; ``app_env`` holds the app's own variables (see app_env.py)."""
     return {
         "Function": {
             "Runtime": RUNTIME,
@@ -55,6 +56,7 @@ def globals_section() -> dict[str, Any]:
                     "MOTIA_PROJECT_ROOT": PROJECT_ROOT_ON_LAMBDA,
                     "MOTIA_STREAM_SECRET": ref(STREAM_SECRET),
                     "POWERTOOLS_SERVICE_NAME": sub("${AWS::StackName}"),
+                    **(app_env or {}),
                 }
             },
         }
