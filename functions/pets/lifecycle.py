@@ -96,6 +96,11 @@ def find_rule(event: str, status: str, requested: str | None = None) -> Rule | N
     return None
 
 
+def staff_targets(status: str) -> list[str]:
+    """The statuses a staff request (``PUT /pets/:id``) may ask for from ``status``."""
+    return sorted({rule.to for rule in RULES if rule.event == STATUS and status in rule.sources})
+
+
 def already_there(event: str, status: str, requested: str | None = None) -> bool:
     """True when the pet already is where ``event`` would take it (a repeated or late event).
 

@@ -1,13 +1,16 @@
 """``PUT /pets/:id``: patch a pet's fields; a status change is only a request to the orchestrator.
 
 Field changes are applied at once (200 with the pet). A new ``status`` is not written here: it is
-emitted as ``pet.status.update.requested`` for the lifecycle orchestrator, which checks it
-against its rules, and the answer is 202 (the outcome shows on the pet's stream).
+emitted as ``pet.status.update.requested`` for the lifecycle orchestrator, and the answer is 202
+(the outcome shows on the pet's stream). A change no rule allows from the pet's current status is
+refused at once with 409 and the allowed targets; the orchestrator still checks again, since the
+status may move on before the event is handled.
 """
 
 from typing import Any
 
 from functions.pets import events as ev
+from functions.pets.lifecycle import staff_targets
 from functions.pets.models import PetPatch
 from functions.pets.store import get_pet, patch_pet
 
@@ -38,6 +41,12 @@ async def handler(req: ApiRequest, ctx: FlowContext) -> dict[str, Any]:
     if requested is None or requested == pet["status"]:
         return {"status": 200, "body": pet}
 
+    allowed = staff_targets(pet["status"])
+    if requested not in allowed:
+        return {"status": 409, "body": {
+            "error": f"Illegal status change: {pet['status']} → {requested}", "petId": pet_id,
+            "currentStatus": pet["status"], "requestedStatus": requested, "allowed": allowed,
+        }}
     ctx.logger.info("👤 Staff requesting status change",
                     {"petId": pet_id, "currentStatus": pet["status"], "requestedStatus": requested})
     await ev.emit_for_pet(ctx, ev.STATUS_UPDATE_REQUESTED, pet_id, {

@@ -129,13 +129,30 @@ async def test_recovery_chains_automatic_progressions_with_their_side_emits(app:
         "healthy", "available", "Automatic progression - pet ready for adoption")
 
 
-async def test_a_transition_no_rule_allows_is_rejected(app: MemoryApp) -> None:
+async def test_a_transition_no_rule_allows_is_refused_with_the_allowed_targets(app: MemoryApp) -> None:
     pet_id, group = await new_pet(app)
     app.bus.pending.clear()
     await set_status(app, pet_id, "available")
-    assert (await app.call("UpdatePet", {"status": "adopted"}, {"id": pet_id})).status == 202
-    await app.bus.drain()
+    response = await app.call("UpdatePet", {"status": "adopted"}, {"id": pet_id})
+    assert response.status == 409
+    assert response.body == {"error": "Illegal status change: available → adopted", "petId": pet_id,
+                             "currentStatus": "available", "requestedStatus": "adopted",
+                             "allowed": ["ill", "pending"]}
+    assert app.bus.pending == []  # nothing reaches the orchestrator
     assert (await app.pet(pet_id))["status"] == "available"
+    assert set(await app.group(group)) == {"message"}
+
+
+async def test_the_orchestrator_rejects_a_request_the_status_moved_past(app: MemoryApp) -> None:
+    # A request accepted from one status, handled after the pet moved on: the orchestrator's own
+    # check refuses it and writes nothing.
+    pet_id, group = await new_pet(app)
+    app.bus.pending.clear()
+    await set_status(app, pet_id, "available")
+    assert (await app.call("UpdatePet", {"status": "pending"}, {"id": pet_id})).status == 202
+    await set_status(app, pet_id, "ill")
+    await app.bus.drain()
+    assert (await app.pet(pet_id))["status"] == "ill"
     assert set(await app.group(group)) == {"message"}
 
 
