@@ -8,6 +8,11 @@ Flow ``lab``::
     Nightly (cron) ─────────job.requested──▶
     POST /allow (Allow): sets state lab/allowed, so RunJob stops failing in mode until-allowed
     (mode fail always fails)
+
+Flow ``vault``, on the private stream ``vault`` (no ``public=True``: anonymous clients are
+refused, the Workbench watches it with a token it asks ``motia dev`` for)::
+
+    POST /secret-jobs (StartSecretJob) ──secret.requested──▶ RunSecretJob (progress 0 → 50 → 100)
 """
 
 from __future__ import annotations
@@ -28,6 +33,45 @@ FILES = {
 
 
         config = StreamConfig(name="jobs", schema=Job, description="One item per job", public=True)
+    ''',
+    "streams/vault_stream.py": '''
+        from pydantic import BaseModel
+
+        from motia_runtime import StreamConfig
+
+
+        class Secret(BaseModel):
+            status: str
+            progress: int
+
+
+        config = StreamConfig(name="vault", schema=Secret, description="Private: one item per secret job")
+    ''',
+    "functions/vault/start_secret_job_step.py": '''
+        from motia_runtime import ApiRouteConfig
+
+        config = ApiRouteConfig(name="StartSecretJob", path="/secret-jobs", method="POST", emits=["secret.requested"],
+                                flows=["vault"], description="Start a job whose progress is in a private stream")
+
+
+        async def handler(req, ctx):
+            item = await ctx.streams.vault.set(ctx.trace_id, "job", {"status": "queued", "progress": 0})
+            await ctx.emit({"topic": "secret.requested", "data": {}})
+            return {"status": 202, "body": item}
+    ''',
+    "functions/vault/run_secret_job_step.py": '''
+        import asyncio
+
+        from motia_runtime import EventConfig
+
+        config = EventConfig(name="RunSecretJob", subscribes=["secret.requested"], flows=["vault"])
+
+
+        async def handler(input, ctx):
+            # Slow enough that a page watching the item sees each stage arrive.
+            for status, progress in (("working", 50), ("done", 100)):
+                await asyncio.sleep(0.6)
+                await ctx.streams.vault.set(ctx.trace_id, "job", {"status": status, "progress": progress})
     ''',
     "functions/lab/start_job_step.py": '''
         from motia_runtime import ApiRouteConfig

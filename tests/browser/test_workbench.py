@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -429,3 +430,96 @@ def test_the_page_reconnects_after_a_restart_and_shows_new_steps(tmp_path: Any, 
         server.stop()
     # While the server was down, the page's reconnect attempts were refused: nothing else went wrong.
     assert [p for p in page.problems if "WebSocket connection" not in p] == []
+
+
+# -- Private streams and state editing --------------------------------------------------------------
+def test_endpoints_watch_an_item_of_a_private_stream_with_a_workbench_token(lab_server: DevServer, page: Any,
+                                                                            screenshot: Any) -> None:
+    def vault_clients() -> int:
+        streams = httpx.get(f"{lab_server.url}/__motia/streams").json()["streams"]
+        return next(s["clients"] for s in streams if s["name"] == "vault")  # type: ignore[no-any-return]
+
+    page.goto(f"{lab_server.url}/#/endpoints/StartSecretJob")
+    page.click("#send")
+    expect(page.locator("#response-status")).to_have_text("202")
+    group = page.locator("#open-trace code").inner_text()
+    live = page.locator("#live-item")
+    # The stream is not public: the page asked motia dev for a token and joined with it, so the
+    # item's later values (written by RunSecretJob) arrive live.
+    expect(live.locator(".progress")).to_have_attribute("aria-valuenow", "100", timeout=LIVE_TIMEOUT_MS)
+    expect(page.locator("#live-message")).to_have_text("done")
+    assert int(live.get_attribute("data-updates") or 0) >= 2  # the sync, then pushed changes
+    stages = page.locator("#stage-list li").all_inner_texts()
+    assert any("queued" in s for s in stages) and any("done" in s for s in stages), stages
+    expect(page.locator('#live-group .group-item[data-id="job"]')).to_contain_text("done")
+    expect(page.locator(".live-wrap .error-box")).to_have_count(0)
+    assert vault_clients() == 1
+    screenshot(page, "endpoints-private-stream")
+
+    # The Streams view marks it private and shows the group's items too.
+    page.evaluate(f"location.hash = '#/streams/vault?group={group}'")
+    expect(page.locator('.stream-item[data-stream="vault"] .stream-private')).to_have_text("private")
+    expect(page.locator('#stream-items tr[data-id="job"]')).to_contain_text("done")
+    screenshot(page, "streams-private", full_page=False)
+    # Leaving the Endpoints view closed the group's socket.
+    deadline = time.time() + 5
+    while vault_clients() and time.time() < deadline:
+        time.sleep(0.05)
+    assert vault_clients() == 0
+    assert page.problems == []
+
+
+def test_state_values_are_edited_and_deleted_in_the_state_view(lab_server: DevServer, page: Any,
+                                                               screenshot: Any) -> None:
+    api = f"{lab_server.url}/__motia/state"
+
+    def held() -> dict[str, Any]:
+        return {i["key"]: i["value"] for i in httpx.get(api, params={"group": "config"}).json()["items"]}
+
+    httpx.put(f"{api}/config/limits", json={"max": 3, "owner": "ops"})
+    httpx.put(f"{api}/config/banner", json="hello")
+    page.goto(f"{lab_server.url}/#/state/config")
+    row = page.locator('#state-items tr[data-key="limits"]')
+    expect(row).to_contain_text('"max":3')
+    row.get_by_role("button", name="Edit", exact=True).click()
+    editor = row.locator("textarea.state-editor")
+    expect(editor).to_be_focused()
+    expect(editor).to_have_value(json.dumps({"max": 3, "owner": "ops"}, indent=2))
+
+    # Invalid JSON: the error is shown as you type, and Save is off.
+    editor.fill('{"max": 4,}')
+    expect(row.locator(".state-error")).to_contain_text("Not valid JSON")
+    expect(row.locator("button.state-save")).to_be_disabled()
+    editor.press("Control+Enter")  # the shortcut saves nothing either
+    screenshot(page, "state-edit-invalid", full_page=False)
+    assert held()["limits"] == {"max": 3, "owner": "ops"}
+
+    # A write elsewhere in the group shows up live; the open editor keeps what was typed.
+    httpx.put(f"{api}/config/banner", json="changed by someone else")
+    expect(page.locator('#state-items tr[data-key="banner"]')).to_contain_text("changed by someone else")
+    expect(editor).to_have_value('{"max": 4,}')
+
+    editor.fill('{"max": 4, "owner": "ops", "names": ["a", "b"]}')
+    expect(row.locator(".state-error")).to_have_text("")
+    screenshot(page, "state-edit", full_page=False)
+    row.locator("button.state-save").click()
+    expect(page.locator("#state-notice")).to_contain_text("Saved limits")
+    expect(row.locator("textarea")).to_have_count(0)
+    expect(row).to_contain_text('"max":4')
+    assert held()["limits"] == {"max": 4, "owner": "ops", "names": ["a", "b"]}
+
+    # Delete asks first.
+    banner = page.locator('#state-items tr[data-key="banner"]')
+    banner.get_by_role("button", name="Delete", exact=True).click()
+    expect(banner).to_contain_text("Delete this key?")
+    screenshot(page, "state-delete-confirm", full_page=False)
+    banner.get_by_role("button", name="Delete", exact=True).click()
+    expect(banner).to_have_count(0)
+    expect(page.locator("#state-notice")).to_contain_text("Deleted banner")
+    assert list(held()) == ["limits"]
+
+    # Deleted elsewhere: the view follows, and the empty group leaves the list.
+    httpx.delete(f"{api}/config/limits")
+    expect(page.locator("#state-items")).to_contain_text("This group is empty")
+    expect(page.locator('#state-groups [data-group="config"]')).to_have_count(0)
+    assert page.problems == []

@@ -154,3 +154,111 @@ def test_run_now_starts_a_cron_step_as_its_own_trace(lab: DevServer) -> None:
     assert [(s["step"], s["trigger"]["type"]) for s in trace["spanList"]] == [("Nightly", "cron"), ("RunJob", "event")]
     assert httpx.post(f"{lab.url}/__motia/cron/StartJob/run").status_code == 404
     assert httpx.post(f"{lab.url}/__motia/cron/Nope/run").status_code == 404
+
+
+# -- The Workbench's tools: stream tokens for private streams, state editing ------------------------
+def join(ws: Any, stream: str, group: str, id: str | None = None) -> str:
+    """Join and return how the server answered that join: "sync" or the error code (live change
+    frames of earlier joins, which may come in between, are skipped)."""
+    data = {"streamName": stream, "groupId": group, "subscriptionId": f"{stream}-{group}-{id}"}
+    if id is not None:
+        data["id"] = id
+    ws.send(json.dumps({"type": "join", "data": data}))
+    while True:
+        frame = json.loads(ws.recv(timeout=5))
+        if (frame["streamName"], frame["groupId"], frame.get("id")) != (stream, group, id):
+            continue
+        event = frame["event"]
+        if event["type"] == "sync":
+            return "sync"
+        if event["type"] == "event" and event["event"]["type"] == "error":
+            return event["event"]["data"]["code"]  # type: ignore[no-any-return]
+
+
+def test_the_stream_token_endpoint_lets_the_workbench_join_one_group_of_a_private_stream(lab: DevServer) -> None:
+    streams = {s["name"]: s for s in httpx.get(f"{lab.url}/__motia/streams").json()["streams"]}
+    assert streams["vault"]["public"] is False and streams["jobs"]["public"] is True
+    group = httpx.post(f"{lab.url}/secret-jobs").headers["x-trace-id"]
+    other = httpx.post(f"{lab.url}/secret-jobs").headers["x-trace-id"]
+    with connect(lab.ws_url) as ws:  # anonymous: the private stream is refused
+        assert join(ws, "vault", group) == "STREAM_ACCESS_DENIED"
+
+    url = f"{lab.url}/__motia/stream-token"
+    missing = httpx.post(url, json={"streamName": "nope", "groupId": group})
+    assert missing.status_code == 404 and "nope" in missing.json()["error"]
+    assert httpx.post(url, json={"streamName": "vault"}).json()["error"] == "groupId must be a non-empty string"
+    bad = httpx.post(url, content=b"{nope", headers={"content-type": "application/json"})
+    assert bad.status_code == 400 and bad.json()["error"].startswith("Invalid JSON")
+    # Another site's page cannot have a token minted (motia dev allows any origin for the app's API).
+    assert httpx.post(url, json={"streamName": "vault", "groupId": group},
+                      headers={"origin": "https://evil.example"}).status_code == 403
+    same_origin = httpx.post(url, json={"streamName": "vault", "groupId": group}, headers={"origin": lab.url})
+    assert same_origin.status_code == 200
+
+    before = time.time()
+    minted = httpx.post(url, json={"streamName": "vault", "groupId": group}).json()
+    assert minted["streamName"] == "vault" and minted["groupId"] == group
+    assert before + 590 <= minted["expiresAt"] <= time.time() + 601  # short-lived: 10 minutes
+    # Motia's way (the subprotocol) and ?authToken= both work; the token covers that group and its
+    # items, nothing else.
+    for kwargs, address in (({"subprotocols": ["Authorization", minted["token"]]}, lab.ws_url),
+                            ({}, f"{lab.ws_url}/?authToken={minted['token']}")):
+        with connect(address, **kwargs) as ws:  # type: ignore[arg-type]
+            assert join(ws, "vault", group) == "sync"
+            assert join(ws, "vault", group, "job") == "sync"
+            assert join(ws, "vault", other) == "STREAM_ACCESS_DENIED"
+            assert join(ws, "jobs", group) == "STREAM_ACCESS_DENIED"
+    # An item token covers that item only.
+    item = httpx.post(url, json={"streamName": "vault", "groupId": group, "id": "job"}).json()
+    assert item["id"] == "job"
+    with connect(lab.ws_url, subprotocols=["Authorization", item["token"]]) as ws:  # type: ignore[list-item]
+        assert join(ws, "vault", group, "job") == "sync"
+        assert join(ws, "vault", group) == "STREAM_ACCESS_DENIED"
+    # The token never reaches the server's log.
+    assert minted["token"] not in lab.logs()
+
+
+def next_state_frame(feed: Any) -> dict[str, Any]:
+    while True:  # the feed also carries the logs, traces and stream changes of running steps
+        frame = json.loads(feed.recv(timeout=5))
+        if frame["type"] == "state":
+            return frame["data"]  # type: ignore[no-any-return]
+
+
+def test_state_can_be_edited_and_deleted_through_the_api(lab: DevServer) -> None:
+    url = f"{lab.url}/__motia/state/settings/limits"
+    with connect(f"{lab.ws_url}/__motia/ws") as feed:
+        saved = httpx.put(url, content=b'{"max": 3, "names": ["a"]}', headers={"content-type": "application/json"})
+        assert saved.status_code == 200 and saved.json() == {"group": "settings", "key": "limits",
+                                                             "value": {"max": 3, "names": ["a"]}}
+        # Open pages are told, as for a step's write.
+        assert next_state_frame(feed) == {"op": "set", "group": "settings", "key": "limits"}
+        assert httpx.get(f"{lab.url}/__motia/state", params={"group": "settings"}).json()["items"] == [
+            {"key": "limits", "value": {"max": 3, "names": ["a"]}}]
+
+        # Invalid JSON: 400 naming the problem, and nothing is saved.
+        bad = httpx.put(url, content=b'{"max": 4,}', headers={"content-type": "application/json"})
+        assert bad.status_code == 400
+        assert bad.json()["error"] == ("Invalid JSON: Expecting property name enclosed in double quotes "
+                                       "(line 1, column 11)")
+        empty_body = httpx.put(url, content=b"")
+        assert empty_body.status_code == 400 and "empty" in empty_body.json()["error"]
+        kept = httpx.get(f"{lab.url}/__motia/state", params={"group": "settings"}).json()["items"]
+        assert kept == [{"key": "limits", "value": {"max": 3, "names": ["a"]}}]
+        assert httpx.put(url, json=5, headers={"origin": "http://evil.example"}).status_code == 403
+
+        # Any JSON value may be stored, null included; a key holding null still exists.
+        assert httpx.put(f"{lab.url}/__motia/state/settings/nothing", content=b"null").status_code == 200
+        assert httpx.delete(f"{lab.url}/__motia/state/settings/nothing").status_code == 200
+
+        deleted = httpx.delete(url)
+        assert deleted.status_code == 200 and deleted.json()["deleted"] is True
+        # Refused writes told no one.
+        assert [next_state_frame(feed) for _ in range(3)] == [
+            {"op": "set", "group": "settings", "key": "nothing"},
+            {"op": "delete", "group": "settings", "key": "nothing"},
+            {"op": "delete", "group": "settings", "key": "limits"}]
+    missing = httpx.delete(url)
+    assert missing.status_code == 404 and missing.json()["error"] == "No key 'limits' in state group 'settings'"
+    assert httpx.delete(f"{lab.url}/__motia/state/no-such-group/k").status_code == 404
+    assert "settings" not in httpx.get(f"{lab.url}/__motia/state").json()["groups"]

@@ -1,24 +1,35 @@
 """The local host's JSON API under ``/__motia/`` (health, steps, queues, dead letters, streams,
-state, cron, traces, logs).
+state, cron, traces, logs), plus the Workbench's development tools: editing state, and minting
+stream tokens so the page can watch streams that are not public.
 
-The Workbench page is built on it; it is also handy from curl.
+The Workbench page is built on it; it is also handy from curl. It exists only in ``motia dev``
+(the AWS host has nothing like it): it is a development tool with no auth of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from ...auth import mint_stream_token
 from ...config import ApiRouteConfig, CronConfig, EventConfig
 from ...dispatch import run_cron
+from ...errors import ConfigError
 from ...trace import new_trace_id
 
 if TYPE_CHECKING:
     from .app import LocalHost
+
+# The Workbench's stream tokens: long enough for a page to reconnect within it, short enough
+# that a copied one is soon worthless (the page asks for a new one on every reconnect).
+WORKBENCH_TOKEN_TTL_S = 10 * 60
 
 
 def _step_summary(step: Any) -> dict[str, Any]:
@@ -81,7 +92,8 @@ def admin_routes(host: LocalHost) -> list[Route]:
 
     async def streams(_: Request) -> JSONResponse:
         return JSONResponse({"connections": len(host.hub.connections), "streams": [
-            {"name": s.name, "description": s.config.description, "schema": s.config.schema_.json_schema(),
+            {"name": s.name, "description": s.config.description, "public": s.config.public,
+             "schema": s.config.schema_.json_schema(),
              "groups": await s.store.list_groups(s.name), "clients": clients_of(s.name),
              "subscribers": host.hub.subscriber_count(s.name), "framesPushed": host.hub.frames_pushed[s.name]}
             for s in runtime.streams.values()
@@ -98,6 +110,58 @@ def admin_routes(host: LocalHost) -> list[Route]:
         if group is None:
             return JSONResponse({"groups": await runtime.state.list_groups()})
         return JSONResponse({"items": [{"key": k, "value": v} for k, v in await runtime.state.items(group)]})
+
+    async def stream_token(request: Request) -> JSONResponse:
+        """A short-lived token for one group (or item) of a stream, signed with this server's
+        secret: what lets the Workbench watch a stream that is not public."""
+        if (refused := _cross_site(request)) is not None:
+            return refused
+        body, error = await _json_body(request)
+        if error is not None:
+            return error
+        if not isinstance(body, dict):
+            return _bad_request("the body must be a JSON object: {streamName, groupId, id?}")
+        name, group, item = body.get("streamName"), body.get("groupId"), body.get("id")
+        for field, value in (("streamName", name), ("groupId", group)):
+            if not isinstance(value, str) or not value:
+                return _bad_request(f"{field} must be a non-empty string")
+        if item is not None and (not isinstance(item, str) or not item):
+            return _bad_request("id must be a non-empty string when given")
+        if name not in runtime.streams:
+            return JSONResponse({"error": f"Stream {name!r} not found"}, status_code=404)
+        now = int(time.time())
+        try:
+            token = mint_stream_token(name, group, item, ttl_s=WORKBENCH_TOKEN_TTL_S, subject="workbench", now=now)
+        except ConfigError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=503)
+        out = {"token": token, "expiresAt": now + WORKBENCH_TOKEN_TTL_S, "streamName": name, "groupId": group}
+        return JSONResponse(out | ({"id": item} if item is not None else {}))
+
+    def state_changed(op: str, group: str, key: str) -> None:
+        # Steps' writes reach open pages through the trace recorder; these are not a step's.
+        host.feed.publish({"type": "state", "data": {"op": op, "group": group, "key": key}})
+
+    async def put_state(request: Request) -> JSONResponse:
+        if (refused := _cross_site(request)) is not None:
+            return refused
+        group, key = request.path_params["group"], request.path_params["key"]
+        value, error = await _json_body(request)
+        if error is not None:
+            return error
+        await runtime.state.set(group, key, value)
+        state_changed("set", group, key)
+        return JSONResponse({"group": group, "key": key, "value": value})
+
+    async def delete_state(request: Request) -> JSONResponse:
+        if (refused := _cross_site(request)) is not None:
+            return refused
+        group, key = request.path_params["group"], request.path_params["key"]
+        # A key may hold null: whether it exists is asked of the group, not of get().
+        if key not in {k for k, _ in await runtime.state.items(group)}:
+            return JSONResponse({"error": f"No key {key!r} in state group {group!r}"}, status_code=404)
+        await runtime.state.delete(group, key)
+        state_changed("delete", group, key)
+        return JSONResponse({"deleted": True, "group": group, "key": key})
 
     async def cron(_: Request) -> JSONResponse:
         return JSONResponse({"jobs": [
@@ -148,7 +212,10 @@ def admin_routes(host: LocalHost) -> list[Route]:
         Route("/__motia/queues/dead-letters/{id:int}", drop, methods=["DELETE"]),
         Route("/__motia/streams", streams),
         Route("/__motia/streams/{name}/groups/{group}", stream_group),
+        Route("/__motia/stream-token", stream_token, methods=["POST"]),
         Route("/__motia/state", state),
+        Route("/__motia/state/{group}/{key:path}", put_state, methods=["PUT"]),
+        Route("/__motia/state/{group}/{key:path}", delete_state, methods=["DELETE"]),
         Route("/__motia/cron", cron),
         Route("/__motia/cron/{name}/run", run_cron_now, methods=["POST"]),
         Route("/__motia/traces", traces),
@@ -162,3 +229,30 @@ def _int(value: str | None, default: int) -> int:
         return max(int(value), 0) if value is not None else default
     except ValueError:
         return default
+
+
+def _bad_request(message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=400)
+
+
+async def _json_body(request: Request) -> tuple[Any, JSONResponse | None]:
+    """The request's JSON body, or a 400 that says what is wrong with it."""
+    raw = await request.body()
+    if not raw.strip():
+        return None, _bad_request("The body is empty: send a JSON value")
+    try:
+        return json.loads(raw), None
+    except UnicodeDecodeError:
+        return None, _bad_request("Invalid JSON: the body is not UTF-8")
+    except json.JSONDecodeError as exc:
+        return None, _bad_request(f"Invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")
+
+
+def _cross_site(request: Request) -> JSONResponse | None:
+    """A 403 for a browser request from another site: ``motia dev`` allows any origin (CORS
+    ``*``) for the app's API, but no other page may change state or mint tokens through it."""
+    origin = request.headers.get("origin")
+    if origin is None or urlsplit(origin).netloc == request.headers.get("host"):
+        return None
+    return JSONResponse({"error": f"Refused: the Workbench's tools answer only the Workbench's own origin, "
+                                  f"not {origin}"}, status_code=403)

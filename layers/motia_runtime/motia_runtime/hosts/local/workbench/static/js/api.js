@@ -23,6 +23,15 @@ export async function postJSON(path, method = 'POST') {
   return body;
 }
 
+/** A request with a JSON body given as text (sent as is: the server says what is wrong with it). */
+export async function sendJSON(path, method, text) {
+  const response = await fetch(path, {method, headers: {'content-type': 'application/json', accept: 'application/json'},
+    body: text});
+  const body = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, body);
+  return body;
+}
+
 let stepsPromise = null;
 
 /** {steps, warnings} from /__motia/steps, fetched once. */

@@ -100,6 +100,7 @@ function renderLive() {
     // Back after a drop: usually motia dev restarted after a file change, so steps may differ.
     dropped = false;
     resetSteps();
+    streamClient?.resetVisibility();
     remount();
   });
 }

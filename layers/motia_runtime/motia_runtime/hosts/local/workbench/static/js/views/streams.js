@@ -40,7 +40,8 @@ export function mount(root, app, params) {
   function renderList() {
     fill(list, h('h3', {}, 'Streams'), streams.length ? streams.map((st) => h('a', {
       class: ['list-item', 'stream-item', st.name === selected && 'active'], href: app.link('streams', st.name), dataset: {stream: st.name}},
-    h('strong', {}, st.name),
+    h('strong', {}, st.name, st.public === false && badge('private', 'neutral', {
+      class: 'stream-private', title: 'Not public: app clients need a token; the Workbench asks motia dev for one'})),
     h('span', {class: 'muted small'}, `${st.groups.length} groups · ${st.clients} clients · ${st.framesPushed} frames`))) : empty('No streams.'));
   }
 
