@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from tests.client.project import GOOD_TOKEN, write_project
 from tests.support.dev_server import REPO, DevServer
 

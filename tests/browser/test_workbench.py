@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import expect
+
 from tests.browser.lab_project import write_lab
 from tests.support.dev_server import REPO, DevServer
 

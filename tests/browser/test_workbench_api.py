@@ -13,9 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.sync.client import connect
+
 from tests.browser.lab_project import write_lab
 from tests.support.dev_server import DevServer
-from websockets.sync.client import connect
 
 pytestmark = pytest.mark.slow
 

@@ -38,7 +38,7 @@ class DevServer:
 
     def start(self, timeout_s: float = 20) -> DevServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
+        log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "motia_runtime", "dev", "--root", str(self.root), "--port", str(self.port),
              "--data-dir", str(self.data_dir), *([] if self.reload else ["--no-reload"])],

@@ -109,7 +109,8 @@ def test_duplicate_step_names_are_an_error(project: ProjectFactory) -> None:
         "functions/a_step.py": API % ("Same", "/a", "GET", "[]"),
         "functions/b_step.py": API % ("Same", "/b", "GET", "[]"),
     })
-    with pytest.raises(ConfigError, match=r"functions/b_step.py: name: step name 'Same' is already used by functions/a_step.py"):
+    with pytest.raises(ConfigError,
+                       match=r"functions/b_step.py: name: step name 'Same' is already used by functions/a_step.py"):
         load_project(root)
 
 
@@ -119,14 +120,16 @@ def test_duplicate_routes_are_an_error_even_with_other_param_names(project: Proj
         "functions/b_step.py": API % ("B", "/pets/:petId", "GET", "[]"),
         "functions/c_step.py": API % ("C", "/pets/:id", "PUT", "[]"),
     })
-    with pytest.raises(ConfigError, match=r"functions/b_step.py: path: route GET /pets/:petId is already served by functions/a_step.py"):
+    with pytest.raises(ConfigError, match=r"functions/b_step.py: path: route GET /pets/:petId "
+                                          r"is already served by functions/a_step.py"):
         load_project(root)
 
 
 def test_a_handler_with_the_wrong_shape_is_named(project: ProjectFactory) -> None:
     root = project({"functions/a_step.py": "config = {'type': 'cron', 'name': 'C', 'cron': '* * * * *'}\n"
                                            "async def handler(input, ctx):\n    pass\n"})
-    with pytest.raises(ConfigError, match=r"functions/a_step.py: handler: a cron step's handler must be handler\(ctx\)"):
+    with pytest.raises(ConfigError,
+                       match=r"functions/a_step.py: handler: a cron step's handler must be handler\(ctx\)"):
         load_project(root)
 
 

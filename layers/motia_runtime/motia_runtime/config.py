@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -202,12 +202,12 @@ class NoopConfig(_StepBase):
 
 
 StepConfig = Annotated[
-    Union[ApiRouteConfig, EventConfig, CronConfig, NoopConfig],
+    ApiRouteConfig | EventConfig | CronConfig | NoopConfig,
     Field(discriminator="type"),
 ]
 _STEP_ADAPTER: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(StepConfig)
 
-StepConfigModel = Union[ApiRouteConfig, EventConfig, CronConfig, NoopConfig]
+StepConfigModel = ApiRouteConfig | EventConfig | CronConfig | NoopConfig
 
 
 class StreamBaseConfig(_Model):

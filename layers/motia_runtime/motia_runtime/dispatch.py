@@ -97,7 +97,7 @@ def parse_body(raw: bytes, content_type: str | None) -> tuple[Any, ApiResponse |
 
 async def call_handler(handler: Callable[..., Any], *args: Any, timeout_s: float | None) -> Any:
     """Await an async handler, or run a plain function in a thread, within ``timeout_s``."""
-    if inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(getattr(handler, "__call__", None)):
+    if inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(type(handler).__call__):
         call: Awaitable[Any] = handler(*args)
     else:
         call = asyncio.to_thread(functools.partial(handler, *args))

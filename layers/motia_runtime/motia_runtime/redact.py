@@ -38,7 +38,7 @@ _PATTERNS = (
 # Text each pattern cannot match without, lower-cased: a pattern runs only where its literal is,
 # since five regex passes over every string were most of a log call's cost and most log text
 # holds none (bench/RESULTS.md). Skipping is exact: a replacement never adds a literal that was
-# not there, and no literal holds "i" or "s", which (?i) also matches as "İ", "ı" and "ſ".
+# not there, and no literal holds "i" or "s", which (?i) also matches as "İ", "ı" and "ſ".  # noqa: RUF003
 _LITERALS = ("eyj", "bearer", "authtoken=", "author", "sk-")
 
 

@@ -18,7 +18,7 @@ from .errors import ValidationError
 class Schema:
     """A validated-data contract built from a pydantic type or a JSON Schema dict."""
 
-    __slots__ = ("spec", "__dict__")
+    __slots__ = ("__dict__", "spec")
 
     def __init__(self, spec: Any) -> None:
         if isinstance(spec, Schema):

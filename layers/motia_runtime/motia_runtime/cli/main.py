@@ -42,7 +42,7 @@ def _dev(args: argparse.Namespace) -> int:
         workers=args.workers,  # uvicorn's workers need the import string above, not an app object
         log_level=args.log_level,
         ws="websockets-sansio" if _has_sansio() else "websockets",
-        # Frames are small JSON; compressing each one per connection cost 4× the rest of a send
+        # Frames are small JSON; compressing each one per connection cost 4 times the rest of a send
         # (bench/RESULTS.md). Motia's server does not negotiate permessage-deflate either.
         ws_per_message_deflate=False,
     )

@@ -79,7 +79,9 @@ class QueueStore(ABC):
     def next_visible_at(self, step: str) -> int | None: ...
 
     @abstractmethod
-    def list(self, status: MessageStatus | None = None, step: str | None = None, limit: int = 200) -> list[QueuedMessage]: ...
+    def list(
+        self, status: MessageStatus | None = None, step: str | None = None, limit: int = 200
+    ) -> list[QueuedMessage]: ...
 
     @abstractmethod
     def redrive(self, message_id: int, now: int) -> bool:

@@ -60,8 +60,11 @@ class MemoryQueueStore(QueueStore):
         times = [m.visible_at for m in self._messages.values() if m.step == step and m.status == "ready"]
         return min(times) if times else None
 
-    def list(self, status: MessageStatus | None = None, step: str | None = None, limit: int = 200) -> list[QueuedMessage]:
-        out = [m for m in self._messages.values() if (status is None or m.status == status) and (step is None or m.step == step)]
+    def list(
+        self, status: MessageStatus | None = None, step: str | None = None, limit: int = 200
+    ) -> list[QueuedMessage]:
+        out = [m for m in self._messages.values()
+               if (status is None or m.status == status) and (step is None or m.step == step)]
         return sorted(out, key=lambda m: m.id)[:limit]
 
     def redrive(self, message_id: int, now: int) -> bool:

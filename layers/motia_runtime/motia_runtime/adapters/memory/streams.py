@@ -30,7 +30,8 @@ class MemoryStreamStore(StreamStore):
         version = previous[1] + 1 if previous else 1
         item = stored_item(copy.deepcopy(data), id, created_at)
         group[id] = (item, version)
-        change = StreamChange(stream, group_id, id, "update" if previous else "create", copy.deepcopy(item), ts, version)
+        kind = "update" if previous else "create"
+        change = StreamChange(stream, group_id, id, kind, copy.deepcopy(item), ts, version)
         self._notify(change)
         return change
 

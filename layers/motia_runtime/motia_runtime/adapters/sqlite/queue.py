@@ -24,7 +24,9 @@ try:
 except ImportError:  # Windows: no flock; every owner counts as gone, as with one worker
     fcntl = None  # type: ignore[assignment]
 
-_COLUMNS = "id, step, topic, data, trace_id, message_group_id, attempts, visible_at, status, created_at, last_error, event_id"
+_COLUMNS = (
+    "id, step, topic, data, trace_id, message_group_id, attempts, visible_at, status, created_at, last_error, event_id"
+)
 
 
 def _row(row: tuple[Any, ...]) -> QueuedMessage:
@@ -102,7 +104,9 @@ class SQLiteQueueStore(QueueStore):
         ).fetchone()
         return value  # type: ignore[no-any-return]
 
-    def list(self, status: MessageStatus | None = None, step: str | None = None, limit: int = 200) -> list[QueuedMessage]:
+    def list(
+        self, status: MessageStatus | None = None, step: str | None = None, limit: int = 200
+    ) -> list[QueuedMessage]:
         clauses, args = [], []
         if status is not None:
             clauses.append("status=?")

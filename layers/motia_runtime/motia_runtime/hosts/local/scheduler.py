@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ...config import CronConfig
 from ...cron import next_run
@@ -33,10 +33,10 @@ class CronScheduler:
 
     async def _loop(self, step: Step) -> None:
         config: CronConfig = step.config  # type: ignore[assignment]
-        due = next_run(config.cron, datetime.now(timezone.utc))
+        due = next_run(config.cron, datetime.now(UTC))
         while True:
             self.next_runs[step.name] = due
-            await asyncio.sleep(max((due - datetime.now(timezone.utc)).total_seconds(), 0))
+            await asyncio.sleep(max((due - datetime.now(UTC)).total_seconds(), 0))
             # A run that outlasts its interval must not delay or stop the schedule.
             task = asyncio.create_task(self._run(step, due))
             self.running.add(task)

@@ -1,4 +1,3 @@
-from motia_runtime import ApiRouteConfig
 
 config = {"type": "api", "name": "InvalidSet", "path": "/invalid-set/:group", "method": "POST", "flows": ["checks"]}
 
