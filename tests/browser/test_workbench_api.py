@@ -195,6 +195,10 @@ def test_the_stream_token_endpoint_lets_the_workbench_join_one_group_of_a_privat
                       headers={"origin": "https://evil.example"}).status_code == 403
     same_origin = httpx.post(url, json={"streamName": "vault", "groupId": group}, headers={"origin": lab.url})
     assert same_origin.status_code == 200
+    # The same rule guards every Workbench tool that changes something.
+    for method, path in (("POST", "/__motia/queues/dead-letters/1/retry"), ("DELETE", "/__motia/queues/dead-letters/1"),
+                         ("POST", "/__motia/cron/Nope/run"), ("DELETE", "/__motia/state/g/k")):
+        assert httpx.request(method, f"{lab.url}{path}", headers={"origin": "https://evil.example"}).status_code == 403
 
     before = time.time()
     minted = httpx.post(url, json={"streamName": "vault", "groupId": group}).json()

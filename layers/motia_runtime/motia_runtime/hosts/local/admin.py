@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -114,8 +115,6 @@ def admin_routes(host: LocalHost) -> list[Route]:
     async def stream_token(request: Request) -> JSONResponse:
         """A short-lived token for one group (or item) of a stream, signed with this server's
         secret: what lets the Workbench watch a stream that is not public."""
-        if (refused := _cross_site(request)) is not None:
-            return refused
         body, error = await _json_body(request)
         if error is not None:
             return error
@@ -142,8 +141,6 @@ def admin_routes(host: LocalHost) -> list[Route]:
         host.feed.publish({"type": "state", "data": {"op": op, "group": group, "key": key}})
 
     async def put_state(request: Request) -> JSONResponse:
-        if (refused := _cross_site(request)) is not None:
-            return refused
         group, key = request.path_params["group"], request.path_params["key"]
         value, error = await _json_body(request)
         if error is not None:
@@ -153,8 +150,6 @@ def admin_routes(host: LocalHost) -> list[Route]:
         return JSONResponse({"group": group, "key": key, "value": value})
 
     async def delete_state(request: Request) -> JSONResponse:
-        if (refused := _cross_site(request)) is not None:
-            return refused
         group, key = request.path_params["group"], request.path_params["key"]
         # A key may hold null: whether it exists is asked of the group, not of get().
         if key not in {k for k, _ in await runtime.state.items(group)}:
@@ -208,16 +203,16 @@ def admin_routes(host: LocalHost) -> list[Route]:
         Route("/__motia/steps", steps),
         Route("/__motia/queues/messages", messages),
         Route("/__motia/queues/dead-letters", dead_letters),
-        Route("/__motia/queues/dead-letters/{id:int}/retry", redrive, methods=["POST"]),
-        Route("/__motia/queues/dead-letters/{id:int}", drop, methods=["DELETE"]),
+        Route("/__motia/queues/dead-letters/{id:int}/retry", _same_origin(redrive), methods=["POST"]),
+        Route("/__motia/queues/dead-letters/{id:int}", _same_origin(drop), methods=["DELETE"]),
         Route("/__motia/streams", streams),
         Route("/__motia/streams/{name}/groups/{group}", stream_group),
-        Route("/__motia/stream-token", stream_token, methods=["POST"]),
+        Route("/__motia/stream-token", _same_origin(stream_token), methods=["POST"]),
         Route("/__motia/state", state),
-        Route("/__motia/state/{group}/{key:path}", put_state, methods=["PUT"]),
-        Route("/__motia/state/{group}/{key:path}", delete_state, methods=["DELETE"]),
+        Route("/__motia/state/{group}/{key:path}", _same_origin(put_state), methods=["PUT"]),
+        Route("/__motia/state/{group}/{key:path}", _same_origin(delete_state), methods=["DELETE"]),
         Route("/__motia/cron", cron),
-        Route("/__motia/cron/{name}/run", run_cron_now, methods=["POST"]),
+        Route("/__motia/cron/{name}/run", _same_origin(run_cron_now), methods=["POST"]),
         Route("/__motia/traces", traces),
         Route("/__motia/traces/{id}", trace),
         Route("/__motia/logs", logs),
@@ -248,11 +243,19 @@ async def _json_body(request: Request) -> tuple[Any, JSONResponse | None]:
         return None, _bad_request(f"Invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")
 
 
-def _cross_site(request: Request) -> JSONResponse | None:
-    """A 403 for a browser request from another site: ``motia dev`` allows any origin (CORS
-    ``*``) for the app's API, but no other page may change state or mint tokens through it."""
-    origin = request.headers.get("origin")
-    if origin is None or urlsplit(origin).netloc == request.headers.get("host"):
-        return None
-    return JSONResponse({"error": f"Refused: the Workbench's tools answer only the Workbench's own origin, "
-                                  f"not {origin}"}, status_code=403)
+Endpoint = Callable[[Request], Awaitable[JSONResponse]]
+
+
+def _same_origin(endpoint: Endpoint) -> Endpoint:
+    """Every endpoint that changes something answers 403 to a browser request from another site:
+    ``motia dev`` allows any origin (CORS ``*``) for the app's API, but no other page may redrive
+    events, run cron, change state or mint tokens through the Workbench's tools."""
+
+    async def guarded(request: Request) -> JSONResponse:
+        origin = request.headers.get("origin")
+        if origin is None or urlsplit(origin).netloc == request.headers.get("host"):
+            return await endpoint(request)
+        return JSONResponse({"error": f"Refused: the Workbench's tools answer only the Workbench's own origin, "
+                                      f"not {origin}"}, status_code=403)
+
+    return guarded
