@@ -2,6 +2,7 @@
 # make test  - install, then run every test
 # make web   - build the demo page clients/web/dist (npm ci from the lock file, esbuild); dev and test do it when node exists
 # make build - check template.yaml is current, assemble .aws-sam/app, sam validate --lint, sam build
+# make bench - the benchmark suite (bench/README.md) against motia dev; bench-peer: Motia 0.17 beside it
 # make chromium - apt-get install Debian's chromium for the browser tests if it is missing; test does it
 # make redis - apt-get install Debian's redis-server for the Redis tests if it is missing; test does it
 PYTHON ?= python3
@@ -25,7 +26,7 @@ ifneq ($(and $(shell command -v node 2>/dev/null),$(shell command -v npm 2>/dev/
 WEB_BUILD := $(WEB_DIST)
 endif
 
-.PHONY: install dev test lint check clean build web chromium redis
+.PHONY: install dev test lint check clean build web chromium redis bench bench-peer
 
 $(STAMP): pyproject.toml layers/motia_runtime/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +75,19 @@ redis:
 	else reason="apt-get is not available to install redis-server"; fi; \
 	if [ -n "$$CI" ]; then echo "make: error: $$reason; the Redis tests need it" >&2; exit 1; fi; \
 	echo "make: warning: $$reason; the Redis tests (tests/redis) will be skipped"
+
+# The suite installs what it lacks itself: wrk (apt), the Node clients and the peer (npm, in a
+# temporary folder, never in the repository). BENCH_ARGS passes options, e.g. BENCH_ARGS=--quick.
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install -e '.[dev,bench]'
+	touch $@
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+bench-peer: $(BENCH_STAMP)
+	$(BIN)/python bench/run.py --peer $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check layers tests functions streams

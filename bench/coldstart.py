@@ -1,0 +1,195 @@
+"""Lambda cold start: what each AWS entry point costs before its first handler call, in a fresh interpreter.
+
+Each case runs ``python -c <code>`` anew ``--runs`` times and takes the median of the time measured
+inside the interpreter around the case's statements (``perf_counter``), as in
+shared/reference/aws-toolchain-here.md §4; the whole process's wall time (interpreter start and exit
+included) is reported beside it. Cases:
+
+- ``import motia_runtime``;
+- per entry point (api, queue, schedule, websocket, fanout): ``import`` of the module the function's
+  ``Handler`` names, and ``import + init``: that, then what its first invocation builds before any
+  AWS call: the runtime from the project (``bootstrap.runtime()``: every step and stream of
+  ``bench/app`` imported and validated) and, for api/queue/schedule, the step (``MOTIA_STEP``); for
+  the fan-out, its subscriptions and pusher objects. boto3 is imported by none of this (clients are
+  made on the first call); its cost is reported separately, as the SDK's;
+- context: the api path on the repository's own app (the pets and OpenAI examples), boto3's import
+  plus one DynamoDB client, and the floor any entry point pays: ``asyncio`` and ``pydantic`` with
+  one model built.
+
+Bytecode is compiled first (a built layer has it). ``--callgrind`` also counts the instructions of
+each ``import + init`` case in the layer venv (valgrind): a figure the machine's load does not move.
+
+Two interpreters: the project's dev venv (.venv, with every dev tool installed) and, with
+``--layer-venv``, a venv holding only what the Lambda layer ships (layers/motia_runtime/requirements.txt
+plus boto3, which the Lambda runtime provides), with motia_runtime on PYTHONPATH as the layer puts it.
+
+Usage: python bench/coldstart.py [--runs 15] [--layer-venv DIR] [--callgrind] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+APP = REPO / "bench" / "app"
+LAYER = REPO / "layers" / "motia_runtime"
+
+ENTRY_STEPS = {"api": "CreatePet", "queue": "PetProgress", "schedule": "NightlyReport", "websocket": None,
+               "fanout": None}
+
+
+def _case_code(body: str) -> str:
+    return (f"import time as _t\n_t0 = _t.perf_counter()\n{body.strip()}\n"
+            "print('COLD', (_t.perf_counter() - _t0) * 1000)\n")
+
+
+def cases(root: Path) -> dict[str, str]:
+    out = {"import motia_runtime": "import motia_runtime"}
+    for entry, step in ENTRY_STEPS.items():
+        out[f"{entry}: import"] = f"import motia_runtime.hosts.aws.{entry}"
+        body = f"import motia_runtime.hosts.aws.{entry}\nfrom motia_runtime.hosts.aws import bootstrap\n"
+        if entry == "fanout":  # what its first invocation builds before any AWS call
+            body += "bootstrap.subscriptions(); bootstrap.pusher()\n"
+        else:
+            body += "bootstrap.runtime()\n"
+        if step:
+            kind = {"api": "api", "queue": "event", "schedule": "cron"}[entry]
+            body += f"bootstrap.step({kind!r})\n"
+        out[f"{entry}: import + init"] = body
+    out["context: api import + init, repo app (pets, openai)"] = (
+        "import motia_runtime.hosts.aws.api\nfrom motia_runtime.hosts.aws import bootstrap\nbootstrap.runtime()\n")
+    out["context: import boto3 + DynamoDB client"] = "import boto3\nboto3.client('dynamodb', region_name='us-east-1')"
+    out["floor: import asyncio, pydantic + one model"] = (
+        "import asyncio, pydantic\nclass _M(pydantic.BaseModel):\n    x: int")
+    return out
+
+
+def _env(python: Path, case: str, layer: bool) -> tuple[dict[str, str], Path]:
+    # PYTHON*: none of the caller's (PYTHONDONTWRITEBYTECODE would make every run compile from source).
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MOTIA_", "PYTHON"))}
+    root = REPO if "repo app" in case else APP
+    env.update({
+        "MOTIA_PROJECT_ROOT": str(root), "MOTIA_STATE_TABLE": "state", "MOTIA_STREAMS_TABLE": "streams",
+        "MOTIA_CONNECTIONS_TABLE": "connections", "MOTIA_EVENT_BUS": "bus", "MOTIA_WS_ENDPOINT": "https://x/y",
+        "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_LAMBDA_FUNCTION_NAME": "bench",
+    })
+    step = next((s for e, s in ENTRY_STEPS.items() if case.startswith(f"{e}:")), None)
+    if step:
+        env["MOTIA_STEP"] = step
+    if "repo app" in case:
+        env["MOTIA_STEP"] = "CreatePet"
+        env["MOTIA_PROJECT_ROOT"] = str(REPO)
+    if layer:
+        env["PYTHONPATH"] = str(LAYER)
+    return env, root
+
+
+def measure(python: Path, code: str, env: dict[str, str], cwd: Path, runs: int) -> dict[str, float]:
+    inside, wall = [], []
+    for _ in range(runs):
+        t = time.perf_counter()
+        out = subprocess.run([str(python), "-c", code], env=env, cwd=cwd, capture_output=True, text=True)
+        wall.append((time.perf_counter() - t) * 1000)
+        if out.returncode != 0:
+            raise RuntimeError(f"cold start case failed:\n{code}\n{out.stderr[-2000:]}")
+        inside.append(float(next(line for line in out.stdout.splitlines() if line.startswith("COLD")).split()[1]))
+    return {"median_ms": round(statistics.median(inside), 1), "min_ms": round(min(inside), 1),
+            "max_ms": round(max(inside), 1), "wall_median_ms": round(statistics.median(wall), 1), "runs": runs}
+
+
+def make_layer_venv(path: Path) -> Path:
+    """A venv with only the layer's requirements (and boto3, which the Lambda runtime provides)."""
+    python = path / "bin" / "python"
+    stamp = path / ".bench-installed"
+    if not stamp.exists():
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(path)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(LAYER / "requirements.txt"), "boto3"],
+                       check=True)
+        stamp.touch()
+    return python
+
+
+def top_imports(python: Path, env: dict[str, str], cwd: Path, statement: str, n: int = 8) -> list[tuple[str, float]]:
+    """The modules with the largest self time under ``-X importtime`` (one run: attribution only)."""
+    out = subprocess.run([str(python), "-X", "importtime", "-c", statement], env=env, cwd=cwd, capture_output=True,
+                         text=True)
+    rows = []
+    for line in out.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line and "self [us]" not in line:
+            self_us, _cumulative, name = (p.strip() for p in line[len("import time:"):].split("|"))
+            rows.append((name, int(self_us) / 1000))
+    return sorted(rows, key=lambda r: -r[1])[:n]
+
+
+def precompile(python: Path) -> None:
+    """Bytecode for the package and the apps, as a built layer and function have it."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run([str(python), "-m", "compileall", "-q", str(LAYER), str(APP), str(REPO / "functions"),
+                    str(REPO / "streams")], env=env, capture_output=True, check=False)
+
+
+def instructions(python: Path, code: str, env: dict[str, str], cwd: Path) -> int | None:
+    """Instructions executed by the whole process (valgrind callgrind): the same count whatever else
+    the machine is doing, so it compares before/after where milliseconds here cannot."""
+    if shutil.which("valgrind") is None:
+        return None
+    out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", str(python), "-c", code],
+                         env=env, cwd=cwd, capture_output=True, text=True)
+    found = re.search(r"Collected : (\d+)", out.stderr)
+    return int(found.group(1)) if found else None
+
+
+def run(runs: int, layer_venv: Path | None, callgrind: bool = False, only: str = "") -> dict[str, object]:
+    interpreters = {"dev venv": Path(sys.executable)}
+    if layer_venv is not None:
+        interpreters["layer venv"] = make_layer_venv(layer_venv)
+    results: dict[str, object] = {"runs": runs, "interpreters": {}}
+    api_case = "api: import + init"
+    for label, python in interpreters.items():
+        precompile(python)
+        rows = {}
+        for case, body in cases(APP).items():
+            if only and only not in case:
+                continue
+            env, root = _env(python, case, layer=label == "layer venv")
+            rows[case] = measure(python, _case_code(body), env, root, runs)
+            if callgrind and label == "layer venv" and (": import + init" in case or case.startswith("floor")):
+                rows[case]["instructions_m"] = round((instructions(python, body, env, root) or 0) / 1e6)
+            print(f"  cold start [{label}] {case}: {rows[case]['median_ms']} ms", file=sys.stderr)
+        env, root = _env(python, api_case, layer=label == "layer venv")
+        results["interpreters"][label] = {  # type: ignore[index]
+            "python": str(python), "cases": rows,
+            "top_self_imports_api": top_imports(python, env, root, _case_code(cases(APP)[api_case])),
+        }
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--layer-venv", type=Path)
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--callgrind", action="store_true", help="also count instructions (valgrind), layer venv")
+    parser.add_argument("--only", default="", help="run only the cases whose name contains this")
+    args = parser.parse_args()
+    results = run(args.runs, args.layer_venv, args.callgrind, args.only)
+    text = json.dumps(results, indent=1)
+    if args.json:
+        args.json.write_text(text)
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

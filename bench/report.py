@@ -1,0 +1,395 @@
+"""bench/RESULTS.md and bench/latency.png from the document bench/run.py collects (bench/results.json).
+
+``python bench/report.py [results.json] [raw-dir]`` renders them again without measuring.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+
+# What Motia measured on this kind of machine (shared/reference/motia-peer.md), used only when the
+# peer did not run in the same run; marked as such in the table.
+REFERENCE = {"rps": 16.64, "post_rtt_p50": 129.4, "to_last_p50": 105.3, "startup": 1940.0, "idle_mb": 164.0,
+             "stale": 13, "stale_runs": 20, "set1_p99": 4.81, "slowest100_p99": 13.83}
+
+
+def _get(d: Any, *path: Any) -> Any:
+    for key in path:
+        if not isinstance(d, dict) or key not in d:
+            return None
+        d = d[key]
+    return d
+
+
+def _res(doc: dict[str, Any], scenario: str, *path: Any) -> Any:
+    return _get(doc, "scenarios", scenario, "result", *path)
+
+
+def _fmt(x: Any, unit: str = "", digits: int | None = None) -> str:
+    if x is None:
+        return "—"
+    if isinstance(x, float):
+        if digits is None:
+            digits = 0 if abs(x) >= 100 else 1 if abs(x) >= 10 else 2
+        x = f"{x:,.{digits}f}"
+    return f"{x}{unit}"
+
+
+class Row:
+    def __init__(self, figure: str, ours: Any, peer: Any, unit: str, target: str,
+                 ratio: float | None, met: bool | None, peer_is_reference: bool = False, note: str = "") -> None:
+        self.figure, self.ours, self.peer, self.unit = figure, ours, peer, unit
+        self.target, self.ratio, self.met, self.ref, self.note = target, ratio, met, peer_is_reference, note
+
+    def cells(self) -> list[str]:
+        peer = _fmt(self.peer, self.unit)
+        if self.peer is not None and self.ref:
+            peer += " (ref.)"
+        ratio = "—" if self.ratio is None or not math.isfinite(self.ratio) else f"{self.ratio:,.0f}x" \
+            if self.ratio >= 10 else f"{self.ratio:.1f}x"
+        met = {True: "**met**", False: "**not met**", None: "n/a"}[self.met]
+        return [self.figure, _fmt(self.ours, self.unit), peer, ratio, self.target, met + (f" {self.note}" if self.note
+                                                                                          else "")]
+
+
+def _peer_or_ref(doc: dict[str, Any], value: Any, ref_key: str) -> tuple[Any, bool]:
+    if doc.get("peer") and value is not None:
+        return value, False
+    return REFERENCE.get(ref_key), True
+
+
+def target_rows(doc: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+
+    def stat(scenario: str, server: str, *path: Any) -> Any:
+        return _res(doc, scenario, server, *path)
+
+    # API throughput
+    ours_rps = stat("api", "ours", "wrk", "rps")
+    peer_rps, ref = _peer_or_ref(doc, stat("api", "motia", "wrk", "rps"), "rps")
+    ratio = ours_rps / peer_rps if ours_rps and peer_rps else None
+    rows.append(Row("API requests/s, GET /ping, wrk 2 threads x 32 connections", ours_rps, peer_rps, "", "≥ 100x Motia",
+                    ratio, None if ratio is None else ratio >= 100, ref))
+    # POST round trip
+    ours_rtt = stat("post", "ours", "post_rtt_ms", "p50")
+    peer_rtt, ref = _peer_or_ref(doc, stat("post", "motia", "post_rtt_ms", "p50"), "post_rtt_p50")
+    ratio = peer_rtt / ours_rtt if ours_rtt and peer_rtt else None
+    rows.append(Row("POST /pets round trip, p50", ours_rtt, peer_rtt, " ms", "≥ 20x faster", ratio,
+                    None if ratio is None else ratio >= 20, ref))
+    # set() -> client
+    for label, key, fig, limit, ref_key in (
+        ("paced_1", "latency_ms_real_update_frame", "set() → client, 1 subscriber, p99", 2.0, "set1_p99"),
+        ("paced_100", "fanout_last_subscriber_ms_per_update", "set() → slowest of 100 subscribers, p99", 5.0,
+         "slowest100_p99"),
+        ("paced_1000", "fanout_last_subscriber_ms_per_update", "set() → slowest of 1,000 subscribers, p99", 50.0, ""),
+    ):
+        ours = stat("stream", "ours", label, key, "p99")
+        peer, ref = _peer_or_ref(doc, stat("stream", "motia", label, key, "p99"), ref_key)
+        rows.append(Row(fig, ours, peer, " ms", f"≤ {limit:g} ms", peer / ours if ours and peer else None,
+                        None if ours is None else ours <= limit, ref))
+    # response -> 5th update
+    ours = stat("post", "ours", "post_response_to_last_update_ms", "p50")
+    peer, ref = _peer_or_ref(doc, stat("post", "motia", "post_response_to_last_update_ms", "p50"), "to_last_p50")
+    rows.append(Row("POST response → 5th update of the event step, p50", ours, peer, " ms", "≤ 5 ms",
+                    peer / ours if ours and peer else None, None if ours is None else ours <= 5, ref))
+    # stalled client
+    without = stat("stall", "ours", "without", "latency_ms_real_update_frame", "p99")
+    with_ = stat("stall", "ours", "with", "latency_ms_real_update_frame", "p99")
+    moved = (with_ / without - 1) * 100 if with_ and without else None
+    pw = stat("stall", "motia", "without", "latency_ms_real_update_frame", "p99")
+    pv = stat("stall", "motia", "with", "latency_ms_real_update_frame", "p99")
+    pmoved = (pv / pw - 1) * 100 if pv and pw else None
+    rows.append(Row("a stalled client among 1,000: the others' p99 moved by", moved, pmoved, " %", "≤ 10 %", None,
+                    None if moved is None else moved <= 10))
+    # startup, memory
+    ours = stat("startup", "ours", "median_ms")
+    peer, ref = _peer_or_ref(doc, stat("startup", "motia", "median_ms"), "startup")
+    rows.append(Row("start → first 200 (`motia dev`, reload on), median", ours, peer, " ms", "≤ 1,000 ms",
+                    peer / ours if ours and peer else None, None if ours is None else ours <= 1000, ref))
+    ours_kib = stat("memory", "ours", "idle", "main_kib")
+    peer_kib = stat("memory", "motia", "idle", "main_kib")
+    ours_mb = ours_kib / 1024 if ours_kib else None
+    peer_mb, ref = _peer_or_ref(doc, peer_kib / 1024 if peer_kib else None, "idle_mb")
+    rows.append(Row("resident memory idle, serving process", ours_mb, peer_mb, " MB", "≤ 80 MB",
+                    peer_mb / ours_mb if ours_mb and peer_mb else None,
+                    None if ours_mb is None else ours_mb <= 80, ref))
+    # official client
+    ours = stat("official", "ours", "item_runs_ending_stale")
+    runs = stat("official", "ours", "runs")
+    peer = stat("official", "motia", "item_runs_ending_stale")
+    peer_runs = stat("official", "motia", "runs")
+    ref = False
+    if not doc.get("peer"):
+        peer, peer_runs, ref = REFERENCE["stale"], REFERENCE["stale_runs"], True
+    rows.append(Row("official item client ending stale after 5 quick updates",
+                    None if ours is None else f"{ours} of {runs}", None if peer is None else f"{peer} of {peer_runs}",
+                    "", "0", None, None if ours is None else ours == 0, ref))
+    # Lambda cold start
+    cold = _res(doc, "coldstart", "interpreters") or {}
+    for venv, info in cold.items():
+        cases = {k: v for k, v in info["cases"].items() if ": entry + project" in k or "fanout: entry import" in k}
+        if cases:
+            worst_case, worst = max(cases.items(), key=lambda kv: kv[1]["median_ms"])
+            rows.append(Row(f"Lambda cold start, slowest entry point ({worst_case.split(':')[0]}; {venv}), median",
+                            worst["median_ms"], None, " ms", "≤ 200 ms", None, worst["median_ms"] <= 200))
+    # AWS fan-out
+    spread = _res(doc, "fanout", "spread")
+    if spread:
+        rows.append(Row(f"AWS fan-out batch: {spread['records_per_batch_changes']} records → {spread['subscribers']} "
+                        f"subscribers, 20 ms per post, warm median", spread["warm_batch_ms_median"], None, " ms",
+                        "≤ 1,000 ms", None, spread["warm_batch_ms_median"] <= 1000))
+        queries = spread["subscriber_queries_per_batch"]
+        rows.append(Row("subscriber queries per batch (rooms in the batch)",
+                        f"{max(queries)} ({spread['rooms_per_batch']})", None, "", "1 per room", None,
+                        max(queries) <= spread["rooms_per_batch"]))
+        sets = spread["set_calls"]
+        rows.append(Row("DynamoDB calls per set(): writes / reads",
+                        f"{'/'.join(map(str, sets['writes_per_set']))} / {'/'.join(map(str, sets['reads_per_set']))}",
+                        None, "", "1 / 0", None, sets["writes_per_set"] == [1] and sets["reads_per_set"] == [0]))
+    return rows
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def _summ(s: dict[str, Any] | None) -> str:
+    if not s or not s.get("n"):
+        return "—"
+    return f"{_fmt(s['p50'])} / {_fmt(s['p95'])} / {_fmt(s['p99'])} / {_fmt(s['max'])}"
+
+
+def detail_sections(doc: dict[str, Any]) -> str:
+    servers = ["ours", "motia"] if doc.get("peer") else ["ours"]
+    parts = []
+    load = lambda name: _get(doc, "scenarios", name, "load")  # noqa: E731
+    loadtxt = lambda name: (f"load during the scenario: {load(name)['min']}-{load(name)['max']} (mean "  # noqa: E731
+                            f"{load(name)['mean']})" if load(name) else "")
+
+    if _res(doc, "api"):
+        rows = []
+        for s in servers:
+            w = _res(doc, "api", s, "wrk") or {}
+            seq = _res(doc, "api", s, "sequential") or {}
+            pct = w.get("latency_ms", {}).get("percentiles", {})
+            rows.append([s, _fmt(w.get("rps")),
+                         f"{_fmt(pct.get('50'))} / {_fmt(pct.get('90'))} / {_fmt(pct.get('99'))}",
+                         str(w.get("requests", "—")), str(w.get("errors", "—")),
+                         f"{seq.get('completed', '—')}", _summ(seq.get("latency_ms")),
+                         _fmt((_res(doc, "api", s, "rss_after_wrk") or {}).get("main_kib", 0) / 1024, " MB")])
+        parts.append("### API: GET /ping\n\n" + _table(
+            ["server", "wrk req/s", "wrk p50 / p90 / p99 ms", "requests", "errors", "sequential n",
+             "sequential p50 / p95 / p99 / max ms", "RSS after wrk"], rows) + f"\n\n{loadtxt('api')}")
+
+    if _res(doc, "post"):
+        rows = []
+        for s in servers:
+            r = _res(doc, "post", s) or {}
+            rows.append([s, str(r.get("runs")), str(r.get("incomplete_runs")), str(r.get("runs_final_state_in_sync")),
+                         _summ(r.get("post_rtt_ms")), _summ(r.get("post_response_to_first_update_ms")),
+                         _summ(r.get("post_response_to_last_update_ms")), _summ(r.get("first_to_last_update_ms"))])
+        parts.append("### POST /pets → the event step's 5 updates (p50 / p95 / p99 / max, ms)\n\n" + _table(
+            ["server", "runs", "incomplete", "final state already in the sync", "POST round trip",
+             "response → 1st update", "response → 5th update", "1st → 5th"], rows) + f"\n\n{loadtxt('post')}")
+
+    if _res(doc, "stream"):
+        rows = []
+        for s in servers:
+            for label, title in (("paced_1", "1, paced"), ("paced_100", "100, paced"), ("paced_1000", "1,000, paced"),
+                                 ("burst_1", "1, burst"), ("burst_100", "100, burst")):
+                r = _res(doc, "stream", s, label) or {}
+                if "error" in r or not r:
+                    rows.append([s, title, "—", "—", "—", "—", "—", str(r.get("error", ""))[:60]])
+                    continue
+                rows.append([s, title, f"{r['runs']} x 5 (gap {r['gapMs']} ms)", str(r["missed_updates"]),
+                             _summ(r["latency_ms_real_update_frame"]),
+                             _summ(r["fanout_last_subscriber_ms_per_update"]), _summ(r["join_all_synced_ms"]),
+                             _fmt(r["rss_after"]["main_kib"] / 1024, " MB")])
+        parts.append("### set() → client (p50 / p95 / p99 / max, ms)\n\n"
+                     "*paced*: the event step waits `gapMs` between its 5 set()s (the peer's step has the same knob), "
+                     "so each update's delivery is measured on its own; *burst*: the kit's own run, 5 set()s back to "
+                     "back, so the 5th update queues behind the first four's frames to every subscriber.\n\n" + _table(
+                         ["server", "subscribers", "runs", "missed", "every receipt", "slowest subscriber per update",
+                          "join → all synced", "RSS after"], rows) + f"\n\n{loadtxt('stream')}")
+
+    if _res(doc, "stall"):
+        rows = []
+        for s in servers:
+            for label in ("without", "with"):
+                r = _res(doc, "stall", s, label) or {}
+                if not r or "error" in r:
+                    continue
+                rows.append([s, label, str(r["missed_updates"]), _summ(r["latency_ms_real_update_frame"]),
+                             _summ(r["fanout_last_subscriber_ms_per_update"]),
+                             str(r.get("stalled_client_closed_by_server", "—"))])
+        parts.append("### 1,000 subscribers, with and without one stalled client (p50 / p95 / p99 / max, ms)\n\n"
+                     "The stalled client stops reading its socket, first takes ~6 MB of ballast (16 runs with a "
+                     "60 KB name, in groups only it joined) so its TCP buffers are full, then joins every measured "
+                     "group as the 1,001st "
+                     "subscriber. Figures are the 1,000 healthy subscribers'.\n\n" + _table(
+                         ["server", "stalled client", "missed", "every receipt", "slowest per update",
+                          "stalled client closed"], rows) + f"\n\n{loadtxt('stall')}")
+
+    if _res(doc, "startup") or _res(doc, "memory"):
+        rows = []
+        for s in [*servers[:1], "ours --no-reload", *servers[1:]]:
+            st = _res(doc, "startup", s) or {}
+            mem = _res(doc, "memory", s, "idle") or {}
+            peak = _get(doc, "peak_rss_during_run", s) or {}
+            rows.append([s, ", ".join(_fmt(x) for x in st.get("ms", [])) or "—", _fmt(st.get("median_ms")),
+                         _fmt(mem.get("main_kib", 0) / 1024 if mem else None, " MB"),
+                         _fmt(mem.get("group_kib", 0) / 1024 if mem else None, " MB"), str(mem.get("processes", "—")),
+                         _fmt(peak.get("main_kib", 0) / 1024 if peak else None, " MB") if s in servers else "—",
+                         _fmt(peak.get("group_kib", 0) / 1024 if peak else None, " MB") if s in servers else "—"])
+        parts.append("### Start-up and memory\n\n" + _table(
+            ["server", "start → first 200 (ms)", "median ms", "idle RSS, serving process", "idle RSS, process group",
+             "processes", "peak RSS during the run, serving", "peak, group"], rows))
+
+    if _res(doc, "official"):
+        rows = []
+        for s in servers:
+            r = _res(doc, "official", s) or {}
+            rows.append([s, str(r.get("runs")), str(r.get("item_runs_ending_stale")), str(r.get("item_updates_missed")),
+                         str(r.get("group_runs_ending_stale")), str(r.get("group_updates_missed")),
+                         str(r.get("of_updates"))])
+        parts.append("### Motia's own Node client (`@motiadev/stream-client-node`), 5 quick updates per run\n\n"
+                     + _table(
+            ["server", "runs", "item sub. ending stale", "item updates missed", "group sub. ending stale",
+             "group updates missed", "of updates"], rows))
+
+    cold = _res(doc, "coldstart", "interpreters")
+    if cold:
+        names = list(next(iter(cold.values()))["cases"])
+        rows = [[name, *[f"{_fmt(v['cases'][name]['median_ms'])} ({_fmt(v['cases'][name]['wall_median_ms'])})"
+                         for v in cold.values()]] for name in names]
+        tops = "\n".join(f"- {venv}: " + ", ".join(f"{n} {ms:.1f} ms" for n, ms in info["top_self_imports_api"])
+                         for venv, info in cold.items())
+        parts.append("### Lambda cold start (median of "
+                     f"{_res(doc, 'coldstart', 'runs')} fresh interpreters; ms inside the interpreter, (whole process "
+                     "wall time))\n\n" + _table(["case", *cold.keys()], rows)
+                     + "\n\nLargest self import times on the api path (`-X importtime`, one run):\n" + tops
+                     + f"\n\n{loadtxt('coldstart')}")
+
+    fan = _res(doc, "fanout")
+    if fan:
+        rows = []
+        for shape, r in fan.items():
+            if "error" in r:
+                continue
+            rows.append([shape, str(r["records_per_batch_changes"]),
+                         f"{r['subscribers']} ({r['subscribers_per_group']}/group)",
+                         str(sum(b["posts"] for b in r["batches"]) // max(len(r["batches"]), 1)),
+                         _fmt(r["cold_batch_ms"]), _fmt(float(r["warm_batch_ms_median"])), _fmt(r["floor_ms"]),
+                         str(max(b["max_concurrent_posts"] for b in r["batches"])),
+                         ", ".join(f"{k} {v}" for k, v in r["batches"][-1]["dynamodb_calls"].items()),
+                         str(r["fanout_max_workers"])])
+        parts.append("### AWS fan-out (moto DynamoDB; Management API with 20 ms per post)\n\n" + _table(
+            ["shape", "changes/batch", "subscribers", "posts/batch", "first batch ms", "warm batch ms (median)",
+             "floor ms (posts in order per connection)", "max concurrent posts", "DynamoDB calls in a batch",
+             "fan-out threads"], rows) + f"\n\n{loadtxt('fanout')}")
+    return "\n\n".join(parts)
+
+
+def render_markdown(doc: dict[str, Any]) -> str:
+    m = doc["machine"]
+    q = doc["quiet"]
+    rows = target_rows(doc)
+    peer_note = (f"Motia {doc['peer_version']} ran in the same run (`make bench-peer`), each scenario on a freshly "
+                 "started server, interleaved with ours." if doc.get("peer") else
+                 "Ours only (`make bench`): Motia's column holds the figures of shared/reference/motia-peer.md, marked "
+                 "(ref.); `make bench-peer` measures both in one run.")
+    warn = ""
+    if not q.get("quiet") or doc["load_during_run"]["max"] >= 1.5:
+        warn = ("\n> **The machine was not quiet** (see the load averages): other work shared its 2 cores, so "
+                "absolute figures are pessimistic and noisy.\n")
+    opt = BENCH / "optimisations.md"
+    sections = [
+        "# Benchmarks: motia_runtime side by side with Motia 0.17\n",
+        f"Generated by `bench/run.py`{' --quick (small sizes: not for quoting)' if doc.get('quick') else ''} on "
+        f"{doc['date']} (UTC). {peer_note}\n",
+        f"**Machine:** {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Linux {m['kernel']}; "
+        f"Python {m['python']}, "
+        f"uvicorn {m['uvicorn']}, Starlette {m['starlette']}; Node {m['node']}, {m['wrk']}, {m['redis']}.  \n"
+        f"**Load average** (1/5/15 min): {q['load_at_start']} at the start (after waiting {q['waited_s']} s for "
+        f"the 1-minute load to drop under {q['threshold']}: {'reached' if q['quiet'] else 'not reached'}); 1-minute "
+        f"load during the run {doc['load_during_run']['min']}-{doc['load_during_run']['max']} (mean "
+        f"{doc['load_during_run']['mean']}); {doc['load_at_end']} at the end.\n{warn}",
+        "## Targets\n",
+        _table(["figure", "ours", "Motia", "ratio", "target", ""], [r.cells() for r in rows]),
+        "\n## Details\n",
+        detail_sections(doc),
+        "\n![latency distributions](latency.png)\n",
+        (BENCH / "METHOD.md").read_text() if (BENCH / "METHOD.md").exists() else "",
+        opt.read_text() if opt.exists() else "",
+    ]
+    return "\n".join(sections).rstrip() + "\n"
+
+
+# -- chart --------------------------------------------------------------------------------------
+def _load_raw(raw: Path, name: str) -> dict[str, list[float]]:
+    p = raw / f"{name}.json"
+    return json.loads(p.read_text()) if p.exists() else {}
+
+
+def render_chart(doc: dict[str, Any], raw: Path, target: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    servers = [("ours", "tab:blue"), ("motia", "tab:red")] if doc.get("peer") else [("ours", "tab:blue")]
+    panels: list[tuple[str, list[tuple[str, str, Callable[[str], list[float]]]]]] = [
+        ("GET /ping, sequential", [("", "", lambda s: _load_raw(raw, f"{s}-ping").get("ping", []))]),
+        ("POST /pets round trip", [("", "", lambda s: _load_raw(raw, f"{s}-post").get("post_rtt", []))]),
+        ("POST response → 5th update", [("", "", lambda s: _load_raw(raw, f"{s}-post").get("to_last", []))]),
+        ("set() → client, 1 subscriber", [("", "", lambda s: _load_raw(raw, f"{s}-paced_1").get("real", []))]),
+        ("set() → slowest subscriber", [
+            ("100", "-", lambda s: _load_raw(raw, f"{s}-paced_100").get("slowest", [])),
+            ("1,000", ":", lambda s: _load_raw(raw, f"{s}-paced_1000").get("slowest", []))]),
+        ("1,000 subscribers: every receipt", [
+            ("no stalled client", "-", lambda s: _load_raw(raw, f"{s}-stall_without").get("real", [])),
+            ("one stalled client", ":", lambda s: _load_raw(raw, f"{s}-stall_with").get("real", []))]),
+    ]
+    fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
+    for ax, (title, series) in zip(axes.flat, panels, strict=True):
+        drawn = False
+        for server, colour in servers:
+            for label, style, get in series:
+                xs = sorted(x for x in get(server) if x > 0)
+                if not xs:
+                    continue
+                ys = [(i + 1) / len(xs) for i in range(len(xs))]
+                ax.step(xs, ys, where="post", color=colour, linestyle=style or "-",
+                        label=f"{server}{' ' + label if label else ''} (p50 {xs[len(xs) // 2]:.2g} ms, n={len(xs)})")
+                drawn = True
+        ax.set_title(title)
+        ax.set_xscale("log")
+        ax.set_xlabel("ms (log)")
+        ax.set_ylabel("fraction ≤ x")
+        ax.grid(True, which="both", alpha=0.3)
+        if drawn:
+            ax.legend(fontsize=7, loc="lower right")
+        else:
+            ax.text(0.5, 0.5, "not measured", ha="center", transform=ax.transAxes)
+    fig.suptitle(f"Latency distributions (ECDF): motia_runtime{' vs Motia 0.17' if doc.get('peer') else ''} — "
+                 f"{doc['date']}, load {doc['load_during_run']['min']}-{doc['load_during_run']['max']}")
+    fig.tight_layout()
+    fig.savefig(target, dpi=90)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    src = Path(sys.argv[1]) if len(sys.argv) > 1 else BENCH / "results.json"
+    document = json.loads(src.read_text())
+    raw_dir = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(document["raw_dir"])
+    render_chart(document, raw_dir, src.with_name("latency.png"))
+    src.with_name("RESULTS.md").write_text(render_markdown(document))
