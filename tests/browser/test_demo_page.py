@@ -7,14 +7,13 @@
   a refused join, against the client tests' project.
 
 Needs the built pages (``make web``), pip Playwright and Debian's Chromium (``conftest.py``'s
-``page`` fixtures, on the module-scoped browser below); skipped with the reason when one is
+``page`` fixtures, on its module-scoped browser); skipped with the reason when one is
 missing, an error in CI.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
 import shutil
 import time
 import uuid
@@ -25,47 +24,18 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.browser.conftest import _unavailable
 from tests.client.project import GOOD_TOKEN, write_project
 from tests.support.dev_server import REPO, DevServer
 
 pytestmark = pytest.mark.slow
 
 try:
-    from playwright.sync_api import expect, sync_playwright
-except ImportError:  # the ``playwright`` fixture below skips (or fails in CI) with the reason
-    expect = sync_playwright = None
+    from playwright.sync_api import expect
+except ImportError:  # conftest's ``playwright`` fixture skips (or fails in CI) with the reason
+    expect = None
 
 DIST = REPO / "clients" / "web" / "dist"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
-
-
-# ``playwright`` and ``browser`` override conftest's session-scoped ones with module scope: while
-# sync Playwright is started it leaves an asyncio loop marked running in the main thread, and
-# every pytest-asyncio test after it then fails ("Runner.run() cannot be called from a running
-# event loop"). Stopping it at the end of this module keeps the async suites that follow working.
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Any]:
-    if sync_playwright is None:
-        _unavailable("pip playwright is not installed (pip install -e '.[dev]')")
-    if not Path(CHROMIUM).exists():
-        _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium, or make test)")
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Any) -> Iterator[Any]:
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-    yield browser
-    browser.close()
 
 
 @pytest.fixture(scope="module", autouse=True)
