@@ -5,6 +5,8 @@
 //   STALL=1     one extra subscriber that never reads: it joins every measured group and, first, BALLAST
 //               groups whose items carry a big `name` (~BALLAST_KB each), so its TCP buffers are full
 //               and the server cannot write to it any more; its samples are excluded
+//   STALL_ALTERNATE=1  the stalled subscriber joins every other run's group only, and the figures are
+//               reported for both kinds of run (`by_condition`): the same server, interleaved
 //   RAW=<file>  write every latency sample (real update frames, slowest subscriber per update) as JSON
 // Latency = receiver's performance.timeOrigin + performance.now() at frame receipt - data.sentAt, which the
 // step stamps from the same host wall clock immediately before set().
@@ -21,6 +23,7 @@ const GAP = Number(process.env.GAP_MS ?? 0)
 const STALL = process.env.STALL === '1'
 const BALLAST = Number(process.env.BALLAST ?? 16)
 const BALLAST_KB = Number(process.env.BALLAST_KB ?? 60)
+const ALTERNATE = process.env.STALL_ALTERNATE === '1'
 const wsUrl = base.replace(/^http/, 'ws')
 const join = (ws, groupId) => ws.send(JSON.stringify({ type: 'join', data: { streamName: 'petCreation', groupId, subscriptionId: randomUUID() } }))
 const post = async (body) => (await (await fetch(`${base}/pets`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json())
@@ -56,6 +59,7 @@ const realLat = [], anyLat = [], fanoutLast = [], perSeq = { 1: [], 2: [], 3: []
 let missed = 0, framesTotal = 0, wrappedDup = 0
 const joinSyncMs = []
 let current = null
+const byCond = { with_stalled: { real: [], slowest: [] }, without_stalled: { real: [], slowest: [] } }
 for (const s of subs) {
   s.ws.on('message', (buf) => {
     const rt = nowMs()
@@ -72,7 +76,7 @@ for (const s of subs) {
     if (isWrapped) wrappedDup++
     if (!current.seen.has(key)) { current.seen.add(key); anyLat.push(lat) }
     if (isReal) {
-      realLat.push(lat); perSeq[d.seq]?.push(lat)
+      realLat.push(lat); perSeq[d.seq]?.push(lat); byCond[current.cond].real.push(lat)
       const f = current.fan[d.seq] ?? (current.fan[d.seq] = { n: 0, max: 0 })
       f.n++; f.max = Math.max(f.max, lat)
       current.realCount++
@@ -87,15 +91,17 @@ for (let run = 0; run < RUNS; run++) {
   let onAllSynced, onDone
   const synced = new Promise((r) => (onAllSynced = r))
   const done = new Promise((r) => (onDone = r))
-  current = { traceId, synced: 0, seen: new Set(), fan: {}, realCount: 0, onAllSynced, onDone }
+  const stalledHere = stalled !== null && !stalledClosed && (!ALTERNATE || run % 2 === 1)
+  current = { traceId, synced: 0, seen: new Set(), fan: {}, realCount: 0, onAllSynced, onDone,
+    cond: stalledHere ? 'with_stalled' : 'without_stalled' }
   const tj = performance.now()
   for (const s of subs) join(s.ws, traceId)
-  if (stalled && !stalledClosed) join(stalled, traceId)
+  if (stalledHere) join(stalled, traceId)
   await synced
   joinSyncMs.push(performance.now() - tj)
   const r = await Promise.race([done, sleep(DELAY + 5 * GAP + 10000).then(() => 'timeout')])
   if (r === 'timeout') missed += K * 5 - current.realCount
-  for (const seq of Object.keys(current.fan)) fanoutLast.push(current.fan[seq].max)
+  for (const seq of Object.keys(current.fan)) { fanoutLast.push(current.fan[seq].max); byCond[current.cond].slowest.push(current.fan[seq].max) }
   await sleep(100)
 }
 const out = {
@@ -108,9 +114,11 @@ const out = {
   per_seq_p50: Object.fromEntries(Object.entries(perSeq).map(([k, v]) => [k, summary(v).p50])),
   join_all_synced_ms: summary(joinSyncMs),
   clock_check_DateNow_minus_timeOriginNow_ms: summary(clockSkew),
+  by_condition: ALTERNATE ? Object.fromEntries(Object.entries(byCond).map(([k, v]) => [k, {
+    latency_ms_real_update_frame: summary(v.real), fanout_last_subscriber_ms_per_update: summary(v.slowest) }])) : undefined,
 }
 console.log(JSON.stringify(out))
-if (process.env.RAW) writeFileSync(process.env.RAW, JSON.stringify({ real: realLat, slowest: fanoutLast }))
+if (process.env.RAW) writeFileSync(process.env.RAW, JSON.stringify({ real: realLat, slowest: fanoutLast, by_condition: ALTERNATE ? byCond : undefined }))
 for (const s of subs) s.ws.terminate()
 stalled?.terminate()
 await sleep(100)

@@ -41,7 +41,7 @@ def _dev(args: argparse.Namespace) -> int:
            if args.reload and reload_dirs and args.workers == 1 else {}),
         workers=args.workers,  # uvicorn's workers need the import string above, not an app object
         log_level=args.log_level,
-        ws="websockets-sansio" if _has_sansio() else "websockets",
+        ws=_ws_protocol(),
         # Frames are small JSON; compressing each one per connection cost 4 times the rest of a send
         # (bench/RESULTS.md). Motia's server does not negotiate permessage-deflate either.
         ws_per_message_deflate=False,
@@ -76,12 +76,11 @@ def _shared_storage(args: argparse.Namespace) -> int:
     return 0
 
 
-def _has_sansio() -> bool:
-    try:
-        import uvicorn.protocols.websockets.websockets_sansio_impl  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def _ws_protocol() -> type:
+    """uvicorn's sans-I/O WebSocket protocol, with the hub's direct frame writes (hosts/local/frames.py)."""
+    from ..hosts.local.frames import FrameWriterProtocol
+
+    return FrameWriterProtocol
 
 
 def _check(args: argparse.Namespace) -> int:

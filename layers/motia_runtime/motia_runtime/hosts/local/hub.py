@@ -28,6 +28,7 @@ from typing import Any
 from ...errors import ConfigError
 from ...ports.streams import StreamChange
 from ...protocol import Room, Subscription, change_frame, encode, rooms_for
+from .frames import text_frame
 from .replay import EventLog
 
 ENV_OUTBOX = "MOTIA_WS_OUTBOX_FRAMES"
@@ -59,13 +60,23 @@ class Connection:
     delivered: int = 0
     dropped: str | None = None  # why the server gave up on this client
     gone: asyncio.Event = field(default_factory=asyncio.Event)  # set when dropped
+    # The transport's frame writer when the server offers one (frames.py), and whether the pump
+    # is sending: a frame may be written directly only when nothing is ahead of it.
+    write_frame: Callable[[bytes], bool] | None = None
+    sending: bool = False
 
     @property
     def overflowed(self) -> bool:
         return self.dropped is not None
 
-    def push(self, text: str) -> None:
+    def push(self, text: str, frame: bytes | None = None) -> None:
+        """Queue ``text``, or write ``frame`` (its encoded bytes) at once when nothing is queued or
+        being sent and the transport takes it: a third of the CPU per connection (frames.py)."""
         if self.dropped is not None:
+            return
+        if (frame is not None and self.write_frame is not None and not self.sending and self.outbox.empty()
+                and self.write_frame(frame)):
+            self.delivered += 1
             return
         if self.outbox.qsize() >= self.max_outbox:
             self.drop(f"client too slow: {self.max_outbox} frames waiting; reconnect and resync")
@@ -80,7 +91,12 @@ class Connection:
 
     async def pump(self) -> None:
         while True:
-            await self.send_text(await self.outbox.get())
+            text = await self.outbox.get()
+            self.sending = True
+            try:
+                await self.send_text(text)
+            finally:
+                self.sending = False
             self.delivered += 1
 
 
@@ -135,8 +151,9 @@ class Hub:
         if not targets:
             return
         text = encode(change_frame(change))
+        frame = text_frame(text) if any(c.write_frame is not None for c in targets) else None  # once per change
         for connection in targets:
-            connection.push(text)
+            connection.push(text, frame)
         self.frames_pushed[change.stream_name] += len(targets)
 
     def subscriber_count(self, stream: str) -> int:

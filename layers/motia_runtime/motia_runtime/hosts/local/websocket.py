@@ -32,6 +32,7 @@ from ...protocol import (
     sync_frame,
 )
 from ...runtime import Runtime
+from .frames import WRITE_FRAME
 from .hub import TOO_SLOW, Connection, Hub
 
 CLOSE_TIMEOUT_S = 1.0  # a client that stopped reading may never take the close frame
@@ -72,7 +73,8 @@ class StreamSocket:
         protocols = offered_subprotocols(websocket.headers.get("sec-websocket-protocol"))
         # Browsers drop a connection whose offered subprotocol is not echoed back.
         await websocket.accept(subprotocol=protocols[0] if protocols else None)
-        connection = Connection(websocket.send_text, self._closer(websocket), auth_context, self.hub.max_outbox)
+        connection = Connection(websocket.send_text, self._closer(websocket), auth_context, self.hub.max_outbox,
+                                write_frame=(websocket.scope.get("extensions") or {}).get(WRITE_FRAME))
         self.hub.attach(connection)
         reader = asyncio.create_task(self._read(websocket, connection))
         tasks = [reader, asyncio.create_task(connection.pump()), asyncio.create_task(connection.gone.wait())]
