@@ -356,6 +356,13 @@ def _load_raw(raw: Path, name: str) -> dict[str, list[float]]:
     return json.loads(p.read_text()) if p.exists() else {}
 
 
+def _stall_samples(raw: Path, server: str, condition: str) -> list[float]:
+    """Every receipt of the stall scenario's runs of one kind (with or without the stalled client)."""
+    by_condition = _load_raw(raw, f"{server}-stall").get("by_condition") or {}
+    samples: list[float] = by_condition.get(condition, {}).get("real", [])
+    return samples
+
+
 def render_chart(doc: dict[str, Any], raw: Path, target: Path) -> None:
     import matplotlib
 
@@ -372,10 +379,8 @@ def render_chart(doc: dict[str, Any], raw: Path, target: Path) -> None:
             ("100", "-", lambda s: _load_raw(raw, f"{s}-paced_100").get("slowest", [])),
             ("1,000", ":", lambda s: _load_raw(raw, f"{s}-paced_1000").get("slowest", []))]),
         ("1,000 subscribers: every receipt", [
-            ("no stalled client", "-",
-             lambda s: (_load_raw(raw, f"{s}-stall").get("by_condition") or {}).get("without_stalled", {}).get("real", [])),
-            ("one stalled client", ":",
-             lambda s: (_load_raw(raw, f"{s}-stall").get("by_condition") or {}).get("with_stalled", {}).get("real", []))]),
+            ("no stalled client", "-", lambda s: _stall_samples(raw, s, "without_stalled")),
+            ("one stalled client", ":", lambda s: _stall_samples(raw, s, "with_stalled"))]),
     ]
     fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
     for ax, (title, series) in zip(axes.flat, panels, strict=True):

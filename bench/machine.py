@@ -1,0 +1,82 @@
+"""The machine the suite runs on: what it is, and how loaded it is before and during each scenario."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from settings import log
+
+
+def load1() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+class LoadMonitor:
+    """Samples the 1-minute load average every second; ``window()`` gives a scenario's min/mean/max."""
+
+    def __init__(self) -> None:
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.time(), load1()))
+            self._stop.wait(1.0)
+
+    def start(self) -> LoadMonitor:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def stats(self, since: float = 0.0) -> dict[str, float]:
+        xs = [v for t, v in self.samples if t >= since] or [load1()]
+        return {"min": min(xs), "mean": round(statistics.fmean(xs), 2), "max": max(xs)}
+
+
+def wait_quiet(threshold: float, max_wait_s: float) -> dict[str, Any]:
+    start = time.time()
+    first = loadavg()
+    while load1() >= threshold and time.time() - start < max_wait_s:
+        log(f"waiting for a quiet machine: load {loadavg()} (want 1-min < {threshold}; "
+            f"{int(max_wait_s - (time.time() - start))} s left)")
+        time.sleep(min(30.0, max(1.0, max_wait_s - (time.time() - start))))
+    return {"load_before_wait": first, "waited_s": round(time.time() - start), "load_at_start": loadavg(),
+            "quiet": load1() < threshold, "threshold": threshold}
+
+
+def machine() -> dict[str, Any]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem_kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal"))
+
+    def version(cmd: list[str]) -> str:
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+            return (out.stdout or out.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return "absent"
+
+    import starlette
+    import uvicorn
+
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem_kib / 1024 / 1024, 1),
+        "kernel": platform.release(), "python": platform.python_version(), "uvicorn": uvicorn.__version__,
+        "starlette": starlette.__version__, "node": version(["node", "-v"]), "wrk": version(["wrk", "-v"]),
+        "redis": version(["redis-server", "--version"]),
+    }

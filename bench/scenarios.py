@@ -1,0 +1,248 @@
+"""Each scenario of the suite (``sc_<name>``), the sizes it runs at, and the run they share."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from machine import LoadMonitor, loadavg
+from servers import Ours, Server
+from settings import BENCH, REPO, TMP, log
+from toolchain import node
+
+SCENARIOS = ["startup", "memory", "api", "post", "stream", "stall", "official", "micro", "coldstart", "fanout"]
+
+
+@dataclass(frozen=True)
+class Sizes:
+    starts: int = 5
+    peer_starts: int = 3
+    idle_s: float = 10.0
+    wrk_s: int = 10
+    ping_n: int = 2000
+    peer_ping_n: int = 300
+    post_runs: int = 50
+    runs1: int = 40
+    runs100: int = 20
+    runs1000: int = 20
+    burst_runs: int = 20
+    gap_ms: int = 50
+    official_runs: int = 20
+    cold_runs: int = 15
+    fanout_batches: int = 3
+    fanout_records: int = 100
+    fanout_subscribers: int = 1000
+
+
+QUICK = Sizes(starts=2, peer_starts=1, idle_s=3, wrk_s=3, ping_n=300, peer_ping_n=50, post_runs=10, runs1=5,
+              runs100=3, runs1000=2, burst_runs=3, official_runs=3, cold_runs=3, fanout_batches=2,
+              fanout_records=20, fanout_subscribers=200)
+
+
+
+
+@dataclass
+class Run:
+    sizes: Sizes
+    servers: list[Server]
+    clients: Path | None
+    monitor: LoadMonitor
+    raw: Path
+    results: dict[str, Any] = field(default_factory=dict)
+
+    def scenario(self, name: str, fn: Callable[[], Any]) -> None:
+        log(f"scenario {name} (load {loadavg()})")
+        since = time.time()
+        t = time.perf_counter()
+        try:
+            value = fn()
+        except Exception as exc:  # a scenario that breaks is reported, the others still run
+            log(f"scenario {name} FAILED: {type(exc).__name__}: {exc}")
+            value = {"error": f"{type(exc).__name__}: {exc}"}
+        self.results[name] = {"result": value, "load": self.monitor.stats(since),
+                              "seconds": round(time.perf_counter() - t, 1)}
+
+    def raw_file(self, server: Server, name: str) -> str:
+        return str(self.raw / f"{server.name}-{name}.json")
+
+
+def sc_startup(run: Run) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for server in run.servers:
+        n = run.sizes.starts if server.name == "ours" else run.sizes.peer_starts
+        times = []
+        for i in range(n):
+            time.sleep(1)
+            times.append(round(server.start(f"startup{i}"), 1))
+            server.stop()
+        out[server.name] = {"ms": times, "median_ms": statistics.median(times)}
+        if isinstance(server, Ours):  # and without the reloader (one process)
+            lean = Ours(reload=False)
+            lean_times = []
+            for i in range(n):
+                time.sleep(1)
+                lean_times.append(round(lean.start(f"startup-noreload{i}"), 1))
+                lean.stop()
+            out["ours --no-reload"] = {"ms": lean_times, "median_ms": statistics.median(lean_times)}
+    return out
+
+
+def sc_memory(run: Run) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for server in run.servers:
+        server.start("memory")
+        time.sleep(run.sizes.idle_s)
+        out[server.name] = {"idle": server.rss()}
+        server.stop()
+        if isinstance(server, Ours):
+            lean = Ours(reload=False)
+            lean.start("memory-noreload")
+            time.sleep(run.sizes.idle_s)
+            out["ours --no-reload"] = {"idle": lean.rss()}
+            lean.stop()
+    return out
+
+
+def _wrk(server: Server, seconds: int) -> dict[str, Any]:
+    out = subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "--timeout", "10s", "-s",
+                          str(BENCH / "wrk-report.lua"), f"{server.url}/ping"], capture_output=True, text=True,
+                         timeout=seconds + 60)
+    line = next((x for x in out.stdout.splitlines() if x.startswith("WRKJSON ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk failed: {out.stdout}\n{out.stderr}")
+    result: dict[str, Any] = json.loads(line[len("WRKJSON "):])
+    return result
+
+
+def sc_api(run: Run) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for server in run.servers:
+        server.start("api")
+        time.sleep(2)
+        res: dict[str, Any] = {"wrk": _wrk(server, run.sizes.wrk_s)}
+        time.sleep(2)
+        res["rss_after_wrk"] = server.rss()
+        if run.clients is not None:
+            n = run.sizes.ping_n if server.name == "ours" else run.sizes.peer_ping_n
+            server.start("ping")  # fresh: the peer slows down with every invocation it has served
+            time.sleep(2)
+            res["sequential"] = node(run.clients, "ping-latency.mjs", server.url, n, 50, 600,
+                                     env={"RAW": run.raw_file(server, "ping")})
+        out[server.name] = res
+        server.stop()
+    return out
+
+
+def sc_post(run: Run) -> dict[str, Any]:
+    out = {}
+    assert run.clients is not None
+    for server in run.servers:
+        server.start("post")
+        time.sleep(2)
+        out[server.name] = node(run.clients, "post-to-last.mjs", server.url, run.sizes.post_runs,
+                                env={"RAW": run.raw_file(server, "post")})
+        server.stop()
+    return out
+
+
+def _stream(run: Run, server: Server, label: str, k: int, runs: int, delay: int, gap: int,
+            stall: bool = False) -> dict[str, Any]:
+    server.start(label)
+    time.sleep(2)
+    env = {"GAP_MS": str(gap), "RAW": run.raw_file(server, label), **({"STALL": "1"} if stall else {})}
+    result = node(run.clients, "stream-latency.mjs", server.url, k, runs, delay, env=env)  # type: ignore[arg-type]
+    result["rss_after"] = server.rss()
+    server.stop()
+    return result
+
+
+def sc_stream(run: Run) -> dict[str, Any]:
+    s = run.sizes
+    out: dict[str, Any] = {}
+    for server in run.servers:
+        out[server.name] = {
+            "paced_1": _stream(run, server, "paced_1", 1, s.runs1, 300, s.gap_ms),
+            "paced_100": _stream(run, server, "paced_100", 100, s.runs100, 500, s.gap_ms),
+            "paced_1000": _stream(run, server, "paced_1000", 1000, s.runs1000, 3000, s.gap_ms),
+            "burst_1": _stream(run, server, "burst_1", 1, s.burst_runs, 300, 0),
+            "burst_100": _stream(run, server, "burst_100", 100, s.burst_runs, 500, 0),
+        }
+    return out
+
+
+def sc_stall(run: Run) -> dict[str, Any]:
+    """1,000 subscribers and one stalled client that joins every other run's group: the two kinds of
+    run interleave on the same server, so the comparison is not one between two server starts."""
+    s = run.sizes
+    out: dict[str, Any] = {}
+    for server in run.servers:
+        server.start("stall")
+        time.sleep(2)
+        env = {"GAP_MS": str(s.gap_ms), "RAW": run.raw_file(server, "stall"), "STALL": "1", "STALL_ALTERNATE": "1"}
+        result = node(run.clients, "stream-latency.mjs", server.url, 1000, 2 * s.runs1000, 3000,  # type: ignore[arg-type]
+                      env=env)
+        server.stop()
+        out[server.name] = {
+            cond: {**result["by_condition"][key], "runs": s.runs1000, "missed_updates": result["missed_updates"],
+                   "stalled_client_closed_by_server": result["stalled_client_closed_by_server"]}
+            for cond, key in (("without", "without_stalled"), ("with", "with_stalled"))
+        }
+    return out
+
+
+def sc_official(run: Run) -> dict[str, Any]:
+    out = {}
+    assert run.clients is not None
+    for server in run.servers:
+        server.start("official")
+        time.sleep(2)
+        out[server.name] = node(run.clients, "official-loss.mjs", server.url, run.sizes.official_runs)
+        server.stop()
+    return out
+
+
+def sc_coldstart(run: Run) -> dict[str, Any]:
+    target = run.raw / "coldstart.json"
+    cmd = [sys.executable, str(BENCH / "coldstart.py"), "--runs", str(run.sizes.cold_runs), "--json", str(target),
+           "--layer-venv", str(TMP / "venv-layer"), *(["--callgrind"] if run.sizes.cold_runs >= 10 else [])]
+    subprocess.run(cmd, check=True, cwd=REPO)
+    result: dict[str, Any] = json.loads(target.read_text())
+    return result
+
+
+def sc_fanout(run: Run) -> dict[str, Any]:
+    s = run.sizes
+    out = {}
+    shapes = [("spread", s.fanout_records, s.fanout_subscribers)]
+    if s.fanout_records >= 100:
+        shapes.append(("chains", s.fanout_records, s.fanout_subscribers))
+    for shape, records, subscribers in shapes:
+        target = run.raw / f"fanout-{shape}.json"
+        subprocess.run([sys.executable, str(BENCH / "fanout.py"), "--records", str(records), "--subscribers",
+                        str(subscribers), "--batches", str(s.fanout_batches), "--shape", shape, "--json", str(target)],
+                       check=True, cwd=REPO)
+        out[shape] = json.loads(target.read_text())
+    return out
+
+
+def sc_micro(run: Run) -> dict[str, Any]:
+    target = run.raw / "micro.json"
+    n = 2000 if run.sizes.cold_runs >= 10 else 300
+    subprocess.run([sys.executable, str(BENCH / "micro.py"), "--n", str(n), "--json", str(target)], check=True,
+                   cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    result: dict[str, Any] = json.loads(target.read_text())
+    return result
+
+
+RUNNERS: dict[str, Callable[[Run], Any]] = {
+    "startup": sc_startup, "memory": sc_memory, "api": sc_api, "post": sc_post, "stream": sc_stream,
+    "stall": sc_stall, "official": sc_official, "micro": sc_micro, "coldstart": sc_coldstart, "fanout": sc_fanout,
+}
+NEEDS_NODE = {"post", "stream", "stall", "official"}
