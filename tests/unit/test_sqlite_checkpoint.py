@@ -1,0 +1,55 @@
+"""The local database checkpoints its WAL from a thread of its own, not in the loop's commits."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import time
+from pathlib import Path
+
+from motia_runtime.adapters.sqlite.db import FALLBACK_AUTOCHECKPOINT_PAGES, Database
+
+
+def _rows_in_main_file(db_path: Path, tmp: Path) -> int:
+    """Rows visible in the database file alone, without its WAL: only what a checkpoint copied."""
+    copy = tmp / "copy.db"
+    shutil.copyfile(db_path, copy)
+    conn = sqlite3.connect(copy)
+    try:
+        return int(conn.execute("SELECT count(*) FROM state").fetchone()[0])
+    except sqlite3.OperationalError:  # not even the schema has been copied yet
+        return 0
+    finally:
+        conn.close()
+
+
+def test_commits_reach_the_database_file_through_the_background_checkpoint(tmp_path: Path) -> None:
+    db = Database(tmp_path / "motia.db", checkpoint_every_s=0.05)
+    try:
+        assert db.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == FALLBACK_AUTOCHECKPOINT_PAGES
+        for i in range(1500):  # more pages than SQLite's default threshold of 1,000
+            db.conn.execute("INSERT INTO state VALUES ('g', ?, ?, 0)", (f"k{i}", "x" * 200))
+        deadline = time.monotonic() + 10
+        while _rows_in_main_file(tmp_path / "motia.db", tmp_path) < 1500 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _rows_in_main_file(tmp_path / "motia.db", tmp_path) == 1500
+        assert db.checkpoints > 0
+    finally:
+        db.close()
+    assert db._checkpointer is not None and not db._checkpointer.is_alive()
+
+
+def test_without_the_thread_the_loops_commits_would_not_checkpoint_before_the_fallback(tmp_path: Path) -> None:
+    db = Database(tmp_path / "motia.db", checkpoint_every_s=3600)  # the thread never gets to run
+    try:
+        for i in range(1500):
+            db.conn.execute("INSERT INTO state VALUES ('g', ?, ?, 0)", (f"k{i}", "x" * 200))
+        assert _rows_in_main_file(tmp_path / "motia.db", tmp_path) == 0
+    finally:
+        db.close()
+
+
+def test_an_in_memory_database_has_no_checkpoint_thread() -> None:
+    db = Database(":memory:")
+    assert db._checkpointer is None
+    db.close()
