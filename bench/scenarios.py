@@ -72,6 +72,21 @@ class Run:
     def raw_file(self, server: Server, name: str) -> str:
         return str(self.raw / f"{server.name}-{name}.json")
 
+    def drive(self, server: Server, label: str, script: str, *args: Any, raw: bool = True,
+              env: dict[str, str] | None = None) -> dict[str, Any]:
+        """One Node client against a freshly started ``server`` (given 2 s to settle), then stopped;
+        the client's raw samples go to ``raw_file(server, label)``."""
+        assert self.clients is not None
+        server.start(label)
+        time.sleep(2)
+        try:
+            result = node(self.clients, script, server.url, *args,
+                          env={**({"RAW": self.raw_file(server, label)} if raw else {}), **(env or {})})
+            result["rss_after"] = server.rss()
+            return result
+        finally:
+            server.stop()
+
 
 def sc_startup(run: Run) -> dict[str, Any]:
     out: dict[str, Any] = {}
@@ -129,38 +144,21 @@ def sc_api(run: Run) -> dict[str, Any]:
         res: dict[str, Any] = {"wrk": _wrk(server, run.sizes.wrk_s)}
         time.sleep(2)
         res["rss_after_wrk"] = server.rss()
+        server.stop()
         if run.clients is not None:
             n = run.sizes.ping_n if server.name == "ours" else run.sizes.peer_ping_n
-            server.start("ping")  # fresh: the peer slows down with every invocation it has served
-            time.sleep(2)
-            res["sequential"] = node(run.clients, "ping-latency.mjs", server.url, n, 50, 600,
-                                     env={"RAW": run.raw_file(server, "ping")})
+            # On a fresh server: the peer slows down with every invocation it has served.
+            res["sequential"] = run.drive(server, "ping", "ping-latency.mjs", n, 50, 600)
         out[server.name] = res
-        server.stop()
     return out
 
 
 def sc_post(run: Run) -> dict[str, Any]:
-    out = {}
-    assert run.clients is not None
-    for server in run.servers:
-        server.start("post")
-        time.sleep(2)
-        out[server.name] = node(run.clients, "post-to-last.mjs", server.url, run.sizes.post_runs,
-                                env={"RAW": run.raw_file(server, "post")})
-        server.stop()
-    return out
+    return {server.name: run.drive(server, "post", "post-to-last.mjs", run.sizes.post_runs) for server in run.servers}
 
 
-def _stream(run: Run, server: Server, label: str, k: int, runs: int, delay: int, gap: int,
-            stall: bool = False) -> dict[str, Any]:
-    server.start(label)
-    time.sleep(2)
-    env = {"GAP_MS": str(gap), "RAW": run.raw_file(server, label), **({"STALL": "1"} if stall else {})}
-    result = node(run.clients, "stream-latency.mjs", server.url, k, runs, delay, env=env)  # type: ignore[arg-type]
-    result["rss_after"] = server.rss()
-    server.stop()
-    return result
+def _stream(run: Run, server: Server, label: str, k: int, runs: int, delay: int, gap: int) -> dict[str, Any]:
+    return run.drive(server, label, "stream-latency.mjs", k, runs, delay, env={"GAP_MS": str(gap)})
 
 
 def sc_stream(run: Run) -> dict[str, Any]:
@@ -183,12 +181,8 @@ def sc_stall(run: Run) -> dict[str, Any]:
     s = run.sizes
     out: dict[str, Any] = {}
     for server in run.servers:
-        server.start("stall")
-        time.sleep(2)
-        env = {"GAP_MS": str(s.gap_ms), "RAW": run.raw_file(server, "stall"), "STALL": "1", "STALL_ALTERNATE": "1"}
-        result = node(run.clients, "stream-latency.mjs", server.url, 1000, 2 * s.runs1000, 3000,  # type: ignore[arg-type]
-                      env=env)
-        server.stop()
+        result = run.drive(server, "stall", "stream-latency.mjs", 1000, 2 * s.runs1000, 3000,
+                           env={"GAP_MS": str(s.gap_ms), "STALL": "1", "STALL_ALTERNATE": "1"})
         out[server.name] = {
             cond: {**result["by_condition"][key], "runs": s.runs1000, "missed_updates": result["missed_updates"],
                    "stalled_client_closed_by_server": result["stalled_client_closed_by_server"]}
@@ -198,14 +192,8 @@ def sc_stall(run: Run) -> dict[str, Any]:
 
 
 def sc_official(run: Run) -> dict[str, Any]:
-    out = {}
-    assert run.clients is not None
-    for server in run.servers:
-        server.start("official")
-        time.sleep(2)
-        out[server.name] = node(run.clients, "official-loss.mjs", server.url, run.sizes.official_runs)
-        server.stop()
-    return out
+    return {server.name: run.drive(server, "official", "official-loss.mjs", run.sizes.official_runs, raw=False)
+            for server in run.servers}
 
 
 def sc_coldstart(run: Run) -> dict[str, Any]:
