@@ -210,18 +210,22 @@ def detail_sections(doc: dict[str, Any]) -> str:
                                  ("burst_1", "1, burst"), ("burst_100", "100, burst")):
                 r = _res(doc, "stream", s, label) or {}
                 if "error" in r or not r:
-                    rows.append([s, title, "—", "—", "—", "—", "—", str(r.get("error", ""))[:60]])
+                    rows.append([s, title, "—", "—", "—", "—", "—", "—", str(r.get("error", ""))[:60]])
                     continue
                 rows.append([s, title, f"{r['runs']} x 5 (gap {r['gapMs']} ms)", str(r["missed_updates"]),
                              _summ(r["latency_ms_real_update_frame"]),
-                             _summ(r["fanout_last_subscriber_ms_per_update"]), _summ(r["join_all_synced_ms"]),
+                             _summ(r["fanout_last_subscriber_ms_per_update"]),
+                             _summ(r.get("first_to_last_receipt_ms_per_update")), _summ(r["join_all_synced_ms"]),
                              _fmt(r["rss_after"]["main_kib"] / 1024, " MB")])
         parts.append("### set() → client (p50 / p95 / p99 / max, ms)\n\n"
                      "*paced*: the event step waits `gapMs` between its 5 set()s (the peer's step has the same knob), "
                      "so each update's delivery is measured on its own; *burst*: the kit's own run, 5 set()s back to "
-                     "back, so the 5th update queues behind the first four's frames to every subscriber.\n\n" + _table(
+                     "back, so the 5th update queues behind the first four's frames to every subscriber. "
+                     "*first → last receipt*: per update, from the first subscriber's receipt to the last one's, "
+                     "all read by the one Node process of the measuring client (sharing the machine's cores with "
+                     "the server).\n\n" + _table(
                          ["server", "subscribers", "runs", "missed", "every receipt", "slowest subscriber per update",
-                          "join → all synced", "RSS after"], rows) + f"\n\n{loadtxt('stream')}")
+                          "first → last receipt", "join → all synced", "RSS after"], rows) + f"\n\n{loadtxt('stream')}")
 
     if _res(doc, "stall"):
         rows = []

@@ -55,6 +55,7 @@ if (STALL) {
 }
 
 const clockSkew = []
+const spread = [] // per update: first to last subscriber's receipt, i.e. the time this one process took to read them all
 const realLat = [], anyLat = [], fanoutLast = [], perSeq = { 1: [], 2: [], 3: [], 4: [], 5: [] }
 let missed = 0, framesTotal = 0, wrappedDup = 0
 const joinSyncMs = []
@@ -78,7 +79,7 @@ for (const s of subs) {
     if (isReal) {
       realLat.push(lat); perSeq[d.seq]?.push(lat); byCond[current.cond].real.push(lat)
       const f = current.fan[d.seq] ?? (current.fan[d.seq] = { n: 0, max: 0 })
-      f.n++; f.max = Math.max(f.max, lat)
+      f.n++; f.max = Math.max(f.max, lat); f.min = Math.min(f.min ?? Infinity, lat)
       current.realCount++
       if (current.realCount === K * 5) current.onDone()
     }
@@ -101,7 +102,7 @@ for (let run = 0; run < RUNS; run++) {
   joinSyncMs.push(performance.now() - tj)
   const r = await Promise.race([done, sleep(DELAY + 5 * GAP + 10000).then(() => 'timeout')])
   if (r === 'timeout') missed += K * 5 - current.realCount
-  for (const seq of Object.keys(current.fan)) { fanoutLast.push(current.fan[seq].max); byCond[current.cond].slowest.push(current.fan[seq].max) }
+  for (const seq of Object.keys(current.fan)) { fanoutLast.push(current.fan[seq].max); spread.push(current.fan[seq].max - current.fan[seq].min); byCond[current.cond].slowest.push(current.fan[seq].max) }
   await sleep(100)
 }
 const out = {
@@ -111,6 +112,7 @@ const out = {
   latency_ms_real_update_frame: summary(realLat),
   latency_ms_first_frame_carrying_update: summary(anyLat),
   fanout_last_subscriber_ms_per_update: summary(fanoutLast),
+  first_to_last_receipt_ms_per_update: summary(spread),
   per_seq_p50: Object.fromEntries(Object.entries(perSeq).map(([k, v]) => [k, summary(v).p50])),
   join_all_synced_ms: summary(joinSyncMs),
   clock_check_DateNow_minus_timeOriginNow_ms: summary(clockSkew),
