@@ -18,7 +18,10 @@ each simulated function keeps its own Runtime between calls (``AWS_LAMBDA_FUNCTI
 - ``run_until_idle()`` alternates the two until nothing is left. ``cron(step)`` → schedule entry.
 - ``connect()`` → WebSocket entry (``$connect``), returning a WsClient whose frames are what was
   posted to its connection; ``gone(id)`` makes API Gateway answer 410 for that connection, and
-  ``recorder.fail(id, 429 | 413)`` makes its next posts throttled or too large.
+  ``recorder.fail(id, 429 | 413)`` makes its next posts throttled or too large. The Management API
+  is ``recorder``, a real HTTP server on a loopback port (``testing/websocket.py``): every function
+  whose template sets ``MOTIA_WS_ENDPOINT`` gets that server's URL (``ws_endpoint``) in it, so
+  posts go through the real pusher, signed, over HTTP.
 
 No event source mapping is created on the table stream: in moto one swallows the records.
 Delays (``DelaySeconds``) are real time; the simulation does not move the clock.
@@ -111,8 +114,10 @@ class CloudSim:
 
         self._root_was_on_path = str(self.root) in sys.path
         self._modules_before = set(sys.modules)
-        self._set_env({"AWS_DEFAULT_REGION": self.region, "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"})
+        # Lambda sets both region variables; one left over from the shell would disagree.
+        self._set_env({"AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region,
+                       "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_SESSION_TOKEN": "testing"})
         self._mock = mock_aws()
         self._mock.start()
         boto3.DEFAULT_SESSION = session(self.region)  # see support.session
@@ -138,7 +143,7 @@ class CloudSim:
             retries = fanout.max_retry_attempts if fanout else None
             self.max_stream_retries = retries if retries is not None and retries >= 0 else 3
         self._check_handlers()
-        self.recorder = FrameRecorder.install(account, self.region)
+        self.recorder = FrameRecorder(self.stage, region=self.region).start()
         self._default_env = self._computed_env()
         self._set_env({"LAMBDA_TASK_ROOT": str(self.root)})
         bootstrap.reset()
@@ -175,6 +180,8 @@ class CloudSim:
                 env["MOTIA_STEP"] = step
         else:
             env = {**info.env, "AWS_LAMBDA_FUNCTION_NAME": f"{self.stack_name}-{info.logical_id}"}
+            if "MOTIA_WS_ENDPOINT" in env:  # the stage's https URL on AWS; here the recorder's
+                env["MOTIA_WS_ENDPOINT"] = self.ws_endpoint
         return {**env, "MOTIA_PROJECT_ROOT": str(self.root)}
 
     def close(self) -> None:
@@ -183,7 +190,7 @@ class CloudSim:
             self._container.shutdown()
             self._container = None
         if hasattr(self, "recorder"):
-            self.recorder.uninstall()
+            self.recorder.stop()
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -225,7 +232,9 @@ class CloudSim:
 
     @property
     def ws_endpoint(self) -> str:
-        return f"https://{self.api_id}.execute-api.{self.region}.amazonaws.com/{self.stage}"
+        """The Management API endpoint the functions post to: the recorder's loopback URL (on AWS,
+        ``https://{api_id}.execute-api.{region}.amazonaws.com/{stage}``)."""
+        return self.recorder.endpoint
 
     # -- invoking entry points ----------------------------------------------------------------
     def invoke(self, kind: str, event: dict[str, Any], step: str | None = None) -> Any:
