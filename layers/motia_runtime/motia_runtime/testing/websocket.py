@@ -91,6 +91,13 @@ def sigv4_problem(method: str, url: str, headers: Mapping[str, str], body: bytes
     return None
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # The fan-out opens a connection per thread at once. A class attribute: the constructor
+    # listens with it (set on the instance afterwards, the backlog stays 5 and connects are reset).
+    request_queue_size = 256
+
+
 class FrameRecorder:
     """API Gateway's Management API for one stage, on ``127.0.0.1``: see the module docstring.
     Use ``start()`` / ``stop()`` (or ``with``); ``endpoint`` is what ``MOTIA_WS_ENDPOINT`` takes."""
@@ -113,9 +120,7 @@ class FrameRecorder:
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> FrameRecorder:
         if self._server is None:
-            server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-            server.daemon_threads = True
-            server.request_queue_size = 256  # the fan-out opens a connection per thread at once
+            server = _Server(("127.0.0.1", 0), _handler_for(self))
             self._server = server
             threading.Thread(target=server.serve_forever, args=(0.05,), name="motia-sim-apigateway",
                              daemon=True).start()
