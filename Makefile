@@ -1,7 +1,7 @@
 # make dev   - install, then run the example app with the Workbench on http://localhost:3000
 # make test  - install, then run every test
 # make web   - build the demo page clients/web/dist (npm ci from the lock file, esbuild); dev and test do it when node exists
-# make build - check template.yaml is current, assemble .aws-sam/app, sam validate --lint, sam build
+# make build - check template.yaml is current, assemble .aws-sam/app, sam validate --lint, sam build, bytecode
 # make bench - the benchmark suite (bench/README.md) against motia dev; bench-peer: Motia 0.17 beside it
 # make chromium - apt-get install Debian's chromium for the browser tests if it is missing; test does it
 # make redis - apt-get install Debian's redis-server for the Redis tests if it is missing; test does it
@@ -17,6 +17,8 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 SAM_VENV := .venv-sam
 SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 SAM_STAMP := $(SAM_VENV)/.installed
+# The Lambda runtime's interpreter (template.yaml's Runtime): it compiles the functions' bytecode.
+LAMBDA_PYTHON ?= python3.11
 # The demo page: built (not committed) from the pinned package-lock.json, only where node and npm
 # exist; without them motia dev still runs and /demo/ says how to build it.
 WEB := clients/web
@@ -101,11 +103,15 @@ $(SAM_STAMP):
 	$(SAM_VENV)/bin/pip install 'aws-sam-cli>=1.120,<2'
 	touch $(SAM_STAMP)
 
+# The last line compiles the bytecode sam build leaves out; Lambda cannot write it (its code folders
+# are read-only), so without it every cold start compiles each module it imports. unchecked-hash:
+# sam deploy zips the files dated 1980, which no timestamp-checked .pyc would match.
 build: $(STAMP) $(SAM_STAMP)
 	$(BIN)/motia generate --check
 	$(BIN)/python -m motia_runtime.tools.bundle
 	$(SAM) validate --lint
 	$(SAM) build
+	$(LAMBDA_PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash .aws-sam/build
 
 clean:
 	rm -rf $(VENV) .motia .pytest_cache $(WEB)/dist $(WEB)/node_modules

@@ -8,16 +8,19 @@ included) is reported beside it. Cases:
 - ``import motia_runtime``;
 - per entry point (api, queue, schedule, websocket, fanout): ``import`` of the module the function's
   ``Handler`` names, and ``import + init``: that, then what its first invocation builds before any
-  AWS call: the runtime from the project (``bootstrap.runtime()``: every step and stream of
-  ``bench/app`` imported and validated) and, for api/queue/schedule, the step (``MOTIA_STEP``); for
-  the fan-out, its subscriptions and pusher objects. boto3 is imported by none of this (clients are
-  made on the first call); its cost is reported separately, as the SDK's;
+  AWS call: the runtime from the project (``bootstrap.runtime()``: the streams of ``bench/app`` and
+  the function's own step, imported and validated, as the function's variables in the generated
+  template say: ``MOTIA_STEP``, ``MOTIA_STEP_FILE``) and, for api/queue/schedule, the step; for
+  the fan-out, its subscriptions and pusher objects. boto3 (nor, but for the fan-out's pusher,
+  botocore) is imported by none of this (clients are made on the first call); its cost is reported
+  separately, as the SDK's;
 - context: the api path on the repository's own app (the pets and OpenAI examples), boto3's import
   plus one DynamoDB client, and the floor any entry point pays: ``asyncio`` and ``pydantic`` with
   one model built.
 
-Bytecode is compiled first (a built layer has it). ``--callgrind`` also counts the instructions of
-each ``import + init`` case in the layer venv (valgrind): a figure the machine's load does not move.
+Bytecode is compiled first (a layer and functions built by ``make build`` have it). ``--callgrind``
+also counts the instructions of each ``import + init`` case in the layer venv (valgrind): a figure
+the machine's load does not move.
 
 Two interpreters: the project's dev venv (.venv, with every dev tool installed) and, with
 ``--layer-venv``, a venv holding only what the Lambda layer ships (layers/motia_runtime/requirements.txt
@@ -59,6 +62,8 @@ def cases(root: Path) -> dict[str, str]:
         body = f"import motia_runtime.hosts.aws.{entry}\nfrom motia_runtime.hosts.aws import bootstrap\n"
         if entry == "fanout":  # what its first invocation builds before any AWS call
             body += "bootstrap.subscriptions(); bootstrap.pusher()\n"
+        elif entry == "websocket":  # the streams and authenticate, no step
+            body += "bootstrap.runtime(steps=False)\n"
         else:
             body += "bootstrap.runtime()\n"
         if step:
@@ -73,6 +78,32 @@ def cases(root: Path) -> dict[str, str]:
     return out
 
 
+_TEMPLATE_ENV = """
+import json, sys
+from motia_runtime.project import load_project
+from motia_runtime.tools.template import build_template
+out = {}
+for resource in build_template(load_project(sys.argv[1]))["Resources"].values():
+    step = resource.get("Metadata", {}).get("Motia", {}).get("step")
+    variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
+    if step and resource["Type"] == "AWS::Serverless::Function":
+        out[step] = {k: v for k, v in variables.items() if isinstance(v, str)}
+print(json.dumps(out))
+"""
+_template_envs: dict[Path, dict[str, dict[str, str]]] = {}
+
+
+def template_env(root: Path, step: str) -> dict[str, str]:
+    """The literal variables ``motia generate``'s template gives the step's function (MOTIA_STEP,
+    MOTIA_STEP_FILE), so each case starts as that function would on Lambda. A subprocess: the
+    bench app and the repository's app both have a ``functions`` package."""
+    if root not in _template_envs:
+        out = subprocess.run([sys.executable, "-c", _TEMPLATE_ENV, str(root)], capture_output=True, text=True,
+                             check=True)
+        _template_envs[root] = json.loads(out.stdout)
+    return _template_envs[root][step]
+
+
 def _env(python: Path, case: str, layer: bool) -> tuple[dict[str, str], Path]:
     # PYTHON*: none of the caller's (PYTHONDONTWRITEBYTECODE would make every run compile from source).
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MOTIA_", "PYTHON"))}
@@ -82,12 +113,15 @@ def _env(python: Path, case: str, layer: bool) -> tuple[dict[str, str], Path]:
         "MOTIA_CONNECTIONS_TABLE": "connections", "MOTIA_EVENT_BUS": "bus", "MOTIA_WS_ENDPOINT": "https://x/y",
         "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
         "AWS_LAMBDA_FUNCTION_NAME": "bench",
+        # Set by Lambda for its runtime interface (nothing here connects to it); the entry points
+        # read it to know they run on Lambda (hosts/aws/_gc.py).
+        "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
     })
     step = next((s for e, s in ENTRY_STEPS.items() if case.startswith(f"{e}:")), None)
     if step:
-        env["MOTIA_STEP"] = step
+        env.update(template_env(APP, step))
     if "repo app" in case:
-        env["MOTIA_STEP"] = "CreatePet"
+        env.update(template_env(REPO, "CreatePet"))
         env["MOTIA_PROJECT_ROOT"] = str(REPO)
     if layer:
         env["PYTHONPATH"] = str(LAYER)
@@ -132,7 +166,10 @@ def top_imports(python: Path, env: dict[str, str], cwd: Path, statement: str, n:
 
 
 def precompile(python: Path) -> None:
-    """Bytecode for the package and the apps, as a built layer and function have it."""
+    """Bytecode for the package and the apps, as a built layer and function have it: ``make build``
+    compiles it after ``sam build``, which ships none (a function without it compiles every module
+    at each cold start: the api case measured ~440-520 ms, see bench/optimisations.md). Timestamp
+    mode here, where sources are edited; the build's unchecked-hash bytecode loads the same way."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     subprocess.run([str(python), "-m", "compileall", "-q", str(LAYER), str(APP), str(REPO / "functions"),
                     str(REPO / "streams")], env=env, capture_output=True, check=False)

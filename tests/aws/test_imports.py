@@ -25,3 +25,12 @@ def test_importing_the_package_does_not_import_boto3() -> None:
 @pytest.mark.parametrize("entry", ["api", "queue", "schedule", "websocket", "fanout"])
 def test_entry_points_stay_lean(entry: str) -> None:
     assert loaded_after(f"import motia_runtime.hosts.aws.{entry}", ("boto3", *HEAVY)) == []
+
+
+@pytest.mark.parametrize("entry", ["api", "queue", "schedule"])
+def test_step_functions_import_neither_the_pusher_nor_the_subscriptions(entry: str) -> None:
+    # Nor Powertools' batch utility (its import brings every one of Powertools' event classes).
+    unused = ("motia_runtime.adapters.aws.pusher", "motia_runtime.adapters.aws.subscriptions",
+              "motia_runtime.protocol", "aws_lambda_powertools.utilities.batch",
+              "aws_lambda_powertools.utilities.data_classes")
+    assert loaded_after(f"import motia_runtime.hosts.aws.{entry}", unused) == []

@@ -168,8 +168,12 @@ def test_environment_contract(template: dict[str, Any]) -> None:
     assert variables["MOTIA_WS_ENDPOINT"]["Fn::Sub"].startswith("https://${WebSocketApi}.execute-api.${AWS::Region}.")
     assert variables["MOTIA_WS_ENDPOINT"]["Fn::Sub"].endswith("/prod")
     assert {"MOTIA_PROJECT_ROOT", "POWERTOOLS_SERVICE_NAME"} <= set(variables)
-    for step_name in ("CreateOrder", "Ship", "Ledger", "Nightly"):
-        assert _function(template, step_name)["Environment"]["Variables"]["MOTIA_STEP"] == step_name
+    files = {"CreateOrder": "functions/orders/create_order_step.py", "Ship": "functions/orders/ship_step.py",
+             "Ledger": "functions/orders/ledger_step.py", "Nightly": "functions/audit/nightly_step.py"}
+    for step_name, file in files.items():
+        variables = _function(template, step_name)["Environment"]["Variables"]
+        # MOTIA_STEP_FILE: the one step file the function imports (hosts/aws/bootstrap.py).
+        assert (variables["MOTIA_STEP"], variables["MOTIA_STEP_FILE"]) == (step_name, file)
 
 
 def test_tables_and_fanout(template: dict[str, Any]) -> None:

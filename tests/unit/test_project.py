@@ -17,6 +17,10 @@ from motia_runtime.project import load_project
 ProjectFactory = Callable[[dict[str, str]], Path]
 
 
+def _app_modules() -> list[str]:
+    return [m for m in sys.modules if m.split(".")[0] in ("functions", "streams")]
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> ProjectFactory:
     # Each project gets its own package names so imports from one test never leak into another.
@@ -28,9 +32,13 @@ def project(tmp_path: Path) -> ProjectFactory:
             path.write_text(textwrap.dedent(body))
         return root
 
+    # The repository's own app modules, imported by other test modules at collection, are put
+    # back as they were: a test module holding one (tests/pets) must keep seeing the steps use it.
+    saved = {name: sys.modules[name] for name in _app_modules()}
     yield make
-    for name in [m for m in sys.modules if m.split(".")[0] in ("functions", "streams")]:
+    for name in _app_modules():
         del sys.modules[name]
+    sys.modules.update(saved)
 
 
 API = """
@@ -80,6 +88,47 @@ def test_bad_configs_name_the_file_and_field(raw: dict, field: str, words: str) 
     assert info.value.field == field
     assert words in str(info.value)
     assert str(info.value).startswith(f"functions/x_step.py: {field}: ")
+
+
+@pytest.mark.parametrize("raw", [
+    {"type": "cron", "name": "C"},  # a missing field named like a step type
+    {"type": "cron", "name": "C", "cron": ["* * * * *"], "bogus": 1, "description": 3},
+    {"type": "noop", "name": "N", "cron": "x", "emits": ["a"]},
+    {"type": "api", "path": "/p", "method": "GET", "infrastructure": {"handler": {"ram": 1}, "queue": "x"}},
+    {"type": "event", "name": "bad name", "subscribes": "a", "emits": [{"label": "no topic"}]},
+    {"type": "API", "name": "A"}, {"name": "A"}, {"type": ["api"], "name": "A"},
+])
+def test_a_step_type_is_validated_by_its_model_as_the_union_validates_it(raw: dict) -> None:
+    """parse_step_config validates a known type with that model alone (the other models are not
+    built): the errors are the discriminated union's, field for field."""
+    import pydantic
+
+    from motia_runtime.config import StepConfig, _raise_config_error
+
+    with pytest.raises(ConfigError) as union:
+        try:
+            pydantic.TypeAdapter(StepConfig).validate_python(raw)
+        except pydantic.ValidationError as exc:
+            _raise_config_error(exc, "f_step.py")
+    with pytest.raises(ConfigError) as ours:
+        parse_step_config(raw, "f_step.py")
+    assert (str(ours.value), ours.value.field) == (str(union.value), union.value.field)
+
+
+def test_a_lambda_loads_the_steps_it_is_given_and_every_stream(project: ProjectFactory) -> None:
+    root = project({
+        "functions/shop/buy_step.py": API % ("Buy", "/buy", "POST", '["bought"]'),
+        "functions/shop/ship_step.py": "raise RuntimeError('not imported')",
+        "streams/cart_stream.py": "config = {'name': 'cart', 'schema': {'type': 'object'}}",
+    })
+    loaded = load_project(root, step_files=["functions/shop/buy_step.py"])
+    assert (sorted(loaded.steps), list(loaded.streams), loaded.complete) == (["Buy"], ["cart"], False)
+    assert loaded.warnings == []  # whole-project warnings need every step
+    assert load_project(root, step_files=[]).steps == {}
+    with pytest.raises(ConfigError, match=r"ship_step\.py: cannot import"):
+        load_project(root)
+    with pytest.raises(ConfigError, match="not a file of the project"):
+        load_project(root, step_files=["functions/shop/gone_step.py"])
 
 
 def test_discovers_steps_and_streams_by_file_name(project: ProjectFactory) -> None:

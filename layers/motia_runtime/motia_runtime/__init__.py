@@ -22,8 +22,8 @@ from .errors import (
 )
 
 # The rest is imported on first use (PEP 562): ``import motia_runtime`` alone builds no pydantic
-# model, and a Lambda entry point loads only what it uses (the fan-out never loads pydantic,
-# and Powertools' batch utility is imported before it); see bench/RESULTS.md.
+# model, and a Lambda entry point loads only what it uses (the fan-out never loads pydantic);
+# see bench/optimisations.md.
 _LAZY = {
     "AuthContext": "auth", "AuthRequest": "auth", "StreamGrant": "auth", "mint_stream_token": "auth",
     "verify_stream_token": "auth", "ApiRouteConfig": "config", "CronConfig": "config", "Emit": "config",

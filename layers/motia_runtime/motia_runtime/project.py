@@ -4,6 +4,10 @@ Steps are ``functions/**/*_step.py`` and streams ``streams/**/*_stream.py``. Fil
 as ordinary modules (``functions.pets.create_pet_step``) with the project root on ``sys.path``,
 so a step can import its flow's helpers. Every problem found at load time raises ConfigError
 naming the file and the field; topics that are subscribed to but never emitted are warnings.
+
+A Lambda function loads only the step it serves (``step_files``): the other steps' modules, and
+whatever they import, are never imported there. ``motia dev``, ``motia check`` and ``motia
+generate`` load every step, so a problem in any step still fails them.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import inspect
 import re
 import sys
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -58,6 +62,9 @@ class Project:
     stream_files: dict[str, Path] = field(default_factory=dict)
     authenticate: Callable[..., Any] | None = None
     warnings: list[str] = field(default_factory=list)
+    # False when only some steps were loaded (``load_project(step_files=...)``): ``steps`` then
+    # holds those, and whole-project checks and warnings were not made.
+    complete: bool = True
 
     def steps_of(self, kind: type[Any]) -> list[Step]:
         return [s for s in self.steps.values() if isinstance(s.config, kind)]
@@ -134,9 +141,12 @@ def _route_key(config: ApiRouteConfig) -> tuple[str, str]:
     return config.method, re.sub(r":[A-Za-z0-9_]+", ":", config.path.rstrip("/") or "/")
 
 
-def _config_modules(folder: Path, pattern: str, root: Path, kind: str) -> Iterator[tuple[Path, str, ModuleType]]:
-    """Import each file matching ``pattern`` under ``folder``, in a stable order; each must hold ``config``."""
-    for path in sorted(folder.rglob(pattern)) if folder.is_dir() else []:
+def _config_modules(folder: Path, pattern: str, root: Path, kind: str,
+                    files: Iterable[Path] | None = None) -> Iterator[tuple[Path, str, ModuleType]]:
+    """Import each file matching ``pattern`` under ``folder`` (or each of ``files``), in a stable
+    order; each must hold ``config``."""
+    paths = sorted(files) if files is not None else sorted(folder.rglob(pattern)) if folder.is_dir() else []
+    for path in paths:
         rel = _relative(path, root)
         module = _import(path, root)
         if not hasattr(module, "config"):
@@ -144,9 +154,18 @@ def _config_modules(folder: Path, pattern: str, root: Path, kind: str) -> Iterat
         yield path, rel, module
 
 
-def load_project(root: Path | str, *, functions_dir: str = "functions", streams_dir: str = "streams") -> Project:
-    """Import and validate every step and stream under ``root``."""
+def load_project(root: Path | str, *, functions_dir: str = "functions", streams_dir: str = "streams",
+                 step_files: Iterable[Path | str] | None = None) -> Project:
+    """Import and validate every step and stream under ``root``.
+
+    With ``step_files`` (paths, relative to ``root`` or absolute), only those steps are imported,
+    with every stream: the project is then ``complete=False``, without the topic warnings,
+    which need every step."""
     root = Path(root).resolve()
+    files = None if step_files is None else [(root / f).resolve() for f in step_files]
+    for path in files or []:
+        if not path.is_relative_to(root) or not path.is_file():
+            raise ConfigError("not a file of the project", file=str(path))
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     importlib.invalidate_caches()
@@ -172,7 +191,7 @@ def load_project(root: Path | str, *, functions_dir: str = "functions", streams_
     steps: dict[str, Step] = {}
     routes: dict[tuple[str, str], Step] = {}
     functions_path = root / functions_dir
-    for path, rel, module in _config_modules(functions_path, STEP_GLOB, root, "step"):
+    for path, rel, module in _config_modules(functions_path, STEP_GLOB, root, "step", files):
         config = parse_step_config(module.config, rel)
         handler = _check_handler(config, getattr(module, "handler", None), rel)
         step = Step(config, handler, path)
@@ -189,6 +208,8 @@ def load_project(root: Path | str, *, functions_dir: str = "functions", streams_
             routes[key] = step
         steps[config.name] = step
 
+    if files is not None:
+        return Project(root, steps, streams, stream_files, authenticate, [], complete=False)
     return Project(root, steps, streams, stream_files, authenticate, _topic_warnings(steps, root))
 
 

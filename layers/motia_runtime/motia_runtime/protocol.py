@@ -17,14 +17,13 @@ they are still within the replay window, else with a ``resync`` custom event
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import pydantic_core
 
-from .errors import ConfigError
 from .ports.streams import StreamChange
+from .replay_window import DEFAULT_REPLAY_S, ENV_REPLAY_S, replay_window_s  # noqa: F401 - re-exported
 
 # Error codes carried in error frames.
 INVALID_MESSAGE = "INVALID_MESSAGE"
@@ -36,9 +35,6 @@ INTERNAL_ERROR = "INTERNAL_ERROR"
 # The custom event telling a client that what it missed cannot be replayed (see module doc).
 RESYNC = "resync"
 
-# How long sent events can be replayed to a client rejoining with ``since`` (both hosts).
-ENV_REPLAY_S = "MOTIA_STREAM_REPLAY_S"
-DEFAULT_REPLAY_S = 300
 
 MAX_CLIENT_FRAME_BYTES = 32 * 1024  # API Gateway's WebSocket frame size
 # Names and ids are DynamoDB key parts on AWS (a room key is at most 2048 bytes); a longer one is
@@ -84,18 +80,6 @@ class ProtocolError(Exception):
         self.stream_name = stream_name
         self.group_id = group_id
         self.id = id
-
-
-def replay_window_s() -> int:
-    """``MOTIA_STREAM_REPLAY_S`` (default 300); 0 turns replay off (every ``since`` gets a resync)."""
-    raw = os.environ.get(ENV_REPLAY_S, "").strip()
-    try:
-        value = int(raw) if raw else DEFAULT_REPLAY_S
-    except ValueError:
-        raise ConfigError(f"{ENV_REPLAY_S} must be a whole number of seconds, not {raw!r}") from None
-    if not 0 <= value <= 24 * 3600:
-        raise ConfigError(f"{ENV_REPLAY_S} must be between 0 and 86400 seconds")
-    return value
 
 
 def parse_client_message(raw: str | bytes) -> ClientMessage:

@@ -2,6 +2,10 @@
 
 boto3 is imported when an adapter makes its first call, never when a module is imported: it
 costs ~110 ms, and the Lambda entry points should pay for it only once they need a client.
+botocore's exceptions too (``botocore.exceptions`` imports half of botocore's vendored
+``requests``): ``AWS_ERRORS``, ``ClientError`` and ``BotoCoreError`` are this module's attributes,
+imported on first access (PEP 562), so the adapters write ``except _client.AWS_ERRORS``. That
+access happens when a call has raised, by which time the client's import has loaded them.
 """
 
 from __future__ import annotations
@@ -9,16 +13,26 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError
+if TYPE_CHECKING:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    # Every exception a botocore call raises for a service or transport failure.
+    AWS_ERRORS: tuple[type[ClientError], type[BotoCoreError]]
 
 T = TypeVar("T")
 
 __all__ = ["AWS_ERRORS", "BotoCoreError", "ClientError", "LazyClient", "error_code", "in_thread", "status_code"]
 
-# Every exception a botocore call raises for a service or transport failure.
-AWS_ERRORS = (ClientError, BotoCoreError)
+
+def __getattr__(name: str) -> Any:
+    if name not in ("AWS_ERRORS", "BotoCoreError", "ClientError"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    globals().update(AWS_ERRORS=(ClientError, BotoCoreError), BotoCoreError=BotoCoreError, ClientError=ClientError)
+    return globals()[name]
 
 
 # Creating clients from one boto3 session in several threads at once is not safe, and the
@@ -56,15 +70,21 @@ class LazyClient:
         return self._client
 
 
+def _is_client_error(exc: BaseException) -> bool:
+    from botocore.exceptions import ClientError
+
+    return isinstance(exc, ClientError)
+
+
 def error_code(exc: BaseException) -> str:
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code", ""))
+    if _is_client_error(exc):
+        return str(exc.response.get("Error", {}).get("Code", ""))  # type: ignore[attr-defined]
     return type(exc).__name__
 
 
 def status_code(exc: BaseException) -> int | None:
-    if isinstance(exc, ClientError):
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if _is_client_error(exc):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")  # type: ignore[attr-defined]
         return int(status) if status is not None else None
     return None
 

@@ -25,7 +25,8 @@ import pydantic_core
 
 from ...errors import EmitError
 from ...ports.events import Event, EventBus
-from ._client import AWS_ERRORS, LazyClient, in_thread
+from . import _client
+from ._client import LazyClient, in_thread
 
 SOURCE = "motia"
 # PutEvents takes at most 10 entries, and an entry (and, to stay safe, a whole request) must be
@@ -95,7 +96,7 @@ class EventBridgeBus(EventBus):
     async def _put(self, batch: list[tuple[Event, dict[str, Any], int]]) -> None:
         try:
             out = await in_thread(self._events.get().put_events, Entries=[entry for _, entry, _ in batch])
-        except AWS_ERRORS as exc:
+        except _client.AWS_ERRORS as exc:
             topics = ", ".join(sorted({e.topic for e, _, _ in batch}))
             raise EmitError(f"EventBridge PutEvents on bus {self.bus_name!r} failed for topic(s) {topics}: {exc}") \
                 from exc
@@ -114,5 +115,5 @@ class EventBridgeBus(EventBus):
                 self._sqs.get().send_message, QueueUrl=url, MessageBody=eventbridge_body(event, source=self.source),
                 MessageGroupId=event.message_group_id, MessageDeduplicationId=event.id,
             )
-        except AWS_ERRORS as exc:
+        except _client.AWS_ERRORS as exc:
             raise EmitError(f"sending the {event.topic!r} event to FIFO queue {url} failed: {exc}") from exc

@@ -10,8 +10,9 @@ import pydantic_core
 
 from ...errors import StateError
 from ...ports.state import StateStore
+from . import _client
 from . import keys as k
-from ._client import AWS_ERRORS, LazyClient, error_code, in_thread
+from ._client import LazyClient, error_code, in_thread
 
 # BatchWriteItem takes at most 25 requests.
 _BATCH = 25
@@ -35,7 +36,7 @@ class DynamoDBStateStore(StateStore):
     async def _call(self, op: str, what: str, **kwargs: Any) -> dict[str, Any]:
         try:
             return await in_thread(getattr(self._client.get(), op), TableName=self.table_name, **kwargs)
-        except AWS_ERRORS as exc:
+        except _client.AWS_ERRORS as exc:
             if error_code(exc) == "ValidationException" and "size" in str(exc).lower():
                 raise StateError(f"state {what}: the value is over DynamoDB's 400 KB item limit") from exc
             raise StateError(f"state {what}: DynamoDB {op} on {self.table_name} failed: {exc}") from exc
@@ -97,7 +98,7 @@ class DynamoDBStateStore(StateStore):
         for _ in range(_MAX_UNPROCESSED_ROUNDS):
             try:
                 out = await in_thread(self._client.get().batch_write_item, RequestItems=pending)
-            except AWS_ERRORS as exc:
+            except _client.AWS_ERRORS as exc:
                 raise StateError(f"state clear {group}: DynamoDB batch_write_item failed: {exc}") from exc
             pending = out.get("UnprocessedItems") or {}
             if not pending:
@@ -113,7 +114,7 @@ class DynamoDBStateStore(StateStore):
                     self._client.get().scan, TableName=self.table_name, ProjectionExpression="#pk",
                     ExpressionAttributeNames={"#pk": k.PK}, **({"ExclusiveStartKey": start} if start else {}),
                 )
-            except AWS_ERRORS as exc:
+            except _client.AWS_ERRORS as exc:
                 raise StateError(f"state list_groups: DynamoDB scan on {self.table_name} failed: {exc}") from exc
             groups.update(r[k.PK]["S"] for r in page.get("Items", []))
             start = page.get("LastEvaluatedKey")

@@ -24,8 +24,9 @@ import pydantic_core
 from ...clock import MonotonicClock
 from ...errors import ItemTooLargeError, StreamError
 from ...ports.streams import Mutation, StreamChange, StreamStore, stored_item
+from . import _client
 from . import keys as k
-from ._client import AWS_ERRORS, ClientError, LazyClient, error_code, in_thread
+from ._client import LazyClient, error_code, in_thread
 from .tracing import current_trace_id
 
 # How long a send() event record lives: the replay window (a client rejoining with ``since``
@@ -74,7 +75,7 @@ class DynamoDBStreamStore(StreamStore):
     async def _call(self, op: str, what: str, **kwargs: Any) -> dict[str, Any]:
         try:
             return await in_thread(getattr(self._client.get(), op), TableName=self.table_name, **kwargs)
-        except AWS_ERRORS as exc:
+        except _client.AWS_ERRORS as exc:
             raise self._error(op, what, exc) from exc
 
     def _error(self, op: str, what: str, exc: BaseException) -> StreamError:
@@ -166,7 +167,7 @@ class DynamoDBStreamStore(StreamStore):
                     ExpressionAttributeValues={**values, ":ts": k.n(ts)},
                     ReturnValues="ALL_OLD", ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
-            except ClientError as exc:
+            except _client.ClientError as exc:
                 if error_code(exc) != _CONDITION_FAILED:
                     raise self._error("update_item", what, exc) from exc
                 current = exc.response.get("Item") or await self._get_record(stream, group_id, id)
@@ -177,7 +178,7 @@ class DynamoDBStreamStore(StreamStore):
                     # Our clock is behind the stored stamp (another Lambda wrote it): catch up.
                     self.clock.advance_to(_num(current[k.TS]))
                 continue
-            except AWS_ERRORS as exc:
+            except _client.AWS_ERRORS as exc:
                 raise self._error("update_item", what, exc) from exc
             old = out.get("Attributes")
             created_at = _num(old[k.CREATED_AT]) if old and k.CREATED_AT in old else ts

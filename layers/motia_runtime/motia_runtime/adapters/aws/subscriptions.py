@@ -23,8 +23,9 @@ import pydantic_core
 
 from ...errors import MotiaError
 from ...protocol import Subscription
+from . import _client
 from . import keys as k
-from ._client import AWS_ERRORS, LazyClient
+from ._client import LazyClient
 
 # API Gateway closes a connection after 2 hours; an hour of slack covers clock skew and retries.
 CONNECTION_TTL_S = 3 * 3600
@@ -53,7 +54,7 @@ class DynamoDBSubscriptions:
         try:
             result: dict[str, Any] = getattr(self._client.get(), op)(TableName=self.table_name, **kwargs)
             return result
-        except AWS_ERRORS as exc:
+        except _client.AWS_ERRORS as exc:
             raise MotiaError(f"subscriptions: {what}: DynamoDB {op} on {self.table_name} failed: {exc}") from exc
 
     # -- connections ------------------------------------------------------------------------
@@ -173,7 +174,7 @@ class DynamoDBSubscriptions:
         for _ in range(_MAX_UNPROCESSED_ROUNDS):
             try:
                 out = self._client.get().batch_write_item(RequestItems=pending)
-            except AWS_ERRORS as exc:
+            except _client.AWS_ERRORS as exc:
                 raise MotiaError(f"subscriptions: remove connection {connection_id}: batch delete failed: {exc}") \
                     from exc
             pending = out.get("UnprocessedItems") or {}

@@ -4,3 +4,8 @@
 schedule), ``websocket.handler`` (every WebSocket route) and ``fanout.handler`` (DynamoDB
 stream). They import core and the AWS adapters only: no CLI, no local host, no OpenAI SDK.
 """
+
+from . import _gc
+
+# On Lambda, the cyclic garbage collector is off until the entry module is imported (see _gc.py).
+_gc.pause()

@@ -23,7 +23,7 @@ from ...errors import MotiaError
 from ...project import Step
 from ...runtime import Runtime
 from ...trace import new_trace_id
-from . import bootstrap
+from . import _gc, bootstrap
 
 
 class BadEventError(MotiaError):
@@ -151,3 +151,6 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
         return to_lambda(ApiResponse(500, error_body("Internal Server Error"), {"x-trace-id": trace_id}))
     log.info("request handled", step=step.name, status=response.status)
     return to_lambda(response)
+
+
+_gc.resume()  # the entry module is imported: the collector is back on (see _gc.py)

@@ -1,15 +1,20 @@
 """One Runtime per Lambda container, built on first use from the environment.
 
 Environment (the SAM template sets these; see docs/deploying):
-``MOTIA_STEP`` (api/queue/schedule functions), ``MOTIA_STATE_TABLE``, ``MOTIA_STREAMS_TABLE``,
-``MOTIA_CONNECTIONS_TABLE``, ``MOTIA_EVENT_BUS``, ``MOTIA_WS_ENDPOINT``, ``MOTIA_FIFO_QUEUES``
-(JSON: topic → FIFO queue URLs) and ``MOTIA_PROJECT_ROOT`` (default ``LAMBDA_TASK_ROOT``, else
-the working directory). A function that lacks a table or the bus still starts; only the
-operations that need the missing resource fail, naming the variable.
+``MOTIA_STEP`` and ``MOTIA_STEP_FILE`` (api/queue/schedule functions: the step and its file),
+``MOTIA_STATE_TABLE``, ``MOTIA_STREAMS_TABLE``, ``MOTIA_CONNECTIONS_TABLE``, ``MOTIA_EVENT_BUS``,
+``MOTIA_WS_ENDPOINT``, ``MOTIA_FIFO_QUEUES`` (JSON: topic → FIFO queue URLs) and
+``MOTIA_PROJECT_ROOT`` (default ``LAMBDA_TASK_ROOT``, else the working directory). A function
+that lacks a table or the bus still starts; only the operations that need the missing resource
+fail, naming the variable.
 
-Coroutines run on one event loop per container, kept between invocations (as Powertools' async
-batch processor expects), so objects a step keeps at module level stay usable. Entry points are
-called from synchronous code, as the Lambda runtime calls them.
+A function loads what it serves, not the whole project (see ``runtime()``): every stream (and
+``streams/auth.py``), plus the step of ``MOTIA_STEP_FILE``; the WebSocket function no step.
+``motia dev``, ``motia check`` and ``motia generate`` load and validate every step.
+
+Coroutines run on one event loop per container, kept between invocations, so objects a step
+keeps at module level stay usable. Entry points are called from synchronous code, as the Lambda
+runtime calls them.
 """
 
 from __future__ import annotations
@@ -23,27 +28,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ...adapters.aws import (
-    ApiGatewayPusher,
-    DynamoDBStateStore,
-    DynamoDBStreamStore,
-    DynamoDBSubscriptions,
-    EventBridgeBus,
-)
 from ...errors import ConfigError, EmitError, StateError, StreamError
 from ...log import StepLogger
 from ...ports.events import Event, EventBus
 from ...ports.state import StateStore
 from ...ports.streams import Mutation, StreamChange, StreamStore
-from ...protocol import replay_window_s
+from . import _gc
 
-if TYPE_CHECKING:  # imported by runtime(): the fan-out never loads the project, nor pydantic
-    from ...project import Step
+if TYPE_CHECKING:
+    # Imported where they are used: the fan-out never loads the project (nor pydantic), and the
+    # api, queue and schedule functions never the pusher or the subscriptions.
+    from ...adapters.aws import ApiGatewayPusher, DynamoDBSubscriptions
+    from ...project import Project, Step
     from ...runtime import Runtime
 
 T = TypeVar("T")
 
 ENV_STEP = "MOTIA_STEP"
+ENV_STEP_FILE = "MOTIA_STEP_FILE"
 ENV_STATE_TABLE = "MOTIA_STATE_TABLE"
 ENV_STREAMS_TABLE = "MOTIA_STREAMS_TABLE"
 ENV_CONNECTIONS_TABLE = "MOTIA_CONNECTIONS_TABLE"
@@ -128,6 +130,7 @@ class _Container:
 
     settings: Settings
     runtime: Runtime | None = None
+    runtime_has_steps: bool = False
     subscriptions: DynamoDBSubscriptions | None = None
     pushers: dict[str, ApiGatewayPusher] = field(default_factory=dict)
 
@@ -149,36 +152,82 @@ def settings() -> Settings:
     return _container().settings
 
 
-def runtime() -> Runtime:
-    """The project wired to DynamoDB and EventBridge; loaded once per container."""
+def runtime(*, steps: bool = True) -> Runtime:
+    """The project wired to DynamoDB and EventBridge; loaded once per container.
+
+    ``steps=False`` (the WebSocket function) loads the streams and ``authenticate`` only. With
+    steps, a function whose template gives it ``MOTIA_STEP_FILE`` loads that one step (see
+    ``_load_project``); any other loads every step, as before."""
     container = _container()
     with _lock:
-        if container.runtime is None:
-            s = container.settings
-            from ...project import load_project
-            from ...runtime import Runtime
-
-            project = load_project(s.project_root)
-            container.runtime = Runtime(
-                project,
-                state=DynamoDBStateStore(s.state_table) if s.state_table else _NoState(),
-                # Event records outlive the replay window by a minute, so a replay finds them all.
-                streams=DynamoDBStreamStore(s.streams_table, event_ttl_s=replay_window_s() + 60)
-                if s.streams_table else _NoStreams(),
-                bus=EventBridgeBus(s.event_bus, fifo_queues=s.fifo_queues) if s.event_bus else _NoBus(),
-            )
-            for warning in project.warnings:
+        # (A process that stands in for several functions may ask a steps-less container for steps.)
+        if container.runtime is None or (steps and not container.runtime_has_steps):
+            with _gc.paused():  # once per container: see _gc.py
+                container.runtime = _build_runtime(container.settings, steps)
+            container.runtime_has_steps = steps
+            for warning in container.runtime.project.warnings:
                 container.runtime.logger().warning(warning)
         return container.runtime
 
 
+def _build_runtime(s: Settings, steps: bool) -> Runtime:
+    from ...runtime import Runtime
+
+    project = _load_project(s, steps)
+    state: StateStore = _NoState()
+    if s.state_table:
+        from ...adapters.aws.state import DynamoDBStateStore
+
+        state = DynamoDBStateStore(s.state_table)
+    streams: StreamStore = _NoStreams()
+    if s.streams_table:
+        from ...adapters.aws.streams import DynamoDBStreamStore
+        from ...replay_window import replay_window_s
+
+        # Event records outlive the replay window by a minute, so a replay finds them all.
+        streams = DynamoDBStreamStore(s.streams_table, event_ttl_s=replay_window_s() + 60)
+    bus: EventBus = _NoBus()
+    if s.event_bus:
+        from ...adapters.aws.bus import EventBridgeBus
+
+        bus = EventBridgeBus(s.event_bus, fifo_queues=s.fifo_queues)
+    return Runtime(project, state=state, streams=streams, bus=bus)
+
+
+def _load_project(s: Settings, steps: bool) -> Project:
+    """What this function serves, validated as ``motia dev`` validates it.
+
+    Loading one step is only done where the rest of the project cannot matter: the step must be
+    the one named ``MOTIA_STEP`` (the template writes both from the same project, and ``make
+    build`` checks the template is current), and the function must not feed FIFO queues, since
+    an emit without ``messageGroupId`` is refused by naming the FIFO steps it feeds, which only
+    the whole project knows. Otherwise, or when the file is not found, every step is loaded.
+    Whole-project checks (step names, routes, topics nobody emits) are ``motia check``'s and
+    ``motia generate``'s: a partial project has ``complete=False`` and no warnings."""
+    from ...project import load_project
+
+    if not steps:
+        return load_project(s.project_root, step_files=())
+    name, file = step_name(), os.environ.get(ENV_STEP_FILE)
+    if name and file and not s.fifo_queues:
+        path = s.project_root / file
+        if path.is_file() and path.resolve().is_relative_to((s.project_root / "functions").resolve()):
+            project = load_project(s.project_root, step_files=[path])
+            if name in project.steps:
+                return project
+    return load_project(s.project_root)
+
+
 def subscriptions() -> DynamoDBSubscriptions:
+    _gc.resume()  # an entry point's first call: its import is over (the fan-out's, see _gc.py)
     container = _container()
     with _lock:
         if container.subscriptions is None:
             table = container.settings.connections_table
             if not table:
                 raise ConfigError(_unset(ENV_CONNECTIONS_TABLE))
+            from ...adapters.aws.subscriptions import DynamoDBSubscriptions
+
             container.subscriptions = DynamoDBSubscriptions(table)
         return container.subscriptions
 
@@ -186,12 +235,15 @@ def subscriptions() -> DynamoDBSubscriptions:
 def pusher(fallback_endpoint: str | None = None) -> ApiGatewayPusher:
     """The Management API client for ``MOTIA_WS_ENDPOINT`` (or the endpoint the WebSocket event
     came from, when the variable is not set)."""
+    _gc.resume()
     container = _container()
     endpoint = container.settings.ws_endpoint or fallback_endpoint
     if not endpoint:
         raise ConfigError(_unset(ENV_WS_ENDPOINT))
     with _lock:
         if endpoint not in container.pushers:
+            from ...adapters.aws.pusher import ApiGatewayPusher
+
             container.pushers[endpoint] = ApiGatewayPusher(endpoint)
         return container.pushers[endpoint]
 
@@ -218,6 +270,7 @@ def step(kind: str) -> Step:
 
 def logger(**bindings: Any) -> StepLogger:
     """A structured logger (Powertools JSON lines) that does not need the project loaded."""
+    _gc.resume()  # every handler starts here: its entry module's import is over (see _gc.py)
     return StepLogger({k: v for k, v in bindings.items() if v is not None})
 
 

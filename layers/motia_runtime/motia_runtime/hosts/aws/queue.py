@@ -4,32 +4,26 @@ Handler string: ``motia_runtime.hosts.aws.queue.handler``; the step is ``MOTIA_S
 body is an EventBridge event whose ``detail`` is the event envelope (the FIFO path writes the
 same shape, see ``adapters/aws/bus.py``); a bare envelope is accepted too.
 
-Failures are reported per record through Powertools' batch utility (``batchItemFailures``), so
-SQS redelivers only the failed records and, after ``maxReceiveCount`` receives, moves them to
-the step's DLQ. That includes records that can never succeed (a body that is not an envelope,
-an InvalidInputError): they are logged as such and reported failed rather than deleted, so
-they end in the DLQ for inspection after ``maxRetries`` quick failures, never retried for ever
-and never silently dropped. (Sending them to the DLQ at once would need each function to know
+Failures are reported per record (``batchItemFailures``, as Powertools' batch utility reports
+them), so SQS redelivers only the failed records and, after ``maxReceiveCount`` receives, moves
+them to the step's DLQ. That includes records that can never succeed (a body that is not an
+envelope, an InvalidInputError): they are logged as such and reported failed rather than
+deleted, so they end in the DLQ for inspection after ``maxRetries`` quick failures, never
+retried for ever and never silently dropped. (Sending them to the DLQ at once would need each function to know
 its DLQ and hold ``sqs:SendMessage`` on it, which the template does not grant.)
 
 Standard queues run a batch's records concurrently; FIFO queues run them in order and, once a
-record of a message group fails, fail the rest of that group so its order is kept.
+record of a message group fails, fail the rest of that group so its order is kept. (This is what
+Powertools' ``AsyncBatchProcessor`` and ``SqsFifoPartialProcessor(skip_group_on_error=True)`` did
+here, failures listed in the order they happened; importing that utility imported every one of
+Powertools' event data classes, a sixth of this function's cold start.)
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
-
-from aws_lambda_powertools.utilities.batch import (
-    AsyncBatchProcessor,
-    BatchProcessor,
-    EventType,
-    SqsFifoPartialProcessor,
-    async_process_partial_response,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from ...adapters.aws.tracing import current_trace_id
 from ...config import EventConfig
@@ -38,7 +32,7 @@ from ...errors import MotiaError
 from ...ports.events import Event
 from ...project import Step
 from ...runtime import Runtime
-from . import bootstrap
+from . import _gc, bootstrap
 
 
 class MalformedMessageError(MotiaError):
@@ -65,14 +59,15 @@ def parse_envelope(body: str) -> Event:
     return Event.from_envelope(envelope)
 
 
-async def _handle(runtime: Runtime, step: Step, record: SQSRecord) -> None:
-    log = bootstrap.logger(entry="queue", step=step.name, messageId=record.message_id,
-                           receiveCount=record.attributes.approximate_receive_count)
+async def _handle(runtime: Runtime, step: Step, record: dict[str, Any]) -> None:
+    log = bootstrap.logger(entry="queue", step=step.name, messageId=record["messageId"],
+                           receiveCount=record["attributes"]["ApproximateReceiveCount"])
+    body = record["body"]
     try:
-        event = parse_envelope(record.body)
+        event = parse_envelope(body)
     except MalformedMessageError as exc:
         log.error(f"not a motia event; reported failed (SQS dead-letters it after maxReceiveCount): {exc}",
-                  body=record.body[:1000])
+                  body=body[:1000])
         raise
     config: EventConfig = step.config  # type: ignore[assignment]
     if event.topic not in config.subscribes:
@@ -103,11 +98,47 @@ def _fail_all(records: list[Any]) -> dict[str, Any]:
     return {"batchItemFailures": [{"itemIdentifier": r.get("messageId")} for r in records if isinstance(r, dict)]}
 
 
+async def _run_concurrently(runtime: Runtime, step: Step, records: list[Any]) -> list[Any]:
+    """Every record at once; the failed ones in the order they failed."""
+    failed: list[Any] = []
+
+    async def one(record: Any) -> None:
+        try:
+            await _handle(runtime, step, record)
+        except Exception:  # logged by _handle; reported to SQS
+            failed.append(record)
+
+    await asyncio.gather(*(one(record) for record in records))
+    return failed
+
+
+def _run_in_order(runtime: Runtime, step: Step, records: list[Any]) -> list[Any]:
+    """One record after the other; once one of a message group fails, the group's later records
+    are failed without running, so SQS hands the group over again in order."""
+    failed: list[Any] = []
+    failed_groups: set[Any] = set()
+    for record in records:
+        group = record.get("attributes", {}).get("MessageGroupId")
+        if group not in failed_groups:
+            try:
+                bootstrap.run(_handle(runtime, step, record))
+                continue
+            except Exception:  # logged by _handle; reported to SQS
+                pass
+        if group:
+            failed_groups.add(group)
+        failed.append(record)
+    return failed
+
+
 def handler(event: Any, context: Any = None) -> dict[str, Any]:
     log = bootstrap.logger(entry="queue", step=bootstrap.step_name())
     records = event.get("Records") if isinstance(event, dict) else None
     if not isinstance(records, list):
         log.error("malformed SQS event: no 'Records' list; nothing to process")
+        return {"batchItemFailures": []}
+    if not records:
+        log.error("malformed SQS event: the 'Records' list is empty; nothing to process")
         return {"batchItemFailures": []}
     try:
         runtime = bootstrap.runtime()
@@ -115,25 +146,14 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     except MotiaError as exc:
         log.exception(f"the queue function cannot run its step; failing the batch: {exc}")
         return _fail_all(records)
-
-    async def async_record(record: SQSRecord) -> None:
-        await _handle(runtime, step, record)
-
-    def sync_record(record: SQSRecord) -> None:
-        bootstrap.run(_handle(runtime, step, record))
-
-    processor: BatchProcessor | AsyncBatchProcessor
+    # The whole batch's failures are reported, never raised, even when every record failed: the
+    # result is the same for SQS, and the invocation does not end in an error without our log line.
     if _is_fifo(records):
-        processor = SqsFifoPartialProcessor(skip_group_on_error=True)
-        # Report failures instead of raising when all records fail: the result is the same for
-        # SQS, and the invocation does not end in an error without our log line.
-        processor.raise_on_entire_batch_failure = False
-        result = process_partial_response(event, record_handler=sync_record, processor=processor, context=context)
+        failed = _run_in_order(runtime, step, records)
     else:
-        processor = AsyncBatchProcessor(EventType.SQS, raise_on_entire_batch_failure=False)
-        bootstrap.loop()  # Powertools runs the batch on the current thread's loop: make it ours
-        result = async_process_partial_response(event, record_handler=async_record, processor=processor,
-                                                context=context)
-    failed = len(result.get("batchItemFailures", []))
-    log.info("batch handled", records=len(records), failed=failed)
-    return dict(result)
+        failed = bootstrap.run(_run_concurrently(runtime, step, records))
+    log.info("batch handled", records=len(records), failed=len(failed))
+    return {"batchItemFailures": [{"itemIdentifier": record["messageId"]} for record in failed]}
+
+
+_gc.resume()  # the entry module is imported: the collector is back on (see _gc.py)

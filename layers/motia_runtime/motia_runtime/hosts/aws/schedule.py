@@ -15,7 +15,7 @@ from ...errors import MotiaError
 from ...project import Step
 from ...runtime import Runtime
 from ...trace import new_trace_id
-from . import bootstrap
+from . import _gc, bootstrap
 
 
 async def _run(runtime: Runtime, step: Step, trace_id: str) -> None:
@@ -43,3 +43,6 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
         return {"ok": False, "traceId": trace_id, "error": f"{type(exc).__name__}: {exc}"}
     log.info("cron run finished")
     return {"ok": True, "traceId": trace_id}
+
+
+_gc.resume()  # the entry module is imported: the collector is back on (see _gc.py)

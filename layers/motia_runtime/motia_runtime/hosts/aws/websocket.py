@@ -11,7 +11,8 @@ gets an ``INVALID_MESSAGE`` error frame. Every join is authorized (``authorize_j
 with ``since`` gets the events sent after it, read back from their records in the group's
 partition, or a ``resync`` event when ``since`` is older than the replay window.
 
-Replies go through the Management API (``MOTIA_WS_ENDPOINT``), as the fan-out's do.
+Replies go through the Management API (``MOTIA_WS_ENDPOINT``), as the fan-out's do. The
+function loads the streams and ``authenticate``, none of the steps (``bootstrap.runtime(steps=False)``).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from ...protocol import (
 )
 from ...runtime import Runtime
 from ...streams import Stream
-from . import bootstrap
+from . import _gc, bootstrap
 
 # Event records are stamped by the clocks of different Lambdas: replay reaches this far before
 # ``since``, and clients drop what they already have by ``eventId``.
@@ -102,7 +103,7 @@ class _Session:
         self.post(error_frame(code, message, runtime.stream_store.clock.tick(), stream, group, id))
 
     async def connect(self) -> dict[str, Any]:
-        runtime = bootstrap.runtime()
+        runtime = bootstrap.runtime(steps=False)
         request, protocols = auth_request(self.event)
         try:
             auth_context = await admit(runtime.project.authenticate, request)
@@ -117,7 +118,7 @@ class _Session:
         return response
 
     async def message(self) -> None:
-        runtime = bootstrap.runtime()
+        runtime = bootstrap.runtime(steps=False)
         raw: str | bytes = self.event.get("body") or ""
         if self.event.get("isBase64Encoded") and isinstance(raw, str):
             try:
@@ -214,3 +215,6 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
         session.log.exception(f"WebSocket {route} failed: {type(exc).__name__}: {exc}")
         return {"statusCode": 500, "body": "Internal Server Error"}
     return {"statusCode": 200}
+
+
+_gc.resume()  # the entry module is imported: the collector is back on (see _gc.py)

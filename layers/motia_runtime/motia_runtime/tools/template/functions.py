@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import PurePath
 from typing import Any
 
 from ...config import ApiRouteConfig, CronConfig, EventConfig
@@ -128,7 +129,8 @@ def step_function(
     """
     config = step.config
     handler = config.infrastructure.handler
-    environment: dict[str, Any] = {"MOTIA_STEP": config.name}
+    # MOTIA_STEP_FILE: the function imports this step only, not the whole project (bootstrap.py).
+    environment: dict[str, Any] = {"MOTIA_STEP": config.name, "MOTIA_STEP_FILE": PurePath(rel).as_posix()}
     policies = data_policies()
     if config.emits:
         policies.append({"EventBridgePutEventsPolicy": {"EventBusName": ref(BUS)}})

@@ -1,0 +1,182 @@
+"""What a Lambda function loads at its cold start, checked in fresh interpreters.
+
+A function imports the step its template names (``MOTIA_STEP_FILE``) and the streams, not the
+other steps nor what they import; the WebSocket function no step at all. Whole-project
+validation stays with ``motia check`` (and ``motia dev``, ``motia generate``): a broken step
+fails them, and only its own function. On Lambda the cyclic garbage collector is paused while
+the entry module is imported and the project is loaded (``hosts/aws/_gc.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import ProjectFactory
+
+STEPS = {
+    "functions/shop/buy_step.py": """
+        from . import buy_helper
+        config = {"type": "api", "name": "Buy", "path": "/buy", "method": "POST", "emits": ["bought"]}
+        async def handler(req, ctx):
+            return {"status": 200, "body": buy_helper.VALUE}
+    """,
+    "functions/shop/buy_helper.py": "VALUE = 1\n",
+    "functions/shop/ship_step.py": """
+        from . import ship_helper
+        config = {"type": "event", "name": "Ship", "subscribes": ["bought"]}
+        async def handler(input, ctx):
+            pass
+    """,
+    "functions/shop/ship_helper.py": "VALUE = 2\n",
+    "functions/shop/report_step.py": """
+        config = {"type": "cron", "name": "Report", "cron": "0 0 * * *"}
+        async def handler(ctx):
+            pass
+    """,
+    "streams/cart_stream.py": """
+        config = {"name": "cart", "schema": {"type": "object"}, "public": True}
+    """,
+    "streams/auth.py": """
+        def authenticate(request):
+            return None
+    """,
+}
+
+PROBE = """
+import gc, json, os, sys
+from motia_runtime.hosts.aws import {entry}, bootstrap
+imported = {{"gc_enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}}
+runtime = bootstrap.runtime({args})
+step = bootstrap.step({kind!r}).name if {kind!r} else None
+print(json.dumps({{
+    "step": step, "steps": sorted(runtime.project.steps), "complete": runtime.project.complete,
+    "streams": sorted(runtime.streams), "authenticate": runtime.project.authenticate is not None,
+    "modules": sorted(m for m in sys.modules if m.split(".")[0] in ("functions", "streams")),
+    "after_import": imported, "gc_enabled": gc.isenabled(), "frozen": gc.get_freeze_count(),
+    "sdk": sorted(m for m in ("boto3", "botocore") if m in sys.modules),
+}}))
+"""
+
+
+def template_variables(root: Path) -> dict[str, dict[str, str]]:
+    """Each step function's literal variables in the generated template (a fresh interpreter)."""
+    code = textwrap.dedent("""
+        import json, sys
+        from motia_runtime.project import load_project
+        from motia_runtime.tools.template import build_template
+        out = {}
+        for resource in build_template(load_project(sys.argv[1]))["Resources"].values():
+            step = resource.get("Metadata", {}).get("Motia", {}).get("step")
+            if step and resource["Type"] == "AWS::Serverless::Function":
+                variables = resource["Properties"]["Environment"]["Variables"]
+                out[step] = {k: v for k, v in variables.items() if isinstance(v, str)}
+        print(json.dumps(out))
+    """)
+    out = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+def cold_start(root: Path, entry: str, env: dict[str, str], kind: str = "", args: str = "",
+               lambda_env: bool = True) -> dict[str, Any]:
+    """Import the entry point and build what its first invocation builds, in a fresh interpreter
+    with the function's environment (and Lambda's ``AWS_LAMBDA_RUNTIME_API`` unless told not)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("MOTIA_", "AWS_LAMBDA_"))}
+    base.update({"MOTIA_PROJECT_ROOT": str(root), "AWS_LAMBDA_FUNCTION_NAME": "probe", "MOTIA_STATE_TABLE": "state",
+                 "MOTIA_STREAMS_TABLE": "streams", "MOTIA_EVENT_BUS": "bus", **env})
+    if lambda_env:
+        base["AWS_LAMBDA_RUNTIME_API"] = "127.0.0.1:9001"
+    code = PROBE.format(entry=entry, kind=kind, args=args)
+    out = subprocess.run([sys.executable, "-c", code], env=base, cwd=root, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def shop(make_project: ProjectFactory) -> Path:
+    return make_project("shop", STEPS)
+
+
+def test_each_function_imports_its_own_step_and_the_streams_only(shop: Path) -> None:
+    variables = template_variables(shop)
+    assert variables["Buy"] == {"MOTIA_STEP": "Buy", "MOTIA_STEP_FILE": "functions/shop/buy_step.py"}
+    streams = ["streams", "streams.auth", "streams.cart_stream"]
+    buy = cold_start(shop, "api", variables["Buy"], "api")
+    assert (buy["step"], buy["steps"], buy["complete"], buy["streams"]) == ("Buy", ["Buy"], False, ["cart"])
+    assert buy["modules"] == sorted(["functions", "functions.shop", "functions.shop.buy_helper",
+                                     "functions.shop.buy_step", *streams])
+    # The SDK, botocore's exceptions included, comes with the first AWS call, not before.
+    assert buy["sdk"] == []
+    ship = cold_start(shop, "queue", variables["Ship"], "event")
+    assert (ship["step"], ship["steps"]) == ("Ship", ["Ship"])
+    assert "functions.shop.buy_step" not in ship["modules"] and "functions.shop.ship_helper" in ship["modules"]
+    report = cold_start(shop, "schedule", variables["Report"], "cron")
+    assert (report["step"], report["steps"]) == ("Report", ["Report"])
+    # The WebSocket function: streams and authenticate, no step.
+    ws = cold_start(shop, "websocket", {}, args="steps=False")
+    assert (ws["steps"], ws["streams"], ws["authenticate"], ws["modules"]) == ([], ["cart"], True, streams)
+
+
+def test_a_broken_step_fails_motia_check_and_its_own_function_only(shop: Path) -> None:
+    (shop / "functions/shop/ship_step.py").write_text("raise RuntimeError('ship is broken')\n")
+    check = subprocess.run([sys.executable, "-m", "motia_runtime.cli.main", "check", "--root", str(shop)],
+                           capture_output=True, text=True)
+    assert check.returncode != 0 and "ship_step.py" in check.stderr + check.stdout
+    env = {"MOTIA_STEP": "Buy", "MOTIA_STEP_FILE": "functions/shop/buy_step.py"}
+    assert cold_start(shop, "api", env, "api")["step"] == "Buy"
+    assert cold_start(shop, "websocket", {}, args="steps=False")["streams"] == ["cart"]
+    probe = subprocess.run(
+        [sys.executable, "-c", "from motia_runtime.hosts.aws import bootstrap; bootstrap.runtime()"],
+        env={**os.environ, "MOTIA_PROJECT_ROOT": str(shop), "MOTIA_STEP": "Ship",
+             "MOTIA_STEP_FILE": "functions/shop/ship_step.py"}, capture_output=True, text=True)
+    assert probe.returncode != 0 and "ship is broken" in probe.stderr
+
+
+@pytest.mark.parametrize("env", [
+    {"MOTIA_STEP": "Buy"},  # a template from before MOTIA_STEP_FILE
+    {"MOTIA_STEP": "Buy", "MOTIA_STEP_FILE": "functions/shop/ship_step.py"},  # a stale one: another step
+    {"MOTIA_STEP": "Buy", "MOTIA_STEP_FILE": "functions/shop/gone_step.py"},
+    {"MOTIA_STEP": "Buy", "MOTIA_STEP_FILE": "../elsewhere/buy_step.py"},
+    # An emitter of FIFO topics: its emits are checked against the FIFO steps, which only the
+    # whole project knows.
+    {"MOTIA_STEP": "Buy", "MOTIA_STEP_FILE": "functions/shop/buy_step.py",
+     "MOTIA_FIFO_QUEUES": '{"bought": ["https://sqs.us-east-1.amazonaws.com/1/q.fifo"]}'},
+], ids=["no file", "another step's file", "missing file", "outside functions", "fifo emitter"])
+def test_otherwise_the_whole_project_is_loaded(shop: Path, env: dict[str, str]) -> None:
+    loaded = cold_start(shop, "api", env, "api")
+    assert (loaded["step"], loaded["complete"], loaded["steps"]) == ("Buy", True, ["Buy", "Report", "Ship"])
+
+
+def test_the_collector_is_paused_on_lambda_only(shop: Path) -> None:
+    env = {"MOTIA_STEP": "Buy", "MOTIA_STEP_FILE": "functions/shop/buy_step.py"}
+    on_lambda = cold_start(shop, "api", env, "api")
+    # Back on once the entry module is imported, and after the project is loaded; what was built
+    # is frozen (not traversed again by later collections).
+    assert on_lambda["after_import"]["gc_enabled"] and on_lambda["after_import"]["frozen"] > 10_000
+    assert on_lambda["gc_enabled"] and on_lambda["frozen"] > on_lambda["after_import"]["frozen"]
+    elsewhere = cold_start(shop, "api", env, "api", lambda_env=False)
+    assert elsewhere["gc_enabled"] and elsewhere["frozen"] == 0 and elsewhere["after_import"]["frozen"] == 0
+
+
+def test_the_collector_stays_off_when_it_was_off(shop: Path) -> None:
+    env = {**os.environ, "MOTIA_PROJECT_ROOT": str(shop), "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
+           "MOTIA_STEP": "Buy", "MOTIA_STEP_FILE": "functions/shop/buy_step.py"}
+    code = ("import gc; gc.disable()\nfrom motia_runtime.hosts.aws import api, bootstrap\nbootstrap.runtime()\n"
+            "print(gc.isenabled(), gc.get_freeze_count())")
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=shop, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "0"]
+
+
+def test_the_fan_out_resumes_the_collector_when_its_handler_starts(shop: Path) -> None:
+    env = {**os.environ, "MOTIA_PROJECT_ROOT": str(shop), "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001"}
+    code = ("import gc\nfrom motia_runtime.hosts.aws import fanout\npaused = not gc.isenabled()\n"
+            "fanout.handler({'Records': []})\nprint(paused, gc.isenabled())")
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=shop, capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-2:] == ["True", "True"]
