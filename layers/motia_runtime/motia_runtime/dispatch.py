@@ -11,7 +11,6 @@ import asyncio
 import functools
 import inspect
 import json
-import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
@@ -19,7 +18,8 @@ from typing import Any, TypedDict
 import pydantic
 
 from .config import ApiRouteConfig, CronConfig, EventConfig
-from .errors import ConfigError, MotiaError, ValidationError
+from .env import env_int
+from .errors import MotiaError, ValidationError
 from .ports.events import Event
 from .project import Step
 from .runtime import Runtime
@@ -53,14 +53,7 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 def max_body_bytes() -> int:
     """``MOTIA_MAX_BODY_BYTES`` (default 1 MiB): the largest request body an API step is given."""
-    raw = os.environ.get(ENV_MAX_BODY, "").strip()
-    try:
-        value = int(raw) if raw else DEFAULT_MAX_BODY_BYTES
-    except ValueError:
-        raise ConfigError(f"{ENV_MAX_BODY} must be a number of bytes, not {raw!r}") from None
-    if value < 1:
-        raise ConfigError(f"{ENV_MAX_BODY} must be at least 1")
-    return value
+    return env_int(ENV_MAX_BODY, DEFAULT_MAX_BODY_BYTES, "bytes")
 
 
 def error_body(message: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:

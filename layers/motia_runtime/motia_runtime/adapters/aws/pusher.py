@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from ...env import env_int
 from ...errors import ConnectionGoneError, ConnectionThrottledError, FrameTooLargeError, MotiaError
 from ._client import AWS_ERRORS, LazyClient, error_code, status_code
 
@@ -71,16 +72,7 @@ _REGION_IN_HOST = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(?:\.c
 
 def push_concurrency() -> int:
     """``MOTIA_PUSH_CONCURRENCY`` (a positive integer), else ``DEFAULT_PUSH_CONCURRENCY``."""
-    raw = os.environ.get(ENV_PUSH_CONCURRENCY, "").strip()
-    if not raw:
-        return DEFAULT_PUSH_CONCURRENCY
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise MotiaError(f"{ENV_PUSH_CONCURRENCY}={raw!r} is not a positive integer")
-    return value
+    return env_int(ENV_PUSH_CONCURRENCY, DEFAULT_PUSH_CONCURRENCY, "posts")
 
 
 def _is_gone(exc: BaseException) -> bool:

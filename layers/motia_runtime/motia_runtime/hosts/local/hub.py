@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...errors import ConfigError
+from ...env import env_int
 from ...ports.streams import StreamChange
 from ...protocol import Room, Subscription, change_frame, encode, rooms_for
 from .frames import text_frame
@@ -38,14 +37,7 @@ _ids = itertools.count(1)
 
 
 def outbox_limit() -> int:
-    raw = os.environ.get(ENV_OUTBOX, "").strip()
-    try:
-        value = int(raw) if raw else MAX_OUTBOX
-    except ValueError:
-        raise ConfigError(f"{ENV_OUTBOX} must be a number of frames, not {raw!r}") from None
-    if value < 1:
-        raise ConfigError(f"{ENV_OUTBOX} must be at least 1")
-    return value
+    return env_int(ENV_OUTBOX, MAX_OUTBOX, "frames")
 
 
 @dataclass(eq=False)
