@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -39,3 +41,32 @@ def test_editing_a_step_reloads_it(tmp_path: Path) -> None:
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_broken_step_is_reported_and_the_fix_is_picked_up(tmp_path: Path) -> None:
+    # With reload on, the worker reports the config error (file and field, no traceback) and the
+    # command keeps watching: saving the fixed file brings the server up.
+    root = tmp_path / "app"
+    (root / "functions").mkdir(parents=True)
+    step = root / "functions" / "hello_step.py"
+    step.write_text(STEP.replace('"GET"', '"FETCH"') % "fixed")
+    server = DevServer(root, tmp_path / "data", reload=True)
+    server.data_dir.mkdir(parents=True)
+    with open(server.log_path, "ab") as log:
+        server.proc = subprocess.Popen(
+            [sys.executable, "-m", "motia_runtime", "dev", "--root", str(root), "--port", str(server.port),
+             "--data-dir", str(server.data_dir)], env=server.env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 20
+        while "waiting for a file to change" not in server.logs() and time.time() < deadline:
+            time.sleep(0.1)
+        assert "hello_step.py" in server.logs() and "method" in server.logs(), server.logs()
+        assert "Traceback" not in server.logs()
+        assert server.proc.poll() is None, "motia dev ended instead of waiting for the fix"
+        step.write_text(STEP % "fixed")
+        deadline = time.time() + 20
+        while _says(server) != "fixed" and time.time() < deadline:
+            time.sleep(0.1)
+        assert _says(server) == "fixed", server.logs()
+    finally:
+        server.stop()

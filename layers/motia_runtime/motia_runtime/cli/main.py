@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..errors import ConfigError, MotiaError
 
@@ -13,7 +14,7 @@ from ..errors import ConfigError, MotiaError
 def _dev(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from ..hosts.local.app import ENV_DATA_DIR, ENV_ROOT, DevSettings, LocalHost
+    from ..hosts.local.settings import ENV_DATA_DIR, ENV_RELOAD, ENV_ROOT, DevSettings
 
     root = Path(args.root).resolve()
     os.environ[ENV_ROOT] = str(root)
@@ -22,26 +23,37 @@ def _dev(args: argparse.Namespace) -> int:
     failed = _shared_storage(args)
     if failed:
         return failed
-    try:
-        # Load once up front so a broken step is reported before the server starts.
-        LocalHost(DevSettings.from_env())
-    except ConfigError as exc:
-        print(f"motia: {exc}", file=sys.stderr)
-        return 2
+    reload_dirs = [str(p) for p in (root / "functions", root / "streams") if p.is_dir()]
+    reload = bool(args.reload and reload_dirs and args.workers == 1)
+    app: Any = "motia_runtime.hosts.local.app:create_app"  # uvicorn's reload and workers need the import string
+    if reload:
+        # This process only supervises: the worker uvicorn spawns loads the project and reports a
+        # broken step itself, then waits for a change. Loading it here too doubled the start-up.
+        os.environ[ENV_RELOAD] = "1"
+    else:
+        from ..hosts.local.app import LocalHost
+
+        try:  # loaded up front so a broken step is reported before the server starts
+            host = LocalHost(DevSettings.from_env())
+        except ConfigError as exc:
+            print(f"motia: {exc}", file=sys.stderr)
+            return 2
+        if args.workers == 1:
+            app = host.app()  # served as it is: the project is loaded once
     base = f"{args.host}:{args.port}"
     print(f"motia dev: API http://{base}  streams ws://{base}\n"
           f"           Workbench http://{base}/  (API docs: http://{base}/openapi.json)", file=sys.stderr)
-    reload_dirs = [str(p) for p in (root / "functions", root / "streams") if p.is_dir()]
     uvicorn.run(
-        "motia_runtime.hosts.local.app:create_app",
-        factory=True,
+        app,
+        factory=isinstance(app, str),
         host=args.host,
         port=args.port,
-        **({"reload": True, "reload_dirs": reload_dirs, "reload_includes": ["*.py"]}
-           if args.reload and reload_dirs and args.workers == 1 else {}),
-        workers=args.workers,  # uvicorn's workers need the import string above, not an app object
+        **({"reload": True, "reload_dirs": reload_dirs, "reload_includes": ["*.py"]} if reload else {}),
+        workers=args.workers,
         log_level=args.log_level,
-        ws=_ws_protocol(),
+        # uvicorn's sans-I/O WebSocket protocol, with the hub's direct frame writes; named, not
+        # imported, so only the process that serves imports it.
+        ws="motia_runtime.hosts.local.frames:FrameWriterProtocol",
         # Frames are small JSON; compressing each one per connection cost 4 times the rest of a send
         # (bench/RESULTS.md). Motia's server does not negotiate permessage-deflate either.
         ws_per_message_deflate=False,
@@ -51,7 +63,7 @@ def _dev(args: argparse.Namespace) -> int:
 
 def _shared_storage(args: argparse.Namespace) -> int:
     """Pass the Redis URL on to the workers and check the setup can work; 0, or the exit code."""
-    from ..hosts.local.app import ENV_REDIS_URL
+    from ..hosts.local.settings import ENV_REDIS_URL
 
     os.environ[ENV_REDIS_URL] = args.redis_url or ""  # an explicit empty flag overrides the env
     if args.workers < 1:
@@ -74,13 +86,6 @@ def _shared_storage(args: argparse.Namespace) -> int:
         print(f"motia: {exc}", file=sys.stderr)
         return 1
     return 0
-
-
-def _ws_protocol() -> type:
-    """uvicorn's sans-I/O WebSocket protocol, with the hub's direct frame writes (hosts/local/frames.py)."""
-    from ..hosts.local.frames import FrameWriterProtocol
-
-    return FrameWriterProtocol
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -7,9 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
@@ -21,6 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import WebSocketRoute
 
 from ...adapters.sqlite import Database, SQLiteQueueStore, SQLiteStateStore, SQLiteStreamStore
+from ...errors import ConfigError
 from ...project import load_project
 from ...runtime import Runtime
 from .admin import admin_routes
@@ -29,6 +29,7 @@ from .http import api_routes, openapi_route
 from .hub import Hub
 from .scheduler import CronScheduler
 from .security import BodyLimit, cors_origins, ensure_stream_secret, install_log_redaction
+from .settings import ENV_RELOAD, DevSettings
 from .static_files import demo_routes
 from .traces import TraceRecorder
 from .websocket import StreamSocket
@@ -37,24 +38,8 @@ from .workbench import WorkbenchFeed, workbench_routes
 if TYPE_CHECKING:
     from ...adapters.redis import RedisBackend
 
-ENV_ROOT = "MOTIA_ROOT"
-ENV_DATA_DIR = "MOTIA_DATA_DIR"
-ENV_REDIS_URL = "MOTIA_REDIS_URL"
 # Close code for "changes may have been missed, rejoin": clients reconnect and get a fresh sync.
 RESYNC_CLOSE = (1012, "stream storage reconnected: rejoin to resync")
-
-
-@dataclass(frozen=True)
-class DevSettings:
-    root: Path
-    data_dir: Path
-    redis_url: str | None = None  # state and streams in Redis, shared by workers; else SQLite
-
-    @classmethod
-    def from_env(cls) -> DevSettings:
-        root = Path(os.environ.get(ENV_ROOT, ".")).resolve()
-        return cls(root, Path(os.environ.get(ENV_DATA_DIR, root / ".motia")).resolve(),
-                   os.environ.get(ENV_REDIS_URL) or None)
 
 
 class LocalHost:
@@ -154,5 +139,14 @@ def _redis_backend(url: str | None) -> RedisBackend | None:
 
 
 def create_app(settings: DevSettings | None = None) -> Starlette:
-    """The app factory uvicorn calls (also after each reload)."""
-    return LocalHost(settings or DevSettings.from_env()).app()
+    """The app factory uvicorn calls in the worker process (again after each reload).
+
+    A project that does not load ends the worker with the config error (file and field) rather
+    than a traceback; under reload, uvicorn's supervisor then waits for the next change.
+    """
+    try:
+        return LocalHost(settings or DevSettings.from_env()).app()
+    except ConfigError as exc:
+        hint = "\nmotia: waiting for a file to change" if os.environ.get(ENV_RELOAD) else ""
+        print(f"motia: {exc}{hint}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
