@@ -71,12 +71,21 @@ def machine() -> dict[str, Any]:
         except (OSError, IndexError, subprocess.TimeoutExpired):
             return "absent"
 
+    import importlib.metadata as metadata
+
     import starlette
     import uvicorn
+
+    def dist(name: str) -> str:  # uvicorn runs on uvloop and httptools only when they are installed
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "absent"
 
     return {
         "cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem_kib / 1024 / 1024, 1),
         "kernel": platform.release(), "python": platform.python_version(), "uvicorn": uvicorn.__version__,
-        "starlette": starlette.__version__, "node": version(["node", "-v"]), "wrk": version(["wrk", "-v"]),
+        "starlette": starlette.__version__, "uvloop": dist("uvloop"),
+        "httptools": dist("httptools"), "node": version(["node", "-v"]), "wrk": version(["wrk", "-v"]),
         "redis": version(["redis-server", "--version"]),
     }

@@ -338,7 +338,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
         f"{doc['date']} (UTC). {peer_note}\n",
         f"**Machine:** {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Linux {m['kernel']}; "
         f"Python {m['python']}, "
-        f"uvicorn {m['uvicorn']}, Starlette {m['starlette']}; Node {m['node']}, {m['wrk']}, {m['redis']}.  \n"
+        f"uvicorn {m['uvicorn']} (uvloop {m.get('uvloop', '?')}, httptools {m.get('httptools', '?')}), "
+        f"Starlette {m['starlette']}; Node {m['node']}, {m['wrk']}, {m['redis']}.  \n"
         f"**Load average** (1/5/15 min): {q['load_at_start']} at the start (after waiting {q['waited_s']} s for "
         f"the 1-minute load to drop under {q['threshold']}: {'reached' if q['quiet'] else 'not reached'}); 1-minute "
         f"load during the run {doc['load_during_run']['min']}-{doc['load_during_run']['max']} (mean "
