@@ -198,9 +198,11 @@ def run(records: int, subscribers: int, latency_ms: float, dynamodb_latency_ms: 
                 try:
                     counter.take()
                     _call(port, "/stats/reset")
+                    cpu = time.process_time()
                     t = time.perf_counter()
                     out: dict[str, Any] = fanout.handler(event, LambdaContext("bench-fanout"))
                     elapsed = (time.perf_counter() - t) * 1000
+                    cpu = (time.process_time() - cpu) * 1000
                 finally:
                     for name, value in saved.items():
                         if value is None:
@@ -210,7 +212,8 @@ def run(records: int, subscribers: int, latency_ms: float, dynamodb_latency_ms: 
                 calls = counter.take()
                 stats = _call(port, "/stats")
                 changes = len(fanout.read_records(event["Records"], bootstrap.logger()))
-                results.append({"ms": round(elapsed, 1), "records": len(event["Records"]), "changes": changes,
+                results.append({"ms": round(elapsed, 1), "cpu_ms": round(cpu, 1), "records": len(event["Records"]),
+                                "changes": changes,
                                 "posts": stats.get("posts", 0), "max_concurrent_posts": stats.get("max_in_flight", 0),
                                 "connections_opened": stats.get("connections_opened", 0),
                                 "dynamodb_calls": dict(calls), "failed": len(out["batchItemFailures"])})

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -307,14 +308,17 @@ def detail_sections(doc: dict[str, Any]) -> str:
             rows.append([shape, str(r["records_per_batch_changes"]),
                          f"{r['subscribers']} ({r['subscribers_per_group']}/group)",
                          str(sum(b["posts"] for b in r["batches"]) // max(len(r["batches"]), 1)),
-                         _fmt(r["cold_batch_ms"]), _fmt(float(r["warm_batch_ms_median"])), _fmt(r["floor_ms"]),
+                         _fmt(r["cold_batch_ms"]), _fmt(float(r["warm_batch_ms_median"])),
+                         _fmt(statistics.median(b.get("cpu_ms", 0) for b in (r["batches"][1:] or r["batches"]))),
+                         _fmt(r["floor_ms"]),
                          str(max(b["max_concurrent_posts"] for b in r["batches"])),
                          ", ".join(f"{k} {v}" for k, v in r["batches"][-1]["dynamodb_calls"].items()),
                          str(r["fanout_max_workers"])])
         parts.append("### AWS fan-out (writes on moto; the entry point against a stand-in answering each post "
                      "after 20 ms and each DynamoDB call after 5 ms)\n\n" + _table(
             ["shape", "changes/batch", "subscribers", "posts/batch", "first batch ms", "warm batch ms (median)",
-             "floor ms (posts in order per connection)", "max concurrent posts", "DynamoDB calls in a batch",
+             "CPU ms of the batch (median, all threads)", "floor ms (posts in order per connection)",
+             "max concurrent posts", "DynamoDB calls in a batch",
              "fan-out threads"], rows) + f"\n\n{loadtxt('fanout')}")
     return "\n\n".join(parts)
 
