@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -50,12 +48,7 @@ def test_a_broken_step_is_reported_and_the_fix_is_picked_up(tmp_path: Path) -> N
     (root / "functions").mkdir(parents=True)
     step = root / "functions" / "hello_step.py"
     step.write_text(STEP.replace('"GET"', '"FETCH"') % "fixed")
-    server = DevServer(root, tmp_path / "data", reload=True)
-    server.data_dir.mkdir(parents=True)
-    with open(server.log_path, "ab") as log:
-        server.proc = subprocess.Popen(
-            [sys.executable, "-m", "motia_runtime", "dev", "--root", str(root), "--port", str(server.port),
-             "--data-dir", str(server.data_dir)], env=server.env, stdout=log, stderr=subprocess.STDOUT)
+    server = DevServer(root, tmp_path / "data", reload=True).spawn()
     try:
         deadline = time.time() + 20
         while "waiting for a file to change" not in server.logs() and time.time() < deadline:

@@ -36,14 +36,19 @@ class DevServer:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
 
-    def start(self, timeout_s: float = 20) -> DevServer:
+    def spawn(self) -> DevServer:
+        """Start ``motia dev`` without waiting for it to answer."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "motia_runtime", "dev", "--root", str(self.root), "--port", str(self.port),
-             "--data-dir", str(self.data_dir), *([] if self.reload else ["--no-reload"])],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT,
-        )
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "motia_runtime", "dev", "--root", str(self.root), "--port", str(self.port),
+                 "--data-dir", str(self.data_dir), *([] if self.reload else ["--no-reload"])],
+                env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            )
+        return self
+
+    def start(self, timeout_s: float = 20) -> DevServer:
+        self.spawn()
         deadline = time.time() + timeout_s
         while time.time() < deadline:
             if self.proc.poll() is not None:
