@@ -40,6 +40,8 @@ def _dev(args: argparse.Namespace) -> int:
             return 2
         if args.workers == 1:
             app = host.app()  # served as it is: the project is loaded once
+        else:  # each worker builds its own; this one only checked the project, so let its database go
+            host.db.close()
     base = f"{args.host}:{args.port}"
     print(f"motia dev: API http://{base}  streams ws://{base}\n"
           f"           Workbench http://{base}/  (API docs: http://{base}/openapi.json)", file=sys.stderr)
