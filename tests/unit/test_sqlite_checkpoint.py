@@ -58,3 +58,31 @@ def test_an_in_memory_database_has_no_checkpoint_thread() -> None:
     db = Database(":memory:")
     assert db._checkpointer is None
     db.close()
+
+
+def _wal_salts(db_path: Path) -> bytes:
+    """The WAL header's salts: SQLite draws new ones each time it starts the WAL over."""
+    with open(f"{db_path}-wal", "rb") as wal:
+        return wal.read(32)[16:24]
+
+
+def test_the_checkpoint_starts_the_next_wal_so_the_loops_commit_does_not(tmp_path: Path) -> None:
+    """In synchronous=NORMAL the first commit after a complete checkpoint starts the WAL over and
+    fsyncs its header: the background round makes that commit itself, so a commit on the loop
+    appends to a WAL already started (same salts) and the rows are in the database file."""
+    path = tmp_path / "motia.db"
+    db = Database(path, checkpoint_every_s=3600)  # rounds run only when the test asks
+    try:
+        for i in range(50):
+            db.conn.execute("INSERT INTO state VALUES ('g', ?, ?, 0)", (f"k{i}", "x" * 200))
+        assert db.checkpoint() is True
+        assert _rows_in_main_file(path, tmp_path) == 50
+        # Nothing new from the loop: the next round copies nothing, not even its own write (which
+        # would start the WAL over again, round after round).
+        assert db.checkpoint() is False
+        started = _wal_salts(path)
+        db.conn.execute("INSERT INTO state VALUES ('g', 'after', 'x', 0)")
+        assert _wal_salts(path) == started
+        assert db.checkpoint() is True
+    finally:
+        db.close()

@@ -10,6 +10,12 @@ crosses the WAL's threshold: here the loop's, which then stalled for 11-25 ms ev
 (bench/optimisations.md). A thread with its own connection checkpoints instead (PASSIVE: it
 never blocks a writer), and the loop's connection keeps a far higher threshold only as a bound on
 the WAL's size if writes never pause long enough for the thread to catch up.
+
+After a checkpoint that copied the whole WAL, SQLite starts the WAL over at the next commit, and
+in ``synchronous=NORMAL`` that commit fsyncs the new WAL header: on the loop, that put 1-2 ms into
+one ``set()`` in five while the thread checkpointed every 0.25 s (bench/optimisations.md). So the
+thread makes that first commit itself, a one-row write to ``meta``, and checkpoints only when the
+loop's connection has written since its last round (else it would keep copying its own write).
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ CREATE TABLE IF NOT EXISTS queue (
     last_error TEXT, event_id TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS queue_by_step ON queue (step, status, visible_at);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
 CHECKPOINT_EVERY_S = 0.25
@@ -63,26 +70,48 @@ class Database:
                 self.conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT_BYTES}")
         except sqlite3.Error as exc:
             raise MotiaError(f"cannot open the local database {path}: {exc}") from exc
-        self.checkpoints = 0  # completed background checkpoints (for tests and the curious)
+        self.checkpoints = 0  # background checkpoints that copied something (for tests and the curious)
         self._closing = threading.Event()
         self._checkpointer: threading.Thread | None = None
+        self._checkpoint_conn: sqlite3.Connection | None = None
+        self._checkpoint_lock = threading.Lock()
+        self._changes_checkpointed = 0  # the loop's connection's total_changes at the last round
         if not in_memory:
+            self._checkpoint_conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+            self._checkpoint_conn.execute("PRAGMA busy_timeout=5000")
+            self._checkpoint_conn.execute("PRAGMA synchronous=NORMAL")
             self._checkpointer = threading.Thread(target=self._checkpoint_loop, args=(checkpoint_every_s,),
                                                   name="motia-sqlite-checkpoint", daemon=True)
             self._checkpointer.start()
 
     def _checkpoint_loop(self, every_s: float) -> None:
-        conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
-        try:
-            conn.execute("PRAGMA busy_timeout=5000")
-            while not self._closing.wait(every_s):
-                try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                    self.checkpoints += 1
-                except sqlite3.Error:
-                    continue  # busy or locked this time: the next round tries again
-        finally:
-            conn.close()
+        while not self._closing.wait(every_s):
+            try:
+                self.checkpoint()
+            except sqlite3.Error:
+                continue  # busy or locked this time: the next round tries again
+
+    def checkpoint(self) -> bool:
+        """One round of the background checkpoint (the thread runs it every ``checkpoint_every_s``):
+        copy the WAL into the database file if the loop's connection wrote since the last round and,
+        when all of it was copied, start the next WAL with a write of this connection's (see above).
+        True when something was copied."""
+        conn = self._checkpoint_conn
+        if conn is None:
+            return False
+        with self._checkpoint_lock:
+            changes = self.conn.total_changes
+            if changes == self._changes_checkpointed:
+                return False
+            busy, in_wal, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            self._changes_checkpointed = changes
+            if busy or in_wal <= 0:
+                return False
+            self.checkpoints += 1
+            if copied == in_wal:
+                conn.execute("INSERT INTO meta VALUES ('wal_restarts', 1) "
+                             "ON CONFLICT (key) DO UPDATE SET value = value + 1")
+            return True
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -99,4 +128,7 @@ class Database:
         self._closing.set()
         if self._checkpointer is not None:
             self._checkpointer.join(10)
+        if self._checkpoint_conn is not None:
+            with self._checkpoint_lock:
+                self._checkpoint_conn.close()
         self.conn.close()
