@@ -8,6 +8,7 @@ import statistics
 import subprocess
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,59 @@ class LoadMonitor:
     def stats(self, since: float = 0.0) -> dict[str, float]:
         xs = [v for t, v in self.samples if t >= since] or [load1()]
         return {"min": min(xs), "mean": round(statistics.fmean(xs), 2), "max": max(xs)}
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The CPUs a server (its whole process tree, and the peer's Redis) and the measuring client may
+    run on; ``None``: wherever the scheduler puts them."""
+
+    name: str
+    server: frozenset[int] | None = None
+    client: frozenset[int] | None = None
+
+    def describe(self) -> str:
+        if self.server is None or self.client is None:
+            return "shared"
+        return f"server {_cpus(self.server)}, client {_cpus(self.client)}"
+
+
+SHARED = Placement("shared")
+
+
+def own_cores() -> Placement:
+    """The server on the first half of the CPUs this process may use, the client on the rest.
+
+    On a machine of two cores, a loopback fan-out otherwise shares one core between the server and
+    the client that reads it: Linux wakes the reader on the writer's core (loopback TCP wakes it as
+    a synchronous wake-up), so it reads only once the server has written every frame, while the
+    other core idles; and the Node client's own helper threads (V8's compiler, concurrent marking)
+    take turns with the server. Real subscribers are on other machines. Shared placement is kept as
+    a row of its own."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return SHARED
+    half = len(cpus) // 2
+    return Placement("own cores", frozenset(cpus[:half]), frozenset(cpus[half:]))
+
+
+def _cpus(cpus: frozenset[int]) -> str:
+    return ",".join(map(str, sorted(cpus)))
+
+
+def pinned(command: list[str], cpus: frozenset[int] | None) -> list[str]:
+    """``command`` run under ``taskset`` on ``cpus`` (its children inherit them), or as it is."""
+    return command if cpus is None else ["taskset", "-c", _cpus(cpus), *command]
+
+
+def set_affinity(pid: int, cpus: frozenset[int] | None) -> None:
+    """Move every thread of a running process to ``cpus`` (``None``: all of this machine's)."""
+    target = set(cpus) if cpus is not None else set(range(os.cpu_count() or 1))
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            os.sched_setaffinity(int(task.name), target)
+        except OSError:
+            pass  # the thread has ended
 
 
 def wait_quiet(threshold: float, max_wait_s: float) -> dict[str, Any]:

@@ -43,6 +43,10 @@ def _fmt(x: Any, unit: str = "", digits: int | None = None) -> str:
     return f"{x}{unit}"
 
 
+def _warmup(r: dict[str, Any]) -> str:
+    return f", after {r['warmup_runs']} warm-up" if r.get("warmup_runs") else ""
+
+
 class Row:
     def __init__(self, figure: str, ours: Any, peer: Any, unit: str, target: str,
                  ratio: float | None, met: bool | None, peer_is_reference: bool = False, note: str = "") -> None:
@@ -93,8 +97,12 @@ def target_rows(doc: dict[str, Any]) -> list[Row]:
     ):
         ours = stat("stream", "ours", label, key, "p99")
         peer, ref = _peer_or_ref(doc, stat("stream", "motia", label, key, "p99"), ref_key)
+        placement = stat("stream", "ours", label, "placement")
+        shared = stat("stream", "ours", f"shared_{label}", key, "p99")
+        note = "" if placement in (None, "shared") else f"({placement}" + (
+            "" if shared is None else f"; shared: {_fmt(shared, ' ms')}") + ")"
         rows.append(Row(fig, ours, peer, " ms", f"≤ {limit:g} ms", peer / ours if ours and peer else None,
-                        None if ours is None else ours <= limit, ref))
+                        None if ours is None else ours <= limit, ref, note))
     # response -> 5th update
     ours = stat("post", "ours", "post_response_to_last_update_ms", "p50")
     peer, ref = _peer_or_ref(doc, stat("post", "motia", "post_response_to_last_update_ms", "p50"), "to_last_p50")
@@ -211,12 +219,16 @@ def detail_sections(doc: dict[str, Any]) -> str:
         rows = []
         for s in servers:
             for label, title in (("paced_1", "1, paced"), ("paced_100", "100, paced"), ("paced_1000", "1,000, paced"),
-                                 ("burst_1", "1, burst"), ("burst_100", "100, burst")):
+                                 ("burst_1", "1, burst"), ("burst_100", "100, burst"),
+                                 ("shared_paced_1", "1, paced"), ("shared_paced_100", "100, paced")):
                 r = _res(doc, "stream", s, label) or {}
-                if "error" in r or not r:
-                    rows.append([s, title, "—", "—", "—", "—", "—", "—", str(r.get("error", ""))[:60]])
+                if not r:
                     continue
-                rows.append([s, title, f"{r['runs']} x 5 (gap {r['gapMs']} ms)", str(r["missed_updates"]),
+                if "error" in r:
+                    rows.append([s, title, "—", "—", "—", "—", "—", "—", "—", str(r.get("error", ""))[:60]])
+                    continue
+                rows.append([s, title, r.get("placement", "shared"),
+                             f"{r['runs']} x 5 (gap {r['gapMs']} ms{_warmup(r)})", str(r["missed_updates"]),
                              _summ(r["latency_ms_real_update_frame"]),
                              _summ(r["fanout_last_subscriber_ms_per_update"]),
                              _summ(r.get("first_to_last_receipt_ms_per_update")), _summ(r["join_all_synced_ms"]),
@@ -226,9 +238,11 @@ def detail_sections(doc: dict[str, Any]) -> str:
                      "so each update's delivery is measured on its own; *burst*: the kit's own run, 5 set()s back to "
                      "back, so the 5th update queues behind the first four's frames to every subscriber. "
                      "*first → last receipt*: per update, from the first subscriber's receipt to the last one's, "
-                     "all read by the one Node process of the measuring client (sharing the machine's cores with "
-                     "the server).\n\n" + _table(
-                         ["server", "subscribers", "runs", "missed", "every receipt", "slowest subscriber per update",
+                     "all read by the one Node process of the measuring client. *CPUs*: where the server (with the "
+                     "peer's Redis) and the client ran; *shared*: wherever the scheduler put them (the method's "
+                     "*Placement*). Warm-up runs are run first and not counted.\n\n" + _table(
+                         ["server", "subscribers", "CPUs", "runs", "missed", "every receipt",
+                          "slowest subscriber per update",
                           "first → last receipt", "join → all synced", "RSS after"], rows) + f"\n\n{loadtxt('stream')}")
 
     if _res(doc, "stall"):
@@ -238,7 +252,8 @@ def detail_sections(doc: dict[str, Any]) -> str:
                 r = _res(doc, "stall", s, label) or {}
                 if not r or "error" in r:
                     continue
-                rows.append([s, label, str(r["missed_updates"]), _summ(r["latency_ms_real_update_frame"]),
+                rows.append([s, label, r.get("placement", "shared"), str(r["missed_updates"]),
+                             _summ(r["latency_ms_real_update_frame"]),
                              _summ(r["fanout_last_subscriber_ms_per_update"]),
                              str(r.get("stalled_client_closed_by_server", "—"))])
         parts.append("### 1,000 subscribers, with and without one stalled client (p50 / p95 / p99 / max, ms)\n\n"
@@ -247,7 +262,7 @@ def detail_sections(doc: dict[str, Any]) -> str:
                      "60 KB name, in groups only it joined) so its TCP buffers are full, then joins every measured "
                      "group as the 1,001st "
                      "subscriber. Figures are the 1,000 healthy subscribers'.\n\n" + _table(
-                         ["server", "stalled client", "missed", "every receipt", "slowest per update",
+                         ["server", "stalled client", "CPUs", "missed", "every receipt", "slowest per update",
                           "stalled client closed"], rows) + f"\n\n{loadtxt('stall')}")
 
     if _res(doc, "startup") or _res(doc, "memory"):

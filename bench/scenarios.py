@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from machine import LoadMonitor, loadavg
+from machine import SHARED, LoadMonitor, Placement, loadavg, own_cores
 from servers import Ours, Server
 from settings import BENCH, REPO, TMP, log
 from toolchain import node
@@ -29,11 +29,15 @@ class Sizes:
     ping_n: int = 2000
     peer_ping_n: int = 300
     post_runs: int = 50
-    runs1: int = 40
-    runs100: int = 20
-    runs1000: int = 20
+    # 5 samples a run: 60 runs give the p99 of 300 (20 runs gave it as the 1st or 2nd largest of 100)
+    runs1: int = 60
+    runs100: int = 60
+    runs1000: int = 30
+    stall_runs: int = 20  # of each kind, interleaved
     burst_runs: int = 20
     gap_ms: int = 50
+    warmup: int = 10  # runs of the stream client discarded first (1,000 subscribers: warmup1000)
+    warmup1000: int = 3
     official_runs: int = 20
     cold_runs: int = 15
     fanout_batches: int = 3
@@ -42,8 +46,8 @@ class Sizes:
 
 
 QUICK = Sizes(starts=2, peer_starts=1, idle_s=3, wrk_s=3, ping_n=300, peer_ping_n=50, post_runs=10, runs1=5,
-              runs100=3, runs1000=2, burst_runs=3, official_runs=3, cold_runs=3, fanout_batches=2,
-              fanout_records=20, fanout_subscribers=200)
+              runs100=3, runs1000=2, stall_runs=2, burst_runs=3, warmup=1, warmup1000=1, official_runs=3,
+              cold_runs=3, fanout_batches=2, fanout_records=20, fanout_subscribers=200)
 
 
 
@@ -73,16 +77,18 @@ class Run:
         return str(self.raw / f"{server.name}-{name}.json")
 
     def drive(self, server: Server, label: str, script: str, *args: Any, raw: bool = True,
-              env: dict[str, str] | None = None) -> dict[str, Any]:
+              env: dict[str, str] | None = None, placement: Placement = SHARED) -> dict[str, Any]:
         """One Node client against a freshly started ``server`` (given 2 s to settle), then stopped;
-        the client's raw samples go to ``raw_file(server, label)``."""
+        the client's raw samples go to ``raw_file(server, label)``; each runs where ``placement``
+        says."""
         assert self.clients is not None
-        server.start(label)
+        server.start(label, cpus=placement.server)
         time.sleep(2)
         try:
-            result = node(self.clients, script, server.url, *args,
+            result = node(self.clients, script, server.url, *args, cpus=placement.client,
                           env={**({"RAW": self.raw_file(server, label)} if raw else {}), **(env or {})})
             result["rss_after"] = server.rss()
+            result["placement"] = placement.describe()
             return result
         finally:
             server.stop()
@@ -157,20 +163,27 @@ def sc_post(run: Run) -> dict[str, Any]:
     return {server.name: run.drive(server, "post", "post-to-last.mjs", run.sizes.post_runs) for server in run.servers}
 
 
-def _stream(run: Run, server: Server, label: str, k: int, runs: int, delay: int, gap: int) -> dict[str, Any]:
-    return run.drive(server, label, "stream-latency.mjs", k, runs, delay, env={"GAP_MS": str(gap)})
+def _stream(run: Run, server: Server, label: str, k: int, runs: int, delay: int, gap: int, warmup: int,
+            placement: Placement) -> dict[str, Any]:
+    return run.drive(server, label, "stream-latency.mjs", k, runs, delay,
+                     env={"GAP_MS": str(gap), "WARMUP": str(warmup)}, placement=placement)
 
 
 def sc_stream(run: Run) -> dict[str, Any]:
-    s = run.sizes
+    """The set() -> client runs, server and client each on its own cores (machine.own_cores), and the
+    paced 1 and 100 again with both where the scheduler puts them (``shared_*``)."""
+    s, own = run.sizes, own_cores()
     out: dict[str, Any] = {}
     for server in run.servers:
         out[server.name] = {
-            "paced_1": _stream(run, server, "paced_1", 1, s.runs1, 300, s.gap_ms),
-            "paced_100": _stream(run, server, "paced_100", 100, s.runs100, 500, s.gap_ms),
-            "paced_1000": _stream(run, server, "paced_1000", 1000, s.runs1000, 3000, s.gap_ms),
-            "burst_1": _stream(run, server, "burst_1", 1, s.burst_runs, 300, 0),
-            "burst_100": _stream(run, server, "burst_100", 100, s.burst_runs, 500, 0),
+            "paced_1": _stream(run, server, "paced_1", 1, s.runs1, 300, s.gap_ms, s.warmup, own),
+            "paced_100": _stream(run, server, "paced_100", 100, s.runs100, 500, s.gap_ms, s.warmup, own),
+            "paced_1000": _stream(run, server, "paced_1000", 1000, s.runs1000, 3000, s.gap_ms, s.warmup1000, own),
+            "burst_1": _stream(run, server, "burst_1", 1, s.burst_runs, 300, 0, s.warmup, own),
+            "burst_100": _stream(run, server, "burst_100", 100, s.burst_runs, 500, 0, s.warmup, own),
+            "shared_paced_1": _stream(run, server, "shared_paced_1", 1, s.runs1, 300, s.gap_ms, s.warmup, SHARED),
+            "shared_paced_100": _stream(run, server, "shared_paced_100", 100, s.runs100, 500, s.gap_ms, s.warmup,
+                                        SHARED),
         }
     return out
 
@@ -181,11 +194,13 @@ def sc_stall(run: Run) -> dict[str, Any]:
     s = run.sizes
     out: dict[str, Any] = {}
     for server in run.servers:
-        result = run.drive(server, "stall", "stream-latency.mjs", 1000, 2 * s.runs1000, 3000,
-                           env={"GAP_MS": str(s.gap_ms), "STALL": "1", "STALL_ALTERNATE": "1"})
+        result = run.drive(server, "stall", "stream-latency.mjs", 1000, 2 * s.stall_runs, 3000,
+                           env={"GAP_MS": str(s.gap_ms), "STALL": "1", "STALL_ALTERNATE": "1",
+                                "WARMUP": str(2 * s.warmup1000)}, placement=own_cores())
         out[server.name] = {
-            cond: {**result["by_condition"][key], "runs": s.runs1000, "missed_updates": result["missed_updates"],
-                   "stalled_client_closed_by_server": result["stalled_client_closed_by_server"]}
+            cond: {**result["by_condition"][key], "runs": s.stall_runs, "missed_updates": result["missed_updates"],
+                   "stalled_client_closed_by_server": result["stalled_client_closed_by_server"],
+                   "placement": result["placement"]}
             for cond, key in (("without", "without_stalled"), ("with", "with_stalled"))
         }
     return out

@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+from machine import pinned, set_affinity
 from settings import APP, OURS_PORT, PEER_PORT, REDIS_PORT, REPO, TMP
 
 
@@ -72,6 +73,7 @@ class Server:
 
     def __init__(self) -> None:
         self.proc: subprocess.Popen[bytes] | None = None
+        self.cpus: frozenset[int] | None = None  # where the current start runs (machine.Placement)
         self.starts = 0
         self.log_dir = TMP / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -95,15 +97,16 @@ class Server:
     def main_pid(self) -> int | None:
         raise NotImplementedError
 
-    def start(self, label: str, timeout_s: float = 60) -> float:
+    def start(self, label: str, timeout_s: float = 60, cpus: frozenset[int] | None = None) -> float:
         self.stop()
+        self.cpus = cpus
         if not _free(self.port):
             raise RuntimeError(f"port {self.port} is taken by something else: not starting {self.name} there")
         self.before_start()
         self.starts += 1
         logf = open(self.log_dir / f"{self.name}-{self.starts}-{label}.log", "wb")
         t0 = time.perf_counter()
-        self.proc = subprocess.Popen(self.command(), cwd=self.cwd(), env=self.env(), stdout=logf,
+        self.proc = subprocess.Popen(pinned(self.command(), cpus), cwd=self.cwd(), env=self.env(), stdout=logf,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         while time.perf_counter() - t0 < timeout_s:
             if http_status(self.port) == 200:
@@ -206,6 +209,8 @@ class Peer(Server):
 
     def before_start(self) -> None:
         subprocess.run(["redis-cli", "-p", str(REDIS_PORT), "flushall"], capture_output=True, check=True)
+        if self.redis is not None:  # Redis is the peer's store: it runs where the server does
+            set_affinity(self.redis.pid, self.cpus)
 
     def main_pid(self) -> int | None:
         if self.proc is None:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from machine import pinned
 from settings import BENCH, KIT, TMP, log
 
 
@@ -79,9 +80,9 @@ def peer_folder() -> Path:
 
 
 def node(folder: Path, script: str, *args: Any, env: dict[str, str] | None = None,
-         timeout_s: float = 1800) -> dict[str, Any]:
-    out = subprocess.run(["node", f"clients/{script}", *map(str, args)], cwd=folder, capture_output=True, text=True,
-                         env={**os.environ, **(env or {})}, timeout=timeout_s)
+         timeout_s: float = 1800, cpus: frozenset[int] | None = None) -> dict[str, Any]:
+    out = subprocess.run(pinned(["node", f"clients/{script}", *map(str, args)], cpus), cwd=folder,
+                         capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=timeout_s)
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
     if out.returncode != 0 or not lines:
         raise RuntimeError(f"node {script} {args} failed ({out.returncode}):\n{out.stdout[-2000:]}\n"

@@ -7,6 +7,8 @@
 //               and the server cannot write to it any more; its samples are excluded
 //   STALL_ALTERNATE=1  the stalled subscriber joins every other run's group only, and the figures are
 //               reported for both kinds of run (`by_condition`): the same server, interleaved
+//   WARMUP=<n>  run n more runs first and discard their samples, so that the measured runs do not
+//               include this process's own start-up work (V8 compiling its hot paths on helper threads)
 //   RAW=<file>  write every latency sample (real update frames, slowest subscriber per update) as JSON
 // Latency = receiver's performance.timeOrigin + performance.now() at frame receipt - data.sentAt, which the
 // step stamps from the same host wall clock immediately before set().
@@ -24,6 +26,7 @@ const STALL = process.env.STALL === '1'
 const BALLAST = Number(process.env.BALLAST ?? 16)
 const BALLAST_KB = Number(process.env.BALLAST_KB ?? 60)
 const ALTERNATE = process.env.STALL_ALTERNATE === '1'
+const WARMUP = Number(process.env.WARMUP ?? 0)
 const wsUrl = base.replace(/^http/, 'ws')
 const join = (ws, groupId) => ws.send(JSON.stringify({ type: 'join', data: { streamName: 'petCreation', groupId, subscriptionId: randomUUID() } }))
 const post = async (body) => (await (await fetch(`${base}/pets`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json())
@@ -86,7 +89,14 @@ for (const s of subs) {
   })
 }
 
-for (let run = 0; run < RUNS; run++) {
+const discard = () => {
+  for (const a of [clockSkew, spread, realLat, anyLat, fanoutLast, joinSyncMs, ...Object.values(perSeq),
+    ...Object.values(byCond).flatMap((c) => [c.real, c.slowest])]) a.length = 0
+  missed = 0; framesTotal = 0; wrappedDup = 0
+}
+for (let i = -WARMUP; i < RUNS; i++) {
+  if (i === 0) discard()
+  const run = i < 0 ? RUNS - i - 1 : i // warm-up runs get item names of their own
   clockSkew.push(Date.now() - nowMs())
   const { traceId } = await post({ name: `bench${run}`, startDelayMs: DELAY, gapMs: GAP })
   let onAllSynced, onDone
@@ -106,7 +116,7 @@ for (let run = 0; run < RUNS; run++) {
   await sleep(100)
 }
 const out = {
-  test: 'stream-set-to-receive', subscribers: K, runs: RUNS, startDelayMs: DELAY, gapMs: GAP, stalled_client: STALL,
+  test: 'stream-set-to-receive', subscribers: K, runs: RUNS, warmup_runs: WARMUP, startDelayMs: DELAY, gapMs: GAP, stalled_client: STALL,
   stalled_client_closed_by_server: STALL ? stalledClosed : undefined,
   samples_real_update: realLat.length, missed_updates: missed, frames_received_total: framesTotal, wrapped_update_frames: wrappedDup,
   latency_ms_real_update_frame: summary(realLat),
