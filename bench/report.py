@@ -350,7 +350,9 @@ def render_markdown(doc: dict[str, Any]) -> str:
                  "Ours only (`make bench`): Motia's column holds the figures of shared/reference/motia-peer.md, marked "
                  "(ref.); `make bench-peer` measures both in one run.")
     warn = ""
-    if not q.get("quiet") or doc["load_during_run"]["max"] >= 1.5:
+    # The suite's own load peaks near 2 during the wrk scenario (wrk's 2 threads and the server), so
+    # the peak says nothing about other work; the mean over the whole run does.
+    if not q.get("quiet") or doc["load_during_run"]["mean"] >= 1.0:
         warn = ("\n> **The machine was not quiet** (see the load averages): other work shared its 2 cores, so "
                 "absolute figures are pessimistic and noisy.\n")
     opt = BENCH / "optimisations.md"
@@ -395,6 +397,7 @@ def render_chart(doc: dict[str, Any], raw: Path, target: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, NullFormatter
 
     servers = [("ours", "tab:blue"), ("motia", "tab:red")] if doc.get("peer") else [("ours", "tab:blue")]
     panels: list[tuple[str, list[tuple[str, str, Callable[[str], list[float]]]]]] = [
@@ -423,6 +426,10 @@ def render_chart(doc: dict[str, Any], raw: Path, target: Path) -> None:
                 drawn = True
         ax.set_title(title)
         ax.set_xscale("log")
+        # A panel spanning less than a decade gets labelled minor ticks ("3x10^-1 4x10^-1 ..."),
+        # which overlap; label the decades only, in plain numbers.
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
         ax.set_xlabel("ms (log)")
         ax.set_ylabel("fraction ≤ x")
         ax.grid(True, which="both", alpha=0.3)
