@@ -86,3 +86,10 @@ def test_the_checkpoint_starts_the_next_wal_so_the_loops_commit_does_not(tmp_pat
         assert db.checkpoint() is True
     finally:
         db.close()
+
+
+def test_a_closed_database_checkpoints_nothing(tmp_path: Path) -> None:
+    db = Database(tmp_path / "motia.db", checkpoint_every_s=3600)
+    db.conn.execute("INSERT INTO state VALUES ('g', 'k', 'v', 0)")
+    db.close()
+    assert db.checkpoint() is False

@@ -96,10 +96,10 @@ class Database:
         copy the WAL into the database file if the loop's connection wrote since the last round and,
         when all of it was copied, start the next WAL with a write of this connection's (see above).
         True when something was copied."""
-        conn = self._checkpoint_conn
-        if conn is None:
-            return False
         with self._checkpoint_lock:
+            conn = self._checkpoint_conn
+            if conn is None:  # in memory, or closed
+                return False
             changes = self.conn.total_changes
             if changes == self._changes_checkpointed:
                 return False
@@ -131,4 +131,5 @@ class Database:
         if self._checkpoint_conn is not None:
             with self._checkpoint_lock:
                 self._checkpoint_conn.close()
+                self._checkpoint_conn = None
         self.conn.close()
