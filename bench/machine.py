@@ -53,7 +53,6 @@ class Placement:
     """The CPUs a server (its whole process tree, and the peer's Redis) and the measuring client may
     run on; ``None``: wherever the scheduler puts them."""
 
-    name: str
     server: frozenset[int] | None = None
     client: frozenset[int] | None = None
 
@@ -63,7 +62,7 @@ class Placement:
         return f"server {_cpus(self.server)}, client {_cpus(self.client)}"
 
 
-SHARED = Placement("shared")
+SHARED = Placement()
 
 
 def own_cores() -> Placement:
@@ -79,7 +78,7 @@ def own_cores() -> Placement:
     if len(cpus) < 2:
         return SHARED
     half = len(cpus) // 2
-    return Placement("own cores", frozenset(cpus[:half]), frozenset(cpus[half:]))
+    return Placement(frozenset(cpus[:half]), frozenset(cpus[half:]))
 
 
 def _cpus(cpus: frozenset[int]) -> str:
@@ -92,8 +91,9 @@ def pinned(command: list[str], cpus: frozenset[int] | None) -> list[str]:
 
 
 def set_affinity(pid: int, cpus: frozenset[int] | None) -> None:
-    """Move every thread of a running process to ``cpus`` (``None``: all of this machine's)."""
-    target = set(cpus) if cpus is not None else set(range(os.cpu_count() or 1))
+    """Move every thread of a running process to ``cpus`` (``None``: back to the CPUs this process
+    may use, as where the scheduler puts it)."""
+    target = set(cpus) if cpus is not None else os.sched_getaffinity(0)
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
             os.sched_setaffinity(int(task.name), target)

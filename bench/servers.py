@@ -73,7 +73,6 @@ class Server:
 
     def __init__(self) -> None:
         self.proc: subprocess.Popen[bytes] | None = None
-        self.cpus: frozenset[int] | None = None  # where the current start runs (machine.Placement)
         self.starts = 0
         self.log_dir = TMP / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -91,18 +90,17 @@ class Server:
     def cwd(self) -> Path:
         return REPO
 
-    def before_start(self) -> None:
-        pass
+    def before_start(self, cpus: frozenset[int] | None) -> None:
+        """Called before each start, with the CPUs it will run on (``None``: anywhere)."""
 
     def main_pid(self) -> int | None:
         raise NotImplementedError
 
     def start(self, label: str, timeout_s: float = 60, cpus: frozenset[int] | None = None) -> float:
         self.stop()
-        self.cpus = cpus
         if not _free(self.port):
             raise RuntimeError(f"port {self.port} is taken by something else: not starting {self.name} there")
-        self.before_start()
+        self.before_start(cpus)
         self.starts += 1
         logf = open(self.log_dir / f"{self.name}-{self.starts}-{label}.log", "wb")
         t0 = time.perf_counter()
@@ -207,10 +205,10 @@ class Peer(Server):
             time.sleep(0.05)
         raise RuntimeError("redis-server did not start")
 
-    def before_start(self) -> None:
+    def before_start(self, cpus: frozenset[int] | None) -> None:
         subprocess.run(["redis-cli", "-p", str(REDIS_PORT), "flushall"], capture_output=True, check=True)
         if self.redis is not None:  # Redis is the peer's store: it runs where the server does
-            set_affinity(self.redis.pid, self.cpus)
+            set_affinity(self.redis.pid, cpus)
 
     def main_pid(self) -> int | None:
         if self.proc is None:
