@@ -29,7 +29,8 @@ _LAZY = {
     "verify_stream_token": "auth", "ApiRouteConfig": "config", "CronConfig": "config", "Emit": "config",
     "EventConfig": "config", "HandlerInfra": "config", "Infrastructure": "config", "NoopConfig": "config",
     "QueueInfra": "config", "StreamConfig": "config", "FlowContext": "context", "ApiRequest": "dispatch",
-    "ApiResponse": "dispatch",
+    "ApiResponse": "dispatch", "StreamTriggerConfig": "config", "StateTriggerConfig": "config",
+    "TriggerLoopError": "trigger_routing",
 }
 
 if TYPE_CHECKING:
@@ -43,10 +44,13 @@ if TYPE_CHECKING:
         Infrastructure,
         NoopConfig,
         QueueInfra,
+        StateTriggerConfig,
         StreamConfig,
+        StreamTriggerConfig,
     )
     from .context import FlowContext
     from .dispatch import ApiRequest, ApiResponse
+    from .trigger_routing import TriggerLoopError
 
 
 def __getattr__(name: str) -> Any:
@@ -83,7 +87,9 @@ __all__ = [
     "Infrastructure",
     "NoopConfig",
     "QueueInfra",
+    "StateTriggerConfig",
     "StreamConfig",
+    "StreamTriggerConfig",
     # handlers
     "ApiRequest",
     "ApiResponse",
@@ -106,5 +112,6 @@ __all__ = [
     "StreamError",
     "StreamNotFoundError",
     "StreamTokenError",
+    "TriggerLoopError",
     "ValidationError",
 ]

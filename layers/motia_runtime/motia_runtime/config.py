@@ -172,6 +172,8 @@ class EventConfig(_StepBase):
     type: Literal["event"] = "event"
     subscribes: list[str] = Field(min_length=1)
     input: Schema | None = None
+    #: ``condition(input, ctx)`` (sync or async) is asked before the handler; False skips it.
+    condition: Callable[..., Any] | None = None
 
     @field_validator("input", mode="before")
     @classmethod
@@ -184,12 +186,91 @@ class CronConfig(_StepBase):
 
     type: Literal["cron"] = "cron"
     cron: str
+    #: ``condition(None, ctx)`` (sync or async) is asked before each run; False skips it.
+    condition: Callable[..., Any] | None = None
 
     @field_validator("cron")
     @classmethod
     def _cron(cls, value: str) -> str:
         validate_cron(value)
         return value
+
+
+ChangeKind = Literal["create", "update", "delete", "event"]
+StateChangeKind = Literal["create", "update", "delete"]
+
+#: The topic a trigger step's queue is fed on: one per step, so a change is routed to exactly the
+#: steps whose trigger matches it (EventBridge detail-type on AWS, the local bus's topic here).
+TRIGGER_TOPIC_PREFIX = "motia.trigger."
+
+
+def trigger_topic(step_name: str) -> str:
+    return f"{TRIGGER_TOPIC_PREFIX}{step_name}"
+
+
+class _TriggerStep(EventConfig):
+    """A step fed by changes rather than by emits: queued like an event step (retries, backoff,
+    dead letters), on a topic of its own that the framework publishes to when a change matches.
+
+    Trigger queues are FIFO by default, grouped by the changed item, so one item's changes reach
+    the handler one at a time and in order; ``infrastructure.queue.type = "standard"`` trades that
+    for parallelism.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _own_topic(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        if "subscribes" in data:
+            raise ValueError("a trigger step is fed by its trigger; it does not take subscribes")
+        name = data.get("name")
+        data = {**data, "subscribes": [trigger_topic(name) if isinstance(name, str) else "?"]}
+        infra = data.get("infrastructure")
+        if isinstance(infra, dict):
+            queue = infra.get("queue")
+            if isinstance(queue, dict) and "type" not in queue:
+                data["infrastructure"] = {**infra, "queue": {**queue, "type": "fifo"}}
+        elif infra is None:
+            data["infrastructure"] = {"queue": {"type": "fifo"}}
+        return data
+
+
+class StreamTriggerConfig(_TriggerStep):
+    """Runs ``handler(change, ctx)`` for each change of a stream's items (Motia 1.0's stream trigger).
+
+    ``events`` narrows the kinds (``create``, ``update``, ``delete``, ``event`` for ``send``);
+    ``group_id`` and ``item_id`` narrow the items; ``condition(change, ctx)`` (sync or async) is
+    asked first, and a False skips the handler.
+    """
+
+    type: Literal["stream"] = "stream"  # type: ignore[assignment]
+    stream_name: str = Field(min_length=1)
+    group_id: str | None = None
+    item_id: str | None = None
+    events: list[ChangeKind] = Field(["create", "update", "delete", "event"], min_length=1)
+
+    def matches(self, stream: str, group_id: str, id: str | None, kind: str) -> bool:
+        return (stream == self.stream_name and kind in self.events
+                and (self.group_id is None or self.group_id == group_id)
+                and (self.item_id is None or self.item_id == id))
+
+
+class StateTriggerConfig(_TriggerStep):
+    """Runs ``handler(change, ctx)`` when a state key changes, with its old and new value.
+
+    ``group`` and ``key`` narrow the keys (Motia 1.0 offers only a condition: every state change
+    reaches every state trigger there); ``events`` the kinds (``create``, ``update``, ``delete``).
+    """
+
+    type: Literal["state"] = "state"  # type: ignore[assignment]
+    group: str | None = None
+    key: str | None = None
+    events: list[StateChangeKind] = Field(["create", "update", "delete"], min_length=1)
+
+    def matches(self, group: str, key: str, kind: str) -> bool:
+        return (kind in self.events and (self.group is None or self.group == group)
+                and (self.key is None or self.key == key))
 
 
 class NoopConfig(_StepBase):
@@ -205,15 +286,18 @@ class NoopConfig(_StepBase):
 
 
 StepConfig = Annotated[
-    ApiRouteConfig | EventConfig | CronConfig | NoopConfig,
+    ApiRouteConfig | EventConfig | CronConfig | NoopConfig | StreamTriggerConfig | StateTriggerConfig,
     Field(discriminator="type"),
 ]
 _STEP_MODELS: dict[str, type[_StepBase]] = {
     "api": ApiRouteConfig, "event": EventConfig, "cron": CronConfig, "noop": NoopConfig,
+    "stream": StreamTriggerConfig, "state": StateTriggerConfig,
 }
+_STEP_TYPES = "'api', 'event', 'cron', 'noop', 'stream', 'state'"
 _step_adapter: pydantic.TypeAdapter[Any] | None = None
 
-StepConfigModel = ApiRouteConfig | EventConfig | CronConfig | NoopConfig
+StepConfigModel = ApiRouteConfig | EventConfig | CronConfig | NoopConfig | StreamTriggerConfig | StateTriggerConfig
+_SINGLE_MODELS = (ApiRouteConfig, EventConfig, CronConfig, NoopConfig)
 
 
 class StreamBaseConfig(_Model):
@@ -261,7 +345,7 @@ class StreamConfig(_Model):
 def _field_of(loc: tuple[Any, ...], tagged: bool = True) -> str:
     parts = [str(p) for p in loc]
     # A discriminated union prefixes the location with the tag ("api", "event", ...).
-    if tagged and parts and parts[0] in ("api", "event", "cron", "noop"):
+    if tagged and parts and parts[0] in _STEP_MODELS:
         parts = parts[1:]
     return ".".join(parts) or "(config)"
 
@@ -273,14 +357,14 @@ def _raise_config_error(exc: pydantic.ValidationError, file: str, tagged: bool =
     message = first["msg"]
     if first["type"] == "union_tag_invalid" or first["type"] == "union_tag_not_found":
         field = "type"
-        message = "must be one of 'api', 'event', 'cron', 'noop'"
+        message = f"must be one of {_STEP_TYPES} (or give triggers: [...])"
     more = "".join(f"; {_field_of(e['loc'], tagged)}: {e['msg']}" for e in rest)
     raise ConfigError(message + more, file=file, field=field) from None
 
 
 def parse_step_config(raw: Any, file: str) -> StepConfigModel:
     """Validate a step's ``config`` (typed model or Motia-style dict) or raise ConfigError."""
-    if isinstance(raw, (ApiRouteConfig, EventConfig, CronConfig, NoopConfig)):
+    if isinstance(raw, _SINGLE_MODELS):  # the trigger configs are EventConfigs too
         return raw
     if not isinstance(raw, dict):
         raise ConfigError(f"config must be a dict or a step config model, not {type(raw).__name__}", file=file)

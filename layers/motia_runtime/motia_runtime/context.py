@@ -97,6 +97,13 @@ class TracedState(StateStore):
     async def set(self, group: str, key: str, value: Any) -> Any:
         return await self._report(self._inner.set(group, key, value), "set", group, key=key, value=value)
 
+    async def update(self, group: str, key: str, ops: Any) -> Any:
+        return await self._report(self._inner.update(group, key, ops), "update", group, key=key,  # type: ignore[attr-defined]
+                                  ops=list(ops))
+
+    async def mutate(self, group: str, key: str, fn: Any) -> tuple[Any | None, Any]:
+        return await self._inner.mutate(group, key, fn)  # type: ignore[no-any-return]
+
     async def delete(self, group: str, key: str) -> Any | None:
         return await self._report(self._inner.delete(group, key), "delete", group, key=key)
 
@@ -130,6 +137,9 @@ class FlowContext:
     state: StateStore
     streams: Streams
     step: str
+    #: Which trigger started this run: ``{"type": "api"|"http"|"event"|"queue"|"cron"|"stream"|"state",
+    #: "index", ...}`` (Motia 1.0's ``ctx.trigger``).
+    trigger: dict[str, Any] | None = None
 
     @property
     def traceId(self) -> str:  # noqa: N802 - Motia's spelling, kept as an alias

@@ -24,6 +24,7 @@ from .ports.events import Event
 from .project import Step
 from .runtime import Runtime
 from .trace import new_trace_id
+from .trigger_routing import running
 
 
 class ApiRequest(TypedDict):
@@ -148,7 +149,9 @@ async def run_api(runtime: Runtime, step: Step, request: ApiRequest, trace_id: s
     token = runtime.observer.step_started(trace_id, step.name, {"type": "api", "path": config.path})
     error: BaseException | None = None
     try:
-        response = _to_response(step, await chain(request))
+        with running(trace_id):
+            result = await chain(request)
+        response = _to_response(step, result)
     except ValidationError as exc:
         error = exc
         logger.error(f"step failed: {exc}", {"errors": exc.errors})
@@ -181,23 +184,42 @@ async def run_event(runtime: Runtime, step: Step, event: Event) -> None:
             data = config.input.validate(data, what=f"event {event.topic!r} for step {step.name!r}")
         except ValidationError as exc:
             raise InvalidInputError(str(exc), exc.errors) from None
-    await _run(runtime, step, event.trace_id, {"type": "event", "topic": event.topic}, data)
+    # A stream or state trigger's change says how many trigger hops led to it (triggers.py).
+    depth = data.get("depth", 0) if config.type in ("stream", "state") and isinstance(data, dict) else 0
+    await _run(runtime, step, event.trace_id, {"type": config.type, "topic": event.topic}, data, depth=depth)
 
 
 async def run_cron(runtime: Runtime, step: Step, trace_id: str | None = None) -> str:
     """Run a cron step once, as a new trace; returns the trace id."""
     config: CronConfig = step.config  # type: ignore[assignment]
     trace_id = trace_id or new_trace_id()
-    await _run(runtime, step, trace_id, {"type": "cron", "cron": config.cron})
+    # A step declared with triggers: [...] takes (input, ctx) whatever fired it; cron's input is None.
+    await _run(runtime, step, trace_id, {"type": "cron", "cron": config.cron}, *((None,) if step.unified else ()))
     return trace_id
 
 
-async def _run(runtime: Runtime, step: Step, trace_id: str, trigger: dict[str, Any], *args: Any) -> None:
+async def _condition_holds(step: Step, ctx: Any, data: Any) -> bool:
+    condition = getattr(step.config, "condition", None)
+    if condition is None:
+        return True
+    result = condition(data, ctx)
+    if inspect.isawaitable(result):
+        result = await result
+    return bool(result)
+
+
+async def _run(runtime: Runtime, step: Step, trace_id: str, trigger: dict[str, Any], *args: Any,
+               depth: int = 0) -> None:
     ctx = runtime.context(step, trace_id)
     token = runtime.observer.step_started(trace_id, step.name, trigger)
     error: BaseException | None = None
     try:
-        await call_handler(step.handler, *args, ctx, timeout_s=step.config.infrastructure.handler.timeout)  # type: ignore[arg-type]
+        with running(trace_id, depth):
+            # The condition sees what the handler would (None for cron); False skips the run.
+            if await _condition_holds(step, ctx, args[0] if args else None):
+                await call_handler(step.handler, *args, ctx, timeout_s=step.config.infrastructure.handler.timeout)  # type: ignore[arg-type]
+            else:
+                ctx.logger.debug("condition is false: handler skipped", {"trigger": trigger})
     except BaseException as exc:
         error = exc
         raise

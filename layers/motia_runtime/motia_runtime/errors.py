@@ -38,6 +38,7 @@ class ConfigError(MotiaError):
     def __init__(self, message: str, *, file: str | None = None, field: str | None = None) -> None:
         self.file = file
         self.field = field
+        self.message = message
         where = file or ""
         if field:
             where = f"{where}: {field}" if where else field

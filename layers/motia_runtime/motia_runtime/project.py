@@ -28,19 +28,24 @@ from .config import (
     CronConfig,
     EventConfig,
     NoopConfig,
+    StateTriggerConfig,
     StepConfigModel,
     StreamConfig,
+    StreamTriggerConfig,
     parse_step_config,
     parse_stream_config,
 )
 from .errors import ConfigError
+from .triggers import expand_step_config, is_multi_trigger
 
 STEP_GLOB = "*_step.py"
 STREAM_GLOB = "*_stream.py"
 AUTH_MODULE = "auth.py"
 
 # The number of positional arguments each kind of handler takes.
-_HANDLER_ARITY = {"api": 2, "event": 2, "cron": 1}
+_HANDLER_ARITY = {"api": 2, "event": 2, "cron": 1, "stream": 2, "state": 2}
+_HANDLER_SHAPE = {"api": "handler(req, ctx)", "event": "handler(input, ctx)", "cron": "handler(ctx)",
+                  "stream": "handler(change, ctx)", "state": "handler(change, ctx)"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,11 @@ class Step:
     config: StepConfigModel
     handler: Callable[..., Any] | None
     file: Path
+    #: What ``ctx.trigger`` says for this step: ``{"type", "index", ...}``.
+    trigger: dict[str, Any] = field(default_factory=dict)
+    #: True for a step declared with ``triggers: [...]``: its handler is always
+    #: ``handler(input, ctx)`` (None for cron), as in Motia 1.0.
+    unified: bool = False
 
     @property
     def name(self) -> str:
@@ -80,6 +90,14 @@ class Project:
     @property
     def cron_steps(self) -> list[Step]:
         return self.steps_of(CronConfig)
+
+    @property
+    def stream_trigger_steps(self) -> list[Step]:
+        return self.steps_of(StreamTriggerConfig)
+
+    @property
+    def state_trigger_steps(self) -> list[Step]:
+        return self.steps_of(StateTriggerConfig)
 
     def subscribers(self, topic: str) -> list[Step]:
         return [s for s in self.event_steps if topic in s.config.subscribes]  # type: ignore[union-attr]
@@ -115,11 +133,11 @@ def _import(path: Path, root: Path) -> ModuleType:
         raise ConfigError(f"cannot import: {type(exc).__name__}: {exc}", file=rel) from exc
 
 
-def _check_handler(step: StepConfigModel, handler: Any, rel: str) -> Callable[..., Any] | None:
+def _check_handler(step: StepConfigModel, handler: Any, rel: str, unified: bool = False) -> Callable[..., Any] | None:
     if isinstance(step, NoopConfig):
         return None
     if handler is None:
-        kind = {"api": "an API", "event": "an event", "cron": "a cron"}[step.type]
+        kind = {"api": "an API", "event": "an event"}.get(step.type, f"a {step.type}")
         raise ConfigError(f"{kind} step needs a module-level handler", file=rel, field="handler")
     if not callable(handler):
         raise ConfigError("handler must be a function", file=rel, field="handler")
@@ -129,11 +147,12 @@ def _check_handler(step: StepConfigModel, handler: Any, rel: str) -> Callable[..
         return handler  # builtins and C callables: trust them
     positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     varargs = any(p.kind == p.VAR_POSITIONAL for p in params)
-    expected = _HANDLER_ARITY[step.type]
+    expected = 2 if unified else _HANDLER_ARITY[step.type]
     required = [p for p in positional if p.default is p.empty]
     if len(required) > expected or (len(positional) < expected and not varargs):
-        shape = {"api": "handler(req, ctx)", "event": "handler(input, ctx)", "cron": "handler(ctx)"}[step.type]
-        raise ConfigError(f"a {step.type} step's handler must be {shape}", file=rel, field="handler")
+        shape = "handler(input, ctx)" if unified else _HANDLER_SHAPE[step.type]
+        what = "a step with triggers" if unified else f"a {step.type} step"
+        raise ConfigError(f"{what}'s handler must be {shape}", file=rel, field="handler")
     return handler
 
 
@@ -192,25 +211,45 @@ def load_project(root: Path | str, *, functions_dir: str = "functions", streams_
     routes: dict[tuple[str, str], Step] = {}
     functions_path = root / functions_dir
     for path, rel, module in _config_modules(functions_path, STEP_GLOB, root, "step", files):
-        config = parse_step_config(module.config, rel)
-        handler = _check_handler(config, getattr(module, "handler", None), rel)
-        step = Step(config, handler, path)
-        if config.name in steps:
-            other = _relative(steps[config.name].file, root)
-            raise ConfigError(f"step name {config.name!r} is already used by {other}", file=rel, field="name")
-        if isinstance(config, ApiRouteConfig):
-            key = _route_key(config)
-            if key in routes:
-                other = _relative(routes[key].file, root)
-                raise ConfigError(
-                    f"route {config.method} {config.path} is already served by {other}", file=rel, field="path"
-                )
-            routes[key] = step
-        steps[config.name] = step
+        for step in _steps_of(module, path, rel, streams):
+            config = step.config
+            if config.name in steps:
+                other = _relative(steps[config.name].file, root)
+                raise ConfigError(f"step name {config.name!r} is already used by {other}", file=rel, field="name")
+            if isinstance(config, ApiRouteConfig):
+                key = _route_key(config)
+                if key in routes:
+                    other = _relative(routes[key].file, root)
+                    raise ConfigError(
+                        f"route {config.method} {config.path} is already served by {other}", file=rel, field="path"
+                    )
+                routes[key] = step
+            steps[config.name] = step
 
     if files is not None:
         return Project(root, steps, streams, stream_files, authenticate, [], complete=False)
     return Project(root, steps, streams, stream_files, authenticate, _topic_warnings(steps, root))
+
+
+def _steps_of(module: ModuleType, path: Path, rel: str, streams: dict[str, StreamConfig]) -> list[Step]:
+    """The step a file declares, or one per trigger for a ``triggers: [...]`` config."""
+    raw = module.config
+    handler = getattr(module, "handler", None)
+    if is_multi_trigger(raw):
+        configs = expand_step_config(raw, rel)
+        unified = True
+    else:
+        config = parse_step_config(raw, rel)
+        configs = [(config, {"type": config.type, "index": 0})]
+        unified = False
+    out = []
+    for i, (config, info) in enumerate(configs):
+        if isinstance(config, StreamTriggerConfig) and config.stream_name not in streams:
+            known = ", ".join(sorted(streams)) or "none"
+            field = f"triggers.{i}.streamName" if unified else "streamName"
+            raise ConfigError(f"no stream named {config.stream_name!r} (streams: {known})", file=rel, field=field)
+        out.append(Step(config, _check_handler(config, handler, rel, unified), path, info, unified))
+    return out
 
 
 def _topic_warnings(steps: dict[str, Step], root: Path) -> list[str]:
@@ -220,7 +259,7 @@ def _topic_warnings(steps: dict[str, Step], root: Path) -> list[str]:
     warnings = []
     subscribers: dict[str, list[Step]] = defaultdict(list)
     for step in steps.values():
-        if isinstance(step.config, EventConfig):
+        if isinstance(step.config, EventConfig) and not isinstance(step.config, StreamTriggerConfig | StateTriggerConfig):
             for topic in step.config.subscribes:
                 subscribers[topic].append(step)
     for topic, subs in sorted(subscribers.items()):

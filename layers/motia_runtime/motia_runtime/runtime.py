@@ -11,7 +11,9 @@ from .ports.events import EventBus
 from .ports.state import StateStore
 from .ports.streams import StreamStore
 from .project import Project, Step
+from .state import State
 from .streams import Stream, Streams, TracedStreams
+from .trigger_routing import TriggerPublisher, TriggerRouter
 
 
 def _store_for(config: StreamConfig, default: StreamStore, file: str) -> StreamStore:
@@ -38,15 +40,21 @@ class Runtime:
         bus: EventBus,
         observer: Observer | None = None,
         log_sink: LogSink | None = None,
+        triggers_from_writes: bool = True,
     ) -> None:
+        """``triggers_from_writes``: queue stream and state triggers as steps write (the local
+        host); False where the stores' change streams feed them instead (AWS)."""
         self.project = project
-        self.state = state
+        self.triggers = TriggerRouter(project)
+        publisher = TriggerPublisher(self.triggers, bus) if triggers_from_writes else None
+        self.state_store = state
+        self.state = State(state, publisher)
         self.stream_store = streams
         self.bus = bus
         self.observer = observer or Observer()
         self.log_sink = log_sink
         self.streams: dict[str, Stream] = {
-            name: Stream(cfg, _store_for(cfg, streams, str(project.stream_files.get(name, name))))
+            name: Stream(cfg, _store_for(cfg, streams, str(project.stream_files.get(name, name))), publisher)
             for name, cfg in project.streams.items()
         }
         self._streams_view = Streams(self.streams)
@@ -69,7 +77,7 @@ class Runtime:
         return StepLogger(bindings, self.log_sink)
 
     def context(self, step: Step, trace_id: str) -> FlowContext:
-        state: StateStore = self.state
+        state: StateStore = self.state  # the State facade: update(), triggers
         streams: Streams = self._streams_view
         if self.observer.records_operations:
             # Wrapped per run so each call is attributed to its trace and step (see Observer).
@@ -83,6 +91,7 @@ class Runtime:
             state=state,
             streams=streams,
             step=step.name,
+            trigger=step.trigger or None,
         )
 
     async def aclose(self) -> None:

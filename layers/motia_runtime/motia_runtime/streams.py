@@ -8,7 +8,7 @@ anything is written, and oversized items fail at the call instead of being dropp
 from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic
 import pydantic_core
@@ -18,6 +18,9 @@ from .errors import ItemTooLargeError, StreamError, StreamNotFoundError
 from .observe import Observer
 from .ports.streams import StreamChange, StreamStore
 from .update_ops import apply_ops
+
+if TYPE_CHECKING:
+    from .trigger_routing import TriggerPublisher
 
 # API Gateway WebSocket frames are capped at 128 KB and DynamoDB items at 400 KB; a frame adds
 # about 300 bytes of envelope around the item, so items are held under both limits here.
@@ -46,10 +49,20 @@ def _check_size(stream: str, what: str, value: Any) -> None:
 class Stream:
     """One stream; every method is a coroutine."""
 
-    def __init__(self, config: StreamConfig, store: StreamStore) -> None:
+    def __init__(self, config: StreamConfig, store: StreamStore, triggers: TriggerPublisher | None = None) -> None:
         self.config = config
         self.name = config.name
         self.store = store
+        # Set when a step's trigger watches this stream and writes queue triggers here (local host).
+        self.triggers = triggers if triggers is not None and triggers.router.active else None
+
+    def _watched(self, group_id: str, id: str | None, op: str) -> TriggerPublisher | None:
+        """The publisher, when a trigger watches this item; checks the loop limit first."""
+        triggers = self.triggers
+        if triggers is None or not triggers.router.watches_stream(self.name, group_id, id):
+            return None
+        triggers.check(f"stream {self.name!r} {op} {group_id}/{id}")
+        return triggers
 
     def _wrap(self, item: dict[str, Any] | None, group_id: str) -> dict[str, Any] | None:
         if item is None:
@@ -83,23 +96,45 @@ class Stream:
         """Create or replace the item; returns it with ``id`` and ``__motia``."""
         group_id, id = self._key(group_id, id)
         value = self._validate(data)
-        change = await self.store.set(self.name, group_id, id, value)
+        triggers = self._watched(group_id, id, "set")
+        if triggers is None:
+            change = await self.store.set(self.name, group_id, id, value)
+        else:
+            # Written as a mutation, to learn the item it replaces (the trigger gets both).
+            seen: list[dict[str, Any] | None] = []
+
+            def replace(current: dict[str, Any] | None) -> dict[str, Any]:
+                seen[:] = [current]
+                return value
+
+            change = await self.store.mutate(self.name, group_id, id, replace)
+            await triggers.stream_changed(change, seen[0] if seen else None)
         return self._wrap(change.data, group_id)  # type: ignore[return-value]
 
     async def update(self, group_id: str, id: str, ops: Sequence[dict[str, Any]]) -> dict[str, Any]:
         """Apply ``ops`` atomically; the result is validated like ``set``."""
         group_id, id = self._key(group_id, id)
+        triggers = self._watched(group_id, id, "update")
+        seen: list[dict[str, Any] | None] = []
 
         def mutation(current: dict[str, Any] | None) -> dict[str, Any]:
+            seen[:] = [current]
             return self._validate(apply_ops(current, ops))
 
         change = await self.store.mutate(self.name, group_id, id, mutation)
+        if triggers is not None:
+            await triggers.stream_changed(change, seen[0] if seen else None)
         return self._wrap(change.data, group_id)  # type: ignore[return-value]
 
     async def delete(self, group_id: str, id: str) -> dict[str, Any] | None:
         group_id, id = self._key(group_id, id)
+        triggers = self._watched(group_id, id, "delete")
         change = await self.store.delete(self.name, group_id, id)
-        return None if change is None else self._wrap(change.data, group_id)
+        if change is None:
+            return None
+        if triggers is not None:
+            await triggers.stream_changed(change, change.data)
+        return self._wrap(change.data, group_id)
 
     async def get_group(self, group_id: str) -> list[dict[str, Any]]:
         if not isinstance(group_id, str) or not group_id:
@@ -120,7 +155,11 @@ class Stream:
             raise StreamError("send() needs an event with a non-empty 'type'")
         payload = {"type": event["type"], "data": _to_plain(event.get("data"))}
         _check_size(self.name, "event", payload)
-        return await self.store.send(self.name, group_id, id, payload)
+        triggers = self._watched(group_id, id, "send")
+        change = await self.store.send(self.name, group_id, id, payload)
+        if triggers is not None:
+            await triggers.stream_changed(change, None)
+        return change
 
 
 class Streams:
@@ -152,7 +191,7 @@ class TracedStream(Stream):
     the observer as a ``stream`` operation (after it completes, or with ``error`` if it raised)."""
 
     def __init__(self, stream: Stream, observer: Observer, trace_id: str, step: str) -> None:
-        super().__init__(stream.config, stream.store)
+        super().__init__(stream.config, stream.store, stream.triggers)
         self._observer = observer
         self._trace_id = trace_id
         self._step = step

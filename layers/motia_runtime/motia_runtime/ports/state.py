@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
+
+#: ``fn(current)`` returns the new value; ``current`` is None when the key is missing.
+StateMutation = Callable[[Any | None], Any]
 
 
 class StateStore(ABC):
@@ -28,6 +32,15 @@ class StateStore(ABC):
 
     @abstractmethod
     async def list_groups(self) -> list[str]: ...
+
+    async def mutate(self, group: str, key: str, fn: StateMutation) -> tuple[Any | None, Any]:
+        """Atomically replace the value with ``fn(current)``; returns ``(old, new)``.
+
+        ``fn`` may raise to write nothing, and may be called more than once when the store
+        retries after a concurrent write, so it must not have side effects. ``ctx.state.update``
+        and state triggers (which need the old value) are built on it.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement mutate()")
 
     async def items(self, group: str) -> list[tuple[str, Any]]:
         """(key, value) pairs of a group; stores override this when they can do better."""

@@ -9,7 +9,7 @@ from typing import Any
 import pydantic_core
 
 from ...errors import StateError
-from ...ports.state import StateStore
+from ...ports.state import StateMutation, StateStore
 from . import _client
 from . import keys as k
 from ._client import LazyClient, error_code, in_thread
@@ -17,6 +17,7 @@ from ._client import LazyClient, error_code, in_thread
 # BatchWriteItem takes at most 25 requests.
 _BATCH = 25
 _MAX_UNPROCESSED_ROUNDS = 8
+MAX_MUTATE_ATTEMPTS = 32
 
 
 def _encode(group: str, key: str, value: Any) -> str:
@@ -57,6 +58,37 @@ class DynamoDBStateStore(StateStore):
             ExpressionAttributeValues={":v": k.s(_encode(group, key, value)), ":now": k.n(now)},
         )
         return value
+
+    async def mutate(self, group: str, key: str, fn: StateMutation) -> tuple[Any | None, Any]:
+        # Optimistic: a conditional write that succeeds only if the value is still the one read.
+        what = f"{group}/{key}"
+        for _ in range(MAX_MUTATE_ATTEMPTS):
+            out = await self._call("get_item", what, Key=k.key(group, key), ConsistentRead=True)
+            item = out.get("Item")
+            raw = item[k.VALUE]["S"] if item else None
+            old = None if raw is None else json.loads(raw)
+            new = fn(None if raw is None else json.loads(raw))
+            now = int(time.time() * 1000)
+            values: dict[str, Any] = {":v": k.s(_encode(group, key, new)), ":now": k.n(now)}
+            if raw is None:
+                condition = "attribute_not_exists(#v)"
+            else:
+                condition = "#v = :old"
+                values[":old"] = k.s(raw)
+            try:
+                await in_thread(
+                    self._client.get().update_item, TableName=self.table_name, Key=k.key(group, key),
+                    UpdateExpression="SET #v = :v, #u = :now, #c = if_not_exists(#c, :now)",
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames={"#v": k.VALUE, "#u": k.UPDATED_AT, "#c": k.CREATED_AT},
+                    ExpressionAttributeValues=values,
+                )
+            except _client.AWS_ERRORS as exc:
+                if error_code(exc) == "ConditionalCheckFailedException":
+                    continue
+                raise StateError(f"state {what}: DynamoDB update_item on {self.table_name} failed: {exc}") from exc
+            return old, new
+        raise StateError(f"state {what}: update lost {MAX_MUTATE_ATTEMPTS} races with concurrent writers; giving up")
 
     async def delete(self, group: str, key: str) -> Any | None:
         out = await self._call("delete_item", f"{group}/{key}", Key=k.key(group, key), ReturnValues="ALL_OLD")

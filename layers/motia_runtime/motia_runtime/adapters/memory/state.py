@@ -3,7 +3,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ...ports.state import StateStore
+from ...ports.state import StateMutation, StateStore
 
 
 class MemoryStateStore(StateStore):
@@ -16,6 +16,12 @@ class MemoryStateStore(StateStore):
     async def set(self, group: str, key: str, value: Any) -> Any:
         self._groups.setdefault(group, {})[key] = copy.deepcopy(value)
         return value
+
+    async def mutate(self, group: str, key: str, fn: StateMutation) -> tuple[Any | None, Any]:
+        old = copy.deepcopy(self._groups.get(group, {}).get(key))
+        new = fn(copy.deepcopy(old))  # no await between the read and the write: atomic on the loop
+        self._groups.setdefault(group, {})[key] = copy.deepcopy(new)
+        return old, new
 
     async def delete(self, group: str, key: str) -> Any | None:
         values = self._groups.get(group)

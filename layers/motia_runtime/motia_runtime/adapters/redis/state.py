@@ -7,9 +7,13 @@ from typing import Any
 
 import redis.asyncio
 
-from ...ports.state import StateStore
+from ...errors import StateError
+from ...ports.state import StateMutation, StateStore
 from . import _scripts
 from ._connection import Keys, RedisStateError, guarded, make_client
+
+
+MAX_MUTATE_ATTEMPTS = 32
 
 
 def _value(raw: str) -> tuple[int, Any]:
@@ -28,6 +32,7 @@ class RedisStateStore(StateStore):
         self.client = client if client is not None else make_client(url)
         self._set_script = self.client.register_script(_scripts.STATE_SET)
         self._delete_script = self.client.register_script(_scripts.STATE_DELETE)
+        self._cas_script = self.client.register_script(_scripts.STATE_CAS)
         self._clear_script = self.client.register_script(_scripts.STATE_CLEAR)
 
     async def _run(self, call: Any, what: str) -> Any:
@@ -41,6 +46,19 @@ class RedisStateStore(StateStore):
         keys = [self.keys.state_group(group), self.keys.state_groups, self.keys.state_seq]
         await self._run(self._set_script(keys=keys, args=[key, json.dumps(value), group]), f"{group}/{key}")
         return value
+
+    async def mutate(self, group: str, key: str, fn: StateMutation) -> tuple[Any | None, Any]:
+        # Optimistic: read, apply fn, write only if the raw value is still the one read.
+        keys = [self.keys.state_group(group), self.keys.state_groups, self.keys.state_seq]
+        for _ in range(MAX_MUTATE_ATTEMPTS):
+            raw = await self._run(self.client.hget(self.keys.state_group(group), key), f"{group}/{key}")
+            old = None if raw is None else _value(raw)[1]
+            new = fn(None if raw is None else _value(raw)[1])
+            args = [key, json.dumps(new), group, raw or ""]
+            if int(await self._run(self._cas_script(keys=keys, args=args), f"{group}/{key}")):
+                return old, new
+        raise StateError(f"state {group}/{key}: update lost {MAX_MUTATE_ATTEMPTS} races with concurrent writers; "
+                         "giving up")
 
     async def delete(self, group: str, key: str) -> Any | None:
         keys = [self.keys.state_group(group), self.keys.state_groups]

@@ -4,7 +4,7 @@ import json
 import time
 from typing import Any
 
-from ...ports.state import StateStore
+from ...ports.state import StateMutation, StateStore
 from .db import Database
 
 
@@ -15,6 +15,15 @@ class SQLiteStateStore(StateStore):
     async def get(self, group: str, key: str) -> Any | None:
         row = self.db.conn.execute("SELECT value FROM state WHERE grp=? AND key=?", (group, key)).fetchone()
         return json.loads(row[0]) if row else None
+
+    async def mutate(self, group: str, key: str, fn: StateMutation) -> tuple[Any | None, Any]:
+        # The read and the write run on the loop's thread with no await between them, and only
+        # this connection writes the table (workers share state through Redis), so nothing can
+        # come between them.
+        old = await self.get(group, key)
+        new = fn(json.loads(json.dumps(old)) if old is not None else None)
+        await self.set(group, key, new)
+        return old, new
 
     async def set(self, group: str, key: str, value: Any) -> Any:
         self.db.conn.execute(

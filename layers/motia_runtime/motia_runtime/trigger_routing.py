@@ -1,0 +1,191 @@
+"""Stream and state triggers: which steps a change reaches, what they get, and when to stop.
+
+A change (a stream item created, updated or deleted, an event sent, a state key written) is
+turned here into one queued event per matching trigger step, on that step's own topic (see
+``config.trigger_topic``). From there it is an ordinary queued event: retries, backoff, dead
+letters, FIFO order per item (the message group is the item), on both hosts.
+
+Where changes come from differs by host, and only that:
+- locally, ``ctx.streams`` and ``ctx.state`` publish right after each write (``TriggerPublisher``),
+  on the same loop, so the trigger is queued before the step's call returns;
+- on AWS, the tables' change streams feed ``hosts/aws/triggers.py`` (the writer pays no extra
+  call, the client fan-out is another consumer of the same stream), which builds the same events
+  here from the records' old and new images.
+
+Loops: a trigger's handler may write what triggers it again. Every run knows how many trigger
+hops led to it (``depth``: 0 for API, event and cron runs); a write that would queue a trigger
+deeper than ``MOTIA_TRIGGER_MAX_DEPTH`` (default 8) raises ``TriggerLoopError`` before anything is
+written, so the chain stops at that step, whose message is retried and then dead-lettered with
+the reason, instead of running forever.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .config import StateTriggerConfig, StreamTriggerConfig, trigger_topic
+from .env import env_int
+from .errors import MotiaError
+from .ports.events import Event, EventBus
+from .ports.streams import StreamChange
+from .trace import new_trace_id
+
+if TYPE_CHECKING:
+    from .project import Project, Step
+
+ENV_MAX_DEPTH = "MOTIA_TRIGGER_MAX_DEPTH"
+DEFAULT_MAX_DEPTH = 8
+
+STATE_EVENT_TYPES = {"create": "state:created", "update": "state:updated", "delete": "state:deleted"}
+
+
+class TriggerLoopError(MotiaError):
+    """A write would start trigger number ``MOTIA_TRIGGER_MAX_DEPTH + 1`` of one chain."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """The run a write happens in: its trace, and how many trigger hops led to it."""
+
+    trace_id: str
+    depth: int = 0
+
+
+_current: ContextVar[RunInfo | None] = ContextVar("motia_run", default=None)
+
+
+def current_run() -> RunInfo | None:
+    return _current.get()
+
+
+@contextlib.contextmanager
+def running(trace_id: str, depth: int = 0) -> Iterator[RunInfo]:
+    """Mark the code inside as one step run (dispatch does it for every handler)."""
+    info = RunInfo(trace_id, depth)
+    token = _current.set(info)
+    try:
+        yield info
+    finally:
+        _current.reset(token)
+
+
+def max_depth() -> int:
+    return env_int(ENV_MAX_DEPTH, DEFAULT_MAX_DEPTH, "trigger hops")
+
+
+def stream_payload(change: StreamChange, old: Any, depth: int) -> dict[str, Any]:
+    """What a stream trigger's handler gets: the frame a client would get (Motia 1.0's shape)
+    plus the item before and after the change."""
+    if change.type == "event":
+        event: dict[str, Any] = {"type": "event", "event": change.data}
+        new = None
+    else:
+        event = {"type": change.type, "data": change.data}
+        new = None if change.type == "delete" else change.data
+    return {
+        "type": "stream", "timestamp": change.timestamp, "streamName": change.stream_name,
+        "groupId": change.group_id, "id": change.id, "event": event,
+        "old_value": old, "new_value": new, "depth": depth,
+    }
+
+
+def state_payload(group: str, key: str, kind: str, old: Any, new: Any, depth: int) -> dict[str, Any]:
+    """What a state trigger's handler gets. Motia 1.0's engine sends ``scope``/``key`` while its
+    docs read ``group_id``/``item_id``: both are given."""
+    return {
+        "type": "state", "event_type": STATE_EVENT_TYPES[kind], "group_id": group, "item_id": key,
+        "scope": group, "key": key, "old_value": old, "new_value": new, "depth": depth,
+    }
+
+
+class TriggerRouter:
+    """The trigger steps of a project, indexed for the lookups every write makes."""
+
+    def __init__(self, project: Project) -> None:
+        self._streams: dict[str, list[Step]] = {}
+        for step in project.stream_trigger_steps:
+            config: StreamTriggerConfig = step.config  # type: ignore[assignment]
+            self._streams.setdefault(config.stream_name, []).append(step)
+        self._state = project.state_trigger_steps
+
+    @property
+    def active(self) -> bool:
+        return bool(self._streams or self._state)
+
+    @property
+    def has_state_triggers(self) -> bool:
+        return bool(self._state)
+
+    def watches_stream(self, stream: str, group_id: str, id: str | None) -> bool:
+        """True when some trigger may match a change of this item (before knowing its kind)."""
+        return any(_stream_config(s).matches(stream, group_id, id, kind)
+                   for s in self._streams.get(stream, ()) for kind in _stream_config(s).events)
+
+    def watches_state(self, group: str, key: str) -> bool:
+        return any(_state_config(s).matches(group, key, kind)
+                   for s in self._state for kind in _state_config(s).events)
+
+    def stream_events(self, change: StreamChange, old: Any, trace_id: str, depth: int) -> list[Event]:
+        steps = [s for s in self._streams.get(change.stream_name, ())
+                 if _stream_config(s).matches(change.stream_name, change.group_id, change.id, change.type)]
+        if not steps:
+            return []
+        payload = stream_payload(change, old, depth)
+        group = f"{change.stream_name}#{change.group_id}" + (f"#{change.id}" if change.id is not None else "")
+        return [Event(trigger_topic(s.name), payload, trace_id, group) for s in steps]
+
+    def state_events(self, group: str, key: str, kind: str, old: Any, new: Any, trace_id: str,
+                     depth: int) -> list[Event]:
+        steps = [s for s in self._state if _state_config(s).matches(group, key, kind)]
+        if not steps:
+            return []
+        payload = state_payload(group, key, kind, old, new, depth)
+        return [Event(trigger_topic(s.name), payload, trace_id, f"{group}#{key}") for s in steps]
+
+
+def _stream_config(step: Step) -> StreamTriggerConfig:
+    return step.config  # type: ignore[return-value]
+
+
+def _state_config(step: Step) -> StateTriggerConfig:
+    return step.config  # type: ignore[return-value]
+
+
+class TriggerPublisher:
+    """Queues the triggers of writes made through ``ctx.streams`` and ``ctx.state`` (local host)."""
+
+    def __init__(self, router: TriggerRouter, bus: EventBus) -> None:
+        self.router = router
+        self.bus = bus
+
+    @staticmethod
+    def _next_hop() -> tuple[str, int]:
+        run = current_run()
+        trace_id, depth = (run.trace_id, run.depth) if run else (new_trace_id(), 0)
+        return trace_id, depth + 1
+
+    def check(self, what: str) -> None:
+        """Raise before a write whose triggers would go past the depth limit."""
+        _, depth = self._next_hop()
+        limit = max_depth()
+        if depth > limit:
+            raise TriggerLoopError(
+                f"{what}: this write would start trigger hop {depth} of one chain, over the limit of {limit} "
+                f"({ENV_MAX_DEPTH}); a trigger is probably writing what triggers it again. Nothing was written."
+            )
+
+    async def stream_changed(self, change: StreamChange, old: Any) -> None:
+        trace_id, depth = self._next_hop()
+        await self._publish(self.router.stream_events(change, old, trace_id, depth))
+
+    async def state_changed(self, group: str, key: str, kind: str, old: Any, new: Any) -> None:
+        trace_id, depth = self._next_hop()
+        await self._publish(self.router.state_events(group, key, kind, old, new, trace_id, depth))
+
+    async def _publish(self, events: Sequence[Event]) -> None:
+        if events:
+            await self.bus.publish(events)
