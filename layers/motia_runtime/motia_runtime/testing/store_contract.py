@@ -339,3 +339,19 @@ class StateStoreContract:
         assert await store.get_group(other) == []
         assert other not in await store.list_groups()
 
+
+    async def test_mutate_returns_old_and_new_and_is_atomic(self, store: StateStore, group: str) -> None:
+        assert await store.mutate(group, "m", lambda current: {"n": 1, "was": current}) == (None, {"n": 1, "was": None})
+        old, new = await store.mutate(group, "m", lambda current: {**current, "n": current["n"] + 1})
+        assert old == {"n": 1, "was": None} and new == {"n": 2, "was": None}
+
+        def refuse(_: Any) -> Any:
+            raise ValueError("no")
+
+        with pytest.raises(ValueError):
+            await store.mutate(group, "m", refuse)
+        assert await store.get(group, "m") == {"n": 2, "was": None}  # nothing written
+        # Concurrent increments all land (stores that retry call fn again on a race).
+        await asyncio.gather(*(store.mutate(group, "c", lambda current: (current or 0) + 1) for _ in range(20)))
+        assert await store.get(group, "c") == 20
+        assert [k for k, _ in await store.items(group)] == ["m", "c"]
