@@ -24,7 +24,7 @@ from .ports.events import Event
 from .project import Step
 from .runtime import Runtime
 from .trace import new_trace_id
-from .trigger_routing import running
+from .run_context import running
 
 
 class ApiRequest(TypedDict):

@@ -21,10 +21,7 @@ the reason, instead of running forever.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
-from contextvars import ContextVar
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .config import StateTriggerConfig, StreamTriggerConfig, trigger_topic
@@ -32,6 +29,7 @@ from .env import env_int
 from .errors import MotiaError
 from .ports.events import Event, EventBus
 from .ports.streams import StreamChange
+from .run_context import current_run
 from .trace import new_trace_id
 
 if TYPE_CHECKING:
@@ -45,32 +43,6 @@ STATE_EVENT_TYPES = {"create": "state:created", "update": "state:updated", "dele
 
 class TriggerLoopError(MotiaError):
     """A write would start trigger number ``MOTIA_TRIGGER_MAX_DEPTH + 1`` of one chain."""
-
-
-@dataclass(frozen=True, slots=True)
-class RunInfo:
-    """The run a write happens in: its trace, and how many trigger hops led to it."""
-
-    trace_id: str
-    depth: int = 0
-
-
-_current: ContextVar[RunInfo | None] = ContextVar("motia_run", default=None)
-
-
-def current_run() -> RunInfo | None:
-    return _current.get()
-
-
-@contextlib.contextmanager
-def running(trace_id: str, depth: int = 0) -> Iterator[RunInfo]:
-    """Mark the code inside as one step run (dispatch does it for every handler)."""
-    info = RunInfo(trace_id, depth)
-    token = _current.set(info)
-    try:
-        yield info
-    finally:
-        _current.reset(token)
 
 
 def max_depth() -> int:

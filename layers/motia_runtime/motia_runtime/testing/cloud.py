@@ -12,7 +12,8 @@ each simulated function keeps its own Runtime between calls (``AWS_LAMBDA_FUNCTI
   in for the visibility timeout running out), so each ``deliver()`` is one attempt per message.
   moto's ReceiveMessage applies the RedrivePolicy itself: a message received
   ``maxReceiveCount`` times moves to the DLQ on the next receive (see ``dead_letters()``).
-- ``pump_streams()`` → fan-out entry, with new records of the streams table's DynamoDB stream.
+- ``pump_streams()`` → fan-out entry, with new records of the streams table's DynamoDB stream,
+  and the triggers entry (stream and state triggers) with those of the streams and state tables.
   Partial failures are retried from the first failed record on the next pump, as Lambda does,
   and dropped after ``max_stream_retries`` (kept in ``dropped_stream_records``).
 - ``run_until_idle()`` alternates the two until nothing is left. ``cron(step)`` → schedule entry.
@@ -88,6 +89,7 @@ class CloudSim:
         self._container: ThreadPoolExecutor | None = None
         self._connected_at: dict[str, int] = {}
         self._pump: StreamPump
+        self._trigger_pump: StreamPump | None = None
         self.project: Project
         self.resources: Resources
         self.recorder: FrameRecorder
@@ -149,10 +151,17 @@ class CloudSim:
         bootstrap.reset()
         self._container = ThreadPoolExecutor(1, thread_name_prefix="motia-sim-lambda")
         fanout = self.resources.functions.get("fanout")
-        self._pump = StreamPump(self.client("dynamodbstreams"), list(self.resources.stream_arns.values()),
+        arns = self.resources.stream_arns
+        self._pump = StreamPump(self.client("dynamodbstreams"), [arns[t] for t in ("streams-table",) if t in arns],
                                 lambda event: self.invoke("fanout", event),
                                 batch_size=(fanout.batch_size if fanout else None) or STREAM_BATCH,
                                 max_retries=self.max_stream_retries or 0)
+        # The tables' second consumer, when a step has a stream or state trigger (hosts/aws/triggers.py).
+        triggers = self.resources.functions.get("triggers")
+        self._trigger_pump = None if triggers is None else StreamPump(
+            self.client("dynamodbstreams"), [arns[t] for t in ("streams-table", "state-table") if t in arns],
+            lambda event: self.invoke("triggers", event), batch_size=triggers.batch_size or STREAM_BATCH,
+            max_retries=triggers.max_retry_attempts if triggers.max_retry_attempts is not None else 3)
 
     def _computed_env(self) -> dict[str, str]:
         """The environment for functions the template does not describe (e.g. a hand-made template)."""
@@ -224,7 +233,7 @@ class CloudSim:
 
     def _check_handlers(self) -> None:
         expected = {step.name: HANDLERS.get(step.config.type) for step in self.project.steps.values()}
-        expected |= {"websocket": HANDLERS["websocket"], "fanout": HANDLERS["fanout"]}
+        expected |= {"websocket": HANDLERS["websocket"], "fanout": HANDLERS["fanout"], "triggers": HANDLERS["triggers"]}
         for key, info in self.resources.functions.items():
             if info.handler and expected.get(key) and info.handler != expected[key]:
                 raise SimError(f"template: function {info.logical_id} has Handler {info.handler!r}; the runtime's "
@@ -238,7 +247,7 @@ class CloudSim:
 
     # -- invoking entry points ----------------------------------------------------------------
     def invoke(self, kind: str, event: dict[str, Any], step: str | None = None) -> Any:
-        """Call one entry point (``api``, ``event``, ``cron``, ``websocket``, ``fanout``) as Lambda
+        """Call one entry point (``api``, ``event``, ``cron``, ``websocket``, ``fanout``, ``triggers``) as Lambda
         would, with the environment of the function that serves it."""
         if self._container is None:
             raise SimError("the simulation is not started (use it as a context manager)")
@@ -326,8 +335,9 @@ class CloudSim:
 
     # -- DynamoDB stream → fan-out ------------------------------------------------------------
     def pump_streams(self) -> int:
-        """Hand new records of the streams table's stream to the fan-out; returns how many."""
-        return self._pump.pump()
+        """Hand new records of the streams table's stream to the fan-out, and of the tables' streams
+        to the triggers function when the app has one; returns how many records were handed over."""
+        return self._pump.pump() + (self._trigger_pump.pump() if self._trigger_pump is not None else 0)
 
     @property
     def dropped_stream_records(self) -> list[dict[str, Any]]:

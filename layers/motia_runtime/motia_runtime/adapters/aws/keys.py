@@ -31,6 +31,9 @@ EXPIRES_AT = "expiresAt"  # the TTL attribute of the streams and connections tab
 CREATED_AT = "createdAt"
 UPDATED_AT = "updatedAt"
 TRACE_ID = "traceId"
+# How many trigger hops led to the write (state and streams tables): the triggers function reads
+# it from the change stream to stop trigger loops (see trigger_routing.py).
+DEPTH = "triggerDepth"
 
 # state table
 VALUE = "value"

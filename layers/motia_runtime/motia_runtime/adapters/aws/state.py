@@ -13,11 +13,21 @@ from ...ports.state import StateMutation, StateStore
 from . import _client
 from . import keys as k
 from ._client import LazyClient, error_code, in_thread
+from .tracing import run_stamp
 
 # BatchWriteItem takes at most 25 requests.
 _BATCH = 25
 _MAX_UNPROCESSED_ROUNDS = 8
 MAX_MUTATE_ATTEMPTS = 32
+# A write keeps the first createdAt (get_group's order survives updates) and stamps the trace and
+# trigger depth of the run, which state triggers read from the table's stream.
+_SET = "SET #v = :v, #u = :now, #c = if_not_exists(#c, :now), #t = :trace, #d = :depth"
+_NAMES = {"#v": k.VALUE, "#u": k.UPDATED_AT, "#c": k.CREATED_AT, "#t": k.TRACE_ID, "#d": k.DEPTH}
+
+
+def _stamp() -> dict[str, Any]:
+    trace, depth = run_stamp()
+    return {":trace": k.s(trace or ""), ":depth": k.n(depth)}
 
 
 def _encode(group: str, key: str, value: Any) -> str:
@@ -53,9 +63,9 @@ class DynamoDBStateStore(StateStore):
             "update_item", f"{group}/{key}",
             Key=k.key(group, key),
             # One write that keeps the first createdAt, so get_group's order survives updates.
-            UpdateExpression="SET #v = :v, #u = :now, #c = if_not_exists(#c, :now)",
-            ExpressionAttributeNames={"#v": k.VALUE, "#u": k.UPDATED_AT, "#c": k.CREATED_AT},
-            ExpressionAttributeValues={":v": k.s(_encode(group, key, value)), ":now": k.n(now)},
+            UpdateExpression=_SET,
+            ExpressionAttributeNames=_NAMES,
+            ExpressionAttributeValues={":v": k.s(_encode(group, key, value)), ":now": k.n(now), **_stamp()},
         )
         return value
 
@@ -69,7 +79,7 @@ class DynamoDBStateStore(StateStore):
             old = None if raw is None else json.loads(raw)
             new = fn(None if raw is None else json.loads(raw))
             now = int(time.time() * 1000)
-            values: dict[str, Any] = {":v": k.s(_encode(group, key, new)), ":now": k.n(now)}
+            values: dict[str, Any] = {":v": k.s(_encode(group, key, new)), ":now": k.n(now), **_stamp()}
             if raw is None:
                 condition = "attribute_not_exists(#v)"
             else:
@@ -78,9 +88,7 @@ class DynamoDBStateStore(StateStore):
             try:
                 await in_thread(
                     self._client.get().update_item, TableName=self.table_name, Key=k.key(group, key),
-                    UpdateExpression="SET #v = :v, #u = :now, #c = if_not_exists(#c, :now)",
-                    ConditionExpression=condition,
-                    ExpressionAttributeNames={"#v": k.VALUE, "#u": k.UPDATED_AT, "#c": k.CREATED_AT},
+                    UpdateExpression=_SET, ConditionExpression=condition, ExpressionAttributeNames=_NAMES,
                     ExpressionAttributeValues=values,
                 )
             except _client.AWS_ERRORS as exc:

@@ -27,7 +27,7 @@ from ...ports.streams import Mutation, StreamChange, StreamStore, stored_item
 from . import _client
 from . import keys as k
 from ._client import LazyClient, error_code, in_thread
-from .tracing import current_trace_id
+from .tracing import run_stamp
 
 # How long a send() event record lives: the replay window (a client rejoining with ``since``
 # gets the events after it read back from these records; see events_since) plus a margin.
@@ -142,10 +142,12 @@ class DynamoDBStreamStore(StreamStore):
         _check_id(id)
         what = f"{stream}/{group_id}/{id}"
         names = {"#data": k.DATA, "#ts": k.TS, "#created": k.CREATED_AT, "#version": k.VERSION, "#kind": k.KIND,
-                 "#stream": k.STREAM, "#group": k.GROUP_ID, "#id": k.ITEM_ID, "#trace": k.TRACE_ID}
+                 "#stream": k.STREAM, "#group": k.GROUP_ID, "#id": k.ITEM_ID, "#trace": k.TRACE_ID,
+                 "#depth": k.DEPTH}
+        trace, depth = run_stamp()
         values: dict[str, Any] = {
             ":data": k.s(_json(data)), ":kind": k.s(k.KIND_ITEM), ":stream": k.s(stream), ":group": k.s(group_id),
-            ":id": k.s(id), ":zero": k.n(0), ":one": k.n(1), ":trace": k.s(current_trace_id.get() or ""),
+            ":id": k.s(id), ":zero": k.n(0), ":one": k.n(1), ":trace": k.s(trace or ""), ":depth": k.n(depth),
         }
         condition = "(attribute_not_exists(#ts) OR #ts < :ts)"
         if expected_version == 0:
@@ -160,7 +162,7 @@ class DynamoDBStreamStore(StreamStore):
                     self._client.get().update_item, TableName=self.table_name,
                     Key=k.key(k.stream_pk(stream, group_id), id),
                     UpdateExpression="SET #data = :data, #ts = :ts, #kind = :kind, #stream = :stream, "
-                                     "#group = :group, #id = :id, #trace = :trace, "
+                                     "#group = :group, #id = :id, #trace = :trace, #depth = :depth, "
                                      "#created = if_not_exists(#created, :ts), "
                                      "#version = if_not_exists(#version, :zero) + :one",
                     ConditionExpression=condition, ExpressionAttributeNames=names,
@@ -228,9 +230,10 @@ class DynamoDBStreamStore(StreamStore):
         }
         if id is not None:
             record[k.ITEM_ID] = k.s(id)
-        trace = current_trace_id.get()
+        trace, depth = run_stamp()
         if trace:
             record[k.TRACE_ID] = k.s(trace)
+        record[k.DEPTH] = k.n(depth)
         await self._call("put_item", f"{stream}/{group_id} event", Item=record)
         return StreamChange(stream, group_id, id, "event", event, ts, event_id=k.event_id_of(_str(record[k.SK])))
 
@@ -292,7 +295,20 @@ def change_from_record(event_name: str, new: Mapping[str, Any] | None,
 
 
 def trace_id_of(new: Mapping[str, Any] | None, old: Mapping[str, Any] | None) -> str | None:
-    """The trace id stamped on a stream record's image, if any."""
+    """The trace id stamped on a stream record's image, if any (for a removal, the last writer's)."""
     image = new or old or {}
     value = image.get(k.TRACE_ID)
     return (_str(value) or None) if value is not None else None
+
+
+def depth_of(new: Mapping[str, Any] | None, old: Mapping[str, Any] | None) -> int:
+    """The trigger depth stamped on a record's image (0 when none: written outside any trigger)."""
+    image = new or old or {}
+    return _num(image[k.DEPTH]) if k.DEPTH in image else 0
+
+
+def item_of(image: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The stored item an image holds (a stream record's old image, say), or None."""
+    if not image or k.DATA not in image or _str(image.get(k.KIND, "")) != k.KIND_ITEM:
+        return None
+    return _item(image)

@@ -191,7 +191,8 @@ def _build_runtime(s: Settings, steps: bool) -> Runtime:
         from ...adapters.aws.bus import EventBridgeBus
 
         bus = EventBridgeBus(s.event_bus, fifo_queues=s.fifo_queues)
-    return Runtime(project, state=state, streams=streams, bus=bus)
+    # Stream and state triggers come from the tables' change streams (hosts/aws/triggers.py).
+    return Runtime(project, state=state, streams=streams, bus=bus, triggers_from_writes=False)
 
 
 def _load_project(s: Settings, steps: bool) -> Project:
@@ -263,7 +264,9 @@ def step(kind: str) -> Step:
     if found is None:
         known = ", ".join(sorted(runtime().project.steps)) or "none"
         raise ConfigError(f"{ENV_STEP}={name!r} is not a step of the project (steps: {known})")
-    if found.config.type != kind:
+    # Stream and state trigger steps are queue consumers: the queue entry point serves them.
+    found_kind = "event" if found.config.type in ("stream", "state") else found.config.type
+    if found_kind != kind:
         raise ConfigError(f"{ENV_STEP}={name!r} is a {found.config.type} step, but this is the {kind} entry point")
     return found
 

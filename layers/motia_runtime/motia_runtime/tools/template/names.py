@@ -17,6 +17,8 @@ STREAMS_TABLE = "StreamsTable"
 CONNECTIONS_TABLE = "ConnectionsTable"
 FANOUT_FUNCTION = "FanoutFunction"
 FANOUT_FAILURES = "FanoutFailureQueue"
+TRIGGERS_FUNCTION = "TriggersFunction"
+TRIGGERS_FAILURES = "TriggersFailureQueue"
 WS_FUNCTION = "WebSocketFunction"
 WS_API = "WebSocketApi"
 WS_INTEGRATION = "WebSocketIntegration"
@@ -42,6 +44,10 @@ HANDLERS = {
     "cron": "motia_runtime.hosts.aws.schedule.handler",
     "websocket": "motia_runtime.hosts.aws.websocket.handler",
     "fanout": "motia_runtime.hosts.aws.fanout.handler",
+    "triggers": "motia_runtime.hosts.aws.triggers.handler",
+    # Stream and state trigger steps are fed by their queues, like event steps.
+    "stream": "motia_runtime.hosts.aws.queue.handler",
+    "state": "motia_runtime.hosts.aws.queue.handler",
 }
 
 

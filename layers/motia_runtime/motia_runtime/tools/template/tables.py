@@ -33,13 +33,13 @@ def _table(role: str, properties: dict[str, Any], *, retain: bool) -> dict[str, 
     return resource
 
 
-def tables() -> dict[str, dict[str, Any]]:
+def tables(*, state_stream: bool = False) -> dict[str, dict[str, Any]]:
+    """``state_stream``: the state table gets a change stream (state triggers read it)."""
+    state: dict[str, Any] = {"AttributeDefinitions": _attributes("pk", "sk"), "KeySchema": _key_schema("pk", "sk")}
+    if state_stream:
+        state["StreamSpecification"] = {"StreamViewType": "NEW_AND_OLD_IMAGES"}
     return {
-        STATE_TABLE: _table(
-            "state-table",
-            {"AttributeDefinitions": _attributes("pk", "sk"), "KeySchema": _key_schema("pk", "sk")},
-            retain=True,
-        ),
+        STATE_TABLE: _table("state-table", state, retain=True),
         STREAMS_TABLE: _table(
             "streams-table",
             {

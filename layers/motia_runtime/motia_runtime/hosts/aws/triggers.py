@@ -1,0 +1,98 @@
+"""Lambda entry that turns table changes into stream and state triggers: DynamoDB stream records in,
+queued trigger events out.
+
+Handler string: ``motia_runtime.hosts.aws.triggers.handler``. Event sources: the streams table's
+stream (when a step has a stream trigger) and the state table's (when one has a state trigger),
+each with ``ReportBatchItemFailures``. It is a second consumer of the streams table's stream,
+beside the fan-out, so clients' frames never wait for it and writers pay no extra call.
+
+Per record: the change and the item before it (from the NEW_AND_OLD_IMAGES record), the trace id
+and trigger depth the writer stamped on it (for a removal, those of the item's last write), then
+``TriggerRouter`` (core) picks the matching trigger steps and builds their events, which go where
+emitted events go: each FIFO trigger queue gets a direct ``SendMessage`` (message group = the
+item, deduplication id derived from the record, so a retried batch does not queue a trigger
+twice within SQS's five-minute window) and standard ones go through EventBridge.
+
+A record whose triggers would go past ``MOTIA_TRIGGER_MAX_DEPTH`` is logged as an error and not
+routed (locally the write itself is refused; here the write has happened before anyone can
+tell). A failure to queue reports that record and the rest of the batch as failed, so Lambda
+hands them over again in order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from ...adapters.aws import keys as k
+from ...adapters.aws.streams import change_from_record, depth_of, item_of, trace_id_of
+from ...ports.events import Event
+from ...trace import new_trace_id
+from ...trigger_routing import ENV_MAX_DEPTH, TriggerRouter, max_depth
+from . import bootstrap
+
+
+def _state_value(image: Mapping[str, Any] | None) -> Any:
+    if not image or k.VALUE not in image:
+        return None
+    return json.loads(image[k.VALUE]["S"])
+
+
+def events_for(router: TriggerRouter, record: Mapping[str, Any], streams_table: str | None) -> list[Event]:
+    """The trigger events one DynamoDB stream record stands for."""
+    dynamodb = record.get("dynamodb") or {}
+    name = record.get("eventName", "")
+    new, old = dynamodb.get("NewImage"), dynamodb.get("OldImage")
+    trace_id = trace_id_of(new, old) or new_trace_id()
+    depth = depth_of(new, old) + 1
+    source = str(record.get("eventSourceARN", ""))
+    if streams_table and f":table/{streams_table}/" in source:
+        change = change_from_record(name, new, old)
+        if change is None:
+            return []
+        events = router.stream_events(change, item_of(old) if change.type != "event" else None, trace_id, depth)
+    else:
+        keys = dynamodb.get("Keys") or {}
+        if k.PK not in keys or k.SK not in keys:
+            return []
+        before, after = _state_value(old), _state_value(new)
+        # From the images, not the event name: moto, for one, records a keys-only INSERT before
+        # an UpdateItem's real record.
+        if name == "REMOVE":
+            kind = "delete" if old and k.VALUE in old else None
+        elif new and k.VALUE in new:
+            kind = "update" if old and k.VALUE in old else "create"
+        else:
+            kind = None
+        if kind is None:
+            return []
+        events = router.state_events(keys[k.PK]["S"], keys[k.SK]["S"], kind, before, after, trace_id, depth)
+    # One id per record and step: the FIFO deduplication id of a batch handed over again.
+    return [replace(e, id=f"{record.get('eventID', '')}-{e.topic}"[:128]) for e in events]
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    log = bootstrap.logger(function="triggers")
+    runtime = bootstrap.runtime()
+    streams_table = bootstrap.settings().streams_table
+    records = event.get("Records") or []
+    limit = max_depth()
+    for index, record in enumerate(records):
+        try:
+            events = events_for(runtime.triggers, record, streams_table)
+            deep = [e for e in events if isinstance(e.data, dict) and e.data.get("depth", 0) > limit]
+            if deep:
+                log.error(f"trigger loop stopped: this change would start trigger hop {deep[0].data['depth']} of one "
+                          f"chain, over the limit of {limit} ({ENV_MAX_DEPTH}); a trigger is probably writing what "
+                          "triggers it again", {"traceId": deep[0].trace_id, "topics": [e.topic for e in deep]})
+                events = [e for e in events if e not in deep]
+            if events:
+                bootstrap.run(runtime.bus.publish(events))
+        except Exception as exc:
+            log.exception(f"could not queue the triggers of a change: {type(exc).__name__}: {exc}",
+                          {"sequenceNumber": (record.get("dynamodb") or {}).get("SequenceNumber")})
+            return {"batchItemFailures": [{"itemIdentifier": (r.get("dynamodb") or {}).get("SequenceNumber")}
+                                          for r in records[index:]]}
+    return {"batchItemFailures": []}

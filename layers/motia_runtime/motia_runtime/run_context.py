@@ -1,0 +1,38 @@
+"""The step run in progress: its trace id and how many trigger hops led to it.
+
+``dispatch`` marks every handler run with :func:`running`; whatever the run writes can then
+carry them (local trigger publishing, the DynamoDB adapters' ``traceId``/``triggerDepth``
+attributes). Context variables follow ``await`` and ``asyncio.to_thread``, so concurrent runs in
+one process do not mix. Kept free of imports: the fan-out Lambda reads it without pydantic.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    trace_id: str
+    depth: int = 0  # 0 for API, event and cron runs; n for the n-th trigger of a chain
+
+
+_current: ContextVar[RunInfo | None] = ContextVar("motia_run", default=None)
+
+
+def current_run() -> RunInfo | None:
+    return _current.get()
+
+
+@contextlib.contextmanager
+def running(trace_id: str, depth: int = 0) -> Iterator[RunInfo]:
+    """Mark the code inside as one step run."""
+    info = RunInfo(trace_id, depth)
+    token = _current.set(info)
+    try:
+        yield info
+    finally:
+        _current.reset(token)

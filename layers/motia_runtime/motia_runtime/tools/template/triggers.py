@@ -1,0 +1,95 @@
+"""Stream and state triggers on AWS: the function that reads the tables' change streams and queues
+the triggers (``hosts/aws/triggers.py``), added only when some step has such a trigger.
+
+It is a second consumer of the streams table's stream (the fan-out is the first: DynamoDB
+Streams serves two per shard without throttling), and the only consumer of the state table's,
+which gets a stream only then. The trigger steps themselves are queue steps (queues.py): a FIFO
+trigger queue is sent to directly (``MOTIA_FIFO_QUEUES``, ``sqs:SendMessage`` on exactly those
+queues), a standard one through the bus and its rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...config import StateTriggerConfig, StreamTriggerConfig
+from ...project import Project
+from .functions import _fifo_queue_env
+from .names import (
+    BUS,
+    HANDLERS,
+    STATE_TABLE,
+    STREAMS_TABLE,
+    TRIGGERS_FAILURES,
+    TRIGGERS_FUNCTION,
+    app_metadata,
+    get_att,
+    ref,
+)
+from .queues import is_fifo, queue_ids
+
+# Same shape as the fan-out's source (websocket.py): a poison record is bisected out, retried,
+# then its position goes to the failure queue rather than blocking the shard for 24 h.
+TRIGGERS_BATCH_SIZE = 100
+TRIGGERS_MAX_RETRIES = 5
+TRIGGERS_MEMORY = 512
+TRIGGERS_TIMEOUT = 60
+
+
+def has_state_triggers(project: Project) -> bool:
+    return bool(project.state_trigger_steps)
+
+
+def _source(table: str) -> dict[str, Any]:
+    return {
+        "Type": "DynamoDB",
+        "Properties": {
+            "Stream": get_att(table, "StreamArn"),
+            "StartingPosition": "LATEST",
+            "BatchSize": TRIGGERS_BATCH_SIZE,
+            "MaximumBatchingWindowInSeconds": 0,
+            "BisectBatchOnFunctionError": True,
+            "MaximumRetryAttempts": TRIGGERS_MAX_RETRIES,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": get_att(TRIGGERS_FAILURES, "Arn")}},
+        },
+    }
+
+
+def triggers_resources(project: Project, bases: dict[str, str]) -> dict[str, dict[str, Any]]:
+    steps = [*project.stream_trigger_steps, *project.state_trigger_steps]
+    if not steps:
+        return {}
+    fifo = {step.config.subscribes[0]: [queue_ids(bases[step.name])[0]]  # type: ignore[union-attr]
+            for step in steps if is_fifo(step)}
+    policies: list[dict[str, Any]] = [{"EventBridgePutEventsPolicy": {"EventBusName": ref(BUS)}}]
+    for queue in sorted(q for queues in fifo.values() for q in queues):
+        policies.append({"Statement": [{"Effect": "Allow", "Action": ["sqs:SendMessage"],
+                                        "Resource": get_att(queue, "Arn")}]})
+    events: dict[str, Any] = {}
+    if any(isinstance(s.config, StreamTriggerConfig) for s in steps):
+        events["Streams"] = _source(STREAMS_TABLE)
+    if any(isinstance(s.config, StateTriggerConfig) for s in steps):
+        events["State"] = _source(STATE_TABLE)
+    environment: dict[str, Any] = {}
+    if fifo:
+        environment["MOTIA_FIFO_QUEUES"] = _fifo_queue_env(fifo)
+    properties: dict[str, Any] = {
+        "Description": "Motia triggers: queue stream and state triggers from the tables' change streams",
+        "Handler": HANDLERS["triggers"],
+        "MemorySize": TRIGGERS_MEMORY,
+        "Timeout": TRIGGERS_TIMEOUT,
+        "Policies": policies,
+        "Events": events,
+    }
+    if environment:
+        properties["Environment"] = {"Variables": environment}
+    return {
+        TRIGGERS_FAILURES: {
+            "Type": "AWS::SQS::Queue",
+            "Metadata": app_metadata("triggers-dlq"),
+            "Properties": {"MessageRetentionPeriod": 14 * 24 * 3600},
+        },
+        TRIGGERS_FUNCTION: {"Type": "AWS::Serverless::Function", "Metadata": app_metadata("triggers"),
+                            "Properties": properties},
+    }

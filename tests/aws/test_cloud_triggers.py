@@ -1,0 +1,136 @@
+"""Stream and state triggers on the harness: the tables' change streams → the triggers function →
+the trigger steps' queues → their functions, with the originating trace, retries and the DLQ."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from motia_runtime.testing import CloudSim
+
+FILES = {
+    "streams/trig_items_stream.py": '''
+        from pydantic import BaseModel
+        from motia_runtime import StreamConfig
+
+        class Item(BaseModel):
+            n: int = 0
+
+        config = StreamConfig(name="trigItems", schema=Item, public=True)
+    ''',
+    "functions/trig_case/write_step.py": '''
+        config = {"type": "api", "name": "Write", "path": "/write", "method": "POST"}
+
+        async def handler(req, ctx):
+            body = req["body"]
+            s = ctx.streams.trigItems
+            if body["op"] == "stream":
+                await s.set(body["group"], "a", {"n": 1})
+                await s.update(body["group"], "a", [{"type": "increment", "path": "n", "by": 2}])
+                await s.send({"groupId": body["group"], "id": "a"}, {"type": "ping", "data": {}})
+                await s.delete(body["group"], "a")
+            elif body["op"] == "state":
+                await ctx.state.set("pets", "p1", {"status": "new"})
+                await ctx.state.update("pets", "p1", [{"type": "set", "path": "status", "value": "ok"}])
+                await ctx.state.delete("pets", "p1")
+            elif body["op"] == "loop":
+                await s.set("loop", "x", {"n": 0})
+            elif body["op"] == "boom":
+                await s.set("boom", "x", {"n": 0})
+            return {"status": 200, "body": {"traceId": ctx.trace_id}}
+    ''',
+    "functions/trig_case/watch_stream_step.py": '''
+        config = {"type": "stream", "name": "WatchStream", "streamName": "trigItems", "groupId": "g1"}
+
+        async def handler(change, ctx):
+            seen = await ctx.state.get("seen", "stream") or []
+            await ctx.state.set("seen", "stream", [*seen, {"trace": ctx.trace_id, "kind": change["event"]["type"],
+                                                           "old": change["old_value"], "new": change["new_value"],
+                                                           "depth": change["depth"]}])
+    ''',
+    "functions/trig_case/watch_state_step.py": '''
+        config = {"type": "state", "name": "WatchState", "group": "pets"}
+
+        async def handler(change, ctx):
+            seen = await ctx.state.get("seen", "state") or []
+            await ctx.state.set("seen", "state", [*seen, {"trace": ctx.trace_id, "kind": change["event_type"],
+                                                          "old": change["old_value"], "new": change["new_value"]}])
+    ''',
+    "functions/trig_case/loop_step.py": '''
+        config = {"type": "stream", "name": "Loop", "streamName": "trigItems", "groupId": "loop"}
+
+        async def handler(change, ctx):
+            if change["event"]["type"] != "delete":
+                await ctx.streams.trigItems.update("loop", "x", [{"type": "increment", "path": "n"}])
+    ''',
+    "functions/trig_case/boom_step.py": '''
+        config = {"type": "stream", "name": "Boom", "streamName": "trigItems", "groupId": "boom",
+                  "infrastructure": {"queue": {"maxRetries": 1}}}
+
+        async def handler(change, ctx):
+            raise RuntimeError("boom")
+    ''',
+}
+
+
+@pytest.fixture
+def sim(make_project: Callable[[str, dict[str, str]], Path]) -> Iterator[CloudSim]:
+    with CloudSim(make_project("trig", FILES)) as sim:
+        yield sim
+
+
+def state(sim: CloudSim, group: str, key: str) -> Any:
+    return sim.run(lambda runtime: runtime.state.get(group, key))
+
+
+def write(sim: CloudSim, **body: Any) -> str:
+    response = sim.http("POST", "/write", json=body)
+    assert response.status == 200, response.body
+    return str(response.json()["traceId"])
+
+
+def test_the_template_wires_the_tables_streams_to_the_triggers_function(sim: CloudSim) -> None:
+    assert set(sim.resources.stream_arns) == {"streams-table", "state-table"}  # the state table's only for triggers
+    assert sim.resources.queues["WatchStream"].fifo and sim.resources.queues["WatchState"].fifo
+    assert "triggers" in sim.resources.functions
+
+
+def test_stream_trigger_gets_every_change_of_its_group_in_order(sim: CloudSim) -> None:
+    trace = write(sim, op="stream", group="g1")
+    write(sim, op="stream", group="g2")  # another group: not watched
+    sim.run_until_idle()
+    seen = state(sim, "seen", "stream")
+    assert [s["kind"] for s in seen] == ["create", "update", "event", "delete"]
+    assert {s["trace"] for s in seen} == {trace}
+    assert seen[0]["old"] is None and seen[0]["new"]["n"] == 1
+    assert seen[1]["old"]["n"] == 1 and seen[1]["new"]["n"] == 3
+    assert seen[3]["old"]["n"] == 3 and seen[3]["new"] is None
+    assert [s["depth"] for s in seen] == [1, 1, 1, 1]
+
+
+def test_state_trigger_gets_old_and_new_values(sim: CloudSim) -> None:
+    trace = write(sim, op="state")
+    sim.run_until_idle()
+    seen = state(sim, "seen", "state")
+    assert [s["kind"] for s in seen] == ["state:created", "state:updated", "state:deleted"]
+    assert {s["trace"] for s in seen} == {trace}
+    assert [s["old"] for s in seen] == [None, {"status": "new"}, {"status": "ok"}]
+    assert [s["new"] for s in seen] == [{"status": "new"}, {"status": "ok"}, None]
+
+
+def test_a_trigger_loop_stops_at_the_depth_limit(sim: CloudSim) -> None:
+    write(sim, op="loop")
+    sim.run_until_idle()
+    item = sim.run(lambda runtime: runtime.streams["trigItems"].get("loop", "x"))
+    assert item["n"] == 8  # hops 1-8 ran (MOTIA_TRIGGER_MAX_DEPTH's default); hop 9 was not queued
+
+
+def test_a_failing_trigger_is_retried_then_dead_lettered(sim: CloudSim) -> None:
+    write(sim, op="boom")
+    sim.run_until_idle()
+    dead = sim.dead_letters("Boom")
+    assert len(dead) == 1
+    assert dead[0]["detail"]["data"]["event"]["type"] == "create"
