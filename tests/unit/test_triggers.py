@@ -243,7 +243,8 @@ async def test_a_trigger_loop_is_stopped_with_a_clear_error(project, monkeypatch
         item = await app.runtime.streams["items"].get("g", "a")
         dead = app.dead()
     assert item["n"] == 4  # hops 1-4 wrote; hop 5's write would have started hop 6
-    assert len(dead) == 1 and "TriggerLoopError" in dead[0].last_error and "MOTIA_TRIGGER_MAX_DEPTH" in dead[0].last_error
+    assert len(dead) == 1
+    assert "TriggerLoopError" in dead[0].last_error and "MOTIA_TRIGGER_MAX_DEPTH" in dead[0].last_error
 
 
 async def test_a_step_with_several_triggers(project) -> None:

@@ -22,9 +22,9 @@ from .env import env_int
 from .errors import MotiaError, ValidationError
 from .ports.events import Event
 from .project import Step
+from .run_context import running
 from .runtime import Runtime
 from .trace import new_trace_id
-from .run_context import running
 
 
 class ApiRequest(TypedDict):

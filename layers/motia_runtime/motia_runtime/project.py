@@ -259,7 +259,8 @@ def _topic_warnings(steps: dict[str, Step], root: Path) -> list[str]:
     warnings = []
     subscribers: dict[str, list[Step]] = defaultdict(list)
     for step in steps.values():
-        if isinstance(step.config, EventConfig) and not isinstance(step.config, StreamTriggerConfig | StateTriggerConfig):
+        trigger = isinstance(step.config, StreamTriggerConfig | StateTriggerConfig)  # fed by changes, not emits
+        if isinstance(step.config, EventConfig) and not trigger:
             for topic in step.config.subscribes:
                 subscribers[topic].append(step)
     for topic, subs in sorted(subscribers.items()):

@@ -12,7 +12,6 @@ from ...ports.state import StateMutation, StateStore
 from . import _scripts
 from ._connection import Keys, RedisStateError, guarded, make_client
 
-
 MAX_MUTATE_ATTEMPTS = 32
 
 
