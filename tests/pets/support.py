@@ -13,6 +13,7 @@ from typing import Any
 import websockets
 
 from motia_runtime.adapters.memory import MemoryStateStore, MemoryStreamStore
+from motia_runtime.config import TRIGGER_TOPIC_PREFIX
 from motia_runtime.dispatch import ApiRequest, ApiResponse, run_api, run_cron, run_event
 from motia_runtime.ports.events import Event, EventBus
 from motia_runtime.project import load_project
@@ -56,8 +57,9 @@ class GroupWatcher:
         if item["id"] not in self.items:
             self.first_seen.append(item["id"])
         self.items[item["id"]] = item
-        if not self.history[item["id"]] or self.history[item["id"]][-1] != item["message"]:
-            self.history[item["id"]].append(item["message"])
+        message = item.get("message")  # petCreation items have one; other streams' may not
+        if not self.history[item["id"]] or self.history[item["id"]][-1] != message:
+            self.history[item["id"]].append(message)
 
     async def _read(self) -> None:
         async for raw in self._conn:
@@ -128,22 +130,29 @@ class ModelScript:
 
 # -- an in-process runtime on memory adapters ----------------------------------------------------------
 class InlineBus(EventBus):
-    """Keeps emitted events; ``drain`` delivers them to subscribers one at a time, in emit order."""
+    """Keeps published events; ``drain`` delivers them to subscribers one at a time, in order.
+
+    ``pending`` holds emitted events, ``pending_triggers`` the stream and state triggers the
+    writes queued (steps the tests do not call by hand), so a test can look at what a step emitted.
+    """
 
     def __init__(self) -> None:
         self.pending: list[Event] = []
+        self.pending_triggers: list[Event] = []
         self.delivered: list[Event] = []
         self.runtime: Runtime | None = None
 
     async def publish(self, events: Sequence[Event]) -> None:
-        self.pending.extend(events)
+        for event in events:
+            is_trigger = event.topic.startswith(TRIGGER_TOPIC_PREFIX)
+            (self.pending_triggers if is_trigger else self.pending).append(event)
 
-    async def drain(self, limit: int = 200) -> list[Event]:
+    async def drain(self, limit: int = 400) -> list[Event]:
         assert self.runtime is not None
         handled: list[Event] = []
-        while self.pending:
+        while self.pending or self.pending_triggers:
             assert len(handled) < limit, "events keep coming: a loop?"
-            event = self.pending.pop(0)
+            event = (self.pending or self.pending_triggers).pop(0)
             for step in self.runtime.project.subscribers(event.topic):
                 await run_event(self.runtime, step, event)
             handled.append(event)
@@ -151,7 +160,8 @@ class InlineBus(EventBus):
         return handled
 
     def topics(self) -> list[str]:
-        return [e.topic for e in self.delivered]
+        """The emitted topics delivered, in order (trigger events, which no step emits, left out)."""
+        return [e.topic for e in self.delivered if not e.topic.startswith(TRIGGER_TOPIC_PREFIX)]
 
 
 class MemoryApp:

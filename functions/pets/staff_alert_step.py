@@ -1,0 +1,37 @@
+"""A stream trigger: alert the staff when a pet's health check finds it ill.
+
+The lifecycle orchestrator writes one ``petCreation`` item per status a pet reaches; when the
+``ill`` item is created, this step writes an alert to the private ``staffAlerts`` stream. The
+condition runs first, so changes of other items never reach the handler.
+"""
+
+from typing import Any
+
+from functions.pets import events as ev
+
+from motia_runtime import FlowContext
+
+
+def is_ill(change: dict[str, Any], ctx: FlowContext) -> bool:
+    return change["id"] == "ill"
+
+
+config = {
+    "type": "stream",
+    "name": "StaffAlertOnIllness",
+    "description": "Alerts the staff (staffAlerts stream) when a pet's health check finds it ill",
+    "streamName": "petCreation",
+    "events": ["create"],
+    "condition": is_ill,
+    "flows": [ev.FLOW],
+}
+
+
+async def handler(change: dict[str, Any], ctx: FlowContext) -> None:
+    item = change["new_value"]
+    pet_id = item.get("petId") or "unknown"
+    ctx.logger.warn("🚑 Staff alert: health check failed", {"petId": pet_id})
+    await ctx.streams.staffAlerts.set("staff", f"{pet_id}:health_check_failed", {
+        "petId": pet_id, "kind": "health_check_failed", "streamGroupId": change["groupId"],
+        "message": f"{item.get('message', 'A pet is ill')} Please see the vet's notes.",
+    })
