@@ -112,6 +112,12 @@ def test_flow_diagrams_show_every_step_and_topic_without_overlaps(app_server: De
             for edges, kind in ((s.get("subscribes") or [], ":not(.virtual)"), (s["virtualSubscribes"], ".virtual")):
                 for topic in edges:
                     assert page.locator(f'.edge{kind}[data-from="topic:{topic}"][data-to="{step}"]').count() == 1
+            # A stream or state trigger is drawn from its source (the stream, the state group).
+            if s.get("source"):
+                edge = page.locator(f'.edge[data-to="{step}"][data-from^="source:{s["source"]["kind"]} '
+                                    f'{s["source"]["name"]}"]')
+                assert edge.count() == 1, name
+                assert not any(t.startswith("motia.trigger.") for t in s.get("subscribes") or [])
         seen |= drawn
         screenshot(page, f"flows-{flow}")
     assert seen == set(steps)
@@ -120,7 +126,9 @@ def test_flow_diagrams_show_every_step_and_topic_without_overlaps(app_server: De
         pet_flow = steps["CreatePet"]["flows"][0]
         assert len([s for s in steps.values() if pet_flow in s["flows"]]) >= 14
         assert {"CreatePet", "SetNextFeedingReminder", "AiProfileEnrichment", "PetLifecycleOrchestrator",
-                "DeletionReaper"} <= seen
+                "DeletionReaper", "ShelterStats", "StaffAlertOnIllness"} <= seen
+        assert steps["ShelterStats"]["source"] == {"kind": "state", "name": "pets", "key": None,
+                                                   "events": ["create", "update", "delete"]}
         # The diagram reads top-down: the create endpoint is above the steps it feeds.
         page.click(f'#flow-tabs .tab[data-flow="{pet_flow}"]')
         y = {b["step"]: b["y"] for b in page.evaluate(BOXES_JS) if b["step"]}

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from ...auth import mint_stream_token
-from ...config import ApiRouteConfig, CronConfig, EventConfig
+from ...config import ApiRouteConfig, CronConfig, EventConfig, StateTriggerConfig, StreamTriggerConfig
 from ...dispatch import run_cron
 from ...errors import ConfigError
 from ...trace import new_trace_id
@@ -51,6 +51,16 @@ def _step_summary(step: Any) -> dict[str, Any]:
     if isinstance(c, EventConfig):
         out |= {"subscribes": c.subscribes, "queue": c.infrastructure.queue.model_dump(by_alias=True),
                 "input": c.input.json_schema() if c.input else None}
+    if isinstance(c, StreamTriggerConfig):
+        # Fed by a stream's changes, not by a topic: the flow view draws the stream as its source.
+        out |= {"subscribes": [], "source": {"kind": "stream", "name": c.stream_name, "groupId": c.group_id,
+                                             "itemId": c.item_id, "events": c.events}}
+    if isinstance(c, StateTriggerConfig):
+        out |= {"subscribes": [], "source": {"kind": "state", "name": c.group or "*", "key": c.key,
+                                             "events": c.events}}
+    if getattr(c, "condition", None) is not None:
+        out["condition"] = getattr(c.condition, "__name__", "condition")
+    out["trigger"] = step.trigger
     if isinstance(c, CronConfig):
         out["cron"] = c.cron
     return out

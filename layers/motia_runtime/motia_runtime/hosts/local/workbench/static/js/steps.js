@@ -1,7 +1,7 @@
 // How steps are shown across views: type and method badges, one-line summaries.
 import {badge, h} from './dom.js';
 
-export const TYPE_LABEL = {api: 'API', event: 'Event', cron: 'Cron', noop: 'Noop'};
+export const TYPE_LABEL = {api: 'API', event: 'Event', cron: 'Cron', noop: 'Noop', stream: 'Stream', state: 'State'};
 
 export function typeBadge(type) {
   return badge(TYPE_LABEL[type] || type, `type-${type}`);
@@ -17,6 +17,8 @@ export function stepSummary(step) {
     case 'api': return `${step.method} ${step.path}`;
     case 'cron': return step.cron;
     case 'event': return `on ${step.subscribes.join(', ')}`;
+    case 'stream': return `on ${step.source.name} ${step.source.events.join('/')}`;
+    case 'state': return `on state ${step.source.name}${step.source.key ? '/' + step.source.key : ''}`;
     default: return step.description || (step.virtualSubscribes.length ? `on ${step.virtualSubscribes.join(', ')}` : 'manual step');
   }
 }
@@ -27,6 +29,9 @@ export function stepFacts(step, app) {
     ['Type', typeBadge(step.type)],
     step.type === 'api' && ['Route', h('span', {}, methodBadge(step.method), ' ', h('code', {}, step.path))],
     step.type === 'cron' && ['Schedule', h('code', {}, step.cron)],
+    step.source && ['Trigger', h('span', {}, `${step.source.kind} `, h('code', {}, sourceText(step.source)),
+                                 ` on ${step.source.events.join(', ')}`)],
+    step.condition && ['Condition', h('code', {}, step.condition)],
     step.subscribes?.length && ['Subscribes', topics(step.subscribes)],
     step.virtualSubscribes?.length && ['Virtual subscribes', topics(step.virtualSubscribes, true)],
     step.emits.length && ['Emits', topics(step.emits)],
@@ -41,6 +46,12 @@ export function stepFacts(step, app) {
       step.type === 'api' && h('a', {class: 'button primary', href: app.link('endpoints', step.name)}, 'Open in Endpoints'),
       step.type !== 'noop' && h('a', {class: 'button', href: app.link('traces', null, {step: step.name})}, 'Traces'),
       step.type !== 'noop' && h('a', {class: 'button', href: app.link('logs', null, {step: step.name})}, 'Logs')));
+}
+
+/** What a stream or state trigger watches: ``petCreation/<group>/<id>`` or ``pets/<key>``. */
+export function sourceText(source) {
+  const parts = source.kind === 'stream' ? [source.name, source.groupId, source.itemId] : [source.name, source.key];
+  return parts.filter(Boolean).join('/');
 }
 
 function topics(list, virtual = false) {

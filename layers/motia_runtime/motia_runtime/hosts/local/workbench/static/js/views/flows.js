@@ -6,7 +6,7 @@
 import {flowsOf, loadSteps} from '../api.js';
 import {add, clear, empty, fill, h, s} from '../dom.js';
 import {edgePath, layoutComponents} from '../layout.js';
-import {stepFacts, stepSummary, TYPE_LABEL} from '../steps.js';
+import {sourceText, stepFacts, stepSummary, TYPE_LABEL} from '../steps.js';
 
 export const title = 'Flows';
 export const icon = 'flows';
@@ -46,8 +46,19 @@ export function flowGraph(steps) {
     const width = Math.max(170, Math.ceil(Math.max(textWidth(label, 600, 13) + 52, textWidth(sub, 400, 11.5))) + 30);
     nodes.push({id: `step:${step.name}`, kind: 'step', step, label, sub, width, height: STEP_H});
   }
+  const sources = new Set();
+  const source = (src) => {
+    // A stream or a state group feeding trigger steps: drawn like a topic, marked by its kind.
+    const name = `${src.kind} ${sourceText(src)}`;
+    if (!sources.has(name)) {
+      sources.add(name);
+      nodes.push({id: `source:${name}`, kind: 'source', name, width: Math.ceil(textWidth(name, 500, 12)) + 28, height: TOPIC_H});
+    }
+    return `source:${name}`;
+  };
   for (const step of steps) {
     const id = `step:${step.name}`;
+    if (step.source) edges.push({from: source(step.source), to: id, virtual: false, label: step.condition ? 'if ' + step.condition : undefined});
     for (const e of step.emitDetails) edges.push({from: id, to: topic(e.topic), virtual: e.virtual, label: e.label, conditional: e.conditional});
     for (const t of step.subscribes || []) edges.push({from: topic(t), to: id, virtual: false});
     for (const t of step.virtualSubscribes || []) edges.push({from: topic(t), to: id, virtual: true});
@@ -88,13 +99,13 @@ function renderDiagram(graph, onSelect) {
   }
   for (const node of graph.nodes) {
     const box = layout.nodes.get(node.id);
-    const g = s('g', {class: ['flow-node', node.kind === 'step' ? `node-${node.step.type}` : 'node-topic'],
+    const g = s('g', {class: ['flow-node', node.kind === 'step' ? `node-${node.step.type}` : `node-${node.kind}`],
                       transform: `translate(${box.x},${box.y})`, tabindex: 0,
                       dataset: {nodeId: node.id, kind: node.kind, ...(node.kind === 'step' ? {step: node.step.name} : {topic: node.name})}});
-    if (node.kind === 'topic') {
-      add(g, s('rect', {width: box.width, height: box.height, rx: box.height / 2, class: 'node-box'}),
+    if (node.kind === 'topic' || node.kind === 'source') {
+      add(g, s('rect', {width: box.width, height: box.height, rx: node.kind === 'topic' ? box.height / 2 : 4, class: 'node-box'}),
         s('text', {x: box.width / 2, y: box.height / 2 + 4, 'text-anchor': 'middle', class: 'topic-text'}, node.name),
-        s('title', {}, `topic ${node.name}`));
+        s('title', {}, node.kind === 'topic' ? `topic ${node.name}` : `changes of ${node.name}`));
     } else {
       const type = node.step.type;
       add(g, s('rect', {width: box.width, height: box.height, rx: 8, class: 'node-box'}),
@@ -122,7 +133,8 @@ function highlight(svg, id, on) {
 function legend() {
   const item = (cls, text) => h('span', {class: 'legend-item'}, h('span', {class: `swatch ${cls}`}), text);
   return h('div', {class: 'legend'}, item('api', 'API'), item('event', 'Event'), item('cron', 'Cron'),
-    item('noop', 'Noop'), item('topic', 'Topic'), h('span', {class: 'legend-item'}, h('span', {class: 'swatch dotted'}), 'Virtual'));
+    item('noop', 'Noop'), item('stream', 'Stream trigger'), item('state', 'State trigger'), item('topic', 'Topic'),
+    item('source', 'Stream / state'), h('span', {class: 'legend-item'}, h('span', {class: 'swatch dotted'}), 'Virtual'));
 }
 
 export function mount(root, app, params) {
