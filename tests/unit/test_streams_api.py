@@ -98,3 +98,13 @@ def test_unknown_stream_names_list_the_known_ones(stream: Stream) -> None:
     with pytest.raises(StreamNotFoundError, match="streams: pets"):
         streams.petz  # noqa: B018
     assert not hasattr(streams, "petz")
+
+
+async def test_list_groups_names_the_groups_holding_items(stream: Stream) -> None:
+    assert await stream.list_groups() == []
+    await stream.set("b", "x", {"message": "1"})
+    await stream.set("a", "x", {"message": "2"})
+    await stream.set("a", "y", {"message": "3"})
+    assert await stream.listGroups() == ["a", "b"]
+    await stream.delete("b", "x")
+    assert await stream.list_groups() == ["a"]

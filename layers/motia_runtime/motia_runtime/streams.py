@@ -143,6 +143,12 @@ class Stream:
 
     getGroup = get_group  # noqa: N815 - Motia's spelling
 
+    async def list_groups(self) -> list[str]:
+        """The groups of this stream that hold at least one item, sorted (Motia 1.0's ``listGroups``)."""
+        return await self.store.list_groups(self.name)
+
+    listGroups = list_groups  # noqa: N815 - Motia's spelling
+
     async def send(self, channel: Mapping[str, Any], event: Mapping[str, Any]) -> StreamChange:
         """Send an ephemeral ``{"type", "data"}`` event to ``{"groupId", "id"?}``; nothing is stored."""
         group_id = channel.get("groupId", channel.get("group_id"))
