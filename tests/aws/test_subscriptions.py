@@ -69,4 +69,5 @@ def test_removing_a_connection_removes_all_its_subscriptions(subs: DynamoDBSubsc
     assert subs.get_connection("c1") is None
     assert subs.connections_in_room("chat", "g0") == {"c2"}
     rows = ddb.scan(TableName=resources.tables["connections-table"])["Items"]
-    assert {r["pk"]["S"] for r in rows} == {"c2"}
+    # The rooms' join counters stay (they expire on their own, after the last subscription could).
+    assert {r["pk"]["S"] for r in rows if not r["pk"]["S"].startswith("~room#")} == {"c2"}

@@ -17,6 +17,11 @@ STREAMS_TABLE = "StreamsTable"
 CONNECTIONS_TABLE = "ConnectionsTable"
 FANOUT_FUNCTION = "FanoutFunction"
 FANOUT_FAILURES = "FanoutFailureQueue"
+DELIVERY_QUEUE = "DeliveryQueue"
+DELIVERY_DLQ = "DeliveryDeadLetterQueue"
+DELIVERY_FUNCTION = "DeliveryFunction"
+DELIVERY_DLQ_ALARM = "DeliveryDeadLetterAlarm"
+DELIVERY_AGE_ALARM = "DeliveryBacklogAlarm"
 WS_FUNCTION = "WebSocketFunction"
 WS_API = "WebSocketApi"
 WS_INTEGRATION = "WebSocketIntegration"
@@ -42,6 +47,7 @@ HANDLERS = {
     "cron": "motia_runtime.hosts.aws.schedule.handler",
     "websocket": "motia_runtime.hosts.aws.websocket.handler",
     "fanout": "motia_runtime.hosts.aws.fanout.handler",
+    "delivery": "motia_runtime.hosts.aws.delivery.handler",
 }
 
 
