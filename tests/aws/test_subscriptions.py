@@ -71,3 +71,32 @@ def test_removing_a_connection_removes_all_its_subscriptions(subs: DynamoDBSubsc
     rows = ddb.scan(TableName=resources.tables["connections-table"])["Items"]
     # The rooms' join counters stay (they expire on their own, after the last subscription could).
     assert {r["pk"]["S"] for r in rows if not r["pk"]["S"].startswith("~room#")} == {"c2"}
+
+
+def test_a_room_is_sharded_from_its_big_room_th_join_and_read_whole(resources: Resources, ddb: Any) -> None:
+    subs = DynamoDBSubscriptions(resources.tables["connections-table"], client=ddb, shards=8, big_room=10)
+    ids = [f"conn-{n:03d}=" for n in range(200)]
+    for n, cid in enumerate(ids):
+        subs.subscribe(cid, Subscription("chat", "g", None, f"s{n}"))
+        if n == 8:  # nine joins: still small, one shard holding all of them
+            view = subs.room_view(room("chat", "g"))
+            assert (view.shards, view.connections) == (1, set(ids[:9]))
+    view = subs.room_view(room("chat", "g"))
+    assert view.big and view.shards == 8 and view.connections == set()  # the rest of shard 0 is not read
+    per_shard = [subs.connections_in_shard(room("chat", "g"), shard) for shard in range(8)]
+    assert set().union(*per_shard) == set(ids) and sum(map(len, per_shard)) == 200
+    assert max(map(len, per_shard)) < 60  # no shard holds the room (9 small-era joins sit in shard 0)
+    assert subs.connections_in_room("chat", "g") == set(ids)
+    # A room's shard count is kept for its life: a deployment with another setting does not move it.
+    other = DynamoDBSubscriptions(resources.tables["connections-table"], client=ddb, shards=16, big_room=10)
+    other.subscribe("late=", Subscription("chat", "g", None, "late"))
+    assert other.room_view(room("chat", "g")).shards == 8
+    assert "late=" in subs.connections_in_room("chat", "g")
+
+
+def test_the_delivery_ledger_round_trips(subs: DynamoDBSubscriptions) -> None:
+    assert subs.read_delivery("u.4.1") == (0, {})
+    assert subs.write_delivery("u.4.1", 1234567890123456789012345678901234567890, {1234567890123456789012345678901234567999: {"a", "b"}})
+    assert subs.read_delivery("u.4.1") == (1234567890123456789012345678901234567890, {1234567890123456789012345678901234567999: {"a", "b"}})
+    assert subs.write_delivery("u.4.1", 1234567890123456789012345678901234567999, {})
+    assert subs.read_delivery("u.4.1") == (1234567890123456789012345678901234567999, {})

@@ -257,14 +257,15 @@ class DynamoDBSubscriptions:
         if not item:
             return 0, {}
         partial = json.loads(item[k.PARTIAL]["S"]) if k.PARTIAL in item else {}
-        return int(item[k.DONE]["N"]), {int(seq): set(ids) for seq, ids in partial.items()}
+        return int(item[k.DONE]["S"]), {int(seq): set(ids) for seq, ids in partial.items()}
 
     def write_delivery(self, unit: str, done: int, partial: dict[int, set[str]]) -> bool:
         """Record how far ``unit`` is served; False when ``partial`` is too large to store (then
         only ``done`` is kept, and a retry may repeat the partial record's frames)."""
         text = json.dumps({str(seq): sorted(ids) for seq, ids in partial.items()}, separators=(",", ":"))
         stored = len(text) <= MAX_LEDGER_BYTES
-        item = {**k.key(k.delivery_pk(unit), k.DELIVERY_SK), k.DONE: k.n(done),
+        # A string: stream sequence numbers run to 40 digits, over DynamoDB's 38 for a number.
+        item = {**k.key(k.delivery_pk(unit), k.DELIVERY_SK), k.DONE: k.s(str(done)),
                 k.EXPIRES_AT: k.n(int(time.time()) + LEDGER_TTL_S)}
         if stored and partial:
             item[k.PARTIAL] = k.s(text)
