@@ -43,11 +43,14 @@ LEDGER_TTL_S = 24 * 3600
 MAX_LEDGER_BYTES = 300 * 1024  # under DynamoDB's 400 KB item limit
 _BATCH = 25
 _MAX_UNPROCESSED_ROUNDS = 8
-# A room goes from one shard to ``shards`` at this many joins: one shard of 1,000 subscriptions
-# (~100 bytes each in the index) reads as one ~13 RCU query page per fan-out batch, and one
-# invocation posts to 1,000 connections in ~0.6 s (bench/RESULTS.md).
-DEFAULT_BIG_ROOM = 1000
-DEFAULT_SHARDS = 32
+# A room goes from one shard to ``shards`` at this many joins. Below it one invocation posts to the
+# whole room (250 posts: ~0.15 s), which two hops would only slow down and multiply. The joins
+# made while the room was small stay in shard 0 (nothing is moved), so shard 0 carries up to this
+# many subscriptions more than the others: kept small, so that shard is not the one that lags.
+DEFAULT_BIG_ROOM = 250
+# A big room's shards: ~1,560 connections each at 100,000 subscribers, which one delivery invocation
+# (one vCPU, ~0.5 ms of CPU per post) serves in under a second (docs/scaling.md).
+DEFAULT_SHARDS = 64
 
 
 @dataclass(frozen=True, slots=True)

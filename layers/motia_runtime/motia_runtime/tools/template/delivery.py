@@ -39,7 +39,7 @@ FANOUT_BIG_ROOM = "FanoutBigRoom"
 DELIVERY_MAX_CONCURRENCY = "DeliveryMaxConcurrency"
 
 # 1,769 MB is one full vCPU: posting is CPU-bound past ~3,000 posts/s (signing, HTTP), and a
-# shard of a big room is 1,000-3,000 connections (bench/RESULTS.md, docs/scaling.md).
+# shard of a big room is up to ~1,500 connections (bench/RESULTS.md, docs/scaling.md).
 DELIVERY_MEMORY = 1769
 DELIVERY_TIMEOUT = 30
 # The back-off of a message that failed (a throttled or slow client): it is visible again after
@@ -58,7 +58,7 @@ def parameters() -> dict[str, Any]:
         FANOUT_SHARDS: {
             "Type": "Number", "Default": DEFAULT_SHARDS, "MinValue": 1, "MaxValue": 1000,
             "Description": "MOTIA_FANOUT_SHARDS: shards of a big room (one delivery invocation each per update); "
-                           "about subscribers / 3,000 for the largest room (docs/scaling.md). 1 turns sharding off.",
+                           "about subscribers / 1,500 for the largest room (docs/scaling.md). 1 turns sharding off.",
         },
         FANOUT_BIG_ROOM: {
             "Type": "Number", "Default": DEFAULT_BIG_ROOM, "MinValue": 1,
@@ -66,7 +66,7 @@ def parameters() -> dict[str, Any]:
                            "delivery queue; smaller rooms are pushed in one hop.",
         },
         DELIVERY_MAX_CONCURRENCY: {
-            "Type": "Number", "Default": 100, "MinValue": 2, "MaxValue": 1000,
+            "Type": "Number", "Default": 200, "MinValue": 2, "MaxValue": 1000,
             "Description": "Most delivery invocations at once (the SQS event source's MaximumConcurrency); at least "
                            "FanoutShards times the big rooms updated at once (docs/scaling.md).",
         },
