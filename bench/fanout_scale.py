@@ -504,7 +504,7 @@ def scenario_rate(port: int, subscribers: int, rate: int, seconds: float, shards
         "concurrent_invocations_peak": peak, "consumer_calls_per_batch": {
             k: round(v / math.ceil(updates / per_batch), 1) for k, v in consumer_calls.items()},
         "posts_needed_per_s": subscribers * rate,
-        "frames_per_s_one_connection_takes_in_order": round(1000 / post_ms, 1),
+        "frames_per_s_one_connection_takes_in_order": round(1000 / post_ms, 1) if post_ms else None,
         "cpu_ms_per_post_used": cpu_per_post_ms,
     }
 
