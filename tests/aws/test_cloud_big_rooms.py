@@ -146,16 +146,19 @@ def test_a_timeout_mid_message_gives_the_rest_back_and_the_retry_posts_only_that
         write(sim, "g", f"x{n}", n)
     sim.pump_streams()
     # The harness's Lambda context has 30 s left: stop posting 0.1 s in. The slow client's first
-    # post is throttled twice (~0.15 s of the pusher's back-off), so its later frames miss the cut.
+    # post is throttled three times (at least 0.175 s of the pusher's back-off), so its later frames
+    # miss the cut (on a busy machine others may too: what was posted must be a prefix, once).
     monkeypatch.setattr(delivery, "TIMEOUT_MARGIN_S", 29.9)
-    sim.recorder.fail(slow.connection_id, 429, times=2)
+    sim.recorder.fail(slow.connection_id, 429, times=3)
     sim.deliver_big_rooms()
-    got = changes(slow)
-    assert got == [("create", 0)]
-    assert queued(sim) == 1
+    expected = [("create", 0), ("create", 1), ("create", 2)]
+    assert all(changes(c) == expected[:len(changes(c))] for c in clients)
+    assert len(changes(slow)) < 3
+    assert queued(sim) >= 1  # the slow client's shard (and any other that missed the cut) is given back
     monkeypatch.setattr(delivery, "TIMEOUT_MARGIN_S", 5.0)
     sim.deliver_big_rooms()
-    assert all(changes(c) == [("create", 0), ("create", 1), ("create", 2)] for c in clients)
+    assert all(changes(c) == expected for c in clients)
+    assert queued(sim) == 0
 
 
 def test_gone_connections_of_a_big_room_are_removed(sim: CloudSim) -> None:
