@@ -17,8 +17,9 @@ connections table  ``pk`` = connection id; ``sk`` = ``#connection`` for the conn
                    item: ``pk`` = ``~room#<room>``, ``sk`` = ``#room``, ``joins`` (joins so far),
                    ``shards`` (1 while the room is small, then the deployment's shard count) and
                    ``roomShard`` = ``<room>#0``, so the fan-out's one query of shard 0 returns it
-                   first (``#`` sorts before ``s``) with a small room's subscribers. A
-                   subscription goes to shard ``crc32(connection id) % shards``.
+                   first (``#`` sorts before ``s``) with a small room's subscribers. Once the
+                   room is big, a subscription goes to shard ``1 + crc32(connection id) % shards``
+                   (``shard_of``); shard 0 keeps the joins made while it was small.
                    The fan-out's retry ledger: ``pk`` = ``~fanout#<sequence number>``, ``sk`` =
                    ``#delivered``, ``delivered`` (JSON: sequence number → connection ids) and a TTL.
                    The delivery workers' ledger, one per delivery unit (a group's shard):
@@ -170,6 +171,9 @@ def room_shard(room_key: str, shard: int) -> str:
 
 
 def shard_of(connection_id: str, shards: int) -> int:
-    """Which of a room's ``shards`` a connection's subscription lives in. crc32, not ``hash()``:
-    it must be the same in every Lambda process (``hash`` of a str is salted per process)."""
-    return zlib.crc32(connection_id.encode()) % shards if shards > 1 else 0
+    """Which shard of a room with ``shards`` shards a connection belongs to: 0 for a small room
+    (``shards`` 1), else 1..``shards`` (shard 0 keeps only the joins made while the room was
+    small, which the stream consumer reads and hands out to the other shards by this same
+    function). crc32, not ``hash()``: it must be the same in every Lambda process (``hash`` of a
+    str is salted per process)."""
+    return 1 + zlib.crc32(connection_id.encode()) % shards if shards > 1 else 0

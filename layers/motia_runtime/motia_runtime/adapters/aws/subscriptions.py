@@ -10,10 +10,12 @@ snapshot covers the gap.
 Rooms are sharded so that no index key holds a big room (docs/scaling.md). Each join adds one
 to the room's counter item; a room is small (one shard, ``<room>#0``) until its counter reaches
 ``big_room`` joins, then its counter records ``shards`` (the deployment's shard count, kept by
-the room for its life even if the setting changes) *before* the joining subscription is written,
-so the fan-out, which reads the counter with shard 0, never misses a subscription in another
-shard. The counter expires with the last subscription it could cover (TTL a minute past theirs):
-a room that is quiet for the connection lifetime becomes small again.
+the room for its life even if the setting changes) *before* the joining subscription is written
+to shard 1..``shards``, so the fan-out, which reads the counter with shard 0, never misses a
+subscription in another shard. Nothing is moved: shard 0 keeps the joins made while the room was
+small (fewer than ``big_room``), and the fan-out hands them out to the other shards. The
+counter expires with the last subscription it could cover (TTL a minute past theirs): a room
+that is quiet for the connection lifetime becomes small again.
 
 Records expire (TTL ``expiresAt``) a while after API Gateway's 2-hour connection limit, so a
 ``$disconnect`` that never arrived does not leave subscribers behind for ever.
@@ -56,7 +58,8 @@ DEFAULT_SHARDS = 64
 @dataclass(frozen=True, slots=True)
 class RoomView:
     """What the fan-out needs of a room from one query of its shard 0: its shard count (1 for a
-    small room) and, for a small room, all its subscribers."""
+    small room) and the subscribers in shard 0 (all of a small room's; a big room's joins from
+    while it was small)."""
 
     connections: set[str]
     shards: int
@@ -187,14 +190,14 @@ class DynamoDBSubscriptions:
         room = k.room(stream, group_id, id)
         view = self.room_view(room)
         found = set(view.connections)
-        for shard in range(view.shards if view.big else 0):
+        for shard in range(1, view.shards + 1 if view.big else 1):
             found |= self.connections_in_shard(room, shard)
         return found
 
     def room_view(self, room: str) -> RoomView:
         """One query of the room's shard 0 (``room`` as ``keys.room`` makes it): its counter comes
-        first; for a small room the rest of the partition is every subscriber, for a big one the
-        rest is not read."""
+        first, then the subscriptions made while the room was small (all of a small room's, at
+        most ``big_room - 1`` of a big one's, which the fan-out hands out to the other shards)."""
         found: set[str] = set()
         shards = 1
         for rows in self._shard_pages(room, 0, limit=self.big_room + 1):
@@ -203,8 +206,6 @@ class DynamoDBSubscriptions:
                     shards = int(r[k.SHARDS]["N"]) if k.SHARDS in r else 1
                 else:
                     found.add(r[k.PK]["S"])
-            if shards > 1:
-                return RoomView(set(), shards)
         return RoomView(found, shards)
 
     def connections_in_shard(self, room: str, shard: int) -> set[str]:

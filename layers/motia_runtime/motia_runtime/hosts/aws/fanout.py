@@ -17,9 +17,10 @@ pool. API Gateway's answers (see ``adapters/aws/pusher.py``):
   ``batchItemFailures``, so Lambda hands the batch over again from it.
 
 Big rooms (docs/scaling.md): the one query per room per batch reads the room's shard 0, whose
-first row is the room's counter. A small room's subscribers are the rest of that page, served
-here as above (one hop, today's latency). A change that reaches a big room is not posted from
-here: it becomes one entry per shard of the room, sent in record order to the SQS FIFO delivery
+first row is the room's counter. A small room's subscribers are the rest of it, served here as
+above (one hop, today's latency). A change that reaches a big room is not posted from here: it
+becomes one entry per shard of the room (shards 1..n; shard 0's few subscribers, the joins from
+while the room was small, ride along with the shard they hash to), sent in record order to the SQS FIFO delivery
 queue (``adapters/aws/delivery_queue.py``), whose workers (``hosts/aws/delivery.py``) post to
 each shard's subscribers in parallel. A record whose entries could not all be enqueued is
 reported failed; what the retry sends again is dropped by SQS's deduplication or skipped by the
@@ -294,22 +295,24 @@ class Fanout:
     def _to_units(self, p: PendingChange, change_rooms: list[Room], views: dict[Room, RoomView],
                   units: dict[tuple[str, int, int], Unit]) -> None:
         """One entry per shard of the change's big rooms, appended to that shard's unit in record
-        order. The change's small rooms ride along: their subscribers in shard i are the entry's
-        ``extra``, so a connection in two of its rooms still gets it once."""
+        order. The change's shard-0 subscribers ride along (a small room's, and a big room's joins
+        from while it was small): those that hash to shard i are the entry's ``extra``, so a
+        connection in two of its rooms still gets it once, and no shard carries them all."""
         group = k.stream_pk(p.change.stream_name, p.change.group_id)
         text = encode(change_frame(p.change))
         big: dict[int, list[str]] = defaultdict(list)  # shard count → big room keys
         for r in change_rooms:
             if views[r].big:
                 big[views[r].shards].append(k.room(*r))
-        small = set().union(*(views[r].connections for r in change_rooms if not views[r].big))
+        # Every shard-0 subscriber: a small room's, and a big room's joins from while it was small.
+        small = set().union(*(views[r].connections for r in change_rooms))
         # (Two shard counts in one change only after FanoutShards changed between two rooms'
         # growth: each count has its own units, and a connection in both may then get it twice.)
         for shards, room_keys in sorted(big.items()):
             extra: dict[int, list[str]] = defaultdict(list)
             for connection_id in small:
                 extra[k.shard_of(connection_id, shards)].append(connection_id)
-            for shard in range(shards):
+            for shard in range(1, shards + 1):
                 unit = units.setdefault((group, shards, shard), Unit(group, shards, shard))
                 unit.entries.append(Entry(p.sequence_number, text, tuple(room_keys), tuple(sorted(extra[shard])),
                                           p.trace_id))
