@@ -378,7 +378,8 @@ def _scale_section(scale: dict[str, Any]) -> str:
     text = ("### AWS fan-out at scale: big rooms (`bench/fanout_scale.py`; the real consumer and delivery entry "
             f"points against a stand-in answering each post after {_fmt(st['post_ms'])} ms and each DynamoDB or SQS "
             f"call after {_fmt(st['dynamodb_ms'])} ms; SQS → Lambda hop {_fmt(st['sqs_hop_ms'])} ms assumed; a room is "
-            f"big from {st['big_room']} joins)\n\n" + _table(
+            f"big from {st['big_room']} joins)\n\n"
+            + (f"Run on its own: {scale['run']}.\n\n" if scale.get("run") else "") + _table(
                 ["subscribers", "shards", "path", "consumer ms", "delivery invocations", "delivery ms (median / max)",
                  "CPU ms per post", "last post ms (from the stream record; median run (each run))",
                  "+ stream poll (250 ms)",
