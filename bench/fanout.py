@@ -8,7 +8,7 @@ post to a connection taking 20 ms.
   DynamoDB calls per ``set()`` are counted there (writes, reads).
 - The fan-out: the entry point runs with real boto3 clients pointed (``AWS_ENDPOINT_URL_DYNAMODB``,
   ``MOTIA_WS_ENDPOINT``) at a small AWS stand-in in another process that answers the Management API's
-  ``PostToConnection`` after ``--latency-ms`` and DynamoDB's ``Query`` on the ``byRoom`` index (and the
+  ``PostToConnection`` after ``--latency-ms`` and DynamoDB's ``Query`` on the ``byRoomShard`` index (and the
   retry ledger's ``GetItem``) after ``--dynamodb-latency-ms``, from the subscriptions it was given.
   moto is not used here: its index queries cost ~7 ms of CPU each in this process, which would be the
   simulator's time, not the fan-out's. DynamoDB calls per batch are counted with a botocore
@@ -94,9 +94,10 @@ def serve(port: int, post_latency_ms: float, dynamodb_latency_ms: float) -> None
                 stats[f"dynamodb.{operation}"] += 1
             time.sleep(dynamodb_latency_ms / 1000)
             if operation == "Query":
+                # A small room: every subscriber in shard 0 of the byRoomShard index, no counter row.
                 request = json.loads(body)
-                room = request["ExpressionAttributeValues"][":room"]["S"]
-                items = [{state["pk"]: {"S": c}} for c in state["rooms"].get(room, [])]
+                room = request["ExpressionAttributeValues"][":rs"]["S"].removesuffix("#0")
+                items = [{state["pk"]: {"S": c}, "sk": {"S": f"sub#{c}"}} for c in state["rooms"].get(room, [])]
                 return self._reply(json.dumps({"Items": items, "Count": len(items)}).encode())
             return self._reply(b"{}")  # GetItem of a ledger that does not exist; anything else: OK
 

@@ -167,6 +167,23 @@ def target_rows(doc: dict[str, Any]) -> list[Row]:
         rows.append(Row("DynamoDB calls per set(): writes / reads",
                         f"{'/'.join(map(str, sets['writes_per_set']))} / {'/'.join(map(str, sets['reads_per_set']))}",
                         None, "", "1 / 0", None, sets["writes_per_set"] == [1] and sets["reads_per_set"] == [0]))
+    scale = _res(doc, "fanout_scale")
+    if scale:
+        for r in scale.get("one", []):
+            limit = {10_000: 1000, 100_000: 5000}.get(r["subscribers"])
+            if limit:
+                rows.append(Row(f"AWS big room: one update → {r['subscribers']:,} subscribers of one group, last post "
+                                f"after the stream record ({r['shards']} shards, {r['concurrent_invocations']} "
+                                "invocations at once)", r["last_post_ms"], None, " ms", f"≤ {limit:,} ms", None,
+                                r["last_post_ms"] <= limit))
+        for r in scale.get("rate", []):
+            rows.append(Row(f"AWS big room: {r['updates_per_s']} updates/s to {r['subscribers']:,} subscribers "
+                            f"({r['shards']} shards): connections with every frame once, in order",
+                            f"{r['connections_with_every_frame_once_in_order']:,} / {r['connections']:,}", None, "",
+                            "all", None, r["lost_or_repeated_or_reordered"] == 0))
+        worst = max((r["read_units"]["max_per_key"] for r in scale.get("one", [])), default=0)
+        rows.append(Row("AWS big room: most read units on one partition key per update (of 3,000/s)", worst, None,
+                        "", "< 3,000", None, worst < 3000))
     return rows
 
 
@@ -338,7 +355,61 @@ def detail_sections(doc: dict[str, Any]) -> str:
              "CPU ms of the batch (median, all threads)", "floor ms (posts in order per connection)",
              "max concurrent posts", "DynamoDB calls in a batch",
              "fan-out threads"], rows) + f"\n\n{loadtxt('fanout')}")
+    scale = _res(doc, "fanout_scale")
+    if scale:
+        parts.append(_scale_section(scale) + f"\n\n{loadtxt('fanout_scale')}")
     return "\n\n".join(parts)
+
+
+def _scale_section(scale: dict[str, Any]) -> str:
+    st = scale["settings"]
+    one = scale.get("one", [])
+    rows = [[f"{r['subscribers']:,}", f"{r['shards']}", r["path"], _fmt(r["consumer_ms"]),
+             f"{r['delivery_invocations']} ({r['posts_per_invocation']['min']:,}-{r['posts_per_invocation']['max']:,} "
+             "posts each)",
+             f"{_fmt(r['delivery_ms']['median'])} / {_fmt(r['delivery_ms']['max'])}", _fmt(r["cpu_ms_per_post"]),
+             _fmt(r["last_post_ms"]) + (f" ({', '.join(_fmt(x) for x in r['last_post_ms_runs'])})"
+                                        if len(r.get("last_post_ms_runs", [])) > 1 else ""),
+             _fmt(r["last_post_ms_with_stream_poll"]), str(r["concurrent_invocations"]),
+             f"{_fmt(r['read_units']['per_update'])} / {_fmt(r['read_units']['max_per_key'])}",
+             f"{_fmt(r['write_units']['per_update'])} / {_fmt(r['write_units']['max_per_key'])}",
+             f"${r['cost_per_million_updates_per_subscriber_usd']['total']:.4f}",
+             ", ".join(str(x) for x in r.get("load", []))] for r in one]
+    text = ("### AWS fan-out at scale: big rooms (`bench/fanout_scale.py`; the real consumer and delivery entry "
+            f"points against a stand-in answering each post after {_fmt(st['post_ms'])} ms and each DynamoDB or SQS "
+            f"call after {_fmt(st['dynamodb_ms'])} ms; SQS → Lambda hop {_fmt(st['sqs_hop_ms'])} ms assumed; a room is "
+            f"big from {st['big_room']} joins)\n\n"
+            + (f"Run on its own: {scale['run']}.\n\n" if scale.get("run") else "") + _table(
+                ["subscribers", "shards", "path", "consumer ms", "delivery invocations", "delivery ms (median / max)",
+                 "CPU ms per post", "last post ms (from the stream record; median run (each run))",
+                 "+ stream poll (250 ms)",
+                 "concurrent invocations (counted)", "read units per update (total / max per key)",
+                 "write units per update (total / max per key)", "USD per million updates per subscriber",
+                 "load (1 min) before, after"], rows))
+    costs = one[-1]["cost_per_million_updates_per_subscriber_usd"] if one else {}
+    if costs:
+        text += (f"\n\nCost split at {one[-1]['subscribers']:,} subscribers (USD per million updates per "
+                 "subscriber): " + ", ".join(f"{k} {v:.4f}" for k, v in costs.items()))
+    joins = scale.get("joins")
+    if joins:
+        text += (f"\n\nJoins ({joins['joins']:,} through the real adapter): calls per join "
+                 + ", ".join(f"{k} {v}" for k, v in joins["calls_per_join"].items())
+                 + f"; write units per join {joins['write_units_per_join']}; at 10 joins/s the busiest key takes "
+                 f"{joins['write_units_per_key_at_10_joins_per_s']} write units/s (of 1,000).")
+    rate = scale.get("rate", [])
+    if rate:
+        text += "\n\n" + _table(
+            ["updates/s → subscribers", "shards", "updates", "consumer batches", "delivery messages", "posts",
+             "connections with every frame once, in order", "posts needed per s",
+             "frames/s one connection takes in order", "last post after the last write (modelled)",
+             "concurrent invocations (peak, counted)", "load (1 min) before, after"],
+            [[f"{r['updates_per_s']} → {r['subscribers']:,}", str(r["shards"]), str(r["updates"]),
+              str(r["consumer_batches"]), str(r["delivery_messages"]), f"{r['posts']:,}",
+              f"{r['connections_with_every_frame_once_in_order']:,} / {r['connections']:,}",
+              f"{r['posts_needed_per_s']:,}", _fmt(r["frames_per_s_one_connection_takes_in_order"]),
+              f"{_fmt(r['last_post_after_last_write_s'])} s", str(r["concurrent_invocations_peak"]),
+              ", ".join(str(x) for x in r.get("load", []))] for r in rate])
+    return text
 
 
 def render_markdown(doc: dict[str, Any]) -> str:

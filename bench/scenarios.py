@@ -17,7 +17,8 @@ from servers import Ours, Server
 from settings import BENCH, REPO, TMP, log
 from toolchain import node
 
-SCENARIOS = ["startup", "memory", "api", "post", "stream", "stall", "official", "micro", "coldstart", "fanout"]
+SCENARIOS = ["startup", "memory", "api", "post", "stream", "stall", "official", "micro", "coldstart", "fanout",
+             "fanout_scale"]
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,18 @@ def sc_fanout(run: Run) -> dict[str, Any]:
     return out
 
 
+def sc_fanout_scale(run: Run) -> dict[str, Any]:
+    """The big-room fan-out (bench/fanout_scale.py): 1k/10k/100k subscribers, 100 updates/s to 10k."""
+    target = run.raw / "fanout-scale.json"
+    quick = run.sizes.cold_runs < 10
+    args = ["--sizes", "1000,10000", "--seconds", "0.2", "--rate-room", "2000", "--rate-shards", "64",
+            "--joins", "300"] if quick else []
+    subprocess.run([sys.executable, str(BENCH / "fanout_scale.py"), *args, "--json", str(target)], check=True,
+                   cwd=REPO)
+    result: dict[str, Any] = json.loads(target.read_text())
+    return result
+
+
 def sc_micro(run: Run) -> dict[str, Any]:
     target = run.raw / "micro.json"
     n = 2000 if run.sizes.cold_runs >= 10 else 300
@@ -247,5 +260,6 @@ def sc_micro(run: Run) -> dict[str, Any]:
 RUNNERS: dict[str, Callable[[Run], Any]] = {
     "startup": sc_startup, "memory": sc_memory, "api": sc_api, "post": sc_post, "stream": sc_stream,
     "stall": sc_stall, "official": sc_official, "micro": sc_micro, "coldstart": sc_coldstart, "fanout": sc_fanout,
+    "fanout_scale": sc_fanout_scale,
 }
 NEEDS_NODE = {"post", "stream", "stall", "official"}

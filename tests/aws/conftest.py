@@ -44,10 +44,11 @@ CONTRACT_TEMPLATE: dict[str, Any] = {
             "Properties": {
                 **_KEYS, "TableName": "connections",
                 "AttributeDefinitions": [*_KEYS["AttributeDefinitions"],
-                                         {"AttributeName": "room", "AttributeType": "S"}],
+                                         {"AttributeName": "roomShard", "AttributeType": "S"}],
                 "GlobalSecondaryIndexes": [{
-                    "IndexName": "byRoom", "Projection": {"ProjectionType": "ALL"},
-                    "KeySchema": [{"AttributeName": "room", "KeyType": "HASH"},
+                    "IndexName": "byRoomShard",
+                    "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["shards"]},
+                    "KeySchema": [{"AttributeName": "roomShard", "KeyType": "HASH"},
                                   {"AttributeName": "sk", "KeyType": "RANGE"}],
                 }],
                 "TimeToLiveSpecification": {"AttributeName": "expiresAt", "Enabled": True},

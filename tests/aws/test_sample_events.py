@@ -36,8 +36,8 @@ def sim(openai_project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud
 
 def test_every_sample_is_covered() -> None:
     assert sorted(p.name for p in EVENTS.glob("*.json")) == sorted([
-        "dynamodb-stream.json", "http-api-post-open-ai.json", "schedule.json", "sqs-from-eventbridge.json",
-        "ws-connect.json", "ws-join.json"])
+        "dynamodb-stream.json", "http-api-post-open-ai.json", "schedule.json", "sqs-delivery.json",
+        "sqs-from-eventbridge.json", "ws-connect.json", "ws-join.json"])
 
 
 def test_http_api_sample(sim: CloudSim) -> None:
@@ -74,3 +74,16 @@ def test_websocket_and_dynamodb_stream_samples(sim: CloudSim) -> None:
                       "event": {"type": "update", "data": {"message": "Why do cats", "id": "message",
                                                            "_createdAt": 1795244400200}}, "version": 4}
     assert typing["event"] == {"type": "event", "event": {"type": "typing", "data": {"model": "gpt-4o-mini"}}}
+
+
+def test_delivery_sample(sim: CloudSim) -> None:
+    """A big room's delivery message (one shard's entries, the consumer's format): its frame reaches
+    the connection it names, once, however often the message is delivered."""
+    connect = sample("ws-connect.json")
+    connection_id = connect["requestContext"]["connectionId"]
+    sim.invoke("websocket", connect)
+    sim.recorder.open(connection_id)
+    for _ in range(2):  # SQS delivers at least once: the second is skipped by the delivery ledger
+        assert sim.invoke("delivery", sample("sqs-delivery.json")) == {"batchItemFailures": []}
+    (frame,) = sim.recorder.frames(connection_id)
+    assert frame["event"]["type"] == "update" and frame["version"] == 4

@@ -69,4 +69,37 @@ def test_removing_a_connection_removes_all_its_subscriptions(subs: DynamoDBSubsc
     assert subs.get_connection("c1") is None
     assert subs.connections_in_room("chat", "g0") == {"c2"}
     rows = ddb.scan(TableName=resources.tables["connections-table"])["Items"]
-    assert {r["pk"]["S"] for r in rows} == {"c2"}
+    # The rooms' join counters stay (they expire on their own, after the last subscription could).
+    assert {r["pk"]["S"] for r in rows if not r["pk"]["S"].startswith("~room#")} == {"c2"}
+
+
+def test_a_room_is_sharded_from_its_big_room_th_join_and_read_whole(resources: Resources, ddb: Any) -> None:
+    subs = DynamoDBSubscriptions(resources.tables["connections-table"], client=ddb, shards=8, big_room=10)
+    ids = [f"conn-{n:03d}=" for n in range(200)]
+    for n, cid in enumerate(ids):
+        subs.subscribe(cid, Subscription("chat", "g", None, f"s{n}"))
+        if n == 8:  # nine joins: still small, one shard holding all of them
+            view = subs.room_view(room("chat", "g"))
+            assert (view.shards, view.connections) == (1, set(ids[:9]))
+    view = subs.room_view(room("chat", "g"))
+    # Big: the 9 joins from while it was small stay in shard 0, the rest hash to shards 1..8.
+    assert view.big and view.shards == 8 and view.connections == set(ids[:9])
+    per_shard = [subs.connections_in_shard(room("chat", "g"), shard) for shard in range(1, 9)]
+    assert set().union(view.connections, *per_shard) == set(ids) and sum(map(len, per_shard)) == 191
+    assert max(map(len, per_shard)) < 40  # no key holds the room (191 / 8 ≈ 24)
+    assert subs.connections_in_room("chat", "g") == set(ids)
+    # A room's shard count is kept for its life: a deployment with another setting does not move it.
+    other = DynamoDBSubscriptions(resources.tables["connections-table"], client=ddb, shards=16, big_room=10)
+    other.subscribe("late=", Subscription("chat", "g", None, "late"))
+    assert other.room_view(room("chat", "g")).shards == 8
+    assert "late=" in subs.connections_in_room("chat", "g")
+
+
+def test_the_delivery_ledger_round_trips(subs: DynamoDBSubscriptions) -> None:
+    # Stream sequence numbers run to 40 digits: more than a DynamoDB number holds.
+    done, later = 1234567890123456789012345678901234567890, 1234567890123456789012345678901234567999
+    assert subs.read_delivery("u.4.1") == (0, {})
+    assert subs.write_delivery("u.4.1", done, {later: {"a", "b"}})
+    assert subs.read_delivery("u.4.1") == (done, {later: {"a", "b"}})
+    assert subs.write_delivery("u.4.1", later, {})
+    assert subs.read_delivery("u.4.1") == (later, {})

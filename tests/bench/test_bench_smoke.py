@@ -47,6 +47,23 @@ def test_fanout_scenario_counts_dynamodb_calls(tmp_path: Path) -> None:
         assert batch["posts"] == 4  # 2 groups x 2 subscribers, one frame each
 
 
+def test_fanout_scale_scenario_serves_every_subscriber_once_in_order(tmp_path: Path) -> None:
+    target = tmp_path / "scale.json"
+    _run(str(BENCH / "fanout_scale.py"), "--sizes", "300", "--shards", "4", "--big-room", "100", "--rate", "20",
+         "--seconds", "0.5", "--rate-room", "200", "--rate-shards", "4", "--joins", "120", "--latency-ms", "0",
+         "--dynamodb-latency-ms", "0", "--sqs-hop-ms", "0", "--json", str(target), timeout=300)
+    result = json.loads(target.read_text())
+    (one,) = result["one"]
+    # Big from the 100th join: 4 shards, one delivery invocation each, all running at once.
+    assert one["path"] == "two hops" and one["delivery_invocations"] == 4 and one["concurrent_invocations"] == 4
+    assert one["consumer_calls"]["Query"] == 2  # the group's room and the item's, one query each
+    (rate,) = result["rate"]
+    assert rate["updates"] == 10 and rate["lost_or_repeated_or_reordered"] == 0
+    assert rate["posts"] == 200 * 10
+    joins = result["joins"]
+    assert joins["calls_per_join"]["PutItem"] == 1 and 1 <= joins["calls_per_join"]["UpdateItem"] < 1.01
+
+
 def test_cold_start_and_micro_scripts_run(tmp_path: Path) -> None:
     cold = tmp_path / "cold.json"
     _run(str(BENCH / "coldstart.py"), "--runs", "1", "--only", "fanout: import + init", "--json", str(cold))

@@ -165,4 +165,4 @@ def test_cors_is_not_open_by_default_and_the_secret_is_no_echo() -> None:
 
 def test_a_project_without_api_steps_has_no_cors_parameter(write_project: ProjectWriter) -> None:
     template = template_of(write_project({"streams/s_stream.py": 'config = {"name": "s", "schema": {}}\n'}))
-    assert set(template["Parameters"]) == {"StreamSecret"}
+    assert set(template["Parameters"]) == {"StreamSecret", "FanoutShards", "FanoutBigRoom", "DeliveryMaxConcurrency"}

@@ -182,8 +182,8 @@ def test_tables_and_fanout(template: dict[str, Any]) -> None:
     assert streams["Properties"]["TimeToLiveSpecification"]["AttributeName"] == "expiresAt"
     _, connections = only(resources_of(template, role="connections-table"))
     (index,) = connections["Properties"]["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "byRoom"
-    assert [k["AttributeName"] for k in index["KeySchema"]] == ["room", "sk"]
+    assert index["IndexName"] == "byRoomShard"
+    assert [k["AttributeName"] for k in index["KeySchema"]] == ["roomShard", "sk"]
     _, fanout = only(resources_of(template, role="fanout"))
     source = fanout["Properties"]["Events"]["Stream"]["Properties"]
     assert source["Stream"] == {"Fn::GetAtt": ["StreamsTable", "StreamArn"]}

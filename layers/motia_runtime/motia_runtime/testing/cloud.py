@@ -16,7 +16,10 @@ each simulated function keeps its own Runtime between calls (``AWS_LAMBDA_FUNCTI
   and the triggers entry (stream and state triggers) with those of the streams and state tables.
   Partial failures are retried from the first failed record on the next pump, as Lambda does,
   and dropped after ``max_stream_retries`` (kept in ``dropped_stream_records``).
-- ``run_until_idle()`` alternates the two until nothing is left. ``cron(step)`` → schedule entry.
+- ``deliver_big_rooms()`` → delivery entry, with what the fan-out put in the big-room delivery
+  queue (SQS FIFO), one message per invocation as the template's event source says; a failed
+  message is made visible again at once, and its group's later messages wait for it.
+- ``run_until_idle()`` alternates the three until nothing is left. ``cron(step)`` → schedule entry.
 - ``connect()`` → WebSocket entry (``$connect``), returning a WsClient whose frames are what was
   posted to its connection; ``gone(id)`` makes API Gateway answer 410 for that connection, and
   ``recorder.fail(id, 429 | 413)`` makes its next posts throttled or too large. The Management API
@@ -233,7 +236,8 @@ class CloudSim:
 
     def _check_handlers(self) -> None:
         expected = {step.name: HANDLERS.get(step.config.type) for step in self.project.steps.values()}
-        expected |= {"websocket": HANDLERS["websocket"], "fanout": HANDLERS["fanout"], "triggers": HANDLERS["triggers"]}
+        expected |= {"websocket": HANDLERS["websocket"], "fanout": HANDLERS["fanout"],
+                     "delivery": HANDLERS["delivery"], "triggers": HANDLERS["triggers"]}
         for key, info in self.resources.functions.items():
             if info.handler and expected.get(key) and info.handler != expected[key]:
                 raise SimError(f"template: function {info.logical_id} has Handler {info.handler!r}; the runtime's "
@@ -318,6 +322,39 @@ class CloudSim:
                 sqs.change_message_visibility(QueueUrl=queue.url, ReceiptHandle=receipt, VisibilityTimeout=0)
         return handed
 
+    def deliver_big_rooms(self) -> int:
+        """One round over the big-room delivery queue; returns how many messages were handed over.
+        Each message goes to its own invocation (``BatchSize`` 1); a message of a group whose
+        earlier message failed in this round is put back untouched, as SQS FIFO holds a group's
+        later messages until the earlier one is done."""
+        queue = self.resources.delivery_queue
+        if queue is None:
+            return 0
+        sqs = self.client("sqs")
+        handed = 0
+        blocked: set[str] = set()
+        put_back: list[str] = []
+        while True:
+            messages = sqs.receive_message(QueueUrl=queue.url, MaxNumberOfMessages=1, WaitTimeSeconds=0,
+                                           MessageSystemAttributeNames=["All"]).get("Messages", [])
+            if not messages:
+                break
+            message = messages[0]
+            group = message.get("Attributes", {}).get("MessageGroupId", "")
+            if group in blocked:
+                put_back.append(message["ReceiptHandle"])
+                continue
+            result = self.invoke("delivery", {"Records": [ev.sqs_record(message, queue.arn, self.region)]})
+            handed += 1
+            if {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}:
+                blocked.add(group)
+                put_back.append(message["ReceiptHandle"])
+            else:
+                sqs.delete_message(QueueUrl=queue.url, ReceiptHandle=message["ReceiptHandle"])
+        for receipt in put_back:
+            sqs.change_message_visibility(QueueUrl=queue.url, ReceiptHandle=receipt, VisibilityTimeout=0)
+        return handed
+
     def dead_letters(self, step: str) -> list[Any]:
         """The bodies of the messages in a step's DLQ (parsed when they are JSON); they stay there."""
         dlq = self.resources.dlqs.get(step)
@@ -347,7 +384,7 @@ class CloudSim:
     def run_until_idle(self, max_rounds: int = 100) -> int:
         """Deliver queued events and push stream records until neither has work; returns the rounds."""
         for rounds in range(1, max_rounds + 1):
-            if self.deliver() + self.pump_streams() == 0:
+            if self.deliver() + self.pump_streams() + self.deliver_big_rooms() == 0:
                 return rounds
         raise SimError(f"still busy after {max_rounds} rounds (an event loop between steps?)")
 

@@ -54,7 +54,9 @@ class Resources:
     queues: dict[str, QueueInfo] = field(default_factory=dict)  # step -> its queue
     dlqs: dict[str, QueueInfo] = field(default_factory=dict)  # step -> its DLQ
     rules: dict[str, list[str]] = field(default_factory=dict)  # step -> rule names
-    functions: dict[str, FunctionInfo] = field(default_factory=dict)  # step name, or role (websocket, fanout)
+    functions: dict[str, FunctionInfo] = field(default_factory=dict)  # step name, or role (websocket, fanout, delivery)
+    delivery_queue: QueueInfo | None = None  # the big-room fan-out's FIFO queue (hosts/aws/delivery.py)
+    delivery_dlq: QueueInfo | None = None
     ws_stage: str | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -255,11 +257,16 @@ def create_resources(template: dict[str, Any], clients: dict[str, Any], *, stack
             resolver.refs[lid] = out.bus_name
             resolver.attrs |= {(lid, "Arn"): arn, (lid, "Name"): out.bus_name}
     # Queues without a redrive policy (the DLQs) first: the others point at them.
-    queues = sorted((f for f in found if f[2].get("role") in ("queue", "dlq")),
+    queues = sorted((f for f in found if f[2].get("role") in ("queue", "dlq", "delivery-queue", "delivery-dlq")),
                     key=lambda f: bool((f[1].get("Properties") or {}).get("RedrivePolicy")))
     for lid, resource, meta in queues:
         info = _create_queue(clients, resolver, lid, resource.get("Properties") or {})
-        (out.dlqs if meta["role"] == "dlq" else out.queues)[str(meta.get("step"))] = info
+        if meta["role"] == "delivery-queue":
+            out.delivery_queue = info
+        elif meta["role"] == "delivery-dlq":
+            out.delivery_dlq = info
+        else:
+            (out.dlqs if meta["role"] == "dlq" else out.queues)[str(meta.get("step"))] = info
     globals_env = ((template.get("Globals") or {}).get("Function") or {}).get("Environment", {}).get("Variables") or {}
     for lid, resource, meta in found:
         props = resource.get("Properties") or {}

@@ -10,10 +10,22 @@ streams table      ``pk`` = ``<stream>#<group>``, ``sk`` = item id; attributes `
                    so DynamoDB Streams delivers them in order with the group's item changes.
 connections table  ``pk`` = connection id; ``sk`` = ``#connection`` for the connection itself
                    (auth context in ``auth``) or ``sub#<subscriptionId>`` for a subscription, which
-                   also carries ``room``; the ``byRoom`` index (``room``, ``sk``) lists a room's
-                   subscribers. Rooms are ``stream#group`` and ``stream#group#id``. The fan-out's
-                   retry ledger: ``pk`` = ``~fanout#<sequence number>``, ``sk`` = ``#delivered``,
-                   ``delivered`` (JSON: sequence number → connection ids) and a TTL.
+                   also carries ``room`` and ``roomShard`` = ``<room>#<shard>``; the
+                   ``byRoomShard`` index (``roomShard``, ``sk``; keys and ``shards`` projected)
+                   lists a room shard's subscribers, so no index key holds a whole big room.
+                   Rooms are ``stream#group`` and ``stream#group#id``. Each room has a counter
+                   item: ``pk`` = ``~room#<room>``, ``sk`` = ``#room``, ``joins`` (joins so far),
+                   ``shards`` (1 while the room is small, then the deployment's shard count) and
+                   ``roomShard`` = ``<room>#0``, so the fan-out's one query of shard 0 returns it
+                   first (``#`` sorts before ``s``) with a small room's subscribers. Once the
+                   room is big, a subscription goes to shard ``1 + crc32(connection id) % shards``
+                   (``shard_of``); shard 0 keeps the joins made while it was small.
+                   The fan-out's retry ledger: ``pk`` = ``~fanout#<sequence number>``, ``sk`` =
+                   ``#delivered``, ``delivered`` (JSON: sequence number → connection ids) and a TTL.
+                   The delivery workers' ledger, one per delivery unit (a group's shard):
+                   ``pk`` = ``~delivery#<unit>``, ``sk`` = ``#ledger``, ``done`` (the last stream
+                   sequence number delivered to every subscriber of the unit) and ``partial``
+                   (JSON: later sequence numbers → connection ids that already got them).
 
 Values are stored as JSON strings rather than DynamoDB maps: JSON numbers round-trip exactly
 (DynamoDB's Decimal conversion does not take floats), ``set`` replaces the whole value with one
@@ -22,6 +34,7 @@ attribute write, and the fan-out never has to rebuild nested types from DynamoDB
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 # Attribute names shared by the three tables.
@@ -53,8 +66,13 @@ EVENT_SK_PREFIX = "~event#"
 EVENT_SK_END = "~event$"  # the first sort key after every "~event#..." ('$' follows '#')
 
 # connections table
-ROOM_INDEX = "byRoom"
+ROOM_INDEX = "byRoomShard"
 ROOM = "room"
+ROOM_SHARD = "roomShard"  # the index's partition key: <room>#<shard>
+ROOM_PK_PREFIX = "~room#"
+ROOM_SK = "#room"  # sorts before every "sub#..." in a shard's index partition
+JOINS = "joins"
+SHARDS = "shards"
 AUTH = "auth"
 CONNECTION_SK = "#connection"
 SUBSCRIPTION_SK_PREFIX = "sub#"
@@ -114,6 +132,19 @@ def ledger_pk(sequence_number: str) -> str:
     return f"{LEDGER_PK_PREFIX}{sequence_number}"
 
 
+# -- delivery workers' ledger (connections table) --------------------------------------------
+# One item per delivery unit (a stream group's shard, see hosts/aws/delivery.py): how far its
+# subscribers have been served, so a redelivered or repacked message posts nothing twice.
+DELIVERY_PK_PREFIX = "~delivery#"
+DELIVERY_SK = "#ledger"
+DONE = "done"
+PARTIAL = "partial"
+
+
+def delivery_pk(unit: str) -> str:
+    return f"{DELIVERY_PK_PREFIX}{unit}"
+
+
 # -- connections table ----------------------------------------------------------------------
 def subscription_sk(subscription_id: str) -> str:
     return f"{SUBSCRIPTION_SK_PREFIX}{subscription_id}"
@@ -129,3 +160,23 @@ def room(stream: str, group_id: str, id: str | None = None) -> str:
     """``stream#group`` for a group subscription, ``stream#group#id`` for an item subscription."""
     parts = [stream, group_id] if id is None else [stream, group_id, id]
     return "#".join(_component(p) for p in parts)
+
+
+def room_pk(room_key: str) -> str:
+    """The partition of a room's counter item."""
+    return f"{ROOM_PK_PREFIX}{room_key}"
+
+
+def room_shard(room_key: str, shard: int) -> str:
+    """The index key of one shard of a room (a room key never ends in ``#<digits>`` by itself:
+    its parts have '#' escaped)."""
+    return f"{room_key}#{shard}"
+
+
+def shard_of(connection_id: str, shards: int) -> int:
+    """Which shard of a room with ``shards`` shards a connection belongs to: 0 for a small room
+    (``shards`` 1), else 1..``shards`` (shard 0 keeps only the joins made while the room was
+    small, which the stream consumer reads and hands out to the other shards by this same
+    function). crc32, not ``hash()``: it must be the same in every Lambda process (``hash`` of a
+    str is salted per process)."""
+    return 1 + zlib.crc32(connection_id.encode()) % shards if shards > 1 else 0

@@ -2,9 +2,20 @@
 
 One partition per connection holds the connection record (with the auth context
 ``authenticate`` returned) and one record per subscription, so removing a connection is one
-query and a batch delete. Subscriptions carry their room, and the sparse ``byRoom`` index
-lists a room's subscribers for the fan-out. The index is eventually consistent: a subscription
-is usually visible to it within a second, and the join's ``sync`` snapshot covers the gap.
+query and a batch delete. Subscriptions carry their room and room shard, and the sparse
+``byRoomShard`` index lists a room shard's subscribers for the fan-out. The index is eventually
+consistent: a subscription is usually visible to it within a second, and the join's ``sync``
+snapshot covers the gap.
+
+Rooms are sharded so that no index key holds a big room (docs/scaling.md). Each join adds one
+to the room's counter item; a room is small (one shard, ``<room>#0``) until its counter reaches
+``big_room`` joins, then its counter records ``shards`` (the deployment's shard count, kept by
+the room for its life even if the setting changes) *before* the joining subscription is written
+to shard 1..``shards``, so the fan-out, which reads the counter with shard 0, never misses a
+subscription in another shard. Nothing is moved: shard 0 keeps the joins made while the room was
+small (fewer than ``big_room``), and the fan-out hands them out to the other shards. The
+counter expires with the last subscription it could cover (TTL a minute past theirs): a room
+that is quiet for the connection lifetime becomes small again.
 
 Records expire (TTL ``expiresAt``) a while after API Gateway's 2-hour connection limit, so a
 ``$disconnect`` that never arrived does not leave subscribers behind for ever.
@@ -34,6 +45,28 @@ LEDGER_TTL_S = 24 * 3600
 MAX_LEDGER_BYTES = 300 * 1024  # under DynamoDB's 400 KB item limit
 _BATCH = 25
 _MAX_UNPROCESSED_ROUNDS = 8
+# A room goes from one shard to ``shards`` at this many joins. Below it one invocation posts to the
+# whole room (250 posts: ~0.15 s), which two hops would only slow down and multiply. The joins
+# made while the room was small stay in shard 0 (nothing is moved), so shard 0 carries up to this
+# many subscriptions more than the others: kept small, so that shard is not the one that lags.
+DEFAULT_BIG_ROOM = 250
+# A big room's shards: ~1,560 connections each at 100,000 subscribers, which one delivery invocation
+# (one vCPU, ~0.5 ms of CPU per post) serves in under a second (docs/scaling.md).
+DEFAULT_SHARDS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class RoomView:
+    """What the fan-out needs of a room from one query of its shard 0: its shard count (1 for a
+    small room) and the subscribers in shard 0 (all of a small room's; a big room's joins from
+    while it was small)."""
+
+    connections: set[str]
+    shards: int
+
+    @property
+    def big(self) -> bool:
+        return self.shards > 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +78,14 @@ class ConnectionRecord:
 
 
 class DynamoDBSubscriptions:
-    def __init__(self, table_name: str, client: Any | None = None, ttl_s: int = CONNECTION_TTL_S) -> None:
+    def __init__(self, table_name: str, client: Any | None = None, ttl_s: int = CONNECTION_TTL_S, *,
+                 shards: int = DEFAULT_SHARDS, big_room: int = DEFAULT_BIG_ROOM) -> None:
+        if shards < 1 or big_room < 1:
+            raise MotiaError(f"subscriptions: shards ({shards}) and big_room ({big_room}) must be at least 1")
         self.table_name = table_name
         self.ttl_s = ttl_s
+        self.shards = shards
+        self.big_room = big_room
         self._client = LazyClient("dynamodb", client)
 
     def _call(self, op: str, what: str, **kwargs: Any) -> dict[str, Any]:
@@ -90,15 +128,48 @@ class DynamoDBSubscriptions:
 
     # -- subscriptions ----------------------------------------------------------------------
     def subscribe(self, connection_id: str, sub: Subscription, expires_at: int | None = None) -> None:
+        room = k.room(sub.stream_name, sub.group_id, sub.id)
+        shards = self._count_join(room)
         item: dict[str, Any] = {
             **k.key(connection_id, k.subscription_sk(sub.subscription_id)),
-            k.ROOM: k.s(k.room(sub.stream_name, sub.group_id, sub.id)),
+            k.ROOM: k.s(room), k.ROOM_SHARD: k.s(k.room_shard(room, k.shard_of(connection_id, shards))),
             k.STREAM: k.s(sub.stream_name), k.GROUP_ID: k.s(sub.group_id), k.SUBSCRIPTION_ID: k.s(sub.subscription_id),
             k.EXPIRES_AT: k.n(expires_at or int(time.time()) + self.ttl_s),
         }
         if sub.id is not None:
             item[k.ITEM_ID] = k.s(sub.id)
         self._call("put_item", f"subscribe {connection_id}", Item=item)
+
+    def _count_join(self, room: str) -> int:
+        """Count a join on the room's counter; returns the room's shard count, raised first if
+        this join makes the room big."""
+        out = self._call(
+            "update_item", f"count a join of {room}", Key=k.key(k.room_pk(room), k.ROOM_SK),
+            UpdateExpression="ADD #joins :one SET #rs = :rs, #exp = :exp",
+            ExpressionAttributeNames={"#joins": k.JOINS, "#rs": k.ROOM_SHARD, "#exp": k.EXPIRES_AT},
+            ExpressionAttributeValues={":one": k.n(1), ":rs": k.s(k.room_shard(room, 0)),
+                                       # a minute past any subscription written now (theirs <= now + ttl)
+                                       ":exp": k.n(int(time.time()) + self.ttl_s + 60)},
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+        shards = int(out[k.SHARDS]["N"]) if k.SHARDS in out else 1
+        if shards == 1 and self.shards > 1 and int(out[k.JOINS]["N"]) >= self.big_room:
+            # Only ever set once (1 -> shards): a later join reads it back and never changes it.
+            try:
+                self._client.get().update_item(
+                    TableName=self.table_name, Key=k.key(k.room_pk(room), k.ROOM_SK),
+                    UpdateExpression="SET #shards = :shards", ConditionExpression="attribute_not_exists(#shards)",
+                    ExpressionAttributeNames={"#shards": k.SHARDS},
+                    ExpressionAttributeValues={":shards": k.n(self.shards)})
+                shards = self.shards
+            except _client.AWS_ERRORS as exc:
+                if _client.error_code(exc) != "ConditionalCheckFailedException":
+                    raise MotiaError(f"subscriptions: shard room {room}: DynamoDB UpdateItem failed: {exc}") from exc
+                # Another join sharded it at the same time: read what it chose.
+                got = self._call("get_item", f"room {room}", Key=k.key(k.room_pk(room), k.ROOM_SK),
+                                 ConsistentRead=True).get("Item") or {}
+                shards = int(got[k.SHARDS]["N"]) if k.SHARDS in got else 1
+        return shards
 
     def unsubscribe(self, connection_id: str, subscription_id: str) -> bool:
         out = self._call("delete_item", f"unsubscribe {connection_id}",
@@ -114,20 +185,48 @@ class DynamoDBSubscriptions:
         ]
 
     def connections_in_room(self, stream: str, group_id: str, id: str | None = None) -> set[str]:
-        """Connection ids subscribed to the room (a connection may hold several subscriptions there)."""
+        """Connection ids subscribed to the room (a connection may hold several subscriptions
+        there), from every shard of it."""
         room = k.room(stream, group_id, id)
+        view = self.room_view(room)
+        found = set(view.connections)
+        for shard in range(1, view.shards + 1 if view.big else 1):
+            found |= self.connections_in_shard(room, shard)
+        return found
+
+    def room_view(self, room: str) -> RoomView:
+        """One query of the room's shard 0 (``room`` as ``keys.room`` makes it): its counter comes
+        first, then the subscriptions made while the room was small (all of a small room's, at
+        most ``big_room - 1`` of a big one's, which the fan-out hands out to the other shards)."""
         found: set[str] = set()
+        shards = 1
+        for rows in self._shard_pages(room, 0, limit=self.big_room + 1):
+            for r in rows:
+                if r[k.SK]["S"] == k.ROOM_SK:
+                    shards = int(r[k.SHARDS]["N"]) if k.SHARDS in r else 1
+                else:
+                    found.add(r[k.PK]["S"])
+        return RoomView(found, shards)
+
+    def connections_in_shard(self, room: str, shard: int) -> set[str]:
+        """The subscribers of one shard of a room (not the room's counter)."""
+        return {r[k.PK]["S"] for rows in self._shard_pages(room, shard) for r in rows if r[k.SK]["S"] != k.ROOM_SK}
+
+    def _shard_pages(self, room: str, shard: int, limit: int | None = None) -> Any:
+        key = k.room_shard(room, shard)
         start: dict[str, Any] | None = None
         while True:
             page = self._call(
-                "query", f"room {room}", IndexName=k.ROOM_INDEX, KeyConditionExpression="#room = :room",
-                ProjectionExpression="#pk", ExpressionAttributeNames={"#room": k.ROOM, "#pk": k.PK},
-                ExpressionAttributeValues={":room": k.s(room)}, **({"ExclusiveStartKey": start} if start else {}),
+                "query", f"room shard {key}", IndexName=k.ROOM_INDEX, KeyConditionExpression="#rs = :rs",
+                ProjectionExpression="#pk, #sk, #shards",
+                ExpressionAttributeNames={"#rs": k.ROOM_SHARD, "#pk": k.PK, "#sk": k.SK, "#shards": k.SHARDS},
+                ExpressionAttributeValues={":rs": k.s(key)}, **({"Limit": limit} if limit else {}),
+                **({"ExclusiveStartKey": start} if start else {}),
             )
-            found.update(r[k.PK]["S"] for r in page.get("Items", []))
+            yield page.get("Items", [])
             start = page.get("LastEvaluatedKey")
             if not start:
-                return found
+                return
 
     # -- the fan-out's retry ledger (see keys.py) -------------------------------------------
     def read_ledger(self, sequence_number: str) -> dict[str, set[str]]:
@@ -151,6 +250,31 @@ class DynamoDBSubscriptions:
             k.EXPIRES_AT: k.n(int(time.time()) + LEDGER_TTL_S),
         })
         return True
+
+    # -- the delivery workers' ledger (see keys.py, hosts/aws/delivery.py) ---------------------
+    def read_delivery(self, unit: str) -> tuple[int, dict[int, set[str]]]:
+        """(last sequence number every subscriber of ``unit`` got, later sequence numbers → the
+        connections that got them); (0, {}) for a unit never served."""
+        out = self._call("get_item", f"delivery ledger {unit}", ConsistentRead=True,
+                         Key=k.key(k.delivery_pk(unit), k.DELIVERY_SK))
+        item = out.get("Item")
+        if not item:
+            return 0, {}
+        partial = json.loads(item[k.PARTIAL]["S"]) if k.PARTIAL in item else {}
+        return int(item[k.DONE]["S"]), {int(seq): set(ids) for seq, ids in partial.items()}
+
+    def write_delivery(self, unit: str, done: int, partial: dict[int, set[str]]) -> bool:
+        """Record how far ``unit`` is served; False when ``partial`` is too large to store (then
+        only ``done`` is kept, and a retry may repeat the partial record's frames)."""
+        text = json.dumps({str(seq): sorted(ids) for seq, ids in partial.items()}, separators=(",", ":"))
+        stored = len(text) <= MAX_LEDGER_BYTES
+        # A string: stream sequence numbers run to 40 digits, over DynamoDB's 38 for a number.
+        item = {**k.key(k.delivery_pk(unit), k.DELIVERY_SK), k.DONE: k.s(str(done)),
+                k.EXPIRES_AT: k.n(int(time.time()) + LEDGER_TTL_S)}
+        if stored and partial:
+            item[k.PARTIAL] = k.s(text)
+        self._call("put_item", f"delivery ledger {unit}", Item=item)
+        return stored
 
     # -- helpers ----------------------------------------------------------------------------
     def _partition(self, connection_id: str, keys_only: bool = False) -> list[dict[str, Any]]:

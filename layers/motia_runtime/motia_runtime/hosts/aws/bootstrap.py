@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     # Imported where they are used: the fan-out never loads the project (nor pydantic), and the
     # api, queue and schedule functions never the pusher or the subscriptions.
     from ...adapters.aws import ApiGatewayPusher, DynamoDBSubscriptions
+    from ...adapters.aws.delivery_queue import DeliveryQueue
     from ...project import Project, Step
     from ...runtime import Runtime
 
@@ -53,6 +54,12 @@ ENV_EVENT_BUS = "MOTIA_EVENT_BUS"
 ENV_WS_ENDPOINT = "MOTIA_WS_ENDPOINT"
 ENV_FIFO_QUEUES = "MOTIA_FIFO_QUEUES"
 ENV_PROJECT_ROOT = "MOTIA_PROJECT_ROOT"
+# The big-room fan-out (docs/scaling.md): shards of a big room, the joins that make a room big,
+# and the SQS FIFO queue of delivery work (the template sets all three; without them no room is
+# sharded and every room is served in one hop).
+ENV_FANOUT_SHARDS = "MOTIA_FANOUT_SHARDS"
+ENV_BIG_ROOM = "MOTIA_FANOUT_BIG_ROOM"
+ENV_DELIVERY_QUEUE = "MOTIA_DELIVERY_QUEUE"
 
 
 @dataclass(frozen=True)
@@ -132,6 +139,7 @@ class _Container:
     runtime: Runtime | None = None
     runtime_has_steps: bool = False
     subscriptions: DynamoDBSubscriptions | None = None
+    delivery_queue: DeliveryQueue | None = None
     pushers: dict[str, ApiGatewayPusher] = field(default_factory=dict)
 
 
@@ -227,10 +235,28 @@ def subscriptions() -> DynamoDBSubscriptions:
             table = container.settings.connections_table
             if not table:
                 raise ConfigError(_unset(ENV_CONNECTIONS_TABLE))
-            from ...adapters.aws.subscriptions import DynamoDBSubscriptions
+            from ...adapters.aws.subscriptions import DEFAULT_BIG_ROOM, DynamoDBSubscriptions
+            from ...env import env_int
 
-            container.subscriptions = DynamoDBSubscriptions(table)
+            # Unset: 1, rooms are never sharded (the template sets it with the delivery queue).
+            container.subscriptions = DynamoDBSubscriptions(
+                table, shards=env_int(ENV_FANOUT_SHARDS, 1, "shards", maximum=1000),
+                big_room=env_int(ENV_BIG_ROOM, DEFAULT_BIG_ROOM, "joins"))
         return container.subscriptions
+
+
+def delivery_queue() -> DeliveryQueue | None:
+    """The big-room delivery queue (``MOTIA_DELIVERY_QUEUE``, a FIFO queue URL), or None."""
+    container = _container()
+    url = os.environ.get(ENV_DELIVERY_QUEUE) or None
+    if url is None:
+        return None
+    with _lock:
+        if container.delivery_queue is None or container.delivery_queue.queue_url != url:
+            from ...adapters.aws.delivery_queue import DeliveryQueue
+
+            container.delivery_queue = DeliveryQueue(url)
+        return container.delivery_queue
 
 
 def pusher(fallback_endpoint: str | None = None) -> ApiGatewayPusher:

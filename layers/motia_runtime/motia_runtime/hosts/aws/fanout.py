@@ -16,6 +16,16 @@ pool. API Gateway's answers (see ``adapters/aws/pusher.py``):
   this batch (later frames would overtake the failed one) and the record is reported in
   ``batchItemFailures``, so Lambda hands the batch over again from it.
 
+Big rooms (docs/scaling.md): the one query per room per batch reads the room's shard 0, whose
+first row is the room's counter. A small room's subscribers are the rest of it, served here as
+above (one hop, today's latency). A change that reaches a big room is not posted from here: it
+becomes one entry per shard of the room (shards 1..n; shard 0's few subscribers, the joins from
+while the room was small, ride along with the shard they hash to), sent in record order to the SQS FIFO delivery
+queue (``adapters/aws/delivery_queue.py``), whose workers (``hosts/aws/delivery.py``) post to
+each shard's subscribers in parallel. A record whose entries could not all be enqueued is
+reported failed; what the retry sends again is dropped by SQS's deduplication or skipped by the
+workers' ledger.
+
 No duplicates on that retry: before reporting a failure the fan-out writes a ledger of which
 connections already got each record from the first failed one on (connections table, keyed by
 that record's sequence number); the retry, which starts with that record, reads it and skips
@@ -28,15 +38,19 @@ read is logged and skipped, since retrying cannot help.
 from __future__ import annotations
 
 import itertools
+import json
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from ...adapters.aws import keys as k
+from ...adapters.aws.delivery_queue import DeliveryQueue, Entry, Unit
 from ...adapters.aws.pusher import ApiGatewayPusher, push_concurrency
 from ...adapters.aws.streams import change_from_record, trace_id_of
-from ...adapters.aws.subscriptions import DynamoDBSubscriptions
+from ...adapters.aws.subscriptions import DynamoDBSubscriptions, RoomView
 from ...errors import ConnectionGoneError, ConnectionThrottledError, FrameTooLargeError, MotiaError
 from ...log import StepLogger
 from ...ports.streams import StreamChange
@@ -59,16 +73,18 @@ class PendingChange:
 
 
 @dataclass(frozen=True, slots=True)
-class _Frame:
+class Frame:
+    """One encoded frame of the record ``sequence_number``, as posted."""
+
     sequence_number: str
     text: str
-    change: StreamChange
 
 
 @dataclass
 class FanoutResult:
     failed: list[str] = field(default_factory=list)  # sequence numbers, in record order
     frames: int = 0
+    queued: int = 0  # changes handed to the delivery queue (big rooms)
     connections: int = 0
     gone: list[str] = field(default_factory=list)
 
@@ -133,37 +149,53 @@ def read_records(records: list[Any], log: StepLogger) -> list[PendingChange]:
 
 class Fanout:
     def __init__(self, subscriptions: DynamoDBSubscriptions, pusher: ApiGatewayPusher, log: StepLogger,
-                 max_workers: int | None = None, query_workers: int = QUERY_WORKERS) -> None:
+                 max_workers: int | None = None, query_workers: int = QUERY_WORKERS,
+                 queue: DeliveryQueue | None = None) -> None:
         self.subscriptions = subscriptions
         self.pusher = pusher
         self.log = log
         self.max_workers = max_workers or push_concurrency()
         self.query_workers = query_workers
+        self.queue = queue
 
-    def _members(self, room: Room) -> set[str] | None:
+    def _view(self, room: Room) -> RoomView | None:
         try:
-            return self.subscriptions.connections_in_room(*room)
+            view = self.subscriptions.room_view(k.room(*room))
+            if view.big and self.queue is None:
+                # A big room but no delivery queue (it was taken out of the template): read every
+                # shard here, slowly, rather than miss its subscribers.
+                self.log.warning(f"room {room} is sharded but MOTIA_DELIVERY_QUEUE is not set; serving it in one hop")
+                return RoomView(self.subscriptions.connections_in_room(*room), 1)
+            return view
         except MotiaError as exc:
             self.log.error(f"subscriber lookup failed for room {room}: {exc}")
             return None
 
-    def _too_large(self, connection_id: str, frame: _Frame, exc: FrameTooLargeError) -> None:
-        change = frame.change
+    def _too_large(self, connection_id: str, frame: Frame, exc: FrameTooLargeError) -> None:
+        # Read back from the frame itself: a delivery worker has the encoded frame, not the change.
+        sent = json.loads(frame.text)
+        kind = (sent.get("event") or {}).get("type")
+        stream, group, id = sent.get("streamName"), sent.get("groupId"), sent.get("id")
         self.log.error(f"change not pushed to {connection_id}: {exc}; not retried", connectionId=connection_id,
-                       stream=change.stream_name, groupId=change.group_id, id=change.id, type=change.type,
-                       bytes=len(frame.text.encode()))
-        what = f"{change.stream_name}/{change.group_id}" + (f"/{change.id}" if change.id else "")
-        notice = error_frame(FRAME_TOO_LARGE, f"A {change.type} of {what} was too large to push "
-                             f"({len(frame.text.encode())} bytes); read it again instead", change.timestamp,
-                             change.stream_name, change.group_id, change.id)
+                       stream=stream, groupId=group, id=id, type=kind, bytes=len(frame.text.encode()))
+        what = f"{stream}/{group}" + (f"/{id}" if id else "")
+        notice = error_frame(FRAME_TOO_LARGE, f"A {kind} of {what} was too large to push "
+                             f"({len(frame.text.encode())} bytes); read it again instead", sent.get("timestamp") or 0,
+                             stream, group, id)
         try:
             self.pusher.post(connection_id, encode(notice))
         except MotiaError as notice_exc:
             self.log.warning(f"could not tell {connection_id} about the dropped frame: {notice_exc}")
 
-    def _send(self, connection_id: str, frames: list[_Frame]) -> tuple[bool, list[str]]:
-        """Post a connection's frames in order; returns (gone, sequence numbers not delivered)."""
+    def send_in_order(self, connection_id: str, frames: list[Frame],
+                      deadline: float | None = None) -> tuple[bool, list[str]]:
+        """Post a connection's frames in order; returns (gone, sequence numbers not delivered).
+        Past ``deadline`` (``time.monotonic()``) no further post is started: the rest count as
+        not delivered, so the caller can record what was and give the work back before Lambda's
+        timeout cuts it off."""
         for index, frame in enumerate(frames):
+            if deadline is not None and time.monotonic() > deadline:
+                return False, [f.sequence_number for f in frames[index:]]
             try:
                 self.pusher.post(connection_id, frame.text)
             except ConnectionGoneError:
@@ -207,28 +239,39 @@ class Fanout:
             return result
         failed: set[str] = set()
         # The retry ledger is read alongside the rooms' subscribers (None stands for it).
-        looked_up = parallel(lambda room: self._members(room) if room is not None else self._ledger(
+        looked_up = parallel(lambda room: self._view(room) if room is not None else self._ledger(
             pending[0].sequence_number), [None, *rooms], self.query_workers)
         earlier: dict[str, set[str]] = looked_up[0]
-        members: dict[Room, set[str] | None] = dict(zip(rooms, looked_up[1:], strict=True))
-        outbox: dict[str, list[_Frame]] = defaultdict(list)
+        views: dict[Room, RoomView | None] = dict(zip(rooms, looked_up[1:], strict=True))
+        outbox: dict[str, list[Frame]] = defaultdict(list)
+        units: dict[tuple[str, int, int], Unit] = {}
         for p in pending:
             change_rooms = rooms_for(p.change)
-            if any(members[r] is None for r in change_rooms):
+            if any(views[r] is None for r in change_rooms):
                 failed.add(p.sequence_number)
                 continue
-            targets = set().union(*(members[r] or set() for r in change_rooms))
+            if any(views[r].big for r in change_rooms):  # type: ignore[union-attr]
+                self._to_units(p, change_rooms, views, units)  # type: ignore[arg-type]
+                result.queued += 1
+                continue
+            targets = set().union(*(views[r].connections for r in change_rooms))  # type: ignore[union-attr]
             targets -= earlier.get(p.sequence_number, set())  # got it in an earlier attempt
             if not targets:
                 continue
-            frame = _Frame(p.sequence_number, encode(change_frame(p.change)), p.change)
+            frame = Frame(p.sequence_number, encode(change_frame(p.change)))
             for connection_id in targets:
                 outbox[connection_id].append(frame)
             self.log.debug("pushing change", traceId=p.trace_id, stream=p.change.stream_name,
                            groupId=p.change.group_id, id=p.change.id, type=p.change.type, connections=len(targets))
+        if units and self.queue is not None:
+            not_sent = self.queue.send(list(units.values()))
+            if not_sent:
+                self.log.error(f"delivery work not enqueued, reported for retry: {'; '.join(self.queue.errors[-3:])}")
+                self.queue.errors.clear()
+            failed |= not_sent
         delivered: dict[str, set[str]] = defaultdict(set)  # sequence number → connections that got it
         if outbox:
-            outcomes = parallel(lambda item: self._send(*item), list(outbox.items()), self.max_workers)
+            outcomes = parallel(lambda item: self.send_in_order(*item), list(outbox.items()), self.max_workers)
             for (connection_id, frames), (gone, undelivered) in zip(outbox.items(), outcomes, strict=True):
                 if gone:
                     result.gone.append(connection_id)
@@ -249,6 +292,33 @@ class Fanout:
         return result
 
 
+    def _to_units(self, p: PendingChange, change_rooms: list[Room], views: dict[Room, RoomView],
+                  units: dict[tuple[str, int, int], Unit]) -> None:
+        """One entry per shard of the change's big rooms, appended to that shard's unit in record
+        order. The change's shard-0 subscribers ride along (a small room's, and a big room's joins
+        from while it was small): those that hash to shard i are the entry's ``extra``, so a
+        connection in two of its rooms still gets it once, and no shard carries them all."""
+        group = k.stream_pk(p.change.stream_name, p.change.group_id)
+        text = encode(change_frame(p.change))
+        big: dict[int, list[str]] = defaultdict(list)  # shard count → big room keys
+        for r in change_rooms:
+            if views[r].big:
+                big[views[r].shards].append(k.room(*r))
+        # Every shard-0 subscriber: a small room's, and a big room's joins from while it was small.
+        small = set().union(*(views[r].connections for r in change_rooms))
+        # (Two shard counts in one change only after FanoutShards changed between two rooms'
+        # growth: each count has its own units, and a connection in both may then get it twice.)
+        for shards, room_keys in sorted(big.items()):
+            extra: dict[int, list[str]] = defaultdict(list)
+            for connection_id in small:
+                extra[k.shard_of(connection_id, shards)].append(connection_id)
+            for shard in range(1, shards + 1):
+                unit = units.setdefault((group, shards, shard), Unit(group, shards, shard))
+                unit.entries.append(Entry(p.sequence_number, text, tuple(room_keys), tuple(sorted(extra[shard])),
+                                          p.trace_id))
+            small = set()  # the first count's units carry them
+
+
 def handler(event: Any, context: Any = None) -> dict[str, Any]:
     log = bootstrap.logger(entry="fanout")
     records = event.get("Records") if isinstance(event, dict) else None
@@ -259,12 +329,12 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     if not pending:
         return {"batchItemFailures": []}
     try:
-        fanout = Fanout(bootstrap.subscriptions(), bootstrap.pusher(), log)
+        fanout = Fanout(bootstrap.subscriptions(), bootstrap.pusher(), log, queue=bootstrap.delivery_queue())
     except MotiaError as exc:
         log.exception(f"the fan-out function is not configured; failing the batch: {exc}")
         return {"batchItemFailures": [{"itemIdentifier": p.sequence_number} for p in pending]}
     result = fanout.deliver(pending)
-    log.info("batch pushed", records=len(records), changes=len(pending), frames=result.frames,
+    log.info("batch pushed", records=len(records), changes=len(pending), frames=result.frames, queued=result.queued,
              connections=result.connections, gone=len(result.gone), failed=len(result.failed),
              traceIds=sorted({p.trace_id for p in pending if p.trace_id}))
     return {"batchItemFailures": [{"itemIdentifier": s} for s in result.failed]}

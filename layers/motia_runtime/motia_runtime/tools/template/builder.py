@@ -13,6 +13,7 @@ from typing import Any
 from ...config import ApiRouteConfig, CronConfig, EventConfig
 from ...errors import ConfigError
 from ...project import Project, Step
+from . import delivery
 from .app_env import app_environment, env_parameters, env_variables
 from .functions import globals_section, http_api, runtime_layer, step_function
 from .names import BUS, HTTP_API, WS_API, WS_STAGE_NAME, step_base, sub
@@ -79,14 +80,16 @@ def build_template(project: Project) -> dict[str, Any]:
     resources.add(event_bus(), "motia")
     resources.add(triggers_resources(project, bases), "motia")
     resources.add(fanout(), "motia")
+    resources.add(delivery.resources(), "motia")
     resources.add(websocket_function(), "motia")
     resources.add(websocket_api(), "motia")
+    delivery.wire(resources)
 
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",
         "Description": DESCRIPTION,
-        "Parameters": {**parameters(has_http_api=bool(api_steps)), **env_parameters(app_env)},
+        "Parameters": {**parameters(has_http_api=bool(api_steps)), **delivery.parameters(), **env_parameters(app_env)},
         "Globals": globals_section(env_variables(app_env)),
         "Resources": dict(resources),
         "Outputs": _outputs(has_http_api=bool(api_steps)),

@@ -19,6 +19,11 @@ FANOUT_FUNCTION = "FanoutFunction"
 FANOUT_FAILURES = "FanoutFailureQueue"
 TRIGGERS_FUNCTION = "TriggersFunction"
 TRIGGERS_FAILURES = "TriggersFailureQueue"
+DELIVERY_QUEUE = "DeliveryQueue"
+DELIVERY_DLQ = "DeliveryDeadLetterQueue"
+DELIVERY_FUNCTION = "DeliveryFunction"
+DELIVERY_DLQ_ALARM = "DeliveryDeadLetterAlarm"
+DELIVERY_AGE_ALARM = "DeliveryBacklogAlarm"
 WS_FUNCTION = "WebSocketFunction"
 WS_API = "WebSocketApi"
 WS_INTEGRATION = "WebSocketIntegration"
@@ -48,6 +53,7 @@ HANDLERS = {
     # Stream and state trigger steps are fed by their queues, like event steps.
     "stream": "motia_runtime.hosts.aws.queue.handler",
     "state": "motia_runtime.hosts.aws.queue.handler",
+    "delivery": "motia_runtime.hosts.aws.delivery.handler",
 }
 
 

@@ -56,15 +56,17 @@ def tables(*, state_stream: bool = False) -> dict[str, dict[str, Any]]:
         CONNECTIONS_TABLE: _table(
             "connections-table",
             {
-                "AttributeDefinitions": _attributes("pk", "sk", "room"),
+                "AttributeDefinitions": _attributes("pk", "sk", "roomShard"),
                 "KeySchema": _key_schema("pk", "sk"),
-                # The fan-out Queries subscribers of a room (stream#group, stream#group#id);
-                # it never Scans.
+                # The fan-out Queries subscribers of a room shard (<room>#<shard>, rooms being
+                # stream#group and stream#group#id); it never Scans. Sharded so that no index
+                # key holds a big room (docs/scaling.md); only the keys and a room counter's
+                # shard count are read, so only they are projected.
                 "GlobalSecondaryIndexes": [
                     {
-                        "IndexName": "byRoom",
-                        "KeySchema": _key_schema("room", "sk"),
-                        "Projection": {"ProjectionType": "ALL"},
+                        "IndexName": "byRoomShard",
+                        "KeySchema": _key_schema("roomShard", "sk"),
+                        "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["shards"]},
                     }
                 ],
                 # $disconnect is best effort, so rows also expire (after the 2 h connection cap).
