@@ -117,10 +117,12 @@ class Hub:
         connection.subscriptions[sub.subscription_id] = sub
         self.rooms[sub.room].add(connection)
 
-    def unsubscribe(self, connection: Connection, subscription_id: str) -> None:
+    def unsubscribe(self, connection: Connection, subscription_id: str) -> bool:
         sub = connection.subscriptions.pop(subscription_id, None)
-        if sub is not None:
-            self._unroom(connection, sub)
+        if sub is None:
+            return False
+        self._unroom(connection, sub)
+        return True
 
     def _unroom(self, connection: Connection, sub: Subscription) -> None:
         # Another subscription of the same connection may keep it in the room.
