@@ -27,6 +27,7 @@ import contextlib
 from typing import Any, Protocol
 
 from .auth import authorize_join
+from .env import env_int
 from .errors import FrameTooLargeError
 from .log import StepLogger
 from .ports.streams import StreamChange
@@ -35,6 +36,7 @@ from .protocol import (
     INTERNAL_ERROR,
     STREAM_ACCESS_DENIED,
     STREAM_NOT_FOUND,
+    SUBSCRIPTION_LIMIT,
     ClientMessage,
     ProtocolError,
     Subscription,
@@ -47,6 +49,17 @@ from .protocol import (
 )
 from .runtime import Runtime
 from .streams import Stream
+
+# Subscriptions one connection may hold at once. Each costs the server memory and a room entry
+# (locally) or a table row (AWS), and a client never needs more than its page shows: a cap keeps
+# one socket from growing the server without bound.
+ENV_MAX_SUBSCRIPTIONS = "MOTIA_WS_MAX_SUBSCRIPTIONS"
+DEFAULT_MAX_SUBSCRIPTIONS = 1000
+
+
+def subscription_limit() -> int:
+    """``MOTIA_WS_MAX_SUBSCRIPTIONS`` (default 1,000)."""
+    return env_int(ENV_MAX_SUBSCRIPTIONS, DEFAULT_MAX_SUBSCRIPTIONS, "subscriptions")
 
 
 class SessionPort(Protocol):
@@ -62,8 +75,11 @@ class SessionPort(Protocol):
     def send(self, text: str) -> None:
         """Send one encoded frame to the client, in order; may raise ``FrameTooLargeError``."""
 
-    async def subscribe(self, sub: Subscription) -> None:
-        """Put the connection in ``sub``'s room (replacing its subscription of the same id)."""
+    async def subscribe(self, sub: Subscription, limit: int) -> bool:
+        """Put the connection in ``sub``'s room (replacing its subscription of the same id, which
+        always succeeds); False, and nothing changed, when the connection already holds ``limit``
+        subscriptions. The count and the registration are one step, so concurrent joins of one
+        connection (several Lambdas on AWS) cannot pass the cap together."""
 
     async def unsubscribe(self, subscription_id: str) -> bool:
         """Take the subscription out of its room; False when the connection had no such one."""
@@ -79,10 +95,12 @@ class SessionPort(Protocol):
 class StreamSession:
     """One connection's protocol state machine; see the module docstring."""
 
-    def __init__(self, runtime: Runtime, port: SessionPort, log: StepLogger) -> None:
+    def __init__(self, runtime: Runtime, port: SessionPort, log: StepLogger,
+                 max_subscriptions: int | None = None) -> None:
         self.runtime = runtime
         self.port = port
         self.log = log
+        self.max_subscriptions = subscription_limit() if max_subscriptions is None else max_subscriptions
 
     # -- frames out ---------------------------------------------------------------------------
     def _send(self, frame: dict[str, Any]) -> None:
@@ -142,7 +160,10 @@ class StreamSession:
         # Register first, then read: a write that lands in between is both pushed and in the
         # snapshot (harmless), never neither. The sync stamp is taken before the read so that
         # every later write is stamped above it and is not dropped by the client as stale.
-        await self.port.subscribe(sub)
+        if not await self.port.subscribe(sub, self.max_subscriptions):
+            self.refuse(SUBSCRIPTION_LIMIT, f"This connection already holds {self.max_subscriptions} subscriptions, "
+                        "the most it may; leave one first", sub.stream_name, sub.group_id, sub.id)
+            return
         stamp = stream.store.clock.tick()
         if message.since is not None:
             # Replayed events come before the sync, as they are older than it.

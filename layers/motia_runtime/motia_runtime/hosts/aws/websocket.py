@@ -88,12 +88,28 @@ class TablePort:
             self.log.info("client left before the reply; removing the connection")
             bootstrap.subscriptions().remove_connection(self.connection_id)
 
-    async def subscribe(self, sub: Subscription) -> None:
+    async def subscribe(self, sub: Subscription, limit: int) -> bool:
         record = self._connection()
-        bootstrap.subscriptions().subscribe(self.connection_id, sub, record.expires_at if record else None)
+        subscriptions = bootstrap.subscriptions()
+        # Counted on the connection's record; a connection without one (its record expired) has
+        # nothing to count on and subscribes uncounted, as before the cap.
+        claim = subscriptions.claim_subscription(self.connection_id, sub.subscription_id, limit) if record else None
+        if claim == "full":
+            return False
+        try:
+            subscriptions.subscribe(self.connection_id, sub, record.expires_at if record else None)
+        except Exception:
+            if claim == "counted":  # not written: not held either
+                subscriptions.release_subscription(self.connection_id)
+            raise
+        return True
 
     async def unsubscribe(self, subscription_id: str) -> bool:
-        return bootstrap.subscriptions().unsubscribe(self.connection_id, subscription_id)
+        subscriptions = bootstrap.subscriptions()
+        removed = subscriptions.unsubscribe(self.connection_id, subscription_id)
+        if removed:
+            subscriptions.release_subscription(self.connection_id)
+        return removed
 
     async def replay(self, stream: Stream, sub: Subscription, since: int, upto: int) -> list[StreamChange] | None:
         if since < int(time.time() * 1000) - replay_window_s() * 1000:

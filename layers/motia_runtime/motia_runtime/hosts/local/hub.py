@@ -33,6 +33,8 @@ from .replay import EventLog
 ENV_OUTBOX = "MOTIA_WS_OUTBOX_FRAMES"
 MAX_OUTBOX = 10_000
 TOO_SLOW = 1013  # "try again later": reconnect, rejoin, resync
+CLOSED = "closed"  # a connection's ``dropped`` once it is detached: no more frames for it
+DETACH_SLICE = 500  # rooms a closing connection leaves per turn of the event loop (~0.5 ms)
 _ids = itertools.count(1)
 
 
@@ -108,12 +110,18 @@ class Hub:
     def attach(self, connection: Connection) -> None:
         self.connections.add(connection)
 
-    def detach(self, connection: Connection) -> None:
-        for room in connection.room_refs:
-            self._leave_room(connection, room)
-        connection.room_refs.clear()
-        connection.subscriptions.clear()
+    async def detach(self, connection: Connection) -> None:
+        """Forget a closed connection. Its rooms are left a slice per turn of the event loop, so
+        a connection with thousands of subscriptions never holds up other clients' requests; it
+        takes no frames meanwhile (``push`` returns at once once it is marked)."""
         self.connections.discard(connection)
+        if connection.dropped is None:
+            connection.dropped = CLOSED
+        rooms, connection.room_refs, connection.subscriptions = connection.room_refs, {}, {}
+        for n, room in enumerate(rooms, 1):
+            self._leave_room(connection, room)
+            if n % DETACH_SLICE == 0:
+                await asyncio.sleep(0)
 
     def subscribe(self, connection: Connection, sub: Subscription) -> None:
         previous = connection.subscriptions.get(sub.subscription_id)

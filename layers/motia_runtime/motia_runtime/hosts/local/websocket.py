@@ -22,10 +22,10 @@ from ...errors import MotiaError, StreamAuthError
 from ...ports.streams import StreamChange
 from ...protocol import Subscription
 from ...runtime import Runtime
-from ...session import StreamSession
+from ...session import StreamSession, subscription_limit
 from ...streams import Stream
 from .frames import WRITE_FRAME
-from .hub import TOO_SLOW, Connection, Hub
+from .hub import CLOSED, TOO_SLOW, Connection, Hub
 
 CLOSE_TIMEOUT_S = 1.0  # a client that stopped reading may never take the close frame
 
@@ -39,6 +39,7 @@ class StreamSocket:
     def __init__(self, runtime: Runtime, hub: Hub) -> None:
         self.runtime = runtime
         self.hub = hub
+        self.max_subscriptions = subscription_limit()  # read once: a bad value fails the start, not a join
         # The replay log is complete only from now on: stamps before this are another process's.
         hub.events.started_at = max(hub.events.started_at, runtime.stream_store.clock.tick())
 
@@ -68,24 +69,26 @@ class StreamSocket:
         connection = Connection(websocket.send_text, self._closer(websocket), auth_context, self.hub.max_outbox,
                                 write_frame=(websocket.scope.get("extensions") or {}).get(WRITE_FRAME))
         self.hub.attach(connection)
-        session = StreamSession(self.runtime, HubPort(self.hub, connection), self._log())
+        session = StreamSession(self.runtime, HubPort(self.hub, connection), self._log(), self.max_subscriptions)
         reader = asyncio.create_task(self._read(websocket, session))
         tasks = [reader, asyncio.create_task(connection.pump()), asyncio.create_task(connection.gone.wait())]
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            await session.end()
+            dropped = connection.dropped  # why the server gave up on this client, if it did
+            connection.dropped = dropped or CLOSED  # no more frames for it from here on
             for task in tasks:
                 task.cancel()
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            await session.end()  # after the reader stopped: no join can come in behind it
         if reader.done() and not reader.cancelled() and reader.exception() is not None:
             error = reader.exception()
             self._log().error(f"stream connection ended by an error: {type(error).__name__}: {error}")
-        if connection.dropped is not None:
+        if dropped is not None:
             self.hub.dropped += 1
-            self._log().warning(f"stream client dropped: {connection.dropped}", connection=connection.id,
+            self._log().warning(f"stream client dropped: {dropped}", connection=connection.id,
                                 queued=connection.outbox.qsize(), delivered=connection.delivered)
             # Bounded: a client that stopped reading never takes the close frame off the wire.
             with contextlib.suppress(TimeoutError, Exception):
@@ -127,8 +130,12 @@ class HubPort:
     def send(self, text: str) -> None:
         self.connection.push(text)
 
-    async def subscribe(self, sub: Subscription) -> None:
+    async def subscribe(self, sub: Subscription, limit: int) -> bool:
+        held = self.connection.subscriptions
+        if len(held) >= limit and sub.subscription_id not in held:
+            return False
         self.hub.subscribe(self.connection, sub)
+        return True
 
     async def unsubscribe(self, subscription_id: str) -> bool:
         return self.hub.unsubscribe(self.connection, subscription_id)
@@ -137,4 +144,4 @@ class HubPort:
         return self.hub.events.replay(sub, since, upto)
 
     async def end(self) -> None:
-        self.hub.detach(self.connection)
+        await self.hub.detach(self.connection)
