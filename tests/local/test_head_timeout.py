@@ -16,6 +16,7 @@ import uvicorn
 from motia_runtime.hosts.local import head_timeout
 from motia_runtime.hosts.local.head_timeout import HeadTimeoutH11Protocol, HeadTimeoutHttpToolsProtocol
 from tests.support.fake_openai import free_port
+from tests.support.raw_socket import seconds_until_closed
 
 TIMEOUT_S = 1
 
@@ -46,23 +47,10 @@ def port(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Ite
     head_timeout.header_timeout_s.cache_clear()
 
 
-def closed_after(sock: socket.socket) -> float:
-    start = time.monotonic()
-    sock.settimeout(TIMEOUT_S + 5)
-    try:
-        while sock.recv(4096):
-            pass
-    except ConnectionResetError:
-        pass
-    except TimeoutError:
-        pytest.fail("the server kept a half-sent request open")
-    return time.monotonic() - start
-
-
 def test_a_half_sent_upgrade_is_closed_and_a_whole_request_is_answered(port: int) -> None:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n")
-        assert TIMEOUT_S * 0.8 <= closed_after(sock) <= TIMEOUT_S + 3
+        assert TIMEOUT_S * 0.8 <= seconds_until_closed(sock, TIMEOUT_S + 5) <= TIMEOUT_S + 3
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert sock.recv(4096).startswith(b"HTTP/1.1 200")
@@ -70,4 +58,4 @@ def test_a_half_sent_upgrade_is_closed_and_a_whole_request_is_answered(port: int
         sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert sock.recv(4096).startswith(b"HTTP/1.1 200")
         sock.sendall(b"GET / HTTP/1.1\r\n")  # the next one, half sent
-        assert TIMEOUT_S * 0.8 <= closed_after(sock) <= TIMEOUT_S + 3
+        assert TIMEOUT_S * 0.8 <= seconds_until_closed(sock, TIMEOUT_S + 5) <= TIMEOUT_S + 3
