@@ -29,7 +29,8 @@ from ...auth import AuthRequest, admit, offered_subprotocols
 from ...auth import auth_request as _auth_request
 from ...errors import ConnectionGoneError, MotiaError, StreamAuthError
 from ...ports.streams import StreamChange
-from ...protocol import INVALID_MESSAGE, Subscription, replay_window_s, replays_to
+from ...protocol import INVALID_MESSAGE, Subscription, replays_to
+from ...replay_window import replay_window_s
 from ...session import StreamSession
 from ...streams import Stream
 from . import _gc, bootstrap
