@@ -22,18 +22,22 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from ...auth import AuthRequest, admit, offered_subprotocols
 from ...auth import auth_request as _auth_request
 from ...errors import ConnectionGoneError, MotiaError, StreamAuthError
+from ...log import StepLogger
 from ...ports.streams import StreamChange
 from ...protocol import INVALID_MESSAGE, Subscription, replays_to
 from ...replay_window import replay_window_s
 from ...session import StreamSession
 from ...streams import Stream
 from . import _gc, bootstrap
+
+if TYPE_CHECKING:
+    from ...adapters.aws.subscriptions import ConnectionRecord
 
 # Event records are stamped by the clocks of different Lambdas: replay reaches this far before
 # ``since``, and clients drop what they already have by ``eventId``.
@@ -64,14 +68,14 @@ class TablePort:
     """The session's port for one connection on AWS: frames are posted through the Management
     API, rooms are rows of the subscriptions table, the replay reads the group's event records."""
 
-    def __init__(self, connection_id: str, endpoint: str, log: Any) -> None:
+    def __init__(self, connection_id: str, endpoint: str, log: StepLogger) -> None:
         self.connection_id = connection_id
         self.endpoint = endpoint
         self.log = log
-        self._record: Any = None
+        self._record: ConnectionRecord | None = None
         self._record_read = False
 
-    def _connection(self) -> Any:
+    def _connection(self) -> ConnectionRecord | None:
         # Read once per invocation, and only when a join needs it (a leave or a bad frame does not).
         if not self._record_read:
             self._record = bootstrap.subscriptions().get_connection(self.connection_id)
