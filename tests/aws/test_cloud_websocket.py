@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
+from motia_runtime.project import load_project
 from motia_runtime.testing import CloudSim, WsClient
+from motia_runtime.tools.template import build_template
 
 FILES = {
     "streams/auth.py": '''
@@ -128,3 +130,33 @@ def test_a_delete_reaches_subscribers_with_the_deleted_item(sim: CloudSim) -> No
     created, deleted = client.frames[1], client.frames[2]
     assert deleted["event"] == {"type": "delete", "data": created["event"]["data"]}
     assert deleted["timestamp"] > created["timestamp"]
+
+
+def test_the_join_beyond_the_cap_gets_an_error_and_bounds_the_connections_rows(
+        make_project: Callable[[str, dict[str, str]], Path]) -> None:
+    root = make_project("ws_cap", FILES)
+    template = build_template(load_project(root))
+    # MOTIA_WS_MAX_SUBSCRIPTIONS on the WebSocket function, as a deployment would set it.
+    template["Resources"]["WebSocketFunction"]["Properties"]["Environment"] = {
+        "Variables": {"MOTIA_WS_MAX_SUBSCRIPTIONS": "2"}}
+    with CloudSim(root, template=template) as sim:
+        client, other = sim.connect(), sim.connect()
+        first = client.join("board", "g1")
+        client.join("board", "g2")
+        client.join("board", "g3")
+        assert client.errors() == [{"code": "SUBSCRIPTION_LIMIT", "message": client.errors()[0]["message"]}]
+        assert "2 subscriptions" in client.errors()[0]["message"] and client.frames[-1]["groupId"] == "g3"
+        assert len(subscriptions(sim, client)) == 3 and f"sub#{first}" in subscriptions(sim, client)
+        client.join("board", "g4", subscription_id=first)  # a subscription id it holds: replaced, not counted
+        assert [f["event"]["type"] for f in client.frames] == ["sync", "sync", "event", "sync"]
+        client.leave(first)
+        client.join("board", "g5")  # leaving freed a place
+        assert len(client.errors()) == 1 and client.frames[-1]["event"]["type"] == "sync"
+        assert len(subscriptions(sim, client)) == 3  # the connection and its 2 subscriptions, never more
+        for _ in range(3):
+            other.join("board", "x")  # the cap is per connection
+        assert other.errors() == [{"code": "SUBSCRIPTION_LIMIT", "message": other.errors()[0]["message"]}]
+        write(sim, "board", "g3", "n", {"text": "not subscribed"})
+        write(sim, "board", "g5", "n", {"text": "subscribed"})
+        sim.pump_streams()
+        assert [(f["groupId"], f["event"]["type"]) for f in client.frames[-1:]] == [("g5", "create")]

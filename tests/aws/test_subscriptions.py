@@ -103,3 +103,16 @@ def test_the_delivery_ledger_round_trips(subs: DynamoDBSubscriptions) -> None:
     assert subs.read_delivery("u.4.1") == (done, {later: {"a", "b"}})
     assert subs.write_delivery("u.4.1", later, {})
     assert subs.read_delivery("u.4.1") == (later, {})
+
+
+def test_the_subscription_count_of_a_connection_is_claimed_and_released_atomically(
+        subs: DynamoDBSubscriptions) -> None:
+    subs.add_connection("c1")
+    assert [subs.claim_subscription("c1", s, limit=2) for s in ("a", "b", "c")] == ["counted", "counted", "full"]
+    subs.subscribe("c1", Subscription("s", "g", None, "a"))
+    assert subs.claim_subscription("c1", "a", limit=2) == "held"  # a rejoin of a held id replaces it
+    assert subs.unsubscribe("c1", "a")
+    subs.release_subscription("c1")
+    assert subs.claim_subscription("c1", "c", limit=2) == "counted"
+    assert subs.claim_subscription("gone", "a", limit=2) == "full"  # no connection record: nothing to count on
+    subs.release_subscription("gone")  # nothing counted: nothing to undo, no error

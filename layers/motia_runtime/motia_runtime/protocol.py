@@ -5,7 +5,7 @@ Client → server: ``{"type": "join"|"leave", "data": {"streamName", "groupId", 
 Server → client: ``{"timestamp", "streamName", "groupId", "id"?, "event": E}`` where E is
 ``{"type": "sync", "data": item | [items]}``, ``{"type": "create"|"update"|"delete", "data": item}``
 or ``{"type": "event", "event": {"type", "data"}}``. Errors are custom events of type ``error``
-with ``{"code", "message"}``.
+with ``{"code", "message"}`` (codes below); ``motia_runtime.session`` answers every client frame.
 
 Our extensions are additive, so Motia's clients ignore them: a top-level ``version`` on item
 changes and ``eventId`` on custom events (for dropping duplicates); ``since`` on a join (the
@@ -30,6 +30,7 @@ INVALID_MESSAGE = "INVALID_MESSAGE"
 STREAM_NOT_FOUND = "STREAM_NOT_FOUND"
 STREAM_ACCESS_DENIED = "STREAM_ACCESS_DENIED"
 FRAME_TOO_LARGE = "FRAME_TOO_LARGE"
+SUBSCRIPTION_LIMIT = "SUBSCRIPTION_LIMIT"  # the connection holds as many subscriptions as allowed
 INTERNAL_ERROR = "INTERNAL_ERROR"
 
 # The custom event telling a client that what it missed cannot be replayed (see module doc).

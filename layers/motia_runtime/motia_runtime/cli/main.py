@@ -14,6 +14,7 @@ from ..errors import ConfigError, MotiaError
 def _dev(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from ..hosts.local.head_timeout import protocol_name
     from ..hosts.local.settings import ENV_DATA_DIR, ENV_RELOAD, ENV_ROOT, DevSettings
 
     root = Path(args.root).resolve()
@@ -56,6 +57,8 @@ def _dev(args: argparse.Namespace) -> int:
         # uvicorn's sans-I/O WebSocket protocol, with the hub's direct frame writes; named, not
         # imported, so only the process that serves imports it.
         ws="motia_runtime.hosts.local.frames:FrameWriterProtocol",
+        # uvicorn's HTTP protocol with a deadline on request heads (half-sent handshakes included).
+        http=protocol_name(),
         # Frames are small JSON; compressing each one per connection cost 4 times the rest of a send
         # (bench/RESULTS.md). Motia's server does not negotiate permessage-deflate either.
         ws_per_message_deflate=False,

@@ -13,7 +13,7 @@ What it adds over Motia's clients (which retry every 2 s forever and say nothing
 * a refused handshake (HTTP 401/403) or a close with 1008 (policy violation) raises
   ``StreamAuthError`` on ``connect()`` and on every subscription, and stops: the same token
   would be refused again;
-* error frames for a join (``STREAM_NOT_FOUND``, ``STREAM_ACCESS_DENIED``) fail that
+* error frames for a join (``STREAM_NOT_FOUND``, ``STREAM_ACCESS_DENIED``, ``SUBSCRIPTION_LIMIT``) fail that
   subscription with ``StreamSubscriptionError`` instead of passing as an ordinary event.
 
 The token travels as Motia's browser client sends it: ``Sec-WebSocket-Protocol:

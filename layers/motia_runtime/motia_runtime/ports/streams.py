@@ -123,6 +123,12 @@ class StreamStore(ABC):
         self._notify(change)
         return change
 
+    async def events_since(self, stream: str, group_id: str, since: int) -> list[StreamChange] | None:
+        """The group's ``send()`` events stamped after ``since``, oldest first, for a client that
+        rejoins with ``since``; None when this store keeps no history of sent events (the
+        default: the client then gets a ``resync`` event, unless its host keeps a log itself)."""
+        return None
+
     async def astart(self) -> None:  # noqa: B027 - optional hook
         """Connect and start the change feed; hosts await it before serving. Default: nothing."""
 

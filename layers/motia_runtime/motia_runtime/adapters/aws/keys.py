@@ -78,6 +78,8 @@ CONNECTION_SK = "#connection"
 SUBSCRIPTION_SK_PREFIX = "sub#"
 SUBSCRIPTION_ID = "subscriptionId"
 CONNECTED_AT = "connectedAt"
+# On the connection record: how many subscriptions the connection holds, for its cap.
+SUBSCRIPTION_COUNT = "subscriptions"
 
 
 def s(value: str) -> dict[str, str]:

@@ -237,7 +237,7 @@ class DynamoDBStreamStore(StreamStore):
         await self._call("put_item", f"{stream}/{group_id} event", Item=record)
         return StreamChange(stream, group_id, id, "event", event, ts, event_id=k.event_id_of(_str(record[k.SK])))
 
-    async def events_since(self, stream: str, group_id: str, since: int) -> list[StreamChange]:
+    async def events_since(self, stream: str, group_id: str, since: int) -> list[StreamChange] | None:
         """The group's ``send()`` events stamped after ``since``, oldest first, read from their
         records (which DynamoDB keeps for ``event_ttl_s`` at least)."""
         pk = k.s(k.stream_pk(stream, group_id))

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pydantic_core
 
@@ -67,6 +67,9 @@ class RoomView:
     @property
     def big(self) -> bool:
         return self.shards > 1
+
+
+Claim = Literal["counted", "held", "full"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +230,51 @@ class DynamoDBSubscriptions:
             start = page.get("LastEvaluatedKey")
             if not start:
                 return
+
+    # -- the cap on subscriptions per connection ---------------------------------------------
+    def claim_subscription(self, connection_id: str, subscription_id: str, limit: int) -> Claim:
+        """Count a new subscription against the connection's cap before it is written:
+        ``"counted"`` (write it), ``"held"`` (the connection holds that subscription id already:
+        the join replaces it, not counted again) or ``"full"`` (it holds ``limit`` already). One
+        transaction checks the id and adds to the count on the connection record, so concurrent
+        joins cannot pass the cap together."""
+        count = {"#n": k.SUBSCRIPTION_COUNT, "#pk": k.PK}
+        try:
+            self._client.get().transact_write_items(TransactItems=[
+                {"ConditionCheck": {"TableName": self.table_name,
+                                    "Key": k.key(connection_id, k.subscription_sk(subscription_id)),
+                                    "ConditionExpression": "attribute_not_exists(#pk)",
+                                    "ExpressionAttributeNames": {"#pk": k.PK}}},
+                {"Update": {"TableName": self.table_name, "Key": k.key(connection_id, k.CONNECTION_SK),
+                            "UpdateExpression": "ADD #n :one",
+                            "ConditionExpression": "attribute_exists(#pk) AND (attribute_not_exists(#n) OR #n < :max)",
+                            "ExpressionAttributeNames": count,
+                            "ExpressionAttributeValues": {":one": k.n(1), ":max": k.n(limit)}}},
+            ])
+            return "counted"
+        except _client.AWS_ERRORS as exc:
+            reasons = [r.get("Code") for r in getattr(exc, "response", {}).get("CancellationReasons", [])]
+            if reasons[:1] == ["ConditionalCheckFailed"]:
+                return "held"
+            if reasons[1:2] == ["ConditionalCheckFailed"]:
+                return "full"  # (or the connection record went: a join racing its $disconnect)
+            raise MotiaError(f"subscriptions: count a subscription of {connection_id}: DynamoDB "
+                             f"TransactWriteItems on {self.table_name} failed: {exc}") from exc
+
+    def release_subscription(self, connection_id: str) -> None:
+        """Count one subscription less (after ``unsubscribe`` removed one, or a counted one was
+        not written after all). Not in one
+        transaction with the delete: a crash between the two leaves the cap one lower for the
+        rest of that connection, which is the safe side."""
+        try:
+            self._client.get().update_item(
+                TableName=self.table_name, Key=k.key(connection_id, k.CONNECTION_SK), UpdateExpression="ADD #n :less",
+                ConditionExpression="#n > :zero", ExpressionAttributeNames={"#n": k.SUBSCRIPTION_COUNT},
+                ExpressionAttributeValues={":less": k.n(-1), ":zero": k.n(0)})
+        except _client.AWS_ERRORS as exc:
+            if _client.error_code(exc) != "ConditionalCheckFailedException":  # not counted: nothing to undo
+                raise MotiaError(f"subscriptions: uncount a subscription of {connection_id}: DynamoDB UpdateItem "
+                                 f"on {self.table_name} failed: {exc}") from exc
 
     # -- the fan-out's retry ledger (see keys.py) -------------------------------------------
     def read_ledger(self, sequence_number: str) -> dict[str, set[str]]:

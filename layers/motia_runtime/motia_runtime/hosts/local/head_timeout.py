@@ -1,0 +1,108 @@
+"""A deadline on every HTTP request head, WebSocket handshakes included.
+
+uvicorn times out only an idle keep-alive connection (``timeout_keep_alive``, armed after a
+response): a connection that sends nothing, or half a request line and headers (a WebSocket
+upgrade that never ends, a slowloris), is held open for ever, and enough of them exhaust the
+server's file descriptors. These are uvicorn's two HTTP protocols with a timer from the first
+byte a request could start with (the connection opening, then each new request on a
+keep-alive connection) to its last header: a head that has not arrived whole by then gets the
+connection closed. Only the head is bounded; a body and an open WebSocket are not (the latter
+has its keepalive pings).
+
+``MOTIA_HEADER_TIMEOUT_S`` (default 10 s) sets it. The CLI passes uvicorn the class for the
+parser it would pick itself (httptools when installed, which ``uvicorn[standard]`` does, else h11).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import importlib.util
+from typing import Any
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from ...env import env_int
+
+ENV_HEADER_TIMEOUT_S = "MOTIA_HEADER_TIMEOUT_S"
+DEFAULT_HEADER_TIMEOUT_S = 10
+
+
+@functools.cache
+def header_timeout_s() -> int:
+    """``MOTIA_HEADER_TIMEOUT_S``: read once per process (each connection builds a protocol)."""
+    return env_int(ENV_HEADER_TIMEOUT_S, DEFAULT_HEADER_TIMEOUT_S, "seconds")
+
+
+class _HeadDeadline:
+    """The timer both protocols share; ``transport`` is the protocol's own."""
+
+    transport: asyncio.Transport
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def _arm_head_timer(self) -> None:
+        if self._head_timer is None:
+            self._head_timer = asyncio.get_running_loop().call_later(header_timeout_s(), self._head_timed_out)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+class HeadTimeoutH11Protocol(_HeadDeadline, H11Protocol):
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        # h11 is IDLE until a request's head has been parsed whole (and again after each response).
+        if self.conn.their_state is h11.IDLE and data:
+            self._arm_head_timer()
+        else:
+            self._cancel_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
+
+
+def _httptools_protocol() -> type | None:
+    if importlib.util.find_spec("httptools") is None:
+        return None
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class HeadTimeoutHttpToolsProtocol(_HeadDeadline, HttpToolsProtocol):
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._arm_head_timer()
+
+        def on_message_begin(self) -> None:  # the first byte of the next request on the connection
+            super().on_message_begin()
+            self._arm_head_timer()
+
+        def on_headers_complete(self) -> None:  # before a WebSocket upgrade hands the transport over
+            self._cancel_head_timer()
+            super().on_headers_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._cancel_head_timer()
+            super().connection_lost(exc)
+
+    return HeadTimeoutHttpToolsProtocol
+
+
+HeadTimeoutHttpToolsProtocol = _httptools_protocol()
+
+
+def protocol_name() -> str:
+    """The import string of the protocol class uvicorn should use (workers import it by name)."""
+    name = "HeadTimeoutHttpToolsProtocol" if HeadTimeoutHttpToolsProtocol is not None else "HeadTimeoutH11Protocol"
+    return f"{__name__}:{name}"

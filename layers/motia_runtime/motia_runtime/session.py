@@ -1,0 +1,188 @@
+"""One stream connection's side of the wire protocol, the same on every host.
+
+A :class:`StreamSession` takes a client's frames and answers them: it parses each one
+(``protocol.parse_client_message``), finds the stream, authorizes the join (``auth``),
+subscribes, stamps, replays what the client missed since its last stamp, sends the ``sync``
+snapshot, and turns everything that cannot be acted on into an ``error`` event (the
+connection stays up). Hosts differ only in how frames travel and where subscriptions live,
+which is what they implement as a :class:`SessionPort`:
+
+* the local host: frames go to the connection's outbox, rooms are the hub's, the replay log is
+  in memory (``hosts/local/websocket.py``);
+* AWS: frames are posted through API Gateway's Management API, rooms are rows of the
+  subscriptions table, the replay reads the group's event records (``hosts/aws/websocket.py``).
+
+The local host keeps one session per socket; on AWS each invocation builds one for the frame it
+carries, since a Lambda keeps no connection. So the session holds no state of its own between
+frames: what a connection has (its auth context, its subscriptions) is the port's.
+
+Where the next protocol features go: a join/leave hook after ``_join``'s subscribe and in
+``_leave``/``end``; presence on the same subscribe/unsubscribe path; client events as another
+message type in :meth:`StreamSession.receive`; SSE as another port.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Protocol
+
+from .auth import authorize_join
+from .env import env_int
+from .errors import FrameTooLargeError
+from .log import StepLogger
+from .ports.streams import StreamChange
+from .protocol import (
+    FRAME_TOO_LARGE,
+    INTERNAL_ERROR,
+    STREAM_ACCESS_DENIED,
+    STREAM_NOT_FOUND,
+    SUBSCRIPTION_LIMIT,
+    ClientMessage,
+    ProtocolError,
+    Subscription,
+    change_frame,
+    encode,
+    error_frame,
+    parse_client_message,
+    resync_frame,
+    sync_frame,
+)
+from .runtime import Runtime
+from .streams import Stream
+
+# Subscriptions one connection may hold at once. Each costs the server memory and a room entry
+# (locally) or a table row (AWS), and a client never needs more than its page shows: a cap keeps
+# one socket from growing the server without bound.
+ENV_MAX_SUBSCRIPTIONS = "MOTIA_WS_MAX_SUBSCRIPTIONS"
+DEFAULT_MAX_SUBSCRIPTIONS = 1000
+
+
+def subscription_limit() -> int:
+    """``MOTIA_WS_MAX_SUBSCRIPTIONS`` (default 1,000)."""
+    return env_int(ENV_MAX_SUBSCRIPTIONS, DEFAULT_MAX_SUBSCRIPTIONS, "subscriptions")
+
+
+class SessionPort(Protocol):
+    """What a host gives a session: one connection's transport, rooms and history.
+
+    Local implementations must not suspend in ``subscribe`` or ``replay``: the local replay log
+    is read in the same turn of the event loop as the registration, so each sent event is either
+    replayed or pushed live (see ``StreamSession._join``)."""
+
+    async def auth_context(self) -> Any:
+        """What ``authenticate`` returned for this connection at the handshake (None: anonymous)."""
+
+    def send(self, text: str) -> None:
+        """Send one encoded frame to the client, in order; may raise ``FrameTooLargeError``."""
+
+    async def subscribe(self, sub: Subscription, limit: int) -> bool:
+        """Put the connection in ``sub``'s room (replacing its subscription of the same id, which
+        always succeeds); False, and nothing changed, when the connection already holds ``limit``
+        subscriptions. The count and the registration are one step, so concurrent joins of one
+        connection (several Lambdas on AWS) cannot pass the cap together."""
+
+    async def unsubscribe(self, subscription_id: str) -> bool:
+        """Take the subscription out of its room; False when the connection had no such one."""
+
+    async def replay(self, stream: Stream, sub: Subscription, since: int, upto: int) -> list[StreamChange] | None:
+        """The sent events for ``sub`` stamped after ``since`` (up to ``upto`` where the host can
+        tell), oldest first; None when some may be missing (a ``resync`` is sent instead)."""
+
+    async def end(self) -> None:
+        """The connection is gone: drop all its subscriptions."""
+
+
+class StreamSession:
+    """One connection's protocol state machine; see the module docstring."""
+
+    def __init__(self, runtime: Runtime, port: SessionPort, log: StepLogger,
+                 max_subscriptions: int | None = None) -> None:
+        self.runtime = runtime
+        self.port = port
+        self.log = log
+        self.max_subscriptions = subscription_limit() if max_subscriptions is None else max_subscriptions
+
+    # -- frames out ---------------------------------------------------------------------------
+    def _send(self, frame: dict[str, Any]) -> None:
+        try:
+            self.port.send(encode(frame))
+        except FrameTooLargeError as exc:
+            # A group sync holds every item of the group: a transport with a frame limit (API
+            # Gateway's 128 KB) cannot carry a large one. The client is told instead.
+            self.log.error(f"frame not sent: {exc}", stream=frame.get("streamName"), groupId=frame.get("groupId"))
+            self._send(error_frame(FRAME_TOO_LARGE, f"The reply was too large for this connection ({exc}); "
+                                   "subscribe to single items, or keep the group smaller",
+                                   frame.get("timestamp") or 0, frame.get("streamName"), frame.get("groupId"),
+                                   frame.get("id")))
+
+    def refuse(self, code: str, message: str, stream: str | None = None, group: str | None = None,
+               id: str | None = None) -> None:
+        """Answer a frame that cannot be acted on with an ``error`` event; the connection stays."""
+        self.log.info(f"error frame to the client: {code}: {message}", stream=stream, groupId=group)
+        self._send(error_frame(code, message, self.runtime.stream_store.clock.tick(), stream, group, id))
+
+    # -- frames in ----------------------------------------------------------------------------
+    async def receive(self, raw: str | bytes) -> None:
+        """Act on one client frame; every outcome the client should know of is a frame to it."""
+        try:
+            message = parse_client_message(raw)
+        except ProtocolError as exc:
+            self.refuse(exc.code, exc.message, exc.stream_name, exc.group_id, exc.id)
+            return
+        if message.type == "leave":
+            await self._leave(message.subscription)
+            return
+        sub = message.subscription
+        try:
+            await self._join(message)
+        except Exception as exc:  # a store or table failure: the client is told and may join again
+            self.log.exception(f"join failed: {type(exc).__name__}: {exc}", stream=sub.stream_name)
+            with contextlib.suppress(Exception):  # no half-made subscription pushing to a failed join
+                await self.port.unsubscribe(sub.subscription_id)
+            self.refuse(INTERNAL_ERROR, "The join failed on the server; try again", sub.stream_name, sub.group_id,
+                        sub.id)
+
+    async def _leave(self, sub: Subscription) -> None:
+        found = await self.port.unsubscribe(sub.subscription_id)
+        self.log.debug("left", subscriptionId=sub.subscription_id, found=found)
+
+    async def _join(self, message: ClientMessage) -> None:
+        sub = message.subscription
+        stream = self.runtime.streams.get(sub.stream_name)
+        if stream is None:
+            self.refuse(STREAM_NOT_FOUND, f"Stream {sub.stream_name} not found", sub.stream_name, sub.group_id, sub.id)
+            return
+        denied = await authorize_join(stream.config, sub, await self.port.auth_context(),
+                                      on_error=lambda text: self.log.warning(text))
+        if denied is not None:
+            self.refuse(STREAM_ACCESS_DENIED, denied, sub.stream_name, sub.group_id, sub.id)
+            return
+        # Register first, then read: a write that lands in between is both pushed and in the
+        # snapshot (harmless), never neither. The sync stamp is taken before the read so that
+        # every later write is stamped above it and is not dropped by the client as stale.
+        if not await self.port.subscribe(sub, self.max_subscriptions):
+            self.refuse(SUBSCRIPTION_LIMIT, f"This connection already holds {self.max_subscriptions} subscriptions, "
+                        "the most it may; leave one first", sub.stream_name, sub.group_id, sub.id)
+            return
+        stamp = stream.store.clock.tick()
+        if message.since is not None:
+            # Replayed events come before the sync, as they are older than it.
+            replay = await self.port.replay(stream, sub, message.since, stamp)
+            if replay is None:
+                self._send(resync_frame(sub, "outside the replay window", message.since, stamp))
+            else:
+                for change in replay:
+                    self._send(change_frame(change))
+        data: Any
+        if sub.id is None:
+            data = await stream.store.get_group(sub.stream_name, sub.group_id)
+        else:
+            # A missing item syncs as null (Motia sends nothing), so a client knows it is up to date.
+            data = await stream.store.get(sub.stream_name, sub.group_id, sub.id)
+        self._send(sync_frame(sub, data, stamp))
+        self.log.debug("joined", stream=sub.stream_name, groupId=sub.group_id, id=sub.id,
+                       subscriptionId=sub.subscription_id)
+
+    async def end(self) -> None:
+        """The connection closed: its subscriptions go."""
+        await self.port.end()
