@@ -39,8 +39,8 @@ def test_rooms_list_their_subscribers(subs: DynamoDBSubscriptions) -> None:
     assert subs.connections_in_room("chat", "g2") == {"c3"}
     assert subs.connections_in_room("other", "g1") == set()
     assert {s.subscription_id for s in subs.subscriptions_of("c1")} == {"s1", "s2"}
-    assert subs.unsubscribe("c1", "s2") is True
-    assert subs.unsubscribe("c1", "s2") is False
+    assert subs.unsubscribe("c1", "s2") == Subscription("chat", "g1", "m", "s2")  # the one removed
+    assert subs.unsubscribe("c1", "s2") is None
     assert subs.connections_in_room("chat", "g1", "m") == {"c2"}
 
 

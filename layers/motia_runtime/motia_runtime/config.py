@@ -323,6 +323,12 @@ class StreamConfig(_Model):
     schema_: Schema = Field(alias="schema")
     base_config: StreamBaseConfig = StreamBaseConfig()
     can_access: Callable[..., Any] | None = None
+    #: ``on_join(subscription, auth_context, ctx)``: runs before a join is taken (after
+    #: ``can_access``); returning False or ``{"unauthorized": True, "reason"?}`` refuses it, and it
+    #: may write (a viewer count). ``on_leave(subscription, auth_context, ctx)`` runs once per
+    #: subscription that goes (leave, close, AWS ``$disconnect`` and 410 cleanup). See stream_hooks.py.
+    on_join: Callable[..., Any] | None = None
+    on_leave: Callable[..., Any] | None = None
     public: bool = False
     description: str | None = None
 

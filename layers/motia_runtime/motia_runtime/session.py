@@ -48,6 +48,7 @@ from .protocol import (
     sync_frame,
 )
 from .runtime import Runtime
+from .stream_hooks import run_join_hook, run_leave_hook
 from .streams import Stream
 
 # Subscriptions one connection may hold at once. Each costs the server memory and a room entry
@@ -81,26 +82,32 @@ class SessionPort(Protocol):
         subscriptions. The count and the registration are one step, so concurrent joins of one
         connection (several Lambdas on AWS) cannot pass the cap together."""
 
-    async def unsubscribe(self, subscription_id: str) -> bool:
-        """Take the subscription out of its room; False when the connection had no such one."""
+    async def unsubscribe(self, subscription_id: str) -> Subscription | None:
+        """Take the subscription out of its room; the one taken out, or None when the connection
+        had no such one."""
 
     async def replay(self, stream: Stream, sub: Subscription, since: int, upto: int) -> list[StreamChange] | None:
         """The sent events for ``sub`` stamped after ``since`` (up to ``upto`` where the host can
         tell), oldest first; None when some may be missing (a ``resync`` is sent instead)."""
 
-    async def end(self) -> None:
-        """The connection is gone: drop all its subscriptions."""
+    async def end(self) -> list[Subscription]:
+        """The connection is gone: drop all its subscriptions; returns those it held (where the
+        host can tell cheaply: leave hooks run on them)."""
 
 
 class StreamSession:
     """One connection's protocol state machine; see the module docstring."""
 
     def __init__(self, runtime: Runtime, port: SessionPort, log: StepLogger,
-                 max_subscriptions: int | None = None) -> None:
+                 max_subscriptions: int | None = None, *, leave_hooks: bool = True) -> None:
+        """``leave_hooks``: run ``on_leave`` for the subscriptions this session removes. False where
+        the host runs them from elsewhere, once per removal whatever removed it (AWS: the
+        connections table's change stream)."""
         self.runtime = runtime
         self.port = port
         self.log = log
         self.max_subscriptions = subscription_limit() if max_subscriptions is None else max_subscriptions
+        self.leave_hooks = leave_hooks
 
     # -- frames out ---------------------------------------------------------------------------
     def _send(self, frame: dict[str, Any]) -> None:
@@ -143,8 +150,23 @@ class StreamSession:
                         sub.id)
 
     async def _leave(self, sub: Subscription) -> None:
-        found = await self.port.unsubscribe(sub.subscription_id)
-        self.log.debug("left", subscriptionId=sub.subscription_id, found=found)
+        removed = await self.port.unsubscribe(sub.subscription_id)
+        self.log.debug("left", subscriptionId=sub.subscription_id, found=removed is not None)
+        if removed is not None:
+            await self._left([removed])
+
+    async def _left(self, subs: list[Subscription], *, always: bool = False) -> None:
+        """Run the leave hooks of subscriptions that went (``always``: even where the host runs
+        them elsewhere, for a join that was never written there)."""
+        if not (self.leave_hooks or always):
+            return
+        auth: Any = None
+        for sub in subs:
+            stream = self.runtime.streams.get(sub.stream_name)
+            if stream is not None and stream.config.on_leave is not None:
+                if auth is None:
+                    auth = await self.port.auth_context()
+                await run_leave_hook(self.runtime, stream.config, sub, auth, self.log)
 
     async def _join(self, message: ClientMessage) -> None:
         sub = message.subscription
@@ -152,10 +174,19 @@ class StreamSession:
         if stream is None:
             self.refuse(STREAM_NOT_FOUND, f"Stream {sub.stream_name} not found", sub.stream_name, sub.group_id, sub.id)
             return
-        denied = await authorize_join(stream.config, sub, await self.port.auth_context(),
-                                      on_error=lambda text: self.log.warning(text))
+        auth = await self.port.auth_context()
+        denied = await authorize_join(stream.config, sub, auth, on_error=lambda text: self.log.warning(text))
         if denied is not None:
             self.refuse(STREAM_ACCESS_DENIED, denied, sub.stream_name, sub.group_id, sub.id)
+            return
+        hooks = stream.config.on_join is not None or stream.config.on_leave is not None
+        if hooks:
+            # A rejoin with a held subscription id replaces it: the old one leaves first, so each
+            # on_join is matched by one on_leave.
+            await self._leave(sub)
+        refused = await run_join_hook(self.runtime, stream.config, sub, auth, self.log)
+        if refused is not None:
+            self.refuse(STREAM_ACCESS_DENIED, refused, sub.stream_name, sub.group_id, sub.id)
             return
         # Register first, then read: a write that lands in between is both pushed and in the
         # snapshot (harmless), never neither. The sync stamp is taken before the read so that
@@ -163,6 +194,8 @@ class StreamSession:
         if not await self.port.subscribe(sub, self.max_subscriptions):
             self.refuse(SUBSCRIPTION_LIMIT, f"This connection already holds {self.max_subscriptions} subscriptions, "
                         "the most it may; leave one first", sub.stream_name, sub.group_id, sub.id)
+            if stream.config.on_join is not None:
+                await self._left([sub], always=True)  # on_join let it through, but it was not taken
             return
         stamp = stream.store.clock.tick()
         if message.since is not None:
@@ -184,5 +217,5 @@ class StreamSession:
                        subscriptionId=sub.subscription_id)
 
     async def end(self) -> None:
-        """The connection closed: its subscriptions go."""
-        await self.port.end()
+        """The connection closed: its subscriptions go (and their leave hooks run)."""
+        await self._left(await self.port.end())

@@ -162,7 +162,8 @@ class CloudSim:
         # The tables' second consumer, when a step has a stream or state trigger (hosts/aws/triggers.py).
         triggers = self.resources.functions.get("triggers")
         self._trigger_pump = None if triggers is None else StreamPump(
-            self.client("dynamodbstreams"), [arns[t] for t in ("streams-table", "state-table") if t in arns],
+            self.client("dynamodbstreams"),
+            [arns[t] for t in ("streams-table", "state-table", "connections-table") if t in arns],
             lambda event: self.invoke("triggers", event), batch_size=triggers.batch_size or STREAM_BATCH,
             max_retries=triggers.max_retry_attempts if triggers.max_retry_attempts is not None else 3)
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -130,7 +131,10 @@ class DynamoDBSubscriptions:
         return len(rows)
 
     # -- subscriptions ----------------------------------------------------------------------
-    def subscribe(self, connection_id: str, sub: Subscription, expires_at: int | None = None) -> None:
+    def subscribe(self, connection_id: str, sub: Subscription, expires_at: int | None = None,
+                  auth: Any = None) -> None:
+        """``auth``: the connection's auth context, kept on the row for the stream's ``on_leave``
+        (run from the table's stream when the row goes, after the connection's own row may be gone)."""
         room = k.room(sub.stream_name, sub.group_id, sub.id)
         shards = self._count_join(room)
         item: dict[str, Any] = {
@@ -141,6 +145,8 @@ class DynamoDBSubscriptions:
         }
         if sub.id is not None:
             item[k.ITEM_ID] = k.s(sub.id)
+        if auth is not None:
+            item[k.AUTH] = k.s(pydantic_core.to_json(auth).decode())
         self._call("put_item", f"subscribe {connection_id}", Item=item)
 
     def _count_join(self, room: str) -> int:
@@ -174,18 +180,16 @@ class DynamoDBSubscriptions:
                 shards = int(got[k.SHARDS]["N"]) if k.SHARDS in got else 1
         return shards
 
-    def unsubscribe(self, connection_id: str, subscription_id: str) -> bool:
+    def unsubscribe(self, connection_id: str, subscription_id: str) -> Subscription | None:
+        """Remove the subscription; the one removed, or None when there was none."""
         out = self._call("delete_item", f"unsubscribe {connection_id}",
                          Key=k.key(connection_id, k.subscription_sk(subscription_id)), ReturnValues="ALL_OLD")
-        return bool(out.get("Attributes"))
+        row = out.get("Attributes")
+        return subscription_of(row) if row else None
 
     def subscriptions_of(self, connection_id: str) -> list[Subscription]:
         rows = self._partition(connection_id)
-        return [
-            Subscription(r[k.STREAM]["S"], r[k.GROUP_ID]["S"], r[k.ITEM_ID]["S"] if k.ITEM_ID in r else None,
-                         r[k.SUBSCRIPTION_ID]["S"])
-            for r in rows if r[k.SK]["S"].startswith(k.SUBSCRIPTION_SK_PREFIX)
-        ]
+        return [subscription_of(r) for r in rows if r[k.SK]["S"].startswith(k.SUBSCRIPTION_SK_PREFIX)]
 
     def connections_in_room(self, stream: str, group_id: str, id: str | None = None) -> set[str]:
         """Connection ids subscribed to the room (a connection may hold several subscriptions
@@ -353,3 +357,9 @@ class DynamoDBSubscriptions:
             if not pending:
                 return
         raise MotiaError(f"subscriptions: remove connection {connection_id}: DynamoDB kept refusing deletes")
+
+
+def subscription_of(row: Mapping[str, Any]) -> Subscription:
+    """The subscription a ``sub#`` row holds (DynamoDB JSON, from a read or a stream image)."""
+    return Subscription(row[k.STREAM]["S"], row[k.GROUP_ID]["S"], row[k.ITEM_ID]["S"] if k.ITEM_ID in row else None,
+                        row[k.SUBSCRIPTION_ID]["S"])

@@ -2,9 +2,16 @@
 queued trigger events out.
 
 Handler string: ``motia_runtime.hosts.aws.triggers.handler``. Event sources: the streams table's
-stream (when a step has a stream trigger) and the state table's (when one has a state trigger),
-each with ``ReportBatchItemFailures``. It is a second consumer of the streams table's stream,
-beside the fan-out, so clients' frames never wait for it and writers pay no extra call.
+stream (when a step has a stream trigger), the state table's (when one has a state trigger) and
+the connections table's (when a stream has an ``on_leave`` hook), each with
+``ReportBatchItemFailures``.
+
+Leave hooks: every removal of a subscription row (a ``leave``, ``$disconnect``, a 410 in the
+fan-out, a rejoin replacing it, expiry) is one REMOVE record, so ``on_leave`` runs once per
+subscription whatever removed it, with the auth context the row keeps for it.
+
+It is a second consumer of the streams table's stream, beside the fan-out, so clients' frames
+never wait for it and writers pay no extra call.
 
 Per record: the change and the item before it (from the NEW_AND_OLD_IMAGES record), the trace id
 and trigger depth the writer stamped on it (for a removal, those of the item's last write), then
@@ -28,7 +35,9 @@ from typing import Any
 
 from ...adapters.aws import keys as k
 from ...adapters.aws.streams import change_from_record, depth_of, item_of, trace_id_of
+from ...adapters.aws.subscriptions import subscription_of
 from ...ports.events import Event
+from ...stream_hooks import run_leave_hook
 from ...trace import new_trace_id
 from ...trigger_routing import ENV_MAX_DEPTH, TriggerRouter, max_depth
 from . import bootstrap
@@ -73,13 +82,34 @@ def events_for(router: TriggerRouter, record: Mapping[str, Any], streams_table: 
     return [replace(e, id=f"{record.get('eventID', '')}-{e.topic}"[:128]) for e in events]
 
 
+def _left(record: Mapping[str, Any]) -> Any:
+    """The removed subscription row of a connections-table record (with its auth context), or None."""
+    dynamodb = record.get("dynamodb") or {}
+    old = dynamodb.get("OldImage")
+    if record.get("eventName") != "REMOVE" or not old or not old.get(k.SK, {}).get("S", "").startswith(
+            k.SUBSCRIPTION_SK_PREFIX):
+        return None
+    auth = json.loads(old[k.AUTH]["S"]) if k.AUTH in old else None
+    return subscription_of(old), auth
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     log = bootstrap.logger(function="triggers")
     runtime = bootstrap.runtime()
-    streams_table = bootstrap.settings().streams_table
+    settings = bootstrap.settings()
+    streams_table = settings.streams_table
     records = event.get("Records") or []
     limit = max_depth()
     for index, record in enumerate(records):
+        source = str(record.get("eventSourceARN", ""))
+        if settings.connections_table and f":table/{settings.connections_table}/" in source:
+            left = _left(record)
+            if left is not None:
+                sub, auth = left
+                stream = runtime.streams.get(sub.stream_name)
+                if stream is not None:
+                    bootstrap.run(run_leave_hook(runtime, stream.config, sub, auth, log))
+            continue
         try:
             events = events_for(runtime.triggers, record, streams_table)
             deep = [e for e in events if isinstance(e.data, dict) and e.data.get("depth", 0) > limit]

@@ -102,17 +102,20 @@ class TablePort:
         if claim == "full":
             return False
         try:
-            subscriptions.subscribe(self.connection_id, sub, record.expires_at if record else None)
+            stream = bootstrap.runtime(steps=False).streams.get(sub.stream_name)
+            hooked = stream is not None and stream.config.on_leave is not None
+            subscriptions.subscribe(self.connection_id, sub, record.expires_at if record else None,
+                                    auth=record.auth_context if record and hooked else None)
         except Exception:
             if claim == "counted":  # not written: not held either
                 subscriptions.release_subscription(self.connection_id)
             raise
         return True
 
-    async def unsubscribe(self, subscription_id: str) -> bool:
+    async def unsubscribe(self, subscription_id: str) -> Subscription | None:
         subscriptions = bootstrap.subscriptions()
         removed = subscriptions.unsubscribe(self.connection_id, subscription_id)
-        if removed:
+        if removed is not None:
             subscriptions.release_subscription(self.connection_id)
         return removed
 
@@ -122,9 +125,10 @@ class TablePort:
         events = await stream.store.events_since(sub.stream_name, sub.group_id, max(since - REPLAY_SKEW_MS, 0))
         return None if events is None else [change for change in events if replays_to(change, sub)]
 
-    async def end(self) -> None:
+    async def end(self) -> list[Subscription]:
         removed = bootstrap.subscriptions().remove_connection(self.connection_id)
         self.log.info("disconnected", records=removed)
+        return []  # leave hooks run from the connections table's stream (hosts/aws/triggers.py)
 
 
 class _Invocation:
@@ -138,7 +142,9 @@ class _Invocation:
         self.port = TablePort(connection_id, f"https://{context.get('domainName')}/{context.get('stage')}", self.log)
 
     def session(self) -> StreamSession:
-        return StreamSession(bootstrap.runtime(steps=False), self.port, self.log)
+        # Leave hooks run from the connections table's change stream: once per removed row,
+        # whether a leave, $disconnect, a 410 in the fan-out or expiry removed it.
+        return StreamSession(bootstrap.runtime(steps=False), self.port, self.log, leave_hooks=False)
 
     async def connect(self) -> dict[str, Any]:
         runtime = bootstrap.runtime(steps=False)

@@ -137,11 +137,14 @@ class HubPort:
         self.hub.subscribe(self.connection, sub)
         return True
 
-    async def unsubscribe(self, subscription_id: str) -> bool:
-        return self.hub.unsubscribe(self.connection, subscription_id)
+    async def unsubscribe(self, subscription_id: str) -> Subscription | None:
+        held = self.connection.subscriptions.get(subscription_id)
+        return held if held is not None and self.hub.unsubscribe(self.connection, subscription_id) else None
 
     async def replay(self, stream: Stream, sub: Subscription, since: int, upto: int) -> list[StreamChange] | None:
         return self.hub.events.replay(sub, since, upto)
 
-    async def end(self) -> None:
+    async def end(self) -> list[Subscription]:
+        held = list(self.connection.subscriptions.values())
         await self.hub.detach(self.connection)
+        return held

@@ -33,11 +33,14 @@ def _table(role: str, properties: dict[str, Any], *, retain: bool) -> dict[str, 
     return resource
 
 
-def tables(*, state_stream: bool = False) -> dict[str, dict[str, Any]]:
-    """``state_stream``: the state table gets a change stream (state triggers read it)."""
+def tables(*, state_stream: bool = False, connections_stream: bool = False) -> dict[str, dict[str, Any]]:
+    """``state_stream``: the state table gets a change stream (state triggers read it);
+    ``connections_stream``: the connections table gets one (streams' ``on_leave`` hooks read the
+    removals of subscription rows from it)."""
     state: dict[str, Any] = {"AttributeDefinitions": _attributes("pk", "sk"), "KeySchema": _key_schema("pk", "sk")}
     if state_stream:
         state["StreamSpecification"] = {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    leave: dict[str, Any] = {"StreamSpecification": {"StreamViewType": "OLD_IMAGE"}} if connections_stream else {}
     return {
         STATE_TABLE: _table("state-table", state, retain=True),
         STREAMS_TABLE: _table(
@@ -71,6 +74,7 @@ def tables(*, state_stream: bool = False) -> dict[str, dict[str, Any]]:
                 ],
                 # $disconnect is best effort, so rows also expire (after the 2 h connection cap).
                 "TimeToLiveSpecification": {"AttributeName": TTL_ATTRIBUTE, "Enabled": True},
+                **leave,
             },
             retain=False,
         ),

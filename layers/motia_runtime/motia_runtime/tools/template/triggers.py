@@ -17,6 +17,7 @@ from ...project import Project
 from .functions import _fifo_queue_env
 from .names import (
     BUS,
+    CONNECTIONS_TABLE,
     HANDLERS,
     STATE_TABLE,
     STREAMS_TABLE,
@@ -40,10 +41,21 @@ def has_state_triggers(project: Project) -> bool:
     return bool(project.state_trigger_steps)
 
 
-def _source(table: str) -> dict[str, Any]:
+def has_leave_hooks(project: Project) -> bool:
+    return any(config.on_leave is not None for config in project.streams.values())
+
+
+# Only removals of subscription rows reach the function (Lambda's event filtering, before it is
+# invoked or billed); the handler checks the same itself.
+_LEAVE_PATTERN = '{"eventName": ["REMOVE"], "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "sub#"}]}}}}'
+_LEAVES = {"Filters": [{"Pattern": _LEAVE_PATTERN}]}
+
+
+def _source(table: str, filters: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "Type": "DynamoDB",
         "Properties": {
+            **({"FilterCriteria": filters} if filters else {}),
             "Stream": get_att(table, "StreamArn"),
             "StartingPosition": "LATEST",
             "BatchSize": TRIGGERS_BATCH_SIZE,
@@ -58,7 +70,8 @@ def _source(table: str) -> dict[str, Any]:
 
 def triggers_resources(project: Project, bases: dict[str, str]) -> dict[str, dict[str, Any]]:
     steps = [*project.stream_trigger_steps, *project.state_trigger_steps]
-    if not steps:
+    leaves = has_leave_hooks(project)
+    if not steps and not leaves:
         return {}
     fifo = {step.config.subscribes[0]: [queue_ids(bases[step.name])[0]]  # type: ignore[union-attr]
             for step in steps if is_fifo(step)}
@@ -71,11 +84,17 @@ def triggers_resources(project: Project, bases: dict[str, str]) -> dict[str, dic
         events["Streams"] = _source(STREAMS_TABLE)
     if any(isinstance(s.config, StateTriggerConfig) for s in steps):
         events["State"] = _source(STATE_TABLE)
+    if leaves:
+        events["Leaves"] = _source(CONNECTIONS_TABLE, _LEAVES)
+        # on_leave hooks may read and write state and streams like a step
+        policies += [{"DynamoDBCrudPolicy": {"TableName": ref(STATE_TABLE)}},
+                     {"DynamoDBCrudPolicy": {"TableName": ref(STREAMS_TABLE)}}]
     environment: dict[str, Any] = {}
     if fifo:
         environment["MOTIA_FIFO_QUEUES"] = _fifo_queue_env(fifo)
     properties: dict[str, Any] = {
-        "Description": "Motia triggers: queue stream and state triggers from the tables' change streams",
+        "Description": "Motia triggers: stream and state triggers, and streams' on_leave hooks, from the tables' "
+                       "change streams",
         "Handler": HANDLERS["triggers"],
         "MemorySize": TRIGGERS_MEMORY,
         "Timeout": TRIGGERS_TIMEOUT,

@@ -1,0 +1,89 @@
+"""A stream's join and leave hooks (Motia 1.0's ``onJoin`` / ``onLeave``), run the same way on
+every host.
+
+``on_join(subscription, auth_context, ctx)`` runs after ``can_access`` allowed a join and before
+it is taken: returning ``False`` or ``{"unauthorized": True, "reason": "..."}`` refuses it (the
+client gets ``STREAM_ACCESS_DENIED`` with the reason); anything else lets it through. Motia 1.0
+lets a join through when the hook raises; here a hook that raises refuses the join (and the error
+is logged): an access check that failed must not open the stream.
+
+``on_leave(subscription, auth_context, ctx)`` runs once for each subscription that goes: a
+``leave``, the socket's close, a rejoin that replaces the subscription, and on AWS ``$disconnect``,
+410 cleanup and expiry (the connections table's change stream; see hosts/aws/triggers.py). Its
+errors are logged; it cannot refuse anything.
+
+``subscription`` is ``{"streamName", "groupId", "id", "subscriptionId"}``; ``ctx`` is a step
+context (``state``, ``streams``, ``logger``, ``trace_id``) of a run of its own, so a hook's
+writes reach clients and triggers like a step's. It cannot ``emit``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import NoopConfig, StreamConfig
+from .log import StepLogger
+from .protocol import Subscription
+from .run_context import running
+from .trace import new_trace_id
+
+if TYPE_CHECKING:
+    from .context import FlowContext
+    from .runtime import Runtime
+
+
+def _payload(sub: Subscription) -> dict[str, Any]:
+    return {"streamName": sub.stream_name, "groupId": sub.group_id, "id": sub.id,
+            "subscriptionId": sub.subscription_id}
+
+
+def _context(runtime: Runtime, config: StreamConfig, kind: str) -> tuple[FlowContext, str]:
+    from .project import Step  # the project module imports config; kept out of import time
+
+    trace_id = new_trace_id()
+    step = Step(NoopConfig(name=f"{config.name}.{kind}"), None,
+                runtime.project.stream_files.get(config.name, Path(config.name)), {"type": kind, "index": 0})
+    return runtime.context(step, trace_id), trace_id
+
+
+async def _call(hook: Callable[..., Any], sub: Subscription, auth_context: Any, ctx: FlowContext,
+                trace_id: str) -> Any:
+    with running(trace_id):
+        result = hook(_payload(sub), auth_context, ctx)
+        if inspect.isawaitable(result):
+            result = await result
+    return result
+
+
+async def run_join_hook(runtime: Runtime, config: StreamConfig, sub: Subscription, auth_context: Any,
+                        log: StepLogger) -> str | None:
+    """Ask ``on_join``; the reason the join is refused, or None when it may go on."""
+    if config.on_join is None:
+        return None
+    ctx, trace_id = _context(runtime, config, "on_join")
+    try:
+        result = await _call(config.on_join, sub, auth_context, ctx, trace_id)
+    except Exception as exc:
+        log.exception(f"on_join of stream {config.name!r} raised {type(exc).__name__}: {exc}; join refused")
+        return "The stream's join check failed"
+    if result is False:
+        return "Refused by the stream's on_join"
+    if isinstance(result, dict) and result.get("unauthorized"):
+        return str(result.get("reason") or "Refused by the stream's on_join")
+    return None
+
+
+async def run_leave_hook(runtime: Runtime, config: StreamConfig, sub: Subscription, auth_context: Any,
+                         log: StepLogger) -> None:
+    """Run ``on_leave``; its failure is logged, never raised (the subscription is gone either way)."""
+    if config.on_leave is None:
+        return
+    ctx, trace_id = _context(runtime, config, "on_leave")
+    try:
+        await _call(config.on_leave, sub, auth_context, ctx, trace_id)
+    except Exception as exc:
+        log.exception(f"on_leave of stream {config.name!r} raised {type(exc).__name__}: {exc}",
+                      {"subscriptionId": sub.subscription_id})

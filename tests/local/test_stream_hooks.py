@@ -1,0 +1,123 @@
+"""Streams' join and leave hooks on the real local server, over real WebSockets: a refused join
+gets STREAM_ACCESS_DENIED with the hook's reason (the socket stays), a hook can keep a viewer
+count, and on_leave runs once per subscription on leave, on a replacing rejoin and on close."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.dev_server import DevServer
+from tests.support.ws import StreamSocket
+
+pytestmark = pytest.mark.slow
+
+FILES = {
+    "streams/room_stream.py": '''
+        from pydantic import BaseModel
+        from motia_runtime import StreamConfig
+
+        class Msg(BaseModel):
+            text: str = ""
+
+        class Count(BaseModel):
+            n: int = 0
+
+        async def on_join(subscription, auth_context, ctx):
+            if subscription["groupId"] == "closed":
+                return {"unauthorized": True, "reason": "this room is closed"}
+            if subscription["groupId"] == "broken":
+                raise RuntimeError("hook bug")
+            await ctx.streams.viewers.update("rooms", subscription["groupId"], [{"type": "increment", "path": "n"}])
+
+        async def on_leave(subscription, auth_context, ctx):
+            await ctx.streams.viewers.update("rooms", subscription["groupId"], [{"type": "decrement", "path": "n"}])
+
+        config = StreamConfig(name="room", schema=Msg, public=True, on_join=on_join, on_leave=on_leave)
+    ''',
+    "streams/viewers_stream.py": '''
+        from pydantic import BaseModel
+        from motia_runtime import StreamConfig
+
+        class Count(BaseModel):
+            n: int = 0
+
+        config = StreamConfig(name="viewers", schema=Count, public=True)
+    ''',
+    "functions/noop_step.py": '''
+        config = {"type": "api", "name": "Ping", "path": "/ping", "method": "GET"}
+
+        async def handler(req, ctx):
+            return {"status": 200, "body": {}}
+    ''',
+}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    root = tmp_path_factory.mktemp("hooks_app")
+    for rel, source in FILES.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(textwrap.dedent(source))
+    dev = DevServer(Path(root), tmp_path_factory.mktemp("hooks-data")).start()
+    yield dev
+    dev.stop()
+
+
+def viewers(server: DevServer, room: str) -> int:
+    items = httpx.get(f"{server.url}/__motia/streams/viewers/groups/rooms", timeout=5).json()["items"]
+    return next((i["n"] for i in items if i["id"] == room), 0)
+
+
+async def until(check, timeout: float = 5) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+async def test_on_join_refuses_with_its_reason_and_the_socket_stays(server: DevServer) -> None:
+    ws = await StreamSocket.connect(server.ws_url)
+    try:
+        await ws.join("room", "closed")
+        frame = await ws.recv()
+        assert frame["event"]["type"] == "event"
+        assert frame["event"]["event"]["data"] == {"code": "STREAM_ACCESS_DENIED", "message": "this room is closed"}
+        await ws.join("room", "broken")  # a hook that raises refuses (fails closed), with a generic reason
+        frame = await ws.recv()
+        assert frame["event"]["event"]["data"]["code"] == "STREAM_ACCESS_DENIED"
+        assert "hook bug" not in frame["event"]["event"]["data"]["message"]
+        await ws.join("room", "open-1")  # the connection is still up and joins elsewhere
+        frame = await ws.recv()
+        assert frame["event"]["type"] == "sync"
+    finally:
+        await ws.conn.close()
+    assert viewers(server, "closed") == 0 and viewers(server, "broken") == 0
+
+
+async def test_on_leave_runs_once_per_subscription_on_leave_rejoin_and_close(server: DevServer) -> None:
+    a = await StreamSocket.connect(server.ws_url)
+    b = await StreamSocket.connect(server.ws_url)
+    sub = await a.join("room", "lobby")
+    await a.recv()
+    await b.join("room", "lobby")
+    await b.recv()
+    await b.join("room", "lobby", sub_id="second")
+    await b.recv()
+    await until(lambda: viewers(server, "lobby") == 3)
+    await a.join("room", "lobby", sub_id=sub)  # a rejoin with the same id replaces: -1 then +1
+    await a.recv()
+    await until(lambda: viewers(server, "lobby") == 3)
+    await a.leave("room", "lobby", sub)
+    await until(lambda: viewers(server, "lobby") == 2)
+    await a.leave("room", "lobby", sub)  # already gone: nothing runs
+    await b.conn.close()  # both of b's subscriptions leave
+    await until(lambda: viewers(server, "lobby") == 0)
+    await asyncio.sleep(0.3)
+    assert viewers(server, "lobby") == 0
+    await a.conn.close()
