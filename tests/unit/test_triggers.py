@@ -86,16 +86,24 @@ def seen(name: str) -> list[Any]:
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import sys
+
+    root = tmp_path / "app"
+
     def make(steps: dict[str, str], stream: str = STREAM) -> Path:
-        root = write_project(tmp_path / "app", steps, stream)
+        write_project(root, steps, stream)
         monkeypatch.syspath_prepend(str(root))
         return root
 
+    before = set(sys.modules)
     yield make
-    import sys
-
-    for name in [m for m in sys.modules if m == "functions" or m.startswith(("functions.", "streams"))]:
-        del sys.modules[name]
+    # Forget the modules this project's files became (functions.*, streams.*), and only those: the
+    # repository's own step modules, imported by other tests, must stay the objects they hold.
+    # (``functions`` and ``streams`` are namespace packages shared with the repository's project:
+    # they stay, and this project's file names differ from the repository's.)
+    for name, module in list(sys.modules.items()):
+        if name not in before and str(getattr(module, "__file__", "") or "").startswith(str(root)):
+            del sys.modules[name]
 
 
 async def test_stream_trigger_gets_each_change_in_order_with_old_and_new(project) -> None:
