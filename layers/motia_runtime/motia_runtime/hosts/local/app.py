@@ -18,7 +18,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import WebSocketRoute
+from starlette.routing import Route, WebSocketRoute
 
 from ...adapters.sqlite import Database, SQLiteQueueStore, SQLiteStateStore, SQLiteStreamStore
 from ...errors import ConfigError
@@ -31,6 +31,7 @@ from .hub import Hub
 from .scheduler import CronScheduler
 from .security import BodyLimit, cors_origins, ensure_stream_secret, install_log_redaction
 from .settings import ENV_RELOAD, DevSettings
+from .sse import StreamEvents
 from .static_files import demo_routes
 from .traces import TraceRecorder
 from .websocket import StreamSocket
@@ -106,7 +107,10 @@ class LocalHost:
             task.add_done_callback(self._closing.discard)
 
     def app(self) -> Starlette:
-        socket = StreamSocket(self.runtime, self.hub).serve
+        stream_socket = StreamSocket(self.runtime, self.hub)
+        socket = stream_socket.serve
+        # Server-Sent Events: the same session as the socket, one join per request (sse.py).
+        events = StreamEvents(self.runtime, self.hub, stream_socket.max_subscriptions).serve
         routes = [
             *admin_routes(self),
             *api_routes(self.runtime),
@@ -114,6 +118,8 @@ class LocalHost:
             # After the API steps (a step owning GET / wins), before the catch-all stream socket.
             *workbench_routes(self, self.feed),
             # Motia's clients connect to the bare address; any path is accepted, as Motia does.
+            Route("/__streams/{stream}/{group}", events, methods=["GET"]),
+            Route("/__streams/{stream}/{group}/{id}", events, methods=["GET"]),
             WebSocketRoute("/", socket),
             WebSocketRoute("/{path:path}", socket),
             *demo_routes(self.settings.root),  # /demo/: the built clients/web page, if the project has one
