@@ -3,7 +3,8 @@ state, cron, traces, logs), plus the Workbench's development tools: editing stat
 stream tokens so the page can watch streams that are not public.
 
 The Workbench page is built on it; it is also handy from curl. It exists only in ``motia dev``
-(the AWS host has nothing like it): it is a development tool with no auth of its own.
+(the AWS host has nothing like it): it is a development tool with no auth of its own, answering
+only the server's own names and page (trust.py: Host allow-list, exact Origin, no CORS).
 """
 
 from __future__ import annotations
@@ -11,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -213,16 +212,16 @@ def admin_routes(host: LocalHost) -> list[Route]:
         Route("/__motia/steps", steps),
         Route("/__motia/queues/messages", messages),
         Route("/__motia/queues/dead-letters", dead_letters),
-        Route("/__motia/queues/dead-letters/{id:int}/retry", _same_origin(redrive), methods=["POST"]),
-        Route("/__motia/queues/dead-letters/{id:int}", _same_origin(drop), methods=["DELETE"]),
+        Route("/__motia/queues/dead-letters/{id:int}/retry", redrive, methods=["POST"]),
+        Route("/__motia/queues/dead-letters/{id:int}", drop, methods=["DELETE"]),
         Route("/__motia/streams", streams),
         Route("/__motia/streams/{name}/groups/{group}", stream_group),
-        Route("/__motia/stream-token", _same_origin(stream_token), methods=["POST"]),
+        Route("/__motia/stream-token", stream_token, methods=["POST"]),
         Route("/__motia/state", state),
-        Route("/__motia/state/{group}/{key:path}", _same_origin(put_state), methods=["PUT"]),
-        Route("/__motia/state/{group}/{key:path}", _same_origin(delete_state), methods=["DELETE"]),
+        Route("/__motia/state/{group}/{key:path}", put_state, methods=["PUT"]),
+        Route("/__motia/state/{group}/{key:path}", delete_state, methods=["DELETE"]),
         Route("/__motia/cron", cron),
-        Route("/__motia/cron/{name}/run", _same_origin(run_cron_now), methods=["POST"]),
+        Route("/__motia/cron/{name}/run", run_cron_now, methods=["POST"]),
         Route("/__motia/traces", traces),
         Route("/__motia/traces/{id}", trace),
         Route("/__motia/logs", logs),
@@ -251,21 +250,3 @@ async def _json_body(request: Request) -> tuple[Any, JSONResponse | None]:
         return None, _bad_request("Invalid JSON: the body is not UTF-8")
     except json.JSONDecodeError as exc:
         return None, _bad_request(f"Invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")
-
-
-Endpoint = Callable[[Request], Awaitable[JSONResponse]]
-
-
-def _same_origin(endpoint: Endpoint) -> Endpoint:
-    """Every endpoint that changes something answers 403 to a browser request from another site:
-    ``motia dev`` allows any origin (CORS ``*``) for the app's API, but no other page may redrive
-    events, run cron, change state or mint tokens through the Workbench's tools."""
-
-    async def guarded(request: Request) -> JSONResponse:
-        origin = request.headers.get("origin")
-        if origin is None or urlsplit(origin).netloc == request.headers.get("host"):
-            return await endpoint(request)
-        return JSONResponse({"error": f"Refused: the Workbench's tools answer only the Workbench's own origin, "
-                                      f"not {origin}"}, status_code=403)
-
-    return guarded
