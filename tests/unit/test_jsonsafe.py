@@ -69,3 +69,12 @@ def test_stored_values_read_back_as_a_browser_writes_them() -> None:
     assert jsonsafe.loads_stored('{"NaN": "Infinity"}') == {"NaN": "Infinity"}  # words in strings stay
     assert jsonsafe.dumps_tolerant({"a": math.nan, "b": "\udc00"}) == '{"a":null,"b":"\ufffd"}'.encode()
     assert jsonsafe.dumps_tolerant({"é": 1}) == '{"é":1}'.encode()
+
+
+def test_the_python_client_ignores_frames_outside_the_policy() -> None:
+    from motia_runtime.client.frames import parse_server_frame
+
+    for raw in ("[" * 100_000, '{"timestamp": ' + "1" * 5000 + "}", b"\xff"):
+        assert parse_server_frame(raw) is None
+    good = '{"timestamp": 1, "streamName": "s", "groupId": "g", "event": {"type": "sync", "data": []}}'
+    assert parse_server_frame(good) is not None
