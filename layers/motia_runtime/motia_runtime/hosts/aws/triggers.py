@@ -21,13 +21,13 @@ hands them over again in order.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from ...adapters.aws import keys as k
 from ...adapters.aws.streams import change_from_record, depth_of, item_of, trace_id_of
+from ...jsonsafe import loads_stored
 from ...ports.events import Event
 from ...trace import new_trace_id
 from ...trigger_routing import ENV_MAX_DEPTH, TriggerRouter, max_depth
@@ -37,7 +37,7 @@ from . import bootstrap
 def _state_value(image: Mapping[str, Any] | None) -> Any:
     if not image or k.VALUE not in image:
         return None
-    return json.loads(image[k.VALUE]["S"])
+    return loads_stored(image[k.VALUE]["S"])
 
 
 def events_for(router: TriggerRouter, record: Mapping[str, Any], streams_table: str | None) -> list[Event]:
