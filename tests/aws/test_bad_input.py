@@ -73,6 +73,15 @@ def test_an_unparseable_json_body_is_a_400(sim: CloudSim) -> None:
     assert response.status == 400 and response.json()["error"].startswith("Invalid JSON body")
 
 
+@pytest.mark.parametrize("body, problem", [
+    ('{"n": ' + "1" * 5001 + "}", "5001 digits"), ("[" * 100_000, "levels deep"), ('{"n": NaN}', "NaN"),
+    ('{"n": 1e400}', "1e400"), ('"\\ud800"', "lone surrogate"),
+])
+def test_json_outside_the_policy_is_a_400_on_the_aws_entry_too(sim: CloudSim, body: str, problem: str) -> None:
+    response = sim.http("POST", "/echo/1", body=body, headers={"content-type": "application/json"})
+    assert response.status == 400 and problem in response.json()["error"]
+
+
 def test_a_function_pointed_at_a_missing_step_answers_500(sim: CloudSim) -> None:
     event = {"requestContext": {"http": {"method": "POST"}}, "body": "{}"}
     assert sim.invoke("api", event, step="NoSuchStep")["statusCode"] == 500
@@ -85,10 +94,12 @@ def test_records_that_are_not_events_fail_alone(sim: CloudSim) -> None:
         sqs_record("not-json", "hello"),
         sqs_record("no-topic", json.dumps({"detail": {"data": {}, "traceId": "T"}})),
         sqs_record("wrong-topic", envelope_body("other", {"key": "c"})),
+        sqs_record("huge-int", envelope_body("noted", {"key": "d"}).replace('"d"', "1" * 5001)),
         sqs_record("good-2", envelope_body("noted", {"key": "b"})),
     ]
     result = sim.invoke("event", {"Records": records}, step="Note")
-    assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == ["no-topic", "not-json", "wrong-topic"]
+    assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == ["huge-int", "no-topic", "not-json",
+                                                                               "wrong-topic"]
     assert sim.run(lambda runtime: runtime.state.get_group("notes")) == [{"key": "a"}, {"key": "b"}]
 
 

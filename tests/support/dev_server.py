@@ -18,8 +18,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 class DevServer:
     def __init__(self, root: Path, data_dir: Path, env: dict[str, str] | None = None, port: int | None = None,
-                 reload: bool = False):
+                 reload: bool = False, args: tuple[str, ...] = ()):
         self.reload = reload
+        self.args = args  # more ``motia dev`` flags
         self.root = root
         self.data_dir = data_dir
         self.port = port or free_port()
@@ -42,7 +43,7 @@ class DevServer:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "motia_runtime", "dev", "--root", str(self.root), "--port", str(self.port),
-                 "--data-dir", str(self.data_dir), *([] if self.reload else ["--no-reload"])],
+                 "--data-dir", str(self.data_dir), *([] if self.reload else ["--no-reload"]), *self.args],
                 env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )
         return self

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import pydantic_core
 
-from .errors import EmitError
+from . import jsonsafe
+from .errors import EmitError, ValidationError
 from .log import StepLogger
 from .observe import Observer
 from .ports.events import Event
@@ -48,9 +49,12 @@ class Emitter:
         if isinstance(data, pydantic.BaseModel):
             data = data.model_dump(mode="json", by_alias=True)
         try:
+            jsonsafe.check(data, f"data emitted on {topic!r}")  # NaN, lone surrogates...: see jsonsafe
             pydantic_core.to_json(data)
         except pydantic_core.PydanticSerializationError as exc:
             raise EmitError(f"step {step.name!r}: data emitted on {topic!r} is not JSON-serialisable: {exc}") from None
+        except ValidationError as exc:
+            raise EmitError(f"step {step.name!r}: {exc}") from None
         group = fields.get("messageGroupId", fields.get("message_group_id"))
         if group is not None and not isinstance(group, str):
             raise EmitError(f"step {step.name!r}: messageGroupId must be a string")

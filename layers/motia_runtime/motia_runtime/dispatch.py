@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
-import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 import pydantic
 
+from . import jsonsafe
 from .config import ApiRouteConfig, CronConfig, EventConfig
 from .env import env_int
 from .errors import MotiaError, ValidationError
@@ -80,12 +80,9 @@ def parse_body(raw: bytes, content_type: str | None) -> tuple[Any, ApiResponse |
     looks_json = text.lstrip()[:1] in ("{", "[") and ctype in ("", "application/x-www-form-urlencoded")
     if ctype == "application/json" or ctype.endswith("+json") or looks_json:
         try:
-            return json.loads(text), None
-        except json.JSONDecodeError as exc:
-            return None, ApiResponse(400, error_body(f"Invalid JSON body: {exc.msg} at line {exc.lineno} "
-                                                     f"column {exc.colno}"))
-        except RecursionError:  # json.loads recurses per nesting level
-            return None, ApiResponse(400, error_body("Invalid JSON body: nested too deeply"))
+            return jsonsafe.loads(text), None
+        except jsonsafe.InvalidJSONError as exc:  # syntax, depth, digits, NaN: see jsonsafe
+            return None, ApiResponse(400, error_body(f"Invalid JSON body: {exc.reason}", exc.errors or None))
     return text, None
 
 

@@ -16,12 +16,12 @@ they are still within the replay window, else with a ``resync`` custom event
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import pydantic_core
 
+from . import jsonsafe
 from .ports.streams import StreamChange
 from .replay_window import DEFAULT_REPLAY_S, ENV_REPLAY_S, replay_window_s  # noqa: F401 - re-exported
 
@@ -84,16 +84,10 @@ class ProtocolError(Exception):
 
 
 def parse_client_message(raw: str | bytes) -> ClientMessage:
-    size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", errors="surrogatepass"))
-    if size > MAX_CLIENT_FRAME_BYTES:
-        raise ProtocolError(INVALID_MESSAGE, f"frame is {size} bytes, over the {MAX_CLIENT_FRAME_BYTES}-byte limit")
-    try:
-        message = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ProtocolError(INVALID_MESSAGE, f"frame is not JSON: {exc}") from None
-    except RecursionError:
-        # json.loads recurses per nesting level: "[[[[..." must be an answer, not a crash.
-        raise ProtocolError(INVALID_MESSAGE, "frame is nested too deeply") from None
+    try:  # size, syntax, depth, digits, NaN: one policy for every body and frame (jsonsafe)
+        message = jsonsafe.loads(raw, max_bytes=MAX_CLIENT_FRAME_BYTES, what="frame")
+    except jsonsafe.InvalidJSONError as exc:
+        raise ProtocolError(INVALID_MESSAGE, str(exc)) from None
     if not isinstance(message, dict):
         raise ProtocolError(INVALID_MESSAGE, "frame must be a JSON object")
     kind = message.get("type")

@@ -1,8 +1,11 @@
 """``ctx.state``: the state API steps call, on top of a StateStore.
 
 It adds to the store what is the same on every host: ``update`` (atomic set/merge/increment/
-decrement/remove operations, as on streams) and, on the local host, queueing the state triggers
-of each write with the value before and after it (see trigger_routing.py).
+decrement/remove operations, as on streams), a check of every value written (NaN, infinities, a
+lone surrogate, an integer over 4,300 digits: stored, they would fail every later read of their
+group, so they are refused with a ValidationError naming the group, key and field; see
+jsonsafe.py) and, on the local host, queueing the state triggers of each write with the value
+before and after it (see trigger_routing.py).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from . import jsonsafe
 from .errors import StateError, StreamError
 from .ports.state import StateMutation, StateStore
 from .update_ops import apply_ops
@@ -25,6 +29,15 @@ def apply_state_ops(current: Any, ops: Sequence[dict[str, Any]], where: str) -> 
         return apply_ops(current, ops)
     except StreamError as exc:  # the ops' own errors, named for what they were applied to
         raise StateError(f"state {where}: {exc}") from None
+
+
+def _checked(group: str, key: str, fn: StateMutation) -> StateMutation:
+    def mutation(current: Any) -> Any:
+        new = fn(current)
+        jsonsafe.check(new, f"state value {group!r}/{key!r}")
+        return new
+
+    return mutation
 
 
 class State(StateStore):
@@ -45,6 +58,7 @@ class State(StateStore):
         return await self.store.get(group, key)
 
     async def set(self, group: str, key: str, value: Any) -> Any:
+        jsonsafe.check(value, f"state value {group!r}/{key!r}")
         triggers = self._watched(group, key, "set")
         if triggers is None:
             return await self.store.set(group, key, value)
@@ -56,13 +70,14 @@ class State(StateStore):
         """Apply ``ops`` atomically (the value is an object; a missing key starts from ``{}``) and
         return the new value."""
         triggers = self._watched(group, key, "update")
-        old, new = await self.store.mutate(group, key, lambda current: apply_state_ops(current, ops, f"{group}/{key}"))
+        old, new = await self.store.mutate(group, key, _checked(
+            group, key, lambda current: apply_state_ops(current, ops, f"{group}/{key}")))
         if triggers is not None:
             await triggers.state_changed(group, key, "create" if old is None else "update", old, new)
         return new
 
     async def mutate(self, group: str, key: str, fn: StateMutation) -> tuple[Any | None, Any]:
-        return await self.store.mutate(group, key, fn)
+        return await self.store.mutate(group, key, _checked(group, key, fn))
 
     async def delete(self, group: str, key: str) -> Any | None:
         triggers = self._watched(group, key, "delete")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import pydantic_core
 
+from . import jsonsafe
 from .config import StreamConfig
 from .errors import ItemTooLargeError, StreamError, StreamNotFoundError
 from .observe import Observer
@@ -70,13 +71,15 @@ class Stream:
         marker = {"type": "state-stream", "streamName": self.name, "groupId": group_id, "id": item.get("id")}
         return {**item, "__motia": marker}
 
-    def _validate(self, data: Any) -> dict[str, Any]:
+    def _validate(self, data: Any, group_id: str, id: str) -> dict[str, Any]:
         data = _to_plain(data)
         if isinstance(data, Mapping):
             data = {k: v for k, v in data.items() if k not in _MANAGED_KEYS}
         value = self.config.schema_.validate(data, what=f"stream {self.name!r} item")
         if not isinstance(value, dict):
             raise StreamError(f"stream {self.name!r}: items must be objects, the schema gave {type(value).__name__}")
+        # NaN, lone surrogates...: stored, they would fail every later read and sync (jsonsafe).
+        jsonsafe.check(value, f"stream {self.name!r} item {group_id!r}/{id!r}")
         _check_size(self.name, "item", value)
         return value
 
@@ -95,7 +98,7 @@ class Stream:
     async def set(self, group_id: str, id: str, data: Any) -> dict[str, Any]:
         """Create or replace the item; returns it with ``id`` and ``__motia``."""
         group_id, id = self._key(group_id, id)
-        value = self._validate(data)
+        value = self._validate(data, group_id, id)
         triggers = self._watched(group_id, id, "set")
         if triggers is None:
             change = await self.store.set(self.name, group_id, id, value)
@@ -119,7 +122,7 @@ class Stream:
 
         def mutation(current: dict[str, Any] | None) -> dict[str, Any]:
             seen[:] = [current]
-            return self._validate(apply_ops(current, ops))
+            return self._validate(apply_ops(current, ops), group_id, id)
 
         change = await self.store.mutate(self.name, group_id, id, mutation)
         if triggers is not None:
@@ -160,6 +163,7 @@ class Stream:
         if not isinstance(event.get("type"), str) or not event["type"]:
             raise StreamError("send() needs an event with a non-empty 'type'")
         payload = {"type": event["type"], "data": _to_plain(event.get("data"))}
+        jsonsafe.check(payload, f"stream {self.name!r} event {event['type']!r} to {group_id!r}")
         _check_size(self.name, "event", payload)
         triggers = self._watched(group_id, id, "send")
         change = await self.store.send(self.name, group_id, id, payload)

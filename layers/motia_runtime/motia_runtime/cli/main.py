@@ -15,10 +15,21 @@ def _dev(args: argparse.Namespace) -> int:
     import uvicorn
 
     from ..hosts.local.head_timeout import protocol_name
-    from ..hosts.local.settings import ENV_DATA_DIR, ENV_RELOAD, ENV_ROOT, DevSettings
+    from ..hosts.local.settings import (
+        ENV_ALLOWED_HOSTS,
+        ENV_BIND_HOST,
+        ENV_DATA_DIR,
+        ENV_RELOAD,
+        ENV_ROOT,
+        DevSettings,
+    )
 
     root = Path(args.root).resolve()
     os.environ[ENV_ROOT] = str(root)
+    # The names the server answers to (docs/auth.md): the workers read them from the environment.
+    os.environ[ENV_BIND_HOST] = args.host
+    if args.allowed_host:
+        os.environ[ENV_ALLOWED_HOSTS] = ",".join(filter(None, [os.environ.get(ENV_ALLOWED_HOSTS), *args.allowed_host]))
     if args.data_dir:
         os.environ[ENV_DATA_DIR] = str(Path(args.data_dir).resolve())
     failed = _shared_storage(args)
@@ -151,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("dev", help="run every step in one process with the stream WebSocket")
     dev.add_argument("--root", default=".", help="project root holding functions/ and streams/ (default: .)")
     dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--allowed-host", action="append", metavar="NAME",
+                     help="another Host name to answer to besides localhost, 127.0.0.1, [::1] and --host "
+                          "(repeatable; also $MOTIA_ALLOWED_HOSTS, comma-separated; '*' for any): see docs/auth.md")
     dev.add_argument("--port", type=int, default=3000)
     dev.add_argument("--data-dir", help="where SQLite keeps state, streams and queues (default: <root>/.motia)")
     dev.add_argument("--no-reload", dest="reload", action="store_false", help="do not restart when files change")

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .. import jsonsafe
 from ..protocol import Subscription
 
 FrameKind = Literal["sync", "create", "update", "delete", "event"]
@@ -38,9 +39,9 @@ class ServerFrame:
 
 def parse_server_frame(raw: str | bytes) -> ServerFrame | None:
     """The frame, or None when it is not one we understand (ignored, as Motia's clients do)."""
-    try:
-        message = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    try:  # the runtime's one JSON policy: a hostile server's [[[[... is ignored, not a crash
+        message = jsonsafe.loads(raw, what="frame")
+    except jsonsafe.InvalidJSONError:
         return None
     if not isinstance(message, dict):
         return None

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 import pydantic_core
 
 from ...errors import StateError
+from ...jsonsafe import loads_stored
 from ...ports.state import StateMutation, StateStore
 from . import _client
 from . import keys as k
@@ -55,7 +55,7 @@ class DynamoDBStateStore(StateStore):
     async def get(self, group: str, key: str) -> Any | None:
         out = await self._call("get_item", f"{group}/{key}", Key=k.key(group, key), ConsistentRead=True)
         item = out.get("Item")
-        return json.loads(item[k.VALUE]["S"]) if item else None
+        return loads_stored(item[k.VALUE]["S"]) if item else None
 
     async def set(self, group: str, key: str, value: Any) -> Any:
         now = int(time.time() * 1000)
@@ -76,8 +76,8 @@ class DynamoDBStateStore(StateStore):
             out = await self._call("get_item", what, Key=k.key(group, key), ConsistentRead=True)
             item = out.get("Item")
             raw = item[k.VALUE]["S"] if item else None
-            old = None if raw is None else json.loads(raw)
-            new = fn(None if raw is None else json.loads(raw))
+            old = None if raw is None else loads_stored(raw)
+            new = fn(None if raw is None else loads_stored(raw))
             now = int(time.time() * 1000)
             values: dict[str, Any] = {":v": k.s(_encode(group, key, new)), ":now": k.n(now), **_stamp()}
             if raw is None:
@@ -101,7 +101,7 @@ class DynamoDBStateStore(StateStore):
     async def delete(self, group: str, key: str) -> Any | None:
         out = await self._call("delete_item", f"{group}/{key}", Key=k.key(group, key), ReturnValues="ALL_OLD")
         old = out.get("Attributes")
-        return json.loads(old[k.VALUE]["S"]) if old else None
+        return loads_stored(old[k.VALUE]["S"]) if old else None
 
     async def _query(self, group: str, keys_only: bool = False) -> list[dict[str, Any]]:
         names = {"#pk": k.PK, "#sk": k.SK} if keys_only else {"#pk": k.PK}
@@ -122,7 +122,7 @@ class DynamoDBStateStore(StateStore):
     async def items(self, group: str) -> list[tuple[str, Any]]:
         rows = await self._query(group)
         rows.sort(key=lambda r: (int(r.get(k.CREATED_AT, {}).get("N", "0")), r[k.SK]["S"]))
-        return [(r[k.SK]["S"], json.loads(r[k.VALUE]["S"])) for r in rows]
+        return [(r[k.SK]["S"], loads_stored(r[k.VALUE]["S"])) for r in rows]
 
     async def get_group(self, group: str) -> list[Any]:
         return [value for _, value in await self.items(group)]

@@ -23,6 +23,7 @@ import pydantic_core
 
 from ...clock import MonotonicClock
 from ...errors import ItemTooLargeError, StreamError
+from ...jsonsafe import loads_stored
 from ...ports.streams import Mutation, StreamChange, StreamStore, stored_item
 from . import _client
 from . import keys as k
@@ -61,7 +62,7 @@ def _str(value: Any) -> str:
 
 
 def _item(record: Mapping[str, Any]) -> dict[str, Any]:
-    return stored_item(json.loads(_str(record[k.DATA])), _str(record[k.SK]), _num(record[k.CREATED_AT]))
+    return stored_item(loads_stored(_str(record[k.DATA])), _str(record[k.SK]), _num(record[k.CREATED_AT]))
 
 
 class DynamoDBStreamStore(StreamStore):

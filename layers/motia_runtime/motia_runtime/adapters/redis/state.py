@@ -8,6 +8,7 @@ from typing import Any
 import redis.asyncio
 
 from ...errors import StateError
+from ...jsonsafe import loads_stored
 from ...ports.state import StateMutation, StateStore
 from . import _scripts
 from ._connection import Keys, RedisStateError, guarded, make_client
@@ -18,7 +19,7 @@ MAX_MUTATE_ATTEMPTS = 32
 def _value(raw: str) -> tuple[int, Any]:
     """(insertion number, value) from ``"<seq>\\n<value JSON>"``."""
     seq, _, text = raw.partition("\n")
-    return int(seq), json.loads(text)
+    return int(seq), loads_stored(text)
 
 
 class RedisStateStore(StateStore):

@@ -16,6 +16,7 @@ import redis.asyncio
 
 from ...clock import MonotonicClock
 from ...errors import StreamError
+from ...jsonsafe import loads_stored
 from ...ports.streams import Mutation, StreamChange, StreamStore, stored_item
 from . import _scripts
 from ._connection import Keys, RedisStreamError, guarded, make_client
@@ -32,7 +33,7 @@ def _parse(id: str, raw: str) -> tuple[dict[str, Any], str]:
     """(stored item, its last stamp) from ``"<createdAt> <version> <ts>\\n<data>"``."""
     header, _, data = raw.partition("\n")
     created_at, _version, ts = header.split(" ")
-    return stored_item(json.loads(data), id, int(created_at)), ts
+    return stored_item(loads_stored(data), id, int(created_at)), ts
 
 
 class RedisStreamStore(StreamStore):
@@ -111,7 +112,7 @@ class RedisStreamStore(StreamStore):
             return None  # the item changed since the caller read it
         kind, created_at, version, ts = out[1], int(out[2]), int(out[3]), int(out[4])
         self.clock.advance_to(ts)
-        return StreamChange(stream, group_id, id, kind, stored_item(json.loads(text), id, created_at), ts, version)
+        return StreamChange(stream, group_id, id, kind, stored_item(loads_stored(text), id, created_at), ts, version)
 
     async def set(self, stream: str, group_id: str, id: str, data: dict[str, Any]) -> StreamChange:
         change = await self._write(stream, group_id, id, data, expected="")
@@ -138,7 +139,8 @@ class RedisStreamStore(StreamStore):
             return None
         created_at, version, ts, data = int(out[1]), int(out[2]), int(out[3]), out[4]
         self.clock.advance_to(ts)
-        return StreamChange(stream, group_id, id, "delete", stored_item(json.loads(data), id, created_at), ts, version)
+        item = stored_item(loads_stored(data), id, created_at)
+        return StreamChange(stream, group_id, id, "delete", item, ts, version)
 
     async def send(self, stream: str, group_id: str, id: str | None, event: dict[str, Any]) -> StreamChange:
         event_id = uuid.uuid4().hex  # lets clients drop an event delivered twice

@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from ...jsonsafe import loads_stored
 from ...ports.queue import MessageStatus, NewMessage, QueuedMessage, QueueStore
 from .db import Database
 
@@ -31,8 +32,8 @@ _COLUMNS = (
 
 def _row(row: tuple[Any, ...]) -> QueuedMessage:
     (mid, step, topic, data, trace_id, group, attempts, visible_at, status, created_at, last_error, event_id) = row
-    return QueuedMessage(mid, step, topic, json.loads(data), trace_id, group, attempts, visible_at, status, created_at,
-                         last_error, event_id)
+    return QueuedMessage(mid, step, topic, loads_stored(data), trace_id, group, attempts, visible_at, status,
+                         created_at, last_error, event_id)
 
 
 class SQLiteQueueStore(QueueStore):

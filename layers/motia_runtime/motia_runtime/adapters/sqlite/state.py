@@ -4,6 +4,7 @@ import json
 import time
 from typing import Any
 
+from ...jsonsafe import loads_stored
 from ...ports.state import StateMutation, StateStore
 from .db import Database
 
@@ -14,7 +15,7 @@ class SQLiteStateStore(StateStore):
 
     async def get(self, group: str, key: str) -> Any | None:
         row = self.db.conn.execute("SELECT value FROM state WHERE grp=? AND key=?", (group, key)).fetchone()
-        return json.loads(row[0]) if row else None
+        return loads_stored(row[0]) if row else None
 
     async def mutate(self, group: str, key: str, fn: StateMutation) -> tuple[Any | None, Any]:
         # The read and the write run on the loop's thread with no await between them, and only
@@ -35,14 +36,14 @@ class SQLiteStateStore(StateStore):
 
     async def delete(self, group: str, key: str) -> Any | None:
         row = self.db.conn.execute("DELETE FROM state WHERE grp=? AND key=? RETURNING value", (group, key)).fetchone()
-        return json.loads(row[0]) if row else None
+        return loads_stored(row[0]) if row else None
 
     async def get_group(self, group: str) -> list[Any]:
         return [value for _, value in await self.items(group)]
 
     async def items(self, group: str) -> list[tuple[str, Any]]:
         rows = self.db.conn.execute("SELECT key, value FROM state WHERE grp=? ORDER BY rowid", (group,)).fetchall()
-        return [(k, json.loads(v)) for k, v in rows]
+        return [(k, loads_stored(v)) for k, v in rows]
 
     async def clear(self, group: str) -> None:
         self.db.conn.execute("DELETE FROM state WHERE grp=?", (group,))

@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 from ...clock import MonotonicClock
+from ...jsonsafe import loads_stored
 from ...ports.streams import Mutation, StreamChange, StreamStore, stored_item
 from .db import Database
 
@@ -23,14 +24,14 @@ class SQLiteStreamStore(StreamStore):
         row = self.db.conn.execute(
             "SELECT data, created_at FROM stream_items WHERE stream=? AND grp=? AND id=?", (stream, group_id, id)
         ).fetchone()
-        return stored_item(json.loads(row[0]), id, row[1]) if row else None
+        return stored_item(loads_stored(row[0]), id, row[1]) if row else None
 
     async def get_group(self, stream: str, group_id: str) -> list[dict[str, Any]]:
         rows = self.db.conn.execute(
             "SELECT id, data, created_at FROM stream_items WHERE stream=? AND grp=? ORDER BY created_at, id",
             (stream, group_id),
         ).fetchall()
-        return [stored_item(json.loads(data), id, created) for id, data, created in rows]
+        return [stored_item(loads_stored(data), id, created) for id, data, created in rows]
 
     def _write(self, stream: str, group_id: str, id: str, data: dict[str, Any]) -> StreamChange:
         ts = self.clock.tick()
@@ -60,7 +61,7 @@ class SQLiteStreamStore(StreamStore):
         ).fetchone()
         if row is None:
             return None
-        change = StreamChange(stream, group_id, id, "delete", stored_item(json.loads(row[0]), id, row[1]),
+        change = StreamChange(stream, group_id, id, "delete", stored_item(loads_stored(row[0]), id, row[1]),
                               self.clock.tick(), row[2] + 1)
         self._notify(change)
         return change

@@ -20,7 +20,6 @@ runtime calls them.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import threading
 from collections.abc import Coroutine, Sequence
@@ -28,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ... import jsonsafe
 from ...errors import ConfigError, EmitError, StateError, StreamError
 from ...log import StepLogger
 from ...ports.events import Event, EventBus
@@ -88,9 +88,9 @@ def _fifo_queues(raw: str | None) -> dict[str, list[str]]:
     if not raw:
         return {}
     try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{ENV_FIFO_QUEUES} is not JSON: {exc}") from None
+        value = jsonsafe.loads(raw, what="value")
+    except jsonsafe.InvalidJSONError as exc:
+        raise ConfigError(f"{ENV_FIFO_QUEUES}: {exc}") from None
     if not isinstance(value, dict) or not all(
         isinstance(t, str) and isinstance(urls, list) and all(isinstance(u, str) for u in urls)
         for t, urls in value.items()

@@ -22,9 +22,9 @@ Powertools' event data classes, a sixth of this function's cold start.)
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
+from ... import jsonsafe
 from ...adapters.aws.tracing import current_trace_id
 from ...config import EventConfig
 from ...dispatch import InvalidInputError, run_event
@@ -42,8 +42,10 @@ class MalformedMessageError(MotiaError):
 def parse_envelope(body: str) -> Event:
     """The event in an SQS body: an EventBridge event with the envelope in ``detail``, or a bare envelope."""
     try:
-        message = json.loads(body)
-    except (json.JSONDecodeError, TypeError) as exc:
+        message = jsonsafe.loads(body, what="message body")
+    except jsonsafe.InvalidJSONError as exc:
+        raise MalformedMessageError(str(exc)) from None
+    except TypeError as exc:
         raise MalformedMessageError(f"the message body is not JSON: {exc}") from None
     if not isinstance(message, dict):
         raise MalformedMessageError("the message body is not a JSON object")

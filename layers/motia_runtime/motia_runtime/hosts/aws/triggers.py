@@ -28,7 +28,6 @@ hands them over again in order.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -36,6 +35,7 @@ from typing import Any
 from ...adapters.aws import keys as k
 from ...adapters.aws.streams import change_from_record, depth_of, item_of, trace_id_of
 from ...adapters.aws.subscriptions import subscription_of
+from ...jsonsafe import loads_stored
 from ...ports.events import Event
 from ...stream_hooks import run_leave_hook
 from ...trace import new_trace_id
@@ -46,7 +46,7 @@ from . import bootstrap
 def _state_value(image: Mapping[str, Any] | None) -> Any:
     if not image or k.VALUE not in image:
         return None
-    return json.loads(image[k.VALUE]["S"])
+    return loads_stored(image[k.VALUE]["S"])
 
 
 def events_for(router: TriggerRouter, record: Mapping[str, Any], streams_table: str | None) -> list[Event]:
@@ -89,7 +89,7 @@ def _left(record: Mapping[str, Any]) -> Any:
     if record.get("eventName") != "REMOVE" or not old or not old.get(k.SK, {}).get("S", "").startswith(
             k.SUBSCRIPTION_SK_PREFIX):
         return None
-    auth = json.loads(old[k.AUTH]["S"]) if k.AUTH in old else None
+    auth = loads_stored(old[k.AUTH]["S"]) if k.AUTH in old else None
     return subscription_of(old), auth
 
 

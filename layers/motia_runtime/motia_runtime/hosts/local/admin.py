@@ -3,30 +3,41 @@ state, cron, traces, logs), plus the Workbench's development tools: editing stat
 stream tokens so the page can watch streams that are not public.
 
 The Workbench page is built on it; it is also handy from curl. It exists only in ``motia dev``
-(the AWS host has nothing like it): it is a development tool with no auth of its own.
+(the AWS host has nothing like it): it is a development tool with no auth of its own, answering
+only the server's own names and page (trust.py: Host allow-list, exact Origin, no CORS).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse as _JSONResponse
 from starlette.routing import Route
 
+from ... import jsonsafe
 from ...auth import mint_stream_token
 from ...config import ApiRouteConfig, CronConfig, EventConfig, StateTriggerConfig, StreamTriggerConfig
 from ...dispatch import run_cron
-from ...errors import ConfigError
+from ...errors import ConfigError, ValidationError
 from ...trace import new_trace_id
 
 if TYPE_CHECKING:
     from .app import LocalHost
+
+# SQLite's INTEGER: a larger message id cannot exist, so it is a 404 (not the driver's OverflowError).
+MAX_MESSAGE_ID = 2**63 - 1
+
+
+class JSONResponse(_JSONResponse):
+    """Every answer of this API: what was recorded before this version refused NaN or lone
+    surrogates (a state value, a trace's detail) is shown as a browser would write it, never a 500."""
+
+    def render(self, content: Any) -> bytes:
+        return jsonsafe.dumps_tolerant(content)
+
 
 # The Workbench's stream tokens: long enough for a page to reconnect within it, short enough
 # that a copied one is soon worthless (the page asks for a new one on every reconnect).
@@ -89,11 +100,13 @@ def admin_routes(host: LocalHost) -> list[Route]:
         return JSONResponse({"deadLetters": [m.to_dict() for m in items]})
 
     async def redrive(request: Request) -> JSONResponse:
-        ok = host.bus.redrive(int(request.path_params["id"]))
+        id = request.path_params["id"]
+        ok = id <= MAX_MESSAGE_ID and host.bus.redrive(id)
         return JSONResponse({"retried": ok}, status_code=200 if ok else 404)
 
     async def drop(request: Request) -> JSONResponse:
-        ok = queue.drop(int(request.path_params["id"]))
+        id = request.path_params["id"]
+        ok = id <= MAX_MESSAGE_ID and queue.drop(id)
         return JSONResponse({"dropped": ok}, status_code=200 if ok else 404)
 
     def clients_of(stream: str) -> int:
@@ -127,7 +140,7 @@ def admin_routes(host: LocalHost) -> list[Route]:
         secret: what lets the Workbench watch a stream that is not public."""
         body, error = await _json_body(request)
         if error is not None:
-            return error
+            return _bad_request(error)
         if not isinstance(body, dict):
             return _bad_request("the body must be a JSON object: {streamName, groupId, id?}")
         name, group, item = body.get("streamName"), body.get("groupId"), body.get("id")
@@ -154,8 +167,11 @@ def admin_routes(host: LocalHost) -> list[Route]:
         group, key = request.path_params["group"], request.path_params["key"]
         value, error = await _json_body(request)
         if error is not None:
-            return error
-        await runtime.state.set(group, key, value)
+            return JSONResponse({"error": error, "group": group, "key": key}, status_code=400)
+        try:
+            await runtime.state.set(group, key, value)
+        except ValidationError as exc:  # NaN, a lone surrogate...: refused, nothing stored
+            return JSONResponse({"error": str(exc), "errors": exc.errors}, status_code=400)
         state_changed("set", group, key)
         return JSONResponse({"group": group, "key": key, "value": value})
 
@@ -213,16 +229,16 @@ def admin_routes(host: LocalHost) -> list[Route]:
         Route("/__motia/steps", steps),
         Route("/__motia/queues/messages", messages),
         Route("/__motia/queues/dead-letters", dead_letters),
-        Route("/__motia/queues/dead-letters/{id:int}/retry", _same_origin(redrive), methods=["POST"]),
-        Route("/__motia/queues/dead-letters/{id:int}", _same_origin(drop), methods=["DELETE"]),
+        Route("/__motia/queues/dead-letters/{id:int}/retry", redrive, methods=["POST"]),
+        Route("/__motia/queues/dead-letters/{id:int}", drop, methods=["DELETE"]),
         Route("/__motia/streams", streams),
         Route("/__motia/streams/{name}/groups/{group}", stream_group),
-        Route("/__motia/stream-token", _same_origin(stream_token), methods=["POST"]),
+        Route("/__motia/stream-token", stream_token, methods=["POST"]),
         Route("/__motia/state", state),
-        Route("/__motia/state/{group}/{key:path}", _same_origin(put_state), methods=["PUT"]),
-        Route("/__motia/state/{group}/{key:path}", _same_origin(delete_state), methods=["DELETE"]),
+        Route("/__motia/state/{group}/{key:path}", put_state, methods=["PUT"]),
+        Route("/__motia/state/{group}/{key:path}", delete_state, methods=["DELETE"]),
         Route("/__motia/cron", cron),
-        Route("/__motia/cron/{name}/run", _same_origin(run_cron_now), methods=["POST"]),
+        Route("/__motia/cron/{name}/run", run_cron_now, methods=["POST"]),
         Route("/__motia/traces", traces),
         Route("/__motia/traces/{id}", trace),
         Route("/__motia/logs", logs),
@@ -240,32 +256,12 @@ def _bad_request(message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=400)
 
 
-async def _json_body(request: Request) -> tuple[Any, JSONResponse | None]:
-    """The request's JSON body, or a 400 that says what is wrong with it."""
+async def _json_body(request: Request) -> tuple[Any, str | None]:
+    """The request's JSON body, or what is wrong with it (for a 400)."""
     raw = await request.body()
     if not raw.strip():
-        return None, _bad_request("The body is empty: send a JSON value")
+        return None, "The body is empty: send a JSON value"
     try:
-        return json.loads(raw), None
-    except UnicodeDecodeError:
-        return None, _bad_request("Invalid JSON: the body is not UTF-8")
-    except json.JSONDecodeError as exc:
-        return None, _bad_request(f"Invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")
-
-
-Endpoint = Callable[[Request], Awaitable[JSONResponse]]
-
-
-def _same_origin(endpoint: Endpoint) -> Endpoint:
-    """Every endpoint that changes something answers 403 to a browser request from another site:
-    ``motia dev`` allows any origin (CORS ``*``) for the app's API, but no other page may redrive
-    events, run cron, change state or mint tokens through the Workbench's tools."""
-
-    async def guarded(request: Request) -> JSONResponse:
-        origin = request.headers.get("origin")
-        if origin is None or urlsplit(origin).netloc == request.headers.get("host"):
-            return await endpoint(request)
-        return JSONResponse({"error": f"Refused: the Workbench's tools answer only the Workbench's own origin, "
-                                      f"not {origin}"}, status_code=403)
-
-    return guarded
+        return jsonsafe.loads(raw), None
+    except jsonsafe.InvalidJSONError as exc:  # syntax, depth, digits, NaN: see jsonsafe
+        return None, f"Invalid JSON: {exc.reason}"

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
@@ -34,6 +33,7 @@ from .settings import ENV_RELOAD, DevSettings
 from .sse import StreamEvents
 from .static_files import demo_routes
 from .traces import TraceRecorder
+from .trust import TrustBoundary
 from .websocket import StreamSocket
 from .workbench import WorkbenchFeed, workbench_routes
 
@@ -128,9 +128,10 @@ class LocalHost:
             routes=routes,
             lifespan=self.lifespan,
             exception_handlers={HTTPException: _http_error},
-            middleware=[Middleware(CORSMiddleware, allow_origins=cors_origins(), allow_methods=["*"],
-                                   allow_headers=["*"], max_age=600),
-                        Middleware(BodyLimit)],  # 413 for bodies over MOTIA_MAX_BODY_BYTES (security.py)
+            # Host allow-list on everything, /__motia/ for the server's own page only, CORS for the
+            # rest (trust.py); then 413 for bodies over MOTIA_MAX_BODY_BYTES (security.py).
+            middleware=[Middleware(TrustBoundary, hosts=self.settings.allowed_hosts, cors_origins=cors_origins()),
+                        Middleware(BodyLimit)],
         )
         app.state.host = self
         return app

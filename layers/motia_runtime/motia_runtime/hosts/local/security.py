@@ -3,9 +3,9 @@
 * ``MOTIA_MAX_BODY_BYTES`` (default 1 MiB): a larger request body is answered 413 with a JSON
   error, before it is read into memory when it announces its size (``Content-Length``), and as
   soon as it passes the limit when it is chunked.
-* ``MOTIA_CORS_ORIGINS``: comma-separated origins allowed to call the API from a browser.
+* ``MOTIA_CORS_ORIGINS``: comma-separated origins allowed to call the app's API from a browser.
   ``motia dev`` defaults to ``*``, as Motia does, since it serves a developer's machine; the
-  generated template does not (``CorsAllowOrigin``).
+  generated template does not (``CorsAllowOrigin``). ``/__motia/`` never gets CORS (trust.py).
 * ``MOTIA_STREAM_SECRET``: when unset, ``motia dev`` keeps a random one in the data directory
   (``stream-secret``, mode 0600), so stream tokens work out of the box and survive restarts.
 """

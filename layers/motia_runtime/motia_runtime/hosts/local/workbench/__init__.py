@@ -28,6 +28,8 @@ INDEX = STATIC_DIR / "index.html"
 # The page is edited while ``motia dev`` runs (and upgraded with the package): always revalidate,
 # so a reload never mixes a new index.html with stale modules.
 NO_CACHE = {"Cache-Control": "no-cache"}
+# The page's buttons change state and drop events: no other site may frame it (clickjacking).
+NO_FRAMING = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
 
 __all__ = ["WorkbenchFeed", "owns_root", "workbench_routes"]
 
@@ -48,7 +50,7 @@ def owns_root(host: LocalHost) -> bool:
 
 def workbench_routes(host: LocalHost, feed: WorkbenchFeed) -> list[BaseRoute]:
     async def index(_: Request) -> Response:
-        return FileResponse(INDEX, headers=NO_CACHE, media_type="text/html")
+        return FileResponse(INDEX, headers=NO_CACHE | NO_FRAMING, media_type="text/html")
 
     async def to_index(_: Request) -> Response:
         return RedirectResponse("/__motia/")
