@@ -30,13 +30,14 @@ _LAZY = {
     "EventConfig": "config", "HandlerInfra": "config", "Infrastructure": "config", "NoopConfig": "config",
     "QueueInfra": "config", "StreamConfig": "config", "FlowContext": "context", "ApiRequest": "dispatch",
     "ApiResponse": "dispatch", "StreamTriggerConfig": "config", "StateTriggerConfig": "config",
-    "TriggerLoopError": "trigger_routing",
+    "TriggerLoopError": "trigger_routing", "ClientEvents": "config",
 }
 
 if TYPE_CHECKING:
     from .auth import AuthContext, AuthRequest, StreamGrant, mint_stream_token, verify_stream_token
     from .config import (
         ApiRouteConfig,
+        ClientEvents,
         CronConfig,
         Emit,
         EventConfig,
@@ -80,6 +81,7 @@ __version__ = "0.1.0"
 __all__ = [
     # step and stream configuration
     "ApiRouteConfig",
+    "ClientEvents",
     "CronConfig",
     "Emit",
     "EventConfig",

@@ -311,6 +311,29 @@ class StreamBaseConfig(_Model):
         return self
 
 
+class ClientEvents(_Model):
+    """What a stream accepts from its clients (``{"type": "event", ...}`` frames): typing
+    indicators, reactions. Off unless a stream sets ``client_events``.
+
+    ``types`` limits the event types (None: any); ``schema`` validates each event's ``data``;
+    ``can_send(event, subscription, auth_context)`` (sync or async) may refuse one; a connection
+    may send ``rate_per_s`` events per second on average, in bursts of ``burst``. The event
+    reaches the group's subscribers (or the item's) as a custom event, and stream triggers on
+    ``event``, like one a step sends.
+    """
+
+    types: list[str] | None = None
+    schema_: Schema | None = Field(None, alias="schema")
+    can_send: Callable[..., Any] | None = None
+    rate_per_s: float = Field(10, gt=0, le=1000)
+    burst: int = Field(20, ge=1, le=10_000)
+
+    @field_validator("schema_", mode="before")
+    @classmethod
+    def _schema(cls, value: Any) -> Any:
+        return _schema(value)
+
+
 class StreamConfig(_Model):
     """A named stream: ``ctx.streams.<name>`` with items validated against ``schema``.
 
@@ -329,6 +352,8 @@ class StreamConfig(_Model):
     #: subscription that goes (leave, close, AWS ``$disconnect`` and 410 cleanup). See stream_hooks.py.
     on_join: Callable[..., Any] | None = None
     on_leave: Callable[..., Any] | None = None
+    #: Events clients may send to the stream's groups; None (the default) refuses them all.
+    client_events: ClientEvents | None = None
     public: bool = False
     description: str | None = None
 

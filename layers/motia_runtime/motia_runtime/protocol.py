@@ -1,6 +1,8 @@
 """The stream wire protocol, compatible with Motia's own clients.
 
-Client → server: ``{"type": "join"|"leave", "data": {"streamName", "groupId", "id"?, "subscriptionId"}}``.
+Client → server: ``{"type": "join"|"leave", "data": {"streamName", "groupId", "id"?, "subscriptionId"}}``,
+and (our extension, for streams that accept client events) ``{"type": "event", "data": {"streamName",
+"groupId", "id"?, "event": {"type", "data"}}}``.
 
 Server → client: ``{"timestamp", "streamName", "groupId", "id"?, "event": E}`` where E is
 ``{"type": "sync", "data": item | [items]}``, ``{"type": "create"|"update"|"delete", "data": item}``
@@ -31,6 +33,9 @@ STREAM_NOT_FOUND = "STREAM_NOT_FOUND"
 STREAM_ACCESS_DENIED = "STREAM_ACCESS_DENIED"
 FRAME_TOO_LARGE = "FRAME_TOO_LARGE"
 SUBSCRIPTION_LIMIT = "SUBSCRIPTION_LIMIT"  # the connection holds as many subscriptions as allowed
+EVENT_NOT_ALLOWED = "EVENT_NOT_ALLOWED"  # a client event the stream does not take, or not from this client
+INVALID_EVENT = "INVALID_EVENT"  # a client event whose type or data breaks the stream's rules
+RATE_LIMITED = "RATE_LIMITED"  # more client events than the stream allows per connection
 INTERNAL_ERROR = "INTERNAL_ERROR"
 
 # The custom event telling a client that what it missed cannot be replayed (see module doc).
@@ -65,9 +70,10 @@ class Subscription:
 
 @dataclass(frozen=True, slots=True)
 class ClientMessage:
-    type: Literal["join", "leave"]
-    subscription: Subscription
+    type: Literal["join", "leave", "event"]
+    subscription: Subscription  # for an event: the group (or item) it is sent to; no subscription id
     since: int | None = None  # join only: replay the custom events stamped after this
+    event: dict[str, Any] | None = None  # event only: {"type", "data"}
 
 
 class ProtocolError(Exception):
@@ -92,8 +98,8 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
         raise ProtocolError(INVALID_MESSAGE, "frame must be a JSON object")
     kind = message.get("type")
     data = message.get("data")
-    if kind not in ("join", "leave"):
-        raise ProtocolError(INVALID_MESSAGE, f"unknown message type {kind!r}; expected 'join' or 'leave'")
+    if kind not in ("join", "leave", "event"):
+        raise ProtocolError(INVALID_MESSAGE, f"unknown message type {kind!r}; expected 'join', 'leave' or 'event'")
     if not isinstance(data, dict):
         raise ProtocolError(INVALID_MESSAGE, f"{kind}: 'data' must be an object")
     stream, group, id, sub_id = (data.get(k) for k in ("streamName", "groupId", "id", "subscriptionId"))
@@ -102,6 +108,8 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
         "group_id": group if isinstance(group, str) else None,
         "id": id if isinstance(id, str) else None,
     }
+    if kind == "event":
+        sub_id = sub_id if isinstance(sub_id, str) and sub_id else "-"  # an event names no subscription
     missing = [name for name, value in (("streamName", stream), ("groupId", group), ("subscriptionId", sub_id))
                if not isinstance(value, str) or not value]
     if id is not None and (not isinstance(id, str) or not id):
@@ -116,7 +124,12 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
     since = data.get("since")
     if kind == "join" and since is not None and (not isinstance(since, int) or isinstance(since, bool) or since < 0):
         raise ProtocolError(INVALID_MESSAGE, "join: 'since' must be a non-negative integer (a frame timestamp)", **echo)
-    return ClientMessage(kind, Subscription(stream, group, id, sub_id), since if kind == "join" else None)
+    event = data.get("event")
+    if kind == "event" and (not isinstance(event, dict) or not isinstance(event.get("type"), str)
+                            or not event["type"] or len(event["type"]) > MAX_NAME_CHARS):
+        raise ProtocolError(INVALID_MESSAGE, "event: 'event' must be {\"type\": <name>, \"data\": ...}", **echo)
+    return ClientMessage(kind, Subscription(stream, group, id, sub_id), since if kind == "join" else None,
+                         {"type": event["type"], "data": event.get("data")} if kind == "event" else None)
 
 
 def encode(frame: dict[str, Any]) -> str:

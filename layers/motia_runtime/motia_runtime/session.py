@@ -24,16 +24,20 @@ message type in :meth:`StreamSession.receive`; SSE as another port.
 from __future__ import annotations
 
 import contextlib
+import inspect
 from typing import Any, Protocol
 
 from .auth import authorize_join
 from .env import env_int
-from .errors import FrameTooLargeError
+from .errors import FrameTooLargeError, ValidationError
 from .log import StepLogger
 from .ports.streams import StreamChange
 from .protocol import (
+    EVENT_NOT_ALLOWED,
     FRAME_TOO_LARGE,
     INTERNAL_ERROR,
+    INVALID_EVENT,
+    RATE_LIMITED,
     STREAM_ACCESS_DENIED,
     STREAM_NOT_FOUND,
     SUBSCRIPTION_LIMIT,
@@ -94,6 +98,13 @@ class SessionPort(Protocol):
         """The connection is gone: drop all its subscriptions; returns those it held (where the
         host can tell cheaply: leave hooks run on them)."""
 
+    async def holds(self, stream: str, group_id: str, id: str | None) -> bool:
+        """Whether the connection is joined to the group (or to that item of it)."""
+
+    async def take_event_token(self, rate_per_s: float, burst: int) -> bool:
+        """Count one client event against the connection's budget (a token bucket of ``burst``
+        refilled at ``rate_per_s``); False when it is spent."""
+
 
 class StreamSession:
     """One connection's protocol state machine; see the module docstring."""
@@ -138,6 +149,9 @@ class StreamSession:
             return
         if message.type == "leave":
             await self._leave(message.subscription)
+            return
+        if message.type == "event":
+            await self._client_event(message)
             return
         sub = message.subscription
         try:
@@ -215,6 +229,52 @@ class StreamSession:
         self._send(sync_frame(sub, data, stamp))
         self.log.debug("joined", stream=sub.stream_name, groupId=sub.group_id, id=sub.id,
                        subscriptionId=sub.subscription_id)
+
+    async def _client_event(self, message: ClientMessage) -> None:
+        """An event a client sends to a group (or an item) it is joined to: checked against the
+        stream's ``client_events`` (type, schema, ``can_send``, rate), then sent like a step's
+        ``send`` (its subscribers get it; stream triggers on ``event`` run)."""
+        sub, event = message.subscription, message.event or {}
+        where = (sub.stream_name, sub.group_id, sub.id)
+        stream = self.runtime.streams.get(sub.stream_name)
+        if stream is None:
+            self.refuse(STREAM_NOT_FOUND, f"Stream {sub.stream_name} not found", *where)
+            return
+        rules = stream.config.client_events
+        if rules is None:
+            self.refuse(EVENT_NOT_ALLOWED, f"Stream {sub.stream_name} does not take events from clients", *where)
+            return
+        if not await self.port.holds(*where):
+            self.refuse(EVENT_NOT_ALLOWED, "Join the group (or the item) before sending events to it", *where)
+            return
+        if not await self.port.take_event_token(rules.rate_per_s, rules.burst):
+            self.refuse(RATE_LIMITED, f"Too many events: at most {rules.rate_per_s:g} per second "
+                        f"(bursts of {rules.burst}) per connection", *where)
+            return
+        if rules.types is not None and event["type"] not in rules.types:
+            self.refuse(INVALID_EVENT, f"Event type {event['type']!r} is not one of {', '.join(rules.types)}", *where)
+            return
+        data = event.get("data")
+        if rules.schema_ is not None:
+            try:
+                data = rules.schema_.validate(data, what=f"{event['type']} event data")
+            except ValidationError as exc:
+                self.refuse(INVALID_EVENT, str(exc), *where)
+                return
+        if rules.can_send is not None:
+            try:
+                allowed = rules.can_send({"type": event["type"], "data": data}, sub.to_wire(),
+                                         await self.port.auth_context())
+                if inspect.isawaitable(allowed):
+                    allowed = await allowed
+            except Exception as exc:
+                self.log.exception(f"can_send of stream {stream.name!r} raised {type(exc).__name__}: {exc}")
+                allowed = False
+            if not allowed:
+                self.refuse(STREAM_ACCESS_DENIED, "This event may not be sent here", *where)
+                return
+        channel = {"groupId": sub.group_id, **({"id": sub.id} if sub.id is not None else {})}
+        await stream.send(channel, {"type": event["type"], "data": data})
 
     async def end(self) -> None:
         """The connection closed: its subscriptions go (and their leave hooks run)."""

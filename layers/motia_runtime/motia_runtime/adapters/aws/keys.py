@@ -80,6 +80,9 @@ SUBSCRIPTION_ID = "subscriptionId"
 CONNECTED_AT = "connectedAt"
 # On the connection record: how many subscriptions the connection holds, for its cap.
 SUBSCRIPTION_COUNT = "subscriptions"
+# A connection's budget of client events (a token bucket): tokens left and when they were counted (ms).
+EVENT_TOKENS = "eventTokens"
+EVENT_TOKENS_AT = "eventTokensAt"
 
 
 def s(value: str) -> dict[str, str]:

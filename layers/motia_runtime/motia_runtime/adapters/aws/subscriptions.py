@@ -122,6 +122,38 @@ class DynamoDBSubscriptions:
         return ConnectionRecord(connection_id, json.loads(item[k.AUTH]["S"]), int(item[k.CONNECTED_AT]["N"]),
                                 int(item[k.EXPIRES_AT]["N"]))
 
+    def take_event_token(self, connection_id: str, rate_per_s: float, burst: int) -> bool:
+        """Count one client event against the connection's token bucket (kept on its record, so
+        every Lambda serving the connection shares it); False when it is spent or the connection
+        has no record. A conditional write on the last count, retried on a race."""
+        for _ in range(5):
+            item = self._call("get_item", f"event budget {connection_id}", Key=k.key(connection_id, k.CONNECTION_SK),
+                              ConsistentRead=True).get("Item")
+            if not item:
+                return False
+            now = int(time.time() * 1000)
+            last = int(item[k.EVENT_TOKENS_AT]["N"]) if k.EVENT_TOKENS_AT in item else None
+            tokens = float(burst) if last is None else min(
+                float(burst), float(item[k.EVENT_TOKENS]["N"]) + (now - last) / 1000 * rate_per_s)
+            if tokens < 1:
+                return False
+            condition = "attribute_not_exists(#at)" if last is None else "#at = :last"
+            values = {":tokens": {"N": f"{tokens - 1:.6f}"}, ":now": k.n(now)}
+            if last is not None:
+                values[":last"] = k.n(last)
+            try:
+                self._client.get().update_item(
+                    TableName=self.table_name, Key=k.key(connection_id, k.CONNECTION_SK),
+                    UpdateExpression="SET #tokens = :tokens, #at = :now", ConditionExpression=condition,
+                    ExpressionAttributeNames={"#tokens": k.EVENT_TOKENS, "#at": k.EVENT_TOKENS_AT},
+                    ExpressionAttributeValues=values)
+                return True
+            except _client.AWS_ERRORS as exc:
+                if _client.error_code(exc) != "ConditionalCheckFailedException":
+                    raise MotiaError(f"subscriptions: event budget of {connection_id}: DynamoDB UpdateItem failed: "
+                                     f"{exc}") from exc
+        return False
+
     def remove_connection(self, connection_id: str) -> int:
         """Delete the connection and all its subscriptions; returns how many records went."""
         rows = self._partition(connection_id, keys_only=True)

@@ -125,6 +125,13 @@ class TablePort:
         events = await stream.store.events_since(sub.stream_name, sub.group_id, max(since - REPLAY_SKEW_MS, 0))
         return None if events is None else [change for change in events if replays_to(change, sub)]
 
+    async def holds(self, stream: str, group_id: str, id: str | None) -> bool:
+        return any(s.stream_name == stream and s.group_id == group_id and (s.id is None or s.id == id)
+                   for s in bootstrap.subscriptions().subscriptions_of(self.connection_id))
+
+    async def take_event_token(self, rate_per_s: float, burst: int) -> bool:
+        return bootstrap.subscriptions().take_event_token(self.connection_id, rate_per_s, burst)
+
     async def end(self) -> list[Subscription]:
         removed = bootstrap.subscriptions().remove_connection(self.connection_id)
         self.log.info("disconnected", records=removed)

@@ -42,6 +42,24 @@ def outbox_limit() -> int:
     return env_int(ENV_OUTBOX, MAX_OUTBOX, "frames")
 
 
+@dataclass
+class TokenBucket:
+    """A connection's budget of client events: ``burst`` tokens, refilled at ``rate`` per second."""
+
+    tokens: float | None = None
+    at: float = 0.0
+
+    def take(self, rate: float, burst: int) -> bool:
+        now = time.monotonic()
+        tokens = burst if self.tokens is None else min(burst, self.tokens + (now - self.at) * rate)
+        self.at = now
+        if tokens < 1:
+            self.tokens = tokens
+            return False
+        self.tokens = tokens - 1
+        return True
+
+
 @dataclass(eq=False)
 class Connection:
     send_text: Callable[[str], Awaitable[None]]
@@ -62,6 +80,7 @@ class Connection:
     # is sending: a frame may be written directly only when nothing is ahead of it.
     write_frame: Callable[[bytes], bool] | None = None
     sending: bool = False
+    event_budget: TokenBucket = field(default_factory=TokenBucket)  # client events (session.py)
 
     @property
     def overflowed(self) -> bool:

@@ -144,6 +144,13 @@ class HubPort:
     async def replay(self, stream: Stream, sub: Subscription, since: int, upto: int) -> list[StreamChange] | None:
         return self.hub.events.replay(sub, since, upto)
 
+    async def holds(self, stream: str, group_id: str, id: str | None) -> bool:
+        return any(s.stream_name == stream and s.group_id == group_id and (s.id is None or s.id == id)
+                   for s in self.connection.subscriptions.values())
+
+    async def take_event_token(self, rate_per_s: float, burst: int) -> bool:
+        return self.connection.event_budget.take(rate_per_s, burst)
+
     async def end(self) -> list[Subscription]:
         held = list(self.connection.subscriptions.values())
         await self.hub.detach(self.connection)
