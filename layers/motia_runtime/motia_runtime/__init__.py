@@ -30,7 +30,7 @@ _LAZY = {
     "EventConfig": "config", "HandlerInfra": "config", "Infrastructure": "config", "NoopConfig": "config",
     "QueueInfra": "config", "StreamConfig": "config", "FlowContext": "context", "ApiRequest": "dispatch",
     "ApiResponse": "dispatch", "StreamTriggerConfig": "config", "StateTriggerConfig": "config",
-    "TriggerLoopError": "trigger_routing", "ClientEvents": "config",
+    "TriggerLoopError": "trigger_routing", "ClientEvents": "config", "Presence": "config",
 }
 
 if TYPE_CHECKING:
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         HandlerInfra,
         Infrastructure,
         NoopConfig,
+        Presence,
         QueueInfra,
         StateTriggerConfig,
         StreamConfig,
@@ -83,6 +84,7 @@ __all__ = [
     "ApiRouteConfig",
     "ClientEvents",
     "CronConfig",
+    "Presence",
     "Emit",
     "EventConfig",
     "HandlerInfra",

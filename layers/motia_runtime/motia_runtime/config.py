@@ -334,6 +334,24 @@ class ClientEvents(_Model):
         return _schema(value)
 
 
+class Presence(_Model):
+    """Who is joined to each group of a stream, kept by the server and pushed to the group.
+
+    A client may give a small ``state`` with its join (``data.presence``), validated by
+    ``schema``; its identity is the auth context's ``identity_key`` (default ``userId``) or,
+    anonymous, its subscription id. Subscribers get ``presence.join`` / ``presence.leave`` custom
+    events, and a joining client first a ``presence.sync`` event with everyone present.
+    """
+
+    schema_: Schema | None = Field(None, alias="schema")
+    identity_key: str = "userId"
+
+    @field_validator("schema_", mode="before")
+    @classmethod
+    def _schema(cls, value: Any) -> Any:
+        return _schema(value)
+
+
 class StreamConfig(_Model):
     """A named stream: ``ctx.streams.<name>`` with items validated against ``schema``.
 
@@ -354,6 +372,8 @@ class StreamConfig(_Model):
     on_leave: Callable[..., Any] | None = None
     #: Events clients may send to the stream's groups; None (the default) refuses them all.
     client_events: ClientEvents | None = None
+    #: Keep and push who is joined to each group (see Presence); None: no presence.
+    presence: Presence | None = None
     public: bool = False
     description: str | None = None
 

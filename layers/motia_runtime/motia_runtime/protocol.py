@@ -74,6 +74,7 @@ class ClientMessage:
     subscription: Subscription  # for an event: the group (or item) it is sent to; no subscription id
     since: int | None = None  # join only: replay the custom events stamped after this
     event: dict[str, Any] | None = None  # event only: {"type", "data"}
+    presence: Any = None  # join only: the client's presence state (streams with presence)
 
 
 class ProtocolError(Exception):
@@ -129,7 +130,8 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
                             or not event["type"] or len(event["type"]) > MAX_NAME_CHARS):
         raise ProtocolError(INVALID_MESSAGE, "event: 'event' must be {\"type\": <name>, \"data\": ...}", **echo)
     return ClientMessage(kind, Subscription(stream, group, id, sub_id), since if kind == "join" else None,
-                         {"type": event["type"], "data": event.get("data")} if kind == "event" else None)
+                         {"type": event["type"], "data": event.get("data")} if kind == "event" else None,
+                         data.get("presence") if kind == "join" else None)
 
 
 def encode(frame: dict[str, Any]) -> str:
@@ -172,6 +174,11 @@ def replays_to(change: StreamChange, sub: Subscription) -> bool:
 
 def sync_frame(sub: Subscription, data: Any, timestamp: int) -> dict[str, Any]:
     return frame(sub.stream_name, sub.group_id, sub.id, {"type": "sync", "data": data}, timestamp)
+
+
+def event_frame(stream: str, group: str, id: str | None, type: str, data: Any, timestamp: int) -> dict[str, Any]:
+    """A custom event frame for one client (what ``send`` pushes to many)."""
+    return frame(stream, group, id, {"type": "event", "event": {"type": type, "data": data}}, timestamp)
 
 
 def error_frame(code: str, message: str, timestamp: int, stream: str | None = None, group: str | None = None,

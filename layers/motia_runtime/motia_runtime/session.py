@@ -27,6 +27,7 @@ import contextlib
 import inspect
 from typing import Any, Protocol
 
+from . import presence
 from .auth import authorize_join
 from .env import env_int
 from .errors import FrameTooLargeError, ValidationError
@@ -37,6 +38,7 @@ from .protocol import (
     FRAME_TOO_LARGE,
     INTERNAL_ERROR,
     INVALID_EVENT,
+    INVALID_MESSAGE,
     RATE_LIMITED,
     STREAM_ACCESS_DENIED,
     STREAM_NOT_FOUND,
@@ -47,12 +49,13 @@ from .protocol import (
     change_frame,
     encode,
     error_frame,
+    event_frame,
     parse_client_message,
     resync_frame,
     sync_frame,
 )
 from .runtime import Runtime
-from .stream_hooks import run_join_hook, run_leave_hook
+from .stream_hooks import run_join_hook, subscription_gone, tracks_leaves
 from .streams import Stream
 
 # Subscriptions one connection may hold at once. Each costs the server memory and a room entry
@@ -177,10 +180,10 @@ class StreamSession:
         auth: Any = None
         for sub in subs:
             stream = self.runtime.streams.get(sub.stream_name)
-            if stream is not None and stream.config.on_leave is not None:
+            if stream is not None and tracks_leaves(stream.config):
                 if auth is None:
                     auth = await self.port.auth_context()
-                await run_leave_hook(self.runtime, stream.config, sub, auth, self.log)
+                await subscription_gone(self.runtime, stream.config, sub, auth, self.log)
 
     async def _join(self, message: ClientMessage) -> None:
         sub = message.subscription
@@ -193,8 +196,14 @@ class StreamSession:
         if denied is not None:
             self.refuse(STREAM_ACCESS_DENIED, denied, sub.stream_name, sub.group_id, sub.id)
             return
-        hooks = stream.config.on_join is not None or stream.config.on_leave is not None
-        if hooks:
+        state: Any = None
+        if stream.config.presence is not None:
+            try:
+                state = presence.check_state(stream.config, message.presence)
+            except ValidationError as exc:
+                self.refuse(INVALID_MESSAGE, f"join: {exc}", sub.stream_name, sub.group_id, sub.id)
+                return
+        if stream.config.on_join is not None or tracks_leaves(stream.config):
             # A rejoin with a held subscription id replaces it: the old one leaves first, so each
             # on_join is matched by one on_leave.
             await self._leave(sub)
@@ -227,6 +236,12 @@ class StreamSession:
             # A missing item syncs as null (Motia sends nothing), so a client knows it is up to date.
             data = await stream.store.get(sub.stream_name, sub.group_id, sub.id)
         self._send(sync_frame(sub, data, stamp))
+        if stream.config.presence is not None:
+            # Who is here (before this client), then everyone (this client too) hears it joined.
+            members = await presence.members(self.runtime, sub.stream_name, sub.group_id)
+            self._send(event_frame(sub.stream_name, sub.group_id, None, presence.SYNC, members,
+                                   stream.store.clock.tick()))
+            await presence.joined(self.runtime, stream.config, sub, auth, state)
         self.log.debug("joined", stream=sub.stream_name, groupId=sub.group_id, id=sub.id,
                        subscriptionId=sub.subscription_id)
 

@@ -87,3 +87,22 @@ async def run_leave_hook(runtime: Runtime, config: StreamConfig, sub: Subscripti
     except Exception as exc:
         log.exception(f"on_leave of stream {config.name!r} raised {type(exc).__name__}: {exc}",
                       {"subscriptionId": sub.subscription_id})
+
+
+async def subscription_gone(runtime: Runtime, config: StreamConfig, sub: Subscription, auth_context: Any,
+                            log: StepLogger) -> None:
+    """Everything that follows a subscription's end, on every host: its presence goes (a
+    ``presence.leave`` to the group), then ``on_leave`` runs."""
+    if config.presence is not None:
+        from . import presence
+
+        try:
+            await presence.left(runtime, config, sub)
+        except Exception as exc:
+            log.exception(f"presence of stream {config.name!r}: the leave failed: {type(exc).__name__}: {exc}")
+    await run_leave_hook(runtime, config, sub, auth_context, log)
+
+
+def tracks_leaves(config: StreamConfig) -> bool:
+    """Whether anything must run when a subscription of this stream ends."""
+    return config.on_leave is not None or config.presence is not None

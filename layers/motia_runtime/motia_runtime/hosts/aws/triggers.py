@@ -37,7 +37,7 @@ from ...adapters.aws.streams import change_from_record, depth_of, item_of, trace
 from ...adapters.aws.subscriptions import subscription_of
 from ...jsonsafe import loads_stored
 from ...ports.events import Event
-from ...stream_hooks import run_leave_hook
+from ...stream_hooks import subscription_gone
 from ...trace import new_trace_id
 from ...trigger_routing import ENV_MAX_DEPTH, TriggerRouter, max_depth
 from . import bootstrap
@@ -108,7 +108,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 sub, auth = left
                 stream = runtime.streams.get(sub.stream_name)
                 if stream is not None:
-                    bootstrap.run(run_leave_hook(runtime, stream.config, sub, auth, log))
+                    bootstrap.run(subscription_gone(runtime, stream.config, sub, auth, log))
             continue
         try:
             events = events_for(runtime.triggers, record, streams_table)

@@ -33,6 +33,7 @@ from ...ports.streams import StreamChange
 from ...protocol import INVALID_MESSAGE, Subscription, replays_to
 from ...replay_window import replay_window_s
 from ...session import StreamSession
+from ...stream_hooks import tracks_leaves
 from ...streams import Stream
 from . import _gc, bootstrap
 
@@ -103,7 +104,7 @@ class TablePort:
             return False
         try:
             stream = bootstrap.runtime(steps=False).streams.get(sub.stream_name)
-            hooked = stream is not None and stream.config.on_leave is not None
+            hooked = stream is not None and tracks_leaves(stream.config)
             subscriptions.subscribe(self.connection_id, sub, record.expires_at if record else None,
                                     auth=record.auth_context if record and hooked else None)
         except Exception:

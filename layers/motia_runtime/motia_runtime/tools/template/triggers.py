@@ -14,6 +14,7 @@ from typing import Any
 
 from ...config import StateTriggerConfig, StreamTriggerConfig
 from ...project import Project
+from ...stream_hooks import tracks_leaves
 from .functions import _fifo_queue_env
 from .names import (
     BUS,
@@ -42,7 +43,8 @@ def has_state_triggers(project: Project) -> bool:
 
 
 def has_leave_hooks(project: Project) -> bool:
-    return any(config.on_leave is not None for config in project.streams.values())
+    """Some stream must act when a subscription ends (``on_leave``, presence)."""
+    return any(tracks_leaves(config) for config in project.streams.values())
 
 
 # Only removals of subscription rows reach the function (Lambda's event filtering, before it is
