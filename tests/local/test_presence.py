@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.support.dev_server import DevServer
+from tests.support.project_files import write_project
 from tests.support.ws import StreamSocket
 
 pytestmark = pytest.mark.slow
@@ -42,10 +42,7 @@ FILES = {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    root = tmp_path_factory.mktemp("presence_app")
-    for rel, source in FILES.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(textwrap.dedent(source))
+    root = write_project(tmp_path_factory.mktemp("presence_app"), FILES)
     dev = DevServer(Path(root), tmp_path_factory.mktemp("presence-data")).start()
     yield dev
     dev.stop()

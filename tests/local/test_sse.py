@@ -5,7 +5,6 @@ custom events it missed, and is authorised like a join."""
 from __future__ import annotations
 
 import json
-import textwrap
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import httpx
 import pytest
 
 from tests.support.dev_server import DevServer
+from tests.support.project_files import write_project
 
 pytestmark = pytest.mark.slow
 
@@ -53,10 +53,7 @@ FILES = {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    root = tmp_path_factory.mktemp("sse_app")
-    for rel, source in FILES.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(textwrap.dedent(source))
+    root = write_project(tmp_path_factory.mktemp("sse_app"), FILES)
     dev = DevServer(Path(root), tmp_path_factory.mktemp("sse-data"), env={"MOTIA_SSE_KEEPALIVE_S": "1"}).start()
     yield dev
     dev.stop()

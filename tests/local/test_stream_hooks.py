@@ -5,7 +5,6 @@ count, and on_leave runs once per subscription on leave, on a replacing rejoin a
 from __future__ import annotations
 
 import asyncio
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import httpx
 import pytest
 
 from tests.support.dev_server import DevServer
+from tests.support.project_files import write_project
 from tests.support.ws import StreamSocket
 
 pytestmark = pytest.mark.slow
@@ -60,10 +60,7 @@ FILES = {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    root = tmp_path_factory.mktemp("hooks_app")
-    for rel, source in FILES.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(textwrap.dedent(source))
+    root = write_project(tmp_path_factory.mktemp("hooks_app"), FILES)
     dev = DevServer(Path(root), tmp_path_factory.mktemp("hooks-data")).start()
     yield dev
     dev.stop()

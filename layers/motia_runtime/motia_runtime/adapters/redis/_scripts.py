@@ -97,6 +97,8 @@ return redis.call('HGETALL', KEYS[1])
 # A key keeps its first-insertion number, so a group lists oldest key first, as SQLite does.
 STATE_SET = r"""
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
+-- ARGV[4], when given, is the raw value the caller read ('' for none): write only if it still is.
+if ARGV[4] and (cur or '') ~= ARGV[4] then return 0 end
 local seq
 if cur then
   seq = string.match(cur, '^(%d+)\n')
@@ -108,21 +110,6 @@ redis.call('SADD', KEYS[2], ARGV[3])
 return 1
 """
 
-# KEYS: group hash, groups set, insertion counter. ARGV: key, value JSON, group, the raw value the
-# caller read ('' for none). Writes like STATE_SET only if the value is still the one read: 1, else 0.
-STATE_CAS = r"""
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if (cur or '') ~= ARGV[4] then return 0 end
-local seq
-if cur then
-  seq = string.match(cur, '^(%d+)\n')
-else
-  seq = string.format('%d', redis.call('INCR', KEYS[3]))
-end
-redis.call('HSET', KEYS[1], ARGV[1], seq .. '\n' .. ARGV[2])
-redis.call('SADD', KEYS[2], ARGV[3])
-return 1
-"""
 
 # KEYS: group hash, groups set. ARGV: key, group. Returns the old value (with its header) or false.
 STATE_DELETE = r"""

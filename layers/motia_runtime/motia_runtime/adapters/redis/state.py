@@ -32,7 +32,6 @@ class RedisStateStore(StateStore):
         self.client = client if client is not None else make_client(url)
         self._set_script = self.client.register_script(_scripts.STATE_SET)
         self._delete_script = self.client.register_script(_scripts.STATE_DELETE)
-        self._cas_script = self.client.register_script(_scripts.STATE_CAS)
         self._clear_script = self.client.register_script(_scripts.STATE_CLEAR)
 
     async def _run(self, call: Any, what: str) -> Any:
@@ -55,7 +54,7 @@ class RedisStateStore(StateStore):
             old = None if raw is None else _value(raw)[1]
             new = fn(None if raw is None else _value(raw)[1])
             args = [key, json.dumps(new), group, raw or ""]
-            if int(await self._run(self._cas_script(keys=keys, args=args), f"{group}/{key}")):
+            if int(await self._run(self._set_script(keys=keys, args=args), f"{group}/{key}")):
                 return old, new
         raise StateError(f"state {group}/{key}: update lost {MAX_MUTATE_ATTEMPTS} races with concurrent writers; "
                          "giving up")
