@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import time
 from pathlib import Path
 
@@ -24,7 +26,34 @@ def _says(server: DevServer) -> str | None:
         return None
 
 
+def _wait_says(server: DevServer, text: str, timeout_s: float = 20) -> str | None:
+    """Poll the step (never touching the file) until it says ``text`` or the time is up."""
+    deadline = time.time() + timeout_s
+    while (said := _says(server)) != text and time.time() < deadline:
+        time.sleep(0.1)
+    return said
+
+
+def _worker_of(pid: int, timeout_s: float = 20) -> int:
+    """The pid of the worker uvicorn's supervisor ``pid`` spawned (multiprocessing's spawn_main)."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                cmdline = (entry / "cmdline").read_bytes()
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == pid and b"spawn_main" in cmdline:
+                return int(entry.name)
+        time.sleep(0.005)
+    raise AssertionError(f"motia dev ({pid}) spawned no worker within {timeout_s}s")
+
+
 def test_editing_a_step_reloads_it(tmp_path: Path) -> None:
+    # One save, made as soon as the server answers, and never repeated: it must be picked up.
     root = tmp_path / "app"
     (root / "functions").mkdir(parents=True)
     (root / "functions" / "hello_step.py").write_text(STEP % "first")
@@ -32,13 +61,37 @@ def test_editing_a_step_reloads_it(tmp_path: Path) -> None:
     try:
         assert _says(server) == "first"
         (root / "functions" / "hello_step.py").write_text(STEP % "second")
-        deadline = time.time() + 20
-        while _says(server) != "second" and time.time() < deadline:
-            time.sleep(0.1)
-        assert _says(server) == "second"
+        assert _wait_says(server, "second") == "second", server.logs()
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_save_before_the_supervisor_runs_again_is_picked_up(tmp_path: Path) -> None:
+    # The supervisor is frozen (SIGSTOP) from the moment it has spawned the worker until after the
+    # save, as a busy machine may leave it unscheduled. A supervisor that starts watching only
+    # after spawning the worker (uvicorn's, a reload_delay later) never sees that save.
+    root = tmp_path / "app"
+    (root / "functions").mkdir(parents=True)
+    step = root / "functions" / "hello_step.py"
+    step.write_text(STEP % "first")
+    server = DevServer(root, tmp_path / "data", reload=True).spawn()
+    assert server.proc is not None
+    frozen = False
+    try:
+        _worker_of(server.proc.pid)
+        os.kill(server.proc.pid, signal.SIGSTOP)
+        frozen = True
+        assert _wait_says(server, "first") == "first", server.logs()
+        step.write_text(STEP % "second")
+        time.sleep(0.3)  # let the save settle while the supervisor is still frozen
+        os.kill(server.proc.pid, signal.SIGCONT)
+        frozen = False
+        assert _wait_says(server, "second") == "second", server.logs()
+    finally:
+        if frozen:
+            os.kill(server.proc.pid, signal.SIGCONT)
+        server.stop()
 
 
 def test_a_broken_step_is_reported_and_the_fix_is_picked_up(tmp_path: Path) -> None:

@@ -46,12 +46,10 @@ def _dev(args: argparse.Namespace) -> int:
     base = f"{args.host}:{args.port}"
     print(f"motia dev: API http://{base}  streams ws://{base}\n"
           f"           Workbench http://{base}/  (API docs: http://{base}/openapi.json)", file=sys.stderr)
-    uvicorn.run(
-        app,
+    options: dict[str, Any] = dict(
         factory=isinstance(app, str),
         host=args.host,
         port=args.port,
-        **({"reload": True, "reload_dirs": reload_dirs, "reload_includes": ["*.py"]} if reload else {}),
         workers=args.workers,
         log_level=args.log_level,
         # uvicorn's sans-I/O WebSocket protocol, with the hub's direct frame writes; named, not
@@ -63,6 +61,12 @@ def _dev(args: argparse.Namespace) -> int:
         # (bench/RESULTS.md). Motia's server does not negotiate permessage-deflate either.
         ws_per_message_deflate=False,
     )
+    if reload:  # uvicorn's supervisor, watching from before the worker starts (hosts/local/reload.py)
+        from ..hosts.local.reload import run_reloading
+
+        run_reloading(app, reload_dirs=reload_dirs, reload_includes=["*.py"], **options)
+    else:
+        uvicorn.run(app, **options)
     return 0
 
 
