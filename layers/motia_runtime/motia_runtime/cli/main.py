@@ -115,13 +115,14 @@ def _watch(args: argparse.Namespace) -> int:
     import asyncio
 
     try:
-        from ..client.watch import watch
+        from ..client.watch import until_stopped, watch
     except ImportError as exc:  # websockets is an extra
         print(f"motia watch needs websockets ({exc}): pip install 'motia-runtime[client]'", file=sys.stderr)
         return 1
     try:
-        return asyncio.run(watch(args.url, args.stream, args.group, args.id, args.token, args.json))
-    except KeyboardInterrupt:  # Ctrl-C is how a watch ends
+        # Ctrl-C (or SIGTERM) is how a watch ends, whatever signal dispositions it inherited
+        return asyncio.run(until_stopped(watch(args.url, args.stream, args.group, args.id, args.token, args.json)))
+    except KeyboardInterrupt:  # a Ctrl-C before the handlers are in place
         return 0
 
 
