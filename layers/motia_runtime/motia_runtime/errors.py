@@ -32,13 +32,16 @@ class MotiaError(Exception):
 class ConfigError(MotiaError):
     """A step, stream or project file is invalid.
 
-    The message always names the file and, where there is one, the field.
+    The message always names the file and, where there is one, the field; ``line`` is the line
+    of the file the problem is on, when it is known (set by the loader, see ``project.py``).
     """
 
-    def __init__(self, message: str, *, file: str | None = None, field: str | None = None) -> None:
+    def __init__(self, message: str, *, file: str | None = None, field: str | None = None,
+                 line: int | None = None) -> None:
         self.file = file
         self.field = field
         self.message = message
+        self.line = line
         where = file or ""
         if field:
             where = f"{where}: {field}" if where else field

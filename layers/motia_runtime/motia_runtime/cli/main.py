@@ -98,8 +98,11 @@ def _shared_storage(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from ..project import load_project
+    from ..project import load_project, missing_functions
 
+    if reason := missing_functions(args.root):  # most likely the wrong folder: say so, and fail
+        print(f"motia: {reason}", file=sys.stderr)
+        return 2
     try:
         project = load_project(args.root)
     except ConfigError as exc:
