@@ -32,6 +32,7 @@ STREAM_ACCESS_DENIED = "STREAM_ACCESS_DENIED"
 FRAME_TOO_LARGE = "FRAME_TOO_LARGE"
 SUBSCRIPTION_LIMIT = "SUBSCRIPTION_LIMIT"  # the connection holds as many subscriptions as allowed
 INTERNAL_ERROR = "INTERNAL_ERROR"
+PROJECT_NOT_LOADED = "PROJECT_NOT_LOADED"  # motia dev: a step or stream fails to load (hosts/local/broken.py)
 
 # The custom event telling a client that what it missed cannot be replayed (see module doc).
 RESYNC = "resync"

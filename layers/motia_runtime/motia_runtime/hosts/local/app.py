@@ -19,12 +19,14 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import WebSocketRoute
+from starlette.types import ASGIApp
 
 from ...adapters.sqlite import Database, SQLiteQueueStore, SQLiteStateStore, SQLiteStreamStore
 from ...errors import ConfigError
 from ...project import load_project
 from ...runtime import Runtime
 from .admin import admin_routes
+from .broken import broken_project_app
 from .bus import LocalEventBus
 from .http import api_routes, openapi_route
 from .hub import Hub
@@ -143,15 +145,19 @@ def _redis_backend(url: str | None) -> RedisBackend | None:
     return RedisBackend(url)
 
 
-def create_app(settings: DevSettings | None = None) -> Starlette:
+def create_app(settings: DevSettings | None = None) -> ASGIApp:
     """The app factory uvicorn calls in the worker process (again after each reload).
 
-    A project that does not load ends the worker with the config error (file and field) rather
-    than a traceback; under reload, uvicorn's supervisor then waits for the next change.
+    A project that does not load is reported as its config error (file, line and field), not a
+    traceback. Under reload the worker then serves that error (503s, the Workbench banner, join
+    refusals: see broken.py) until the next change restarts it; without reload it ends.
     """
     try:
         return LocalHost(settings or DevSettings.from_env()).app()
     except ConfigError as exc:
-        hint = "\nmotia: waiting for a file to change" if os.environ.get(ENV_RELOAD) else ""
+        reloading = bool(os.environ.get(ENV_RELOAD))
+        hint = "\nmotia: waiting for a file to change" if reloading else ""
         print(f"motia: {exc}{hint}", file=sys.stderr, flush=True)
+        if reloading:
+            return broken_project_app(exc)
         raise SystemExit(2) from None
