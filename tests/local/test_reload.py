@@ -152,7 +152,9 @@ async def _sockets_refuse(server: DevServer, expected: dict[str, object]) -> Non
         frame = json.loads(await asyncio.wait_for(feed.recv(), 5))
         assert frame["type"] == "project-error"
         assert {k: frame["data"][k] for k in expected} == expected
-    async with websockets.connect(server.ws_url) as conn:
+    # Offered a token as Motia's clients send it, the socket echoes the subprotocol (browsers need it).
+    async with websockets.connect(server.ws_url, subprotocols=["Authorization", "a-token"]) as conn:  # type: ignore[list-item]
+        assert conn.subprotocol == "Authorization"
         for group in ("a", "b"):  # the connection stays up: every join is answered
             await conn.send(json.dumps({"type": "join", "data": {"streamName": "todo", "groupId": group,
                                                                  "subscriptionId": f"s-{group}"}}))

@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from ...auth import offered_subprotocols
 from ...clock import MonotonicClock
 from ...errors import ConfigError
 from ...protocol import PROJECT_NOT_LOADED, ProtocolError, encode, error_frame, parse_client_message
@@ -70,7 +71,9 @@ def broken_project_app(error: ConfigError) -> ASGIApp:
         await _until_closed(websocket)
 
     async def stream_socket(websocket: WebSocket) -> None:
-        await websocket.accept()
+        protocols = offered_subprotocols(websocket.headers.get("sec-websocket-protocol"))
+        # As the real socket does: browsers drop a connection whose offered subprotocol is not echoed.
+        await websocket.accept(subprotocol=protocols[0] if protocols else None)
         try:
             while True:
                 message = await websocket.receive_text()
