@@ -29,3 +29,13 @@ def test_check_warns_about_a_step_that_will_not_load(tmp_path: Path) -> None:
     assert ("warning: functions/hello.step.py: not loaded: step files must be named *_step.py "
             "(rename it to hello_step.py)") in result.stderr
     assert "warning: no steps: no *_step.py files under functions/" in result.stderr
+
+
+def test_check_names_the_file_line_and_field_of_a_broken_step(tmp_path: Path) -> None:
+    (tmp_path / "functions").mkdir()
+    (tmp_path / "functions" / "hello_step.py").write_text(
+        "config = {\n    'type': 'api', 'name': 'Hello', 'path': '/hello',\n    'method': 'FETCH',\n}\n"
+        "async def handler(req, ctx):\n    return {'status': 200, 'body': {}}\n")
+    result = _check(tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("motia: functions/hello_step.py:3: method: "), result.stderr

@@ -248,3 +248,4 @@ def test_a_config_error_points_at_its_line(project: ProjectFactory, files: dict[
     with pytest.raises(ConfigError) as info:
         load_project(project(files))
     assert (info.value.field, info.value.line) == (field, line), str(info.value)
+    assert info.value.located().startswith(f"{info.value.file}:{line}: ")

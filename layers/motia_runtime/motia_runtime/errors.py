@@ -42,10 +42,21 @@ class ConfigError(MotiaError):
         self.field = field
         self.message = message
         self.line = line
-        where = file or ""
-        if field:
-            where = f"{where}: {field}" if where else field
-        super().__init__(f"{where}: {message}" if where else message)
+        self.detail = message
+        super().__init__(self._render(with_line=False))
+
+    def _render(self, with_line: bool) -> str:
+        where = self.file or ""
+        if with_line and where and self.line is not None:
+            where = f"{where}:{self.line}"
+        if self.field:
+            where = f"{where}: {self.field}" if where else self.field
+        return f"{where}: {self.detail}" if where else self.detail
+
+    def located(self) -> str:
+        """The message with the line after the file (``functions/a_step.py:5: method: ...``),
+        as editors and terminals link it; ``str()`` keeps the line out for stable messages."""
+        return self._render(with_line=True)
 
 
 class ValidationError(MotiaError):

@@ -37,7 +37,7 @@ def _dev(args: argparse.Namespace) -> int:
         try:  # loaded up front so a broken step is reported before the server starts
             host = LocalHost(DevSettings.from_env())
         except ConfigError as exc:
-            print(f"motia: {exc}", file=sys.stderr)
+            print(f"motia: {exc.located()}", file=sys.stderr)
             return 2
         if args.workers == 1:
             app = host.app()  # served as it is: the project is loaded once
@@ -106,7 +106,7 @@ def _check(args: argparse.Namespace) -> int:
     try:
         project = load_project(args.root)
     except ConfigError as exc:
-        print(f"motia: {exc}", file=sys.stderr)
+        print(f"motia: {exc.located()}", file=sys.stderr)
         return 2
     for warning in project.warnings:
         print(f"warning: {warning}", file=sys.stderr)

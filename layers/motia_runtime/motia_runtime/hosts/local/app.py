@@ -157,7 +157,7 @@ def create_app(settings: DevSettings | None = None) -> ASGIApp:
     except ConfigError as exc:
         reloading = bool(os.environ.get(ENV_RELOAD))
         hint = "\nmotia: waiting for a file to change" if reloading else ""
-        print(f"motia: {exc}{hint}", file=sys.stderr, flush=True)
+        print(f"motia: {exc.located()}{hint}", file=sys.stderr, flush=True)
         if reloading:
             return broken_project_app(exc)
         raise SystemExit(2) from None

@@ -58,8 +58,7 @@ class _Unavailable:
 
 def broken_project_app(error: ConfigError) -> ASGIApp:
     detail = error_detail(error)
-    where = ":".join(str(p) for p in (error.file, error.line) if p is not None) or "the project"
-    join_refusal = f"the project failed to load ({where}): {error}"
+    join_refusal = f"the project failed to load: {error.located()}"
     clock = MonotonicClock()
 
     async def index(_: Request) -> Response:
