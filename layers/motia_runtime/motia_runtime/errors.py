@@ -42,7 +42,6 @@ class ConfigError(MotiaError):
         self.field = field
         self.message = message
         self.line = line
-        self.detail = message
         super().__init__(self._render(with_line=False))
 
     def _render(self, with_line: bool) -> str:
@@ -51,7 +50,7 @@ class ConfigError(MotiaError):
             where = f"{where}:{self.line}"
         if self.field:
             where = f"{where}: {self.field}" if where else self.field
-        return f"{where}: {self.detail}" if where else self.detail
+        return f"{where}: {self.message}" if where else self.message
 
     def located(self) -> str:
         """The message with the line after the file (``functions/a_step.py:5: method: ...``),
