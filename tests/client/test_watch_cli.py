@@ -1,4 +1,9 @@
-"""``motia watch`` as a user runs it: a subprocess printing live changes, stopped with Ctrl-C."""
+"""``motia watch`` as a user runs it: a subprocess printing live changes, stopped with Ctrl-C.
+
+Every process a test starts goes through the ``watch`` fixture, which kills whatever is still
+running when the test ends, passed or failed: a detached run (SIGINT ignored) must not leave
+``motia watch`` processes behind.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import asyncio
 import json
 import signal
 import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -16,11 +22,35 @@ from tests.support.dev_server import DevServer
 pytestmark = pytest.mark.slow
 
 
-async def start_watch(*args: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "motia_runtime", "watch", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
+StartWatch = Callable[..., Awaitable[asyncio.subprocess.Process]]
+
+
+def _ignore_stop_signals() -> None:
+    # What a detached run hands down: `nohup`, `setsid ... &` or a script's background job start
+    # their children with SIGINT (and here SIGTERM too) ignored.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+@pytest.fixture
+async def start_watch() -> AsyncIterator[StartWatch]:
+    """Start ``motia watch``; every process started is killed and reaped when the test ends."""
+    started: list[asyncio.subprocess.Process] = []
+
+    async def start(*args: str, ignoring_signals: bool = False) -> asyncio.subprocess.Process:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "motia_runtime", "watch", *args,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            preexec_fn=_ignore_stop_signals if ignoring_signals else None,
+        )
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
 
 
 async def read_line(proc: asyncio.subprocess.Process, timeout: float = 10) -> str:
@@ -30,10 +60,11 @@ async def read_line(proc: asyncio.subprocess.Process, timeout: float = 10) -> st
     return line.decode().rstrip("\n")
 
 
-async def interrupt(proc: asyncio.subprocess.Process) -> tuple[int, str]:
-    proc.send_signal(signal.SIGINT)
+async def interrupt(proc: asyncio.subprocess.Process, sig: int = signal.SIGINT) -> tuple[int, str]:
+    proc.send_signal(sig)
     _, err = await asyncio.wait_for(proc.communicate(), 10)
-    return proc.returncode or 0, err.decode()
+    assert proc.returncode is not None
+    return proc.returncode, err.decode()
 
 
 async def wait_open(proc: asyncio.subprocess.Process) -> None:
@@ -42,43 +73,40 @@ async def wait_open(proc: asyncio.subprocess.Process) -> None:
     assert b"motia watch: open" in line, line
 
 
-async def test_watch_group_json_prints_every_change(server: DevServer, group: str) -> None:
+async def test_watch_group_json_prints_every_change(server: DevServer, group: str, start_watch: StartWatch) -> None:
     proc = await start_watch("todo", group, "--url", server.ws_url, "--json")
-    try:
-        await wait_open(proc)
-        first = json.loads(await read_line(proc))
-        assert (first["type"], first["data"]) == ("sync", [])
+    await wait_open(proc)
+    first = json.loads(await read_line(proc))
+    assert (first["type"], first["data"]) == ("sync", [])
 
-        await ops(server.url, todo(group, "a", "one"))
-        await ops(server.url, todo(group, "a", "two"))
-        await ops(server.url, {"op": "send", "group": group, "type": "typing", "data": {"who": "bo"}})
-        await ops(server.url, {"op": "delete", "group": group, "id": "a"})
-        lines: list[dict[str, Any]] = [json.loads(await read_line(proc)) for _ in range(4)]
-        assert [(x["type"], x["id"]) for x in lines] == [("create", "a"), ("update", "a"), ("event", None),
-                                                          ("delete", "a")]
-        assert lines[1]["data"]["text"] == "two" and lines[1]["version"] == 2
-        assert (lines[2]["event"], lines[2]["data"]) == ("typing", {"who": "bo"})
-    finally:
-        code, err = await interrupt(proc)
+    await ops(server.url, todo(group, "a", "one"))
+    await ops(server.url, todo(group, "a", "two"))
+    await ops(server.url, {"op": "send", "group": group, "type": "typing", "data": {"who": "bo"}})
+    await ops(server.url, {"op": "delete", "group": group, "id": "a"})
+    lines: list[dict[str, Any]] = [json.loads(await read_line(proc)) for _ in range(4)]
+    assert [(x["type"], x["id"]) for x in lines] == [("create", "a"), ("update", "a"), ("event", None),
+                                                      ("delete", "a")]
+    assert lines[1]["data"]["text"] == "two" and lines[1]["version"] == 2
+    assert (lines[2]["event"], lines[2]["data"]) == ("typing", {"who": "bo"})
+    code, err = await interrupt(proc)  # on a failure above, the fixture kills it
     assert code == 0
     assert "Traceback" not in err
 
 
-async def test_watch_item_human_output(server: DevServer, group: str) -> None:
+async def test_watch_item_human_output(server: DevServer, group: str, start_watch: StartWatch) -> None:
     await ops(server.url, todo(group, "a", "hello"))
     proc = await start_watch("todo", group, "a", "--url", server.ws_url)
-    try:
-        await wait_open(proc)
-        assert '"text":"hello"' in await read_line(proc)
-        await ops(server.url, todo(group, "a", "world", done=True))
-        line = await read_line(proc)
-        assert " update " in line and '"text":"world"' in line and '"done":true' in line
-    finally:
-        code, err = await interrupt(proc)
+    await wait_open(proc)
+    assert '"text":"hello"' in await read_line(proc)
+    await ops(server.url, todo(group, "a", "world", done=True))
+    line = await read_line(proc)
+    assert " update " in line and '"text":"world"' in line and '"done":true' in line
+    code, err = await interrupt(proc)
     assert code == 0 and "Traceback" not in err
 
 
-async def test_watch_with_a_bad_token_exits_with_the_reason(server: DevServer, group: str) -> None:
+async def test_watch_with_a_bad_token_exits_with_the_reason(server: DevServer, group: str,
+                                                            start_watch: StartWatch) -> None:
     proc = await start_watch("todo", group, "--url", server.ws_url, "--token", "stolen")
     out, err = await asyncio.wait_for(proc.communicate(), 15)
     assert proc.returncode == 1
@@ -86,7 +114,17 @@ async def test_watch_with_a_bad_token_exits_with_the_reason(server: DevServer, g
     assert out == b""
 
 
-async def test_watch_an_unknown_stream_says_so(server: DevServer, group: str) -> None:
+async def test_watch_an_unknown_stream_says_so(server: DevServer, group: str, start_watch: StartWatch) -> None:
     proc = await start_watch("nope", group, "--url", server.ws_url)
     _, err = await asyncio.wait_for(proc.communicate(), 15)
     assert proc.returncode == 1 and "STREAM_NOT_FOUND" in err.decode()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+async def test_watch_stops_on_a_signal_it_inherited_as_ignored(server: DevServer, group: str,
+                                                               start_watch: StartWatch, sig: int) -> None:
+    proc = await start_watch("todo", group, "--url", server.ws_url, ignoring_signals=True)
+    await wait_open(proc)
+    assert "sync" in await read_line(proc)
+    code, err = await interrupt(proc, sig)
+    assert code == 0 and "Traceback" not in err, err

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
 import shutil
+import signal
 import time
 from pathlib import Path
 
 import httpx
+import websockets
 
 from tests.support.dev_server import DevServer
 
@@ -24,7 +29,34 @@ def _says(server: DevServer) -> str | None:
         return None
 
 
+def _wait_says(server: DevServer, text: str, timeout_s: float = 20) -> str | None:
+    """Poll the step (never touching the file) until it says ``text`` or the time is up."""
+    deadline = time.time() + timeout_s
+    while (said := _says(server)) != text and time.time() < deadline:
+        time.sleep(0.1)
+    return said
+
+
+def _worker_of(pid: int, timeout_s: float = 20) -> int:
+    """The pid of the worker uvicorn's supervisor ``pid`` spawned (multiprocessing's spawn_main)."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                cmdline = (entry / "cmdline").read_bytes()
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == pid and b"spawn_main" in cmdline:
+                return int(entry.name)
+        time.sleep(0.005)
+    raise AssertionError(f"motia dev ({pid}) spawned no worker within {timeout_s}s")
+
+
 def test_editing_a_step_reloads_it(tmp_path: Path) -> None:
+    # One save, made as soon as the server answers, and never repeated: it must be picked up.
     root = tmp_path / "app"
     (root / "functions").mkdir(parents=True)
     (root / "functions" / "hello_step.py").write_text(STEP % "first")
@@ -32,18 +64,44 @@ def test_editing_a_step_reloads_it(tmp_path: Path) -> None:
     try:
         assert _says(server) == "first"
         (root / "functions" / "hello_step.py").write_text(STEP % "second")
-        deadline = time.time() + 20
-        while _says(server) != "second" and time.time() < deadline:
-            time.sleep(0.1)
-        assert _says(server) == "second"
+        assert _wait_says(server, "second") == "second", server.logs()
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
 
 
-def test_a_broken_step_is_reported_and_the_fix_is_picked_up(tmp_path: Path) -> None:
-    # With reload on, the worker reports the config error (file and field, no traceback) and the
-    # command keeps watching: saving the fixed file brings the server up.
+def test_a_save_before_the_supervisor_runs_again_is_picked_up(tmp_path: Path) -> None:
+    # The supervisor is frozen (SIGSTOP) from the moment it has spawned the worker until after the
+    # save, as a busy machine may leave it unscheduled. A supervisor that starts watching only
+    # after spawning the worker (uvicorn's, a reload_delay later) never sees that save.
+    root = tmp_path / "app"
+    (root / "functions").mkdir(parents=True)
+    step = root / "functions" / "hello_step.py"
+    step.write_text(STEP % "first")
+    server = DevServer(root, tmp_path / "data", reload=True).spawn()
+    assert server.proc is not None
+    frozen = False
+    try:
+        _worker_of(server.proc.pid)
+        os.kill(server.proc.pid, signal.SIGSTOP)
+        frozen = True
+        assert _wait_says(server, "first") == "first", server.logs()
+        step.write_text(STEP % "second")
+        time.sleep(0.3)  # let the save settle while the supervisor is still frozen
+        os.kill(server.proc.pid, signal.SIGCONT)
+        frozen = False
+        assert _wait_says(server, "second") == "second", server.logs()
+    finally:
+        if frozen:
+            os.kill(server.proc.pid, signal.SIGCONT)
+        server.stop()
+
+
+def test_a_broken_step_is_served_as_its_error_until_the_fix_is_saved(tmp_path: Path) -> None:
+    # With reload on, the worker reports the config error (file, line and field, no traceback) and
+    # answers with it, at once: every HTTP request gets a 503 naming them, the Workbench feed sends
+    # it for the page's banner, a stream join gets an error event. One save of the fix brings the
+    # steps back: it is saved once, never repeated.
     root = tmp_path / "app"
     (root / "functions").mkdir(parents=True)
     step = root / "functions" / "hello_step.py"
@@ -55,17 +113,53 @@ def test_a_broken_step_is_reported_and_the_fix_is_picked_up(tmp_path: Path) -> N
             time.sleep(0.1)
         assert "hello_step.py" in server.logs() and "method" in server.logs(), server.logs()
         assert "Traceback" not in server.logs()
-        assert server.proc.poll() is None, "motia dev ended instead of waiting for the fix"
-        # uvicorn's supervisor starts watching a reload_delay after it spawns the worker, which on a
-        # fast machine has failed by then: a save before that is not seen, so save again, as a
-        # user would, every 2 s until the server answers.
-        deadline = time.time() + 20
-        saved_at = 0.0
-        while _says(server) != "fixed" and time.time() < deadline:
-            if time.time() - saved_at > 2:
-                step.write_text(STEP % "fixed")
-                saved_at = time.time()
-            time.sleep(0.1)
-        assert _says(server) == "fixed", server.logs()
+        assert server.proc is not None and server.proc.poll() is None, "motia dev ended instead of waiting for the fix"
+
+        expected = {"file": "functions/hello_step.py", "line": 2, "field": "method"}
+        for method, path in [("GET", "/hello"), ("GET", "/__motia/health"), ("POST", "/anything"),
+                             ("GET", "/__motia/steps"), ("DELETE", "/__motia/state/g/k")]:
+            response = _wait_answer(server, method, path)
+            assert response.status_code == 503, (method, path, response.text)
+            body = response.json()
+            assert {k: body[k] for k in expected} == expected, body
+            assert "FETCH" in body["error"] or "method" in body["error"]
+        page = httpx.get(f"{server.url}/__motia/", timeout=2)
+        assert page.status_code == 200 and "Workbench" in page.text
+        assert httpx.get(f"{server.url}/__motia/static/js/main.js", timeout=2).status_code == 200
+        asyncio.run(_sockets_refuse(server, expected))
+
+        step.write_text(STEP % "fixed")
+        assert _wait_says(server, "fixed") == "fixed", server.logs()
     finally:
         server.stop()
+
+
+def _wait_answer(server: DevServer, method: str, path: str) -> httpx.Response:
+    # The worker may still be starting (connection refused, or accepted by the supervisor's socket
+    # and not yet answered): each try has a short timeout, and the answer, once there, is immediate.
+    deadline = time.time() + 20
+    while True:
+        try:
+            return httpx.request(method, f"{server.url}{path}", timeout=2)
+        except httpx.TransportError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+async def _sockets_refuse(server: DevServer, expected: dict[str, object]) -> None:
+    async with websockets.connect(f"{server.ws_url}/__motia/ws") as feed:
+        frame = json.loads(await asyncio.wait_for(feed.recv(), 5))
+        assert frame["type"] == "project-error"
+        assert {k: frame["data"][k] for k in expected} == expected
+    # Offered a token as Motia's clients send it, the socket echoes the subprotocol (browsers need it).
+    async with websockets.connect(server.ws_url, subprotocols=["Authorization", "a-token"]) as conn:  # type: ignore[list-item]
+        assert conn.subprotocol == "Authorization"
+        for group in ("a", "b"):  # the connection stays up: every join is answered
+            await conn.send(json.dumps({"type": "join", "data": {"streamName": "todo", "groupId": group,
+                                                                 "subscriptionId": f"s-{group}"}}))
+            frame = json.loads(await asyncio.wait_for(conn.recv(), 5))
+            assert frame["groupId"] == group and frame["event"]["type"] == "event"
+            error = frame["event"]["event"]
+            assert error["type"] == "error" and error["data"]["code"] == "PROJECT_NOT_LOADED"
+            assert "functions/hello_step.py:2" in error["data"]["message"]

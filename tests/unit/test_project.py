@@ -143,7 +143,11 @@ def test_discovers_steps_and_streams_by_file_name(project: ProjectFactory) -> No
     loaded = load_project(root)
     assert sorted(loaded.steps) == ["Create", "Notify"]
     assert list(loaded.streams) == ["pet"]
-    assert loaded.warnings == []
+    # Not loaded, and said so, with the name that would load (the files are never imported).
+    assert loaded.warnings == [
+        "functions/pets/old.step.py: not loaded: step files must be named *_step.py (rename it to old_step.py)",
+        "streams/pet.stream.py: not loaded: stream files must be named *_stream.py (rename it to pet_stream.py)",
+    ]
     assert [s.name for s in loaded.subscribers("pet.created")] == ["Notify"]
 
 
@@ -195,3 +199,53 @@ def test_stream_config_errors_name_the_file(project: ProjectFactory) -> None:
     root = project({"streams/bad_stream.py": "config = {'name': 'not a name', 'schema': {'type': 'object'}}"})
     with pytest.raises(ConfigError, match=r"streams/bad_stream.py: name: .*identifier"):
         load_project(root)
+
+
+def test_files_that_look_like_steps_or_streams_but_will_not_load_are_named(project: ProjectFactory) -> None:
+    root = project({
+        "functions/a_step.py": API % ("A", "/a", "GET", "[]"),
+        "functions/hello-step.py": API % ("H", "/h", "GET", "[]"),
+        "functions/greet.py": API % ("G", "/g", "GET", "[]"),  # a step's shape, a helper's name
+        "functions/helpers.py": "config = {'retries': 3}\n",  # config alone: a helper, not a step
+        "functions/todo_stream.py": "config = {'name': 'todo', 'schema': {}}\n",
+        "streams/counter.py": "config = {'name': 'counter', 'schema': {'type': 'object'}}\n",
+        "streams/auth.py": "async def authenticate(req):\n    return None\n",
+    })
+    assert load_project(root).warnings == [
+        "functions/greet.py: not loaded: step files must be named *_step.py (rename it to greet_step.py)",
+        "functions/hello-step.py: not loaded: step files must be named *_step.py (rename it to hello_step.py)",
+        "functions/todo_stream.py: not loaded: a stream file is loaded from streams/ only (move it there)",
+        "streams/counter.py: not loaded: stream files must be named *_stream.py (rename it to counter_stream.py)",
+    ]
+
+
+def test_a_project_without_steps_says_so(project: ProjectFactory, tmp_path: Path) -> None:
+    from motia_runtime.project import missing_functions
+
+    empty = project({"functions/pets/helpers.py": "X = 1\n"})
+    assert load_project(empty).warnings == ["no steps: no *_step.py files under functions/"]
+    assert missing_functions(empty) is None
+    nowhere = tmp_path / "not-a-project"
+    nowhere.mkdir()
+    assert load_project(nowhere).warnings[0].startswith(f"no steps: no functions/ folder in {nowhere}")
+    assert "pass --root" in (missing_functions(nowhere) or "")
+
+
+@pytest.mark.parametrize(("files", "field", "line"), [
+    # a syntax error: its line; an error raised while importing: the step's failing line
+    ({"functions/a_step.py": "config = {\n  'type': 'api',\n  'name' 'A',\n}\n"}, None, 3),
+    ({"functions/a_step.py": "import os\n\nraise RuntimeError('boom')\n"}, None, 3),
+    # a config field: the line of its key; the handler: its def; a duplicate name: its key
+    ({"functions/a_step.py": "config = {\n  'type': 'api',\n  'name': 'A',\n  'path': '/a',\n"
+                             "  'method': 'FETCH',\n}\nasync def handler(req, ctx):\n    pass\n"}, "method", 5),
+    ({"functions/a_step.py": "config = {'type': 'cron', 'name': 'C', 'cron': '* * * * *'}\n\n"
+                             "def handler(a, b, c):\n    pass\n"}, "handler", 3),
+    ({"functions/a_step.py": API % ("Same", "/a", "GET", "[]"),
+      "functions/b_step.py": "\n" + API % ("Same", "/b", "GET", "[]")}, "name", 3),
+])
+def test_a_config_error_points_at_its_line(project: ProjectFactory, files: dict[str, str], field: str | None,
+                                           line: int) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_project(project(files))
+    assert (info.value.field, info.value.line) == (field, line), str(info.value)
+    assert info.value.located().startswith(f"{info.value.file}:{line}: ")

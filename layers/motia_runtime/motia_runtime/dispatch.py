@@ -18,12 +18,14 @@ import pydantic
 
 from . import jsonsafe
 from .config import ApiRouteConfig, CronConfig, EventConfig
+from .context import FlowContext
 from .env import env_int
 from .errors import MotiaError, ValidationError
 from .ports.events import Event
 from .project import Step
 from .run_context import running
 from .runtime import Runtime
+from .sync_context import blocking_context
 from .trace import new_trace_id
 
 
@@ -87,10 +89,15 @@ def parse_body(raw: bytes, content_type: str | None) -> tuple[Any, ApiResponse |
 
 
 async def call_handler(handler: Callable[..., Any], *args: Any, timeout_s: float | None) -> Any:
-    """Await an async handler, or run a plain function in a thread, within ``timeout_s``."""
+    """Await an async handler, or run a plain function in a thread, within ``timeout_s``.
+
+    A plain function's ``ctx`` makes blocking calls (``ctx.state.set(...)`` without ``await``
+    writes): see sync_context.py."""
     if inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(type(handler).__call__):
         call: Awaitable[Any] = handler(*args)
     else:
+        loop = asyncio.get_running_loop()
+        args = tuple(blocking_context(a, loop) if isinstance(a, FlowContext) else a for a in args)
         call = asyncio.to_thread(functools.partial(handler, *args))
     if timeout_s is None:
         return await call

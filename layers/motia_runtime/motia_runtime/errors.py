@@ -32,17 +32,30 @@ class MotiaError(Exception):
 class ConfigError(MotiaError):
     """A step, stream or project file is invalid.
 
-    The message always names the file and, where there is one, the field.
+    The message always names the file and, where there is one, the field; ``line`` is the line
+    of the file the problem is on, when it is known (set by the loader, see ``project.py``).
     """
 
-    def __init__(self, message: str, *, file: str | None = None, field: str | None = None) -> None:
+    def __init__(self, message: str, *, file: str | None = None, field: str | None = None,
+                 line: int | None = None) -> None:
         self.file = file
         self.field = field
         self.message = message
-        where = file or ""
-        if field:
-            where = f"{where}: {field}" if where else field
-        super().__init__(f"{where}: {message}" if where else message)
+        self.line = line
+        super().__init__(self._render(with_line=False))
+
+    def _render(self, with_line: bool) -> str:
+        where = self.file or ""
+        if with_line and where and self.line is not None:
+            where = f"{where}:{self.line}"
+        if self.field:
+            where = f"{where}: {self.field}" if where else self.field
+        return f"{where}: {self.message}" if where else self.message
+
+    def located(self) -> str:
+        """The message with the line after the file (``functions/a_step.py:5: method: ...``),
+        as editors and terminals link it; ``str()`` keeps the line out for stable messages."""
+        return self._render(with_line=True)
 
 
 class ValidationError(MotiaError):

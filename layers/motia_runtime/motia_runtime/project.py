@@ -12,6 +12,7 @@ generate`` load every step, so a problem in any step still fails them.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import re
@@ -36,6 +37,7 @@ from .config import (
     parse_stream_config,
 )
 from .errors import ConfigError
+from .source_hints import import_line, locate, lookalike_warnings
 from .triggers import expand_step_config, is_multi_trigger
 
 STEP_GLOB = "*_step.py"
@@ -127,10 +129,11 @@ def _import(path: Path, root: Path) -> ModuleType:
         if name in sys.modules:
             return importlib.reload(sys.modules[name])
         return importlib.import_module(name)
-    except ConfigError:
-        raise
+    except ConfigError as exc:
+        raise locate(exc, path) from None
     except Exception as exc:
-        raise ConfigError(f"cannot import: {type(exc).__name__}: {exc}", file=rel) from exc
+        raise ConfigError(f"cannot import: {type(exc).__name__}: {exc}", file=rel,
+                          line=import_line(exc, path)) from exc
 
 
 def _check_handler(step: StepConfigModel, handler: Any, rel: str, unified: bool = False) -> Callable[..., Any] | None:
@@ -173,6 +176,15 @@ def _config_modules(folder: Path, pattern: str, root: Path, kind: str,
         yield path, rel, module
 
 
+@contextlib.contextmanager
+def _pointing_at(path: Path) -> Iterator[None]:
+    """A ConfigError about ``path``'s config gets the line it is on."""
+    try:
+        yield
+    except ConfigError as exc:
+        raise locate(exc, path) from None
+
+
 def load_project(root: Path | str, *, functions_dir: str = "functions", streams_dir: str = "streams",
                  step_files: Iterable[Path | str] | None = None) -> Project:
     """Import and validate every step and stream under ``root``.
@@ -194,10 +206,12 @@ def load_project(root: Path | str, *, functions_dir: str = "functions", streams_
     authenticate = None
     streams_path = root / streams_dir
     for path, rel, module in _config_modules(streams_path, STREAM_GLOB, root, "stream"):
-        config = parse_stream_config(module.config, rel)
+        with _pointing_at(path):
+            config = parse_stream_config(module.config, rel)
         if config.name in streams:
             other = _relative(stream_files[config.name], root)
-            raise ConfigError(f"stream {config.name!r} is already defined in {other}", file=rel, field="name")
+            raise locate(ConfigError(f"stream {config.name!r} is already defined in {other}", file=rel,
+                                     field="name"), path)
         streams[config.name] = config
         stream_files[config.name] = path
     auth_path = streams_path / AUTH_MODULE
@@ -205,30 +219,51 @@ def load_project(root: Path | str, *, functions_dir: str = "functions", streams_
         module = _import(auth_path, root)
         authenticate = getattr(module, "authenticate", None)
         if authenticate is not None and not callable(authenticate):
-            raise ConfigError("authenticate must be a function", file=_relative(auth_path, root), field="authenticate")
+            raise locate(ConfigError("authenticate must be a function", file=_relative(auth_path, root),
+                                     field="authenticate"), auth_path)
 
     steps: dict[str, Step] = {}
     routes: dict[tuple[str, str], Step] = {}
     functions_path = root / functions_dir
     for path, rel, module in _config_modules(functions_path, STEP_GLOB, root, "step", files):
-        for step in _steps_of(module, path, rel, streams):
-            config = step.config
-            if config.name in steps:
-                other = _relative(steps[config.name].file, root)
-                raise ConfigError(f"step name {config.name!r} is already used by {other}", file=rel, field="name")
-            if isinstance(config, ApiRouteConfig):
-                key = _route_key(config)
-                if key in routes:
-                    other = _relative(routes[key].file, root)
-                    raise ConfigError(
-                        f"route {config.method} {config.path} is already served by {other}", file=rel, field="path"
-                    )
-                routes[key] = step
-            steps[config.name] = step
+        with _pointing_at(path):  # a ConfigError about this file gets its line
+            for step in _steps_of(module, path, rel, streams):
+                config = step.config
+                if config.name in steps:
+                    other = _relative(steps[config.name].file, root)
+                    raise ConfigError(f"step name {config.name!r} is already used by {other}", file=rel,
+                                      field="name")
+                if isinstance(config, ApiRouteConfig):
+                    key = _route_key(config)
+                    if key in routes:
+                        other = _relative(routes[key].file, root)
+                        raise ConfigError(f"route {config.method} {config.path} is already served by {other}",
+                                          file=rel, field="path")
+                    routes[key] = step
+                steps[config.name] = step
 
     if files is not None:
         return Project(root, steps, streams, stream_files, authenticate, [], complete=False)
-    return Project(root, steps, streams, stream_files, authenticate, _topic_warnings(steps, root))
+    warnings = _layout_warnings(root, functions_path, streams_path, auth_path, steps)
+    return Project(root, steps, streams, stream_files, authenticate, warnings + _topic_warnings(steps, root))
+
+
+def missing_functions(root: Path | str, functions_dir: str = "functions") -> str | None:
+    """Why ``root`` is not a project (no ``functions/`` folder), or None when it has one."""
+    root = Path(root).resolve()
+    if (root / functions_dir).is_dir():
+        return None
+    return (f"no {functions_dir}/ folder in {root}: not a Motia project? "
+            f"(steps are {functions_dir}/**/{STEP_GLOB}; pass --root)")
+
+
+def _layout_warnings(root: Path, functions: Path, streams: Path, auth: Path, steps: dict[str, Step]) -> list[str]:
+    """Files that look like steps or streams but are not loaded, and a project with no steps."""
+    warnings = lookalike_warnings(root, functions, streams, STEP_GLOB, STREAM_GLOB, ignore={auth})
+    if not steps:
+        reason = missing_functions(root, functions.name) or f"no {STEP_GLOB} files under {functions.name}/"
+        warnings.append(f"no steps: {reason}")
+    return warnings
 
 
 def _steps_of(module: ModuleType, path: Path, rel: str, streams: dict[str, StreamConfig]) -> list[Step]:

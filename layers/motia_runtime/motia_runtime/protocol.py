@@ -37,6 +37,7 @@ EVENT_NOT_ALLOWED = "EVENT_NOT_ALLOWED"  # a client event the stream does not ta
 INVALID_EVENT = "INVALID_EVENT"  # a client event whose type or data breaks the stream's rules
 RATE_LIMITED = "RATE_LIMITED"  # more client events than the stream allows per connection
 INTERNAL_ERROR = "INTERNAL_ERROR"
+PROJECT_NOT_LOADED = "PROJECT_NOT_LOADED"  # motia dev: a step or stream fails to load (hosts/local/broken.py)
 
 # The custom event telling a client that what it missed cannot be replayed (see module doc).
 RESYNC = "resync"

@@ -48,7 +48,7 @@ def _dev(args: argparse.Namespace) -> int:
         try:  # loaded up front so a broken step is reported before the server starts
             host = LocalHost(DevSettings.from_env())
         except ConfigError as exc:
-            print(f"motia: {exc}", file=sys.stderr)
+            print(f"motia: {exc.located()}", file=sys.stderr)
             return 2
         if args.workers == 1:
             app = host.app()  # served as it is: the project is loaded once
@@ -57,12 +57,10 @@ def _dev(args: argparse.Namespace) -> int:
     base = f"{args.host}:{args.port}"
     print(f"motia dev: API http://{base}  streams ws://{base}\n"
           f"           Workbench http://{base}/  (API docs: http://{base}/openapi.json)", file=sys.stderr)
-    uvicorn.run(
-        app,
+    options: dict[str, Any] = dict(
         factory=isinstance(app, str),
         host=args.host,
         port=args.port,
-        **({"reload": True, "reload_dirs": reload_dirs, "reload_includes": ["*.py"]} if reload else {}),
         workers=args.workers,
         log_level=args.log_level,
         # uvicorn's sans-I/O WebSocket protocol, with the hub's direct frame writes; named, not
@@ -74,6 +72,12 @@ def _dev(args: argparse.Namespace) -> int:
         # (bench/RESULTS.md). Motia's server does not negotiate permessage-deflate either.
         ws_per_message_deflate=False,
     )
+    if reload:  # uvicorn's supervisor, watching from before the worker starts (hosts/local/reload.py)
+        from ..hosts.local.reload import run_reloading
+
+        run_reloading(app, reload_dirs=reload_dirs, reload_includes=["*.py"], **options)
+    else:
+        uvicorn.run(app, **options)
     return 0
 
 
@@ -105,12 +109,15 @@ def _shared_storage(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from ..project import load_project
+    from ..project import load_project, missing_functions
 
+    if reason := missing_functions(args.root):  # most likely the wrong folder: say so, and fail
+        print(f"motia: {reason}", file=sys.stderr)
+        return 2
     try:
         project = load_project(args.root)
     except ConfigError as exc:
-        print(f"motia: {exc}", file=sys.stderr)
+        print(f"motia: {exc.located()}", file=sys.stderr)
         return 2
     for warning in project.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -122,13 +129,14 @@ def _watch(args: argparse.Namespace) -> int:
     import asyncio
 
     try:
-        from ..client.watch import watch
+        from ..client.watch import until_stopped, watch
     except ImportError as exc:  # websockets is an extra
         print(f"motia watch needs websockets ({exc}): pip install 'motia-runtime[client]'", file=sys.stderr)
         return 1
     try:
-        return asyncio.run(watch(args.url, args.stream, args.group, args.id, args.token, args.json))
-    except KeyboardInterrupt:  # Ctrl-C is how a watch ends
+        # Ctrl-C (or SIGTERM) is how a watch ends, whatever signal dispositions it inherited
+        return asyncio.run(until_stopped(watch(args.url, args.stream, args.group, args.id, args.token, args.json)))
+    except KeyboardInterrupt:  # a Ctrl-C before the handlers are in place
         return 0
 
 

@@ -6,9 +6,12 @@ connection status goes to stderr so stdout stays the data.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
 import sys
 import time
+from collections.abc import Coroutine
 from typing import Any, TextIO
 
 from ..errors import StreamError
@@ -60,3 +63,28 @@ async def watch(url: str, stream: str, group: str, id: str | None, token: str | 
     finally:
         await client.close()
     return 0
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+async def until_stopped(run: Coroutine[Any, Any, int]) -> int:
+    """Run ``run`` until it ends, or until SIGINT or SIGTERM, which end it cleanly with 0.
+
+    The handlers are installed here rather than relying on Python's: a process started detached
+    (``nohup``, ``setsid ... &``, a script's background job) inherits SIGINT ignored, so no
+    KeyboardInterrupt would ever come, and SIGTERM would kill it without closing the socket.
+    """
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(run)
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if task.cancelled():  # stopped by a signal: the watch's own finally closed the connection
+            return 0
+        raise
+    finally:
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)

@@ -18,12 +18,14 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp
 
 from ...adapters.sqlite import Database, SQLiteQueueStore, SQLiteStateStore, SQLiteStreamStore
 from ...errors import ConfigError
 from ...project import load_project
 from ...runtime import Runtime
 from .admin import admin_routes
+from .broken import broken_project_app
 from .bus import LocalEventBus
 from .http import api_routes, openapi_route
 from .hub import Hub
@@ -150,15 +152,22 @@ def _redis_backend(url: str | None) -> RedisBackend | None:
     return RedisBackend(url)
 
 
-def create_app(settings: DevSettings | None = None) -> Starlette:
+def create_app(settings: DevSettings | None = None) -> ASGIApp:
     """The app factory uvicorn calls in the worker process (again after each reload).
 
-    A project that does not load ends the worker with the config error (file and field) rather
-    than a traceback; under reload, uvicorn's supervisor then waits for the next change.
+    A project that does not load is reported as its config error (file, line and field), not a
+    traceback. Under reload the worker then serves that error (503s, the Workbench banner, join
+    refusals: see broken.py) until the next change restarts it; without reload it ends.
     """
+    settings = settings or DevSettings.from_env()
     try:
-        return LocalHost(settings or DevSettings.from_env()).app()
+        return LocalHost(settings).app()
     except ConfigError as exc:
-        hint = "\nmotia: waiting for a file to change" if os.environ.get(ENV_RELOAD) else ""
-        print(f"motia: {exc}{hint}", file=sys.stderr, flush=True)
+        reloading = bool(os.environ.get(ENV_RELOAD))
+        hint = "\nmotia: waiting for a file to change" if reloading else ""
+        print(f"motia: {exc.located()}{hint}", file=sys.stderr, flush=True)
+        if reloading:
+            # The same trust boundary as the real app: the error names files of the project, and
+            # its feed and socket must answer only the developer's own pages (trust.py).
+            return TrustBoundary(broken_project_app(exc), hosts=settings.allowed_hosts, cors_origins=cors_origins())
         raise SystemExit(2) from None

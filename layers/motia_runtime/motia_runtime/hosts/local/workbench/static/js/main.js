@@ -105,6 +105,25 @@ function renderLive() {
   });
 }
 
+// While a step or stream fails to load, motia dev serves only the error (503s) and its feed sends
+// one 'project-error' frame: shown above every view until the fixed server's feed opens.
+function renderProjectError() {
+  const banner = h('div', {id: 'project-error', class: 'project-error', role: 'alert', hidden: true});
+  document.querySelector('.app').before(banner);
+  app.feed.on('project-error', (error) => {
+    const where = [error.file, error.line].filter((part) => part !== null && part !== undefined).join(':');
+    clear(banner);
+    add(banner,
+      h('strong', {}, 'The project failed to load'),
+      where ? h('code', {class: 'project-error-where'}, where) : null,
+      error.field ? h('span', {}, ` field ${error.field}`) : null,
+      h('pre', {class: 'project-error-message'}, error.error),
+      h('div', {class: 'project-error-hint'}, error.hint || 'Fix the file and save: the server restarts by itself.'));
+    banner.hidden = false;
+  });
+  app.feed.on('open', () => { banner.hidden = true; });
+}
+
 function remount() {
   current.handle?.unmount?.();
   current = {name: null, handle: null};
@@ -113,5 +132,6 @@ function remount() {
 
 renderNav();
 renderLive();
+renderProjectError();
 window.addEventListener('hashchange', route);
 route();
