@@ -126,6 +126,9 @@ def test_a_broken_step_is_served_as_its_error_until_the_fix_is_saved(tmp_path: P
         page = httpx.get(f"{server.url}/__motia/", timeout=2)
         assert page.status_code == 200 and "Workbench" in page.text
         assert httpx.get(f"{server.url}/__motia/static/js/main.js", timeout=2).status_code == 200
+        # The error names the project's files: it is behind the same trust boundary as the app.
+        rebound = httpx.get(f"{server.url}/__motia/health", headers={"Host": "evil.example:3000"}, timeout=2)
+        assert rebound.status_code == 403 and "file" not in rebound.json()
         asyncio.run(_sockets_refuse(server, expected))
 
         step.write_text(STEP % "fixed")
