@@ -119,3 +119,15 @@ def test_the_byte_budget_evicts_the_oldest_traces_but_never_the_newest() -> None
         small.operation("T", "S", "state", {"op": "set", "group": "g", "key": str(i), "value": "z" * 100})
     kept = small.trace("T")["events"]
     assert len(kept) == 3 and small.memory()["traceBytes"] == sum(len(pydantic_core.to_json(e)) for e in kept)
+
+
+def test_the_workbench_page_outbox_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from motia_runtime.hosts.local.workbench.feed import MAX_OUTBOX, WorkbenchFeed
+
+    monkeypatch.delenv("MOTIA_WORKBENCH_OUTBOX_FRAMES", raising=False)
+    assert WorkbenchFeed().max_outbox == MAX_OUTBOX == 5000
+    monkeypatch.setenv("MOTIA_WORKBENCH_OUTBOX_FRAMES", "50")
+    assert WorkbenchFeed().max_outbox == 50
+    monkeypatch.setenv("MOTIA_WORKBENCH_OUTBOX_FRAMES", "-1")
+    with pytest.raises(ConfigError, match="MOTIA_WORKBENCH_OUTBOX_FRAMES"):
+        WorkbenchFeed()
