@@ -147,15 +147,16 @@ class Server:
 class Ours(Server):
     name = "ours"
 
-    def __init__(self, reload: bool = True) -> None:
+    def __init__(self, reload: bool = True, root: Path = APP) -> None:
         super().__init__()
         self.port = OURS_PORT
         self.reload = reload
+        self.root = root  # the bench app by default; the soak serves the repository's own project
 
     def command(self) -> list[str]:
         data = TMP / "data" / f"ours-{self.starts}"
         shutil.rmtree(data, ignore_errors=True)
-        return [str(Path(sys.executable).with_name("motia")), "dev", "--root", str(APP), "--port", str(self.port),
+        return [str(Path(sys.executable).with_name("motia")), "dev", "--root", str(self.root), "--port", str(self.port),
                 "--data-dir", str(data), *([] if self.reload else ["--no-reload"])]
 
     def env(self) -> dict[str, str]:
