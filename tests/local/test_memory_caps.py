@@ -19,6 +19,7 @@ import pytest
 from motia_runtime.errors import ConfigError
 from motia_runtime.hosts.local.traces import (
     DEFAULT_MAX_LOGS,
+    DEFAULT_MAX_LOGS_MB,
     DEFAULT_MAX_TRACE_EVENTS,
     DEFAULT_MAX_TRACE_MB,
     DEFAULT_MAX_TRACES,
@@ -85,7 +86,8 @@ def test_the_caps_default_and_refuse_a_bad_setting(monkeypatch: pytest.MonkeyPat
     recorder = TraceRecorder()
     assert recorder.memory() == {"traces": 0, "maxTraces": DEFAULT_MAX_TRACES, "traceBytes": 0,
                                  "maxTraceBytes": DEFAULT_MAX_TRACE_MB * 1_000_000, "logs": 0,
-                                 "maxLogs": DEFAULT_MAX_LOGS}
+                                 "maxLogs": DEFAULT_MAX_LOGS, "logBytes": 0,
+                                 "maxLogBytes": DEFAULT_MAX_LOGS_MB * 1_000_000}
     assert recorder._max_events == DEFAULT_MAX_TRACE_EVENTS
     monkeypatch.setenv("MOTIA_WORKBENCH_TRACES", "lots")
     with pytest.raises(ConfigError, match="MOTIA_WORKBENCH_TRACES"):
@@ -131,3 +133,18 @@ def test_the_workbench_page_outbox_is_a_setting(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("MOTIA_WORKBENCH_OUTBOX_FRAMES", "-1")
     with pytest.raises(ConfigError, match="MOTIA_WORKBENCH_OUTBOX_FRAMES"):
         WorkbenchFeed()
+
+
+def test_the_log_ring_is_bounded_in_bytes_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOTIA_WORKBENCH_LOGS_MB", "1")
+    recorder = TraceRecorder(max_logs=10_000)
+    for n in range(600):  # ~4 KB each: about 250 fit in 1 MB
+        recorder.log({"level": "info", "time": n, "msg": f"m{n}", "blob": "b" * 3900})
+        assert recorder.memory()["logBytes"] <= 1_000_000
+    kept = recorder.logs(limit=10_000)
+    assert 200 < len(kept) < 300 and kept[-1]["msg"] == "m599"
+    assert [e["time"] for e in kept] == list(range(600 - len(kept), 600))
+    assert recorder.memory()["logBytes"] == sum(len(pydantic_core.to_json(e)) for e in kept)
+    huge = TraceRecorder(max_log_bytes=100)
+    huge.log({"level": "info", "time": 1, "msg": "x" * 500})
+    assert len(huge.logs()) == 1  # the newest entry is always kept

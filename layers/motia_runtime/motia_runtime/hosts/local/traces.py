@@ -10,7 +10,9 @@ log entries). All of it lives in bounded memory, each bound an environment varia
   events, ~27 KB, so the default keeps ~600 of them and the count above is what binds;
 - ``MOTIA_WORKBENCH_TRACE_EVENTS`` (default 2,000): past it a trace drops its oldest events and
   says how many;
-- ``MOTIA_WORKBENCH_LOGS`` (default 5,000): the log ring keeps the last that many entries.
+- ``MOTIA_WORKBENCH_LOGS`` (default 5,000) and ``MOTIA_WORKBENCH_LOGS_MB`` (default 8, as JSON):
+  the log ring keeps the last entries within both (a shelter log entry is ~300 bytes, so the
+  count binds; the bytes bound entries with large values).
 
 Each recorded value is at most a 4,000-character preview. That suits a development tool: cheap,
 never unbounded, and a restart starts clean (durable state, streams and queues are SQLite's job,
@@ -45,6 +47,8 @@ ENV_MAX_TRACE_EVENTS = "MOTIA_WORKBENCH_TRACE_EVENTS"
 ENV_MAX_LOGS = "MOTIA_WORKBENCH_LOGS"
 ENV_MAX_TRACE_MB = "MOTIA_WORKBENCH_TRACE_MB"
 DEFAULT_MAX_TRACE_MB = 16
+ENV_MAX_LOGS_MB = "MOTIA_WORKBENCH_LOGS_MB"
+DEFAULT_MAX_LOGS_MB = 8
 DEFAULT_MAX_TRACES = 300
 DEFAULT_MAX_TRACE_EVENTS = 2000
 DEFAULT_MAX_LOGS = 5000
@@ -169,7 +173,8 @@ class TraceRecorder(Observer):
     records_operations = True
 
     def __init__(self, subscribers: Callable[[str], Iterable[str]] = lambda _: (), *, max_traces: int | None = None,
-                 max_events: int | None = None, max_logs: int | None = None, max_bytes: int | None = None) -> None:
+                 max_events: int | None = None, max_logs: int | None = None, max_bytes: int | None = None,
+                 max_log_bytes: int | None = None) -> None:
         """Bounds left out are read from the environment (see the module docstring)."""
         self._subscribers = subscribers
         self._max_traces = max_traces or env_int(ENV_MAX_TRACES, DEFAULT_MAX_TRACES, "traces", maximum=100_000)
@@ -179,8 +184,12 @@ class TraceRecorder(Observer):
                                                            maximum=100_000)
         self._bytes = 0  # the JSON size of every kept trace's events
         self._traces: OrderedDict[str, Trace] = OrderedDict()
-        self._logs: deque[dict[str, Any]] = deque(
-            maxlen=max_logs or env_int(ENV_MAX_LOGS, DEFAULT_MAX_LOGS, "log entries", maximum=1_000_000))
+        self._max_logs = max_logs or env_int(ENV_MAX_LOGS, DEFAULT_MAX_LOGS, "log entries", maximum=1_000_000)
+        self._max_log_bytes = max_log_bytes or 1_000_000 * env_int(ENV_MAX_LOGS_MB, DEFAULT_MAX_LOGS_MB, "MB",
+                                                                   maximum=100_000)
+        self._logs: deque[dict[str, Any]] = deque()
+        self._log_sizes: deque[int] = deque()
+        self._log_bytes = 0
         self._lock = threading.Lock()
         self._seq = 0
         self._span_ids = 0
@@ -242,7 +251,7 @@ class TraceRecorder(Observer):
         with self._lock:
             record = {k: jsonable(v) for k, v in entry.items()}
             record["seq"] = self._next_seq()
-            self._logs.append(record)
+            self._keep_log(record)
             frames.append({"type": "log", "data": record})
             trace = self._traces.get(str(entry.get("traceId")))
             if trace is not None:
@@ -294,6 +303,16 @@ class TraceRecorder(Observer):
                 self._evict_oldest()
         return trace
 
+    def _keep_log(self, record: dict[str, Any]) -> None:
+        """Append to the ring; past its count or byte bound the oldest entries go (never the newest)."""
+        size = len(pydantic_core.to_json(record, fallback=repr))
+        self._logs.append(record)
+        self._log_sizes.append(size)
+        self._log_bytes += size
+        while len(self._logs) > 1 and (len(self._logs) > self._max_logs or self._log_bytes > self._max_log_bytes):
+            self._logs.popleft()
+            self._log_bytes -= self._log_sizes.popleft()
+
     def _grew(self, grew: int) -> None:
         """Account for a trace's growth; past the byte budget the oldest traces go (never the newest)."""
         self._bytes += grew
@@ -308,7 +327,8 @@ class TraceRecorder(Observer):
         """What is kept against each bound (the Workbench health endpoint shows it)."""
         with self._lock:
             return {"traces": len(self._traces), "maxTraces": self._max_traces, "traceBytes": self._bytes,
-                    "maxTraceBytes": self._max_bytes, "logs": len(self._logs), "maxLogs": self._logs.maxlen or 0}
+                    "maxTraceBytes": self._max_bytes, "logs": len(self._logs), "maxLogs": self._max_logs,
+                    "logBytes": self._log_bytes, "maxLogBytes": self._max_log_bytes}
 
     def _publish(self, frame: dict[str, Any]) -> None:
         for listener in self.listeners:
