@@ -5,16 +5,17 @@ status, error with its stack) and a time-ordered list of events (emits, state an
 log entries). All of it lives in bounded memory, each bound an environment variable:
 
 - ``MOTIA_WORKBENCH_TRACES`` (default 300): past it, the oldest trace goes;
-- ``MOTIA_WORKBENCH_TRACE_MB`` (default 16): the JSON size of every trace's events together; past
+- ``MOTIA_WORKBENCH_TRACE_MB`` (default 8): the JSON size of every trace's events together; past
   it the oldest traces go too (the newest is always kept). A pet of the shelter's journey is ~70
-  events, ~27 KB, so the default keeps ~600 of them and the count above is what binds;
+  events, ~27 KB, so the default holds 300 of them whole: the count above is what binds;
 - ``MOTIA_WORKBENCH_TRACE_EVENTS`` (default 2,000): past it a trace drops its oldest events and
   says how many;
 - ``MOTIA_WORKBENCH_LOGS`` (default 5,000) and ``MOTIA_WORKBENCH_LOGS_MB`` (default 8, as JSON):
   the log ring keeps the last entries within both (a shelter log entry is ~300 bytes, so the
   count binds; the bytes bound entries with large values).
 
-Each recorded value is at most a 4,000-character preview. That suits a development tool: cheap,
+Events and log entries are kept as their JSON (bytes), which is what the bounds count, and each
+recorded value is at most a 4,000-character preview. That suits a development tool: cheap,
 never unbounded, and a restart starts clean (durable state, streams and queues are SQLite's job,
 not this one's). ``memory()`` says how full each bound is (``GET /__motia/health`` shows it).
 
@@ -25,6 +26,7 @@ feed) are called after the lock is released, with small JSON-ready frames.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import traceback
@@ -46,7 +48,7 @@ ENV_MAX_TRACES = "MOTIA_WORKBENCH_TRACES"
 ENV_MAX_TRACE_EVENTS = "MOTIA_WORKBENCH_TRACE_EVENTS"
 ENV_MAX_LOGS = "MOTIA_WORKBENCH_LOGS"
 ENV_MAX_TRACE_MB = "MOTIA_WORKBENCH_TRACE_MB"
-DEFAULT_MAX_TRACE_MB = 16
+DEFAULT_MAX_TRACE_MB = 8
 ENV_MAX_LOGS_MB = "MOTIA_WORKBENCH_LOGS_MB"
 DEFAULT_MAX_LOGS_MB = 8
 DEFAULT_MAX_TRACES = 300
@@ -108,8 +110,9 @@ class Trace:
     start: int
     max_events: int
     spans: list[Span] = field(default_factory=list)
-    events: deque[dict[str, Any]] = field(default_factory=deque)
-    sizes: deque[int] = field(default_factory=deque)  # each event's JSON size, for the recorder's budget
+    # Each event as its JSON: a third to a fifth of the memory of the dict it was made from
+    # (bench/optimisations.md, the soak); decoded only when the Workbench reads the trace.
+    events: deque[bytes] = field(default_factory=deque)
     bytes: int = 0
     dropped: int = 0
     # Deliveries announced by emits and not started yet, per subscribing step: while any is
@@ -120,14 +123,12 @@ class Trace:
 
     def add_event(self, event: dict[str, Any]) -> int:
         """Keep ``event``; returns how many bytes the trace grew by (less when an old one went)."""
-        size = len(pydantic_core.to_json(event, fallback=repr))
-        grew = size
+        data = pydantic_core.to_json(event, fallback=repr)
+        grew = len(data)
         if len(self.events) >= self.max_events:
-            self.events.popleft()
-            grew -= self.sizes.popleft()
+            grew -= len(self.events.popleft())
             self.dropped += 1
-        self.events.append(event)
-        self.sizes.append(size)
+        self.events.append(data)
         self.bytes += grew
         self.counts[event["kind"]] += 1
         self.updated = event["time"]
@@ -163,8 +164,8 @@ class Trace:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.summary(), "spanList": [s.to_dict() for s in self.spans], "events": list(self.events),
-                "droppedEvents": self.dropped}
+        return {**self.summary(), "spanList": [s.to_dict() for s in self.spans],
+                "events": [json.loads(e) for e in self.events], "droppedEvents": self.dropped}
 
 
 class TraceRecorder(Observer):
@@ -187,8 +188,8 @@ class TraceRecorder(Observer):
         self._max_logs = max_logs or env_int(ENV_MAX_LOGS, DEFAULT_MAX_LOGS, "log entries", maximum=1_000_000)
         self._max_log_bytes = max_log_bytes or 1_000_000 * env_int(ENV_MAX_LOGS_MB, DEFAULT_MAX_LOGS_MB, "MB",
                                                                    maximum=100_000)
-        self._logs: deque[dict[str, Any]] = deque()
-        self._log_sizes: deque[int] = deque()
+        # (entry as JSON, traceId, step, level): filtered without decoding, decoded when read.
+        self._logs: deque[tuple[bytes, Any, Any, int]] = deque()
         self._log_bytes = 0
         self._lock = threading.Lock()
         self._seq = 0
@@ -283,12 +284,13 @@ class TraceRecorder(Observer):
              limit: int = 1000) -> list[dict[str, Any]]:
         """The newest ``limit`` entries matching every filter given, oldest first; ``level`` is a minimum."""
         floor = LEVELS.get(level or "debug", 0)
+        if limit <= 0:
+            return []
         with self._lock:
-            entries = [e for e in self._logs
-                       if (trace_id is None or e.get("traceId") == trace_id)
-                       and (step is None or e.get("step") == step)
-                       and LEVELS.get(str(e.get("level")), 0) >= floor]
-        return entries[-limit:] if limit > 0 else []
+            found = [data for data, entry_trace, entry_step, entry_level in self._logs
+                     if (trace_id is None or entry_trace == trace_id)
+                     and (step is None or entry_step == step) and entry_level >= floor]
+        return [json.loads(data) for data in found[-limit:]]
 
     # -- internals -----------------------------------------------------------------------------
     def _next_seq(self) -> int:
@@ -305,13 +307,11 @@ class TraceRecorder(Observer):
 
     def _keep_log(self, record: dict[str, Any]) -> None:
         """Append to the ring; past its count or byte bound the oldest entries go (never the newest)."""
-        size = len(pydantic_core.to_json(record, fallback=repr))
-        self._logs.append(record)
-        self._log_sizes.append(size)
-        self._log_bytes += size
+        data = pydantic_core.to_json(record, fallback=repr)
+        self._logs.append((data, record.get("traceId"), record.get("step"), LEVELS.get(str(record.get("level")), 0)))
+        self._log_bytes += len(data)
         while len(self._logs) > 1 and (len(self._logs) > self._max_logs or self._log_bytes > self._max_log_bytes):
-            self._logs.popleft()
-            self._log_bytes -= self._log_sizes.popleft()
+            self._log_bytes -= len(self._logs.popleft()[0])
 
     def _grew(self, grew: int) -> None:
         """Account for a trace's growth; past the byte budget the oldest traces go (never the newest)."""
