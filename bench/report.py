@@ -43,6 +43,10 @@ def _fmt(x: Any, unit: str = "", digits: int | None = None) -> str:
     return f"{x}{unit}"
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:g} min" if seconds % 60 == 0 else f"{seconds:g} s"
+
+
 def _warmup(r: dict[str, Any]) -> str:
     return f", after {r['warmup_runs']} warm-up" if r.get("warmup_runs") else ""
 
@@ -189,8 +193,8 @@ def target_rows(doc: dict[str, Any]) -> list[Row]:
     if soak and "slope_mb_per_min_after_warmup" in soak:
         slope = soak["slope_mb_per_min_after_warmup"]
         what = (f"{soak['rate_per_s']:g} POST /pets/s, {soak['subscribers']} subscribers, "
-                f"{soak['seconds'] / 60:g} min")
-        rows.append(Row(f"soak RSS slope after the first {soak['warmup_seconds'] / 60:g} min ({what})", slope, None,
+                f"{_duration(soak['seconds'])}")
+        rows.append(Row(f"soak RSS slope after the first {_duration(soak['warmup_seconds'])} ({what})", slope, None,
                         " MB/min", "≤ 0.5 MB/min", None, None if slope is None else slope <= 0.5))
         pct = soak["idle_vs_plateau_pct"]
         rows.append(Row(f"soak RSS after {soak['idle_seconds']:g} s idle vs its plateau under load", pct, None, " %",

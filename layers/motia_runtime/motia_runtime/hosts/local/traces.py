@@ -110,7 +110,7 @@ class Trace:
     start: int
     max_events: int
     spans: list[Span] = field(default_factory=list)
-    # Each event as its JSON: a third to a fifth of the memory of the dict it was made from
+    # Each event as its JSON: about a quarter of the memory of the dict it was made from
     # (bench/optimisations.md, the soak); decoded only when the Workbench reads the trace.
     events: deque[bytes] = field(default_factory=deque)
     bytes: int = 0
