@@ -378,7 +378,9 @@ def detail_sections(doc: dict[str, Any]) -> str:
         mb = lambda kib: _fmt(kib * 1024 / 1e6, " MB") if kib else "—"  # noqa: E731
         r = soak["rss_kib"]
         rows = [[f"{soak['seconds']:g} s at {soak['rate_per_s']:g}/s, {soak['subscribers']} subscribers, then "
-                 f"{soak['idle_seconds']:g} s idle", f"{soak['answered']} / {soak['posted']}",
+                 f"{soak['idle_seconds']:g} s idle", f"{soak['answered']} / {soak['posted']}" + (
+                     f" ({soak['not_sent_server_behind']} due, not sent)" if soak.get("not_sent_server_behind")
+                     else ""),
                  ", ".join(f"{k}: {v}" for k, v in soak["errors"].items()) or "none",
                  f"{_fmt(soak['post_ms']['p50'])} / {_fmt(soak['post_ms']['p99'])} / {_fmt(soak['post_ms']['max'])}",
                  str(soak["frames_received"]), f"{mb(r['start'])} → {mb(r['at_warmup'])} → {mb(r['end_of_load'])}",
@@ -397,7 +399,10 @@ def detail_sections(doc: dict[str, Any]) -> str:
                          ["load", "POSTs answered / sent", "errors", "POST p50 / p99 / max ms", "frames received",
                           "RSS start → warm-up end → end of load", "plateau", "peak", "after idle",
                           "slope after warm-up MB/min", "slope whole load MB/min", "GET /pets?limit=50 pages ms"],
-                         rows) + f"\n\n{loadtxt('soak')}; 1/5/15-min load at the end {soak.get('load_at_end')}")
+                         rows) + f"\n\n{loadtxt('soak')}; 1/5/15-min load at the end {soak.get('load_at_end')}"
+                     + ("\n\n> **Other work shared the machine during the soak** (the load above, on 2 cores): the "
+                        "server may have fallen behind the offered rate (POSTs not sent are counted) and its figures "
+                        "are pessimistic." if (load("soak") or {}).get("mean", 0) >= 1.0 else ""))
     return "\n\n".join(parts)
 
 
