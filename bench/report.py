@@ -43,6 +43,10 @@ def _fmt(x: Any, unit: str = "", digits: int | None = None) -> str:
     return f"{x}{unit}"
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:g} min" if seconds % 60 == 0 else f"{seconds:g} s"
+
+
 def _warmup(r: dict[str, Any]) -> str:
     return f", after {r['warmup_runs']} warm-up" if r.get("warmup_runs") else ""
 
@@ -184,6 +188,17 @@ def target_rows(doc: dict[str, Any]) -> list[Row]:
         worst = max((r["read_units"]["max_per_key"] for r in scale.get("one", [])), default=0)
         rows.append(Row("AWS big room: most read units on one partition key per update (of 3,000/s)", worst, None,
                         "", "< 3,000", None, worst < 3000))
+    # The soak (issue 14): no growth under a steady load, and nothing kept once it stops
+    soak = _res(doc, "soak", "ours")
+    if soak and "slope_mb_per_min_after_warmup" in soak:
+        slope = soak["slope_mb_per_min_after_warmup"]
+        what = (f"{soak['rate_per_s']:g} POST /pets/s, {soak['subscribers']} subscribers, "
+                f"{_duration(soak['seconds'])}")
+        rows.append(Row(f"soak RSS slope after the first {_duration(soak['warmup_seconds'])} ({what})", slope, None,
+                        " MB/min", "≤ 0.5 MB/min", None, None if slope is None else slope <= 0.5))
+        pct = soak["idle_vs_plateau_pct"]
+        rows.append(Row(f"soak RSS after {soak['idle_seconds']:g} s idle vs its plateau under load", pct, None, " %",
+                        "within 10 %", None, None if pct is None else abs(pct) <= 10))
     return rows
 
 
@@ -358,6 +373,36 @@ def detail_sections(doc: dict[str, Any]) -> str:
     scale = _res(doc, "fanout_scale")
     if scale:
         parts.append(_scale_section(scale) + f"\n\n{loadtxt('fanout_scale')}")
+    soak = _res(doc, "soak", "ours")
+    if soak and "rss_kib" in soak:
+        mb = lambda kib: _fmt(kib * 1024 / 1e6, " MB") if kib else "—"  # noqa: E731
+        r = soak["rss_kib"]
+        rows = [[f"{soak['seconds']:g} s at {soak['rate_per_s']:g}/s, {soak['subscribers']} subscribers, then "
+                 f"{soak['idle_seconds']:g} s idle", f"{soak['answered']} / {soak['posted']}" + (
+                     f" ({soak['not_sent_server_behind']} due, not sent)" if soak.get("not_sent_server_behind")
+                     else ""),
+                 ", ".join(f"{k}: {v}" for k, v in soak["errors"].items()) or "none",
+                 f"{_fmt(soak['post_ms']['p50'])} / {_fmt(soak['post_ms']['p99'])} / {_fmt(soak['post_ms']['max'])}",
+                 str(soak["frames_received"]), f"{mb(r['start'])} → {mb(r['at_warmup'])} → {mb(r['end_of_load'])}",
+                 mb(r["plateau"]), mb(r["peak"]), mb(r["idle_end"]),
+                 _fmt(soak["slope_mb_per_min_after_warmup"], digits=3),
+                 _fmt(soak["slope_mb_per_min_whole_load"], digits=3),
+                 " / ".join(_fmt(x) for x in soak["list_page_ms"])]]
+        parts.append(f"### Soak: the pet shelter under a steady load (run on {soak.get('date', '?')})\n\n"
+                     "Method: `bench/soak.py` against `motia dev` on the repository's project (reload on, the "
+                     "shelter's default stage pauses, no OpenAI key so every pet gets the fallback profile); each "
+                     "`POST /pets` answer moves the next of the subscribers (round robin) to the new pet's "
+                     "`petCreation` group; RSS of the serving process every second; the slope is a least-squares "
+                     "line through the samples after the warm-up until the load stops; the plateau is the median of "
+                     "the load's last minute. `GET /pets` pages (limit 50) were read at the end, with every soak pet "
+                     "stored.\n\n" + _table(
+                         ["load", "POSTs answered / sent", "errors", "POST p50 / p99 / max ms", "frames received",
+                          "RSS start → warm-up end → end of load", "plateau", "peak", "after idle",
+                          "slope after warm-up MB/min", "slope whole load MB/min", "GET /pets?limit=50 pages ms"],
+                         rows) + f"\n\n{loadtxt('soak')}; 1/5/15-min load at the end {soak.get('load_at_end')}"
+                     + ("\n\n> **Other work shared the machine during the soak** (the load above, on 2 cores): the "
+                        "server may have fallen behind the offered rate (POSTs not sent are counted) and its figures "
+                        "are pessimistic." if (load("soak") or {}).get("mean", 0) >= 1.0 else ""))
     return "\n\n".join(parts)
 
 

@@ -5,9 +5,11 @@ Motia 0.17 dev server in the same run; writes bench/RESULTS.md, bench/results.js
     make bench-peer    # ours and Motia, side by side (python bench/run.py --peer)
 
 Options: ``--quick`` (small sizes, for trying the suite out), ``--only a,b`` / ``--skip a,b`` (scenario
-names: startup, memory, api, post, stream, stall, official, micro, coldstart, fanout), ``--out DIR`` (where
-RESULTS.md, results.json and latency.png go; default bench/), ``--quiet-load 1.0 --quiet-wait 600``
-(wait up to that many seconds for the 1-minute load average to drop below that before measuring).
+names: startup, memory, api, post, stream, stall, official, micro, coldstart, fanout, soak), ``--out DIR``
+(where RESULTS.md, results.json and latency.png go; default bench/), ``--quiet-load 1.0 --quiet-wait 600``
+(wait up to that many seconds for the 1-minute load average to drop below that before measuring),
+``--soak-seconds N`` (how long the soak's load runs; default 300, 40 with ``--quick``), ``--merge`` (keep
+the other scenarios' results of the existing results.json and replace only those run now).
 
 Everything heavy lives in a temporary folder ($BENCH_TMP, default <tmp>/motia-bench), never in the
 repository: the WebSocket clients' npm packages, the Motia peer's install (its kit is
@@ -17,6 +19,7 @@ shared/peers/motia-0.17), the servers' data, raw samples. See bench/README.md fo
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -42,11 +45,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=BENCH, help="where RESULTS.md, results.json, latency.png go")
     parser.add_argument("--quiet-load", type=float, default=float(os.environ.get("BENCH_QUIET_LOAD", "1.0")))
     parser.add_argument("--quiet-wait", type=float, default=float(os.environ.get("BENCH_QUIET_WAIT", "600")))
+    parser.add_argument("--soak-seconds", type=float, default=float(os.environ.get("BENCH_SOAK_S", "0")) or None,
+                        help="how long the soak's load runs (default 300; 40 with --quick)")
+    parser.add_argument("--merge", action="store_true",
+                        help="replace only the scenarios run now in the existing results.json, keep the others")
     args = parser.parse_args(argv)
 
     chosen = [s for s in SCENARIOS if (not args.only or s in args.only.split(","))
               and (not args.skip or s not in args.skip.split(","))]
     sizes = QUICK if args.quick else Sizes()
+    if args.soak_seconds:
+        sizes = dataclasses.replace(sizes, soak_s=args.soak_seconds,
+                                    soak_warmup_s=min(sizes.soak_warmup_s, args.soak_seconds / 2))
     TMP.mkdir(parents=True, exist_ok=True)
     raw = TMP / f"raw-{time.strftime('%Y%m%d-%H%M%S')}"
     raw.mkdir(parents=True)
@@ -102,11 +112,19 @@ def main(argv: list[str] | None = None) -> int:
         "raw_dir": str(raw),
     }
     args.out.mkdir(parents=True, exist_ok=True)
+    previous = args.out / "results.json"
+    if args.merge and previous.exists():
+        # The earlier run's header (date, machine, load) stays: each merged scenario carries its own
+        # date and load in its result.
+        kept = json.loads(previous.read_text())
+        kept["scenarios"] = {**kept.get("scenarios", {}), **run.results}
+        document = kept
     (args.out / "results.json").write_text(json.dumps(document, indent=1) + "\n")
     from report import render_chart, render_markdown  # bench/report.py
 
     try:
-        render_chart(document, raw, args.out / "latency.png")
+        if not args.merge:  # the chart reads the raw samples of this run's stream scenarios only
+            render_chart(document, raw, args.out / "latency.png")
     except ImportError as exc:  # matplotlib is the bench extra: pip install -e '.[bench]'
         log(f"no chart: {exc}")
     (args.out / "RESULTS.md").write_text(render_markdown(document))

@@ -18,7 +18,7 @@ from settings import BENCH, REPO, TMP, log
 from toolchain import node
 
 SCENARIOS = ["startup", "memory", "api", "post", "stream", "stall", "official", "micro", "coldstart", "fanout",
-             "fanout_scale"]
+             "fanout_scale", "soak"]
 
 
 @dataclass(frozen=True)
@@ -44,11 +44,19 @@ class Sizes:
     fanout_batches: int = 3
     fanout_records: int = 100
     fanout_subscribers: int = 1000
+    # The soak (issue 14): POST /pets at soak_rate/s with soak_subscribers watching, for soak_s, then idle;
+    # the RSS slope leaves out the first soak_warmup_s. run.py --soak-seconds (BENCH_SOAK_S) sets soak_s.
+    soak_s: float = 300
+    soak_rate: float = 50
+    soak_subscribers: int = 200
+    soak_warmup_s: float = 120
+    soak_idle_s: float = 90
 
 
 QUICK = Sizes(starts=2, peer_starts=1, idle_s=3, wrk_s=3, ping_n=300, peer_ping_n=50, post_runs=10, runs1=5,
               runs100=3, runs1000=2, stall_runs=2, burst_runs=3, warmup=1, warmup1000=1, official_runs=3,
-              cold_runs=3, fanout_batches=2, fanout_records=20, fanout_subscribers=200)
+              cold_runs=3, fanout_batches=2, fanout_records=20, fanout_subscribers=200, soak_s=40,
+              soak_warmup_s=15, soak_idle_s=20)
 
 
 
@@ -257,9 +265,32 @@ def sc_micro(run: Run) -> dict[str, Any]:
     return result
 
 
+def sc_soak(run: Run) -> dict[str, Any]:
+    """The pet shelter of the repository (``functions/pets``, as ``make dev`` serves it, reload on, the
+    shelter's default stage pauses, no OpenAI key: the fallback profile) under ``bench/soak.py``."""
+    s = run.sizes
+    server = Ours(root=REPO)
+    server.start("soak")
+    try:
+        pid = server.main_pid()
+        assert pid is not None
+        target = run.raw / "soak.json"
+        subprocess.run([sys.executable, str(BENCH / "soak.py"), "--url", server.url, "--pid", str(pid),
+                        "--seconds", str(s.soak_s), "--rate", str(s.soak_rate), "--subscribers",
+                        str(s.soak_subscribers), "--warmup-seconds", str(s.soak_warmup_s), "--idle-seconds",
+                        str(s.soak_idle_s), "--json", str(target)], check=True, cwd=REPO)
+        result: dict[str, Any] = json.loads(target.read_text())
+        result["date"] = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+        result["load_at_end"] = loadavg()
+        return {"ours": result}
+    finally:
+        server.stop()
+
+
 RUNNERS: dict[str, Callable[[Run], Any]] = {
     "startup": sc_startup, "memory": sc_memory, "api": sc_api, "post": sc_post, "stream": sc_stream,
     "stall": sc_stall, "official": sc_official, "micro": sc_micro, "coldstart": sc_coldstart, "fanout": sc_fanout,
     "fanout_scale": sc_fanout_scale,
+    "soak": sc_soak,
 }
 NEEDS_NODE = {"post", "stream", "stall", "official"}

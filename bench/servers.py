@@ -70,6 +70,7 @@ class Server:
 
     name = ""
     port = 0
+    ready_path = "/ping"  # the bench app's; answered 200 once the server serves
 
     def __init__(self) -> None:
         self.proc: subprocess.Popen[bytes] | None = None
@@ -107,13 +108,13 @@ class Server:
         self.proc = subprocess.Popen(pinned(self.command(), cpus), cwd=self.cwd(), env=self.env(), stdout=logf,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         while time.perf_counter() - t0 < timeout_s:
-            if http_status(self.port) == 200:
+            if http_status(self.port, self.ready_path) == 200:
                 return (time.perf_counter() - t0) * 1000
             if self.proc.poll() is not None:
                 break
             time.sleep(0.01)
         self.stop()
-        raise RuntimeError(f"{self.name} did not answer GET /ping with 200 within {timeout_s} s "
+        raise RuntimeError(f"{self.name} did not answer GET {self.ready_path} with 200 within {timeout_s} s "
                            f"(log: {self.log_dir})")
 
     def stop(self) -> None:
@@ -147,15 +148,18 @@ class Server:
 class Ours(Server):
     name = "ours"
 
-    def __init__(self, reload: bool = True) -> None:
+    def __init__(self, reload: bool = True, root: Path = APP) -> None:
         super().__init__()
         self.port = OURS_PORT
         self.reload = reload
+        self.root = root  # the bench app by default; the soak serves the repository's own project
+        if root != APP:
+            self.ready_path = "/__motia/health"  # a project need not have GET /ping
 
     def command(self) -> list[str]:
         data = TMP / "data" / f"ours-{self.starts}"
         shutil.rmtree(data, ignore_errors=True)
-        return [str(Path(sys.executable).with_name("motia")), "dev", "--root", str(APP), "--port", str(self.port),
+        return [str(Path(sys.executable).with_name("motia")), "dev", "--root", str(self.root), "--port", str(self.port),
                 "--data-dir", str(data), *([] if self.reload else ["--no-reload"])]
 
     def env(self) -> dict[str, str]:

@@ -1,8 +1,10 @@
 """The pet store, kept in ``ctx.state`` so the same code runs locally (SQLite) and on Lambda (DynamoDB).
 
 The tutorial keeps pets in ``.data/pets.json`` with a sequence counter: neither survives on
-Lambda (no shared disk, and concurrent invocations would race on the counter), so ids are random
-and every record is a state entry.
+Lambda (no shared disk, and concurrent invocations would race on the counter), so every record is
+a state entry and an id is the creation time (milliseconds, 11 hex digits) then 6 random hex
+digits: ids sort by creation, so ``GET /pets`` pages the group by key, newest first, and reads
+only the page (``ctx.state.page``) on SQLite, Redis and DynamoDB alike.
 
 Layout (state group → key → value):
 - ``pets`` → pet id → the pet's own fields (status, flags, notes, ...);
@@ -19,9 +21,12 @@ still lose one of the two writes (``patch_pet`` re-reads just before writing to 
 
 from __future__ import annotations
 
+import asyncio
+import re
+import secrets
 import time
-import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from motia_runtime import FlowContext
@@ -40,8 +45,13 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+# Ids made before they were time-ordered were 12 random hex digits: still valid, and still cursors.
+PET_ID = re.compile(r"^[0-9a-f]{12,17}$")
+
+
 def new_pet_id() -> str:
-    return uuid.uuid4().hex[:12]
+    """Creation time first, so key order is creation order (within a millisecond, random)."""
+    return f"{now_ms():011x}{secrets.token_hex(3)}"
 
 
 async def create_pet(ctx: FlowContext, fields: Mapping[str, Any], stream_group_id: str) -> dict[str, Any]:
@@ -79,12 +89,24 @@ async def get_pet(ctx: FlowContext, pet_id: str) -> dict[str, Any] | None:
     return _with_profile(pet, await ctx.state.get(PROFILES, pet_id))
 
 
-async def list_pets(ctx: FlowContext) -> list[dict[str, Any]]:
-    """Every pet, the most recently updated first (as the tutorial's list)."""
-    pets = [p for p in await ctx.state.get_group(PETS) if isinstance(p, dict)]
-    profiles = {p["petId"]: p for p in await ctx.state.get_group(PROFILES) if isinstance(p, dict) and "petId" in p}
-    return sorted((_with_profile(p, profiles.get(p["id"])) for p in pets),
-                  key=lambda p: (p.get("updatedAt", 0), p["id"]), reverse=True)
+@dataclass(frozen=True, slots=True)
+class PetPage:
+    pets: list[dict[str, Any]]
+    next_cursor: str | None  # the last pet's id when more pets follow
+
+
+async def list_pets(ctx: FlowContext, limit: int, cursor: str | None = None) -> PetPage:
+    """Up to ``limit`` pets, the most recently created first, starting after the pet ``cursor``.
+
+    Only the page is read (and each listed pet's profile, concurrently), however many pets are
+    stored. The order is by creation, not by last update: a pet changing while a client pages
+    would otherwise move between pages, and be listed twice or not at all.
+    """
+    page = await ctx.state.page(PETS, limit=limit, after=cursor, descending=True)
+    pets = [p for _, p in page.items if isinstance(p, dict)]
+    profiles = await asyncio.gather(*(ctx.state.get(PROFILES, p["id"]) for p in pets))
+    return PetPage([_with_profile(p, profile) for p, profile in zip(pets, profiles, strict=True)],
+                   page.next_after)
 
 
 async def patch_pet(ctx: FlowContext, pet_id: str, changes: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -83,6 +83,51 @@ def test_the_runner_writes_a_report(tmp_path: Path) -> None:
     assert "## Targets" in text and "Load average" in text
 
 
+@pytest.mark.slow
+def test_the_soak_script_runs_against_the_shelter(tmp_path: Path) -> None:
+    from tests.pets.conftest import FAST
+    from tests.support.dev_server import DevServer
+
+    server = DevServer(REPO, tmp_path / "data", env=FAST).start()
+    try:
+        target = tmp_path / "soak.json"
+        assert server.proc is not None
+        _run(str(BENCH / "soak.py"), "--url", server.url, "--pid", str(server.proc.pid), "--seconds", "2",
+             "--rate", "5", "--subscribers", "3", "--connections", "2", "--warmup-seconds", "0.5",
+             "--idle-seconds", "1", "--sample-every", "0.2", "--json", str(target))
+    finally:
+        server.stop()
+    result = json.loads(target.read_text())
+    assert result["posted"] + result["not_sent_server_behind"] == 10
+    assert result["answered"] == result["posted"] > 0 and result["errors"] == {}
+    assert isinstance(result["slope_mb_per_min_whole_load"], float) and result["rss_kib"]["plateau"] > 0
+    assert result["list_page_ms"] and result["frames_received"] > 0
+
+
+def test_a_merged_run_keeps_the_other_scenarios_and_reports_the_soak(tmp_path: Path) -> None:
+    soak = {"seconds": 300, "rate_per_s": 50, "subscribers": 200, "warmup_seconds": 120, "idle_seconds": 90,
+            "posted": 15000, "not_sent_server_behind": 0, "answered": 15000, "errors": {}, "frames_received": 9,
+            "post_ms": {"p50": 3.0, "p99": 9.0, "max": 20.0}, "post_late_ms": {"p50": 0, "p99": 1, "max": 2},
+            "rss_kib": {"start": 50000, "at_warmup": 70000, "end_of_load": 71000, "plateau": 70500, "peak": 72000,
+                        "idle_end": 70000}, "slope_mb_per_min_after_warmup": 0.12,
+            "slope_mb_per_min_whole_load": 3.0, "idle_vs_plateau_pct": -0.7, "list_page_ms": [4.0, 3.5, 3.6],
+            "date": "2026-12-06T23:00:00+00:00", "load_at_end": "1.0 1.0 1.0"}
+    _run(str(BENCH / "run.py"), "--quick", "--only", "micro", "--quiet-wait", "0", "--out", str(tmp_path),
+         timeout=300)
+    document = json.loads((tmp_path / "results.json").read_text())
+    document["scenarios"]["soak"] = {"result": {"ours": soak}, "load": {"min": 1, "max": 2, "mean": 1.5},
+                                     "seconds": 400}
+    (tmp_path / "results.json").write_text(json.dumps(document))
+    # A second run of another scenario, merged: the soak's result stays and is reported.
+    _run(str(BENCH / "run.py"), "--quick", "--only", "micro", "--merge", "--quiet-wait", "0", "--out",
+         str(tmp_path), timeout=300)
+    merged = json.loads((tmp_path / "results.json").read_text())
+    assert merged["scenarios"]["soak"]["result"]["ours"] == soak and "micro" in merged["scenarios"]
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "### Soak: the pet shelter under a steady load" in text
+    assert "soak RSS slope after the first 2 min" in text and "0.12 MB/min" in text
+
+
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_the_node_clients_parse() -> None:
     for script in sorted((BENCH / "clients").glob("*.mjs")):

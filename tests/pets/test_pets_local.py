@@ -211,9 +211,9 @@ async def test_list_get_update_delete(server: DevServer) -> None:
     assert patched.status_code == 200
     assert (patched.json()["notes"], patched.json()["ageMonths"]) == ("Loves sunflower seeds", 6)
     assert patched.json()["updatedAt"] >= b_before
-    listed = (await api(server, "GET", "/pets")).json()
+    listed = (await api(server, "GET", "/pets", params={"limit": 100})).json()["pets"]
     assert {a, b} <= {p["id"] for p in listed}
-    stamps = [p["updatedAt"] for p in listed]
+    stamps = [(p["createdAt"], p["id"]) for p in listed]  # newest first (tests/pets/test_pets_list.py)
     assert stamps == sorted(stamps, reverse=True)
 
     bad = await api(server, "PUT", f"/pets/{a}", json={"status": "sleeping", "ageMonths": "old"})

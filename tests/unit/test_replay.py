@@ -45,3 +45,30 @@ def test_before_the_start_past_the_window_or_past_the_bound_is_a_gap() -> None:
     off = EventLog(started_at=0, window_s=0)
     off.record(event(now_ms()))
     assert off.replay(group, now_ms() - 1, now_ms()) is None  # replay turned off: always a resync
+
+
+def test_the_total_bound_drops_the_oldest_events_of_all_groups_and_says_so() -> None:
+    start = now_ms()
+    log = EventLog(started_at=start, window_s=60, max_per_group=100, max_events=5)
+    for i in range(1, 9):  # groups a, b, c in turn: 8 events, 5 kept
+        log.record(event(start + i, group="abc"[i % 3]))
+    held = {g: [c.timestamp - start for c in log.replay(Subscription("s", g, None, "x"), start + 8, start + 100)
+                or []] for g in "abc"}
+    assert held == {"a": [], "b": [], "c": []}  # nothing after 8
+    kept = sorted(c.timestamp - start for g in "abc"
+                  for c in log.replay(Subscription("s", g, None, "x"), start + 3, start + 100) or [])
+    assert kept == [4, 5, 6, 7, 8]
+    # Each group whose events went reports a gap before its newest evicted event, not silence.
+    for g, evicted in (("a", 3), ("b", 1), ("c", 2)):
+        assert log.replay(Subscription("s", g, None, "x"), start + evicted - 1, start + 100) is None
+    assert len(log._order) <= 2 * log.max_events and log._held == 5
+    for i in range(9, 200):  # a long run stays bounded, the record-order list too
+        log.record(event(start + i, group=f"g{i % 17}"))
+    assert log._held == 5 and len(log._order) <= 10
+
+
+def test_the_total_bound_is_a_setting(monkeypatch) -> None:
+    monkeypatch.delenv("MOTIA_STREAM_REPLAY_EVENTS", raising=False)
+    assert EventLog(started_at=0).max_events == 20_000
+    monkeypatch.setenv("MOTIA_STREAM_REPLAY_EVENTS", "7")
+    assert EventLog(started_at=0).max_events == 7

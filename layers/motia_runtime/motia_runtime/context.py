@@ -14,7 +14,7 @@ from .errors import EmitError, ValidationError
 from .log import StepLogger
 from .observe import Observer
 from .ports.events import Event
-from .ports.state import StateStore
+from .ports.state import StatePage, StateStore
 from .streams import Streams
 
 if TYPE_CHECKING:
@@ -92,6 +92,8 @@ class TracedState(StateStore):
             raise
         if op in ("get", "delete", "getGroup"):
             detail["result"] = result
+        elif op == "getPage":
+            detail["keys"] = [key for key, _ in result.items]
         self._observer.operation(self._trace_id, self._step, "state", {"op": op, "group": group, **detail})
         return result
 
@@ -116,6 +118,12 @@ class TracedState(StateStore):
 
     async def clear(self, group: str) -> None:
         await self._report(self._inner.clear(group), "clear", group)
+
+    async def page(self, group: str, *, limit: int, after: str | None = None, descending: bool = False) -> StatePage:
+        # The page's values are not put in the trace (a page can be large): its keys are.
+        page: StatePage = await self._report(self._inner.page(group, limit=limit, after=after, descending=descending),
+                                             "getPage", group, limit=limit, after=after, descending=descending)
+        return page
 
     async def list_groups(self) -> list[str]:
         return await self._inner.list_groups()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import jsonsafe
 from .errors import StateError, StreamError
-from .ports.state import StateMutation, StateStore
+from .ports.state import StateMutation, StatePage, StateStore
 from .update_ops import apply_ops
 
 if TYPE_CHECKING:
@@ -93,6 +93,9 @@ class State(StateStore):
 
     async def items(self, group: str) -> list[tuple[str, Any]]:
         return await self.store.items(group)
+
+    async def page(self, group: str, *, limit: int, after: str | None = None, descending: bool = False) -> StatePage:
+        return await self.store.page(group, limit=limit, after=after, descending=descending)
 
     async def clear(self, group: str) -> None:
         if self.triggers is None:

@@ -5,7 +5,7 @@ them together. A missing method fails when the adapter class is instantiated (``
 """
 
 from .events import Event, EventBus
-from .state import StateStore
+from .state import StatePage, StateStore
 from .streams import StreamChange, StreamStore
 
-__all__ = ["Event", "EventBus", "StateStore", "StreamChange", "StreamStore"]
+__all__ = ["Event", "EventBus", "StatePage", "StateStore", "StreamChange", "StreamStore"]

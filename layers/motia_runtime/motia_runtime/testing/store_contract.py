@@ -35,6 +35,7 @@ from typing import Any
 
 import pytest
 
+from ..errors import StateError
 from ..ports.state import StateStore
 from ..ports.streams import StreamChange, StreamStore
 
@@ -323,6 +324,53 @@ class StateStoreContract:
         read = await store.get(group, "k")
         read["tags"].append("c")
         assert await store.get(group, "k") == {"tags": ["a"]}
+
+    async def test_pages_walk_the_group_in_key_order_both_ways(self, store: StateStore, group: str) -> None:
+        # Keys set out of order, with non-ASCII keys: the order is code points (UTF-8 bytes).
+        keys = ["k07", "k02", "k10", "k01", "k05", "é", "k09", "k03", "k08", "k04", "k06", "Z", "✓"]
+        for key in keys:
+            await store.set(group, key, {"key": key})
+        await store.set(_name("group"), "k055", "another group's key")
+        ordered = sorted(keys)
+        for descending in (False, True):
+            expected = ordered[::-1] if descending else ordered
+            seen: list[str] = []
+            after = None
+            while True:
+                page = await store.page(group, limit=4, after=after, descending=descending)
+                assert [value["key"] for _, value in page.items] == [key for key, _ in page.items]
+                seen += [key for key, _ in page.items]
+                if page.next_after is None:
+                    break
+                assert page.next_after == page.items[-1][0] and len(page.items) == 4
+                after = page.next_after
+            assert seen == expected
+        whole = await store.page(group, limit=len(keys))
+        assert [k for k, _ in whole.items] == ordered and whole.next_after is None
+
+    async def test_a_page_starts_after_a_key_that_is_gone(self, store: StateStore, group: str) -> None:
+        for key in ("a", "b", "c", "d"):
+            await store.set(group, key, key)
+        first = await store.page(group, limit=2, descending=True)
+        assert first.items == [("d", "d"), ("c", "c")] and first.next_after == "c"
+        await store.delete(group, "c")
+        await store.set(group, "e", "e")  # a key written after the walk started lands before it
+        rest = await store.page(group, limit=2, after=first.next_after, descending=True)
+        assert rest.items == [("b", "b"), ("a", "a")] and rest.next_after is None
+        assert (await store.page(group, limit=5, after="b")).items == [("d", "d"), ("e", "e")]
+        assert (await store.page(_name("group"), limit=3)).items == []
+        assert (await store.page(group, limit=3, after="z")).items == []
+        await store.clear(group)
+        assert (await store.page(group, limit=3)).items == []
+
+    async def test_a_page_is_a_copy_and_needs_a_positive_limit(self, store: StateStore, group: str) -> None:
+        await store.set(group, "k", {"tags": ["a"]})
+        (_, value), = (await store.page(group, limit=1)).items
+        value["tags"].append("b")
+        assert await store.get(group, "k") == {"tags": ["a"]}
+        for bad in (0, -1, True, 1.5):
+            with pytest.raises(StateError, match="limit"):
+                await store.page(group, limit=bad)  # type: ignore[arg-type]
 
     async def test_delete_clear_and_groups(self, store: StateStore, group: str) -> None:
         other = _name("group")

@@ -9,7 +9,7 @@ import pydantic_core
 
 from ...errors import StateError
 from ...jsonsafe import loads_stored
-from ...ports.state import StateMutation, StateStore
+from ...ports.state import StateMutation, StatePage, StateStore, check_page_args, page_of
 from . import _client
 from . import keys as k
 from ._client import LazyClient, error_code, in_thread
@@ -126,6 +126,29 @@ class DynamoDBStateStore(StateStore):
 
     async def get_group(self, group: str) -> list[Any]:
         return [value for _, value in await self.items(group)]
+
+    async def page(self, group: str, *, limit: int, after: str | None = None, descending: bool = False) -> StatePage:
+        # A Query on the partition in sort-key order (DynamoDB compares string keys as UTF-8
+        # bytes), from ``after``: only the page (and one key past it) is read.
+        check_page_args(limit)
+        condition, values = "#pk = :pk", {":pk": k.s(group)}
+        if after is not None:
+            condition += " AND #sk < :after" if descending else " AND #sk > :after"
+            values[":after"] = k.s(after)
+        rows: list[dict[str, Any]] = []
+        start: dict[str, Any] | None = None
+        while len(rows) <= limit:
+            out = await self._call(
+                "query", f"group {group}", KeyConditionExpression=condition,
+                ExpressionAttributeNames={"#pk": k.PK, **({"#sk": k.SK} if after is not None else {})},
+                ExpressionAttributeValues=values, ConsistentRead=True, ScanIndexForward=not descending,
+                Limit=limit + 1 - len(rows), **({"ExclusiveStartKey": start} if start else {}),
+            )
+            rows.extend(out.get("Items", []))
+            start = out.get("LastEvaluatedKey")
+            if not start:
+                break
+        return page_of([(r[k.SK]["S"], loads_stored(r[k.VALUE]["S"])) for r in rows], limit)
 
     async def clear(self, group: str) -> None:
         rows = await self._query(group, keys_only=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ...ports.state import StateMutation, StateStore
+from ...ports.state import StateMutation, StatePage, StateStore, check_page_args, page_of
 
 
 class MemoryStateStore(StateStore):
@@ -37,6 +37,13 @@ class MemoryStateStore(StateStore):
 
     async def items(self, group: str) -> list[tuple[str, Any]]:
         return [(k, copy.deepcopy(v)) for k, v in self._groups.get(group, {}).items()]
+
+    async def page(self, group: str, *, limit: int, after: str | None = None, descending: bool = False) -> StatePage:
+        check_page_args(limit)
+        values = self._groups.get(group, {})
+        keys = sorted((k for k in values if after is None or (k < after if descending else k > after)),
+                      reverse=descending)[:limit + 1]
+        return page_of([(k, copy.deepcopy(values[k])) for k in keys], limit)
 
     async def clear(self, group: str) -> None:
         self._groups.pop(group, None)

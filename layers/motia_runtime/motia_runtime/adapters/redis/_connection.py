@@ -108,6 +108,7 @@ class Keys:
     ``<p>:clock``                          the last stamp given to any change (stamps are global)
     ``<p>:changes``                        pub/sub channel: one JSON message per change
     ``<p>:state:group:<group>``            hash: key -> "<seq>\\n<value JSON>" (seq: first-insertion order)
+    ``<p>:state:index:<group>``            sorted set of the group's keys (score 0: ordered by key)
     ``<p>:state:groups`` / ``<p>:state:seq``  the non-empty state groups / the insertion counter
     ``<p>:cron:<step>:<due ms>``           a cron slot taken by one worker (expires)
     """
@@ -129,6 +130,9 @@ class Keys:
 
     def state_group(self, group: str) -> str:
         return f"{self.prefix}:state:group:{part(group)}"
+
+    def state_index(self, group: str) -> str:
+        return f"{self.prefix}:state:index:{part(group)}"
 
     def cron(self, step: str, due_ms: int) -> str:
         return f"{self.prefix}:cron:{part(step)}:{due_ms}"

@@ -93,8 +93,10 @@ if ARGV[2] then return redis.call('HGET', KEYS[1], ARGV[2]) end
 return redis.call('HGETALL', KEYS[1])
 """
 
-# KEYS: group hash, groups set, insertion counter. ARGV: key, value JSON, group.
+# KEYS: group hash, groups set, insertion counter, key index. ARGV: key, value JSON, group, and
+# optionally the raw value the caller read ('' for none), for a compare-and-set.
 # A key keeps its first-insertion number, so a group lists oldest key first, as SQLite does.
+# The index (a sorted set, every score 0) orders the group's keys for paged reads (STATE_PAGE).
 STATE_SET = r"""
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 -- ARGV[4], when given, is the raw value the caller read ('' for none): write only if it still is.
@@ -107,22 +109,59 @@ else
 end
 redis.call('HSET', KEYS[1], ARGV[1], seq .. '\n' .. ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('ZADD', KEYS[4], 0, ARGV[1])
 return 1
 """
 
 
-# KEYS: group hash, groups set. ARGV: key, group. Returns the old value (with its header) or false.
+# KEYS: group hash, groups set, key index. ARGV: key, group. Returns the old value (with its header) or false.
 STATE_DELETE = r"""
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then return false end
 redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
 if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
 return cur
 """
 
-# KEYS: group hash, groups set. ARGV: group.
+# KEYS: group hash, groups set, key index. ARGV: group.
 STATE_CLEAR = r"""
-redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[3])
 redis.call('SREM', KEYS[2], ARGV[1])
 return 1
+"""
+
+# KEYS: group hash, key index. ARGV: "(after" or "-"/"+" (the open end), how many, "desc" or "asc".
+# Returns key, value (with its header), key, value, ... in key order. A group written before the
+# index existed has none (or a partial one): the index is rebuilt from the hash's keys first.
+STATE_PAGE = r"""
+local n = redis.call('HLEN', KEYS[1])
+if redis.call('ZCARD', KEYS[2]) ~= n then
+  redis.call('DEL', KEYS[2])
+  local keys = redis.call('HKEYS', KEYS[1])
+  for i = 1, #keys, 500 do
+    local args = {}
+    for j = i, math.min(i + 499, #keys) do
+      args[#args + 1] = 0
+      args[#args + 1] = keys[j]
+    end
+    redis.call('ZADD', KEYS[2], unpack(args))
+  end
+end
+local keys
+if ARGV[3] == 'desc' then
+  keys = redis.call('ZREVRANGEBYLEX', KEYS[2], ARGV[1], '-', 'LIMIT', 0, tonumber(ARGV[2]))
+else
+  keys = redis.call('ZRANGEBYLEX', KEYS[2], ARGV[1], '+', 'LIMIT', 0, tonumber(ARGV[2]))
+end
+local out = {}
+if #keys == 0 then return out end
+local values = redis.call('HMGET', KEYS[1], unpack(keys))
+for i = 1, #keys do
+  if values[i] then
+    out[#out + 1] = keys[i]
+    out[#out + 1] = values[i]
+  end
+end
+return out
 """

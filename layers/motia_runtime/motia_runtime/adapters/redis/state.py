@@ -9,7 +9,7 @@ import redis.asyncio
 
 from ...errors import StateError
 from ...jsonsafe import loads_stored
-from ...ports.state import StateMutation, StateStore
+from ...ports.state import StateMutation, StatePage, StateStore, check_page_args, page_of
 from . import _scripts
 from ._connection import Keys, RedisStateError, guarded, make_client
 
@@ -33,6 +33,7 @@ class RedisStateStore(StateStore):
         self._set_script = self.client.register_script(_scripts.STATE_SET)
         self._delete_script = self.client.register_script(_scripts.STATE_DELETE)
         self._clear_script = self.client.register_script(_scripts.STATE_CLEAR)
+        self._page_script = self.client.register_script(_scripts.STATE_PAGE)
 
     async def _run(self, call: Any, what: str) -> Any:
         return await guarded(call, RedisStateError, f"state {what}", self.url)
@@ -42,13 +43,15 @@ class RedisStateStore(StateStore):
         return None if raw is None else _value(raw)[1]
 
     async def set(self, group: str, key: str, value: Any) -> Any:
-        keys = [self.keys.state_group(group), self.keys.state_groups, self.keys.state_seq]
+        keys = [self.keys.state_group(group), self.keys.state_groups, self.keys.state_seq,
+                self.keys.state_index(group)]
         await self._run(self._set_script(keys=keys, args=[key, json.dumps(value), group]), f"{group}/{key}")
         return value
 
     async def mutate(self, group: str, key: str, fn: StateMutation) -> tuple[Any | None, Any]:
         # Optimistic: read, apply fn, write only if the raw value is still the one read.
-        keys = [self.keys.state_group(group), self.keys.state_groups, self.keys.state_seq]
+        keys = [self.keys.state_group(group), self.keys.state_groups, self.keys.state_seq,
+                self.keys.state_index(group)]
         for _ in range(MAX_MUTATE_ATTEMPTS):
             raw = await self._run(self.client.hget(self.keys.state_group(group), key), f"{group}/{key}")
             old = None if raw is None else _value(raw)[1]
@@ -60,7 +63,7 @@ class RedisStateStore(StateStore):
                          "giving up")
 
     async def delete(self, group: str, key: str) -> Any | None:
-        keys = [self.keys.state_group(group), self.keys.state_groups]
+        keys = [self.keys.state_group(group), self.keys.state_groups, self.keys.state_index(group)]
         raw = await self._run(self._delete_script(keys=keys, args=[key, group]), f"{group}/{key}")
         return _value(raw)[1] if isinstance(raw, str) else None
 
@@ -72,8 +75,18 @@ class RedisStateStore(StateStore):
     async def get_group(self, group: str) -> list[Any]:
         return [value for _, value in await self.items(group)]
 
+    async def page(self, group: str, *, limit: int, after: str | None = None, descending: bool = False) -> StatePage:
+        # The group's key index (a sorted set) is walked by key, in the script, with the values
+        # read alongside: one round trip that reads only the page.
+        check_page_args(limit)
+        start = f"({after}" if after is not None else ("+" if descending else "-")
+        keys = [self.keys.state_group(group), self.keys.state_index(group)]
+        flat = await self._run(self._page_script(keys=keys, args=[start, limit + 1, "desc" if descending else "asc"]),
+                               f"{group} page")
+        return page_of([(flat[i], _value(flat[i + 1])[1]) for i in range(0, len(flat), 2)], limit)
+
     async def clear(self, group: str) -> None:
-        keys = [self.keys.state_group(group), self.keys.state_groups]
+        keys = [self.keys.state_group(group), self.keys.state_groups, self.keys.state_index(group)]
         await self._run(self._clear_script(keys=keys, args=[group]), group)
 
     async def list_groups(self) -> list[str]:

@@ -5,7 +5,7 @@ import time
 from typing import Any
 
 from ...jsonsafe import loads_stored
-from ...ports.state import StateMutation, StateStore
+from ...ports.state import StateMutation, StatePage, StateStore, check_page_args, page_of
 from .db import Database
 
 
@@ -44,6 +44,18 @@ class SQLiteStateStore(StateStore):
     async def items(self, group: str) -> list[tuple[str, Any]]:
         rows = self.db.conn.execute("SELECT key, value FROM state WHERE grp=? ORDER BY rowid", (group,)).fetchall()
         return [(k, loads_stored(v)) for k, v in rows]
+
+    async def page(self, group: str, *, limit: int, after: str | None = None, descending: bool = False) -> StatePage:
+        # The primary key (grp, key) is the index this walks: only the page's rows are read.
+        # BINARY collation compares UTF-8 bytes, which is code point order.
+        check_page_args(limit)
+        op, order = ("<", "DESC") if descending else (">", "ASC")
+        bound = f" AND key {op} ?" if after is not None else ""
+        rows = self.db.conn.execute(
+            f"SELECT key, value FROM state WHERE grp=?{bound} ORDER BY key {order} LIMIT ?",
+            (group, *([after] if after is not None else []), limit + 1),
+        ).fetchall()
+        return page_of([(k, loads_stored(v)) for k, v in rows], limit)
 
     async def clear(self, group: str) -> None:
         self.db.conn.execute("DELETE FROM state WHERE grp=?", (group,))

@@ -105,10 +105,10 @@ def _unset(variable: str) -> str:
 
 
 class _NoState(StateStore):
-    async def _fail(self, *_: Any) -> Any:
+    async def _fail(self, *_: Any, **__: Any) -> Any:
         raise StateError(_unset(ENV_STATE_TABLE))
 
-    get = set = delete = get_group = clear = list_groups = _fail  # type: ignore[assignment]
+    get = set = delete = get_group = clear = list_groups = page = _fail  # type: ignore[assignment]
 
 
 class _NoStreams(StreamStore):

@@ -83,7 +83,8 @@ def admin_routes(host: LocalHost) -> list[Route]:
     background: set[asyncio.Task[None]] = set()  # manual cron runs, referenced until done
 
     async def health(_: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "steps": len(runtime.project.steps), "streams": len(runtime.streams)})
+        return JSONResponse({"status": "ok", "steps": len(runtime.project.steps), "streams": len(runtime.streams),
+                             "memory": host.traces.memory()})
 
     async def steps(_: Request) -> JSONResponse:
         return JSONResponse({"steps": [_step_summary(s) for s in runtime.project.steps.values()],

@@ -2,11 +2,13 @@
 
 A client that rejoins with ``since`` (the last frame timestamp it saw) gets the custom events
 stamped after it, as long as the log still holds all of them: events live ``window_s`` seconds
-(``MOTIA_STREAM_REPLAY_S``, default 300, the same window as the event records on AWS) and at
-most ``max_per_group`` per group. The log is complete for a group from the later of: the
-server's start (it is not persisted: a restart is a gap), the newest event evicted by the
-count bound, and ``now - window``. A ``since`` before that gets None, which the socket turns
-into an explicit ``resync`` event.
+(``MOTIA_STREAM_REPLAY_S``, default 300, the same window as the event records on AWS), at
+most ``max_per_group`` per group (1,000), and at most ``max_events`` in all
+(``MOTIA_STREAM_REPLAY_EVENTS``, default 20,000: with events of up to 127 KB the window alone
+would not bound memory when many groups are busy; past it the oldest events of all go). The log
+is complete for a group from the later of: the server's start (it is not persisted: a restart
+is a gap), the newest event of the group evicted by a count bound, and ``now - window``. A
+``since`` before that gets None, which the socket turns into an explicit ``resync`` event.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from ...env import env_int
 from ...ports.streams import StreamChange
 from ...protocol import Subscription, replay_window_s, replays_to
 
 DEFAULT_MAX_PER_GROUP = 1000
+ENV_REPLAY_EVENTS = "MOTIA_STREAM_REPLAY_EVENTS"
+DEFAULT_MAX_EVENTS = 20_000
 _SWEEP_EVERY = 1000  # records between sweeps of groups nobody writes to any more
 
 
@@ -34,11 +39,16 @@ class _Group:
 
 class EventLog:
     def __init__(self, started_at: int, window_s: int | None = None,
-                 max_per_group: int = DEFAULT_MAX_PER_GROUP) -> None:
+                 max_per_group: int = DEFAULT_MAX_PER_GROUP, max_events: int | None = None) -> None:
         self.started_at = started_at  # the clock's stamp when this process started listening
         self.window_ms = (replay_window_s() if window_s is None else window_s) * 1000
         self.max_per_group = max_per_group
+        self.max_events = max_events or env_int(ENV_REPLAY_EVENTS, DEFAULT_MAX_EVENTS, "events", maximum=10_000_000)
         self._groups: dict[tuple[str, str], _Group] = {}
+        # Every recorded event in record order, for the total bound. Entries whose event a group
+        # already dropped (window, per-group bound) are skipped when met, and compacted away.
+        self._order: deque[tuple[tuple[str, str], StreamChange]] = deque()
+        self._held = 0  # events held by the groups
         self._records = 0
 
     def record(self, change: StreamChange) -> None:
@@ -49,23 +59,42 @@ class EventLog:
         if group is None:
             group = self._groups[key] = _Group()
         group.events.append(change)
+        self._order.append((key, change))
+        self._held += 1
         if len(group.events) > self.max_per_group:
             group.evicted_to = group.events.popleft().timestamp
+            self._held -= 1
+        while self._held > self.max_events:
+            self._evict_oldest()
+        if len(self._order) > 2 * self.max_events:
+            held = {id(c) for g in self._groups.values() for c in g.events}
+            self._order = deque((k, c) for k, c in self._order if id(c) in held)
         self._records += 1
         if self._records % _SWEEP_EVERY == 0:
             self._sweep()
 
+    def _evict_oldest(self) -> None:
+        while self._order:
+            key, change = self._order.popleft()
+            group = self._groups.get(key)
+            if group is not None and group.events and group.events[0] is change:
+                group.evicted_to = group.events.popleft().timestamp
+                self._held -= 1
+                return
+
     def _expire(self, group: _Group, now: int) -> None:
         while group.events and group.events[0].timestamp < now - self.window_ms:
             group.events.popleft()
+            self._held -= 1
 
     def _sweep(self) -> None:
         now = _now_ms()
         for key in list(self._groups):
             group = self._groups[key]
             self._expire(group, now)
-            # An emptied group's eviction mark is older than the window too, so nothing is lost.
-            if not group.events:
+            # An emptied group goes once its eviction mark is older than the window too: until then
+            # the mark still says that a `since` before it has missed events.
+            if not group.events and group.evicted_to < now - self.window_ms:
                 del self._groups[key]
 
     def replay(self, sub: Subscription, since: int, upto: int) -> list[StreamChange] | None:

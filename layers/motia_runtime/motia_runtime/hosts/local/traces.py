@@ -2,10 +2,22 @@
 
 A trace (Motia's model) is everything one trace id did: one span per step run (start, end,
 status, error with its stack) and a time-ordered list of events (emits, state and stream calls,
-log entries). All of it lives in bounded memory: past ``max_traces`` the oldest trace goes,
-past ``max_events`` a trace drops its oldest events (and says how many), and the log ring keeps
-the last ``max_logs`` entries. That suits a development tool: cheap, never unbounded, and a
-restart starts clean (durable state, streams and queues are SQLite's job, not this one's).
+log entries). All of it lives in bounded memory, each bound an environment variable:
+
+- ``MOTIA_WORKBENCH_TRACES`` (default 300): past it, the oldest trace goes;
+- ``MOTIA_WORKBENCH_TRACE_MB`` (default 8): the JSON size of every trace's events together; past
+  it the oldest traces go too (the newest is always kept). A pet of the shelter's journey is ~70
+  events, ~27 KB, so the default holds 300 of them whole: the count above is what binds;
+- ``MOTIA_WORKBENCH_TRACE_EVENTS`` (default 2,000): past it a trace drops its oldest events and
+  says how many;
+- ``MOTIA_WORKBENCH_LOGS`` (default 5,000) and ``MOTIA_WORKBENCH_LOGS_MB`` (default 8, as JSON):
+  the log ring keeps the last entries within both (a shelter log entry is ~300 bytes, so the
+  count binds; the bytes bound entries with large values).
+
+Events and log entries are kept as their JSON (bytes), which is what the bounds count, and each
+recorded value is at most a 4,000-character preview. That suits a development tool: cheap,
+never unbounded, and a restart starts clean (durable state, streams and queues are SQLite's job,
+not this one's). ``memory()`` says how full each bound is (``GET /__motia/health`` shows it).
 
 Hooks run on the event loop, but log entries can also come from worker threads (a plain
 ``def`` handler runs in a thread), so the store is guarded by a lock. Listeners (the Workbench
@@ -14,6 +26,7 @@ feed) are called after the lock is released, with small JSON-ready frames.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import traceback
@@ -24,12 +37,23 @@ from typing import Any
 
 import pydantic_core
 
+from ...env import env_int
 from ...errors import ValidationError
 from ...observe import Observer
 
 Listener = Callable[[dict[str, Any]], None]
 
 MAX_VALUE_CHARS = 4000
+ENV_MAX_TRACES = "MOTIA_WORKBENCH_TRACES"
+ENV_MAX_TRACE_EVENTS = "MOTIA_WORKBENCH_TRACE_EVENTS"
+ENV_MAX_LOGS = "MOTIA_WORKBENCH_LOGS"
+ENV_MAX_TRACE_MB = "MOTIA_WORKBENCH_TRACE_MB"
+DEFAULT_MAX_TRACE_MB = 8
+ENV_MAX_LOGS_MB = "MOTIA_WORKBENCH_LOGS_MB"
+DEFAULT_MAX_LOGS_MB = 8
+DEFAULT_MAX_TRACES = 300
+DEFAULT_MAX_TRACE_EVENTS = 2000
+DEFAULT_MAX_LOGS = 5000
 LEVELS = {"debug": 10, "info": 20, "warn": 30, "error": 40}
 
 
@@ -86,7 +110,10 @@ class Trace:
     start: int
     max_events: int
     spans: list[Span] = field(default_factory=list)
-    events: deque[dict[str, Any]] = field(default_factory=deque)
+    # Each event as its JSON: about a quarter of the memory of the dict it was made from
+    # (bench/optimisations.md, the soak); decoded only when the Workbench reads the trace.
+    events: deque[bytes] = field(default_factory=deque)
+    bytes: int = 0
     dropped: int = 0
     # Deliveries announced by emits and not started yet, per subscribing step: while any is
     # left the trace is still running even if no step is running at this instant.
@@ -94,13 +121,18 @@ class Trace:
     counts: Counter[str] = field(default_factory=Counter)
     updated: int = 0
 
-    def add_event(self, event: dict[str, Any]) -> None:
+    def add_event(self, event: dict[str, Any]) -> int:
+        """Keep ``event``; returns how many bytes the trace grew by (less when an old one went)."""
+        data = pydantic_core.to_json(event, fallback=repr)
+        grew = len(data)
         if len(self.events) >= self.max_events:
-            self.events.popleft()
+            grew -= len(self.events.popleft())
             self.dropped += 1
-        self.events.append(event)
+        self.events.append(data)
+        self.bytes += grew
         self.counts[event["kind"]] += 1
         self.updated = event["time"]
+        return grew
 
     def span_of(self, step: str) -> Span | None:
         """The run an operation belongs to: the step's open span, else its latest one."""
@@ -132,8 +164,8 @@ class Trace:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.summary(), "spanList": [s.to_dict() for s in self.spans], "events": list(self.events),
-                "droppedEvents": self.dropped}
+        return {**self.summary(), "spanList": [s.to_dict() for s in self.spans],
+                "events": [json.loads(e) for e in self.events], "droppedEvents": self.dropped}
 
 
 class TraceRecorder(Observer):
@@ -141,13 +173,24 @@ class TraceRecorder(Observer):
 
     records_operations = True
 
-    def __init__(self, subscribers: Callable[[str], Iterable[str]] = lambda _: (), *, max_traces: int = 300,
-                 max_events: int = 2000, max_logs: int = 5000) -> None:
+    def __init__(self, subscribers: Callable[[str], Iterable[str]] = lambda _: (), *, max_traces: int | None = None,
+                 max_events: int | None = None, max_logs: int | None = None, max_bytes: int | None = None,
+                 max_log_bytes: int | None = None) -> None:
+        """Bounds left out are read from the environment (see the module docstring)."""
         self._subscribers = subscribers
-        self._max_traces = max_traces
-        self._max_events = max_events
+        self._max_traces = max_traces or env_int(ENV_MAX_TRACES, DEFAULT_MAX_TRACES, "traces", maximum=100_000)
+        self._max_events = max_events or env_int(ENV_MAX_TRACE_EVENTS, DEFAULT_MAX_TRACE_EVENTS, "events",
+                                                 maximum=100_000)
+        self._max_bytes = max_bytes or 1_000_000 * env_int(ENV_MAX_TRACE_MB, DEFAULT_MAX_TRACE_MB, "MB",
+                                                           maximum=100_000)
+        self._bytes = 0  # the JSON size of every kept trace's events
         self._traces: OrderedDict[str, Trace] = OrderedDict()
-        self._logs: deque[dict[str, Any]] = deque(maxlen=max_logs)
+        self._max_logs = max_logs or env_int(ENV_MAX_LOGS, DEFAULT_MAX_LOGS, "log entries", maximum=1_000_000)
+        self._max_log_bytes = max_log_bytes or 1_000_000 * env_int(ENV_MAX_LOGS_MB, DEFAULT_MAX_LOGS_MB, "MB",
+                                                                   maximum=100_000)
+        # (entry as JSON, traceId, step, level): filtered without decoding, decoded when read.
+        self._logs: deque[tuple[bytes, Any, Any, int]] = deque()
+        self._log_bytes = 0
         self._lock = threading.Lock()
         self._seq = 0
         self._span_ids = 0
@@ -192,9 +235,9 @@ class TraceRecorder(Observer):
                 for name in self._subscribers(str(detail.get("topic"))):
                     trace.pending[name] += 1
             span = trace.span_of(step)
-            trace.add_event({"seq": self._next_seq(), "time": now_ms(), "step": step,
-                             "span": span.id if span else None, "kind": kind,
-                             **{k: jsonable(v) for k, v in detail.items()}})
+            self._grew(trace.add_event({"seq": self._next_seq(), "time": now_ms(), "step": step,
+                                        "span": span.id if span else None, "kind": kind,
+                                        **{k: jsonable(v) for k, v in detail.items()}}))
             frames.append({"type": "trace", "data": trace.summary()})
         if kind == "state" and detail.get("op") in ("set", "delete", "clear") and "error" not in detail:
             frames.append({"type": "state", "data": {"op": detail["op"], "group": detail.get("group"),
@@ -209,16 +252,17 @@ class TraceRecorder(Observer):
         with self._lock:
             record = {k: jsonable(v) for k, v in entry.items()}
             record["seq"] = self._next_seq()
-            self._logs.append(record)
+            self._keep_log(record)
             frames.append({"type": "log", "data": record})
             trace = self._traces.get(str(entry.get("traceId")))
             if trace is not None:
                 meta = {k: v for k, v in record.items() if k not in ("level", "time", "msg", "traceId", "step",
                                                                      "flows", "seq")}
                 span = trace.span_of(str(entry.get("step")))
-                trace.add_event({"seq": record["seq"], "time": record.get("time", now_ms()),
-                                 "step": entry.get("step"), "span": span.id if span else None, "kind": "log",
-                                 "level": record.get("level"), "msg": record.get("msg"), "meta": meta})
+                self._grew(trace.add_event({"seq": record["seq"], "time": record.get("time", now_ms()),
+                                            "step": entry.get("step"), "span": span.id if span else None,
+                                            "kind": "log", "level": record.get("level"), "msg": record.get("msg"),
+                                            "meta": meta}))
                 frames.append({"type": "trace", "data": trace.summary()})
         for frame in frames:
             self._publish(frame)
@@ -240,12 +284,13 @@ class TraceRecorder(Observer):
              limit: int = 1000) -> list[dict[str, Any]]:
         """The newest ``limit`` entries matching every filter given, oldest first; ``level`` is a minimum."""
         floor = LEVELS.get(level or "debug", 0)
+        if limit <= 0:
+            return []
         with self._lock:
-            entries = [e for e in self._logs
-                       if (trace_id is None or e.get("traceId") == trace_id)
-                       and (step is None or e.get("step") == step)
-                       and LEVELS.get(str(e.get("level")), 0) >= floor]
-        return entries[-limit:] if limit > 0 else []
+            found = [data for data, entry_trace, entry_step, entry_level in self._logs
+                     if (trace_id is None or entry_trace == trace_id)
+                     and (step is None or entry_step == step) and entry_level >= floor]
+        return [json.loads(data) for data in found[-limit:]]
 
     # -- internals -----------------------------------------------------------------------------
     def _next_seq(self) -> int:
@@ -257,8 +302,33 @@ class TraceRecorder(Observer):
         if trace is None and create:
             trace = self._traces[trace_id] = Trace(trace_id, now_ms(), self._max_events)
             while len(self._traces) > self._max_traces:
-                self._traces.popitem(last=False)
+                self._evict_oldest()
         return trace
+
+    def _keep_log(self, record: dict[str, Any]) -> None:
+        """Append to the ring; past its count or byte bound the oldest entries go (never the newest)."""
+        data = pydantic_core.to_json(record, fallback=repr)
+        self._logs.append((data, record.get("traceId"), record.get("step"), LEVELS.get(str(record.get("level")), 0)))
+        self._log_bytes += len(data)
+        while len(self._logs) > 1 and (len(self._logs) > self._max_logs or self._log_bytes > self._max_log_bytes):
+            self._log_bytes -= len(self._logs.popleft()[0])
+
+    def _grew(self, grew: int) -> None:
+        """Account for a trace's growth; past the byte budget the oldest traces go (never the newest)."""
+        self._bytes += grew
+        while self._bytes > self._max_bytes and len(self._traces) > 1:
+            self._evict_oldest()
+
+    def _evict_oldest(self) -> None:
+        _, trace = self._traces.popitem(last=False)
+        self._bytes -= trace.bytes
+
+    def memory(self) -> dict[str, int]:
+        """What is kept against each bound (the Workbench health endpoint shows it)."""
+        with self._lock:
+            return {"traces": len(self._traces), "maxTraces": self._max_traces, "traceBytes": self._bytes,
+                    "maxTraceBytes": self._max_bytes, "logs": len(self._logs), "maxLogs": self._max_logs,
+                    "logBytes": self._log_bytes, "maxLogBytes": self._max_log_bytes}
 
     def _publish(self, frame: dict[str, Any]) -> None:
         for listener in self.listeners:

@@ -8,7 +8,8 @@ sends anything.
 
 ``publish`` may be called from any thread (log entries of plain ``def`` handlers come from
 worker threads); frames are handed to the event loop, and each page has a bounded outbox drained
-by its own task, so a slow page is dropped (it reconnects and refetches) instead of slowing steps.
+by its own task (``MOTIA_WORKBENCH_OUTBOX_FRAMES``, default 5,000 frames), so a slow page is
+dropped (it reconnects and refetches) instead of slowing steps or holding memory.
 """
 
 from __future__ import annotations
@@ -21,21 +22,24 @@ from typing import Any
 import pydantic_core
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from ....env import env_int
 from ....ports.streams import StreamChange
 
+ENV_MAX_OUTBOX = "MOTIA_WORKBENCH_OUTBOX_FRAMES"
 MAX_OUTBOX = 5000
 
 
 class _Page:
-    def __init__(self, websocket: WebSocket) -> None:
+    def __init__(self, websocket: WebSocket, max_outbox: int = MAX_OUTBOX) -> None:
         self.websocket = websocket
+        self.max_outbox = max_outbox
         self.outbox: asyncio.Queue[str | None] = asyncio.Queue()
         self.overflowed = False
 
     def push(self, text: str) -> None:
         if self.overflowed:
             return
-        if self.outbox.qsize() >= MAX_OUTBOX:
+        if self.outbox.qsize() >= self.max_outbox:
             self.overflowed = True
             self.outbox.put_nowait(None)  # the pump closes the socket; the page resyncs on reconnect
             return
@@ -52,6 +56,7 @@ class _Page:
 
 class WorkbenchFeed:
     def __init__(self) -> None:
+        self.max_outbox = env_int(ENV_MAX_OUTBOX, MAX_OUTBOX, "frames", maximum=1_000_000)
         self.pages: set[_Page] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
@@ -86,7 +91,7 @@ class WorkbenchFeed:
 
     async def serve(self, websocket: WebSocket) -> None:
         await websocket.accept()
-        page = _Page(websocket)
+        page = _Page(websocket, self.max_outbox)
         self.pages.add(page)
         pump = asyncio.create_task(page.pump())
         try:
