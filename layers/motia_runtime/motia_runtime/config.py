@@ -8,8 +8,8 @@ Motia Python step has. Unknown keys are refused: a typo must not be silently ign
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -20,6 +20,14 @@ from .errors import ConfigError
 from .schema import Schema
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
+
+# What the typed constructors accept (pydantic converts each on validation): the fields are
+# stored as Schema / Emit / Infrastructure, but a step writes the model class, a JSON Schema
+# dict, a topic string or a plain dict. The ``__init__`` signatures below (seen only by type
+# checkers) say so, since pydantic's synthesized one would demand the stored types.
+SchemaSpec: TypeAlias = Any  # a pydantic model or type (list[Pet]), a JSON Schema dict, or a Schema
+EmitSpec: TypeAlias = "str | Emit | Mapping[str, Any]"
+InfraSpec: TypeAlias = "Infrastructure | Mapping[str, Any]"
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-.]*$")
 
@@ -161,6 +169,16 @@ class ApiRouteConfig(_StepBase):
             return value
         return {int(k): _schema(v) for k, v in value.items()}
 
+    if TYPE_CHECKING:
+        def __init__(self, *, path: str, method: HttpMethod,
+                     name: str, description: str | None = None, flows: Sequence[str] = ...,
+                     emits: Sequence[EmitSpec] = ..., virtual_emits: Sequence[EmitSpec] = ...,
+                     virtual_subscribes: Sequence[str] = ..., include_files: Sequence[str] = ...,
+                     infrastructure: InfraSpec = ...,
+                     type: Literal["api"] = "api", body_schema: SchemaSpec = None,
+                     response_schema: Mapping[int, SchemaSpec] = ..., query_params: Sequence[Any] = ...,
+                     middleware: Sequence[Callable[..., Any]] = ...) -> None: ...
+
     @property
     def path_params(self) -> list[str]:
         return [p[1:] for p in self.path.strip("/").split("/") if p.startswith(":")]
@@ -180,6 +198,14 @@ class EventConfig(_StepBase):
     def _input(cls, value: Any) -> Any:
         return _schema(value)
 
+    if TYPE_CHECKING:
+        def __init__(self, *, subscribes: Sequence[str],
+                     name: str, description: str | None = None, flows: Sequence[str] = ...,
+                     emits: Sequence[EmitSpec] = ..., virtual_emits: Sequence[EmitSpec] = ...,
+                     virtual_subscribes: Sequence[str] = ..., include_files: Sequence[str] = ...,
+                     infrastructure: InfraSpec = ...,
+                     type: Literal["event"] = "event", input: SchemaSpec = None) -> None: ...
+
 
 class CronConfig(_StepBase):
     """A scheduled step: ``handler(ctx)`` runs on the cron expression, each run a new trace."""
@@ -194,6 +220,13 @@ class CronConfig(_StepBase):
     def _cron(cls, value: str) -> str:
         validate_cron(value)
         return value
+
+    if TYPE_CHECKING:
+        def __init__(self, *, cron: str, name: str, description: str | None = None, flows: Sequence[str] = ...,
+                     emits: Sequence[EmitSpec] = ..., virtual_emits: Sequence[EmitSpec] = ...,
+                     virtual_subscribes: Sequence[str] = ..., include_files: Sequence[str] = ...,
+                     infrastructure: InfraSpec = ...,
+                     type: Literal["cron"] = "cron") -> None: ...
 
 
 ChangeKind = Literal["create", "update", "delete", "event"]
@@ -283,6 +316,13 @@ class NoopConfig(_StepBase):
         if self.emits:
             raise ValueError("a noop step declares virtualEmits, not emits")
         return self
+
+    if TYPE_CHECKING:
+        def __init__(self, *, name: str, description: str | None = None, flows: Sequence[str] = ...,
+                     emits: Sequence[EmitSpec] = ..., virtual_emits: Sequence[EmitSpec] = ...,
+                     virtual_subscribes: Sequence[str] = ..., include_files: Sequence[str] = ...,
+                     infrastructure: InfraSpec = ...,
+                     type: Literal["noop"] = "noop") -> None: ...
 
 
 StepConfig = Annotated[
@@ -391,6 +431,11 @@ class StreamConfig(_Model):
         if schema is None:
             raise ValueError("a stream needs a schema")
         return schema
+
+    if TYPE_CHECKING:
+        def __init__(self, *, name: str, schema: SchemaSpec, base_config: StreamBaseConfig | Mapping[str, Any] = ...,
+                     can_access: Callable[..., Any] | None = None, public: bool = False,
+                     description: str | None = None) -> None: ...
 
 
 def _field_of(loc: tuple[Any, ...], tagged: bool = True) -> str:
