@@ -170,20 +170,20 @@ class CreatePetRequest(TypedDict):
     headers: dict[str, str]
     rawBody: str
 
-class CreatedItemIn(TypedDict):
+class CreatedItem(TypedDict):
     """The response: the stream item as ``set`` returns it (with ``id``, ``_createdAt``, ``__motia``)."""
     message: str
     stage: str
     progress: int
-    petId: NotRequired[str | None]
-    status: NotRequired[str | None]
-    field: NotRequired[str | None]
-    value: NotRequired[str | list[str] | None]
+    petId: str | None
+    status: str | None
+    field: str | None
+    value: str | list[str] | None
     id: str
 
 class CreatePetResponse201(TypedDict):
     status: Literal[201]
-    body: CreatedItemIn
+    body: CreatedItem
     headers: NotRequired[Mapping[str, str]]
 
 CreatePetEmit: TypeAlias = 'CreatePetEmitFeedingReminderEnqueued | CreatePetEmitPetCreated'

@@ -1,11 +1,13 @@
 """``GET /pets``: every pet, the most recently updated first."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from functions.pets import events as ev
 from functions.pets.store import list_pets
 
-from motia_runtime import ApiRequest, ApiRouteConfig, FlowContext
+from motia_runtime import ApiRouteConfig
 
 config = ApiRouteConfig(
     name="ListPets",
@@ -15,6 +17,10 @@ config = ApiRouteConfig(
     flows=[ev.FLOW],
 )
 
+if TYPE_CHECKING:
+    from motia_types import ListPetsContext, ListPetsRequest, ListPetsResponse
 
-async def handler(req: ApiRequest, ctx: FlowContext) -> dict[str, Any]:
+
+
+async def handler(req: ListPetsRequest, ctx: ListPetsContext) -> ListPetsResponse:
     return {"status": 200, "body": await list_pets(ctx)}

@@ -37,6 +37,9 @@ TEMPLATES = {
 _RENAMES = {"gitignore": ".gitignore", "pyproject.toml.tmpl": "pyproject.toml"}
 # What each template's steps import besides motia-runtime.
 _APP_DEPENDENCIES = {"minimal": [], "pets": ["openai>=1.40"]}
+# pyproject.toml's [tool.motia]: the settings `motia generate` passes to every Lambda as parameters.
+_TOOL_MOTIA = {"minimal": "environment = []",
+               "pets": 'environment = ["OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL"]'}
 _SKIP = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
@@ -89,6 +92,7 @@ def create(dir: str | Path, *, template: str = "minimal", runtime_spec: str | No
         "about": TEMPLATES[template],
         "runtime_spec": spec,
         "version": __version__,
+        "tool_motia": _TOOL_MOTIA[template],
         "extra_dependencies": "".join(f'\n    "{d}",' for d in _APP_DEPENDENCIES[template]),
     }
     target.mkdir(parents=True, exist_ok=True)

@@ -44,7 +44,7 @@ class TypeWriter:
 
     def __init__(self) -> None:
         self.blocks: list[str] = []
-        self._by_body: dict[str, str] = {}  # rendered body (name left out) -> the name it got
+        self._by_body: dict[tuple[str, str], str] = {}  # (wanted name, rendered fields) -> the name it got
         self._taken: set[str] = set()
         self._refs: dict[tuple[int, str, Mode], str] = {}  # ($defs id, ref, mode) -> name
         self._open: set[tuple[int, str, Mode]] = set()
@@ -132,11 +132,11 @@ class TypeWriter:
         fields += extra_fields or []
         body = _render_fields(fields)
         desired = pascal(name) + ("In" if mode == "input" else "")
-        found = self._by_body.get(body)
-        if found is not None and found.rstrip("0123456789") == desired:
+        found = self._by_body.get((desired, body))
+        if found is not None:
             return found
         final = self.reserve(desired)
-        self._by_body[body] = final
+        self._by_body[(desired, body)] = final
         self.add_block(_typed_dict_source(final, fields, schema.get("description")))
         return final
 

@@ -1,0 +1,83 @@
+"""``motia types``: mypy reports a wrong stream, field or topic in a step, and the examples pass --strict."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.dev_server import REPO
+
+pytestmark = pytest.mark.slow
+
+BIN = Path(sys.executable).parent
+
+WRONG_STEP = '''
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from motia_runtime import ApiRouteConfig
+
+if TYPE_CHECKING:
+    from motia_types import WrongContext, WrongRequest, WrongResponse
+
+config = ApiRouteConfig(name="Wrong", path="/wrong/:id", method="POST", emits=["hello.requested"], flows=["hello"])
+
+
+async def handler(req: WrongRequest, ctx: WrongContext) -> WrongResponse:
+    await ctx.streams.greeting.set(ctx.trace_id, "a", {"message": "x"})              # no such stream
+    await ctx.streams.greetings.set(ctx.trace_id, "a", {"mesage": "x"})              # no such field
+    await ctx.streams.greetings.set(ctx.trace_id, "a", {"message": 1})               # wrong type
+    await ctx.emit({"topic": "hello.requestd", "data": {"name": "x"}})               # undeclared topic
+    await ctx.emit({"topic": "hello.requested", "data": {"nam": "x"}})               # the input's field
+    item = await ctx.streams.greetings.get(req["pathParams"]["key"], "a")            # no such param
+    return {"status": 200, "body": item}
+'''
+
+
+def _mypy(root: Path, *files: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "mypy"), "--strict", "--explicit-package-bases", "--no-incremental",
+                           "--hide-error-context", "--no-error-summary", *files], cwd=root, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.mark.timeout(600)
+def test_mypy_reports_each_mistake_of_a_step_against_the_typed_module(tmp_path: Path) -> None:
+    demo = tmp_path / "demo"
+    created = subprocess.run([str(BIN / "motia"), "create", str(demo), "--runtime-spec", "motia-runtime"],
+                             capture_output=True, text=True, timeout=120)
+    assert created.returncode == 0, created.stderr
+    (demo / "functions/hello/wrong_step.py").write_text(WRONG_STEP.lstrip())
+    typed = subprocess.run([str(BIN / "motia"), "types", "--root", str(demo)], capture_output=True, text=True)
+    assert typed.returncode == 0, typed.stderr
+    result = _mypy(demo, "functions/hello/wrong_step.py")
+    errors: dict[int, str] = {}
+    for line in result.stdout.splitlines():
+        if ": error:" in line:
+            number = int(line.split(":")[1])
+            errors[number] = errors.get(number, "") + line
+    lines = WRONG_STEP.lstrip().splitlines()
+    mistakes = {n: lines[n - 1].split("# ")[-1] for n in range(1, len(lines) + 1) if "  # " in lines[n - 1]}
+    assert set(errors) == set(mistakes), result.stdout  # each mistake, and nothing else
+    said = {mistakes[n]: errors[n] for n in errors}
+    assert '"Streams" has no attribute "greeting"' in said["no such stream"]
+    assert 'Extra key "mesage" for TypedDict "GreetingIn"' in said["no such field"]
+    assert '(expression has type "int", TypedDict item "message" has type "str")' in said["wrong type"]
+    assert "\"Literal['hello.requestd']\", TypedDict item \"topic\"" in said["undeclared topic"]
+    assert 'Extra key "nam" for TypedDict "HelloRequested"' in said["the input's field"]
+    assert 'TypedDict "WrongPathParams" has no key "key"' in said["no such param"]
+
+
+def test_the_committed_typed_module_is_current() -> None:
+    result = subprocess.run([str(BIN / "motia"), "types", "--check"], cwd=REPO, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.timeout(600)
+def test_the_example_apps_pass_mypy_strict() -> None:
+    result = _mypy(REPO, "functions", "streams", "motia_types.py")
+    assert result.returncode == 0, result.stdout[-5000:]
