@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.dev_server import REPO
+from tests.support.mypy_run import run_mypy
 
 pytestmark = pytest.mark.slow
 
@@ -38,14 +39,12 @@ async def handler(req: WrongRequest, ctx: WrongContext) -> WrongResponse:
 '''
 
 
-def _mypy(root: Path, *files: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "mypy"), "--strict", "--explicit-package-bases", "--no-incremental",
-                           "--hide-error-context", "--no-error-summary", *files], cwd=root, capture_output=True,
-                          text=True, timeout=300)
+def _mypy(root: Path, cache: Path, *files: str) -> subprocess.CompletedProcess[str]:
+    return run_mypy(root, cache, "--strict", "--explicit-package-bases", *files)
 
 
 @pytest.mark.timeout(600)
-def test_mypy_reports_each_mistake_of_a_step_against_the_typed_module(tmp_path: Path) -> None:
+def test_mypy_reports_each_mistake_of_a_step_against_the_typed_module(tmp_path: Path, mypy_cache: Path) -> None:
     demo = tmp_path / "demo"
     created = subprocess.run([str(BIN / "motia"), "create", str(demo), "--runtime-spec", "motia-runtime"],
                              capture_output=True, text=True, timeout=120)
@@ -53,7 +52,7 @@ def test_mypy_reports_each_mistake_of_a_step_against_the_typed_module(tmp_path: 
     (demo / "functions/hello/wrong_step.py").write_text(WRONG_STEP.lstrip())
     typed = subprocess.run([str(BIN / "motia"), "types", "--root", str(demo)], capture_output=True, text=True)
     assert typed.returncode == 0, typed.stderr
-    result = _mypy(demo, "functions/hello/wrong_step.py")
+    result = _mypy(demo, mypy_cache, "functions/hello/wrong_step.py")
     errors: dict[int, str] = {}
     for line in result.stdout.splitlines():
         if ": error:" in line:
@@ -78,6 +77,6 @@ def test_the_committed_typed_module_is_current() -> None:
 
 
 @pytest.mark.timeout(600)
-def test_the_example_apps_pass_mypy_strict() -> None:
-    result = _mypy(REPO, "functions", "streams", "motia_types.py")
+def test_the_example_apps_pass_mypy_strict(mypy_cache: Path) -> None:
+    result = _mypy(REPO, mypy_cache, "functions", "streams", "motia_types.py")
     assert result.returncode == 0, result.stdout[-5000:]

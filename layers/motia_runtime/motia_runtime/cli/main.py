@@ -95,8 +95,8 @@ def _shared_storage(args: argparse.Namespace) -> int:
         return 0
     try:
         from ..adapters.redis import check_reachable
-    except ImportError as exc:  # the redis extra
-        print(f"motia: --redis-url needs redis-py ({exc}): pip install 'motia-runtime[redis]'", file=sys.stderr)
+    except ImportError:  # the redis extra
+        print("motia dev --redis-url needs the redis extra: pip install 'motia-runtime[redis]'", file=sys.stderr)
         return 2
     try:
         check_reachable(args.redis_url)
