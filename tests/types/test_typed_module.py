@@ -80,3 +80,60 @@ def test_the_committed_typed_module_is_current() -> None:
 def test_the_example_apps_pass_mypy_strict(mypy_cache: Path) -> None:
     result = _mypy(REPO, mypy_cache, "functions", "streams", "motia_types.py")
     assert result.returncode == 0, result.stdout[-5000:]
+
+
+PEOPLE_STREAM = '''
+from motia_runtime import StreamConfig
+
+config = StreamConfig(name="people", public=True, schema={
+    "type": "object",
+    "properties": {
+        "first-name": {"type": "string"},
+        "role": {"enum": ["admin", "user"]},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "address": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+        "age": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
+    },
+    "required": ["first-name", "role"],
+})
+'''
+
+PEOPLE_STEP = '''
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from motia_runtime import CronConfig
+
+if TYPE_CHECKING:
+    from motia_types import PeopleJobContext
+
+config = CronConfig(name="people-job", cron="0 * * * *", flows=["people"])
+
+
+async def handler(ctx: PeopleJobContext) -> None:
+    await ctx.streams.people.set("g", "a", {"first-name": "Ada", "role": "admin", "tags": ["x"], "age": None})
+    await ctx.streams.people.set("g", "b", {"first-name": "Bob", "role": "boss"})  # an enum value
+    await ctx.streams.people.set("g", "c", {"first-name": "Cy", "role": "user", "address": {}})  # a nested field
+    await ctx.streams.people.set("g", "d", {"first-name": "Di", "role": "user", "age": "9"})  # a union
+    item = await ctx.streams.people.get("g", "a")
+    if item is not None:
+        reveal_type(item["__motia"]["groupId"])
+        await ctx.emit({"topic": "x", "data": {}})  # a step that declares no emits
+'''
+
+
+def test_a_json_schema_stream_is_typed_too(tmp_path: Path, mypy_cache: Path) -> None:
+    """Dict schemas: keys that are not identifiers, enums, nested objects, unions, arrays."""
+    (tmp_path / "streams").mkdir()
+    (tmp_path / "functions").mkdir()
+    (tmp_path / "streams/people_stream.py").write_text(PEOPLE_STREAM.lstrip())
+    (tmp_path / "functions/people_job_step.py").write_text(PEOPLE_STEP.lstrip())
+    typed = subprocess.run([str(BIN / "motia"), "types", "--root", str(tmp_path)], capture_output=True, text=True)
+    assert typed.returncode == 0, typed.stderr
+    result = _mypy(tmp_path, mypy_cache, "functions/people_job_step.py")
+    lines = PEOPLE_STEP.lstrip().splitlines()
+    reported = {int(line.split(":")[1]) for line in result.stdout.splitlines() if ": error:" in line}
+    expected = {n for n in range(1, len(lines) + 1) if "  # " in lines[n - 1]}
+    assert reported == expected, result.stdout
+    assert "Revealed type is \"str\"" in result.stdout, result.stdout  # item["__motia"] is typed

@@ -12,6 +12,7 @@ the steps while you edit; they never create it, so a project that does not use i
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -40,9 +41,16 @@ def write_types(root: Path | str, *, check: bool = False, out: TextIO = sys.stdo
         print(f"{target} is up to date", file=out)
         return 0
     if current != text:
-        target.write_text(text, encoding="utf-8")
+        _write(target, text)
     print(f"wrote {target}", file=out)
     return 0
+
+
+def _write(target: Path, text: str) -> None:
+    # Whole or not at all: an editor (or another `motia dev` worker) never reads half a module.
+    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, target)
 
 
 def refresh(project: Project) -> Path | None:
@@ -55,7 +63,7 @@ def refresh(project: Project) -> Path | None:
         text = render_module(project)
         if target.read_text(encoding="utf-8") == text:
             return None
-        target.write_text(text, encoding="utf-8")
+        _write(target, text)
     except (OSError, ConfigError) as exc:
         print(f"motia: could not refresh {target}: {exc}", file=sys.stderr)
         return None
