@@ -50,6 +50,46 @@ PetCreationData: TypeAlias = 'PetCreationUpdateIn'
 PetCreationStream: TypeAlias = 'TypedStream[PetCreationData, PetCreationItem]'
 
 
+# -- stream petWatchers ------------------------------------------------------------------------------
+
+class WatchersIn(TypedDict):
+    n: NotRequired[int]
+
+PetWatchersItem = TypedDict('PetWatchersItem', {'n': 'int', 'id': 'str', '_createdAt': 'NotRequired[int]', '__motia': 'StreamMarker'})
+
+PetWatchersData: TypeAlias = 'WatchersIn'
+
+PetWatchersStream: TypeAlias = 'TypedStream[PetWatchersData, PetWatchersItem]'
+
+
+# -- stream shelterStats -----------------------------------------------------------------------------
+
+class ShelterCountsIn(TypedDict):
+    byStatus: NotRequired[dict[str, int]]
+    total: NotRequired[int]
+
+ShelterStatsItem = TypedDict('ShelterStatsItem', {'byStatus': 'dict[str, int]', 'total': 'int', 'id': 'str', '_createdAt': 'NotRequired[int]', '__motia': 'StreamMarker'})
+
+ShelterStatsData: TypeAlias = 'ShelterCountsIn'
+
+ShelterStatsStream: TypeAlias = 'TypedStream[ShelterStatsData, ShelterStatsItem]'
+
+
+# -- stream staffAlerts ------------------------------------------------------------------------------
+
+class StaffAlert(TypedDict):
+    petId: str
+    kind: str
+    message: str
+    streamGroupId: str
+
+StaffAlertsItem = TypedDict('StaffAlertsItem', {'petId': 'str', 'kind': 'str', 'message': 'str', 'streamGroupId': 'str', 'id': 'str', '_createdAt': 'NotRequired[int]', '__motia': 'StreamMarker'})
+
+StaffAlertsData: TypeAlias = 'StaffAlert'
+
+StaffAlertsStream: TypeAlias = 'TypedStream[StaffAlertsData, StaffAlertsItem]'
+
+
 # -- ctx.streams: one attribute per stream -----------------------------------------------------------
 
 class Streams(Protocol):
@@ -59,6 +99,12 @@ class Streams(Protocol):
     def openai(self) -> OpenaiStream: ...
     @property
     def petCreation(self) -> PetCreationStream: ...
+    @property
+    def petWatchers(self) -> PetWatchersStream: ...
+    @property
+    def shelterStats(self) -> ShelterStatsStream: ...
+    @property
+    def staffAlerts(self) -> StaffAlertsStream: ...
 
 Context: TypeAlias = 'TypedContext[Any, Streams]'  # any step's ctx: for helpers several steps call
 
@@ -158,7 +204,7 @@ class NewPet(TypedDict):
     species: Literal['dog', 'cat', 'bird', 'other']
     ageMonths: int
     weightKg: float | None
-    symptoms: NotRequired[list[str]]
+    symptoms: list[str]
 
 class CreatePetPathParams(TypedDict):
     pass
@@ -407,6 +453,28 @@ SetNextFeedingReminderInput: TypeAlias = 'FeedingJobInput'
 SetNextFeedingReminderContext: TypeAlias = 'TypedContext[SetNextFeedingReminderEmit, Streams]'
 
 SetNextFeedingReminderHandler: TypeAlias = 'Callable[[SetNextFeedingReminderInput, SetNextFeedingReminderContext], Awaitable[None]]'
+
+
+# -- step ShelterStats (state trigger, functions/pets/shelter_stats_step.py) -------------------------
+
+ShelterStatsEmit: TypeAlias = 'Never'
+
+ShelterStatsChange: TypeAlias = 'dict[str, Any]'
+
+ShelterStatsContext: TypeAlias = 'TypedContext[ShelterStatsEmit, Streams]'
+
+ShelterStatsHandler: TypeAlias = 'Callable[[ShelterStatsChange, ShelterStatsContext], Awaitable[None]]'
+
+
+# -- step StaffAlertOnIllness (stream trigger on petCreation, functions/pets/staff_alert_step.py) ----
+
+StaffAlertOnIllnessEmit: TypeAlias = 'Never'
+
+StaffAlertOnIllnessChange: TypeAlias = 'dict[str, Any]'
+
+StaffAlertOnIllnessContext: TypeAlias = 'TypedContext[StaffAlertOnIllnessEmit, Streams]'
+
+StaffAlertOnIllnessHandler: TypeAlias = 'Callable[[StaffAlertOnIllnessChange, StaffAlertOnIllnessContext], Awaitable[None]]'
 
 
 # -- step TreatmentScheduler (event on treatment.required, functions/pets/treatment_scheduler_step.py) ---

@@ -7,8 +7,11 @@ from pathlib import Path
 from tests.support.dev_server import REPO
 
 TEMPLATE = REPO / "layers/motia_runtime/motia_runtime/tools/create/templates/pets"
-SYNC = ("rm -rf {t}/functions/pets && cp -r functions/pets {t}/functions/ && rm -rf {t}/functions/pets/__pycache__ && "
-        "cp streams/pet_creation_stream.py {t}/streams/").format(t=TEMPLATE.relative_to(REPO))
+# Every stream but the OpenAI example's belongs to the pet shelter.
+OTHER_APPS = {"openai_stream.py"}
+SYNC = ("rm -rf {t}/functions/pets {t}/streams && cp -r functions/pets {t}/functions/ && mkdir {t}/streams && "
+        "cp $(ls streams/*.py | grep -v openai_stream) {t}/streams/ && rm -rf {t}/functions/pets/__pycache__"
+        ).format(t=TEMPLATE.relative_to(REPO))
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -18,5 +21,5 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 def test_the_pet_shelter_template_holds_the_repository_pet_shelter() -> None:
     assert _files(TEMPLATE / "functions/pets") == _files(REPO / "functions/pets"), f"refresh it: {SYNC}"
-    assert _files(TEMPLATE / "streams") == {"pet_creation_stream.py": (REPO / "streams/pet_creation_stream.py")
-                                            .read_bytes()}, f"refresh it: {SYNC}"
+    streams = {name: data for name, data in _files(REPO / "streams").items() if name not in OTHER_APPS}
+    assert _files(TEMPLATE / "streams") == streams, f"refresh it: {SYNC}"

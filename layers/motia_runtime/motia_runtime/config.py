@@ -204,7 +204,8 @@ class EventConfig(_StepBase):
                      emits: Sequence[EmitSpec] = ..., virtual_emits: Sequence[EmitSpec] = ...,
                      virtual_subscribes: Sequence[str] = ..., include_files: Sequence[str] = ...,
                      infrastructure: InfraSpec = ...,
-                     type: Literal["event"] = "event", input: SchemaSpec = None) -> None: ...
+                     type: Literal["event"] = "event", input: SchemaSpec = None,
+                     condition: Callable[..., Any] | None = None) -> None: ...
 
 
 class CronConfig(_StepBase):
@@ -226,7 +227,7 @@ class CronConfig(_StepBase):
                      emits: Sequence[EmitSpec] = ..., virtual_emits: Sequence[EmitSpec] = ...,
                      virtual_subscribes: Sequence[str] = ..., include_files: Sequence[str] = ...,
                      infrastructure: InfraSpec = ...,
-                     type: Literal["cron"] = "cron") -> None: ...
+                     type: Literal["cron"] = "cron", condition: Callable[..., Any] | None = None) -> None: ...
 
 
 ChangeKind = Literal["create", "update", "delete", "event"]
@@ -283,6 +284,15 @@ class StreamTriggerConfig(_TriggerStep):
     item_id: str | None = None
     events: list[ChangeKind] = Field(["create", "update", "delete", "event"], min_length=1)
 
+    if TYPE_CHECKING:
+        def __init__(self, *, stream_name: str, name: str, description: str | None = None, flows: Sequence[str] = ...,
+                     emits: Sequence[EmitSpec] = ..., virtual_emits: Sequence[EmitSpec] = ...,
+                     virtual_subscribes: Sequence[str] = ..., include_files: Sequence[str] = ...,
+                     infrastructure: InfraSpec = ..., input: SchemaSpec = None,
+                     condition: Callable[..., Any] | None = None, type: Literal["stream"] = "stream",
+                     group_id: str | None = None, item_id: str | None = None,
+                     events: Sequence[ChangeKind] = ...) -> None: ...
+
     def matches(self, stream: str, group_id: str, id: str | None, kind: str) -> bool:
         return (stream == self.stream_name and kind in self.events
                 and (self.group_id is None or self.group_id == group_id)
@@ -300,6 +310,15 @@ class StateTriggerConfig(_TriggerStep):
     group: str | None = None
     key: str | None = None
     events: list[StateChangeKind] = Field(["create", "update", "delete"], min_length=1)
+
+    if TYPE_CHECKING:
+        def __init__(self, *, name: str, description: str | None = None, flows: Sequence[str] = ...,
+                     emits: Sequence[EmitSpec] = ..., virtual_emits: Sequence[EmitSpec] = ...,
+                     virtual_subscribes: Sequence[str] = ..., include_files: Sequence[str] = ...,
+                     infrastructure: InfraSpec = ..., input: SchemaSpec = None,
+                     condition: Callable[..., Any] | None = None, type: Literal["state"] = "state",
+                     group: str | None = None, key: str | None = None,
+                     events: Sequence[StateChangeKind] = ...) -> None: ...
 
     def matches(self, group: str, key: str, kind: str) -> bool:
         return (kind in self.events and (self.group is None or self.group == group)
@@ -434,7 +453,8 @@ class StreamConfig(_Model):
 
     if TYPE_CHECKING:
         def __init__(self, *, name: str, schema: SchemaSpec, base_config: StreamBaseConfig | Mapping[str, Any] = ...,
-                     can_access: Callable[..., Any] | None = None, public: bool = False,
+                     can_access: Callable[..., Any] | None = None, on_join: Callable[..., Any] | None = None,
+                     on_leave: Callable[..., Any] | None = None, public: bool = False,
                      description: str | None = None) -> None: ...
 
 

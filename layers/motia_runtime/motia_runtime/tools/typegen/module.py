@@ -4,14 +4,15 @@ Per stream: ``<Name>Data`` (what ``set`` accepts), ``<Name>Item`` (what ``get``/
 the data with ``id``, ``_createdAt`` and ``__motia``) and an attribute of ``Streams``. Per step:
 ``<Step>Context`` (``ctx``: typed streams, ``emit`` limited to the declared topics with each
 topic's data typed by its subscribers' ``input``), and by type ``<Step>Request`` /
-``<Step>Body`` / ``<Step>PathParams`` / ``<Step>Response`` (API), ``<Step>Input`` (event).
+``<Step>Body`` / ``<Step>PathParams`` / ``<Step>Response`` (API), ``<Step>Input`` (event),
+``<Step>Change`` (stream and state triggers: a plain dict for now).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ...config import ApiRouteConfig, CronConfig, EventConfig
+from ...config import ApiRouteConfig, CronConfig, EventConfig, StateTriggerConfig, StreamTriggerConfig
 from ...project import Project, Step
 from ...schema import Schema
 from .schema_types import Mode, TypeWriter, pascal
@@ -94,7 +95,7 @@ class _Module:
             writer_fields = []
             required = set(root.get("required") or [])
             for prop, sub in root["properties"].items():
-                present = prop in required or (not schema.is_json_schema and isinstance(sub, dict) and "default" in sub)
+                present = prop in required or not schema.is_json_schema  # pydantic dumps every field
                 t = self.types.expr(sub, pascal(prop), "output", root, pydantic=not schema.is_json_schema)
                 writer_fields.append(f"{prop!r}: {(t if present else f'NotRequired[{t}]')!r}")
             extra = ", ".join(writer_fields) + ", "
@@ -106,7 +107,7 @@ class _Module:
         for topic in sorted(step.config.emit_topics):
             subscribers = self.project.subscribers(topic)
             inputs = {id(s.config.input.spec): s.config.input for s in subscribers  # type: ignore[union-attr]
-                      if isinstance(s.config, EventConfig) and s.config.input is not None}
+                      if type(s.config) is EventConfig and s.config.input is not None}
             # One schema all subscribers share types the data; several different ones cannot be
             # met by one type here, so the runtime's validation is left to check them.
             data = self.schema_expr(next(iter(inputs.values())), pascal(topic) + "Data", "input") \
@@ -153,6 +154,13 @@ class _Module:
             lines.append(self.alias(f"{base}Handler",
                                     f"Callable[[{request}, {base}Context], Awaitable[{base}Response]]"))
             what = f"api {config.method} {config.path}"
+        elif isinstance(config, (StreamTriggerConfig, StateTriggerConfig)):
+            # The change a trigger hands over ({"groupId", "id", "new_value", ...}) is not typed yet.
+            lines.append(self.alias(f"{base}Change", "dict[str, Any]"))
+            lines.append(self.alias(f"{base}Context", f"TypedContext[{base}Emit, Streams]"))
+            lines.append(self.alias(f"{base}Handler", f"Callable[[{base}Change, {base}Context], Awaitable[None]]"))
+            what = (f"stream trigger on {config.stream_name}" if isinstance(config, StreamTriggerConfig)
+                    else "state trigger")
         elif isinstance(config, EventConfig):
             data = self.schema_expr(config.input, f"{base}Input", "output")
             lines.append(self.alias(f"{base}Input", data))

@@ -3,8 +3,8 @@
 Every schema a step or stream gives (a pydantic model or a JSON Schema dict) is turned into its
 JSON Schema first (``Schema.json_schema``), so both forms come out the same way. Two views of one
 schema exist: ``"input"`` (what a caller must pass: fields with a default may be left out) and
-``"output"`` (what validation hands back: a pydantic model fills every default in, so those
-fields are always there). Anything the converter does not know becomes ``Any``: a type that is
+``"output"`` (what validation hands back: a pydantic model dumps every field, defaults filled
+in, so all of them are there). Anything the converter does not know becomes ``Any``: a type that is
 too loose, never one that is wrong.
 """
 
@@ -120,14 +120,12 @@ class TypeWriter:
         required = set(schema.get("required") or [])
         props = schema.get("properties") or {}
         # The input view differs only where a pydantic default lets a caller leave a field out.
-        if mode == "input" and not (pydantic and any(isinstance(sub, dict) and "default" in sub and p not in required
-                                                     for p, sub in props.items())):
+        if mode == "input" and not (pydantic and any(p not in required for p in props)):
             mode = "output"
         fields: list[tuple[str, str, bool]] = []
         for prop, sub in props.items():
-            # A pydantic model's validated data has every default filled in.
-            present = prop in required or (mode == "output" and pydantic and isinstance(sub, dict)
-                                           and "default" in sub)
+            # A pydantic model's validated data has every field, its default filled in if left out.
+            present = prop in required or (mode == "output" and pydantic)
             fields.append((prop, self.expr(sub, pascal(name) + pascal(prop), mode, root, pydantic=pydantic), present))
         fields += extra_fields or []
         body = _render_fields(fields)

@@ -17,9 +17,11 @@ a progress bar per item without parsing the message text.
 # Field names are the JSON wire names, camelCase as in Motia and the tutorial.
 # ruff: noqa: N815
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
-from motia_runtime import StreamConfig
+from motia_runtime import FlowContext, StreamConfig
 
 
 class PetCreationUpdate(BaseModel):
@@ -34,6 +36,19 @@ class PetCreationUpdate(BaseModel):
     value: str | list[str] | None = Field(None, description="The generated value of that profile field")
 
 
+WATCHERS_GROUP = "pets"
+
+
+async def count_watcher(subscription: dict[str, Any], auth_context: Any, ctx: FlowContext) -> None:
+    """Join hook: one more client watches this pet (petWatchers, item = the pet's group)."""
+    await ctx.streams.petWatchers.update(WATCHERS_GROUP, subscription["groupId"], [{"type": "increment", "path": "n"}])
+
+
+async def uncount_watcher(subscription: dict[str, Any], auth_context: Any, ctx: FlowContext) -> None:
+    """Leave hook: runs once for each subscription that goes (leave, close, AWS $disconnect or 410)."""
+    await ctx.streams.petWatchers.update(WATCHERS_GROUP, subscription["groupId"], [{"type": "decrement", "path": "n"}])
+
+
 config = StreamConfig(
     name="petCreation",
     schema=PetCreationUpdate,
@@ -41,4 +56,6 @@ config = StreamConfig(
     # The tutorial's clients subscribe without a token; a real shelter would hand each browser a
     # token for its pet's group instead (mint_stream_token, docs/auth.md) and drop this.
     public=True,
+    on_join=count_watcher,
+    on_leave=uncount_watcher,
 )
