@@ -454,7 +454,9 @@ class StreamConfig(_Model):
     if TYPE_CHECKING:
         def __init__(self, *, name: str, schema: SchemaSpec, base_config: StreamBaseConfig | Mapping[str, Any] = ...,
                      can_access: Callable[..., Any] | None = None, on_join: Callable[..., Any] | None = None,
-                     on_leave: Callable[..., Any] | None = None, public: bool = False,
+                     on_leave: Callable[..., Any] | None = None,
+                     client_events: ClientEvents | Mapping[str, Any] | None = None,
+                     presence: Presence | Mapping[str, Any] | None = None, public: bool = False,
                      description: str | None = None) -> None: ...
 
 
