@@ -1,6 +1,7 @@
 # make dev   - install, then run the example app with the Workbench on http://localhost:3000
 # make test  - install, then run every test
 # make web   - build the demo page clients/web/dist (npm ci from the lock file, esbuild); dev and test do it when node exists
+# make wheel - build the motia-runtime wheel and sdist into dist/ (pip install it anywhere; README "Start your own app")
 # make build - check template.yaml is current, assemble .aws-sam/app, sam validate --lint, sam build, bytecode
 # make bench - the benchmark suite (bench/README.md) against motia dev; bench-peer: Motia 0.17 beside it
 # make chromium - apt-get install Debian's chromium for the browser tests if it is missing; test does it
@@ -28,7 +29,7 @@ ifneq ($(and $(shell command -v node 2>/dev/null),$(shell command -v npm 2>/dev/
 WEB_BUILD := $(WEB_DIST)
 endif
 
-.PHONY: install dev test lint check clean build web chromium redis bench bench-peer
+.PHONY: install dev test lint check clean build web chromium redis bench bench-peer wheel
 
 $(STAMP): pyproject.toml layers/motia_runtime/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -112,6 +113,11 @@ build: $(STAMP) $(SAM_STAMP)
 	$(SAM) validate --lint
 	$(SAM) build
 	$(LAMBDA_PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash .aws-sam/build
+
+# pip's PEP 517 build (isolated, setuptools from the index); build/ is setuptools' scratch folder.
+wheel: $(STAMP)
+	$(BIN)/python -m build --outdir dist .
+	rm -rf build
 
 clean:
 	rm -rf $(VENV) .motia .pytest_cache $(WEB)/dist $(WEB)/node_modules

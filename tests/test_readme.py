@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 
@@ -13,12 +14,18 @@ def _python_blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(), flags=re.S)
 
 
-def test_the_cloud_simulation_example_runs_and_prints_the_streamed_reply() -> None:
+def test_the_cloud_simulation_pytest_file_passes_against_the_openai_example(tmp_path) -> None:
     [example] = [b for b in _python_blocks() if "CloudSim" in b]
-    result = subprocess.run([sys.executable, "-c", example], cwd=REPO, capture_output=True, text=True, timeout=120,
-                            env={"PATH": "/usr/bin:/bin", "HOME": str(REPO)})
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().splitlines()[-1].endswith("local fallback reply to: hi")
+    assert example.startswith("# tests/test_cloud.py\n")
+    for folder in ("functions", "streams"):  # the example's project, beside the file as the file expects
+        shutil.copytree(REPO / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests/test_cloud.py").write_text(example)
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_cloud.py"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=180,
+                            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "1 passed" in result.stdout
 
 
 def test_the_step_and_stream_examples_load_as_a_project(tmp_path) -> None:

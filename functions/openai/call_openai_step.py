@@ -5,12 +5,19 @@ environment. Without a key, or when the API fails, a fallback message is streame
 so a client always sees the item fill up and finish.
 """
 
+from __future__ import annotations
+
 import asyncio
 import os
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from motia_runtime import EventConfig
+
+if TYPE_CHECKING:
+    from motia_types import CallOpenAiContext, CallOpenAiInput
 
 
 class Prompt(BaseModel):
@@ -32,13 +39,13 @@ FAILED = "The OpenAI call failed ({error})"
 FALLBACK = "{reason}, so this is a local fallback reply to: {prompt}"
 
 
-async def _stream_words(text: str):
+async def _stream_words(text: str) -> AsyncIterator[str]:
     for i, word in enumerate(text.split(" ")):
         yield word if i == 0 else " " + word
         await asyncio.sleep(0.02)
 
 
-async def _openai_chunks(prompt: str):
+async def _openai_chunks(prompt: str) -> AsyncIterator[str]:
     from openai import AsyncOpenAI  # imported here: the Lambda of the API step never loads it
 
     # `or None`: an unset deploy parameter arrives as an empty variable, not as no variable.
@@ -51,8 +58,8 @@ async def _openai_chunks(prompt: str):
             yield chunk.choices[0].delta.content
 
 
-async def handler(input, ctx):
-    ctx.logger.info("[Call OpenAI] Received callOpenAi event", input)
+async def handler(input: CallOpenAiInput, ctx: CallOpenAiContext) -> None:
+    ctx.logger.info("[Call OpenAI] Received callOpenAi event", dict(input))
     prompt = input["message"]
     parts: list[str] = []
     reason = NO_KEY

@@ -4,9 +4,16 @@ The returned body is the stream item with ``__motia``, so the Workbench and any 
 subscribe to it and watch the reply arrive (Motia's streams docs, in Python).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, Field
 
 from motia_runtime import ApiRouteConfig
+
+if TYPE_CHECKING:  # motia_types.py is written by `motia types`; only the type checker reads it
+    from motia_types import OpenAiApiContext, OpenAiApiRequest, OpenAiApiResponse
 
 
 class PromptBody(BaseModel):
@@ -29,7 +36,7 @@ config = ApiRouteConfig(
 )
 
 
-async def handler(req, ctx):
+async def handler(req: OpenAiApiRequest, ctx: OpenAiApiContext) -> OpenAiApiResponse:
     ctx.logger.info("[Call OpenAI] Received callOpenAi event", {"message": req["body"]["message"]})
     result = await ctx.streams.openai.set(ctx.trace_id, "message", {"message": ""})
     await ctx.emit({"topic": "openai-prompt", "data": {"message": req["body"]["message"]}})

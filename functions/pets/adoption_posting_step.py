@@ -1,13 +1,15 @@
 """Builds the adoption posting of a pet that became available (log only, as in the tutorial)."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from functions.pets import care
 from functions.pets import events as ev
 from functions.pets.models import PetRef
 from functions.pets.store import get_pet, now_ms
 
-from motia_runtime import EventConfig, FlowContext
+from motia_runtime import EventConfig
 
 config = EventConfig(
     name="AdoptionPosting",
@@ -17,8 +19,12 @@ config = EventConfig(
     flows=[ev.FLOW],
 )
 
+if TYPE_CHECKING:
+    from motia_types import AdoptionPostingContext, AdoptionPostingInput
 
-async def handler(input: dict[str, Any], ctx: FlowContext) -> None:
+
+
+async def handler(input: AdoptionPostingInput, ctx: AdoptionPostingContext) -> None:
     ctx.logger.info("🏠 Adoption Posting triggered", {"petId": input["petId"]})
     pet = await get_pet(ctx, input["petId"])
     if pet is None:

@@ -4,12 +4,14 @@ The model picks ``adoption.ready`` or ``adoption.needs_data`` from the emit regi
 rationale); the orchestrator applies it. See ``functions.pets.agents``.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from functions.pets import events as ev
 from functions.pets.agents import ADOPTION_REVIEW, review
 
-from motia_runtime import ApiRequest, ApiRouteConfig, FlowContext
+from motia_runtime import ApiRouteConfig
 
 config = ApiRouteConfig(
     name="AdoptionReviewAgent",
@@ -24,6 +26,10 @@ config = ApiRouteConfig(
     infrastructure={"handler": {"timeout": 29}},
 )
 
+if TYPE_CHECKING:
+    from motia_types import AdoptionReviewAgentContext, AdoptionReviewAgentRequest, AdoptionReviewAgentResponse
 
-async def handler(req: ApiRequest, ctx: FlowContext) -> dict[str, Any]:
+
+
+async def handler(req: AdoptionReviewAgentRequest, ctx: AdoptionReviewAgentContext) -> AdoptionReviewAgentResponse:
     return await review(req, ctx, ADOPTION_REVIEW)

@@ -14,14 +14,12 @@ import asyncio
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from functions.pets import ai
 from functions.pets import events as ev
 from functions.pets.store import DECISIONS, get_pet, now_ms
 from pydantic import BaseModel, Field
-
-from motia_runtime import FlowContext
 
 CACHE_MS = 60_000
 # The whole model call, retries included, must end in time for the fallback to answer within
@@ -90,6 +88,12 @@ ADOPTION_REVIEW = Agent(
           "readiness and how complete its profile is."),
 )
 
+if TYPE_CHECKING:
+    from motia_types import Context
+
+    from motia_runtime.typed import ApiResponseOf
+
+
 
 class AgentDecision(BaseModel):
     """What the model must answer."""
@@ -141,7 +145,7 @@ def fallback_decision(agent: Agent, context: Mapping[str, Any], reason: str) -> 
     return {"chosenEmit": chosen, "rationale": f"{prefix} Rule: {why}.", "source": "fallback"}
 
 
-async def decide(ctx: FlowContext, agent: Agent, context: Mapping[str, Any]) -> dict[str, Any]:
+async def decide(ctx: Context, agent: Agent, context: Mapping[str, Any]) -> dict[str, Any]:
     """Ask the model; on any failure, log why and return the fallback decision."""
     try:
         text = await asyncio.wait_for(
@@ -166,7 +170,7 @@ def _cache_key(agent: Agent, pet_id: str) -> str:
     return f"{pet_id}:{agent.kind}"
 
 
-async def cached_decision(ctx: FlowContext, agent: Agent, pet: Mapping[str, Any]) -> dict[str, Any] | None:
+async def cached_decision(ctx: Context, agent: Agent, pet: Mapping[str, Any]) -> dict[str, Any] | None:
     """The decision made for this pet in its current status less than 60 s ago, if any."""
     entry = await ctx.state.get(DECISIONS, _cache_key(agent, pet["id"]))
     if not isinstance(entry, dict):
@@ -175,7 +179,7 @@ async def cached_decision(ctx: FlowContext, agent: Agent, pet: Mapping[str, Any]
     return entry if fresh and entry.get("status") == pet["status"] else None
 
 
-async def review(req: Mapping[str, Any], ctx: FlowContext, agent: Agent) -> dict[str, Any]:
+async def review(req: Mapping[str, Any], ctx: Context, agent: Agent) -> ApiResponseOf:
     """The whole API handler of a review agent: look up, decide (or reuse), emit, answer."""
     pet_id = req["pathParams"]["id"]
     pet = await get_pet(ctx, pet_id)

@@ -10,7 +10,9 @@ fallback profile is saved and streamed field by field the same way, ending with
 "AI enrichment completed with fallback profile for {name}".
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from functions.pets import ai, enrichment
 from functions.pets import events as ev
@@ -20,7 +22,7 @@ from functions.pets.store import get_pet, save_profile
 from functions.pets.streaming import field_pause, publish
 from pydantic import ValidationError
 
-from motia_runtime import EventConfig, FlowContext
+from motia_runtime import EventConfig
 
 config = EventConfig(
     name="AiProfileEnrichment",
@@ -32,17 +34,21 @@ config = EventConfig(
     infrastructure={"handler": {"timeout": 120}},
 )
 
+if TYPE_CHECKING:
+    from motia_types import AiProfileEnrichmentContext, AiProfileEnrichmentInput, Context
+
+
 
 def _field_progress(done: int) -> int:
     return 20 * done  # four fields: 20, 40, 60, 80; "completed" is 100
 
 
-async def _stream_field(ctx: FlowContext, pet: dict[str, Any], field: str, value: Any, done: int) -> None:
+async def _stream_field(ctx: Context, pet: dict[str, Any], field: str, value: Any, done: int) -> None:
     await publish(ctx, pet, msg.progress_item(field), msg.generated_field(field, pet["name"]),
                   msg.progress_item(field), _field_progress(done), field=field, value=enrichment.stream_value(value))
 
 
-async def _from_model(ctx: FlowContext, pet: dict[str, Any]) -> dict[str, Any]:
+async def _from_model(ctx: Context, pet: dict[str, Any]) -> dict[str, Any]:
     """Stream the model's answer; returns the validated profile or raises."""
     watcher = ai.JsonFieldWatcher()
     streamed: list[str] = []
@@ -60,7 +66,7 @@ async def _from_model(ctx: FlowContext, pet: dict[str, Any]) -> dict[str, Any]:
     return profile
 
 
-async def handler(input: dict[str, Any], ctx: FlowContext) -> None:
+async def handler(input: AiProfileEnrichmentInput, ctx: AiProfileEnrichmentContext) -> None:
     pet = await get_pet(ctx, input["petId"])
     if pet is None:
         ctx.logger.error("❌ AI Profile Enrichment: pet not found", {"petId": input["petId"]})

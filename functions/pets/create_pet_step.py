@@ -6,7 +6,9 @@ Workbench and any client subscribe to its group (this request's trace id, kept o
 ``streamGroupId``) and watch quarantine, health check, AI profile and status changes arrive.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from functions.pets import events as ev
 from functions.pets import messages as msg
@@ -16,7 +18,7 @@ from functions.pets.streaming import publish
 from pydantic import ConfigDict
 from streams.pet_creation_stream import PetCreationUpdate
 
-from motia_runtime import ApiRequest, ApiRouteConfig, FlowContext
+from motia_runtime import ApiRouteConfig
 
 
 class CreatedItem(PetCreationUpdate):
@@ -38,8 +40,12 @@ config = ApiRouteConfig(
     response_schema={201: CreatedItem},
 )
 
+if TYPE_CHECKING:
+    from motia_types import CreatePetContext, CreatePetRequest, CreatePetResponse
 
-async def handler(req: ApiRequest, ctx: FlowContext) -> dict[str, Any]:
+
+
+async def handler(req: CreatePetRequest, ctx: CreatePetContext) -> CreatePetResponse:
     # ctx.trace_id, not getattr(ctx, "traceId"): the tutorial's Python read None (defect 5).
     pet = await create_pet(ctx, req["body"], stream_group_id=ctx.trace_id)
     ctx.logger.info("🐾 Pet created", {"petId": pet["id"], "name": pet["name"], "species": pet["species"],
@@ -54,4 +60,5 @@ async def handler(req: ApiRequest, ctx: FlowContext) -> dict[str, Any]:
     await ev.emit_for_pet(ctx, ev.FEEDING_REMINDER_ENQUEUED, pet["id"], {
         "event": ev.FEEDING_REMINDER_ENQUEUED, "enqueuedAt": now_ms(), "traceId": ctx.trace_id,
     })
+    assert item is not None  # a new pet always has its stream group
     return {"status": 201, "body": item}

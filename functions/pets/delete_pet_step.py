@@ -1,11 +1,13 @@
 """``DELETE /pets/:id``: soft delete; the deletion reaper removes the pet after 30 days."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from functions.pets import events as ev
 from functions.pets.store import soft_delete
 
-from motia_runtime import ApiRequest, ApiRouteConfig, FlowContext
+from motia_runtime import ApiRouteConfig
 
 config = ApiRouteConfig(
     name="DeletePet",
@@ -15,8 +17,12 @@ config = ApiRouteConfig(
     flows=[ev.FLOW],
 )
 
+if TYPE_CHECKING:
+    from motia_types import DeletePetContext, DeletePetRequest, DeletePetResponse
 
-async def handler(req: ApiRequest, ctx: FlowContext) -> dict[str, Any]:
+
+
+async def handler(req: DeletePetRequest, ctx: DeletePetContext) -> DeletePetResponse:
     pet_id = req["pathParams"]["id"]
     pet = await soft_delete(ctx, pet_id)
     if pet is None:

@@ -4,11 +4,14 @@ It emits nothing: the tutorial's Python reaper emitted ``pet.purged`` and ``reap
 which no step consumes; the counts are logged instead.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from functions.pets import events as ev
 from functions.pets.store import now_ms, pets_due_for_purge, remove_pet
 
-from motia_runtime import CronConfig, FlowContext
+from motia_runtime import CronConfig
 
 config = CronConfig(
     name="DeletionReaper",
@@ -17,8 +20,12 @@ config = CronConfig(
     flows=[ev.FLOW],
 )
 
+if TYPE_CHECKING:
+    from motia_types import DeletionReaperContext
 
-async def handler(ctx: FlowContext) -> None:
+
+
+async def handler(ctx: DeletionReaperContext) -> None:
     now = now_ms()
     due = await pets_due_for_purge(ctx, now)
     ctx.logger.info("🔄 Deletion Reaper started", {"due": len(due)})

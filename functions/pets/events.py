@@ -8,9 +8,12 @@ applied one at a time and in order (on AWS as locally), while different pets run
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from motia_runtime import FlowContext
+if TYPE_CHECKING:
+    from motia_types import Context
+
+
 
 FLOW = "pet-shelter"
 
@@ -32,6 +35,6 @@ TREATMENT_COMPLETED = "treatment.completed"
 STATUS_UPDATE_EVENT = "status.update.requested"
 
 
-async def emit_for_pet(ctx: FlowContext, topic: str, pet_id: str, data: Mapping[str, Any] | None = None) -> None:
+async def emit_for_pet(ctx: Context, topic: str, pet_id: str, data: Mapping[str, Any] | None = None) -> None:
     """Emit ``{"petId": pet_id, **data}`` on ``topic``, ordered with the pet's other events."""
     await ctx.emit({"topic": topic, "data": {"petId": pet_id, **(data or {})}, "messageGroupId": pet_id})

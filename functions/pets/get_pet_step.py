@@ -1,11 +1,13 @@
 """``GET /pets/:id``: one pet with its AI profile, or 404."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from functions.pets import events as ev
 from functions.pets.store import get_pet
 
-from motia_runtime import ApiRequest, ApiRouteConfig, FlowContext
+from motia_runtime import ApiRouteConfig
 
 config = ApiRouteConfig(
     name="GetPet",
@@ -15,8 +17,12 @@ config = ApiRouteConfig(
     flows=[ev.FLOW],
 )
 
+if TYPE_CHECKING:
+    from motia_types import GetPetContext, GetPetRequest, GetPetResponse
 
-async def handler(req: ApiRequest, ctx: FlowContext) -> dict[str, Any]:
+
+
+async def handler(req: GetPetRequest, ctx: GetPetContext) -> GetPetResponse:
     pet_id = req["pathParams"]["id"]
     pet = await get_pet(ctx, pet_id)
     if pet is None:

@@ -4,12 +4,14 @@ The model picks ``health.treatment_required`` or ``health.no_treatment_needed`` 
 registry (with a rationale); the orchestrator applies it. See ``functions.pets.agents``.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from functions.pets import events as ev
 from functions.pets.agents import HEALTH_REVIEW, review
 
-from motia_runtime import ApiRequest, ApiRouteConfig, FlowContext
+from motia_runtime import ApiRouteConfig
 
 config = ApiRouteConfig(
     name="HealthReviewAgent",
@@ -25,6 +27,10 @@ config = ApiRouteConfig(
     infrastructure={"handler": {"timeout": 29}},
 )
 
+if TYPE_CHECKING:
+    from motia_types import HealthReviewAgentContext, HealthReviewAgentRequest, HealthReviewAgentResponse
 
-async def handler(req: ApiRequest, ctx: FlowContext) -> dict[str, Any]:
+
+
+async def handler(req: HealthReviewAgentRequest, ctx: HealthReviewAgentContext) -> HealthReviewAgentResponse:
     return await review(req, ctx, HEALTH_REVIEW)

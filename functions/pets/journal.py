@@ -13,21 +13,24 @@ for the pet first finishes what the journal holds. See docs/idempotent-steps.md.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from motia_runtime import FlowContext
+if TYPE_CHECKING:
+    from motia_types import Context
+
+
 
 TRANSITIONS = "pet-transitions"
 
 
-async def begin(ctx: FlowContext, pet_id: str, entry: dict[str, Any]) -> None:
+async def begin(ctx: Context, pet_id: str, entry: dict[str, Any]) -> None:
     await ctx.state.set(TRANSITIONS, pet_id, entry)
 
 
-async def unfinished(ctx: FlowContext, pet_id: str) -> dict[str, Any] | None:
+async def unfinished(ctx: Context, pet_id: str) -> dict[str, Any] | None:
     entry = await ctx.state.get(TRANSITIONS, pet_id)
     return entry if isinstance(entry, dict) else None
 
 
-async def finish(ctx: FlowContext, pet_id: str) -> None:
+async def finish(ctx: Context, pet_id: str) -> None:
     await ctx.state.delete(TRANSITIONS, pet_id)

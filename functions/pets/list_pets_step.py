@@ -6,14 +6,16 @@ or ``cursor`` is a 400 naming the field. Each page reads only its own pets from 
 costs the same with 15 pets stored or 15,000.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from functions.pets import events as ev
 from functions.pets.store import PET_ID, list_pets
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from motia_runtime import ApiRequest, ApiRouteConfig, FlowContext
+from motia_runtime import ApiRouteConfig
 from motia_runtime.config import QueryParam
 
 DEFAULT_LIMIT = 20
@@ -25,6 +27,11 @@ class ListQuery(BaseModel):
 
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
     cursor: str | None = Field(None, pattern=PET_ID.pattern, description="nextCursor of the previous page")
+
+
+class QueryErrors(BaseModel):
+    error: str
+    errors: list[dict[str, str]]
 
 
 class PetList(BaseModel):
@@ -44,11 +51,14 @@ config = ApiRouteConfig(
         QueryParam(name="limit", description=f"pets per page, 1-{MAX_LIMIT} (default {DEFAULT_LIMIT})"),
         QueryParam(name="cursor", description="the nextCursor of the previous page; omit for the newest pets"),
     ],
-    response_schema={200: PetList},
+    response_schema={200: PetList, 400: QueryErrors},
 )
 
+if TYPE_CHECKING:
+    from motia_types import ListPetsContext, ListPetsRequest, ListPetsResponse
 
-async def handler(req: ApiRequest, ctx: FlowContext) -> dict[str, Any]:
+
+async def handler(req: ListPetsRequest, ctx: ListPetsContext) -> ListPetsResponse:
     params = req.get("queryParams") or {}
     try:
         # A repeated parameter (?limit=1&limit=2) is a list: refused as not a single value.

@@ -22,7 +22,9 @@ Differences from the tutorial, each a defect there:
   transition instead of stopping: each transition goes through ``functions.pets.journal``.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from functions.pets import events as ev
 from functions.pets import journal, lifecycle
@@ -31,7 +33,7 @@ from functions.pets.models import LifecycleInput
 from functions.pets.store import get_pet, now_ms, patch_pet
 from functions.pets.streaming import publish
 
-from motia_runtime import EventConfig, FlowContext
+from motia_runtime import EventConfig
 
 config = EventConfig(
     name="PetLifecycleOrchestrator",
@@ -50,11 +52,15 @@ config = EventConfig(
     infrastructure={"queue": {"type": "fifo"}},
 )
 
+if TYPE_CHECKING:
+    from motia_types import Context, PetLifecycleOrchestratorContext, PetLifecycleOrchestratorInput
+
+
 # A chain is at most recovered → healthy → available; the bound only guards against a bad table.
 MAX_AUTOMATIC_STEPS = 5
 
 
-async def handler(input: dict[str, Any], ctx: FlowContext) -> None:
+async def handler(input: PetLifecycleOrchestratorInput, ctx: PetLifecycleOrchestratorContext) -> None:
     pet_id, event, requested = input["petId"], input["event"], input.get("requestedStatus")
     ctx.logger.info("🔄 Lifecycle orchestrator processing", {"petId": pet_id, "eventType": event,
                                                               "requestedStatus": requested})
@@ -98,7 +104,7 @@ async def handler(input: dict[str, Any], ctx: FlowContext) -> None:
     await journal.finish(ctx, pet_id)
 
 
-async def _finish_interrupted(ctx: FlowContext, pet: dict[str, Any]) -> dict[str, Any]:
+async def _finish_interrupted(ctx: Context, pet: dict[str, Any]) -> dict[str, Any]:
     """Complete a transition an earlier delivery wrote down but did not finish (a crash)."""
     entry = await journal.unfinished(ctx, pet["id"])
     if entry is None:
@@ -111,7 +117,7 @@ async def _finish_interrupted(ctx: FlowContext, pet: dict[str, Any]) -> dict[str
     return pet
 
 
-async def _progress(ctx: FlowContext, pet: dict[str, Any]) -> dict[str, Any]:
+async def _progress(ctx: Context, pet: dict[str, Any]) -> dict[str, Any]:
     """Follow the automatic progressions from the pet's status."""
     pet_id = pet["id"]
     for _ in range(MAX_AUTOMATIC_STEPS):
@@ -134,7 +140,7 @@ def _topic_of(event: str) -> str:
     return ev.STATUS_UPDATE_REQUESTED if event == ev.STATUS_UPDATE_EVENT else event
 
 
-async def _transition(ctx: FlowContext, pet: dict[str, Any], to: str, message: str, stage: str,
+async def _transition(ctx: Context, pet: dict[str, Any], to: str, message: str, stage: str,
                       cause: str | None = None) -> dict[str, Any]:
     """Journal the transition, then apply it (see ``_apply``)."""
     old = pet["status"]
@@ -147,7 +153,7 @@ async def _transition(ctx: FlowContext, pet: dict[str, Any], to: str, message: s
     return await _apply(ctx, pet, entry)
 
 
-async def _apply(ctx: FlowContext, pet: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
+async def _apply(ctx: Context, pet: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
     """Write the new status, stream it on the item named after it, and fire the side emit.
     Safe to run again for the same entry: each write leaves the same result."""
     old, to = entry["from"], entry["to"]

@@ -1,13 +1,16 @@
 """Plans recovery when treatment starts and follow-ups when it completes (log only, as in the tutorial)."""
 
-from typing import Any
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from functions.pets import care
 from functions.pets import events as ev
 from functions.pets.models import PetRef
 from functions.pets.store import get_pet, now_ms
 
-from motia_runtime import EventConfig, FlowContext
+from motia_runtime import EventConfig
 
 config = EventConfig(
     name="RecoveryMonitor",
@@ -17,15 +20,20 @@ config = EventConfig(
     flows=[ev.FLOW],
 )
 
+if TYPE_CHECKING:
+    from motia_types import RecoveryMonitorContext, RecoveryMonitorInput
 
-async def handler(input: dict[str, Any], ctx: FlowContext) -> None:
-    status = input.get("treatmentStatus")
+
+
+async def handler(input: RecoveryMonitorInput, ctx: RecoveryMonitorContext) -> None:
+    extra: Mapping[str, Any] = input  # PetRef keeps the fields the emitter added (extra="allow")
+    status = extra.get("treatmentStatus")
     ctx.logger.info("🩺 Recovery Monitor triggered", {"petId": input["petId"], "treatmentStatus": status})
     if await get_pet(ctx, input["petId"]) is None:
         ctx.logger.error("❌ Pet not found for recovery monitoring", {"petId": input["petId"]})
         return
     if status == "started":
-        plan = care.recovery_plan(input["petId"], input.get("treatmentType") or "General Medical Examination", now_ms())
+        plan = care.recovery_plan(input["petId"], extra.get("treatmentType") or "General Medical Examination", now_ms())
         ctx.logger.info("📋 Recovery plan created", plan)
     else:
         follow_up = care.follow_up_schedule(input["petId"], now_ms())

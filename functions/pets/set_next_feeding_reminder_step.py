@@ -12,7 +12,10 @@ The tutorial's job set ``status = in_quarantine`` itself, so the orchestrator's
 changes the status; the job reacts to the quarantine instead of causing it behind its back.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from functions.pets import events as ev
 from functions.pets import messages as msg
@@ -20,7 +23,7 @@ from functions.pets.models import FeedingJobInput
 from functions.pets.store import NEXT_FEEDING_AFTER_MS, WELCOME_NOTE, get_pet, now_ms, patch_pet
 from functions.pets.streaming import publish, stage_pause
 
-from motia_runtime import EventConfig, FlowContext
+from motia_runtime import EventConfig
 
 config = EventConfig(
     name="SetNextFeedingReminder",
@@ -31,15 +34,19 @@ config = EventConfig(
     flows=[ev.FLOW],
 )
 
+if TYPE_CHECKING:
+    from motia_types import Context, SetNextFeedingReminderContext, SetNextFeedingReminderInput
 
-async def handler(input: dict[str, Any], ctx: FlowContext) -> None:
+
+
+async def handler(input: SetNextFeedingReminderInput, ctx: SetNextFeedingReminderContext) -> None:
     if input["event"] == ev.PET_QUARANTINED:
         await _health_check(input, ctx)
     else:
         await _set_feeding_reminder(input, ctx)
 
 
-async def _set_feeding_reminder(input: dict[str, Any], ctx: FlowContext) -> None:
+async def _set_feeding_reminder(input: Mapping[str, Any], ctx: Context) -> None:
     pet_id = input["petId"]
     ctx.logger.info("🔄 Setting next feeding reminder", {"petId": pet_id, "enqueuedAt": input.get("enqueuedAt")})
     next_feeding_at = now_ms() + NEXT_FEEDING_AFTER_MS
@@ -57,7 +64,7 @@ async def _set_feeding_reminder(input: dict[str, Any], ctx: FlowContext) -> None
     })
 
 
-async def _health_check(input: dict[str, Any], ctx: FlowContext) -> None:
+async def _health_check(input: Mapping[str, Any], ctx: Context) -> None:
     pet = await get_pet(ctx, input["petId"])
     if pet is None or pet["status"] != "in_quarantine":
         # Deleted, or moved on by staff meanwhile: a health check result would be stale.

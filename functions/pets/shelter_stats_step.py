@@ -6,12 +6,17 @@ decrement), so changes of different pets never lose each other's counts. The tri
 FIFO per pet, so one pet's changes arrive in order.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from functions.pets import events as ev
 from functions.pets.store import PETS
 
-from motia_runtime import FlowContext
+if TYPE_CHECKING:
+    from motia_types import ShelterStatsChange, ShelterStatsContext
+
+    from motia_runtime.typed import UpdateOp
 
 config = {
     "type": "state",
@@ -28,11 +33,11 @@ def _status(pet: Any) -> str | None:
     return pet.get("status") if isinstance(pet, dict) else None
 
 
-async def handler(change: dict[str, Any], ctx: FlowContext) -> None:
+async def handler(change: ShelterStatsChange, ctx: ShelterStatsContext) -> None:
     before, after = _status(change["old_value"]), _status(change["new_value"])
     if before == after:
         return  # a change of other fields (notes, flags): the counts stay
-    ops: list[dict[str, Any]] = []
+    ops: list[UpdateOp] = []
     if before is not None:
         ops.append({"type": "decrement", "path": f"byStatus.{before}", "by": 1})
     if after is not None:

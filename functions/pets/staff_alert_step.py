@@ -5,15 +5,18 @@ The lifecycle orchestrator writes one ``petCreation`` item per status a pet reac
 condition runs first, so changes of other items never reach the handler.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from functions.pets import events as ev
 
-from motia_runtime import FlowContext
+if TYPE_CHECKING:
+    from motia_types import Context, StaffAlertOnIllnessChange, StaffAlertOnIllnessContext
 
 
-def is_ill(change: dict[str, Any], ctx: FlowContext) -> bool:
-    return change["id"] == "ill"
+def is_ill(change: dict[str, Any], ctx: Context) -> bool:
+    return bool(change["id"] == "ill")
 
 
 config = {
@@ -27,7 +30,7 @@ config = {
 }
 
 
-async def handler(change: dict[str, Any], ctx: FlowContext) -> None:
+async def handler(change: StaffAlertOnIllnessChange, ctx: StaffAlertOnIllnessContext) -> None:
     item = change["new_value"]
     pet_id = item.get("petId") or "unknown"
     ctx.logger.warn("🚑 Staff alert: health check failed", {"petId": pet_id})

@@ -27,9 +27,12 @@ import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from motia_runtime import FlowContext
+if TYPE_CHECKING:
+    from motia_types import Context
+
+
 
 PETS = "pets"
 PROFILES = "pet-profiles"
@@ -54,7 +57,7 @@ def new_pet_id() -> str:
     return f"{now_ms():011x}{secrets.token_hex(3)}"
 
 
-async def create_pet(ctx: FlowContext, fields: Mapping[str, Any], stream_group_id: str) -> dict[str, Any]:
+async def create_pet(ctx: Context, fields: Mapping[str, Any], stream_group_id: str) -> dict[str, Any]:
     """Store a new pet with status ``new``; ``stream_group_id`` is where its stream updates go."""
     now = now_ms()
     pet: dict[str, Any] = {
@@ -81,7 +84,7 @@ def _with_profile(pet: dict[str, Any], profile: Mapping[str, Any] | None) -> dic
     return pet
 
 
-async def get_pet(ctx: FlowContext, pet_id: str) -> dict[str, Any] | None:
+async def get_pet(ctx: Context, pet_id: str) -> dict[str, Any] | None:
     """The pet with its ``profile`` (when enrichment has run), or None."""
     pet = await ctx.state.get(PETS, pet_id)
     if not isinstance(pet, dict):
@@ -95,7 +98,7 @@ class PetPage:
     next_cursor: str | None  # the last pet's id when more pets follow
 
 
-async def list_pets(ctx: FlowContext, limit: int, cursor: str | None = None) -> PetPage:
+async def list_pets(ctx: Context, limit: int, cursor: str | None = None) -> PetPage:
     """Up to ``limit`` pets, the most recently created first, starting after the pet ``cursor``.
 
     Only the page is read (and each listed pet's profile, concurrently), however many pets are
@@ -109,7 +112,7 @@ async def list_pets(ctx: FlowContext, limit: int, cursor: str | None = None) -> 
                    page.next_after)
 
 
-async def patch_pet(ctx: FlowContext, pet_id: str, changes: Mapping[str, Any]) -> dict[str, Any] | None:
+async def patch_pet(ctx: Context, pet_id: str, changes: Mapping[str, Any]) -> dict[str, Any] | None:
     """Apply ``changes`` to the stored pet (a None value removes the key); returns it, or None if missing.
 
     The pet is read again right before the write so that only these fields change.
@@ -127,16 +130,16 @@ async def patch_pet(ctx: FlowContext, pet_id: str, changes: Mapping[str, Any]) -
     return _with_profile(pet, await ctx.state.get(PROFILES, pet_id))
 
 
-async def save_profile(ctx: FlowContext, pet_id: str, profile: Mapping[str, Any]) -> None:
+async def save_profile(ctx: Context, pet_id: str, profile: Mapping[str, Any]) -> None:
     await ctx.state.set(PROFILES, pet_id, {"petId": pet_id, **profile})
 
 
-async def get_profile(ctx: FlowContext, pet_id: str) -> dict[str, Any] | None:
+async def get_profile(ctx: Context, pet_id: str) -> dict[str, Any] | None:
     profile = await ctx.state.get(PROFILES, pet_id)
     return {k: v for k, v in profile.items() if k != "petId"} if isinstance(profile, dict) else None
 
 
-async def soft_delete(ctx: FlowContext, pet_id: str) -> dict[str, Any] | None:
+async def soft_delete(ctx: Context, pet_id: str) -> dict[str, Any] | None:
     """Mark the pet ``deleted`` with ``purgeAt`` 30 days on; deleting again keeps the first purge date."""
     pet = await ctx.state.get(PETS, pet_id)
     if not isinstance(pet, dict):
@@ -147,12 +150,12 @@ async def soft_delete(ctx: FlowContext, pet_id: str) -> dict[str, Any] | None:
     return await patch_pet(ctx, pet_id, {"status": "deleted", "deletedAt": now, "purgeAt": now + PURGE_AFTER_MS})
 
 
-async def pets_due_for_purge(ctx: FlowContext, now: int) -> list[dict[str, Any]]:
+async def pets_due_for_purge(ctx: Context, now: int) -> list[dict[str, Any]]:
     return [p for p in await ctx.state.get_group(PETS)
             if isinstance(p, dict) and p.get("status") == "deleted" and 0 < p.get("purgeAt", 0) <= now]
 
 
-async def remove_pet(ctx: FlowContext, pet_id: str) -> bool:
+async def remove_pet(ctx: Context, pet_id: str) -> bool:
     """Hard-delete the pet and everything kept about it; True if it existed."""
     existed = await ctx.state.delete(PETS, pet_id) is not None
     await ctx.state.delete(PROFILES, pet_id)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from motia_runtime import FlowContext
+if TYPE_CHECKING:
+    from motia_types import Context, PetCreationData, PetCreationItem
 
 STAGE_DELAY_ENV = "PET_STAGE_DELAY_MS"
 FIELD_DELAY_ENV = "PET_FIELD_DELAY_MS"
@@ -41,14 +42,16 @@ async def field_pause() -> None:
 
 
 async def publish(
-    ctx: FlowContext,
+    ctx: Context,
     pet: Mapping[str, Any],
     item_id: str,
     message: str,
     stage: tuple[str, int] | str,
     progress: int | None = None,
-    **extra: Any,
-) -> dict[str, Any] | None:
+    *,
+    field: str | None = None,
+    value: str | list[str] | None = None,
+) -> PetCreationItem | None:
     """Set item ``item_id`` of the pet's group; returns the stream item (with ``__motia``).
 
     ``stage`` is a ``(stage, progress)`` pair from ``messages`` or a stage name with ``progress``.
@@ -58,6 +61,9 @@ async def publish(
         ctx.logger.warn("Pet has no stream group; update not streamed", {"petId": pet.get("id"), "item": item_id})
         return None
     name, pct = stage if isinstance(stage, tuple) else (stage, progress if progress is not None else 0)
-    data = {"message": message, "stage": name, "progress": pct, "petId": pet.get("id"), **extra}
-    data.setdefault("status", pet.get("status"))
+    data: PetCreationData = {"message": message, "stage": name, "progress": pct, "petId": pet.get("id"),
+                             "status": pet.get("status")}
+    if field is not None:
+        data["field"] = field
+        data["value"] = value
     return await ctx.streams.petCreation.set(group, item_id, data)

@@ -1,13 +1,16 @@
 """Schedules treatment for a pet the orchestrator put under treatment (log only, as in the tutorial)."""
 
-from typing import Any
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from functions.pets import care
 from functions.pets import events as ev
 from functions.pets.models import PetRef
 from functions.pets.store import get_pet, now_ms
 
-from motia_runtime import EventConfig, FlowContext
+from motia_runtime import EventConfig
 
 config = EventConfig(
     name="TreatmentScheduler",
@@ -17,12 +20,17 @@ config = EventConfig(
     flows=[ev.FLOW],
 )
 
+if TYPE_CHECKING:
+    from motia_types import TreatmentSchedulerContext, TreatmentSchedulerInput
 
-async def handler(input: dict[str, Any], ctx: FlowContext) -> None:
+
+
+async def handler(input: TreatmentSchedulerInput, ctx: TreatmentSchedulerContext) -> None:
+    extra: Mapping[str, Any] = input  # PetRef keeps the fields the emitter added (extra="allow")
     ctx.logger.info("🏥 Treatment Scheduler triggered", {"petId": input["petId"], "symptoms": input.get("symptoms")})
     pet = await get_pet(ctx, input["petId"])
     if pet is None:
         ctx.logger.error("❌ Pet not found for treatment scheduling", {"petId": input["petId"]})
         return
-    schedule = care.treatment_schedule(pet["id"], input.get("symptoms") or pet.get("symptoms") or [], now_ms())
+    schedule = care.treatment_schedule(pet["id"], extra.get("symptoms") or pet.get("symptoms") or [], now_ms())
     ctx.logger.info("📅 Treatment scheduled", schedule)

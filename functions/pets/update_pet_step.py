@@ -7,14 +7,16 @@ refused at once with 409 and the allowed targets; the orchestrator still checks 
 status may move on before the event is handled.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from functions.pets import events as ev
 from functions.pets.lifecycle import staff_targets
 from functions.pets.models import PetPatch
 from functions.pets.store import get_pet, patch_pet
 
-from motia_runtime import ApiRequest, ApiRouteConfig, FlowContext
+from motia_runtime import ApiRouteConfig
 
 config = ApiRouteConfig(
     name="UpdatePet",
@@ -26,8 +28,12 @@ config = ApiRouteConfig(
     body_schema=PetPatch,
 )
 
+if TYPE_CHECKING:
+    from motia_types import UpdatePetContext, UpdatePetRequest, UpdatePetResponse
 
-async def handler(req: ApiRequest, ctx: FlowContext) -> dict[str, Any]:
+
+
+async def handler(req: UpdatePetRequest, ctx: UpdatePetContext) -> UpdatePetResponse:
     pet_id = req["pathParams"]["id"]
     pet = await get_pet(ctx, pet_id)
     if pet is None:

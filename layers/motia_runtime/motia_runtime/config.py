@@ -8,8 +8,8 @@ Motia Python step has. Unknown keys are refused: a typo must not be silently ign
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -20,6 +20,14 @@ from .errors import ConfigError
 from .schema import Schema
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
+
+# What the typed constructors accept (pydantic converts each on validation): the fields are
+# stored as Schema / Emit / Infrastructure, but a step writes the model class, a JSON Schema
+# dict, a topic string or a plain dict. The ``__init__`` signatures below (seen only by type
+# checkers) say so, since pydantic's synthesized one would demand the stored types.
+SchemaSpec: TypeAlias = Any  # a pydantic model or type (list[Pet]), a JSON Schema dict, or a Schema
+EmitSpec: TypeAlias = "str | Emit | Mapping[str, Any]"
+InfraSpec: TypeAlias = "Infrastructure | Mapping[str, Any]"
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-.]*$")
 
@@ -161,6 +169,16 @@ class ApiRouteConfig(_StepBase):
             return value
         return {int(k): _schema(v) for k, v in value.items()}
 
+    if TYPE_CHECKING:
+        def __init__(self, *, path: str, method: HttpMethod,
+                     name: str, description: str | None = None, flows: Sequence[str] = ...,
+                     emits: Sequence[EmitSpec] = ..., virtual_emits: Sequence[EmitSpec] = ...,
+                     virtual_subscribes: Sequence[str] = ..., include_files: Sequence[str] = ...,
+                     infrastructure: InfraSpec = ...,
+                     type: Literal["api"] = "api", body_schema: SchemaSpec = None,
+                     response_schema: Mapping[int, SchemaSpec] = ..., query_params: Sequence[Any] = ...,
+                     middleware: Sequence[Callable[..., Any]] = ...) -> None: ...
+
     @property
     def path_params(self) -> list[str]:
         return [p[1:] for p in self.path.strip("/").split("/") if p.startswith(":")]
@@ -180,6 +198,15 @@ class EventConfig(_StepBase):
     def _input(cls, value: Any) -> Any:
         return _schema(value)
 
+    if TYPE_CHECKING:
+        def __init__(self, *, subscribes: Sequence[str],
+                     name: str, description: str | None = None, flows: Sequence[str] = ...,
+                     emits: Sequence[EmitSpec] = ..., virtual_emits: Sequence[EmitSpec] = ...,
+                     virtual_subscribes: Sequence[str] = ..., include_files: Sequence[str] = ...,
+                     infrastructure: InfraSpec = ...,
+                     type: Literal["event"] = "event", input: SchemaSpec = None,
+                     condition: Callable[..., Any] | None = None) -> None: ...
+
 
 class CronConfig(_StepBase):
     """A scheduled step: ``handler(ctx)`` runs on the cron expression, each run a new trace."""
@@ -194,6 +221,13 @@ class CronConfig(_StepBase):
     def _cron(cls, value: str) -> str:
         validate_cron(value)
         return value
+
+    if TYPE_CHECKING:
+        def __init__(self, *, cron: str, name: str, description: str | None = None, flows: Sequence[str] = ...,
+                     emits: Sequence[EmitSpec] = ..., virtual_emits: Sequence[EmitSpec] = ...,
+                     virtual_subscribes: Sequence[str] = ..., include_files: Sequence[str] = ...,
+                     infrastructure: InfraSpec = ...,
+                     type: Literal["cron"] = "cron", condition: Callable[..., Any] | None = None) -> None: ...
 
 
 ChangeKind = Literal["create", "update", "delete", "event"]
@@ -250,6 +284,15 @@ class StreamTriggerConfig(_TriggerStep):
     item_id: str | None = None
     events: list[ChangeKind] = Field(["create", "update", "delete", "event"], min_length=1)
 
+    if TYPE_CHECKING:
+        def __init__(self, *, stream_name: str, name: str, description: str | None = None, flows: Sequence[str] = ...,
+                     emits: Sequence[EmitSpec] = ..., virtual_emits: Sequence[EmitSpec] = ...,
+                     virtual_subscribes: Sequence[str] = ..., include_files: Sequence[str] = ...,
+                     infrastructure: InfraSpec = ..., input: SchemaSpec = None,
+                     condition: Callable[..., Any] | None = None, type: Literal["stream"] = "stream",
+                     group_id: str | None = None, item_id: str | None = None,
+                     events: Sequence[ChangeKind] = ...) -> None: ...
+
     def matches(self, stream: str, group_id: str, id: str | None, kind: str) -> bool:
         return (stream == self.stream_name and kind in self.events
                 and (self.group_id is None or self.group_id == group_id)
@@ -268,6 +311,15 @@ class StateTriggerConfig(_TriggerStep):
     key: str | None = None
     events: list[StateChangeKind] = Field(["create", "update", "delete"], min_length=1)
 
+    if TYPE_CHECKING:
+        def __init__(self, *, name: str, description: str | None = None, flows: Sequence[str] = ...,
+                     emits: Sequence[EmitSpec] = ..., virtual_emits: Sequence[EmitSpec] = ...,
+                     virtual_subscribes: Sequence[str] = ..., include_files: Sequence[str] = ...,
+                     infrastructure: InfraSpec = ..., input: SchemaSpec = None,
+                     condition: Callable[..., Any] | None = None, type: Literal["state"] = "state",
+                     group: str | None = None, key: str | None = None,
+                     events: Sequence[StateChangeKind] = ...) -> None: ...
+
     def matches(self, group: str, key: str, kind: str) -> bool:
         return (kind in self.events and (self.group is None or self.group == group)
                 and (self.key is None or self.key == key))
@@ -283,6 +335,13 @@ class NoopConfig(_StepBase):
         if self.emits:
             raise ValueError("a noop step declares virtualEmits, not emits")
         return self
+
+    if TYPE_CHECKING:
+        def __init__(self, *, name: str, description: str | None = None, flows: Sequence[str] = ...,
+                     emits: Sequence[EmitSpec] = ..., virtual_emits: Sequence[EmitSpec] = ...,
+                     virtual_subscribes: Sequence[str] = ..., include_files: Sequence[str] = ...,
+                     infrastructure: InfraSpec = ...,
+                     type: Literal["noop"] = "noop") -> None: ...
 
 
 StepConfig = Annotated[
@@ -391,6 +450,14 @@ class StreamConfig(_Model):
         if schema is None:
             raise ValueError("a stream needs a schema")
         return schema
+
+    if TYPE_CHECKING:
+        def __init__(self, *, name: str, schema: SchemaSpec, base_config: StreamBaseConfig | Mapping[str, Any] = ...,
+                     can_access: Callable[..., Any] | None = None, on_join: Callable[..., Any] | None = None,
+                     on_leave: Callable[..., Any] | None = None,
+                     client_events: ClientEvents | Mapping[str, Any] | None = None,
+                     presence: Presence | Mapping[str, Any] | None = None, public: bool = False,
+                     description: str | None = None) -> None: ...
 
 
 def _field_of(loc: tuple[Any, ...], tagged: bool = True) -> str:

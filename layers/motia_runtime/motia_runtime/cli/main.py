@@ -1,4 +1,4 @@
-"""``motia dev | check | generate | openapi | watch``."""
+"""``motia dev | check | generate | openapi | watch | create | types``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, MotiaError
+from .extras import missing_extra
+from .project_commands import add_parsers as add_project_commands
 
 
 def _dev(args: argparse.Namespace) -> int:
@@ -97,8 +99,8 @@ def _shared_storage(args: argparse.Namespace) -> int:
         return 0
     try:
         from ..adapters.redis import check_reachable
-    except ImportError as exc:  # the redis extra
-        print(f"motia: --redis-url needs redis-py ({exc}): pip install 'motia-runtime[redis]'", file=sys.stderr)
+    except ImportError:  # the redis extra
+        print("motia dev --redis-url needs the redis extra: pip install 'motia-runtime[redis]'", file=sys.stderr)
         return 2
     try:
         check_reachable(args.redis_url)
@@ -110,6 +112,7 @@ def _shared_storage(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from ..project import load_project, missing_functions
+    from ..tools.typegen import refresh as refresh_types
 
     if reason := missing_functions(args.root):  # most likely the wrong folder: say so, and fail
         print(f"motia: {reason}", file=sys.stderr)
@@ -121,6 +124,7 @@ def _check(args: argparse.Namespace) -> int:
         return 2
     for warning in project.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    refresh_types(project)
     print(f"{len(project.steps)} steps, {len(project.streams)} streams: OK")
     return 0
 
@@ -207,11 +211,16 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--token", help="sent as Motia does: Sec-WebSocket-Protocol: Authorization, <token>")
     watch.add_argument("--json", action="store_true", help="one JSON object per change")
     watch.set_defaults(func=_watch)
+    add_project_commands(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    missing = missing_extra(args.command)
+    if missing:  # before the command imports what is not installed
+        print(missing, file=sys.stderr)
+        return 2
     return int(args.func(args))
 
 

@@ -11,15 +11,30 @@ from typing import Any
 
 @dataclass
 class HttpResponse:
-    """What API Gateway answered: ``body`` is text (base64 when ``is_base64``)."""
+    """What API Gateway answered, shaped like an ``httpx.Response``: ``status_code``, ``headers``,
+    ``text`` and ``json()``, so a test reads the same against CloudSim as against an HTTP client.
+    ``status`` and ``body`` are the older names, kept as aliases. ``text`` is base64 when
+    ``is_base64`` (a binary body, as API Gateway hands it over)."""
 
-    status: int
+    status_code: int
     headers: dict[str, str]
-    body: str
+    text: str
     is_base64: bool = False
 
     def json(self) -> Any:
-        return json.loads(self.body)
+        return json.loads(self.text)
+
+    @property
+    def status(self) -> int:
+        return self.status_code
+
+    @property
+    def body(self) -> str:
+        return self.text
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status_code < 300
 
 
 @dataclass

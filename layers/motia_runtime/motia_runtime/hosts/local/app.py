@@ -24,6 +24,7 @@ from ...adapters.sqlite import Database, SQLiteQueueStore, SQLiteStateStore, SQL
 from ...errors import ConfigError
 from ...project import load_project
 from ...runtime import Runtime
+from ...tools.typegen import refresh as refresh_types
 from .admin import admin_routes
 from .broken import broken_project_app
 from .bus import LocalEventBus
@@ -54,6 +55,7 @@ class LocalHost:
         ensure_stream_secret(settings.data_dir)  # stream tokens work in dev without setup
         install_log_redaction()
         project = load_project(settings.root)
+        refresh_types(project)  # motia_types.py follows the steps as they are edited (reload)
         self.db = Database(settings.data_dir / "motia.db")
         self.queue_store = SQLiteQueueStore(self.db)
         self.bus = LocalEventBus(self.queue_store)

@@ -1,0 +1,95 @@
+"""The static shapes behind a project's typed module (``motia types`` writes ``motia_types.py``).
+
+Nothing here runs: these Protocols describe, for a type checker, what a handler is given at run
+time (``FlowContext``, ``Stream``, the emitter), with the parts that depend on the project left
+as type parameters. The generated module fills them in per step and per stream: the data a
+stream accepts and the items it returns, the events a step may emit. So mypy and pyright report
+a wrong stream name, a wrong field or an undeclared topic where Motia's ``Handlers['Step']``
+would, in the editor rather than at run time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, NotRequired, Protocol, TypedDict, TypeVar
+
+from .log import StepLogger
+from .ports.state import StateStore
+from .ports.streams import StreamChange
+
+DataT = TypeVar("DataT", contravariant=True)  # what set() accepts
+ItemT = TypeVar("ItemT", covariant=True)  # what get() returns: the data with id, _createdAt, __motia
+EmitT = TypeVar("EmitT", contravariant=True)  # the events a step may emit
+StreamsT = TypeVar("StreamsT", covariant=True)  # the project's streams
+
+
+class StreamMarker(TypedDict):
+    """``item["__motia"]``: what a client joins to watch the item."""
+
+    type: Literal["state-stream"]
+    streamName: str
+    groupId: str
+    id: str
+
+
+class UpdateOp(TypedDict):
+    """One operation of ``stream.update(group_id, id, ops)`` (see update_ops.py)."""
+
+    type: Literal["set", "merge", "increment", "decrement", "remove"]
+    path: NotRequired[str]
+    value: NotRequired[Any]
+    by: NotRequired[int | float]
+
+
+class Channel(TypedDict):
+    groupId: str
+    id: NotRequired[str]
+
+
+class StreamEvent(TypedDict):
+    type: str
+    data: NotRequired[Any]
+
+
+class TypedStream(Protocol[DataT, ItemT]):
+    """``ctx.streams.<name>``, typed by the stream's schema (streams.Stream at run time)."""
+
+    async def get(self, group_id: str, id: str) -> ItemT | None: ...
+    async def set(self, group_id: str, id: str, data: DataT) -> ItemT: ...
+    async def update(self, group_id: str, id: str, ops: Sequence[UpdateOp]) -> ItemT: ...
+    async def delete(self, group_id: str, id: str) -> ItemT | None: ...
+    async def get_group(self, group_id: str) -> list[ItemT]: ...
+    async def getGroup(self, group_id: str) -> list[ItemT]: ...  # noqa: N802 - Motia's spelling
+    async def send(self, channel: Channel, event: StreamEvent) -> StreamChange: ...
+
+
+class TypedContext(Protocol[EmitT, StreamsT]):
+    """``ctx`` of a step (context.FlowContext at run time): ``emit`` takes only the events the step
+    declares, ``streams`` has one typed attribute per project stream."""
+
+    @property
+    def trace_id(self) -> str: ...
+    @property
+    def traceId(self) -> str: ...  # noqa: N802 - Motia's spelling
+    @property
+    def flows(self) -> list[str]: ...
+    @property
+    def logger(self) -> StepLogger: ...
+    @property
+    def state(self) -> StateStore: ...
+    @property
+    def streams(self) -> StreamsT: ...
+    @property
+    def step(self) -> str: ...
+    async def emit(self, event: EmitT, /) -> None: ...
+
+
+class ApiResponseOf(TypedDict):
+    """A response whose status was not declared in ``responseSchema`` (any status, any body)."""
+
+    status: int
+    body: NotRequired[Any]
+    headers: NotRequired[Mapping[str, str]]
+
+
+__all__ = ["ApiResponseOf", "Channel", "StreamEvent", "StreamMarker", "TypedContext", "TypedStream", "UpdateOp"]

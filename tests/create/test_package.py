@@ -1,0 +1,100 @@
+"""The framework as a user installs it: a wheel, its extras, and the commands that need them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.support.dev_server import REPO
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # pip, venvs and mypy, on a shared machine
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel of this checkout, built once per session (pip wheel: PEP 517, build isolation)."""
+    out = tmp_path_factory.mktemp("wheel")
+    build = tmp_path_factory.mktemp("build-src")
+    # A copy of the source, so the build's build/ and egg-info never land in the work tree.
+    files = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                           check=True, capture_output=True).stdout.decode().split("\0")
+    for rel in filter(None, files):
+        source = REPO / rel
+        if source.is_file() and (rel == "pyproject.toml" or rel == "README.md" or rel.startswith("layers/")):
+            (build / rel).parent.mkdir(parents=True, exist_ok=True)
+            (build / rel).write_bytes(source.read_bytes())
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(build)],
+                   check=True, capture_output=True, timeout=300)
+    [built] = out.glob("motia_runtime-*.whl")
+    return built
+
+
+@pytest.fixture(scope="session")
+def bare_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv with the wheel and no extras."""
+    env_dir = tmp_path_factory.mktemp("bare") / "venv"
+    venv.create(env_dir, with_pip=True)
+    subprocess.run([str(env_dir / "bin/pip"), "install", "-q", str(wheel)], check=True, capture_output=True,
+                   timeout=300)
+    return env_dir / "bin"
+
+
+def test_the_wheel_holds_the_workbench_the_templates_and_py_typed(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "motia_runtime/py.typed" in names
+    assert "motia_runtime/hosts/local/workbench/static/index.html" in names
+    assert "motia_runtime/tools/create/templates/common/gitignore" in names
+    assert "motia_runtime/tools/create/templates/minimal/functions/hello/hello_api_step.py" in names
+    assert "motia_runtime/tools/create/templates/pets/functions/pets/create_pet_step.py" in names
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    for extra in ("local", "aws", "redis", "testing", "all"):
+        assert f"Provides-Extra: {extra}" in metadata
+
+
+@pytest.mark.parametrize(("argv", "extra"), [
+    (["dev", "--no-reload"], "local"),
+    (["generate"], "aws"),
+    (["watch", "s", "g"], "client"),
+])
+def test_a_command_without_its_extra_names_it_in_one_line(bare_venv: Path, tmp_path: Path, argv: list[str],
+                                                          extra: str) -> None:
+    result = subprocess.run([str(bare_venv / "motia"), *argv], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2
+    assert result.stderr == (f"motia {argv[0]} needs the {extra} extra: "
+                             f"pip install 'motia-runtime[{extra}]'\n")
+
+
+def test_cloudsim_without_the_testing_extra_says_which_to_install(bare_venv: Path) -> None:
+    result = subprocess.run([str(bare_venv / "python"), "-c", "import motia_runtime.testing"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].endswith("pip install 'motia-runtime[testing]'")
+
+
+def test_the_core_commands_run_without_extras(bare_venv: Path, tmp_path: Path) -> None:
+    """create, types and check need only the core: a project is made and checked in the bare venv."""
+    demo = tmp_path / "demo"
+    created = subprocess.run([str(bare_venv / "motia"), "create", str(demo), "--runtime-spec", "motia-runtime"],
+                             capture_output=True, text=True, timeout=60)
+    assert created.returncode == 0, created.stderr
+    assert "MOTIA_RUNTIME ?= motia-runtime\n" in (demo / "Makefile").read_text()
+    checked = subprocess.run([str(bare_venv / "motia"), "check"], cwd=demo, capture_output=True, text=True,
+                             timeout=60)
+    assert (checked.returncode, checked.stdout) == (0, "3 steps, 1 streams: OK\n"), checked.stderr
+    typed = subprocess.run([str(bare_venv / "motia"), "types", "--check"], cwd=demo, capture_output=True,
+                           text=True, timeout=60)
+    assert typed.returncode == 0, typed.stderr
+
+
+def test_create_records_the_wheel_it_was_installed_from(bare_venv: Path, wheel: Path, tmp_path: Path) -> None:
+    """No --runtime-spec: the project installs motia-runtime from where this one came (PEP 610)."""
+    result = subprocess.run([str(bare_venv / "motia"), "create", str(tmp_path / "demo")], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert f"MOTIA_RUNTIME ?= {wheel}\n" in (tmp_path / "demo" / "Makefile").read_text()
