@@ -1,7 +1,8 @@
 # make dev   - install, then run the example app with the Workbench on http://localhost:3000
 # make test  - install, then run every test
 # make web   - build the demo page clients/web/dist (npm ci from the lock file, esbuild); dev and test do it when node exists
-# make build - check template.yaml is current, assemble .aws-sam/app, sam validate --lint, sam build, bytecode
+# make build - motia build: check template.yaml is current, write the function code and the two layers
+#              (.aws-sam/app, .aws-sam/layers), bytecode, then sam validate --lint and sam build
 # make bench - the benchmark suite (bench/README.md) against motia dev; bench-peer: Motia 0.17 beside it
 # make chromium - apt-get install Debian's chromium for the browser tests if it is missing; test does it
 # make redis - apt-get install Debian's redis-server for the Redis tests if it is missing; test does it
@@ -15,10 +16,7 @@ CHROMIUM ?= /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # aws-sam-cli pins boto3, pydantic and click to versions the runtime does not use: own venv.
 SAM_VENV := .venv-sam
-SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 SAM_STAMP := $(SAM_VENV)/.installed
-# The Lambda runtime's interpreter (template.yaml's Runtime): it compiles the functions' bytecode.
-LAMBDA_PYTHON ?= python3.11
 # The demo page: built (not committed) from the pinned package-lock.json, only where node and npm
 # exist; without them motia dev still runs and /demo/ says how to build it.
 WEB := clients/web
@@ -30,7 +28,7 @@ endif
 
 .PHONY: install dev test lint check clean build web chromium redis bench bench-peer
 
-$(STAMP): pyproject.toml layers/motia_runtime/requirements.txt
+$(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install -e '.[dev]'
@@ -103,15 +101,9 @@ $(SAM_STAMP):
 	$(SAM_VENV)/bin/pip install 'aws-sam-cli>=1.120,<2'
 	touch $(SAM_STAMP)
 
-# The last line compiles the bytecode sam build leaves out; Lambda cannot write it (its code folders
-# are read-only), so without it every cold start compiles each module it imports. unchecked-hash:
-# sam deploy zips the files dated 1980, which no timestamp-checked .pyc would match.
+# What motia build does for any project (docs/deploying.md); here with the SAM CLI of .venv-sam.
 build: $(STAMP) $(SAM_STAMP)
-	$(BIN)/motia generate --check
-	$(BIN)/python -m motia_runtime.tools.bundle
-	$(SAM) validate --lint
-	$(SAM) build
-	$(LAMBDA_PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash .aws-sam/build
+	SAM_CLI_TELEMETRY=0 $(BIN)/motia build --sam $(SAM_VENV)/bin/sam
 
 clean:
 	rm -rf $(VENV) .motia .pytest_cache $(WEB)/dist $(WEB)/node_modules

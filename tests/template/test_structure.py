@@ -73,9 +73,16 @@ def test_event_steps_get_queue_dlq_rule_and_policy(template: dict[str, Any]) -> 
     pattern = {"source": ["motia"], "detail-type": ["order.created", "order.updated"]}
     assert rule["Properties"]["EventPattern"] == pattern
     assert rule["Properties"]["EventBusName"] == {"Ref": "EventBus"}
-    assert rule["Properties"]["Targets"] == [{"Id": "StepQueue", "Arn": {"Fn::GetAtt": [queue_id, "Arn"]}}]
+    # An event EventBridge cannot deliver to the queue ends in the step's DLQ, after its retries.
+    assert rule["Properties"]["Targets"] == [{
+        "Id": "StepQueue", "Arn": {"Fn::GetAtt": [queue_id, "Arn"]},
+        "DeadLetterConfig": {"Arn": {"Fn::GetAtt": [dlq_id, "Arn"]}},
+        "RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400},
+    }]
     _, policy = only(resources_of(template, step="Ship", role="queue-policy"))
+    assert policy["Properties"]["Queues"] == [{"Ref": queue_id}, {"Ref": dlq_id}]
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Resource"] == [{"Fn::GetAtt": [queue_id, "Arn"]}, {"Fn::GetAtt": [dlq_id, "Arn"]}]
     assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}}
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
 
@@ -87,6 +94,14 @@ def test_event_steps_get_queue_dlq_rule_and_policy(template: dict[str, Any]) -> 
     assert event["Properties"]["Queue"] == {"Fn::GetAtt": [queue_id, "Arn"]}
     assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert event["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 5}
+    # Retry delays and dead letters are the function's own doing, on its own queues only.
+    variables = function["Environment"]["Variables"]
+    assert (variables["MOTIA_QUEUE_URL"], variables["MOTIA_DEAD_LETTER_QUEUE_URL"]) == ({"Ref": queue_id},
+                                                                                          {"Ref": dlq_id})
+    assert {"Statement": [
+        {"Effect": "Allow", "Action": ["sqs:ChangeMessageVisibility"], "Resource": {"Fn::GetAtt": [queue_id, "Arn"]}},
+        {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": {"Fn::GetAtt": [dlq_id, "Arn"]}},
+    ]} in function["Policies"]
 
 
 def test_fifo_steps_get_fifo_queues_and_no_rule(template: dict[str, Any]) -> None:
@@ -115,7 +130,8 @@ def test_emitters_of_fifo_topics_send_to_those_queues_only(template: dict[str, A
     for step_name, fifo in expected.items():
         properties = _function(template, step_name)
         assert _fifo_env(properties) == fifo, step_name
-        send = [p["Statement"] for p in properties["Policies"] if "Statement" in p]
+        send = [p["Statement"] for p in properties["Policies"]
+                if "Statement" in p and p["Statement"][0]["Action"] == ["sqs:SendMessage"]]
         queues = [q.removeprefix("url:") for urls in (fifo or {}).values() for q in urls]
         assert send == [[{"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": {"Fn::GetAtt": [q, "Arn"]}}]
                         for q in queues], step_name
@@ -220,7 +236,8 @@ def test_iam_grants_only_the_apps_own_resources(template: dict[str, Any]) -> Non
                     assert "*" not in (statement["Action"] if isinstance(statement["Action"], list)
                                        else [statement["Action"]])
                     assert isinstance(statement["Resource"], dict), f"{logical_id}: literal resource"
-                    if statement["Action"] == ["sqs:SendMessage"]:  # a FIFO subscriber's queue
+                    if statement["Action"] in (["sqs:SendMessage"], ["sqs:ChangeMessageVisibility"]):
+                        # a FIFO subscriber's queue; an event step's own queue and DLQ
                         assert _references(statement["Resource"]) <= set(resources)
                         continue
                     assert _references(statement["Resource"]) == {"WebSocketApi"}
