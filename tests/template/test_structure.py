@@ -235,13 +235,17 @@ def test_iam_grants_only_the_apps_own_resources(template: dict[str, Any]) -> Non
                 for statement in policy["Statement"]:
                     assert "*" not in (statement["Action"] if isinstance(statement["Action"], list)
                                        else [statement["Action"]])
-                    assert isinstance(statement["Resource"], dict), f"{logical_id}: literal resource"
+                    listed = statement["Resource"] if isinstance(statement["Resource"], list) else [
+                        statement["Resource"]]
+                    assert all(isinstance(r, dict) for r in listed), f"{logical_id}: literal resource"
                     if statement["Action"] in (["sqs:SendMessage"], ["sqs:ChangeMessageVisibility"]):
                         # a FIFO subscriber's queue; an event step's own queue and DLQ
                         assert _references(statement["Resource"]) <= set(resources)
                         continue
                     assert _references(statement["Resource"]) == {"WebSocketApi"}
-                    assert "/prod/" in statement["Resource"]["Fn::Sub"]  # scoped to the stage
+                    # scoped to the stage, posting and disconnecting (DeleteConnection) only
+                    assert sorted(r["Fn::Sub"].split("/prod/")[1] for r in listed) == [
+                        "DELETE/@connections/*", "POST/@connections/*"]
                 continue
             (template_name, parameters), = policy.items()
             for value in parameters.values():
@@ -257,3 +261,20 @@ def test_rendering_is_deterministic(write_project: ProjectWriter) -> None:
     assert render_yaml(template_of(root)) == first
     assert yaml.safe_load(first) == template_of(root)  # plain intrinsics: no custom tags to read back
     assert "&id" not in first and "*id" not in first  # no YAML anchors
+
+
+def test_the_websocket_deployment_is_replaced_when_the_routes_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    from motia_runtime.tools.template import websocket
+
+    def deployment(resources: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        (found,) = [i for i, r in resources.items() if r["Type"] == "AWS::ApiGatewayV2::Deployment"]
+        (stage,) = [r for r in resources.values() if r["Type"] == "AWS::ApiGatewayV2::Stage"]
+        return found, stage
+
+    before, stage = deployment(websocket.websocket_api())
+    assert stage["Properties"]["DeploymentId"] == {"Ref": before}
+    assert deployment(websocket.websocket_api())[0] == before  # deterministic
+    monkeypatch.setattr(websocket, "ROUTES", {**websocket.ROUTES, "ping": "WebSocketPingRoute"})
+    after, stage = deployment(websocket.websocket_api())
+    assert after != before and after.startswith("WebSocketDeployment")
+    assert stage["Properties"]["DeploymentId"] == {"Ref": after}

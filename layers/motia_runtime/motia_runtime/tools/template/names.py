@@ -28,7 +28,7 @@ DELIVERY_AGE_ALARM = "DeliveryBacklogAlarm"
 WS_FUNCTION = "WebSocketFunction"
 WS_API = "WebSocketApi"
 WS_INTEGRATION = "WebSocketIntegration"
-WS_DEPLOYMENT = "WebSocketDeployment"
+WS_DEPLOYMENT = "WebSocketDeployment"  # + a hash of the routes (websocket.py)
 WS_STAGE = "WebSocketStage"
 WS_PERMISSION = "WebSocketInvokePermission"
 
