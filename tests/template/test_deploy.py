@@ -29,10 +29,11 @@ REGION = "us-east-1"
 BUCKET = "artifacts"
 # Types moto's CloudFormation records as created without creating anything (it says "No Moto
 # CloudFormation support"): the API Gateway v2 APIs (both of them), their routes, integrations,
-# stages, deployment, and the SQS queue policies.
+# stages, deployment, the SQS queue policies and the CloudWatch alarms.
 MOTO_CANNOT_CREATE = {
     "AWS::ApiGatewayV2::Api", "AWS::ApiGatewayV2::Integration", "AWS::ApiGatewayV2::Route",
     "AWS::ApiGatewayV2::Deployment", "AWS::ApiGatewayV2::Stage", "AWS::SQS::QueuePolicy",
+    "AWS::CloudWatch::Alarm",
 }
 
 
@@ -289,3 +290,36 @@ def test_every_policy_names_only_resources_of_the_stack(translated: dict[str, An
                 for resource in listed:
                     named = refs(resource)
                     assert named and named <= resources, f"{role_id}/{policy['PolicyName']}: {resource!r}"
+
+
+def test_operations_cover_every_function_queue_and_stage(translated: dict[str, Any]) -> None:
+    resources = translated["Resources"]
+    alarms = [a["Properties"] for a in of_type(translated, "AWS::CloudWatch::Alarm").values()]
+
+    def watched(metric: str) -> set[str]:
+        return {next(iter(refs(d["Value"]))) for a in alarms if a["MetricName"] == metric for d in a["Dimensions"]}
+
+    functions = of_type(translated, "AWS::Lambda::Function")
+    assert watched("Errors") == watched("Throttles") == set(functions)
+    stream_consumers = {next(iter(refs(m["Properties"]["FunctionName"])))
+                        for m in of_type(translated, "AWS::Lambda::EventSourceMapping").values()
+                        if "StreamArn" in json.dumps(m["Properties"]["EventSourceArn"])}
+    assert watched("IteratorAge") == stream_consumers
+    dead_letter_queues = {next(iter(refs(q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])))
+                          for q in of_type(translated, "AWS::SQS::Queue").values()
+                          if "RedrivePolicy" in q["Properties"]}
+    dead_letter_queues |= {next(iter(refs(m["Properties"]["DestinationConfig"]["OnFailure"]["Destination"])))
+                           for m in of_type(translated, "AWS::Lambda::EventSourceMapping").values()
+                           if "DestinationConfig" in m["Properties"]}
+    assert watched("ApproximateNumberOfMessagesVisible") == dead_letter_queues
+    for function in functions.values():  # its own log group, with a retention
+        (group,) = refs(function["Properties"]["LoggingConfig"]["LogGroup"])
+        assert resources[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    for stage in of_type(translated, "AWS::ApiGatewayV2::Stage").values():  # both APIs
+        settings = stage["Properties"]["DefaultRouteSettings"]
+        assert (settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]) == (
+            {"Ref": "ApiThrottleRate"}, {"Ref": "ApiThrottleBurst"})
+        assert "AccessLogSettings" in stage["Properties"]
+    for table in of_type(translated, "AWS::DynamoDB::Table").values():
+        if table.get("DeletionPolicy") == "Retain":  # the app's data: state and stream items
+            assert "PointInTimeRecoverySpecification" in table["Properties"]

@@ -33,6 +33,7 @@ SAM_MANAGED = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",  # its own logs
     "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole",  # polling its queue
     "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole",  # polling the table stream
+    "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",  # the Tracing parameter: sending its own traces
 }
 ALLOWED_WILDCARDS = ("/index/*", "/@connections/*")
 SAM_PYTHON = REPO / ".venv-sam" / "bin" / "python"
@@ -165,4 +166,7 @@ def test_cors_is_not_open_by_default_and_the_secret_is_no_echo() -> None:
 
 def test_a_project_without_api_steps_has_no_cors_parameter(write_project: ProjectWriter) -> None:
     template = template_of(write_project({"streams/s_stream.py": 'config = {"name": "s", "schema": {}}\n'}))
-    assert set(template["Parameters"]) == {"StreamSecret", "FanoutShards", "FanoutBigRoom", "DeliveryMaxConcurrency"}
+    from motia_runtime.tools.template import operations
+
+    assert set(template["Parameters"]) == {"StreamSecret", "FanoutShards", "FanoutBigRoom", "DeliveryMaxConcurrency",
+                                           *operations.parameters()}

@@ -1,9 +1,9 @@
 """``build_template(project)``: the whole SAM template as a plain dict, in a deliberate order.
 
-Order matters to tools, not to CloudFormation: the runtime layer, then each step's function with
-its queues/rules/schedule (so a diff of a regenerated template stays local to the step), the HTTP
-API, the data plane, and last the WebSocket resources, after the Serverless functions, so
-``sam local start-api`` picks SAM's API provider (see websocket.py).
+Order matters to tools, not to CloudFormation: the layers, then each step's function with its
+queues/rules/schedule (so a diff of a regenerated template stays local to the step), the HTTP
+API, the data plane, the WebSocket resources, after the Serverless functions, so ``sam local
+start-api`` picks SAM's API provider (see websocket.py), and last the log groups and alarms.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from ...config import ApiRouteConfig, CronConfig, EventConfig
 from ...errors import ConfigError
 from ...project import Project, Step
-from . import delivery
+from . import delivery, operations
 from .app_env import app_environment, env_parameters, env_variables
 from .functions import globals_section, http_api, layers, step_function
 from .names import BUS, HTTP_API, WS_API, WS_STAGE_NAME, step_base, sub
@@ -87,14 +87,17 @@ def build_template(project: Project) -> dict[str, Any]:
     resources.add(websocket_function(), "motia")
     resources.add(websocket_api(), "motia")
     delivery.wire(resources)
+    resources.add(operations.apply(resources), "motia")  # last: it covers every function and queue
 
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",
         "Description": DESCRIPTION,
         "Parameters": {**parameters(has_http_api=bool(api_steps)), **delivery.parameters(),
-                       **env_parameters(app_env)},
-        "Globals": globals_section(env_variables(app_env), architecture=arch, deps_layer=deps_layer),
+                       **operations.parameters(), **env_parameters(app_env)},
+        "Conditions": operations.conditions(),
+        "Globals": globals_section(env_variables(app_env), architecture=arch, deps_layer=deps_layer,
+                                   extra=operations.function_globals()),
         "Resources": dict(resources),
         "Outputs": _outputs(has_http_api=bool(api_steps)),
     }

@@ -41,10 +41,11 @@ PROJECT_ROOT_ON_LAMBDA = "/var/task"  # where Lambda unpacks CodeUri
 
 
 def globals_section(app_env: dict[str, Any] | None = None, *, architecture: str = "arm64",
-                    deps_layer: bool = False) -> dict[str, Any]:
+                    deps_layer: bool = False, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Settings every function shares; ``app_env`` holds the app's own variables (see app_env.py)."""
     return {
         "Function": {
+            **(extra or {}),
             "Runtime": RUNTIME,
             "Architectures": [architecture],
             "CodeUri": CODE_URI,
