@@ -18,7 +18,7 @@ from settings import BENCH, REPO, TMP, log
 from toolchain import node
 
 SCENARIOS = ["startup", "memory", "api", "post", "stream", "stall", "official", "micro", "coldstart", "fanout",
-             "fanout_scale"]
+             "fanout_scale", "build"]
 
 
 @dataclass(frozen=True)
@@ -248,6 +248,15 @@ def sc_fanout_scale(run: Run) -> dict[str, Any]:
     return result
 
 
+def sc_build(run: Run) -> dict[str, Any]:
+    """`make build` of this repository (bench/build.py): time, and the size of what sam deploy uploads."""
+    target = run.raw / "build.json"
+    subprocess.run([sys.executable, str(BENCH / "build.py"), "--json", str(target)], check=True, cwd=REPO,
+                   stdout=subprocess.DEVNULL)
+    result: dict[str, Any] = json.loads(target.read_text())
+    return result
+
+
 def sc_micro(run: Run) -> dict[str, Any]:
     target = run.raw / "micro.json"
     n = 2000 if run.sizes.cold_runs >= 10 else 300
@@ -261,5 +270,6 @@ RUNNERS: dict[str, Callable[[Run], Any]] = {
     "startup": sc_startup, "memory": sc_memory, "api": sc_api, "post": sc_post, "stream": sc_stream,
     "stall": sc_stall, "official": sc_official, "micro": sc_micro, "coldstart": sc_coldstart, "fanout": sc_fanout,
     "fanout_scale": sc_fanout_scale,
+    "build": sc_build,
 }
 NEEDS_NODE = {"post", "stream", "stall", "official"}

@@ -280,7 +280,11 @@ def test_schedules_and_the_table_stream_reach_their_functions(translated: dict[s
 
 
 def test_every_policy_names_only_resources_of_the_stack(translated: dict[str, Any]) -> None:
+    from .test_security import SECRET_ACTIONS, secret_statements
+
     resources = set(translated["Resources"])
+    # The one exception: the parameters and secrets the project declares ([tool.motia.secrets]).
+    secrets = [json.dumps(a) for s in secret_statements(translated) for a in s["Resource"]]
     roles = of_type(translated, "AWS::IAM::Role")
     assert len(roles) == len(of_type(translated, "AWS::Lambda::Function"))
     for role_id, role in roles.items():
@@ -288,6 +292,8 @@ def test_every_policy_names_only_resources_of_the_stack(translated: dict[str, An
             for statement in policy["PolicyDocument"]["Statement"]:
                 listed = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
                 for resource in listed:
+                    if statement["Action"] in SECRET_ACTIONS and json.dumps(resource) in secrets:
+                        continue
                     named = refs(resource)
                     assert named and named <= resources, f"{role_id}/{policy['PolicyName']}: {resource!r}"
 

@@ -145,6 +145,11 @@ class CloudSim:
         self.resources = create_resources(template, self._clients_for_resources(), stack=self.stack_name,
                                           region=self.region, account=account, websocket_api_id=self.api_id,
                                           parameters=self.parameters)
+        # A function reads its declared secrets into the process environment (motia_runtime.secrets);
+        # here that is the test's process, so put them back as they were on close().
+        for function in self.resources.functions.values():
+            for name in json.loads(function.env.get("MOTIA_SECRETS") or "{}"):
+                self._saved_env.setdefault(name, os.environ.get(name))
         self.stage = self.resources.ws_stage or self.stage
         if self.max_stream_retries is None:  # the fan-out's MaximumRetryAttempts, as Lambda would retry
             fanout = self.resources.functions.get("fanout")

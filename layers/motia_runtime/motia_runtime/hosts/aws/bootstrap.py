@@ -189,6 +189,12 @@ def runtime(*, steps: bool = True) -> Runtime:
 def _build_runtime(s: Settings, steps: bool) -> Runtime:
     from ...runtime import Runtime
 
+    if os.environ.get("MOTIA_SECRETS"):  # before the steps load: module-level code may read them
+        from ... import secrets
+
+        for name in secrets.load_into_environ():
+            StepLogger({}).warning(f"secret {name} does not exist ({secrets.declared()[name]}): left unset")
+
     project = _load_project(s, steps)
     state: StateStore = _NoState()
     if s.state_table:

@@ -13,14 +13,14 @@ from typing import Any
 from ...config import ApiRouteConfig, CronConfig, EventConfig
 from ...errors import ConfigError
 from ...project import Project, Step
-from . import delivery, operations
+from . import app_secrets, delivery, operations
 from .app_env import app_environment, env_parameters, env_variables
 from .functions import globals_section, http_api, layers, step_function
 from .names import BUS, HTTP_API, WS_API, WS_STAGE_NAME, step_base, sub
 from .parameters import parameters
 from .queues import event_step_resources, fifo_routes, queue_ids
 from .schedules import cron_step_resources
-from .settings import app_requirements, architecture
+from .settings import app_requirements, architecture, tool_motia
 from .tables import event_bus, tables
 from .triggers import has_state_triggers, triggers_resources
 from .websocket import fanout, websocket_api, websocket_function
@@ -62,6 +62,7 @@ def build_template(project: Project) -> dict[str, Any]:
     routes = fifo_routes(project, bases)
 
     app_env = app_environment(project.root)
+    secrets = app_secrets.app_secrets(tool_motia(project.root), app_env)
     arch = architecture(project.root)
     deps_layer = bool(app_requirements(project.root))
     resources = _Resources()
@@ -87,6 +88,7 @@ def build_template(project: Project) -> dict[str, Any]:
     resources.add(websocket_function(), "motia")
     resources.add(websocket_api(), "motia")
     delivery.wire(resources)
+    app_secrets.apply(resources, secrets)
     resources.add(operations.apply(resources), "motia")  # last: it covers every function and queue
 
     return {
