@@ -89,8 +89,18 @@ bench: $(BENCH_STAMP)
 bench-peer: $(BENCH_STAMP)
 	$(BIN)/python bench/run.py --peer $(BENCH_ARGS)
 
-lint: $(STAMP)
+# checkov (in its own venv: it pins boto3 and others) checks template.yaml; .checkov.yaml lists
+# each skipped check with the reason it does not apply.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+$(CHECKOV_STAMP):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install 'checkov>=3.2,<4'
+	touch $(CHECKOV_STAMP)
+
+lint: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/ruff check layers tests functions streams
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml
 
 check: $(STAMP)
 	$(BIN)/motia check

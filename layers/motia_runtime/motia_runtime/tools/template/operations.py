@@ -7,7 +7,8 @@
   queue), each function's errors and throttles (``<Function>ErrorsAlarm``/``ThrottlesAlarm``),
   and the stream consumer's iterator age (``<Function>IteratorAgeAlarm``: a fan-out falling behind);
 * access logs and default throttling (``ApiThrottleRate``/``ApiThrottleBurst``) on both API stages;
-* point-in-time recovery on the state and streams tables (``PointInTimeRecovery``);
+* point-in-time recovery on the state and streams tables (``PointInTimeRecovery``), and every
+  queue encrypted at rest (SSE-SQS);
 * X-Ray tracing as an option (``Tracing``: PassThrough by default, Active to trace).
 
 ``apply(resources)`` runs last in the builder, over every function, queue and table already there,
@@ -174,6 +175,9 @@ def apply(resources: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
             f"{queue_id}: messages are waiting in a dead-letter queue (failed events to inspect and redrive)",
             "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": get_att(queue_id, "QueueName")},
             statistic="Maximum")
+    for resource in resources.values():  # encrypted at rest with SQS's own key (no cost, no KMS calls)
+        if resource["Type"] == "AWS::SQS::Queue" and "KmsMasterKeyId" not in resource["Properties"]:
+            resource["Properties"]["SqsManagedSseEnabled"] = True
     for table_id in (STATE_TABLE, STREAMS_TABLE):
         if table_id in resources:
             resources[table_id]["Properties"]["PointInTimeRecoverySpecification"] = {
