@@ -89,7 +89,8 @@ for resource in build_template(load_project(sys.argv[1]))["Resources"].values():
     step = resource.get("Metadata", {}).get("Motia", {}).get("step")
     variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
     if step and resource["Type"] == "AWS::Serverless::Function":
-        out[step] = {k: v for k, v in variables.items() if isinstance(v, str)}
+        # Not MOTIA_SECRETS: reading them is an AWS call at start, which no case makes (as boto3's clients).
+        out[step] = {k: v for k, v in variables.items() if isinstance(v, str) and k != "MOTIA_SECRETS"}
 print(json.dumps(out))
 """
 _template_envs: dict[Path, dict[str, dict[str, str]]] = {}
