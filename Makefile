@@ -2,7 +2,8 @@
 # make test  - install, then run every test
 # make web   - build the demo page clients/web/dist (npm ci from the lock file, esbuild); dev and test do it when node exists
 # make wheel - build the motia-runtime wheel and sdist into dist/ (pip install it anywhere; README "Start your own app")
-# make build - check template.yaml is current, assemble .aws-sam/app, sam validate --lint, sam build, bytecode
+# make build - motia build: check template.yaml is current, write the function code and the two layers
+#              (.aws-sam/app, .aws-sam/layers), bytecode, then sam validate --lint and sam build
 # make bench - the benchmark suite (bench/README.md) against motia dev; bench-peer: Motia 0.17 beside it
 # make chromium - apt-get install Debian's chromium for the browser tests if it is missing; test does it
 # make redis - apt-get install Debian's redis-server for the Redis tests if it is missing; test does it
@@ -16,10 +17,7 @@ CHROMIUM ?= /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # aws-sam-cli pins boto3, pydantic and click to versions the runtime does not use: own venv.
 SAM_VENV := .venv-sam
-SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 SAM_STAMP := $(SAM_VENV)/.installed
-# The Lambda runtime's interpreter (template.yaml's Runtime): it compiles the functions' bytecode.
-LAMBDA_PYTHON ?= python3.11
 # The demo page: built (not committed) from the pinned package-lock.json, only where node and npm
 # exist; without them motia dev still runs and /demo/ says how to build it.
 WEB := clients/web
@@ -31,7 +29,7 @@ endif
 
 .PHONY: install dev test lint check clean build web chromium redis bench bench-peer wheel
 
-$(STAMP): pyproject.toml layers/motia_runtime/requirements.txt
+$(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install -e '.[dev]'
@@ -92,8 +90,18 @@ bench: $(BENCH_STAMP)
 bench-peer: $(BENCH_STAMP)
 	$(BIN)/python bench/run.py --peer $(BENCH_ARGS)
 
-lint: $(STAMP)
+# checkov (in its own venv: it pins boto3 and others) checks template.yaml; .checkov.yaml lists
+# each skipped check with the reason it does not apply.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+$(CHECKOV_STAMP):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install 'checkov>=3.2,<4'
+	touch $(CHECKOV_STAMP)
+
+lint: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/ruff check layers tests functions streams
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml
 
 check: $(STAMP)
 	$(BIN)/motia check
@@ -104,15 +112,9 @@ $(SAM_STAMP):
 	$(SAM_VENV)/bin/pip install 'aws-sam-cli>=1.120,<2'
 	touch $(SAM_STAMP)
 
-# The last line compiles the bytecode sam build leaves out; Lambda cannot write it (its code folders
-# are read-only), so without it every cold start compiles each module it imports. unchecked-hash:
-# sam deploy zips the files dated 1980, which no timestamp-checked .pyc would match.
+# What motia build does for any project (docs/deploying.md); here with the SAM CLI of .venv-sam.
 build: $(STAMP) $(SAM_STAMP)
-	$(BIN)/motia generate --check
-	$(BIN)/python -m motia_runtime.tools.bundle
-	$(SAM) validate --lint
-	$(SAM) build
-	$(LAMBDA_PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash .aws-sam/build
+	SAM_CLI_TELEMETRY=0 $(BIN)/motia build --sam $(SAM_VENV)/bin/sam
 
 # pip's PEP 517 build (isolated, setuptools from the index); build/ is setuptools' scratch folder.
 wheel: $(STAMP)

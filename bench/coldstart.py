@@ -23,8 +23,9 @@ also counts the instructions of each ``import + init`` case in the layer venv (v
 the machine's load does not move.
 
 Two interpreters: the project's dev venv (.venv, with every dev tool installed) and, with
-``--layer-venv``, a venv holding only what the Lambda layer ships (layers/motia_runtime/requirements.txt
-plus boto3, which the Lambda runtime provides), with motia_runtime on PYTHONPATH as the layer puts it.
+``--layer-venv``, a venv holding only boto3 (which the Lambda runtime provides), with the runtime
+layer on PYTHONPATH as ``motia build`` writes it (tools/layers.py, for this machine's architecture,
+into the venv's folder).
 
 Usage: python bench/coldstart.py [--runs 15] [--layer-venv DIR] [--callgrind] [--json out.json]
 """
@@ -45,6 +46,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "bench" / "app"
 LAYER = REPO / "layers" / "motia_runtime"
+LAYER_PATHS: list[Path] = []  # the built layers' python/ folders (make_layer_venv)
 
 ENTRY_STEPS = {"api": "CreatePet", "queue": "PetProgress", "schedule": "NightlyReport", "websocket": None,
                "fanout": None}
@@ -87,7 +89,8 @@ for resource in build_template(load_project(sys.argv[1]))["Resources"].values():
     step = resource.get("Metadata", {}).get("Motia", {}).get("step")
     variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
     if step and resource["Type"] == "AWS::Serverless::Function":
-        out[step] = {k: v for k, v in variables.items() if isinstance(v, str)}
+        # Not MOTIA_SECRETS: reading them is an AWS call at start, which no case makes (as boto3's clients).
+        out[step] = {k: v for k, v in variables.items() if isinstance(v, str) and k != "MOTIA_SECRETS"}
 print(json.dumps(out))
 """
 _template_envs: dict[Path, dict[str, dict[str, str]]] = {}
@@ -124,7 +127,7 @@ def _env(python: Path, case: str, layer: bool) -> tuple[dict[str, str], Path]:
         env.update(template_env(REPO, "CreatePet"))
         env["MOTIA_PROJECT_ROOT"] = str(REPO)
     if layer:
-        env["PYTHONPATH"] = str(LAYER)
+        env["PYTHONPATH"] = os.pathsep.join(map(str, LAYER_PATHS))
     return env, root
 
 
@@ -142,14 +145,18 @@ def measure(python: Path, code: str, env: dict[str, str], cwd: Path, runs: int) 
 
 
 def make_layer_venv(path: Path) -> Path:
-    """A venv with only the layer's requirements (and boto3, which the Lambda runtime provides)."""
+    """A venv with only boto3 (the Lambda runtime's), and the layers ``motia build`` writes."""
     python = path / "bin" / "python"
     stamp = path / ".bench-installed"
     if not stamp.exists():
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(path)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(LAYER / "requirements.txt"), "boto3"],
-                       check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "boto3"], check=True)
         stamp.touch()
+    from motia_runtime.tools.layers import Target, build_layers
+
+    arch = {"aarch64": "arm64", "arm64": "arm64"}.get(os.uname().machine, "x86_64")
+    layers = build_layers(APP, path / "layers", Target(arch))
+    LAYER_PATHS[:] = [layers.runtime / "python", *([layers.deps / "python"] if layers.deps else [])]
     return python
 
 
@@ -171,8 +178,8 @@ def precompile(python: Path) -> None:
     at each cold start: the api case measured ~440-520 ms, see bench/optimisations.md). Timestamp
     mode here, where sources are edited; the build's unchecked-hash bytecode loads the same way."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    subprocess.run([str(python), "-m", "compileall", "-q", str(LAYER), str(APP), str(REPO / "functions"),
-                    str(REPO / "streams")], env=env, capture_output=True, check=False)
+    subprocess.run([str(python), "-m", "compileall", "-q", str(LAYER), *map(str, LAYER_PATHS), str(APP),
+                    str(REPO / "functions"), str(REPO / "streams")], env=env, capture_output=True, check=False)
 
 
 def instructions(python: Path, code: str, env: dict[str, str], cwd: Path) -> int | None:

@@ -199,6 +199,21 @@ def target_rows(doc: dict[str, Any]) -> list[Row]:
         pct = soak["idle_vs_plateau_pct"]
         rows.append(Row(f"soak RSS after {soak['idle_seconds']:g} s idle vs its plateau under load", pct, None, " %",
                         "within 10 %", None, None if pct is None else abs(pct) <= 10))
+    # make build: artifacts and time
+    build = _res(doc, "build")
+    if build and "error" not in build:
+        upload = build["upload_bytes"] / 1e6
+        layers = ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in build["layer_zip_bytes"].items())
+        rows.append(Row(f"`make build` upload (`sam deploy`, zipped, {build['architecture']})", upload, None, " MB",
+                        "≤ 40 MB", None, upload <= 40,
+                        note=f"(layers {layers}; with each function's identical zip counted: "
+                             f"{build['upload_bytes_with_duplicates'] / 1e6:.1f} MB)"))
+        code = build["largest_function_code_bytes"] / 1e6
+        rows.append(Row("largest function's own code (zipped)", code, None, " MB", "≤ 1 MB", None, code <= 1))
+        rows.append(Row("`make build`, warm (nothing changed; SAM CLI " + ("run" if build["sam"] else "absent") + ")",
+                        build["warm_s"], None, " s", "≤ 90 s", None, build["warm_s"] <= 90,
+                        note=f"(layers reinstalled, pip cache warm: {_fmt(build['cold_layers_s'])} s"
+                             + (f"; measured {build['measured']}" if build.get("measured") else "") + ")"))
     return rows
 
 

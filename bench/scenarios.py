@@ -18,7 +18,7 @@ from settings import BENCH, REPO, TMP, log
 from toolchain import node
 
 SCENARIOS = ["startup", "memory", "api", "post", "stream", "stall", "official", "micro", "coldstart", "fanout",
-             "fanout_scale", "soak"]
+             "fanout_scale", "soak", "build"]
 
 
 @dataclass(frozen=True)
@@ -256,6 +256,15 @@ def sc_fanout_scale(run: Run) -> dict[str, Any]:
     return result
 
 
+def sc_build(run: Run) -> dict[str, Any]:
+    """`make build` of this repository (bench/build.py): time, and the size of what sam deploy uploads."""
+    target = run.raw / "build.json"
+    subprocess.run([sys.executable, str(BENCH / "build.py"), "--json", str(target)], check=True, cwd=REPO,
+                   stdout=subprocess.DEVNULL)
+    result: dict[str, Any] = json.loads(target.read_text())
+    return result
+
+
 def sc_micro(run: Run) -> dict[str, Any]:
     target = run.raw / "micro.json"
     n = 2000 if run.sizes.cold_runs >= 10 else 300
@@ -292,5 +301,6 @@ RUNNERS: dict[str, Callable[[Run], Any]] = {
     "stall": sc_stall, "official": sc_official, "micro": sc_micro, "coldstart": sc_coldstart, "fanout": sc_fanout,
     "fanout_scale": sc_fanout_scale,
     "soak": sc_soak,
+    "build": sc_build,
 }
 NEEDS_NODE = {"post", "stream", "stall", "official"}

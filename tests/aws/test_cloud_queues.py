@@ -14,7 +14,7 @@ from motia_runtime.testing import CloudSim
 FILES = {
     "functions/jobs_case/enqueue_step.py": '''
         config = {"type": "api", "name": "Enqueue", "path": "/jobs", "method": "POST",
-                  "emits": ["job.fail", "job.ordered", "job.typed"]}
+                  "emits": ["job.fail", "job.ordered", "job.typed", "job.backoff"]}
 
         async def handler(req, ctx):
             body = req["body"]
@@ -30,6 +30,22 @@ FILES = {
             attempts = (await ctx.state.get("attempts", ctx.trace_id) or 0) + 1
             await ctx.state.set("attempts", ctx.trace_id, attempts)
             raise RuntimeError(f"attempt {attempts} failed")
+    ''',
+    "functions/jobs_case/backoff_step.py": '''
+        config = {"type": "event", "name": "BackoffJob", "subscribes": ["job.backoff"],
+                  "infrastructure": {"queue": {"maxRetries": 3, "backoffDelayMs": 2000, "backoffType": "exponential"},
+                                     "handler": {"timeout": 20}}}
+
+        async def handler(input, ctx):
+            raise RuntimeError("always")
+    ''',
+    "functions/jobs_case/fixed_step.py": '''
+        config = {"type": "event", "name": "FixedJob", "subscribes": ["job.backoff"],
+                  "infrastructure": {"queue": {"maxRetries": 2, "backoffDelayMs": 1500, "backoffType": "fixed",
+                                               "visibilityTimeout": 120}}}
+
+        async def handler(input, ctx):
+            raise RuntimeError("always")
     ''',
     "functions/jobs_case/ordered_step.py": '''
         config = {"type": "event", "name": "OrderedJob", "subscribes": ["job.ordered"],
@@ -86,10 +102,28 @@ def test_a_failing_step_is_retried_then_dead_lettered(sim: CloudSim) -> None:
     assert sim.deliver() == 0  # nothing left on the step's own queue
 
 
+def test_each_retry_waits_the_steps_backoff_then_the_event_is_dead_lettered(sim: CloudSim) -> None:
+    post(sim, topic="job.backoff", data={"id": 1})
+    sim.run_until_idle()
+    # The delay the function set on each failed message (ChangeMessageVisibility), as the local
+    # host waits: exponential 2 s, 4 s, 8 s; fixed 1.5 s (SQS takes whole seconds: 2). After the
+    # last attempt, 0: visible at once, so SQS moves it to the DLQ on the next receive.
+    assert sim.retry_delays["BackoffJob"] == [2, 4, 8, 0]
+    assert sim.retry_delays["FixedJob"] == [2, 2, 0]
+    assert [d["detail"]["data"] for d in sim.dead_letters("BackoffJob")] == [{"id": 1}]
+    assert [d["detail"]["data"] for d in sim.dead_letters("FixedJob")] == [{"id": 1}]
+    # Unset, the visibility timeout (a run that dies without reporting) is 6 x the handler timeout.
+    attributes = sim.client("sqs").get_queue_attributes(QueueUrl=sim.resources.queues["BackoffJob"].url,
+                                                        AttributeNames=["VisibilityTimeout"])["Attributes"]
+    assert attributes["VisibilityTimeout"] == "120"
+
+
 def test_invalid_input_never_reaches_the_handler_and_ends_in_the_dlq(sim: CloudSim) -> None:
     trace_id = post(sim, topic="job.typed", data={"n": "seven"})
-    sim.run_until_idle()
+    assert sim.deliver() == 1
     assert state(sim, "typed", trace_id) is None
+    # Dead-lettered by the function at once, not reported failed and retried (maxRetries 1).
+    assert sim.retry_delays["TypedJob"] == []
     assert [d["detail"]["data"] for d in sim.dead_letters("TypedJob")] == [{"n": "seven"}]
     ok = post(sim, topic="job.typed", data={"n": 7})
     sim.run_until_idle()

@@ -49,6 +49,7 @@ def ours(event: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> tuple[dict[s
         await outcome(rec["body"], ran, rec["messageId"])
 
     monkeypatch.setattr(queue, "_handle", handle)
+    monkeypatch.setattr(queue, "_retry_later", lambda *args: asyncio.sleep(0))  # no queue here
     monkeypatch.setattr(bootstrap, "runtime", lambda **_: None)
     monkeypatch.setattr(bootstrap, "step", lambda kind: None)
     return queue.handler(event), ran

@@ -52,6 +52,21 @@ def test_a_step_that_keeps_failing_ends_in_the_dead_letters_and_can_be_retried(h
     assert http.delete(f"/__motia/queues/dead-letters/{again['id']}").status_code == 404
 
 
+def test_input_that_breaks_the_schema_is_dead_lettered_at_once(http: httpx.Client) -> None:
+    key = uuid.uuid4().hex
+    http.post("/emit/typed", json={"data": {"key": key, "n": "seven"}})
+
+    def dead() -> list[dict[str, Any]]:
+        letters = http.get("/__motia/queues/dead-letters", params={"step": "Typed"}).json()["deadLetters"]
+        return [d for d in letters if d["data"]["key"] == key]
+
+    [letter] = wait_for(dead)
+    assert letter["attempts"] == 1  # no retries: maxRetries 2 would have made it 3
+    assert key not in state(http, "typed")
+    http.post("/emit/typed", json={"data": {"key": key, "n": 7}})
+    assert wait_for(lambda: state(http, "typed").get(key)) == 7
+
+
 def test_fifo_keeps_order_per_message_group_through_retries(http: httpx.Client) -> None:
     groups = [uuid.uuid4().hex[:6] for _ in range(2)]
     values = ["one", "fail-once", "three", "four"]

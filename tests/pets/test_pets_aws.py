@@ -70,11 +70,13 @@ def create_and_watch(sim: Any, body: dict[str, Any]) -> tuple[str, dict[str, dic
 
 def test_a_healthy_pet_on_aws(fast: None) -> None:
     model = FakeOpenAI(reply=ModelScript(), chunk_size=9, chunk_delay_s=0).start()
-    # The key and the model's address reach the functions as a deploy would set them: template
-    # parameters declared in pyproject.toml [tool.motia] environment.
-    parameters = {"EnvOpenaiApiKey": "sk-test", "EnvOpenaiBaseUrl": model.base_url}
+    # The model's address reaches the functions as a deploy would set it (a template parameter
+    # declared in pyproject.toml [tool.motia] environment), the key as a deploy keeps it: in SSM
+    # Parameter Store ([tool.motia.secrets]), read by each function when it starts.
+    parameters = {"EnvOpenaiBaseUrl": model.base_url}
     try:
         with testing.CloudSim(REPO, parameters=parameters) as sim:
+            sim.client("ssm").put_parameter(Name="/motia-app/openai-api-key", Value="sk-test", Type="SecureString")
             pet_id, items, history = create_and_watch(sim, {"name": "Buddy", "species": "dog", "ageMonths": 24})
             pet = sim.http("GET", f"/pets/{pet_id}").json()
     finally:

@@ -11,7 +11,7 @@ from motia_runtime.tools.template.names import CODE_URI
 from .conftest import ProjectWriter, step
 
 
-def test_copies_what_steps_need_and_nothing_else(write_project: ProjectWriter) -> None:
+def test_copies_the_apps_own_files_and_nothing_else(write_project: ProjectWriter) -> None:
     root = write_project({
         "functions/flow/a_step.py": step(
             '{"type": "event", "name": "A", "subscribes": ["t"], "includeFiles": ["../../data/prompt.txt"]}'
@@ -30,12 +30,12 @@ def test_copies_what_steps_need_and_nothing_else(write_project: ProjectWriter) -
     (root / "functions/flow/__pycache__/a_step.cpython-311.pyc").write_bytes(b"")
     target = assemble(root)
     assert target == root / CODE_URI.rstrip("/")
+    # Not requirements.txt: sam build would install it into every function; it is a layer.
     files = sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file())
     assert files == [
         "data/prompt.txt",
         "functions/flow/a_step.py",
         "functions/flow/helpers.py",
-        "requirements.txt",
         "streams/auth.py",
         "streams/things_stream.py",
     ]

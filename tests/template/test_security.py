@@ -33,6 +33,7 @@ SAM_MANAGED = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",  # its own logs
     "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole",  # polling its queue
     "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole",  # polling the table stream
+    "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",  # the Tracing parameter: sending its own traces
 }
 ALLOWED_WILDCARDS = ("/index/*", "/@connections/*")
 SAM_PYTHON = REPO / ".venv-sam" / "bin" / "python"
@@ -62,8 +63,26 @@ def _check_actions(actions: Any, where: str) -> None:
         assert "*" not in action, f"{where}: wildcard action {action}"
 
 
+SECRET_ACTIONS = (["ssm:GetParameter"], ["secretsmanager:GetSecretValue"])
+
+
+def secret_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """The statements the declared secrets (each function's MOTIA_SECRETS) grant: the one place a
+    policy may name something outside the stack, the parameters and secrets the project lists."""
+    from motia_runtime.tools.template.app_secrets import policy
+
+    out: list[dict[str, Any]] = []
+    for resource in template["Resources"].values():
+        declared = (resource.get("Properties", {}).get("Environment", {}).get("Variables", {}) or {}).get(
+            "MOTIA_SECRETS")
+        if declared:
+            out += policy(json.loads(declared))["Statement"]
+    return out
+
+
 def check_generated(template: dict[str, Any]) -> int:
     known = set(template["Resources"])
+    secrets = secret_statements(template)
     checked = 0
     for logical_id, resource in template["Resources"].items():
         assert not resource["Type"].startswith("AWS::IAM::"), f"{logical_id}: hand-made IAM resource"
@@ -76,6 +95,9 @@ def check_generated(template: dict[str, Any]) -> int:
                 for statement in value:
                     assert statement["Effect"] == "Allow"
                     _check_actions(statement["Action"], logical_id)
+                    if statement["Action"] in SECRET_ACTIONS:
+                        assert statement in secrets, f"{logical_id}: {statement} is not a declared secret"
+                        continue
                     _check_resource(statement["Resource"], known, logical_id)
             else:
                 assert name in SCOPED_POLICY_TEMPLATES, f"{logical_id}: policy template {name} is not on the list"
@@ -136,6 +158,7 @@ def test_the_roles_sam_creates_grant_no_wildcards(which: str, write_project: Pro
     assert result.returncode == 0, result.stderr[-3000:]
     iam = json.loads(result.stdout)
     known = set(template["Resources"])
+    secret_arns = [json.dumps(a) for st in secret_statements(template) for a in st["Resource"]]
     roles = [r for r in iam.values() if r["Type"] == "AWS::IAM::Role"]
     assert roles and all(r["Type"] == "AWS::IAM::Role" for r in iam.values())
     for role in roles:
@@ -146,6 +169,8 @@ def test_the_roles_sam_creates_grant_no_wildcards(which: str, write_project: Pro
                 _check_actions(statement["Action"], where)
                 resources = statement["Resource"]
                 for resource in resources if isinstance(resources, list) else [resources]:
+                    if statement["Action"] in SECRET_ACTIONS and json.dumps(resource) in secret_arns:
+                        continue  # a declared secret (SAM keeps the statement as written)
                     _check_resource(resource, known, where)
 
 
@@ -165,4 +190,7 @@ def test_cors_is_not_open_by_default_and_the_secret_is_no_echo() -> None:
 
 def test_a_project_without_api_steps_has_no_cors_parameter(write_project: ProjectWriter) -> None:
     template = template_of(write_project({"streams/s_stream.py": 'config = {"name": "s", "schema": {}}\n'}))
-    assert set(template["Parameters"]) == {"StreamSecret", "FanoutShards", "FanoutBigRoom", "DeliveryMaxConcurrency"}
+    from motia_runtime.tools.template import operations
+
+    assert set(template["Parameters"]) == {"StreamSecret", "FanoutShards", "FanoutBigRoom", "DeliveryMaxConcurrency",
+                                           *operations.parameters()}

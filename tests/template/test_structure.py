@@ -73,9 +73,16 @@ def test_event_steps_get_queue_dlq_rule_and_policy(template: dict[str, Any]) -> 
     pattern = {"source": ["motia"], "detail-type": ["order.created", "order.updated"]}
     assert rule["Properties"]["EventPattern"] == pattern
     assert rule["Properties"]["EventBusName"] == {"Ref": "EventBus"}
-    assert rule["Properties"]["Targets"] == [{"Id": "StepQueue", "Arn": {"Fn::GetAtt": [queue_id, "Arn"]}}]
+    # An event EventBridge cannot deliver to the queue ends in the step's DLQ, after its retries.
+    assert rule["Properties"]["Targets"] == [{
+        "Id": "StepQueue", "Arn": {"Fn::GetAtt": [queue_id, "Arn"]},
+        "DeadLetterConfig": {"Arn": {"Fn::GetAtt": [dlq_id, "Arn"]}},
+        "RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400},
+    }]
     _, policy = only(resources_of(template, step="Ship", role="queue-policy"))
+    assert policy["Properties"]["Queues"] == [{"Ref": queue_id}, {"Ref": dlq_id}]
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Resource"] == [{"Fn::GetAtt": [queue_id, "Arn"]}, {"Fn::GetAtt": [dlq_id, "Arn"]}]
     assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}}
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
 
@@ -87,6 +94,14 @@ def test_event_steps_get_queue_dlq_rule_and_policy(template: dict[str, Any]) -> 
     assert event["Properties"]["Queue"] == {"Fn::GetAtt": [queue_id, "Arn"]}
     assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert event["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 5}
+    # Retry delays and dead letters are the function's own doing, on its own queues only.
+    variables = function["Environment"]["Variables"]
+    assert (variables["MOTIA_QUEUE_URL"], variables["MOTIA_DEAD_LETTER_QUEUE_URL"]) == ({"Ref": queue_id},
+                                                                                          {"Ref": dlq_id})
+    assert {"Statement": [
+        {"Effect": "Allow", "Action": ["sqs:ChangeMessageVisibility"], "Resource": {"Fn::GetAtt": [queue_id, "Arn"]}},
+        {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": {"Fn::GetAtt": [dlq_id, "Arn"]}},
+    ]} in function["Policies"]
 
 
 def test_fifo_steps_get_fifo_queues_and_no_rule(template: dict[str, Any]) -> None:
@@ -115,7 +130,8 @@ def test_emitters_of_fifo_topics_send_to_those_queues_only(template: dict[str, A
     for step_name, fifo in expected.items():
         properties = _function(template, step_name)
         assert _fifo_env(properties) == fifo, step_name
-        send = [p["Statement"] for p in properties["Policies"] if "Statement" in p]
+        send = [p["Statement"] for p in properties["Policies"]
+                if "Statement" in p and p["Statement"][0]["Action"] == ["sqs:SendMessage"]]
         queues = [q.removeprefix("url:") for urls in (fifo or {}).values() for q in urls]
         assert send == [[{"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": {"Fn::GetAtt": [q, "Arn"]}}]
                         for q in queues], step_name
@@ -213,23 +229,29 @@ def test_iam_grants_only_the_apps_own_resources(template: dict[str, Any]) -> Non
     for logical_id, resource in resources.items():
         if resource["Type"] != "AWS::Serverless::Function":
             continue
+        connections: list[str] = []
         for policy in resource["Properties"].get("Policies", []):
             assert isinstance(policy, dict), f"{logical_id}: managed policy {policy!r}"
             if "Statement" in policy:
                 for statement in policy["Statement"]:
                     assert "*" not in (statement["Action"] if isinstance(statement["Action"], list)
                                        else [statement["Action"]])
-                    assert isinstance(statement["Resource"], dict), f"{logical_id}: literal resource"
-                    if statement["Action"] == ["sqs:SendMessage"]:  # a FIFO subscriber's queue
+                    listed = statement["Resource"] if isinstance(statement["Resource"], list) else [
+                        statement["Resource"]]
+                    assert all(isinstance(r, dict) for r in listed), f"{logical_id}: literal resource"
+                    if statement["Action"] in (["sqs:SendMessage"], ["sqs:ChangeMessageVisibility"]):
+                        # a FIFO subscriber's queue; an event step's own queue and DLQ
                         assert _references(statement["Resource"]) <= set(resources)
                         continue
                     assert _references(statement["Resource"]) == {"WebSocketApi"}
-                    assert "/prod/" in statement["Resource"]["Fn::Sub"]  # scoped to the stage
+                    connections += [r["Fn::Sub"].split("/prod/")[1] for r in listed]  # scoped to the stage
                 continue
             (template_name, parameters), = policy.items()
             for value in parameters.values():
                 refs = _references(value)
                 assert refs and refs <= set(resources), f"{logical_id}: {template_name} {value!r}"
+        if connections:  # posting and disconnecting (DeleteConnection) only, never reading
+            assert sorted(connections) == ["DELETE/@connections/*", "POST/@connections/*"], logical_id
 
 
 def test_rendering_is_deterministic(write_project: ProjectWriter) -> None:
@@ -240,3 +262,20 @@ def test_rendering_is_deterministic(write_project: ProjectWriter) -> None:
     assert render_yaml(template_of(root)) == first
     assert yaml.safe_load(first) == template_of(root)  # plain intrinsics: no custom tags to read back
     assert "&id" not in first and "*id" not in first  # no YAML anchors
+
+
+def test_the_websocket_deployment_is_replaced_when_the_routes_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    from motia_runtime.tools.template import websocket
+
+    def deployment(resources: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        (found,) = [i for i, r in resources.items() if r["Type"] == "AWS::ApiGatewayV2::Deployment"]
+        (stage,) = [r for r in resources.values() if r["Type"] == "AWS::ApiGatewayV2::Stage"]
+        return found, stage
+
+    before, stage = deployment(websocket.websocket_api())
+    assert stage["Properties"]["DeploymentId"] == {"Ref": before}
+    assert deployment(websocket.websocket_api())[0] == before  # deterministic
+    monkeypatch.setattr(websocket, "ROUTES", {**websocket.ROUTES, "ping": "WebSocketPingRoute"})
+    after, stage = deployment(websocket.websocket_api())
+    assert after != before and after.startswith("WebSocketDeployment")
+    assert stage["Properties"]["DeploymentId"] == {"Ref": after}

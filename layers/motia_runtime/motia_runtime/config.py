@@ -53,6 +53,12 @@ class HandlerInfra(_Model):
     cpu: float | None = None
 
 
+# The longest retry delay (both hosts), and SQS's longest visibility timeout.
+MAX_BACKOFF_MS = 5 * 60 * 1000
+MAX_VISIBILITY_S = 12 * 3600
+LAMBDA_VISIBILITY_FACTOR = 6
+
+
 class QueueInfra(_Model):
     """Delivery settings for an event step; Motia's ``infrastructure.queue``.
 
@@ -67,6 +73,23 @@ class QueueInfra(_Model):
     concurrency: int | None = Field(None, ge=1, le=1000)
     backoff_type: Literal["fixed", "exponential"] = "exponential"
     backoff_delay_ms: int = Field(1000, ge=0, le=900_000)
+
+    def retry_delay_ms(self, attempts: int) -> int:
+        """How long a message waits after its ``attempts``-th failed try (1 = the first), on both
+        hosts: ``backoffDelayMs`` each time (fixed) or doubled per attempt (exponential), at most
+        ``MAX_BACKOFF_MS``."""
+        if self.backoff_type == "fixed":
+            return min(self.backoff_delay_ms, MAX_BACKOFF_MS)
+        return min(self.backoff_delay_ms * 2 ** max(attempts - 1, 0), MAX_BACKOFF_MS)
+
+    def lambda_visibility_timeout(self, handler_timeout: int) -> int:
+        """The SQS queue's visibility timeout on AWS: the step's own ``visibilityTimeout`` when it
+        sets one, else 6 times the handler timeout, as AWS advises for a Lambda event source (the
+        poller's batching and retries fit in it). It only matters when a run dies without reporting
+        (a timeout, a crash): a failure the function reports sets the message's own retry delay."""
+        if "visibility_timeout" in self.model_fields_set:
+            return self.visibility_timeout
+        return min(handler_timeout * LAMBDA_VISIBILITY_FACTOR, MAX_VISIBILITY_S)
 
 
 class Infrastructure(_Model):

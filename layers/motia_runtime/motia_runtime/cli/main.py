@@ -1,4 +1,4 @@
-"""``motia dev | check | generate | openapi | watch | create | types``."""
+"""``motia dev | check | generate | build | openapi | watch | create | types``."""
 
 from __future__ import annotations
 
@@ -150,6 +150,12 @@ def _generate(args: argparse.Namespace) -> int:
     return generate(args.root, args.output, check=args.check)
 
 
+def _build(args: argparse.Namespace) -> int:
+    from ..tools.build import build
+
+    return build(args.root, sam=args.sam, skip_sam=args.no_sam)
+
+
 def _openapi(args: argparse.Namespace) -> int:
     from ..project import load_project
     from ..tools.openapi import build_openapi, render_json
@@ -197,6 +203,13 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--output", help="where to write it (default: <root>/template.yaml)")
     gen.add_argument("--check", action="store_true", help="write nothing; exit 1 with a diff if the file is stale")
     gen.set_defaults(func=_generate)
+
+    build = sub.add_parser("build", help="check template.yaml, then write the Lambda code, layers and bytecode "
+                                         "(and run sam validate + sam build when the SAM CLI is there)")
+    build.add_argument("--root", default=".")
+    build.add_argument("--sam", help="the sam executable (default: $MOTIA_SAM, else sam on PATH)")
+    build.add_argument("--no-sam", action="store_true", help="stop after the code and layers")
+    build.set_defaults(func=_build)
 
     openapi = sub.add_parser("openapi", help="print (or write) the OpenAPI 3.1 document of the API steps")
     openapi.add_argument("--root", default=".")

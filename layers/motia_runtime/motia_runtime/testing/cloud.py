@@ -9,7 +9,9 @@ each simulated function keeps its own Runtime between calls (``AWS_LAMBDA_FUNCTI
 - ``http()`` → API entry (HTTP API v2 event, routed like API Gateway on the project's API steps).
 - ``deliver()`` → queue entry, with what EventBridge (or the FIFO path) put in each step's SQS
   queue. Succeeded messages are deleted; failed ones are made visible again at once (standing
-  in for the visibility timeout running out), so each ``deliver()`` is one attempt per message.
+  in for their retry delay running out), so each ``deliver()`` is one attempt per message. The
+  delay the function gave each failed message (its ``ChangeMessageVisibility``) is recorded
+  first, in whole seconds, in ``retry_delays[step]``.
   moto's ReceiveMessage applies the RedrivePolicy itself: a message received
   ``maxReceiveCount`` times moves to the DLQ on the next receive (see ``dead_letters()``).
 - ``pump_streams()`` → fan-out entry, with new records of the streams table's DynamoDB stream,
@@ -91,6 +93,7 @@ class CloudSim:
         self._saved_env: dict[str, str | None] = {}
         self._container: ThreadPoolExecutor | None = None
         self._connected_at: dict[str, int] = {}
+        self.retry_delays: dict[str, list[int]] = defaultdict(list)
         self._pump: StreamPump
         self._trigger_pump: StreamPump | None = None
         self.project: Project
@@ -142,6 +145,11 @@ class CloudSim:
         self.resources = create_resources(template, self._clients_for_resources(), stack=self.stack_name,
                                           region=self.region, account=account, websocket_api_id=self.api_id,
                                           parameters=self.parameters)
+        # A function reads its declared secrets into the process environment (motia_runtime.secrets);
+        # here that is the test's process, so put them back as they were on close().
+        for function in self.resources.functions.values():
+            for name in json.loads(function.env.get("MOTIA_SECRETS") or "{}"):
+                self._saved_env.setdefault(name, os.environ.get(name))
         self.stage = self.resources.ws_stage or self.stage
         if self.max_stream_retries is None:  # the fan-out's MaximumRetryAttempts, as Lambda would retry
             fanout = self.resources.functions.get("fanout")
@@ -317,7 +325,12 @@ class CloudSim:
                 if done:
                     sqs.delete_message_batch(QueueUrl=queue.url, Entries=[
                         {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
-                failed += [m["ReceiptHandle"] for m in messages if m["MessageId"] in failed_ids]
+                for message in messages:
+                    if message["MessageId"] in failed_ids:
+                        delay = self._hidden_for(queue.url, message["ReceiptHandle"])
+                        self.retry_delays[step].append(delay)
+                        if delay:  # 0: visible already (the last attempt's, bound for the DLQ)
+                            failed.append(message["ReceiptHandle"])
                 handed += len(messages)
             for receipt in failed:
                 sqs.change_message_visibility(QueueUrl=queue.url, ReceiptHandle=receipt, VisibilityTimeout=0)
@@ -355,6 +368,18 @@ class CloudSim:
         for receipt in put_back:
             sqs.change_message_visibility(QueueUrl=queue.url, ReceiptHandle=receipt, VisibilityTimeout=0)
         return handed
+
+    def _hidden_for(self, queue_url: str, receipt: str) -> int:
+        """Seconds until a received message is visible again (read from moto's queue: no AWS API
+        tells a message's remaining visibility)."""
+        from moto.core.utils import unix_time_millis
+        from moto.sqs.models import sqs_backends
+
+        queue = sqs_backends[ev.ACCOUNT_ID][self.region].queues[queue_url.rsplit("/", 1)[-1]]
+        message = next((m for m in queue._messages if m.receipt_handle == receipt), None)
+        if message is None:
+            return 0
+        return max(0, round((message.visible_at - unix_time_millis()) / 1000))
 
     def dead_letters(self, step: str) -> list[Any]:
         """The bodies of the messages in a step's DLQ (parsed when they are JSON); they stay there."""

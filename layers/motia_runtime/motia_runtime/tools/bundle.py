@@ -6,10 +6,11 @@ excludes only a fixed list (``.venv``, ``.git``, ``__pycache__``...), not ``.ven
 root, ``make build`` copies just what a step needs at run time into ``.aws-sam/app/``:
 
 * ``functions/`` and ``streams/`` (steps, their helpers, stream configs, ``streams/auth.py``);
-* every step's ``includeFiles`` (relative to the step file, kept at the same place);
-* the project's ``requirements.txt`` (the steps' own dependencies; ``sam build`` installs it).
+* every step's ``includeFiles`` (relative to the step file, kept at the same place).
 
-motia_runtime itself comes from the layer. Run ``python -m motia_runtime.tools.bundle``.
+Not ``requirements.txt``: ``sam build`` would install it into every function (18 copies of the
+same 46 MB here); the app's dependencies are a layer of their own (tools/layers.py), as is
+motia_runtime. ``motia build`` calls this; ``python -m motia_runtime.tools.bundle`` runs it alone.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from ..project import load_project
 from .template.names import CODE_URI
 
 SOURCE_DIRS = ("functions", "streams")
-REQUIREMENTS = "requirements.txt"
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache", "node_modules", ".DS_Store")
 
 
@@ -55,8 +55,6 @@ def assemble(root: Path | str, dest: Path | str | None = None) -> Path:
                 shutil.copytree(source, copy, ignore=_IGNORE, dirs_exist_ok=True)
             else:
                 shutil.copy2(source, copy)
-    if (root / REQUIREMENTS).is_file():
-        shutil.copy2(root / REQUIREMENTS, target / REQUIREMENTS)
     return target
 
 

@@ -3,7 +3,8 @@
 Environment (the SAM template sets these; see docs/deploying):
 ``MOTIA_STEP`` and ``MOTIA_STEP_FILE`` (api/queue/schedule functions: the step and its file),
 ``MOTIA_STATE_TABLE``, ``MOTIA_STREAMS_TABLE``, ``MOTIA_CONNECTIONS_TABLE``, ``MOTIA_EVENT_BUS``,
-``MOTIA_WS_ENDPOINT``, ``MOTIA_FIFO_QUEUES`` (JSON: topic → FIFO queue URLs) and
+``MOTIA_WS_ENDPOINT``, ``MOTIA_FIFO_QUEUES`` (JSON: topic → FIFO queue URLs),
+``MOTIA_QUEUE_URL`` and ``MOTIA_DEAD_LETTER_QUEUE_URL`` (an event function's own queues) and
 ``MOTIA_PROJECT_ROOT`` (default ``LAMBDA_TASK_ROOT``, else the working directory). A function
 that lacks a table or the bus still starts; only the operations that need the missing resource
 fail, naming the variable.
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     # api, queue and schedule functions never the pusher or the subscriptions.
     from ...adapters.aws import ApiGatewayPusher, DynamoDBSubscriptions
     from ...adapters.aws.delivery_queue import DeliveryQueue
+    from ...adapters.aws.redelivery import SqsRedelivery
     from ...project import Project, Step
     from ...runtime import Runtime
 
@@ -60,6 +62,8 @@ ENV_PROJECT_ROOT = "MOTIA_PROJECT_ROOT"
 ENV_FANOUT_SHARDS = "MOTIA_FANOUT_SHARDS"
 ENV_BIG_ROOM = "MOTIA_FANOUT_BIG_ROOM"
 ENV_DELIVERY_QUEUE = "MOTIA_DELIVERY_QUEUE"
+ENV_QUEUE_URL = "MOTIA_QUEUE_URL"
+ENV_DEAD_LETTER_URL = "MOTIA_DEAD_LETTER_QUEUE_URL"
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,8 @@ class Settings:
     event_bus: str | None = None
     ws_endpoint: str | None = None
     fifo_queues: dict[str, list[str]] = field(default_factory=dict)
+    queue_url: str | None = None
+    dead_letter_url: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -81,6 +87,7 @@ class Settings:
             streams_table=env.get(ENV_STREAMS_TABLE) or None,
             connections_table=env.get(ENV_CONNECTIONS_TABLE) or None, event_bus=env.get(ENV_EVENT_BUS) or None,
             ws_endpoint=env.get(ENV_WS_ENDPOINT) or None, fifo_queues=_fifo_queues(env.get(ENV_FIFO_QUEUES)),
+            queue_url=env.get(ENV_QUEUE_URL) or None, dead_letter_url=env.get(ENV_DEAD_LETTER_URL) or None,
         )
 
 
@@ -140,6 +147,7 @@ class _Container:
     runtime_has_steps: bool = False
     subscriptions: DynamoDBSubscriptions | None = None
     delivery_queue: DeliveryQueue | None = None
+    redelivery: SqsRedelivery | None = None
     pushers: dict[str, ApiGatewayPusher] = field(default_factory=dict)
 
 
@@ -180,6 +188,12 @@ def runtime(*, steps: bool = True) -> Runtime:
 
 def _build_runtime(s: Settings, steps: bool) -> Runtime:
     from ...runtime import Runtime
+
+    if os.environ.get("MOTIA_SECRETS"):  # before the steps load: module-level code may read them
+        from ... import secrets
+
+        for name in secrets.load_into_environ():
+            StepLogger({}).warning(f"secret {name} does not exist ({secrets.declared()[name]}): left unset")
 
     project = _load_project(s, steps)
     state: StateStore = _NoState()
@@ -257,6 +271,15 @@ def delivery_queue() -> DeliveryQueue | None:
 
             container.delivery_queue = DeliveryQueue(url)
         return container.delivery_queue
+def redelivery() -> SqsRedelivery:
+    """The event function's retry delays and dead letters on its own queues (see redelivery.py)."""
+    container = _container()
+    with _lock:
+        if container.redelivery is None:
+            from ...adapters.aws.redelivery import SqsRedelivery
+
+            container.redelivery = SqsRedelivery(container.settings.queue_url, container.settings.dead_letter_url)
+        return container.redelivery
 
 
 def pusher(fallback_endpoint: str | None = None) -> ApiGatewayPusher:

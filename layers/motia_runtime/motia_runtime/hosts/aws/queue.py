@@ -6,11 +6,12 @@ same shape, see ``adapters/aws/bus.py``); a bare envelope is accepted too.
 
 Failures are reported per record (``batchItemFailures``, as Powertools' batch utility reports
 them), so SQS redelivers only the failed records and, after ``maxReceiveCount`` receives, moves
-them to the step's DLQ. That includes records that can never succeed (a body that is not an
-envelope, an InvalidInputError): they are logged as such and reported failed rather than
-deleted, so they end in the DLQ for inspection after ``maxRetries`` quick failures, never
-retried for ever and never silently dropped. (Sending them to the DLQ at once would need each function to know
-its DLQ and hold ``sqs:SendMessage`` on it, which the template does not grant.)
+them to the step's DLQ. Each failed record is first hidden for the step's retry delay
+(``backoffDelayMs``/``backoffType``, the same ``QueueInfra.retry_delay_ms`` the local host uses),
+and the last attempt's record is made visible at once so SQS moves it to the DLQ without waiting.
+A record that can never succeed (a body that is not an event, input that breaks the step's
+schema) is sent to the DLQ at once and reported handled, as the local host dead-letters it
+(``adapters/aws/redelivery.py``); if that send fails it is reported failed and retried instead.
 
 Standard queues run a batch's records concurrently; FIFO queues run them in order and, once a
 record of a message group fails, fail the rest of that group so its order is kept. (This is what
@@ -25,6 +26,7 @@ import asyncio
 from typing import Any
 
 from ... import jsonsafe
+from ...adapters.aws import _client
 from ...adapters.aws.tracing import current_trace_id
 from ...config import EventConfig
 from ...dispatch import InvalidInputError, run_event
@@ -68,7 +70,7 @@ async def _handle(runtime: Runtime, step: Step, record: dict[str, Any]) -> None:
     try:
         event = parse_envelope(body)
     except MalformedMessageError as exc:
-        log.error(f"not a motia event; reported failed (SQS dead-letters it after maxReceiveCount): {exc}",
+        log.error(f"not a motia event; retrying cannot help, it goes to the DLQ: {exc}",
                   body=body[:1000])
         raise
     config: EventConfig = step.config  # type: ignore[assignment]
@@ -81,7 +83,7 @@ async def _handle(runtime: Runtime, step: Step, record: dict[str, Any]) -> None:
     try:
         await run_event(runtime, step, event)
     except InvalidInputError as exc:
-        log.error(f"event input is invalid; retrying cannot help, it will go to the DLQ: {exc}", errors=exc.errors)
+        log.error(f"event input is invalid; retrying cannot help, it goes to the DLQ: {exc}", errors=exc.errors)
         raise
     except Exception as exc:
         log.exception(f"step failed, the message will be retried: {type(exc).__name__}: {exc}")
@@ -89,6 +91,52 @@ async def _handle(runtime: Runtime, step: Step, record: dict[str, Any]) -> None:
     finally:
         current_trace_id.reset(token)
     log.debug("event handled")
+
+
+def _receive_count(record: dict[str, Any]) -> int:
+    try:
+        return int(record["attributes"]["ApproximateReceiveCount"])
+    except (KeyError, TypeError, ValueError):
+        return 1
+
+
+async def _settle(runtime: Runtime, step: Step, record: dict[str, Any]) -> bool:
+    """Run one record and deal with its failure; True when it is to be reported failed."""
+    try:
+        await _handle(runtime, step, record)
+        return False
+    except (MalformedMessageError, InvalidInputError) as exc:
+        return not await _dead_letter(step, record, exc)
+    except Exception:  # logged by _handle
+        await _retry_later(step, record, _receive_count(record))
+        return True
+
+
+async def _dead_letter(step: Step, record: dict[str, Any], exc: Exception) -> bool:
+    log = bootstrap.logger(entry="queue", step=step.name, messageId=record.get("messageId"))
+    try:
+        sent = await _client.in_thread(bootstrap.redelivery().dead_letter, record=record,
+                                       reason=f"{type(exc).__name__}: {exc}")
+    except Exception as error:  # an AWS error, or a record without a body
+        log.error(f"could not send the message to the DLQ; it will be retried instead: {error}")
+        return False
+    if sent:
+        log.warning("message sent to the DLQ without retries (retrying cannot help)")
+    return sent
+
+
+async def _retry_later(step: Step, record: dict[str, Any], attempts: int) -> None:
+    """Hide a failed record for the step's retry delay (0 after its last attempt: straight to the DLQ)."""
+    delay_s = 0
+    try:
+        config: EventConfig = step.config  # type: ignore[assignment]
+        queue = config.infrastructure.queue
+        if attempts <= queue.max_retries:
+            delay_s = -(-queue.retry_delay_ms(attempts) // 1000)  # SQS counts whole seconds
+        await _client.in_thread(bootstrap.redelivery().retry_later, record=record, seconds=delay_s)
+    except Exception as error:  # the failure is still reported; the queue's visibility timeout applies
+        bootstrap.logger(entry="queue", messageId=record.get("messageId")).warning(
+            f"could not set the retry delay ({delay_s} s); the queue's visibility timeout applies: {error}")
 
 
 def _is_fifo(records: list[Any]) -> bool:
@@ -105,9 +153,7 @@ async def _run_concurrently(runtime: Runtime, step: Step, records: list[Any]) ->
     failed: list[Any] = []
 
     async def one(record: Any) -> None:
-        try:
-            await _handle(runtime, step, record)
-        except Exception:  # logged by _handle; reported to SQS
+        if await _settle(runtime, step, record):
             failed.append(record)
 
     await asyncio.gather(*(one(record) for record in records))
@@ -118,17 +164,16 @@ def _run_in_order(runtime: Runtime, step: Step, records: list[Any]) -> list[Any]
     """One record after the other; once one of a message group fails, the group's later records
     are failed without running, so SQS hands the group over again in order."""
     failed: list[Any] = []
-    failed_groups: set[Any] = set()
+    failed_groups: dict[Any, int] = {}  # group -> the receive count of its failed record
     for record in records:
         group = record.get("attributes", {}).get("MessageGroupId")
         if group not in failed_groups:
-            try:
-                bootstrap.run(_handle(runtime, step, record))
+            if not bootstrap.run(_settle(runtime, step, record)):
                 continue
-            except Exception:  # logged by _handle; reported to SQS
-                pass
-        if group:
-            failed_groups.add(group)
+            if group:
+                failed_groups[group] = _receive_count(record)
+        else:  # held back with the failed record before it, for as long
+            bootstrap.run(_retry_later(step, record, failed_groups[group]))
         failed.append(record)
     return failed
 

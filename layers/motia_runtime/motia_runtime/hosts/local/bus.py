@@ -12,7 +12,7 @@ import contextlib
 import time
 from collections.abc import Sequence
 
-from ...config import EventConfig, QueueInfra
+from ...config import EventConfig
 from ...dispatch import InvalidInputError, run_event
 from ...errors import EmitError
 from ...ports.events import Event, EventBus
@@ -21,17 +21,10 @@ from ...project import Step
 from ...runtime import Runtime
 
 DEFAULT_CONCURRENCY = 10
-MAX_BACKOFF_MS = 5 * 60 * 1000
 
 
 def now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def backoff_ms(queue: QueueInfra, attempts: int) -> int:
-    if queue.backoff_type == "fixed":
-        return queue.backoff_delay_ms
-    return min(queue.backoff_delay_ms * 2 ** max(attempts - 1, 0), MAX_BACKOFF_MS)
 
 
 class StepWorker:
@@ -103,7 +96,7 @@ class StepWorker:
                 logger.exception(f"step failed {message.attempts} times; event dead-lettered: {error}",
                                  {"topic": message.topic, "messageId": message.id})
             else:
-                delay = backoff_ms(self.queue, message.attempts)
+                delay = self.queue.retry_delay_ms(message.attempts)
                 store.retry_later(message.id, error, now_ms() + delay)
                 logger.exception(f"step failed (attempt {message.attempts} of {self.queue.max_retries + 1}); "
                                  f"retrying in {delay} ms: {error}", {"topic": message.topic, "messageId": message.id})

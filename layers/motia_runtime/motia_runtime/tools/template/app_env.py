@@ -12,13 +12,12 @@ redeploy keeps it, instead of a value typed into the Lambda console that the nex
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from ...errors import ConfigError
+from .settings import FILE, tool_motia
 
-FILE = "pyproject.toml"
 FIELD = "tool.motia.environment"
 _NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _RESERVED = ("MOTIA_", "AWS_", "LAMBDA_", "POWERTOOLS_")
@@ -27,14 +26,7 @@ _SECRET = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|CREDENTIAL", re.I)
 
 def app_environment(root: Path) -> list[str]:
     """The declared names, or [] when the project declares none."""
-    path = root / FILE
-    if not path.is_file():
-        return []
-    try:
-        config = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", file=FILE) from None
-    names = config.get("tool", {}).get("motia", {}).get("environment", [])
+    names = tool_motia(root).get("environment", [])
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise ConfigError("must be a list of environment variable names", file=FILE, field=FIELD)
     for name in names:

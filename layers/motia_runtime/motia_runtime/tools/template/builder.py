@@ -1,9 +1,9 @@
 """``build_template(project)``: the whole SAM template as a plain dict, in a deliberate order.
 
-Order matters to tools, not to CloudFormation: the runtime layer, then each step's function with
-its queues/rules/schedule (so a diff of a regenerated template stays local to the step), the HTTP
-API, the data plane, and last the WebSocket resources, after the Serverless functions, so
-``sam local start-api`` picks SAM's API provider (see websocket.py).
+Order matters to tools, not to CloudFormation: the layers, then each step's function with its
+queues/rules/schedule (so a diff of a regenerated template stays local to the step), the HTTP
+API, the data plane, the WebSocket resources, after the Serverless functions, so ``sam local
+start-api`` picks SAM's API provider (see websocket.py), and last the log groups and alarms.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from typing import Any
 from ...config import ApiRouteConfig, CronConfig, EventConfig
 from ...errors import ConfigError
 from ...project import Project, Step
-from . import delivery
+from . import app_secrets, delivery, operations
 from .app_env import app_environment, env_parameters, env_variables
-from .functions import globals_section, http_api, runtime_layer, step_function
+from .functions import globals_section, http_api, layers, step_function
 from .names import BUS, HTTP_API, WS_API, WS_STAGE_NAME, step_base, sub
 from .parameters import parameters
 from .queues import event_step_resources, fifo_routes, queue_ids
 from .schedules import cron_step_resources
+from .settings import app_requirements, architecture, tool_motia
 from .tables import event_bus, tables
 from .triggers import has_leave_hooks, has_state_triggers, triggers_resources
 from .websocket import fanout, websocket_api, websocket_function
@@ -61,14 +62,17 @@ def build_template(project: Project) -> dict[str, Any]:
     routes = fifo_routes(project, bases)
 
     app_env = app_environment(project.root)
+    secrets = app_secrets.app_secrets(tool_motia(project.root), app_env)
+    arch = architecture(project.root)
+    deps_layer = bool(app_requirements(project.root))
     resources = _Resources()
-    resources.add(runtime_layer(), "motia")
+    resources.add(layers(architecture=arch, deps_layer=deps_layer), "motia")
     for step in steps:
         rel = _relative(step, project)
         base = bases[step.name]
         function_id = f"{base}Function"
-        queue_id = queue_ids(base)[0] if isinstance(step.config, EventConfig) else None
-        resources.add({function_id: step_function(step, rel, queue_id, routes.get(step.name, {}))}, rel)
+        own_queues = queue_ids(base)[:2] if isinstance(step.config, EventConfig) else None
+        resources.add({function_id: step_function(step, rel, own_queues, routes.get(step.name, {}))}, rel)
         if isinstance(step.config, EventConfig):
             resources.add(event_step_resources(step, base, rel), rel)
         elif isinstance(step.config, CronConfig):
@@ -85,13 +89,18 @@ def build_template(project: Project) -> dict[str, Any]:
     resources.add(websocket_function(), "motia")
     resources.add(websocket_api(), "motia")
     delivery.wire(resources)
+    app_secrets.apply(resources, secrets)
+    resources.add(operations.apply(resources), "motia")  # last: it covers every function and queue
 
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",
         "Description": DESCRIPTION,
-        "Parameters": {**parameters(has_http_api=bool(api_steps)), **delivery.parameters(), **env_parameters(app_env)},
-        "Globals": globals_section(env_variables(app_env)),
+        "Parameters": {**parameters(has_http_api=bool(api_steps)), **delivery.parameters(),
+                       **operations.parameters(), **env_parameters(app_env)},
+        "Conditions": operations.conditions(),
+        "Globals": globals_section(env_variables(app_env), architecture=arch, deps_layer=deps_layer,
+                                   extra=operations.function_globals()),
         "Resources": dict(resources),
         "Outputs": _outputs(has_http_api=bool(api_steps)),
     }

@@ -13,6 +13,8 @@ from .names import (
     BUS,
     CODE_URI,
     CONNECTIONS_TABLE,
+    DEPS_LAYER,
+    DEPS_LAYER_URI,
     HANDLERS,
     HTTP_API,
     LAYER,
@@ -31,22 +33,23 @@ from .parameters import STREAM_SECRET, cors_origins
 
 # sam build resolves the runtime's interpreter on PATH; 3.11 is what the project and CI use.
 RUNTIME = "python3.11"
-# Graviton: about 20% cheaper per GB-second, and every dependency ships aarch64 wheels.
-ARCHITECTURE = "arm64"
+RUNTIME_VERSION = "3.11"  # the same, as pip's --python-version and the bytecode's interpreter
 # Lambda's SQS event source hands over one message per invocation, so
 # infrastructure.handler.timeout bounds one handler run, as it does in Motia.
 SQS_BATCH_SIZE = 1
 PROJECT_ROOT_ON_LAMBDA = "/var/task"  # where Lambda unpacks CodeUri
 
 
-def globals_section(app_env: dict[str, Any] | None = None) -> dict[str, Any]:
+def globals_section(app_env: dict[str, Any] | None = None, *, architecture: str = "arm64",
+                    deps_layer: bool = False, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Settings every function shares; ``app_env`` holds the app's own variables (see app_env.py)."""
     return {
         "Function": {
+            **(extra or {}),
             "Runtime": RUNTIME,
-            "Architectures": [ARCHITECTURE],
+            "Architectures": [architecture],
             "CodeUri": CODE_URI,
-            "Layers": [ref(LAYER)],
+            "Layers": [ref(LAYER), *([ref(DEPS_LAYER)] if deps_layer else [])],
             "Environment": {
                 "Variables": {
                     "MOTIA_STATE_TABLE": ref(STATE_TABLE),
@@ -69,22 +72,31 @@ def ws_endpoint() -> dict[str, str]:
     return sub(f"https://${{{WS_API}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{WS_STAGE_NAME}")
 
 
-def runtime_layer() -> dict[str, dict[str, Any]]:
-    return {
-        LAYER: {
+def layers(*, architecture: str = "arm64", deps_layer: bool = False) -> dict[str, dict[str, Any]]:
+    """The runtime layer and, when the project has requirements, the app-dependencies layer.
+
+    No ``BuildMethod``: ``motia build`` has already written both (tools/layers.py: one pip
+    resolution for Lambda's platform, split so no package is in both), bytecode included, and
+    ``sam build`` would otherwise pip-install them again."""
+
+    def layer(role: str, description: str, uri: str) -> dict[str, Any]:
+        return {
             "Type": "AWS::Serverless::LayerVersion",
-            # BuildMethod makes `sam build` pip-install layers/motia_runtime/requirements.txt
-            # next to the package, under python/ (on sys.path as /opt/python).
-            "Metadata": {"BuildMethod": RUNTIME, "BuildArchitecture": ARCHITECTURE, **app_metadata("runtime-layer")},
+            "Metadata": app_metadata(role),
             "Properties": {
-                "Description": "motia_runtime and its dependencies",
-                "ContentUri": LAYER_URI,
+                "Description": description,
+                "ContentUri": uri,
                 "CompatibleRuntimes": [RUNTIME],
-                "CompatibleArchitectures": [ARCHITECTURE],
+                "CompatibleArchitectures": [architecture],
                 "RetentionPolicy": "Delete",
             },
         }
-    }
+
+    out = {LAYER: layer("runtime-layer", "motia_runtime and its dependencies", LAYER_URI)}
+    if deps_layer:
+        out[DEPS_LAYER] = layer("dependencies-layer", "The app's requirements.txt (less the runtime layer's packages)",
+                                DEPS_LAYER_URI)
+    return out
 
 
 def http_api(steps: list[Step]) -> dict[str, dict[str, Any]]:
@@ -120,11 +132,12 @@ def data_policies() -> list[dict[str, Any]]:
 
 
 def step_function(
-    step: Step, rel: str, queue_id: str | None, fifo_routes: dict[str, list[str]]
+    step: Step, rel: str, own_queues: tuple[str, str] | None, fifo_routes: dict[str, list[str]]
 ) -> dict[str, Any]:
     """The function of an api/event/cron step.
 
-    ``fifo_routes`` maps each topic this step emits that has FIFO subscribers to those
+    ``own_queues``: an event step's queue and DLQ logical ids. ``fifo_routes`` maps each topic
+    this step emits that has FIFO subscribers to those
     subscribers' queue logical ids: the step sends to them itself (see queues.py for why).
     """
     config = step.config
@@ -134,6 +147,16 @@ def step_function(
     policies = data_policies()
     if config.emits:
         policies.append({"EventBridgePutEventsPolicy": {"EventBusName": ref(BUS)}})
+    if own_queues is not None:
+        queue_id, dlq_id = own_queues
+        # The function sets each failed message's retry delay and dead-letters what can never
+        # succeed itself (adapters/aws/redelivery.py): exactly those two rights, on its own queues.
+        environment["MOTIA_QUEUE_URL"] = ref(queue_id)
+        environment["MOTIA_DEAD_LETTER_QUEUE_URL"] = ref(dlq_id)
+        policies.append({"Statement": [
+            {"Effect": "Allow", "Action": ["sqs:ChangeMessageVisibility"], "Resource": get_att(queue_id, "Arn")},
+            {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": get_att(dlq_id, "Arn")},
+        ]})
     if fifo_routes:
         environment["MOTIA_FIFO_QUEUES"] = _fifo_queue_env(fifo_routes)
         for queue in sorted({q for queues in fifo_routes.values() for q in queues}):
@@ -148,7 +171,7 @@ def step_function(
         "Environment": {"Variables": environment},
         "Policies": policies,
     }
-    events = _events(step, rel, queue_id)
+    events = _events(step, rel, own_queues[0] if own_queues else None)
     if events:
         properties["Events"] = events
     return {"Type": "AWS::Serverless::Function", "Metadata": step_metadata(config.name, "function"),

@@ -10,6 +10,7 @@ from typing import Any
 
 # Fixed logical ids of the app-wide resources.
 LAYER = "MotiaRuntimeLayer"
+DEPS_LAYER = "AppDependenciesLayer"
 HTTP_API = "HttpApi"
 BUS = "EventBus"
 STATE_TABLE = "StateTable"
@@ -27,7 +28,7 @@ DELIVERY_AGE_ALARM = "DeliveryBacklogAlarm"
 WS_FUNCTION = "WebSocketFunction"
 WS_API = "WebSocketApi"
 WS_INTEGRATION = "WebSocketIntegration"
-WS_DEPLOYMENT = "WebSocketDeployment"
+WS_DEPLOYMENT = "WebSocketDeployment"  # + a hash of the routes (websocket.py)
 WS_STAGE = "WebSocketStage"
 WS_PERMISSION = "WebSocketInvokePermission"
 
@@ -36,11 +37,13 @@ WS_PERMISSION = "WebSocketInvokePermission"
 # Integration) on that same function, so a Ref would be a circular dependency.
 WS_STAGE_NAME = "prod"
 
-# Where `make build` assembles the Lambda code (functions/, streams/, requirements.txt).
-# Inside .aws-sam/ because it is a build artefact that is already git-ignored; `sam build`
-# only wipes .aws-sam/build, never this folder.
+# Where `motia build` writes the function code (functions/, streams/, include files: the app's
+# own files only) and the two layers (tools/layers.py). Inside .aws-sam/ because they are build
+# artefacts that are already git-ignored; `sam build` only wipes .aws-sam/build.
 CODE_URI = ".aws-sam/app/"
-LAYER_URI = "layers/motia_runtime/"
+LAYERS_DIR = ".aws-sam/layers/"
+LAYER_URI = LAYERS_DIR + "runtime/"
+DEPS_LAYER_URI = LAYERS_DIR + "deps/"
 
 # Lambda handler strings (the contract with motia_runtime.hosts.aws).
 HANDLERS = {

@@ -19,6 +19,9 @@ from .names import BUS, get_att, ref, step_metadata
 SOURCE = "motia"
 DLQ_RETENTION = 14 * 24 * 3600  # SQS maximum: time to look at and redrive failures
 QUEUE_RETENTION = 4 * 24 * 3600  # SQS default, stated so the DLQ's longer retention is visible
+# EventBridge's own retries of a delivery to the queue (its defaults, stated): 24 h, 185 tries.
+RULE_MAX_RETRIES = 185
+RULE_MAX_AGE = 24 * 3600
 
 
 def queue_ids(base: str) -> tuple[str, str, str, str]:
@@ -49,11 +52,12 @@ def event_step_resources(step: Step, base: str, rel: str) -> dict[str, dict[str,
     assert isinstance(config, EventConfig)
     queue = config.infrastructure.queue
     timeout = config.infrastructure.handler.timeout
-    if queue.visibility_timeout < timeout:
+    visibility = queue.lambda_visibility_timeout(timeout)
+    if visibility < timeout:
         # While a handler runs, its message is invisible for visibilityTimeout seconds; a shorter
         # value would hand the same event to a second Lambda mid-run (and CloudFormation refuses
         # the event source mapping). We refuse rather than silently lengthen it, because the
-        # visibility timeout is also the retry delay the step author chose.
+        # visibility timeout is what the step author chose. Unset, it is 6 x the timeout.
         raise ConfigError(
             f"visibilityTimeout ({queue.visibility_timeout} s) must be at least the handler timeout "
             f"(infrastructure.handler.timeout = {timeout} s): SQS would redeliver the event while the "
@@ -81,7 +85,7 @@ def event_step_resources(step: Step, base: str, rel: str) -> dict[str, dict[str,
             "FifoThroughputLimit": "perMessageGroupId",
         }
     main_properties |= {
-        "VisibilityTimeout": queue.visibility_timeout,
+        "VisibilityTimeout": visibility,
         "DelaySeconds": queue.delay_seconds,
         "MessageRetentionPeriod": QUEUE_RETENTION,
         # maxRetries counts retries after the first attempt; SQS counts receives.
@@ -93,8 +97,8 @@ def event_step_resources(step: Step, base: str, rel: str) -> dict[str, dict[str,
         dlq_id: dlq,
     }
     if not fifo:
-        resources[rule_id] = _rule(config, queue_id)
-        resources[policy_id] = _queue_policy(config.name, queue_id, rule_id)
+        resources[rule_id] = _rule(config, queue_id, dlq_id)
+        resources[policy_id] = _queue_policy(config.name, queue_id, dlq_id, rule_id)
     return resources
 
 
@@ -102,7 +106,7 @@ def event_pattern(topics: list[str]) -> dict[str, list[str]]:
     return {"source": [SOURCE], "detail-type": list(topics)}
 
 
-def _rule(config: EventConfig, queue_id: str) -> dict[str, Any]:
+def _rule(config: EventConfig, queue_id: str, dlq_id: str) -> dict[str, Any]:
     return {
         "Type": "AWS::Events::Rule",
         "Metadata": step_metadata(config.name, "rule"),
@@ -111,17 +115,24 @@ def _rule(config: EventConfig, queue_id: str) -> dict[str, Any]:
             "EventBusName": ref(BUS),
             "EventPattern": event_pattern(config.subscribes),
             "State": "ENABLED",
-            "Targets": [{"Id": "StepQueue", "Arn": get_att(queue_id, "Arn")}],
+            "Targets": [{
+                "Id": "StepQueue",
+                "Arn": get_att(queue_id, "Arn"),
+                # An event EventBridge cannot hand to the queue (deleted, policy broken, throttled
+                # past its retries) lands in the step's DLQ beside those the step failed on.
+                "DeadLetterConfig": {"Arn": get_att(dlq_id, "Arn")},
+                "RetryPolicy": {"MaximumRetryAttempts": RULE_MAX_RETRIES, "MaximumEventAgeInSeconds": RULE_MAX_AGE},
+            }],
         },
     }
 
 
-def _queue_policy(step_name: str, queue_id: str, rule_id: str) -> dict[str, Any]:
+def _queue_policy(step_name: str, queue_id: str, dlq_id: str, rule_id: str) -> dict[str, Any]:
     return {
         "Type": "AWS::SQS::QueuePolicy",
         "Metadata": step_metadata(step_name, "queue-policy"),
         "Properties": {
-            "Queues": [ref(queue_id)],
+            "Queues": [ref(queue_id), ref(dlq_id)],
             "PolicyDocument": {
                 "Version": "2012-10-17",
                 "Statement": [
@@ -130,8 +141,9 @@ def _queue_policy(step_name: str, queue_id: str, rule_id: str) -> dict[str, Any]
                         "Effect": "Allow",
                         "Principal": {"Service": "events.amazonaws.com"},
                         "Action": "sqs:SendMessage",
-                        "Resource": get_att(queue_id, "Arn"),
-                        # Only this step's rule may send, not any rule in any account.
+                        "Resource": [get_att(queue_id, "Arn"), get_att(dlq_id, "Arn")],
+                        # Only this step's rule may send (to the queue, or its DLQ as the rule's
+                        # dead-letter target), not any rule in any account.
                         "Condition": {"ArnEquals": {"aws:SourceArn": get_att(rule_id, "Arn")}},
                     }
                 ],

@@ -11,6 +11,8 @@ connection (``execute-api:ManageConnections``), not through its return value.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from .names import (
@@ -55,15 +57,17 @@ WS_TIMEOUT = 15  # API Gateway waits at most 29 s for an integration
 
 
 def manage_connections_policy() -> dict[str, Any]:
-    """``execute-api:ManageConnections`` on this API's stage only (SAM has no template for it),
-    and only for POST (``PostToConnection``): the runtime never reads or deletes connections."""
-    resource = sub(
-        f"arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{WS_API}}}"
-        f"/{WS_STAGE_NAME}/POST/@connections/*"
-    )
+    """``execute-api:ManageConnections`` on this API's stage only (SAM has no template for it):
+    POST (``PostToConnection``, every frame) and DELETE (``DeleteConnection``: the pusher's
+    ``close``); never GET (the runtime does not read connections)."""
+    resources = [
+        sub(f"arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{WS_API}}}"
+            f"/{WS_STAGE_NAME}/{method}/@connections/*")
+        for method in ("POST", "DELETE")
+    ]
     return {
         "Statement": [
-            {"Effect": "Allow", "Action": ["execute-api:ManageConnections"], "Resource": resource}
+            {"Effect": "Allow", "Action": ["execute-api:ManageConnections"], "Resource": resources}
         ]
     }
 
@@ -133,6 +137,14 @@ def websocket_function() -> dict[str, dict[str, Any]]:
     }
 
 
+def deployment_logical_id(api_resources: dict[str, dict[str, Any]]) -> str:
+    """``WebSocketDeployment<hash of the API, its routes and integration>``: CloudFormation makes a
+    new deployment only when the logical id changes, so a changed route set gets deployed (a fixed
+    id would leave the stage serving the old routes)."""
+    text = json.dumps(api_resources, sort_keys=True, separators=(",", ":"))
+    return WS_DEPLOYMENT + hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
 def websocket_api() -> dict[str, dict[str, Any]]:
     api_ref = ref(WS_API)
     resources: dict[str, dict[str, Any]] = {
@@ -171,10 +183,10 @@ def websocket_api() -> dict[str, dict[str, Any]]:
                 "Target": {"Fn::Join": ["/", ["integrations", ref(WS_INTEGRATION)]]},
             },
         }
-    resources[WS_DEPLOYMENT] = {
+    deployment_id = deployment_logical_id(resources)
+    resources[deployment_id] = {
         "Type": "AWS::ApiGatewayV2::Deployment",
-        # "At least one route is required before deploying the Api". The routes never change
-        # between generations, so this fixed deployment never needs to be recreated.
+        # "At least one route is required before deploying the Api".
         "DependsOn": list(ROUTES.values()),
         "Metadata": app_metadata("websocket-deployment"),
         "Properties": {"ApiId": api_ref},
@@ -182,7 +194,7 @@ def websocket_api() -> dict[str, dict[str, Any]]:
     resources[WS_STAGE] = {
         "Type": "AWS::ApiGatewayV2::Stage",
         "Metadata": app_metadata("websocket-stage"),
-        "Properties": {"ApiId": api_ref, "StageName": WS_STAGE_NAME, "DeploymentId": ref(WS_DEPLOYMENT)},
+        "Properties": {"ApiId": api_ref, "StageName": WS_STAGE_NAME, "DeploymentId": ref(deployment_id)},
     }
     resources[WS_PERMISSION] = {
         "Type": "AWS::Lambda::Permission",

@@ -5,7 +5,7 @@ config = ApiRouteConfig(
     path="/emit/:topic",
     method="POST",
     flows=["checks"],
-    emits=["flaky", "ordered", "delayed", "undeclared-check"],
+    emits=["flaky", "ordered", "delayed", "undeclared-check", "typed"],
     response_schema={200: {"type": "object", "required": ["emitted"]}},
 )
 
