@@ -80,7 +80,9 @@ def client(region: str, service: str) -> Any:
 
 
 def maybe_json(text: str) -> Any:
+    """The JSON in ``text``, or the text itself when it is not JSON Python reads (a poison message:
+    not JSON, a 5,000-digit number, nested too deep)."""
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError, as is the digit limit
         return text
