@@ -1,4 +1,4 @@
-"""``motia dev | check | generate | openapi | watch``."""
+"""``motia dev | check | generate | openapi | cloud | watch``."""
 
 from __future__ import annotations
 
@@ -176,6 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     openapi.add_argument("--root", default=".")
     openapi.add_argument("--output", help="a file to write instead of standard output")
     openapi.set_defaults(func=_openapi)
+
+    from .cloud import add_parser as add_cloud
+
+    add_cloud(sub)
 
     watch = sub.add_parser("watch", help="print a stream item's or group's changes live (Ctrl-C to stop)")
     watch.add_argument("stream")
