@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
 import threading
 from collections.abc import Callable
@@ -75,7 +76,7 @@ class CloudApp:
         self.scheduler: Scheduler | None = None
         self.moto_url = ""
         self.http_port = settings.port
-        self.ws_port = settings.ws_port if settings.ws_port is not None else settings.port + 1
+        self.ws_port = settings.ws_port if settings.ws_port is not None else (settings.port + 1 if settings.port else 0)
         self.api_id = ""
 
     # -- logging -----------------------------------------------------------------------------
@@ -163,8 +164,9 @@ class CloudApp:
                 continue
             if resolved is not None:
                 env[name] = str(resolved).lower() if isinstance(resolved, bool) else str(resolved)
-        if "MOTIA_WS_ENDPOINT" in env and self.management is not None:
-            env["MOTIA_WS_ENDPOINT"] = self.management.endpoint  # the stage's https URL on AWS
+        if self.management is not None:  # the stage's https URL on AWS, whatever the variable's name
+            stage_url = re.compile(rf"https://{re.escape(self.api_id)}\.execute-api\.[^/]+/[^/]+/?")
+            env = {k: self.management.endpoint if stage_url.fullmatch(v) else v for k, v in env.items()}
         if "MOTIA_PROJECT_ROOT" in env:
             env["MOTIA_PROJECT_ROOT"] = str(self.root)  # /var/task on AWS
         name = str(resolver.ref(logical_id))
@@ -223,8 +225,9 @@ class CloudApp:
                 return 404, json.dumps({"message": f"no schedule {parts[2]}"}).encode()
             return 200, json.dumps(result.log_line()).encode()
         if method == "GET" and parts[1:] == ["status"]:
+            functions = {n: {"environments": p.environments, "coldStarts": p.started} for n, p in self.pools.items()}
             return 200, json.dumps({
-                "functions": {n: {"environments": p.environments, "coldStarts": p.started} for n, p in self.pools.items()},
+                "functions": functions,
                 "connections": self.websocket.open_connections if self.websocket else 0}).encode()
         return 404, b'{"message":"Not Found"}'
 

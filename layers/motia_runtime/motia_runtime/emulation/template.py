@@ -133,7 +133,7 @@ def load_template(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise TemplateError(f"{path}: cannot read the template: {exc.strerror}") from None
     try:
-        data = yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=Loader)
     except yaml.YAMLError as exc:
         raise TemplateError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("Resources"), dict):
@@ -253,7 +253,8 @@ def _read_function(reader: _Reader, model: AppModel, lid: str, props: dict[str, 
             raise reader.error(lid, "Environment.Variables", "not a mapping")
         env |= variables
     model.functions[lid] = FunctionSpec(
-        lid, handler, reader.integer(lid, props.get("Timeout", globals_fn.get("Timeout")), "Timeout", DEFAULT_TIMEOUT_S),
+        lid, handler,
+        reader.integer(lid, props.get("Timeout", globals_fn.get("Timeout")), "Timeout", DEFAULT_TIMEOUT_S),
         reader.integer(lid, props.get("MemorySize", globals_fn.get("MemorySize")), "MemorySize", DEFAULT_MEMORY_MB),
         env, props.get("Runtime", globals_fn.get("Runtime")))
     events = props.get("Events") or {}
@@ -275,7 +276,8 @@ def _read_function(reader: _Reader, model: AppModel, lid: str, props: dict[str, 
             queue = reader.of_type(lid, ep.get("Queue"), ("AWS::SQS::Queue",), f"{where}.Properties.Queue")
             scaling = ep.get("ScalingConfig") or {}
             model.sqs_sources.append(SqsSource(
-                lid, queue, reader.integer(lid, ep.get("BatchSize"), f"{where}.Properties.BatchSize", SQS_DEFAULT_BATCH),
+                lid, queue,
+                reader.integer(lid, ep.get("BatchSize"), f"{where}.Properties.BatchSize", SQS_DEFAULT_BATCH),
                 "ReportBatchItemFailures" in (ep.get("FunctionResponseTypes") or []),
                 reader.integer(lid, scaling.get("MaximumConcurrency"), f"{where}.Properties.ScalingConfig", 0) or None))
         elif kind == "DynamoDB":
@@ -292,8 +294,8 @@ def _read_function(reader: _Reader, model: AppModel, lid: str, props: dict[str, 
         elif kind in ("Schedule", "ScheduleV2"):
             expression = ep.get("Schedule", ep.get("ScheduleExpression"))
             enabled = ep.get("Enabled", True) is not False and ep.get("State", "ENABLED") == "ENABLED"
-            model.schedules.append(Schedule(f"{lid}.{name}", _expression(reader, lid, expression,
-                                                                          f"{where}.Properties.Schedule"), lid, enabled))
+            expression = _expression(reader, lid, expression, f"{where}.Properties.Schedule")
+            model.schedules.append(Schedule(f"{lid}.{name}", expression, lid, enabled))
         else:
             model.ignored.setdefault(f"event source {kind}", []).append(f"{lid}.{name}")
 
