@@ -1,5 +1,6 @@
 # make dev   - install, then run the example app with the Workbench on http://localhost:3000
 # make test  - install, then run every test
+# make cloud - install, then serve template.yaml as AWS would run it (motia cloud: HTTP API :4000, WebSocket :4001)
 # make web   - build the demo page clients/web/dist (npm ci from the lock file, esbuild); dev and test do it when node exists
 # make build - check template.yaml is current, assemble .aws-sam/app, sam validate --lint, sam build, bytecode
 # make bench - the benchmark suite (bench/README.md) against motia dev; bench-peer: Motia 0.17 beside it
@@ -28,7 +29,7 @@ ifneq ($(and $(shell command -v node 2>/dev/null),$(shell command -v npm 2>/dev/
 WEB_BUILD := $(WEB_DIST)
 endif
 
-.PHONY: install dev test lint check clean build web chromium redis bench bench-peer
+.PHONY: install dev cloud test lint check clean build web chromium redis bench bench-peer
 
 $(STAMP): pyproject.toml layers/motia_runtime/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +51,11 @@ web: $(WEB_BUILD)
 
 dev: $(STAMP) $(WEB_BUILD)
 	$(BIN)/motia dev --port $(PORT)
+
+# CLOUD_ARGS: more flags, e.g. CLOUD_ARGS="--parameter EnvOpenaiApiKey=sk-..." (docs/cloud-local.md)
+CLOUD_PORT ?= 4000
+cloud: $(STAMP)
+	$(BIN)/motia cloud --port $(CLOUD_PORT) $(CLOUD_ARGS)
 
 test: $(STAMP) $(WEB_BUILD) chromium redis
 	$(BIN)/pytest

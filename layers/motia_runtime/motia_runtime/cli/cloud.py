@@ -23,6 +23,8 @@ def add_parser(sub: Any) -> None:
                        help="execution environments (worker processes) per function at most (default 4)")
     cloud.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE",
                        help="a template parameter, as sam deploy --parameter-overrides takes it (repeatable)")
+    cloud.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                       help="an environment variable for every function, over the template's (repeatable)")
     cloud.add_argument("--visibility-timeout-cap", type=int, metavar="SECONDS",
                        help="shorten the event queues' visibility timeouts to at most this (AWS: the template's)")
     cloud.add_argument("--no-reload", dest="reload", action="store_false",
@@ -30,12 +32,12 @@ def add_parser(sub: Any) -> None:
     cloud.set_defaults(func=run)
 
 
-def _parameters(pairs: list[str]) -> dict[str, str] | str:
+def _pairs(flag: str, pairs: list[str]) -> dict[str, str] | str:
     out: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
-            return f"--parameter {pair!r} is not NAME=VALUE"
+            return f"{flag} {pair!r} is not NAME=VALUE"
         out[name] = value
     return out
 
@@ -56,19 +58,26 @@ def _watch(app: Any, stop: threading.Event) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        import moto.server  # noqa: F401
+    except ImportError as exc:
+        print(f"motia cloud needs moto's server ({exc}): pip install 'motia-runtime[cloud]'", file=sys.stderr)
+        return 1
     from ..emulation import CloudApp, CloudSettings, TemplateError
 
-    parameters = _parameters(args.parameter)
-    if isinstance(parameters, str):
-        print(f"motia cloud: {parameters}", file=sys.stderr)
-        return 2
+    parameters, extra_env = _pairs("--parameter", args.parameter), _pairs("--env", args.env)
+    for problem in (parameters, extra_env):
+        if isinstance(problem, str):
+            print(f"motia cloud: {problem}", file=sys.stderr)
+            return 2
+    assert isinstance(parameters, dict) and isinstance(extra_env, dict)
     if args.concurrency < 1:
         print("motia cloud: --concurrency must be at least 1", file=sys.stderr)
         return 2
     settings = CloudSettings(Path(args.root), template=Path(args.template) if args.template else None,
                              host=args.host, port=args.port, ws_port=args.ws_port, concurrency=args.concurrency,
-                             parameters=parameters, visibility_timeout_cap=args.visibility_timeout_cap,
-                             reload=args.reload)
+                             parameters=parameters, extra_env=extra_env, reload=args.reload,
+                             visibility_timeout_cap=args.visibility_timeout_cap)
     app = CloudApp(settings)
     try:
         app.load()

@@ -50,6 +50,7 @@ class CloudSettings:
     region: str = "us-east-1"
     stack: str = "motia-cloud"
     parameters: dict[str, str] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)  # set in every function (local tuning)
     visibility_timeout_cap: int | None = None  # shortens the queues' visibility timeouts
     stream_poll_s: float = 0.25
     idle_timeout_s: float = IDLE_TIMEOUT_S
@@ -181,7 +182,7 @@ class CloudApp:
                 "LAMBDA_TASK_ROOT": str(self.root), "TZ": ":UTC",
                 "AWS_REGION": region, "AWS_DEFAULT_REGION": region, "AWS_ENDPOINT_URL": self.moto_url,
                 "AWS_ACCESS_KEY_ID": CREDENTIALS.access_key, "AWS_SECRET_ACCESS_KEY": CREDENTIALS.secret_key,
-                "PYTHONUNBUFFERED": "1"}
+                "PYTHONUNBUFFERED": "1", **self.settings.extra_env}
 
     def start_sources(self) -> None:
         region = self.settings.region
