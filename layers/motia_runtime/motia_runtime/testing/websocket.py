@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 
 _FAILURES = {429: "LimitExceededException", 413: "PayloadTooLargeException", 500: "InternalServerErrorException"}
+MAX_POST = 128 * 1024  # API Gateway's largest message to a connection
 MAX_SKEW_S = 300  # API Gateway refuses a signature more than 5 minutes old (or ahead)
 
 
@@ -253,6 +254,8 @@ class FrameRecorder:
         if failure is not None:
             message = f"injected {failure} for connection {connection_id}"
             return failure, _FAILURES[failure], json.dumps({"message": message}).encode()
+        if method == "POST" and len(body) > MAX_POST:
+            return 413, _FAILURES[413], json.dumps({"message": f"{len(body)} bytes: over 128 KB"}).encode()
         if method == "POST":
             return (200, "", b"") if sink.post(connection_id, body) else gone
         if method == "DELETE":
