@@ -42,7 +42,8 @@ class LiveConnection(Connection):
         from websockets.sync.client import connect
 
         protocols = ["Authorization", token] if token else None
-        self.socket = connect(url, subprotocols=protocols, open_timeout=60)  # type: ignore[arg-type]
+        self._opened = connect(url, subprotocols=protocols, open_timeout=60)  # type: ignore[arg-type]
+        self.socket = self._opened.__enter__()
         self.frames = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -60,7 +61,7 @@ class LiveConnection(Connection):
         self.socket.send(json.dumps(message))
 
     def close(self) -> None:
-        self.socket.close()
+        self._opened.__exit__(None, None, None)
         self._reader.join(timeout=10)
 
 
@@ -101,6 +102,13 @@ class SimConnection(Connection):
 class SimHost:
     name = "CloudSim"
 
+    def dead_letters(self, step: str) -> list[Any]:
+        return list(self.sim.dead_letters(step))
+
+    def redrive(self, step: str) -> int:
+        resources = self.sim.resources
+        return sqs_redrive(self.sim.client("sqs"), resources.dlqs[step].url, resources.queues[step].url)
+
     def __init__(self, sim: Any) -> None:
         self.sim = sim
 
@@ -120,3 +128,64 @@ class SimHost:
             if time.time() > deadline:
                 raise AssertionError(f"CloudSim: not settled within {timeout_s}s")
             time.sleep(0.05)
+
+
+def refused_status(host: Any, token: str) -> int | None:
+    """The HTTP status a host refuses a handshake with (None: accepted)."""
+    if isinstance(host, SimHost):
+        client = host.sim.connect(token)
+        return None if client.accepted else int(client.status_code)
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    try:
+        with connect(host.ws_url, subprotocols=["Authorization", token], open_timeout=60):  # type: ignore[list-item]
+            return None
+    except InvalidStatus as exc:
+        return int(exc.response.status_code)
+
+
+def sqs_redrive(sqs: Any, dlq_url: str, queue_url: str) -> int:
+    """Move every message of a DLQ back to its queue, as SQS's DLQ redrive (StartMessageMoveTask,
+    which moto lacks) does: the same body, sent again."""
+    moved = 0
+    while True:
+        messages = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=30,
+                                       WaitTimeSeconds=0).get("Messages", [])
+        if not messages:
+            return moved
+        for message in messages:
+            sqs.send_message(QueueUrl=queue_url, MessageBody=message["Body"])
+            sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+
+
+class DevHost(LiveHost):
+    def dead_letters(self, step: str) -> list[Any]:
+        response = httpx.get(f"{self.http_url}/__motia/queues/dead-letters", params={"step": step}, timeout=30)
+        return list(response.json()["deadLetters"])
+
+    def redrive(self, step: str) -> int:
+        letters = self.dead_letters(step)
+        for letter in letters:
+            httpx.post(f"{self.http_url}/__motia/queues/dead-letters/{letter['id']}/retry", timeout=30
+                       ).raise_for_status()
+        return len(letters)
+
+
+class CloudHost(LiveHost):
+    def __init__(self, name: str, http_url: str, ws_url: str, sqs: Any) -> None:
+        super().__init__(name, http_url, ws_url)
+        self.sqs = sqs
+
+    def _queue(self, logical_id: str) -> str:
+        return next(u for u in self.sqs.list_queues()["QueueUrls"] if u.endswith(f"-{logical_id}"))
+
+    def dead_letters(self, step: str) -> list[Any]:
+        dlq = self._queue(f"{step}DeadLetterQueue")
+        return list(self.sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=0,
+                                             WaitTimeSeconds=0).get("Messages", []))
+
+    def redrive(self, step: str) -> int:
+        return sqs_redrive(self.sqs, self._queue(f"{step}DeadLetterQueue"), self._queue(f"{step}Queue"))
+
