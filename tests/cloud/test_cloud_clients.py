@@ -74,26 +74,24 @@ async def test_a_refused_join_fails_the_subscription_and_keeps_the_connection(cl
         assert client.status is ConnectionStatus.OPEN
 
 
-async def test_the_python_client_reconnects_after_a_restart_and_resyncs(tmp_path: Path) -> None:
-    root = generated_project(tmp_path / "app")
-    server = CloudServer(root, tmp_path / "logs").start()
-    client = StreamClient(server.ws_url, backoff=FAST)
+async def test_the_python_client_reconnects_after_a_restart_and_resyncs(cloud: CloudServer) -> None:
+    """Last in the module: it restarts the module's server (SIGINT, then the same ports)."""
+    client = StreamClient(cloud.ws_url, backoff=FAST)
     statuses: list[ConnectionStatus] = []
     client.on_status(statuses.append)
     try:
         await client.connect(timeout=30)
-        listing = client.subscribe_group("todo", "g")
-        await ops(server.http_url, todo("g", "a", "a"), todo("g", "b", "b"))
+        listing = client.subscribe_group("todo", "restart")
+        await ops(cloud.http_url, todo("restart", "a", "a"), todo("restart", "b", "b"))
         await wait_until(lambda: len(listing.state) == 2)
 
-        assert server.stop() == 0
+        assert cloud.stop() == 0  # SIGINT: a clean stop
         await client.wait_for_status(ConnectionStatus.RECONNECTING, timeout=10)
-        server.start()  # the same ports; moto's state starts empty, as a new stack would
+        cloud.start()  # the same ports; moto's state starts empty, as a new stack would
         await client.wait_for_status(ConnectionStatus.OPEN, timeout=60)
         await wait_until(lambda: listing.state == [])  # the rejoin's sync replaced what was held
-        await ops(server.http_url, todo("g", "c", "after restart"))
+        await ops(cloud.http_url, todo("restart", "c", "after restart"))
         await wait_until(lambda: [i["id"] for i in listing.state] == ["c"])
         assert statuses[:3] == [ConnectionStatus.OPEN, ConnectionStatus.RECONNECTING, ConnectionStatus.OPEN]
     finally:
         await client.close()
-        server.stop()

@@ -1,7 +1,8 @@
 """``motia cloud`` serving a hand-written SAM app (tests/cloud/app) over real sockets: the HTTP API,
 the WebSocket API with its Management API, Lambda workers and the event sources on moto.
 
-One server for the module (2 environments per function at most); each test uses its own keys.
+One server for the module (2 environments per function at most, reload on); each test uses its
+own keys. The reload test rewrites the app's code, so it comes last.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ APP = Path(__file__).parent / "app"
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer]:
     root = tmp_path_factory.mktemp("cloud-app")
     shutil.copytree(APP, root, dirs_exist_ok=True)
-    server = CloudServer(root, root / ".logs", args=["--parameter", "Setting=from-cli"]).start()
+    server = CloudServer(root, root / ".logs", args=["--parameter", "Setting=from-cli"], reload=True).start()
     yield server
-    assert server.stop() == 0, server.logs()  # SIGINT: a clean stop
+    server.stop()
 
 
 def seen(cloud: CloudServer, key: str, timeout_s: float = 30) -> dict[str, Any]:
@@ -187,7 +188,7 @@ def test_sqs_batches_partial_failures_and_the_dead_letter_queue(cloud: CloudServ
     def dead() -> list[Any]:
         return sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
 
-    # maxReceiveCount 2, visibility 1 s: received twice, failed twice, then moved to the DLQ.
+    # maxReceiveCount 2, visibility 5 s: received twice, failed twice, then moved to the DLQ.
     letters = wait_until(lambda: [m for m in dead() if tag in m["Body"]])
     assert json.loads(letters[0]["Body"]) == {"id": f"{tag}-2", "fail": True}
 
@@ -208,20 +209,6 @@ def test_a_schedule_runs_now_on_request(cloud: CloudServer) -> None:
 
 
 # -- the command --------------------------------------------------------------------------------------
-def test_a_code_change_reloads_the_functions(tmp_path: Path) -> None:
-    root = tmp_path / "app"
-    shutil.copytree(APP, root)
-    server = CloudServer(root, tmp_path / "logs", concurrency=1, reload=True).start()
-    try:
-        assert httpx.get(f"{server.http_url}/items/1", timeout=30).json()["version"] == "v1"
-        handlers = root / "functions" / "handlers.py"
-        handlers.write_text(handlers.read_text().replace('VERSION = "v1"', 'VERSION = "v2"'))
-        assert wait_until(lambda: httpx.get(f"{server.http_url}/items/1", timeout=30).json()["version"] == "v2")
-        assert '"type": "reload"' in server.logs()
-    finally:
-        assert server.stop(signal.SIGTERM) == 0
-
-
 def test_a_template_that_does_not_parse_names_the_resource_and_field(tmp_path: Path) -> None:
     import subprocess
     import sys
@@ -234,3 +221,17 @@ def test_a_template_that_does_not_parse_names_the_resource_and_field(tmp_path: P
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "resource JobsFunction: field Events.Queue.Properties.Queue" in done.stderr
+
+
+def test_a_code_change_reloads_the_functions(cloud: CloudServer) -> None:
+    assert httpx.get(f"{cloud.http_url}/items/1", timeout=30).json()["version"] == "v1"
+    handlers = cloud.root / "functions" / "handlers.py"
+    handlers.write_text(handlers.read_text().replace('VERSION = "v1"', 'VERSION = "v2"'))
+    assert wait_until(lambda: httpx.get(f"{cloud.http_url}/items/1", timeout=30).json()["version"] == "v2")
+    assert '"type": "reload"' in cloud.logs()
+    assert [i for i in cloud.invocations() if i["function"] == "HttpFunction"][-1]["start"] == "cold"
+
+
+def test_sigterm_stops_it_cleanly(cloud: CloudServer) -> None:
+    assert cloud.stop(signal.SIGTERM) == 0
+    assert "motia cloud: stopped" in cloud.logs()

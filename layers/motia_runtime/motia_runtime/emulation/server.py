@@ -89,8 +89,7 @@ class CloudApp:
 
     def _invoked(self, result: Invocation) -> None:
         self.log({"type": "invoke", **result.log_line()})
-        for wake in self._wakes:
-            wake.set()
+        self.kick()
 
     # -- start -------------------------------------------------------------------------------
     def load(self) -> None:
@@ -187,9 +186,11 @@ class CloudApp:
     def start_sources(self) -> None:
         region = self.settings.region
         for source in self.model.sqs_sources:
+            wake = threading.Event()
+            self._wakes.append(wake)
             self._threads.append(SqsPoller(source, self.resources.queues_by_id[source.queue], self.client("sqs"),
                                            self.invoke, self.executor, self.pools[source.function].cap, region,
-                                           self.stop_event))
+                                           wake, self.stop_event))
         for stream_source in self.model.stream_sources:
             arn = self.resources.table_stream_arns.get(stream_source.table)
             if arn is None:
@@ -212,6 +213,11 @@ class CloudApp:
     # -- invoking ----------------------------------------------------------------------------
     def invoke(self, function: str, event: dict[str, Any]) -> Invocation:
         return self.pools[function].invoke(event)
+
+    def kick(self) -> None:
+        """Something happened (an invocation ended, a request came): pollers look now."""
+        for wake in self._wakes:
+            wake.set()
 
     async def _ainvoke(self, function: str, event: dict[str, Any]) -> Invocation:
         return await asyncio.get_running_loop().run_in_executor(self.executor, self.invoke, function, event)

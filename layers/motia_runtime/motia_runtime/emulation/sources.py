@@ -33,16 +33,18 @@ from .lambda_pool import Invocation
 from .template import Schedule, SqsSource, StreamSource
 
 Invoke = Callable[[str, dict[str, Any]], Invocation]
-RECEIVE_WAIT_S = 1  # long poll; also how long a stop waits for a poller
+# Short polls, then a pause a finished invocation cuts short (a new message usually comes from
+# one): moto's long poll spins while a queue holds only in-flight messages.
+IDLE_POLL_S = 0.5
 UNLIMITED_RETRIES = 10_000  # MaximumRetryAttempts -1 (until the record expires, a day on AWS)
 
 
 class SqsPoller(threading.Thread):
     def __init__(self, source: SqsSource, queue: QueueInfo, sqs: Any, invoke: Invoke, executor: Executor,
-                 concurrency: int, region: str, stop: threading.Event) -> None:
+                 concurrency: int, region: str, wake: threading.Event, stop: threading.Event) -> None:
         super().__init__(name=f"sqs-{source.function}", daemon=True)
         self.source, self.queue, self.sqs, self.invoke = source, queue, sqs, invoke
-        self.executor, self.region, self.stop = executor, region, stop
+        self.executor, self.region, self.wake, self.stop = executor, region, wake, stop
         self._slots = threading.Semaphore(max(1, source.max_concurrency or concurrency))
 
     def run(self) -> None:
@@ -52,13 +54,15 @@ class SqsPoller(threading.Thread):
             try:
                 messages = self.sqs.receive_message(
                     QueueUrl=self.queue.url, MaxNumberOfMessages=min(self.source.batch_size, 10),
-                    WaitTimeSeconds=RECEIVE_WAIT_S, MessageSystemAttributeNames=["All"],
+                    WaitTimeSeconds=0, MessageSystemAttributeNames=["All"],
                     MessageAttributeNames=["All"]).get("Messages", [])
             except Exception:
                 messages = []
                 self.stop.wait(1)  # moto stopping, or a hiccup: try again
             if not messages:
                 self._slots.release()
+                self.wake.wait(IDLE_POLL_S)
+                self.wake.clear()
                 continue
             self.executor.submit(self._batch, messages)
 
