@@ -23,6 +23,8 @@ def add_parser(sub: Any) -> None:
                        help="execution environments (worker processes) per function at most (default 4)")
     cloud.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE",
                        help="a template parameter, as sam deploy --parameter-overrides takes it (repeatable)")
+    cloud.add_argument("--environment-idle", type=float, default=600, metavar="SECONDS",
+                       help="end an execution environment idle this long; its next invocation starts cold (600)")
     cloud.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                        help="an environment variable for every function, over the template's (repeatable)")
     cloud.add_argument("--visibility-timeout-cap", type=int, metavar="SECONDS",
@@ -71,12 +73,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"motia cloud: {problem}", file=sys.stderr)
             return 2
     assert isinstance(parameters, dict) and isinstance(extra_env, dict)
-    if args.concurrency < 1:
-        print("motia cloud: --concurrency must be at least 1", file=sys.stderr)
+    if args.concurrency < 1 or args.environment_idle <= 0:
+        print("motia cloud: --concurrency must be at least 1 and --environment-idle above 0", file=sys.stderr)
         return 2
     settings = CloudSettings(Path(args.root), template=Path(args.template) if args.template else None,
                              host=args.host, port=args.port, ws_port=args.ws_port, concurrency=args.concurrency,
                              parameters=parameters, extra_env=extra_env, reload=args.reload,
+                             environment_idle_s=args.environment_idle,
                              visibility_timeout_cap=args.visibility_timeout_cap)
     app = CloudApp(settings)
     try:

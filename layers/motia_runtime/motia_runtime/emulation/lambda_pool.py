@@ -8,7 +8,8 @@ processes, ``worker.py``) created on demand, up to a concurrency cap.
   fails (``Sandbox.Timedout``); so is one whose memory (RSS) exceeds ``MemorySize``
   (``Runtime.OutOfMemory``). A process that dies mid-invocation fails it (``Runtime.ExitError``);
   a new environment replaces it on the next invocation.
-- ``recycle()`` (a code change) retires every environment: the next invocations are cold.
+- ``recycle()`` (a code change) retires every environment: the next invocations are cold;
+  ``reap(idle_s)`` ends environments idle that long, as Lambda reclaims idle ones.
 
 Workers fork from a server process that has already imported the runtime's heavy modules
 (multiprocessing's forkserver with preload), so a cold start costs the handler's own imports and
@@ -91,6 +92,7 @@ class _Environment:
         self.generation = generation
         self.init_error: dict[str, Any] | None = None
         self.init_ms: float | None = None
+        self.last_used = time.monotonic()
 
     def kill(self) -> None:
         if self.process.is_alive():
@@ -151,6 +153,7 @@ class FunctionPool:
             if env is not None and not (healthy and not self._closed and env.generation == self._generation):
                 self._all.discard(env)
             if env is not None and healthy and not self._closed and env.generation == self._generation:
+                env.last_used = time.monotonic()
                 self._idle.append(env)
             else:
                 self._count -= 1
@@ -161,14 +164,15 @@ class FunctionPool:
     def _start(self) -> _Environment:
         ctx = _mp_context()
         parent, child = ctx.Pipe()
-        process = ctx.Process(target=worker.main, args=(child, self.env, self.handler, self.code_root),
+        env = {**self.env, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb)}
+        process = ctx.Process(target=worker.main, args=(child, env, self.handler, self.code_root),
                               name=f"lambda-{self.name}", daemon=True)
         started = time.perf_counter()
         process.start()
         child.close()
-        env = _Environment(parent, process, self._generation)
+        environment = _Environment(parent, process, self._generation)
         with self._cond:
-            self._all.add(env)
+            self._all.add(environment)
         self.started += 1
         try:
             if not parent.poll(max(self.timeout_s, 10.0)):  # Lambda's init phase has its own 10 s limit
@@ -176,9 +180,9 @@ class FunctionPool:
             _, _, error = parent.recv()
         except (EOFError, OSError):
             error = {"errorType": "Runtime.ExitError", "errorMessage": "the environment did not start"}
-        env.init_ms = (time.perf_counter() - started) * 1000
-        env.init_error = error
-        return env
+        environment.init_ms = (time.perf_counter() - started) * 1000
+        environment.init_error = error
+        return environment
 
     # -- invoking ------------------------------------------------------------------------------
     def invoke(self, event: dict[str, Any]) -> Invocation:
@@ -239,6 +243,19 @@ class FunctionPool:
             self._cond.notify_all()
         for env in idle:
             env.kill()
+
+    def reap(self, idle_s: float) -> int:
+        """End the environments idle for ``idle_s`` or more; returns how many."""
+        cutoff = time.monotonic() - idle_s
+        with self._cond:
+            old = [env for env in self._idle if env.last_used <= cutoff]
+            self._idle = [env for env in self._idle if env.last_used > cutoff]
+            self._count -= len(old)
+            self._all.difference_update(old)
+            self._cond.notify_all()
+        for env in old:
+            env.kill()
+        return len(old)
 
     def close(self) -> None:
         with self._cond:

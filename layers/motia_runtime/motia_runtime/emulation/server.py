@@ -54,6 +54,7 @@ class CloudSettings:
     visibility_timeout_cap: int | None = None  # shortens the queues' visibility timeouts
     stream_poll_s: float = 0.25
     idle_timeout_s: float = IDLE_TIMEOUT_S
+    environment_idle_s: float = 600.0  # an idle environment is ended after this (Lambda: minutes)
     reload: bool = True
     log: TextIO | None = None  # invocation lines; default stdout
 
@@ -174,7 +175,6 @@ class CloudApp:
         inherited = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PYTHONPATH", "TMPDIR")}
         return {**inherited, **env,
                 "AWS_LAMBDA_FUNCTION_NAME": name, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
                 "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}", "AWS_LAMBDA_LOG_STREAM_NAME": "local",
                 "MOTIA_CLOUD_FUNCTION_ARN": resolver.get_att(logical_id, "Arn"),
                 "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime or 'python3.11'}", "_HANDLER": spec.handler,
@@ -203,12 +203,21 @@ class CloudApp:
                                               self.invoke, on_failure, self.settings.stream_poll_s, wake,
                                               self.stop_event))
         account = ev.ACCOUNT_ID
+        self._threads.append(threading.Thread(target=self._reap, name="reaper", daemon=True))
         self.scheduler = Scheduler(self.model.schedules,
                                    lambda s: f"arn:aws:events:{region}:{account}:rule/{s.name}",
                                    self.invoke, self.executor, region, self.stop_event)
         self._threads.append(self.scheduler)
         for thread in self._threads:
             thread.start()
+
+    def _reap(self) -> None:
+        idle_s = self.settings.environment_idle_s
+        while not self.stop_event.wait(min(idle_s / 4, 30)):
+            for pool in self.pools.values():
+                ended = pool.reap(idle_s)
+                if ended:
+                    self.log({"type": "reclaim", "function": pool.name, "environments": ended})
 
     # -- invoking ----------------------------------------------------------------------------
     def invoke(self, function: str, event: dict[str, Any]) -> Invocation:
