@@ -32,30 +32,25 @@ _TEXT_TYPES = re.compile(r"^(text/|application/(json|xml|javascript|x-www-form-u
 class _Compiled:
     route: HttpRoute
     pattern: re.Pattern[str] | None  # None: $default
+    names: tuple[str, ...]  # the path parameters, in the order of the pattern's groups
     rank: tuple[int, ...]
 
 
 def _compile(route: HttpRoute) -> _Compiled:
     if route.path == "$default":
-        return _Compiled(route, None, (3, 0, 0, route.method == "ANY"))
-    parts, params, greedy = [], 0, 0
+        return _Compiled(route, None, (), (3, 0, 0, route.method == "ANY"))
+    parts, names, greedy = [], [], 0
     for segment in route.path.strip("/").split("/"):
         match = re.fullmatch(r"\{([A-Za-z0-9_.-]+?)(\+?)\}", segment)
-        if match and match.group(2):
-            parts.append(f"(?P<{_group(match.group(1))}>.+)")
-            greedy += 1
-        elif match:
-            parts.append(f"(?P<{_group(match.group(1))}>[^/]+)")
-            params += 1
+        if match:  # groups are numbered: parameter names may hold characters a group name cannot
+            names.append(match.group(1))
+            parts.append("(.+)" if match.group(2) else "([^/]+)")
+            greedy += bool(match.group(2))
         else:
             parts.append(re.escape(segment))
     pattern = re.compile("^/" + "/".join(parts) + "$")
-    return _Compiled(route, pattern, (2 if greedy else 1 if params else 0, params, -len(route.path),
-                                      route.method == "ANY"))
-
-
-def _group(name: str) -> str:
-    return "p_" + re.sub(r"\W", "_", name) + "_" + uuid.uuid5(uuid.NAMESPACE_OID, name).hex[:6]
+    return _Compiled(route, pattern, tuple(names), (2 if greedy else 1 if names else 0, len(names),
+                                                    -len(route.path), route.method == "ANY"))
 
 
 class Router:
@@ -70,8 +65,7 @@ class Router:
                 return compiled.route, {}
             found = compiled.pattern.match(path)
             if found:
-                names = re.findall(r"\{([A-Za-z0-9_.-]+?)\+?\}", compiled.route.path)
-                return compiled.route, {n: found.group(_group(n)) for n in names}
+                return compiled.route, dict(zip(compiled.names, found.groups(), strict=True))
         return None
 
 

@@ -80,6 +80,7 @@ class CloudApp:
         self.http_port = settings.port
         self.ws_port = settings.ws_port if settings.ws_port is not None else (settings.port + 1 if settings.port else 0)
         self.api_id = ""
+        self._wake_loop: Callable[[], Any] | None = None  # ends serve()'s wait, from any thread
 
     # -- logging -----------------------------------------------------------------------------
     def log(self, record: dict[str, Any]) -> None:
@@ -290,7 +291,7 @@ class CloudApp:
 
     def stop(self) -> None:
         self.stop_event.set()
-        wake = getattr(self, "_wake_loop", None)
+        wake = self._wake_loop
         if wake is not None:
             with contextlib.suppress(RuntimeError):
                 wake()

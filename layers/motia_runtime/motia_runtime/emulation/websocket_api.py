@@ -100,6 +100,8 @@ class WebSocketGateway:
                               query=query or None, headers=headers)
         address = connection.remote_address or ("127.0.0.1", 0)
         event["requestContext"]["identity"] = {"sourceIp": address[0], "userAgent": headers.get("User-Agent", "")}
+        # What the handshake's later hooks need (select_subprotocol, the handler) rides on the
+        # connection object websockets passes to each of them.
         connection.motia_id = connection_id
         connection.motia_offered = protocols
         connection.motia_protocol = None
