@@ -7,9 +7,10 @@ docs/cloud-local.md ("Differences between the hosts")."""
 KNOWN_DIVERGENCES = {
     "group interleaving": "allowed: a group's items are compared one by one; concurrent steps interleave "
                           "their items differently from run to run on every live host (and on AWS)",
-    "repeat after sync": "allowed on the AWS hosts: the fan-out reads the table's stream asynchronously, so a "
+    "repeat after sync": "allowed on motia cloud: the fan-out reads the table's stream asynchronously, so a "
                          "write committed just before a join can be in its sync and delivered again after it; "
-                         "motia dev never repeats (asserted), clients drop the repeat",
+                         "motia dev and CloudSim (which pushes a request's writes before http() returns) never "
+                         "repeat (asserted); clients drop the repeat",
     "timestamps and generated ids": "allowed: replaced by placeholders",
     "invalid input": "not exercised: an event failing its step's input schema is retried max_retries times "
                      "on AWS (hosts/aws/queue.py reports it failed), dead-lettered at once by motia dev; "

@@ -98,7 +98,9 @@ def assert_same(results: dict[str, Canonical]) -> None:
         other = results[name].comparable()
         assert other == first, f"{name} differs from {names[0]}:\n{json.dumps(first, indent=1)[:4000]}\n---\n" \
                                f"{json.dumps(other, indent=1)[:4000]}"
-    assert results["motia dev"].repeats == 0  # the local host pushes at write time, never twice
+    # motia dev pushes at write time and CloudSim right after each request: neither repeats what a
+    # sync held. motia cloud may (KNOWN_DIVERGENCES["repeat after sync"]).
+    assert results["motia dev"].repeats == 0 and results["CloudSim"].repeats == 0
 
 
 # -- scenarios -----------------------------------------------------------------------------------------
