@@ -3,7 +3,8 @@ API's routes, and the event sources that invoke functions.
 
 The read is generic, by resource type: ``AWS::Serverless::Function`` (``Globals.Function``
 merged in) with ``Events`` of type ``HttpApi``, ``SQS``, ``DynamoDB`` and ``Schedule``/
-``ScheduleV2``; ``AWS::ApiGatewayV2::Api`` (WEBSOCKET) with its ``Route``s, ``Integration``s and
+``ScheduleV2`` (or an ``AWS::Lambda::EventSourceMapping`` on a queue or a table's stream);
+``AWS::ApiGatewayV2::Api`` (WEBSOCKET) with its ``Route``s, ``Integration``s and
 ``Stage``; ``AWS::Events::Rule`` with a ``ScheduleExpression`` targeting a function. Every other
 type is listed in ``AppModel.ignored`` (log groups, alarms, layers, IAM, ...) and left alone:
 tables, queues, the bus and pattern rules are made in moto by ``testing.resources``, which
@@ -200,9 +201,10 @@ def read_app(template: dict[str, Any], source: str = "template.yaml") -> AppMode
     globals_fn = (template.get("Globals") or {}).get("Function") or {}
     if not isinstance(globals_fn, dict):
         raise TemplateError(f"{source}: field Globals.Function: not a mapping")
-    for lid, resource in reader.resources.items():
+    for lid, resource in reader.resources.items():  # first, so a reference to it is not blamed
         if not isinstance(resource, dict) or not isinstance(resource.get("Type"), str):
             raise TemplateError(f"{source}: resource {lid}: field Type: missing")
+    for lid, resource in reader.resources.items():
         kind = resource["Type"]
         props = resource.get("Properties") or {}
         if not isinstance(props, dict):
@@ -226,6 +228,8 @@ def read_app(template: dict[str, Any], source: str = "template.yaml") -> AppMode
                 model.schedules.append(Schedule(lid, _expression(reader, lid, props["ScheduleExpression"],
                                                                  "ScheduleExpression"),
                                                 function, str(props.get("State", "ENABLED")) == "ENABLED"))
+        elif kind == "AWS::Lambda::EventSourceMapping":
+            _read_mapping(reader, model, lid, props)
         elif kind not in ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Events::EventBus", "AWS::Events::Rule",
                           "AWS::ApiGatewayV2::Route", "AWS::ApiGatewayV2::Integration",
                           "AWS::ApiGatewayV2::Stage", "AWS::ApiGatewayV2::RouteResponse"):
@@ -298,6 +302,33 @@ def _read_function(reader: _Reader, model: AppModel, lid: str, props: dict[str, 
             model.schedules.append(Schedule(f"{lid}.{name}", expression, lid, enabled))
         else:
             model.ignored.setdefault(f"event source {kind}", []).append(f"{lid}.{name}")
+
+
+def _read_mapping(reader: _Reader, model: AppModel, lid: str, props: dict[str, Any]) -> None:
+    """An ``AWS::Lambda::EventSourceMapping`` written out (rather than a SAM ``Events`` entry)."""
+    function = reader.of_type(lid, props.get("FunctionName"), FUNCTION_TYPES, "FunctionName")
+    if str(props.get("Enabled", True)).lower() == "false":
+        return
+    source = props.get("EventSourceArn")
+    kinds = {(reader.resources.get(r) or {}).get("Type") for r in referenced_ids(source)}
+    report = "ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or [])
+    if "AWS::SQS::Queue" in kinds:
+        queue = reader.of_type(lid, source, ("AWS::SQS::Queue",), "EventSourceArn")
+        scaling = props.get("ScalingConfig") or {}
+        model.sqs_sources.append(SqsSource(
+            function, queue, reader.integer(lid, props.get("BatchSize"), "BatchSize", SQS_DEFAULT_BATCH), report,
+            reader.integer(lid, scaling.get("MaximumConcurrency"), "ScalingConfig.MaximumConcurrency", 0) or None))
+    elif "AWS::DynamoDB::Table" in kinds:
+        table = reader.of_type(lid, source, ("AWS::DynamoDB::Table",), "EventSourceArn")
+        on_failure = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+        model.stream_sources.append(StreamSource(
+            function, table, reader.integer(lid, props.get("BatchSize"), "BatchSize", STREAM_DEFAULT_BATCH),
+            reader.integer(lid, props.get("MaximumRetryAttempts"), "MaximumRetryAttempts", -1),
+            str(props.get("BisectBatchOnFunctionError", False)).lower() == "true", report,
+            reader.of_type(lid, on_failure, ("AWS::SQS::Queue",), "DestinationConfig")
+            if on_failure is not None else None))
+    else:
+        raise reader.error(lid, "EventSourceArn", "is not an SQS queue or a DynamoDB table's stream of the template")
 
 
 def _read_websocket_routes(reader: _Reader, api: WebSocketApi) -> None:
