@@ -98,7 +98,7 @@ class CloudApp:
         """Read the template (TemplateError when it cannot be served)."""
         template = load_template(self.template_path)
         self.template = template
-        self.model = read_app(template, str(self.template_path))
+        self.model = read_app(template, str(self.template_path), self.settings.parameters)
         if not self.model.functions:
             raise TemplateError(f"{self.template_path}: field Resources: no AWS::Serverless::Function to serve")
 

@@ -45,7 +45,8 @@ class SqsPoller(threading.Thread):
         super().__init__(name=f"sqs-{source.function}", daemon=True)
         self.source, self.queue, self.sqs, self.invoke = source, queue, sqs, invoke
         self.executor, self.region, self.wake, self.stop = executor, region, wake, stop
-        self._slots = threading.Semaphore(max(1, source.max_concurrency or concurrency))
+        # MaximumConcurrency bounds the batches in flight, within the function's environments.
+        self._slots = threading.Semaphore(max(1, min(source.max_concurrency or concurrency, concurrency)))
 
     def run(self) -> None:
         while not self.stop.is_set():

@@ -168,10 +168,18 @@ def referenced_ids(value: Any) -> list[str]:
 
 
 class _Reader:
-    def __init__(self, template: dict[str, Any], source: str) -> None:
+    def __init__(self, template: dict[str, Any], source: str, parameters: dict[str, str] | None = None) -> None:
         self.template = template
         self.source = source
         self.resources: dict[str, Any] = template.get("Resources") or {}
+        declared = template.get("Parameters") or {}
+        self.parameters = {name: (spec or {}).get("Default") for name, spec in declared.items()} | (parameters or {})
+
+    def value(self, value: Any) -> Any:
+        """A ``Ref`` to a template parameter read as its value (an override, else its default)."""
+        if isinstance(value, dict) and list(value) == ["Ref"] and value["Ref"] in self.parameters:
+            return self.parameters[value["Ref"]]
+        return value
 
     def error(self, logical_id: str, field_name: str, problem: str) -> TemplateError:
         return TemplateError(f"{self.source}: resource {logical_id}: field {field_name}: {problem}")
@@ -184,6 +192,7 @@ class _Reader:
         raise self.error(logical_id, field_name, f"does not refer to a resource of type {' or '.join(types)}")
 
     def integer(self, logical_id: str, value: Any, field_name: str, default: int) -> int:
+        value = self.value(value)
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, int | str):
@@ -194,9 +203,11 @@ class _Reader:
             raise self.error(logical_id, field_name, f"{value!r} is not a number") from None
 
 
-def read_app(template: dict[str, Any], source: str = "template.yaml") -> AppModel:
-    """The model of ``template`` (see the module docstring); raises TemplateError."""
-    reader = _Reader(template, source)
+def read_app(template: dict[str, Any], source: str = "template.yaml",
+             parameters: dict[str, str] | None = None) -> AppModel:
+    """The model of ``template`` (see the module docstring); ``parameters`` override the template's
+    parameter defaults where a setting refers to one. Raises TemplateError."""
+    reader = _Reader(template, source, parameters)
     model = AppModel()
     globals_fn = (template.get("Globals") or {}).get("Function") or {}
     if not isinstance(globals_fn, dict):
