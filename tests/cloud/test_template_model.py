@@ -38,8 +38,9 @@ def test_the_repos_template_is_served_whole() -> None:
     model = read_app(load_template(REPO_TEMPLATE))
     assert len(model.functions) >= 18 and model.websocket is not None
     assert model.websocket.routes["$default"] == "WebSocketFunction"
-    assert [s.function for s in model.stream_sources] == ["FanoutFunction"]
-    assert model.stream_sources[0].on_failure_queue == "FanoutFailureQueue"
+    [fanout] = [s for s in model.stream_sources if s.function == "FanoutFunction"]
+    assert (fanout.table, fanout.on_failure_queue) == ("StreamsTable", "FanoutFailureQueue")
+    assert any(s.function == "DeliveryFunction" for s in model.sqs_sources)  # the big rooms' second hop
 
 
 def test_an_event_source_mapping_written_out_is_read_too() -> None:
