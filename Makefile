@@ -1,5 +1,6 @@
 # make dev   - install, then run the example app with the Workbench on http://localhost:3000
 # make test  - install, then run every test
+# make cloud - install, then serve template.yaml as AWS would run it (motia cloud: HTTP API :4000, WebSocket :4001)
 # make web   - build the demo page clients/web/dist (npm ci from the lock file, esbuild); dev and test do it when node exists
 # make wheel - build the motia-runtime wheel and sdist into dist/ (pip install it anywhere; README "Start your own app")
 # make build - motia build: check template.yaml is current, write the function code and the two layers
@@ -27,7 +28,7 @@ ifneq ($(and $(shell command -v node 2>/dev/null),$(shell command -v npm 2>/dev/
 WEB_BUILD := $(WEB_DIST)
 endif
 
-.PHONY: install dev test lint check clean build web chromium redis bench bench-peer wheel
+.PHONY: install dev cloud test lint check clean build web chromium redis bench bench-peer wheel
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +50,11 @@ web: $(WEB_BUILD)
 
 dev: $(STAMP) $(WEB_BUILD)
 	$(BIN)/motia dev --port $(PORT)
+
+# CLOUD_ARGS: more flags, e.g. CLOUD_ARGS="--env OPENAI_API_KEY=sk-..." (docs/cloud-local.md)
+CLOUD_PORT ?= 4000
+cloud: $(STAMP)
+	$(BIN)/motia cloud --port $(CLOUD_PORT) $(CLOUD_ARGS)
 
 test: $(STAMP) $(WEB_BUILD) chromium redis
 	$(BIN)/pytest

@@ -32,8 +32,11 @@ def free_port() -> int:
 
 
 class FakeOpenAI:
-    def __init__(self, reply: Reply = "Hello from the fake model", chunk_size: int = 4, chunk_delay_s: float = 0.01):
+    def __init__(self, reply: Reply = "Hello from the fake model", chunk_size: int = 4, chunk_delay_s: float = 0.01,
+                 first_delay_s: float = 0.0):
         self.reply: Reply = reply
+        self.first_delay_s = first_delay_s  # before the first streamed piece (lets a client join first)
+        self.gate: threading.Event | None = None  # when set: streamed replies wait for it to open
         self.chunk_size = chunk_size
         self.chunk_delay_s = chunk_delay_s
         self.fail_with: int | None = None  # answer every request with this HTTP status
@@ -68,6 +71,10 @@ class FakeOpenAI:
         async def events():
             pieces = [text[i:i + self.chunk_size] for i in range(0, len(text), self.chunk_size)]
             first = {"role": "assistant", "content": ""}
+            if self.first_delay_s:
+                await asyncio.sleep(self.first_delay_s)
+            while self.gate is not None and not self.gate.is_set():
+                await asyncio.sleep(0.02)
             for i, delta in enumerate([first, *({"content": p} for p in pieces)]):
                 chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": created, "model": model,
                          "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}

@@ -3,6 +3,8 @@
 // health_check → health_result, updated in place), the AI enrichment items and one item per
 // status the lifecycle orchestrator reached. Every item has `message`, `stage`, `progress`.
 
+import { apiBase } from './address.js'
+
 export const STREAM = 'petCreation'
 
 const JOURNEY = ['created', 'quarantine', 'health_check', 'health_result']
@@ -31,7 +33,8 @@ const KNOWN = new Set(['message', ...ENRICHMENT.map((e) => e.id)])
 export const statusItems = (items) => items.filter((item) => !KNOWN.has(item.id))
 
 export async function createPet(pet) {
-  const response = await fetch('/pets', {
+  // ?api=http://host:port sends it to another origin (motia cloud's HTTP API, or AWS's).
+  const response = await fetch(`${apiBase}/pets`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(pet),

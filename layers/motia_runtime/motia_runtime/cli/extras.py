@@ -13,6 +13,8 @@ from importlib.util import find_spec
 NEEDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "dev": ("local", ("uvicorn", "starlette", "websockets", "watchfiles")),
     "generate": ("aws", ("yaml",)),
+    "build": ("aws", ("yaml", "packaging")),
+    "cloud": ("cloud", ("uvicorn", "starlette", "websockets", "boto3", "moto")),
     "watch": ("client", ("websockets",)),
 }
 

@@ -1,4 +1,4 @@
-"""``motia dev | check | generate | build | openapi | watch | create | types``."""
+"""``motia dev | check | generate | build | openapi | cloud | watch | create | types``."""
 
 from __future__ import annotations
 
@@ -215,6 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
     openapi.add_argument("--root", default=".")
     openapi.add_argument("--output", help="a file to write instead of standard output")
     openapi.set_defaults(func=_openapi)
+
+    from .cloud import add_parser as add_cloud
+
+    add_cloud(sub)
 
     watch = sub.add_parser("watch", help="print a stream item's or group's changes live (Ctrl-C to stop)")
     watch.add_argument("stream")

@@ -6,7 +6,10 @@ function's environment from the template (Globals and its own variables, resolve
 resources made in moto). Calls run in one worker thread standing for warm Lambda containers:
 each simulated function keeps its own Runtime between calls (``AWS_LAMBDA_FUNCTION_NAME``).
 
-- ``http()`` → API entry (HTTP API v2 event, routed like API Gateway on the project's API steps).
+- ``http()`` → API entry (HTTP API v2 event, routed like API Gateway on the project's API steps);
+  then the stream records the request wrote go to the fan-out at once (``prompt_fanout``), as
+  the poller does on AWS within a fraction of a second, so a client joining afterwards finds
+  them in its ``sync`` and is not sent them again (as with ``motia dev``).
 - ``deliver()`` → queue entry, with what EventBridge (or the FIFO path) put in each step's SQS
   queue. Succeeded messages are deleted; failed ones are made visible again at once (standing
   in for their retry delay running out), so each ``deliver()`` is one attempt per message. The
@@ -80,8 +83,9 @@ class CloudSim:
 
     def __init__(self, root: str | Path, *, template: dict[str, Any] | None = None, region: str = "us-east-1",
                  stack_name: str = "motia-sim", stage: str = "test", max_stream_retries: int | None = None,
-                 parameters: dict[str, str] | None = None) -> None:
+                 parameters: dict[str, str] | None = None, prompt_fanout: bool = True) -> None:
         self.root = Path(root).resolve()
+        self.prompt_fanout = prompt_fanout  # pump the table stream after each http() (see _prompt_fanout)
         self.parameters = dict(parameters or {})  # template parameter overrides, as sam deploy takes them
         self.region = region
         self.stack_name = stack_name
@@ -300,8 +304,16 @@ class CloudSim:
         event = ev.http_api(method, path, route_key=f"{config.method} {apigw_path(config.path)}", path_params=params,
                             query=query, headers=all_headers, body=body, region=self.region)
         result = self.invoke("api", event, step=step.name)
+        self._prompt_fanout()
         return HttpResponse(int(result["statusCode"]), dict(result.get("headers") or {}), result.get("body") or "",
                             bool(result.get("isBase64Encoded")))
+
+    def _prompt_fanout(self) -> None:
+        """Push what a request wrote before the caller's next move, as the stream's poller does on
+        AWS within a fraction of a second: a client that joins after the request then finds the
+        writes in its sync and is not sent them again (events stay queued for ``deliver()``)."""
+        if self.prompt_fanout:
+            self.pump_streams()
 
     # -- queues ------------------------------------------------------------------------------
     def deliver(self) -> int:

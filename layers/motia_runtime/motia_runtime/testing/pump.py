@@ -55,6 +55,11 @@ class StreamPump:
                     break
         return out
 
+    @property
+    def pending(self) -> int:
+        """Records read but not yet handed over successfully (a failed batch waits here)."""
+        return len(self._backlog)
+
     def pump(self) -> int:
         """Hand new records to the fan-out; returns how many records it was given."""
         self._backlog.extend(self.read())

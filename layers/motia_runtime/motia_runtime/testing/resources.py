@@ -59,6 +59,13 @@ class Resources:
     delivery_dlq: QueueInfo | None = None
     ws_stage: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # By logical id, for every table, queue and scheduled rule, with or without Motia metadata
+    # (what a live emulator needs to wire event sources generically).
+    table_names: dict[str, str] = field(default_factory=dict)
+    table_stream_arns: dict[str, str] = field(default_factory=dict)
+    queues_by_id: dict[str, QueueInfo] = field(default_factory=dict)
+    schedules: dict[str, dict[str, Any]] = field(default_factory=dict)  # rule id -> its properties
+    resolver: Resolver | None = None  # resolves the template's other values against what was made
 
 
 def motia_meta(resource: dict[str, Any]) -> dict[str, Any]:
@@ -238,43 +245,69 @@ def _register_websocket_api(template: dict[str, Any], resolver: Resolver, api_id
                     out.ws_stage = str(props.get("StageName"))
 
 
+_FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
+_MADE_TYPES = ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Events::EventBus", "AWS::Events::Rule")
+
+
+def _register_functions(template: dict[str, Any], resolver: Resolver) -> None:
+    """Functions are not created, but what refers to them (rule targets, environment) resolves to
+    the name and ARN they would have."""
+    for lid, resource in (template.get("Resources") or {}).items():
+        if isinstance(resource, dict) and resource.get("Type") in _FUNCTION_TYPES:
+            name = str(resolver((resource.get("Properties") or {}).get("FunctionName"))
+                       or f"{resolver.pseudo['AWS::StackName']}-{lid}"[:64])
+            arn = f"arn:aws:lambda:{resolver.pseudo['AWS::Region']}:{resolver.pseudo['AWS::AccountId']}:function:{name}"
+            resolver.refs[lid] = name
+            resolver.attrs[(lid, "Arn")] = arn
+
+
 def create_resources(template: dict[str, Any], clients: dict[str, Any], *, stack: str, region: str,
                      account: str, websocket_api_id: str, parameters: dict[str, str] | None = None) -> Resources:
-    """``parameters`` are what ``sam deploy --parameter-overrides`` would pass."""
+    """``parameters`` are what ``sam deploy --parameter-overrides`` would pass. Tables, queues,
+    the bus and rules are made whatever their metadata; the Motia roles only fill the role maps."""
     resolver = Resolver(template, stack, region, account, parameters)
-    found = [(lid, r, motia_meta(r)) for lid, r in (template.get("Resources") or {}).items() if motia_meta(r)]
-    out = Resources()
+    found = [(lid, r, motia_meta(r)) for lid, r in (template.get("Resources") or {}).items()
+             if isinstance(r, dict) and (motia_meta(r) or r.get("Type") in _MADE_TYPES)]
+    out = Resources(resolver=resolver)
     _register_websocket_api(template, resolver, websocket_api_id, out)
+    _register_functions(template, resolver)
     for lid, resource, meta in found:
-        if str(meta.get("role", "")).endswith("-table"):
-            out.tables[meta["role"]] = _create_table(clients, resolver, lid, resource.get("Properties") or {})
+        if resource.get("Type") == "AWS::DynamoDB::Table":
+            out.table_names[lid] = _create_table(clients, resolver, lid, resource.get("Properties") or {})
             if (lid, "StreamArn") in resolver.attrs:
-                out.stream_arns[meta["role"]] = resolver.attrs[(lid, "StreamArn")]
-        elif meta.get("role") == "bus":
+                out.table_stream_arns[lid] = resolver.attrs[(lid, "StreamArn")]
+            if str(meta.get("role", "")).endswith("-table"):
+                out.tables[meta["role"]] = out.table_names[lid]
+                if lid in out.table_stream_arns:
+                    out.stream_arns[meta["role"]] = out.table_stream_arns[lid]
+        elif resource.get("Type") == "AWS::Events::EventBus" or meta.get("role") == "bus":
             props = resource.get("Properties") or {}
             out.bus_name = _name(resolver, props, "Name", lid, 256)
             arn = clients["events"].create_event_bus(Name=out.bus_name)["EventBusArn"]
             resolver.refs[lid] = out.bus_name
             resolver.attrs |= {(lid, "Arn"): arn, (lid, "Name"): out.bus_name}
     # Queues without a redrive policy (the DLQs) first: the others point at them.
-    queues = sorted((f for f in found if f[2].get("role") in ("queue", "dlq", "delivery-queue", "delivery-dlq")),
+    queues = sorted((f for f in found if f[1].get("Type") == "AWS::SQS::Queue"),
                     key=lambda f: bool((f[1].get("Properties") or {}).get("RedrivePolicy")))
     for lid, resource, meta in queues:
         info = _create_queue(clients, resolver, lid, resource.get("Properties") or {})
-        if meta["role"] == "delivery-queue":
+        out.queues_by_id[lid] = info
+        if meta.get("role") == "delivery-queue":
             out.delivery_queue = info
-        elif meta["role"] == "delivery-dlq":
+        elif meta.get("role") == "delivery-dlq":
             out.delivery_dlq = info
-        else:
+        elif meta.get("role") in ("queue", "dlq"):
             (out.dlqs if meta["role"] == "dlq" else out.queues)[str(meta.get("step"))] = info
     globals_env = ((template.get("Globals") or {}).get("Function") or {}).get("Environment", {}).get("Variables") or {}
     for lid, resource, meta in found:
         props = resource.get("Properties") or {}
-        if meta.get("role") == "rule":
+        if resource.get("Type") == "AWS::Events::Rule":
             rule = _create_rule(clients, resolver, lid, props)
-            if rule:
+            if rule and meta.get("role") == "rule":
                 out.rules.setdefault(str(meta.get("step")), []).append(rule)
-        elif resource.get("Type") in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
+            elif rule is None and "ScheduleExpression" in props:
+                out.schedules[lid] = props
+        elif resource.get("Type") in _FUNCTION_TYPES and meta.get("role"):
             key = str(meta.get("step")) if meta.get("role") == "function" else str(meta.get("role"))
             out.functions[key] = _function(resolver, lid, props, globals_env, out.warnings)
     return out

@@ -13,6 +13,10 @@ sees has gone through the real pusher, its SigV4 signing and HTTP. It answers as
   not verify against the credentials in the environment (``AWS_ACCESS_KEY_ID`` /
   ``AWS_SECRET_ACCESS_KEY``, as the harness sets them), or is more than 5 minutes old; those are
   listed in ``rejected``.
+
+The same server is the Management API of ``motia cloud`` (``motia_runtime.emulation``): there a
+``sink`` hands each post to the real socket (and a DELETE closes it) instead of recording it, and
+``control`` serves the emulator's own ``/__cloud/`` paths.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from urllib.parse import unquote
 
 if TYPE_CHECKING:
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
 
 
 _FAILURES = {429: "LimitExceededException", 413: "PayloadTooLargeException", 500: "InternalServerErrorException"}
+MAX_POST = 128 * 1024  # API Gateway's largest message to a connection
 MAX_SKEW_S = 300  # API Gateway refuses a signature more than 5 minutes old (or ahead)
 
 
@@ -98,14 +103,32 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 256
 
 
+class ConnectionSink(Protocol):
+    """Where a live emulator's Management API sends what functions post (see the module docstring)."""
+
+    def post(self, connection_id: str, data: bytes) -> bool:
+        """Send one frame; False when the connection is gone."""
+
+    def delete(self, connection_id: str) -> bool:
+        """Close the connection; False when it was already gone."""
+
+    def info(self, connection_id: str) -> dict[str, Any] | None:
+        """GET @connections/{id}'s answer, None when gone."""
+
+
 class FrameRecorder:
     """API Gateway's Management API for one stage, on ``127.0.0.1``: see the module docstring.
     Use ``start()`` / ``stop()`` (or ``with``); ``endpoint`` is what ``MOTIA_WS_ENDPOINT`` takes."""
 
     def __init__(self, stage: str = "test", *, region: str | None = None,
-                 credentials: Callable[[], Credentials | None] = env_credentials) -> None:
+                 credentials: Callable[[], Credentials | None] = env_credentials, port: int = 0,
+                 sink: ConnectionSink | None = None,
+                 control: Callable[[str, str, bytes], tuple[int, bytes]] | None = None) -> None:
         self.stage = stage
         self.region = region
+        self.port = port
+        self.sink = sink
+        self.control = control
         self._credentials = credentials
         self._lock = threading.Lock()
         self.posted: dict[str, list[bytes]] = defaultdict(list)
@@ -120,7 +143,7 @@ class FrameRecorder:
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> FrameRecorder:
         if self._server is None:
-            server = _Server(("127.0.0.1", 0), _handler_for(self))
+            server = _Server(("127.0.0.1", self.port), _handler_for(self))
             self._server = server
             threading.Thread(target=server.serve_forever, args=(0.05,), name="motia-sim-apigateway",
                              daemon=True).start()
@@ -185,6 +208,9 @@ class FrameRecorder:
     def _answer(self, method: str, path: str, host: str, headers: Mapping[str, str],
                 body: bytes) -> tuple[int, str, bytes]:
         """(status, error type or "", body) for one request."""
+        if self.control is not None and path.startswith("/__cloud/"):
+            status, reply = self.control(method, path, body)
+            return status, "", reply
         prefix = f"/{self.stage}/@connections/"
         raw_id = path[len(prefix):] if path.startswith(prefix) else ""
         if not raw_id or "/" in raw_id or "?" in raw_id:
@@ -196,6 +222,8 @@ class FrameRecorder:
             return 403, "ForbiddenException", json.dumps({"message": problem}).encode()
         connection_id = unquote(raw_id)  # ids end in "=", sent as "%3D"
         gone = 410, "GoneException", json.dumps({"message": f"connection {connection_id} is gone"}).encode()
+        if self.sink is not None:
+            return self._answer_live(self.sink, method, connection_id, body, gone)
         with self._lock:
             if method == "POST":
                 self.attempts[connection_id] += 1
@@ -215,6 +243,25 @@ class FrameRecorder:
             at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._connected_at.get(connection_id, 0)))
             return 200, "", json.dumps({"connectedAt": at, "lastActiveAt": at,
                                         "identity": {"sourceIp": "127.0.0.1", "userAgent": ""}}).encode()
+
+
+    def _answer_live(self, sink: ConnectionSink, method: str, connection_id: str, body: bytes,
+                     gone: tuple[int, str, bytes]) -> tuple[int, str, bytes]:
+        with self._lock:
+            self.attempts[connection_id] += method == "POST"
+            failure = self._failures[connection_id].pop(0) if method == "POST" and self._failures[connection_id] \
+                else None
+        if failure is not None:
+            message = f"injected {failure} for connection {connection_id}"
+            return failure, _FAILURES[failure], json.dumps({"message": message}).encode()
+        if method == "POST" and len(body) > MAX_POST:
+            return 413, _FAILURES[413], json.dumps({"message": f"{len(body)} bytes: over 128 KB"}).encode()
+        if method == "POST":
+            return (200, "", b"") if sink.post(connection_id, body) else gone
+        if method == "DELETE":
+            return (204, "", b"") if sink.delete(connection_id) else gone
+        info = sink.info(connection_id)
+        return (200, "", json.dumps(info).encode()) if info is not None else gone
 
 
 def _handler_for(recorder: FrameRecorder) -> type[BaseHTTPRequestHandler]:
