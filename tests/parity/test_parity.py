@@ -62,15 +62,18 @@ def sim(model: FakeOpenAI) -> Iterator[SimHost]:
         patch.setenv("PET_FIELD_DELAY_MS", FIELD_MS)
         for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "PET_AI_MODEL"):
             patch.delenv(name, raising=False)
-        parameters = {"EnvOpenaiApiKey": "sk-test", "EnvOpenaiBaseUrl": model.base_url}
+        parameters = {"EnvOpenaiBaseUrl": model.base_url}
         with testing.CloudSim(REPO, parameters=parameters) as cloud_sim:
+            # The key is a secret of the app ([tool.motia.secrets]): in SSM, as on AWS.
+            cloud_sim.client("ssm").put_parameter(Name="/motia-app/openai-api-key", Value="sk-test",
+                                                  Type="SecureString")
             yield SimHost(cloud_sim)
 
 
 @pytest.fixture(scope="module")
 def cloud(model: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHost]:
     server = CloudServer(REPO, tmp_path_factory.mktemp("parity-cloud"), args=[
-        "--parameter", "EnvOpenaiApiKey=sk-test", "--parameter", f"EnvOpenaiBaseUrl={model.base_url}",
+        "--secret", "OPENAI_API_KEY=sk-test", "--parameter", f"EnvOpenaiBaseUrl={model.base_url}",
         "--env", f"PET_STAGE_DELAY_MS={STAGE_MS}", "--env", f"PET_FIELD_DELAY_MS={FIELD_MS}"]).start()
     yield LiveHost("motia cloud", server.http_url, server.ws_url)
     server.stop()

@@ -27,6 +27,9 @@ def add_parser(sub: Any) -> None:
                        help="end an execution environment idle this long; its next invocation starts cold (600)")
     cloud.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                        help="an environment variable for every function, over the template's (repeatable)")
+    cloud.add_argument("--secret", action="append", default=[], metavar="NAME=VALUE",
+                       help="a secret of the app ([tool.motia.secrets]), stored in the local SSM or Secrets "
+                            "Manager where the functions read it on AWS (repeatable)")
     cloud.add_argument("--visibility-timeout-cap", type=int, metavar="SECONDS",
                        help="shorten the event queues' visibility timeouts to at most this (AWS: the template's)")
     cloud.add_argument("--no-reload", dest="reload", action="store_false",
@@ -68,17 +71,18 @@ def run(args: argparse.Namespace) -> int:
     from ..emulation import CloudApp, CloudSettings, TemplateError
 
     parameters, extra_env = _pairs("--parameter", args.parameter), _pairs("--env", args.env)
-    for problem in (parameters, extra_env):
+    secrets = _pairs("--secret", args.secret)
+    for problem in (parameters, extra_env, secrets):
         if isinstance(problem, str):
             print(f"motia cloud: {problem}", file=sys.stderr)
             return 2
-    assert isinstance(parameters, dict) and isinstance(extra_env, dict)
+    assert isinstance(parameters, dict) and isinstance(extra_env, dict) and isinstance(secrets, dict)
     if args.concurrency < 1 or args.environment_idle <= 0:
         print("motia cloud: --concurrency must be at least 1 and --environment-idle above 0", file=sys.stderr)
         return 2
     settings = CloudSettings(Path(args.root), template=Path(args.template) if args.template else None,
                              host=args.host, port=args.port, ws_port=args.ws_port, concurrency=args.concurrency,
-                             parameters=parameters, extra_env=extra_env, reload=args.reload,
+                             parameters=parameters, extra_env=extra_env, secrets=secrets, reload=args.reload,
                              environment_idle_s=args.environment_idle,
                              visibility_timeout_cap=args.visibility_timeout_cap)
     app = CloudApp(settings)

@@ -51,6 +51,9 @@ class CloudSettings:
     stack: str = "motia-cloud"
     parameters: dict[str, str] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)  # set in every function (local tuning)
+    # Values of the app's secrets ([tool.motia.secrets] names), stored in moto's SSM or Secrets
+    # Manager where the template's MOTIA_SECRETS points, so functions read them as on AWS.
+    secrets: dict[str, str] = field(default_factory=dict)
     visibility_timeout_cap: int | None = None  # shortens the queues' visibility timeouts
     stream_poll_s: float = 0.25
     idle_timeout_s: float = IDLE_TIMEOUT_S
@@ -122,6 +125,7 @@ class CloudApp:
                                               parameters=self.settings.parameters)
         except SimError as exc:
             raise TemplateError(f"{self.template_path}: {exc}") from None
+        self._store_secrets()
         cap = self.settings.visibility_timeout_cap
         if cap is not None:
             for source in self.model.sqs_sources:
@@ -143,6 +147,27 @@ class CloudApp:
                 spec.logical_id, spec.handler, self._function_env(spec.logical_id), str(self.root),
                 timeout_s=spec.timeout_s, memory_mb=spec.memory_mb, cap=self.settings.concurrency,
                 on_invoke=self._invoked)
+
+    def _store_secrets(self) -> None:
+        """Put each ``--secret`` where the functions' ``MOTIA_SECRETS`` says they read it."""
+        if not self.settings.secrets:
+            return
+        declared: dict[str, str] = {}
+        for spec in self.model.functions.values():
+            raw = self._function_env(spec.logical_id).get("MOTIA_SECRETS")
+            if raw:
+                declared.update(json.loads(raw))
+        unknown = sorted(set(self.settings.secrets) - set(declared))
+        if unknown:
+            known = ", ".join(sorted(declared)) or "none"
+            raise TemplateError(f"--secret {', '.join(unknown)}: not a secret of the app "
+                                f"([tool.motia.secrets]: {known})")
+        for name, value in self.settings.secrets.items():
+            kind, _, where = declared[name].partition(":")
+            if kind == "ssm":
+                self.client("ssm").put_parameter(Name=where, Value=value, Type="SecureString", Overwrite=True)
+            else:
+                self.client("secretsmanager").create_secret(Name=where, SecretString=value)
 
     def client(self, service: str) -> Any:
         import boto3
