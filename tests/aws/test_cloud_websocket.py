@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -160,3 +161,23 @@ def test_the_join_beyond_the_cap_gets_an_error_and_bounds_the_connections_rows(
         write(sim, "board", "g5", "n", {"text": "subscribed"})
         sim.pump_streams()
         assert [(f["groupId"], f["event"]["type"]) for f in client.frames[-1:]] == [("g5", "create")]
+
+
+def test_the_fanout_reports_emf_metrics(sim: CloudSim, capsys: pytest.CaptureFixture[str]) -> None:
+    a, b = sim.connect(), sim.connect()
+    a.join("board", "g")
+    b.join("board", "g")
+    sim.gone(b.connection_id)
+    capsys.readouterr()
+    write(sim, "board", "g", "note", {"text": "one"})
+    sim.pump_streams()
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    assert lines, "no EMF line"
+    emf = lines[-1]
+    [directive] = emf["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "Motia"
+    names = {m["Name"] for m in directive["Metrics"]}
+    assert {"FramesPushed", "GoneConnections", "FanoutFailedRecords", "FanoutLatency"} <= names
+    value = {name: (emf[name][0] if isinstance(emf[name], list) else emf[name]) for name in names}  # EMF: one or a list
+    assert value["FramesPushed"] == 1 and value["GoneConnections"] == 1 and value["FanoutFailedRecords"] == 0
+    assert 0 <= value["FanoutLatency"] < 60_000

@@ -56,6 +56,7 @@ from ...log import StepLogger
 from ...ports.streams import StreamChange
 from ...protocol import FRAME_TOO_LARGE, Room, change_frame, encode, error_frame, rooms_for
 from . import bootstrap
+from .metrics import publish_fanout
 
 # Posts run on push_concurrency() threads (MOTIA_PUSH_CONCURRENCY, default 64; why 64: see the
 # pusher). The subscriber queries, one per room, are CPU-bound in botocore (~1.3 ms each against
@@ -334,6 +335,7 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
         log.exception(f"the fan-out function is not configured; failing the batch: {exc}")
         return {"batchItemFailures": [{"itemIdentifier": p.sequence_number} for p in pending]}
     result = fanout.deliver(pending)
+    publish_fanout(result, pending)  # EMF: frames pushed, gone connections, latency (metrics.py)
     log.info("batch pushed", records=len(records), changes=len(pending), frames=result.frames, queued=result.queued,
              connections=result.connections, gone=len(result.gone), failed=len(result.failed),
              traceIds=sorted({p.trace_id for p in pending if p.trace_id}))
