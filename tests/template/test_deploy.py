@@ -266,6 +266,14 @@ def test_schedules_and_the_table_stream_reach_their_functions(translated: dict[s
         (function_id,) = refs(target["Arn"])
         assert [p for p in _permissions(translated, function_id, "events.amazonaws.com")
                 if refs(p["SourceArn"]) == {schedule_id}], schedule_id
+        # A run EventBridge cannot deliver lands in the schedule's DLQ, which only that rule may send to.
+        (dlq_id,) = refs(target["DeadLetterConfig"]["Arn"])
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+        allowing = [q["Properties"] for q in of_type(translated, "AWS::SQS::QueuePolicy").values()
+                    if dlq_id in refs(q["Properties"]["Queues"])
+                    and any(refs(st["Condition"]["ArnEquals"]["aws:SourceArn"]) == {schedule_id}
+                            for st in q["Properties"]["PolicyDocument"]["Statement"])]
+        assert allowing, f"no queue policy lets {schedule_id} send to {dlq_id}"
     streams = [(i, m["Properties"]) for i, m in of_type(translated, "AWS::Lambda::EventSourceMapping").items()
                if "StreamArn" in json.dumps(m["Properties"]["EventSourceArn"])]
     tables = {i for i, t in of_type(translated, "AWS::DynamoDB::Table").items()
@@ -317,6 +325,9 @@ def test_operations_cover_every_function_queue_and_stage(translated: dict[str, A
     dead_letter_queues |= {next(iter(refs(m["Properties"]["DestinationConfig"]["OnFailure"]["Destination"])))
                            for m in of_type(translated, "AWS::Lambda::EventSourceMapping").values()
                            if "DestinationConfig" in m["Properties"]}
+    dead_letter_queues |= {next(iter(refs(t["DeadLetterConfig"]["Arn"])))
+                           for r in of_type(translated, "AWS::Events::Rule").values()
+                           for t in r["Properties"]["Targets"] if "DeadLetterConfig" in t}
     assert watched("ApproximateNumberOfMessagesVisible") == dead_letter_queues
     for function in functions.values():  # its own log group, with a retention
         (group,) = refs(function["Properties"]["LoggingConfig"]["LogGroup"])

@@ -138,12 +138,18 @@ def _function_resources(function_id: str, function: dict[str, Any]) -> dict[str,
 
 
 def _dead_letter_queues(resources: dict[str, dict[str, Any]]) -> set[str]:
-    """Queues something dead-letters into: a redrive target, or a stream's on-failure destination."""
+    """Queues something dead-letters into: a redrive target, a rule target's dead-letter queue, or a
+    stream's on-failure destination."""
     found: set[str] = set()
     for resource in resources.values():
         redrive = (resource.get("Properties") or {}).get("RedrivePolicy")
         if resource["Type"] == "AWS::SQS::Queue" and redrive:
             found.add(redrive["deadLetterTargetArn"]["Fn::GetAtt"][0])
+        if resource["Type"] == "AWS::Events::Rule":
+            for target in resource["Properties"].get("Targets") or []:
+                arn = (target.get("DeadLetterConfig") or {}).get("Arn")
+                if isinstance(arn, dict) and "Fn::GetAtt" in arn:
+                    found.add(arn["Fn::GetAtt"][0])
         for source in ((resource.get("Properties") or {}).get("Events") or {}).values():
             destination = (source.get("Properties") or {}).get("DestinationConfig", {}).get("OnFailure", {})
             if destination.get("Type") == "SQS":

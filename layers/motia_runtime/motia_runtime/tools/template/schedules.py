@@ -13,10 +13,16 @@ from ...errors import ConfigError
 from ...project import Step
 from .cron import to_aws_cron
 from .names import get_att, ref, step_metadata
+from .queues import DLQ_RETENTION, RULE_MAX_AGE, RULE_MAX_RETRIES
 
 
 def schedule_ids(base: str) -> tuple[str, str]:
     return f"{base}Schedule", f"{base}SchedulePermission"
+
+
+def schedule_dlq_ids(base: str) -> tuple[str, str]:
+    """The queue a schedule's undeliverable runs land in, and the policy letting its rule send there."""
+    return f"{base}ScheduleDeadLetterQueue", f"{base}ScheduleQueuePolicy"
 
 
 def cron_step_resources(step: Step, base: str, function_id: str, rel: str) -> dict[str, dict[str, Any]]:
@@ -27,6 +33,7 @@ def cron_step_resources(step: Step, base: str, function_id: str, rel: str) -> di
     except ValueError as exc:
         raise ConfigError(str(exc), file=rel, field="cron") from None
     schedule_id, permission_id = schedule_ids(base)
+    dlq_id, policy_id = schedule_dlq_ids(base)
     return {
         schedule_id: {
             "Type": "AWS::Events::Rule",
@@ -36,7 +43,38 @@ def cron_step_resources(step: Step, base: str, function_id: str, rel: str) -> di
                 "Description": f"Motia cron {config.cron!r} (UTC) -> {config.name}"[:512],
                 "ScheduleExpression": expression,
                 "State": "ENABLED",
-                "Targets": [{"Id": "StepFunction", "Arn": get_att(function_id, "Arn")}],
+                # A run EventBridge cannot hand to the function (throttled past the retries, the
+                # permission gone) lands in the schedule's DLQ instead of vanishing; a run the
+                # function fails is Lambda's (its async retries, then the ErrorsAlarm).
+                "Targets": [{
+                    "Id": "StepFunction", "Arn": get_att(function_id, "Arn"),
+                    "DeadLetterConfig": {"Arn": get_att(dlq_id, "Arn")},
+                    "RetryPolicy": {"MaximumRetryAttempts": RULE_MAX_RETRIES, "MaximumEventAgeInSeconds": RULE_MAX_AGE},
+                }],
+            },
+        },
+        dlq_id: {
+            "Type": "AWS::SQS::Queue",
+            "Metadata": step_metadata(config.name, "schedule-dlq"),
+            "Properties": {"MessageRetentionPeriod": DLQ_RETENTION},
+        },
+        policy_id: {
+            "Type": "AWS::SQS::QueuePolicy",
+            "Metadata": step_metadata(config.name, "schedule-queue-policy"),
+            "Properties": {
+                "Queues": [ref(dlq_id)],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        "Sid": "AllowTheSchedule",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "events.amazonaws.com"},
+                        "Action": "sqs:SendMessage",
+                        "Resource": get_att(dlq_id, "Arn"),
+                        # Only this step's schedule may send, not any rule in any account.
+                        "Condition": {"ArnEquals": {"aws:SourceArn": get_att(schedule_id, "Arn")}},
+                    }],
+                },
             },
         },
         permission_id: {
