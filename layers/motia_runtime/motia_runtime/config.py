@@ -382,107 +382,6 @@ StepConfigModel = ApiRouteConfig | EventConfig | CronConfig | NoopConfig | Strea
 _SINGLE_MODELS = (ApiRouteConfig, EventConfig, CronConfig, NoopConfig)
 
 
-class StreamBaseConfig(_Model):
-    storage_type: Literal["default", "custom"] = "default"
-    factory: Callable[[], Any] | None = None
-
-    @model_validator(mode="after")
-    def _factory(self) -> StreamBaseConfig:
-        if self.storage_type == "custom" and self.factory is None:
-            raise ValueError("storageType 'custom' needs a factory")
-        return self
-
-
-class ClientEvents(_Model):
-    """What a stream accepts from its clients (``{"type": "event", ...}`` frames): typing
-    indicators, reactions. Off unless a stream sets ``client_events``.
-
-    ``types`` limits the event types (None: any); ``schema`` validates each event's ``data``;
-    ``can_send(event, subscription, auth_context)`` (sync or async) may refuse one; a connection
-    may send ``rate_per_s`` events per second on average, in bursts of ``burst``. The event
-    reaches the group's subscribers (or the item's) as a custom event, and stream triggers on
-    ``event``, like one a step sends.
-    """
-
-    types: list[str] | None = None
-    schema_: Schema | None = Field(None, alias="schema")
-    can_send: Callable[..., Any] | None = None
-    rate_per_s: float = Field(10, gt=0, le=1000)
-    burst: int = Field(20, ge=1, le=10_000)
-
-    @field_validator("schema_", mode="before")
-    @classmethod
-    def _schema(cls, value: Any) -> Any:
-        return _schema(value)
-
-
-class Presence(_Model):
-    """Who is joined to each group of a stream, kept by the server and pushed to the group.
-
-    A client may give a small ``state`` with its join (``data.presence``), validated by
-    ``schema``; its identity is the auth context's ``identity_key`` (default ``userId``) or,
-    anonymous, its subscription id. Subscribers get ``presence.join`` / ``presence.leave`` custom
-    events, and a joining client first a ``presence.sync`` event with everyone present.
-    """
-
-    schema_: Schema | None = Field(None, alias="schema")
-    identity_key: str = "userId"
-
-    @field_validator("schema_", mode="before")
-    @classmethod
-    def _schema(cls, value: Any) -> Any:
-        return _schema(value)
-
-
-class StreamConfig(_Model):
-    """A named stream: ``ctx.streams.<name>`` with items validated against ``schema``.
-
-    Subscribing needs credentials unless ``public`` is True: an anonymous WebSocket connection
-    (no token, or ``authenticate`` returned None) may join only public streams. ``can_access
-    (subscription, auth_context)`` then runs on every join, anonymous or not (see auth.py).
-    """
-
-    name: str
-    schema_: Schema = Field(alias="schema")
-    base_config: StreamBaseConfig = StreamBaseConfig()
-    can_access: Callable[..., Any] | None = None
-    #: ``on_join(subscription, auth_context, ctx)``: runs before a join is taken (after
-    #: ``can_access``); returning False or ``{"unauthorized": True, "reason"?}`` refuses it, and it
-    #: may write (a viewer count). ``on_leave(subscription, auth_context, ctx)`` runs once per
-    #: subscription that goes (leave, close, AWS ``$disconnect`` and 410 cleanup). See stream_hooks.py.
-    on_join: Callable[..., Any] | None = None
-    on_leave: Callable[..., Any] | None = None
-    #: Events clients may send to the stream's groups; None (the default) refuses them all.
-    client_events: ClientEvents | None = None
-    #: Keep and push who is joined to each group (see Presence); None: no presence.
-    presence: Presence | None = None
-    public: bool = False
-    description: str | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _valid_name(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
-            raise ValueError("must be a Python identifier (it becomes ctx.streams.<name>)")
-        return value
-
-    @field_validator("schema_", mode="before")
-    @classmethod
-    def _schema(cls, value: Any) -> Any:
-        schema = _schema(value)
-        if schema is None:
-            raise ValueError("a stream needs a schema")
-        return schema
-
-    if TYPE_CHECKING:
-        def __init__(self, *, name: str, schema: SchemaSpec, base_config: StreamBaseConfig | Mapping[str, Any] = ...,
-                     can_access: Callable[..., Any] | None = None, on_join: Callable[..., Any] | None = None,
-                     on_leave: Callable[..., Any] | None = None,
-                     client_events: ClientEvents | Mapping[str, Any] | None = None,
-                     presence: Presence | Mapping[str, Any] | None = None, public: bool = False,
-                     description: str | None = None) -> None: ...
-
-
 def _field_of(loc: tuple[Any, ...], tagged: bool = True) -> str:
     parts = [str(p) for p in loc]
     # A discriminated union prefixes the location with the tag ("api", "event", ...).
@@ -526,13 +425,18 @@ def parse_step_config(raw: Any, file: str) -> StepConfigModel:
         raise  # unreachable
 
 
-def parse_stream_config(raw: Any, file: str) -> StreamConfig:
-    if isinstance(raw, StreamConfig):
-        return raw
-    if not isinstance(raw, dict):
-        raise ConfigError(f"config must be a dict or a StreamConfig, not {type(raw).__name__}", file=file)
-    try:
-        return StreamConfig.model_validate(raw)
-    except pydantic.ValidationError as exc:
-        _raise_config_error(exc, file)
-        raise
+# Stream configs live in stream_config.py; imported last, as that module builds on the above.
+from .stream_config import (  # noqa: E402
+    ClientEvents,
+    Presence,
+    StreamBaseConfig,
+    StreamConfig,
+    parse_stream_config,
+)
+
+__all__ = [
+    "ApiRouteConfig", "ClientEvents", "CronConfig", "Emit", "EventConfig", "HandlerInfra", "Infrastructure",
+    "NoopConfig", "Presence", "QueryParam", "QueueInfra", "StateTriggerConfig", "StepConfig", "StepConfigModel",
+    "StreamBaseConfig", "StreamConfig", "StreamTriggerConfig", "parse_step_config", "parse_stream_config",
+    "trigger_topic",
+]
