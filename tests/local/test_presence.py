@@ -81,6 +81,9 @@ async def test_presence_sync_join_and_leave_between_two_clients(server: DevServe
         await join(a, "g2", {"where": 1}, "bad")
         frame = await a.recv()
         assert custom(frame)[0] == "error" and custom(frame)[1]["code"] == "INVALID_MESSAGE"
+        await join(a, "g2", {"page": "x" * 2000}, "huge")  # over the 1 KB a member's state may hold
+        frame = await a.recv()
+        assert custom(frame)[0] == "error" and "too large" in custom(frame)[1]["message"]
         await join(a, "g2", {"page": "x"}, "good")
         assert await next_custom(a, "presence.sync") == []
     finally:

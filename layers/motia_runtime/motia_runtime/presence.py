@@ -15,13 +15,20 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import pydantic_core
+
 from .config import StreamConfig
+from .errors import ValidationError
 from .protocol import Subscription
 
 if TYPE_CHECKING:
     from .runtime import Runtime
 
 JOIN, LEAVE, SYNC = "presence.join", "presence.leave", "presence.sync"
+
+# A member's state is small by design (a cursor, a page, a status): every member's is in every
+# presence.sync, and a connection may hold a thousand subscriptions.
+MAX_STATE_BYTES = 1024
 
 
 def presence_group(stream: str, group: str) -> str:
@@ -40,7 +47,12 @@ def check_state(config: StreamConfig, state: Any) -> Any:
     """The client's presence state, validated (raises ValidationError)."""
     assert config.presence is not None
     schema = config.presence.schema_
-    return state if schema is None else schema.validate(state, what="presence state")
+    value = state if schema is None else schema.validate(state, what="presence state")
+    size = len(pydantic_core.to_json(value))
+    if size > MAX_STATE_BYTES:
+        raise ValidationError("presence state is too large",
+                              [{"field": "presence", "message": f"{size} bytes, over {MAX_STATE_BYTES}"}])
+    return value
 
 
 async def members(runtime: Runtime, stream: str, group: str) -> list[Any]:
