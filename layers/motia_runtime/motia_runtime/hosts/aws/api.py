@@ -16,7 +16,6 @@ from urllib.parse import parse_qs
 
 import pydantic_core
 
-from ...adapters.aws.tracing import current_trace_id
 from ...config import ApiRouteConfig
 from ...dispatch import ApiRequest, ApiResponse, error_body, parse_body, run_api
 from ...errors import MotiaError
@@ -117,14 +116,6 @@ def _step_for(runtime: Runtime, event: dict[str, Any]) -> Step:
     raise MotiaError(f"{bootstrap.ENV_STEP} is not set and no API step serves routeKey {route_key!r}")
 
 
-async def _run(runtime: Runtime, step: Step, request: ApiRequest, trace_id: str) -> ApiResponse:
-    token = current_trace_id.set(trace_id)
-    try:
-        return await run_api(runtime, step, request, trace_id)
-    finally:
-        current_trace_id.reset(token)
-
-
 def handler(event: Any, context: Any = None) -> dict[str, Any]:
     trace_id = new_trace_id()
     log = bootstrap.logger(entry="api", traceId=trace_id,
@@ -145,7 +136,7 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
         return to_lambda(ApiResponse(500, error_body("Internal Server Error"), {"x-trace-id": trace_id}))
     assert request is not None
     try:
-        response = bootstrap.run(_run(runtime, step, request, trace_id))
+        response = bootstrap.run(run_api(runtime, step, request, trace_id))
     except Exception as exc:  # run_api maps handler errors itself; this is a bug or a dead loop
         log.exception(f"request failed outside the step: {type(exc).__name__}: {exc}", step=step.name)
         return to_lambda(ApiResponse(500, error_body("Internal Server Error"), {"x-trace-id": trace_id}))

@@ -27,7 +27,6 @@ from typing import Any
 
 from ... import jsonsafe
 from ...adapters.aws import _client
-from ...adapters.aws.tracing import current_trace_id
 from ...config import EventConfig
 from ...dispatch import InvalidInputError, run_event
 from ...errors import MotiaError
@@ -78,7 +77,6 @@ async def _handle(runtime: Runtime, step: Step, record: dict[str, Any]) -> None:
         log.error(f"step does not subscribe to topic {event.topic!r}; the rule or MOTIA_FIFO_QUEUES is wrong",
                   traceId=event.trace_id)
         raise MalformedMessageError(f"topic {event.topic!r} is not one step {step.name!r} subscribes to")
-    token = current_trace_id.set(event.trace_id)
     log = log.child(traceId=event.trace_id, topic=event.topic)
     try:
         await run_event(runtime, step, event)
@@ -88,8 +86,6 @@ async def _handle(runtime: Runtime, step: Step, record: dict[str, Any]) -> None:
     except Exception as exc:
         log.exception(f"step failed, the message will be retried: {type(exc).__name__}: {exc}")
         raise
-    finally:
-        current_trace_id.reset(token)
     log.debug("event handled")
 
 

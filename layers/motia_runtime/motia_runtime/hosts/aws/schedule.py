@@ -9,21 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...adapters.aws.tracing import current_trace_id
 from ...dispatch import run_cron
 from ...errors import MotiaError
-from ...project import Step
-from ...runtime import Runtime
 from ...trace import new_trace_id
 from . import _gc, bootstrap
-
-
-async def _run(runtime: Runtime, step: Step, trace_id: str) -> None:
-    token = current_trace_id.set(trace_id)
-    try:
-        await run_cron(runtime, step, trace_id)
-    finally:
-        current_trace_id.reset(token)
 
 
 def handler(event: Any, context: Any = None) -> dict[str, Any]:
@@ -37,7 +26,7 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
         log.exception(f"the schedule function cannot run its step: {exc}")
         return {"ok": False, "traceId": trace_id, "error": str(exc)}
     try:
-        bootstrap.run(_run(runtime, step, trace_id))
+        bootstrap.run(run_cron(runtime, step, trace_id))
     except Exception as exc:
         log.exception(f"cron run failed: {type(exc).__name__}: {exc}")
         return {"ok": False, "traceId": trace_id, "error": f"{type(exc).__name__}: {exc}"}
