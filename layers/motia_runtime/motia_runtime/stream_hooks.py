@@ -19,6 +19,7 @@ writes reach clients and triggers like a step's. It cannot ``emit``.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +33,7 @@ from .trace import new_trace_id
 
 if TYPE_CHECKING:
     from .context import FlowContext
+    from .project import Step
     from .runtime import Runtime
 
 
@@ -40,12 +42,17 @@ def _payload(sub: Subscription) -> dict[str, Any]:
             "subscriptionId": sub.subscription_id}
 
 
-def _context(runtime: Runtime, config: StreamConfig, kind: str) -> tuple[FlowContext, str]:
+@functools.lru_cache(maxsize=256)
+def _hook_step(stream: str, kind: str, file: Path) -> Step:
+    """The step a hook's runs are recorded as (built once: a join should not validate a config)."""
     from .project import Step  # the project module imports config; kept out of import time
 
+    return Step(NoopConfig(name=f"{stream}.{kind}"), None, file, {"type": kind, "index": 0})
+
+
+def _context(runtime: Runtime, config: StreamConfig, kind: str) -> tuple[FlowContext, str]:
     trace_id = new_trace_id()
-    step = Step(NoopConfig(name=f"{config.name}.{kind}"), None,
-                runtime.project.stream_files.get(config.name, Path(config.name)), {"type": kind, "index": 0})
+    step = _hook_step(config.name, kind, runtime.project.stream_files.get(config.name, Path(config.name)))
     return runtime.context(step, trace_id), trace_id
 
 
