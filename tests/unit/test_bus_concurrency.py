@@ -15,7 +15,10 @@ from motia_runtime.hosts.local import bus_guard
 from motia_runtime.hosts.local.bus_guard import GUARANTEED, LoadGuard
 from motia_runtime.ports.events import Event
 
-from .test_triggers import App, project  # noqa: F401 - the fixture
+from . import test_triggers
+from .test_triggers import App
+
+project = test_triggers.project  # the fixture: a throwaway project of step files
 
 SLOW = """
 import asyncio
