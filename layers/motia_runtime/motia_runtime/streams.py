@@ -16,6 +16,7 @@ import pydantic_core
 from . import jsonsafe
 from .config import StreamConfig
 from .errors import ItemTooLargeError, StreamError, StreamNotFoundError
+from .fair_share import share_loop
 from .observe import Observer
 from .ports.streams import StreamChange, StreamStore
 from .update_ops import apply_ops
@@ -112,6 +113,7 @@ class Stream:
 
             change = await self.store.mutate(self.name, group_id, id, replace)
             await triggers.stream_changed(change, seen[0] if seen else None)
+        await share_loop()
         return self._wrap(change.data, group_id)  # type: ignore[return-value]
 
     async def update(self, group_id: str, id: str, ops: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -127,6 +129,7 @@ class Stream:
         change = await self.store.mutate(self.name, group_id, id, mutation)
         if triggers is not None:
             await triggers.stream_changed(change, seen[0] if seen else None)
+        await share_loop()
         return self._wrap(change.data, group_id)  # type: ignore[return-value]
 
     async def delete(self, group_id: str, id: str) -> dict[str, Any] | None:
@@ -137,6 +140,7 @@ class Stream:
             return None
         if triggers is not None:
             await triggers.stream_changed(change, change.data)
+        await share_loop()
         return self._wrap(change.data, group_id)
 
     async def get_group(self, group_id: str) -> list[dict[str, Any]]:
@@ -169,6 +173,7 @@ class Stream:
         change = await self.store.send(self.name, group_id, id, payload)
         if triggers is not None:
             await triggers.stream_changed(change, None)
+        await share_loop()
         return change
 
 
