@@ -151,6 +151,8 @@ async def sets(n: int) -> dict[str, Any]:
     try:
         runtime = bus_host.runtime
         ctx = runtime.context(runtime.project.steps["SetLoop"], "T-sets")
+        # Inside a recorded run, as a step's set() is in motia dev (each one is a trace event).
+        runtime.observer.step_started("T-sets", "SetLoop", {"type": "api"})
         items = ctx.streams.items
         for i in range(500):
             await items.set(f"g{i % 100}", "item", {"n": i, "label": "progress"})

@@ -112,3 +112,17 @@ def test_a_project_path_is_not_needed_for_the_guard(tmp_path: Path) -> None:
     guard = LoadGuard(max_lag_ms=50, max_rss_mb=100_000)
     guard.sample(0.01)
     assert not guard.overloaded and guard.rss is not None and guard.rss > 0
+
+
+async def test_a_handler_over_its_timeout_fails_and_one_within_it_succeeds() -> None:
+    from motia_runtime.dispatch import call_handler
+    from motia_runtime.errors import MotiaError
+
+    async def slow(seconds: float) -> str:
+        await asyncio.sleep(seconds)
+        return "done"
+
+    assert await call_handler(slow, 0.01, timeout_s=5) == "done"
+    with pytest.raises(MotiaError, match="timed out after 0.05 s"):
+        await call_handler(slow, 5, timeout_s=0.05)
+    assert await call_handler(lambda s: s * 2, 21, timeout_s=5) == 42  # a plain function, in a thread

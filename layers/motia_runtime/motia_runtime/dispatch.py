@@ -102,7 +102,9 @@ async def call_handler(handler: Callable[..., Any], *args: Any, timeout_s: float
     if timeout_s is None:
         return await call
     try:
-        return await asyncio.wait_for(call, timeout_s)
+        # In this task: wait_for would start a task per run just to time it (bench/optimisations.md).
+        async with asyncio.timeout(timeout_s):
+            return await call
     except TimeoutError:
         raise MotiaError(f"handler timed out after {timeout_s:g} s (infrastructure.handler.timeout)") from None
 
