@@ -123,6 +123,6 @@ async def test_a_handler_over_its_timeout_fails_and_one_within_it_succeeds() -> 
         return "done"
 
     assert await call_handler(slow, 0.01, timeout_s=5) == "done"
-    with pytest.raises(MotiaError, match="timed out after 0.05 s"):
+    with pytest.raises(MotiaError, match=r"timed out after 0\.05 s"):
         await call_handler(slow, 5, timeout_s=0.05)
     assert await call_handler(lambda s: s * 2, 21, timeout_s=5) == 42  # a plain function, in a thread
