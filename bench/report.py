@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from report_limits import limits_section  # bench/ is the import root, as for run.py
+
 BENCH = Path(__file__).resolve().parent
 
 # What Motia measured on this kind of machine (shared/reference/motia-peer.md), used only when the
@@ -501,6 +503,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
         f"{doc['load_during_run']['mean']}); {doc['load_at_end']} at the end.\n{warn}",
         "## Targets\n",
         _table(["figure", "ours", "Motia", "ratio", "target", ""], [r.cells() for r in rows]),
+        limits_section(doc),
         "\n## Details\n",
         detail_sections(doc),
         "\n![latency distributions](latency.png)\n",
