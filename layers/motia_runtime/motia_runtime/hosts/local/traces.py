@@ -202,9 +202,10 @@ class TraceRecorder(Observer):
         self._seq = 0
         self._span_ids = 0
         self.listeners: list[Listener] = []
-        # Whether any listener would use a frame now (the host: an open Workbench page). A trace's
-        # summary, rebuilt for every span and operation, was ~20 % of a trivial event's CPU.
-        self.live: Callable[[], bool] = lambda: bool(self.listeners)
+        # Whether any listener would use a trace's summary now: building it on every span's start
+        # and end cost ~4/5 of the recorder's time per request with no Workbench page open
+        # (bench/optimisations.md, round 2). The host points it at its feed's open pages.
+        self.watching: Callable[[], bool] = lambda: bool(self.listeners)
 
     # -- Observer hooks ------------------------------------------------------------------------
     def step_started(self, trace_id: str, step: str, trigger: dict[str, Any]) -> Any:
@@ -217,7 +218,7 @@ class TraceRecorder(Observer):
             trace.updated = span.start
             if trigger.get("type") == "event" and trace.pending[step] > 0:
                 trace.pending[step] -= 1
-            summary = trace.summary() if self.live() else None
+            summary = trace.summary() if self.watching() else None
         if summary is not None:
             self._publish({"type": "trace", "data": summary})
         return span
@@ -233,7 +234,7 @@ class TraceRecorder(Observer):
             if trace is None:
                 return  # evicted while the step ran
             trace.updated = token.end
-            summary = trace.summary() if self.live() else None
+            summary = trace.summary() if self.watching() else None
         if summary is not None:
             self._publish({"type": "trace", "data": summary})
 
@@ -250,7 +251,7 @@ class TraceRecorder(Observer):
             self._grew(trace.add_event({"seq": self._next_seq(), "time": now_ms(), "step": step,
                                         "span": span.id if span else None, "kind": kind,
                                         **{k: jsonable(v) for k, v in detail.items()}}))
-            if self.live():
+            if self.watching():
                 frames.append({"type": "trace", "data": trace.summary()})
         if kind == "state" and detail.get("op") in ("set", "delete", "clear") and "error" not in detail:
             frames.append({"type": "state", "data": {"op": detail["op"], "group": detail.get("group"),
@@ -276,7 +277,7 @@ class TraceRecorder(Observer):
                                             "step": entry.get("step"), "span": span.id if span else None,
                                             "kind": "log", "level": record.get("level"), "msg": record.get("msg"),
                                             "meta": meta}))
-                if self.live():
+                if self.watching():
                     frames.append({"type": "trace", "data": trace.summary()})
         for frame in frames:
             self._publish(frame)
