@@ -139,20 +139,22 @@ def test_the_bus_script_measures_each_figure_beside_its_floor(tmp_path: Path) ->
     assert result["set_loop_stall"]["sets"] == 2000 and result["set_loop_stall"]["max_loop_stall_ms"] > 0
 
 
-def test_the_limits_table_shows_each_figure_with_its_ratio() -> None:
+def test_the_limits_table_shows_the_bus_figures_with_their_ratios() -> None:
     sys.path.insert(0, str(BENCH))
     try:
-        from bus_scenarios import figure
-        from report_limits import limits_section
+        from bus_scenarios import AGAINST_TARGET, figure
+        from report import limit_section
     finally:
         sys.path.remove(str(BENCH))
-    doc = {"scenarios": {"bus": {"result": {"figures": {
-        "events/s": figure(8000, 20000, unit="events/s", target="≥ 0.40", met=True),
-        "I/O-bound": figure(900, None, unit="events/s", target="≥ 500", met=True)}}}, "micro": {"result": {}}}}
-    text = limits_section(doc)
-    assert "| events/s | 8,000 events/s | 20,000 events/s | 0.4 | ≥ 0.40 | met | `bus` |" in text
-    assert "| I/O-bound | 900 events/s | — | — | ≥ 500 | met | `bus` |" in text
-    assert limits_section({"scenarios": {"micro": {"result": {}}}}) == ""
+    doc = {"scenarios": {"bus": {"result": {"figures": [
+        figure("events/s", "events/s", 8000, 20000, target=0.40),
+        figure("I/O-bound", "events/s", 900, 500, target=1.0, note=AGAINST_TARGET),
+        figure("stall", "ms", 30, 20, target=1.0, better="lower")]}}, "micro": {"result": {}}}}
+    text = limit_section(doc)
+    assert "| events/s | 8,000 events/s | 20,000 events/s | 0.40 | — | ≥ 0.40 | met | `bus` |" in text
+    assert "| I/O-bound | 900 events/s | 500 events/s | 1.80 | — | ≥ 1.00 | met | `bus`; " + AGAINST_TARGET in text
+    assert "| stall | 30.0 ms | 20.0 ms | 1.50 | — | ≤ 1.00 | **not met** | `bus` |" in text
+    assert limit_section({"scenarios": {"micro": {"result": {}}}}) == ""
 
 
 @pytest.mark.slow
