@@ -1,8 +1,7 @@
 from __future__ import annotations
 
+import json
 from typing import Any
-
-import pydantic_core
 
 from ...clock import MonotonicClock
 from ...jsonsafe import loads_stored
@@ -40,9 +39,7 @@ class SQLiteStreamStore(StreamStore):
             "INSERT INTO stream_items (stream, grp, id, data, created_at, updated_at, version) VALUES (?,?,?,?,?,?,1) "
             "ON CONFLICT (stream, grp, id) DO UPDATE SET data=excluded.data, updated_at=excluded.updated_at, "
             "version=version+1 RETURNING created_at, version",
-            # The item is plain JSON already (the stream API validated it): pydantic's encoder does
-            # it in a fifth of json.dumps's time (bench/optimisations.md).
-            (stream, group_id, id, pydantic_core.to_json(data).decode(), ts, ts),
+            (stream, group_id, id, json.dumps(data), ts, ts),
         ).fetchone()
         kind = "create" if version == 1 else "update"
         change = StreamChange(stream, group_id, id, kind, stored_item(data, id, created_at), ts, version)
