@@ -4,8 +4,9 @@ step of ``motia dev`` waits while it does.
 A stream write on the local stores runs to its end without awaiting anything (the store call and
 the fan-out to subscribers are synchronous, so a write and its notification happen together), so
 a loop of 2,000 ``set()``s with 100 subscribers held the loop for 1.3 s (bench/optimisations.md).
-``share_loop()`` is awaited after each write: it yields one turn of the loop once the loop has
-not had one for ``BUDGET_S``, and costs one clock read otherwise. On the AWS stores every write
+``share_loop()`` is awaited before each write (after its checks, before the store and the
+triggers, so a write and its trigger stay together): it yields one turn of the loop once the loop
+has not had one for ``BUDGET_S``, and costs one clock read otherwise. On the AWS stores every write
 awaits the network anyway; there the loop has always turned and nothing more happens.
 """
 
