@@ -472,6 +472,31 @@ def _scale_section(scale: dict[str, Any]) -> str:
     return text
 
 
+def limit_section(doc: dict[str, Any]) -> str:
+    """Every scenario whose result holds ``figures`` (bench/limits.py's shape): each figure beside the bare
+    limit measured in the same run, as a ratio, with Motia's ratio to the same limit when it ran."""
+    rows = []
+    for name, entry in doc.get("scenarios", {}).items():
+        result = entry.get("result") if isinstance(entry, dict) else None
+        if not isinstance(result, dict):
+            continue
+        for f in result.get("figures") or []:
+            target = "" if f.get("target") is None else ("≥ " if f.get("better") == "higher" else "≤ ") + _fmt(
+                f["target"])
+            verdict = {True: "met", False: "**not met**"}.get(f.get("meets"), "")
+            rows.append([f["figure"], f"{_fmt(f.get('ours'))} {f.get('unit', '')}",
+                         f"{_fmt(f.get('limit'))} {f.get('unit', '')}", _fmt(f.get("ratio")),
+                         _fmt(f.get("motia_ratio")),
+                         target, verdict, f"`{name}`" + (f"; {f['note']}" if f.get("note") else "")])
+    if not rows:
+        return ""
+    head = ("## Against the machine's limit\n\nEach figure beside the bare thing it is built on, measured in "
+            "the same run on the same pinned cores (bench/limits.py); ratio = ours / limit (Motia's over the "
+            "same limit).\n\n")
+    return head + _table(["figure", "ours", "limit (bare)", "ratio", "Motia's ratio", "target", "", "scenario"],
+                         rows) + "\n"
+
+
 def render_markdown(doc: dict[str, Any]) -> str:
     m = doc["machine"]
     q = doc["quiet"]
@@ -501,6 +526,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
         f"{doc['load_during_run']['mean']}); {doc['load_at_end']} at the end.\n{warn}",
         "## Targets\n",
         _table(["figure", "ours", "Motia", "ratio", "target", ""], [r.cells() for r in rows]),
+        limit_section(doc),
         "\n## Details\n",
         detail_sections(doc),
         "\n![latency distributions](latency.png)\n",

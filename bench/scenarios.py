@@ -304,3 +304,9 @@ RUNNERS: dict[str, Callable[[Run], Any]] = {
     "build": sc_build,
 }
 NEEDS_NODE = {"post", "stream", "stall", "official"}
+
+# Issue 22's bus and stream-write scenarios live in their own module (bus_scenarios.py).
+from bus_scenarios import BUS_RUNNERS  # noqa: E402 - it imports this module's Run only for typing
+
+RUNNERS.update(BUS_RUNNERS)
+SCENARIOS += [name for name in BUS_RUNNERS if name not in SCENARIOS]

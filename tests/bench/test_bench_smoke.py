@@ -128,6 +128,62 @@ def test_a_merged_run_keeps_the_other_scenarios_and_reports_the_soak(tmp_path: P
     assert "soak RSS slope after the first 2 min" in text and "0.12 MB/min" in text
 
 
+def test_the_bus_script_measures_each_figure_beside_its_floor(tmp_path: Path) -> None:
+    target = tmp_path / "bus.json"
+    _run(str(BENCH / "bus.py"), "--n", "300", "--repeats", "1", "--json", str(target), timeout=180)
+    result = json.loads(target.read_text())
+    for name in ("events_trivial", "sets"):
+        assert result[name]["ours"]["per_s"] > 0 and result[name]["limit"]["per_s"] > 0
+        assert result[name]["ratio"] == round(result[name]["ours"]["per_s"] / result[name]["limit"]["per_s"], 3)
+    assert result["events_io"]["n"] == 500 and result["events_io"]["peak_running"] > 10  # more than the old 10
+    assert result["set_loop_stall"]["sets"] == 2000 and result["set_loop_stall"]["max_loop_stall_ms"] > 0
+
+
+def test_the_limits_table_shows_the_bus_figures_with_their_ratios() -> None:
+    sys.path.insert(0, str(BENCH))
+    try:
+        from bus_scenarios import AGAINST_TARGET, figure
+        from report import limit_section
+    finally:
+        sys.path.remove(str(BENCH))
+    doc = {"scenarios": {"bus": {"result": {"figures": [
+        figure("events/s", "events/s", 8000, 20000, target=0.40),
+        figure("I/O-bound", "events/s", 900, 500, target=1.0, note=AGAINST_TARGET),
+        figure("stall", "ms", 30, 20, target=1.0, better="lower")]}}, "micro": {"result": {}}}}
+    text = limit_section(doc)
+    assert "| events/s | 8,000 events/s | 20,000 events/s | 0.40 | — | ≥ 0.40 | met | `bus` |" in text
+    assert "| I/O-bound | 900 events/s | 500 events/s | 1.80 | — | ≥ 1.00 | met | `bus`; " + AGAINST_TARGET in text
+    assert "| stall | 30.0 ms | 20.0 ms | 1.50 | — | ≤ 1.00 | **not met** | `bus` |" in text
+    assert limit_section({"scenarios": {"micro": {"result": {}}}}) == ""
+
+
+@pytest.mark.slow
+def test_the_shelter_and_set_loop_scripts_run(tmp_path: Path) -> None:
+    from tests.pets.conftest import FAST
+    from tests.support.dev_server import DevServer
+
+    server = DevServer(REPO, tmp_path / "pets", env=FAST).start()
+    try:
+        target = tmp_path / "shelter.json"
+        _run(str(BENCH / "shelter.py"), "--url", server.url, "--db", str(tmp_path / "pets" / "motia.db"), "--rate",
+             "5", "--seconds", "1", "--drain-seconds", "20", "--every", "0.2", "--json", str(target))
+    finally:
+        server.stop()
+    result = json.loads(target.read_text())
+    assert result["posted"] == 5 and result["errors"] == {} and result["series"]
+    assert result["all_done_after_s"] is not None and result["dead"] == 0
+    server = DevServer(BENCH / "busapp", tmp_path / "bus").start()
+    try:
+        target = tmp_path / "probe.json"
+        _run(str(BENCH / "set_loop_probe.py"), "--url", server.url, "--sets", "50", "--subscribers", "3",
+             "--baseline-s", "0.3", "--json", str(target))
+    finally:
+        server.stop()
+    probe = json.loads(target.read_text())
+    assert probe["sets"] == 50 and probe["probe_idle_p50_ms"] > 0
+    assert probe["bytes_received_by_subscribers"] > 50 * 3 * 50  # every frame reached every subscriber
+
+
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_the_node_clients_parse() -> None:
     for script in sorted((BENCH / "clients").glob("*.mjs")):

@@ -67,3 +67,12 @@ def test_queue_recovers_messages_left_in_flight(queue: QueueStore) -> None:
     queue.claim("A", now=0, limit=1, fifo=False)
     assert queue.recover_inflight() == 1
     assert [m.attempts for m in queue.claim("A", now=0, limit=1, fifo=False)] == [2]
+
+
+def test_queue_acks_many_at_once(queue: QueueStore) -> None:
+    queue.enqueue([_message("A", n) for n in range(1, 6)], now=0)
+    claimed = queue.claim("A", now=1, limit=10, fifo=False)
+    queue.ack_many([m.id for m in claimed[:4]])
+    assert [m.data["n"] for m in queue.list()] == [5]
+    queue.ack_many([])
+    assert [m.data["n"] for m in queue.list()] == [5]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import pydantic_core
 
-from . import jsonsafe
+from . import fair_share, jsonsafe
 from .config import StreamConfig
 from .errors import ItemTooLargeError, StreamError, StreamNotFoundError
 from .observe import Observer
@@ -99,6 +99,7 @@ class Stream:
         """Create or replace the item; returns it with ``id`` and ``__motia``."""
         group_id, id = self._key(group_id, id)
         value = self._validate(data, group_id, id)
+        await fair_share.share_loop()  # a loop of writes lets other tasks run (fair_share.py)
         triggers = self._watched(group_id, id, "set")
         if triggers is None:
             change = await self.store.set(self.name, group_id, id, value)
@@ -117,6 +118,7 @@ class Stream:
     async def update(self, group_id: str, id: str, ops: Sequence[dict[str, Any]]) -> dict[str, Any]:
         """Apply ``ops`` atomically; the result is validated like ``set``."""
         group_id, id = self._key(group_id, id)
+        await fair_share.share_loop()  # a loop of writes lets other tasks run (fair_share.py)
         triggers = self._watched(group_id, id, "update")
         seen: list[dict[str, Any] | None] = []
 
@@ -131,6 +133,7 @@ class Stream:
 
     async def delete(self, group_id: str, id: str) -> dict[str, Any] | None:
         group_id, id = self._key(group_id, id)
+        await fair_share.share_loop()  # a loop of writes lets other tasks run (fair_share.py)
         triggers = self._watched(group_id, id, "delete")
         change = await self.store.delete(self.name, group_id, id)
         if change is None:
@@ -165,6 +168,7 @@ class Stream:
         payload = {"type": event["type"], "data": _to_plain(event.get("data"))}
         jsonsafe.check(payload, f"stream {self.name!r} event {event['type']!r} to {group_id!r}")
         _check_size(self.name, "event", payload)
+        await fair_share.share_loop()  # a loop of writes lets other tasks run (fair_share.py)
         triggers = self._watched(group_id, id, "send")
         change = await self.store.send(self.name, group_id, id, payload)
         if triggers is not None:

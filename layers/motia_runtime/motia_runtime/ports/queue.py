@@ -65,6 +65,11 @@ class QueueStore(ABC):
     @abstractmethod
     def ack(self, message_id: int) -> None: ...
 
+    def ack_many(self, message_ids: list[int]) -> None:
+        """Ack several messages; a store that can does it in one commit."""
+        for message_id in message_ids:
+            self.ack(message_id)
+
     @abstractmethod
     def retry_later(self, message_id: int, error: str, visible_at: int) -> None: ...
 

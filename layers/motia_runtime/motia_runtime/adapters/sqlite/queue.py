@@ -77,6 +77,14 @@ class SQLiteQueueStore(QueueStore):
     def ack(self, message_id: int) -> None:
         self.db.conn.execute("DELETE FROM queue WHERE id=?", (message_id,))
 
+    def ack_many(self, message_ids: list[int]) -> None:
+        # One commit for the acks of a turn of the event loop (the bus gathers them): a commit is
+        # most of an ack's cost.
+        with self.db.transaction() as tx:
+            for start in range(0, len(message_ids), 500):
+                chunk = message_ids[start:start + 500]
+                tx.execute(f"DELETE FROM queue WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+
     def retry_later(self, message_id: int, error: str, visible_at: int) -> None:
         self.db.conn.execute(
             "UPDATE queue SET status='ready', last_error=?, visible_at=? WHERE id=?", (error, visible_at, message_id)

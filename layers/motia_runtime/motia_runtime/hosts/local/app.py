@@ -64,6 +64,7 @@ class LocalHost:
         self.feed = WorkbenchFeed()
         self.traces = TraceRecorder(lambda topic: [s.name for s in project.subscribers(topic)])
         self.traces.listeners.append(self.feed.publish)
+        self.traces.watching = self.feed.watching  # summaries built only while a page shows them
         # With Redis, state and streams are shared by every worker; the queue stays in SQLite,
         # which workers share safely (see adapters/sqlite/queue.py and docs/storage.md).
         self.redis = _redis_backend(settings.redis_url)

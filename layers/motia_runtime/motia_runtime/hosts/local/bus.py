@@ -3,6 +3,10 @@
 Semantics follow what the step gets on AWS (SQS behind EventBridge): at-least-once delivery,
 ``max_retries`` retries with backoff, then a dead letter that is kept and can be redriven;
 FIFO queues run one message per ``messageGroupId`` at a time, in order, retries included.
+
+How many handlers a step runs at once follows what Lambda would do for it, held back by a guard on
+the loop's lag and the process's memory (bus_guard.py). A handler's success is acked with the
+others of the same loop turn in one commit: a crash in between re-runs it, as at-least-once allows.
 """
 
 from __future__ import annotations
@@ -19,8 +23,11 @@ from ...ports.events import Event, EventBus
 from ...ports.queue import NewMessage, QueuedMessage, QueueStore
 from ...project import Step
 from ...runtime import Runtime
+from .bus_guard import GUARANTEED, LoadGuard, default_concurrency
 
-DEFAULT_CONCURRENCY = 10
+# Messages claimed per turn of the event loop: a deep backlog starts in slices, so starting
+# handlers never holds the loop (and the requests and sockets it serves) for long.
+CLAIM_BATCH = 100
 
 
 def now_ms() -> int:
@@ -36,7 +43,7 @@ class StepWorker:
         config: EventConfig = step.config  # type: ignore[assignment]
         self.queue = config.infrastructure.queue
         self.fifo = self.queue.type == "fifo"
-        self.limit = self.queue.concurrency or DEFAULT_CONCURRENCY
+        self.limit = self.queue.concurrency or bus.default_concurrency
         self.running: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -56,17 +63,25 @@ class StepWorker:
                 await task
 
     async def _loop(self) -> None:
-        store = self.bus.store
+        store, bus = self.bus.store, self.bus
         while True:
             self._wake.clear()
-            free = self.limit - len(self.running)
+            # Over the guard's limits, no new claims beyond the guaranteed few (bus_guard.py).
+            limit = min(self.limit, GUARANTEED) if bus.guard.overloaded else self.limit
+            free = min(limit - len(self.running), CLAIM_BATCH)
+            claimed = 0
             if free > 0:
-                for message in store.claim(self.step.name, now_ms(), free, self.fifo):
+                messages = store.claim(self.step.name, now_ms(), free, self.fifo)
+                claimed = len(messages)
+                for message in messages:
                     task = asyncio.create_task(self._handle(message))
                     self.running.add(task)
                     task.add_done_callback(self._done)
+            if claimed == CLAIM_BATCH:  # more may be ready: claim again after one turn of the loop
+                await asyncio.sleep(0)
+                continue
             timeout = None
-            if len(self.running) < self.limit:
+            if len(self.running) < limit:
                 upcoming = store.next_visible_at(self.step.name)
                 if upcoming is not None:
                     timeout = max(upcoming - now_ms(), 0) / 1000 + 0.001
@@ -101,7 +116,7 @@ class StepWorker:
                 logger.exception(f"step failed (attempt {message.attempts} of {self.queue.max_retries + 1}); "
                                  f"retrying in {delay} ms: {error}", {"topic": message.topic, "messageId": message.id})
         else:
-            store.ack(message.id)
+            self.bus.ack(message.id)
 
 
 class LocalEventBus(EventBus):
@@ -109,9 +124,14 @@ class LocalEventBus(EventBus):
         self.store = store
         self.runtime: Runtime | None = None  # set by start(); the runtime holds the bus too
         self.workers: dict[str, StepWorker] = {}
+        self.default_concurrency = default_concurrency()
+        self.guard = LoadGuard()
+        self.guard.on_clear = self._wake_all
+        self._acks: list[int] = []
 
     def start(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self.guard.start()
         recovered = self.store.recover_inflight()
         if recovered:
             runtime.logger().info(f"re-queued {recovered} event(s) left in flight by the previous run")
@@ -119,6 +139,21 @@ class LocalEventBus(EventBus):
             worker = StepWorker(self, step)
             self.workers[step.name] = worker
             worker.start()
+
+    def ack(self, message_id: int) -> None:
+        """Ack at the end of this turn of the loop, with the turn's other acks, in one commit."""
+        if not self._acks:
+            asyncio.get_running_loop().call_soon(self.flush_acks)
+        self._acks.append(message_id)
+
+    def flush_acks(self) -> None:
+        acks, self._acks = self._acks, []
+        if acks:
+            self.store.ack_many(acks)
+
+    def _wake_all(self) -> None:
+        for worker in self.workers.values():
+            worker.wake()
 
     async def publish(self, events: Sequence[Event]) -> None:
         if self.runtime is None:
@@ -150,3 +185,5 @@ class LocalEventBus(EventBus):
     async def aclose(self) -> None:
         await asyncio.gather(*(w.stop() for w in self.workers.values()))
         self.workers.clear()
+        self.flush_acks()  # what finished in this last turn is done: not re-run at the next start
+        await self.guard.stop()

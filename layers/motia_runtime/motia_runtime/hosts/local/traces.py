@@ -44,6 +44,7 @@ from ...observe import Observer
 Listener = Callable[[dict[str, Any]], None]
 
 MAX_VALUE_CHARS = 4000
+_SHORT = MAX_VALUE_CHARS // 12  # chars: 12 bytes is the most JSON spends on one (a surrogate pair)
 ENV_MAX_TRACES = "MOTIA_WORKBENCH_TRACES"
 ENV_MAX_TRACE_EVENTS = "MOTIA_WORKBENCH_TRACE_EVENTS"
 ENV_MAX_LOGS = "MOTIA_WORKBENCH_LOGS"
@@ -64,6 +65,12 @@ def now_ms() -> int:
 def jsonable(value: Any) -> Any:
     """``value`` as plain JSON types; a large value becomes a preview, so one big payload cannot
     bloat the store or the page."""
+    # The usual operation details (names, ids, counts) as they are: two encodings each cost more
+    # than the rest of a set()'s record. A short string cannot reach the limit however escaped.
+    kind = type(value)
+    if value is None or kind is bool or kind is float or (kind is int and -(10**15) < value < 10**15) or (
+            kind is str and len(value) <= _SHORT):
+        return value
     try:
         plain = pydantic_core.to_jsonable_python(value, fallback=repr)
         size = len(pydantic_core.to_json(plain))
@@ -195,6 +202,10 @@ class TraceRecorder(Observer):
         self._seq = 0
         self._span_ids = 0
         self.listeners: list[Listener] = []
+        # Whether any listener would use a trace's summary now: building it on every span's start
+        # and end cost ~4/5 of the recorder's time per request with no Workbench page open
+        # (bench/optimisations.md, round 2). The host points it at its feed's open pages.
+        self.watching: Callable[[], bool] = lambda: bool(self.listeners)
 
     # -- Observer hooks ------------------------------------------------------------------------
     def step_started(self, trace_id: str, step: str, trigger: dict[str, Any]) -> Any:
@@ -207,8 +218,9 @@ class TraceRecorder(Observer):
             trace.updated = span.start
             if trigger.get("type") == "event" and trace.pending[step] > 0:
                 trace.pending[step] -= 1
-            summary = trace.summary()
-        self._publish({"type": "trace", "data": summary})
+            summary = trace.summary() if self.watching() else None
+        if summary is not None:
+            self._publish({"type": "trace", "data": summary})
         return span
 
     def step_finished(self, token: Any, trace_id: str, step: str, error: BaseException | None) -> None:
@@ -222,8 +234,9 @@ class TraceRecorder(Observer):
             if trace is None:
                 return  # evicted while the step ran
             trace.updated = token.end
-            summary = trace.summary()
-        self._publish({"type": "trace", "data": summary})
+            summary = trace.summary() if self.watching() else None
+        if summary is not None:
+            self._publish({"type": "trace", "data": summary})
 
     def operation(self, trace_id: str, step: str, kind: str, detail: dict[str, Any]) -> None:
         frames: list[dict[str, Any]] = []
@@ -238,7 +251,8 @@ class TraceRecorder(Observer):
             self._grew(trace.add_event({"seq": self._next_seq(), "time": now_ms(), "step": step,
                                         "span": span.id if span else None, "kind": kind,
                                         **{k: jsonable(v) for k, v in detail.items()}}))
-            frames.append({"type": "trace", "data": trace.summary()})
+            if self.watching():
+                frames.append({"type": "trace", "data": trace.summary()})
         if kind == "state" and detail.get("op") in ("set", "delete", "clear") and "error" not in detail:
             frames.append({"type": "state", "data": {"op": detail["op"], "group": detail.get("group"),
                                                      "key": detail.get("key")}})
@@ -263,7 +277,8 @@ class TraceRecorder(Observer):
                                             "step": entry.get("step"), "span": span.id if span else None,
                                             "kind": "log", "level": record.get("level"), "msg": record.get("msg"),
                                             "meta": meta}))
-                frames.append({"type": "trace", "data": trace.summary()})
+                if self.watching():
+                    frames.append({"type": "trace", "data": trace.summary()})
         for frame in frames:
             self._publish(frame)
 

@@ -66,6 +66,10 @@ class WorkbenchFeed:
         self._loop = loop
         self._loop_thread = threading.get_ident()
 
+    def watching(self) -> bool:
+        """Whether :meth:`publish` would send a frame anywhere now."""
+        return bool(self.pages) and self._loop is not None
+
     def publish(self, frame: dict[str, Any]) -> None:
         if not self.pages or self._loop is None:
             return

@@ -1,0 +1,128 @@
+"""How many handlers the local bus runs at once: as many as Lambda would (the account's 1,000 by
+default, ``infrastructure.queue.concurrency`` when the step sets it), held back to the guaranteed few
+while the load guard reports the loop lagging or the process over its memory limit (bus_guard.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from motia_runtime.errors import ConfigError
+from motia_runtime.hosts.local import bus_guard
+from motia_runtime.hosts.local.bus_guard import GUARANTEED, LoadGuard
+from motia_runtime.ports.events import Event
+
+from . import test_triggers
+from .test_triggers import App
+
+project = test_triggers.project  # the fixture: a throwaway project of step files
+
+SLOW = """
+import asyncio
+
+config = {{"type": "event", "name": "Slow", "subscribes": ["slow"], "emits": [], "flows": ["f"]{extra}}}
+RUNNING = [0, 0]  # now, most at once
+
+async def handler(data, ctx):
+    RUNNING[0] += 1
+    RUNNING[1] = max(RUNNING[1], RUNNING[0])
+    await asyncio.sleep(0.2)
+    RUNNING[0] -= 1
+    await ctx.state.set("done", str(data["i"]), True)
+"""
+
+
+def most_at_once() -> int:
+    import importlib
+
+    return int(importlib.import_module("functions.slow_step").RUNNING[1])
+
+
+async def run(app: App, n: int) -> None:
+    await app.bus.publish([Event("slow", {"i": i}, f"T-{i}") for i in range(n)])
+    await app.settle(timeout=30)
+    assert len(await app.runtime.state_store.get_group("done")) == n
+
+
+async def test_an_io_bound_step_scales_out_like_lambda_by_default(project: Any) -> None:
+    async with App(project({"slow": SLOW.format(extra="")})) as app:
+        await run(app, 300)
+    assert most_at_once() == 300  # the old fixed default ran 10
+
+
+async def test_the_step_concurrency_caps_it(project: Any) -> None:
+    extra = ', "infrastructure": {"queue": {"concurrency": 7}}'
+    async with App(project({"slow": SLOW.format(extra=extra)})) as app:
+        await run(app, 40)
+    assert most_at_once() == 7
+
+
+async def test_the_default_comes_from_the_environment(project: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOTIA_BUS_CONCURRENCY", "25")
+    async with App(project({"slow": SLOW.format(extra="")})) as app:
+        await run(app, 60)
+    assert most_at_once() == 25
+    monkeypatch.setenv("MOTIA_BUS_CONCURRENCY", "lots")
+    with pytest.raises(ConfigError, match="MOTIA_BUS_CONCURRENCY"):
+        bus_guard.default_concurrency()
+
+
+async def test_over_the_memory_limit_only_the_guaranteed_few_run(project: Any) -> None:
+    async with App(project({"slow": SLOW.format(extra="")})) as app:
+        guard = LoadGuard(max_lag_ms=60_000, max_rss_mb=1)  # any process is over 1 MB
+        guard.on_clear = app.bus.guard.on_clear
+        await app.bus.guard.stop()
+        app.bus.guard = guard
+        guard.sample(0.0)
+        assert guard.overloaded and guard.trips == 1
+        await run(app, 40)
+    assert most_at_once() == GUARANTEED
+
+
+async def test_a_lagging_loop_holds_claims_back_until_it_recovers(project: Any) -> None:
+    async with App(project({"slow": SLOW.format(extra="")})) as app:
+        guard = app.bus.guard
+        await guard.stop()  # sampled by hand here
+        guard.sample(guard.max_lag_s * 2)
+        assert guard.overloaded
+        await app.bus.publish([Event("slow", {"i": i}, f"T-{i}") for i in range(50)])
+        await asyncio.sleep(0.05)
+        assert sum(len(w.running) for w in app.bus.workers.values()) == GUARANTEED
+        guard.sample(0.0)  # the lag is gone: the waiting messages are claimed at once
+        await asyncio.sleep(0.05)
+        assert sum(len(w.running) for w in app.bus.workers.values()) == 50
+        await app.settle(timeout=10)
+    assert most_at_once() == 50
+
+
+def test_the_guard_limits_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOTIA_BUS_MAX_LOOP_LAG_MS", "30")
+    monkeypatch.setenv("MOTIA_BUS_MAX_RSS_MB", "512")
+    guard = LoadGuard()
+    assert guard.max_lag_s == 0.03 and guard.max_rss == 512_000_000
+    monkeypatch.setenv("MOTIA_BUS_MAX_RSS_MB", "0")
+    with pytest.raises(ConfigError, match="MOTIA_BUS_MAX_RSS_MB"):
+        LoadGuard()
+
+
+def test_a_project_path_is_not_needed_for_the_guard(tmp_path: Path) -> None:
+    guard = LoadGuard(max_lag_ms=50, max_rss_mb=100_000)
+    guard.sample(0.01)
+    assert not guard.overloaded and guard.rss is not None and guard.rss > 0
+
+
+async def test_a_handler_over_its_timeout_fails_and_one_within_it_succeeds() -> None:
+    from motia_runtime.dispatch import call_handler
+    from motia_runtime.errors import MotiaError
+
+    async def slow(seconds: float) -> str:
+        await asyncio.sleep(seconds)
+        return "done"
+
+    assert await call_handler(slow, 0.01, timeout_s=5) == "done"
+    with pytest.raises(MotiaError, match=r"timed out after 0\.05 s"):
+        await call_handler(slow, 5, timeout_s=0.05)
+    assert await call_handler(lambda s: s * 2, 21, timeout_s=5) == 42  # a plain function, in a thread
