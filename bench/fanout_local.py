@@ -4,7 +4,7 @@ One client process (run where the suite's placement puts clients) opens N raw We
 (asyncio on uvloop, frames counted from their headers: no library's per-frame cost), and:
 
 * **memory per idle subscriber**: the server's RSS before the connections and once all of them are open
-  (ours: joined to the group and given their sync frame), over N;
+  (each has sent its join and read the answer: ours the group's sync, the bare server an echo), over N;
 * **slowest subscriber after one update**: time from sending the trigger to the last of the N frames;
 * **frames/s**: ``updates`` updates in a row, N x updates frames over the time from the trigger to the
   last frame.
@@ -141,13 +141,14 @@ async def measure(url: str, pid: int, kind: str, n: int, updates: int, rounds: i
         await asyncio.gather(*(loop.create_connection(lambda s=s: s, host, port) for s in batch))
         await asyncio.gather(*(s.upgraded for s in batch))
         subs.extend(batch)
-    if kind == "ours":  # every subscriber joins the group and gets its sync frame
-        synced = [s.expect(1) for s in subs]
-        for s in subs:
-            assert s.transport is not None
-            s.transport.write(masked_text(json.dumps({"type": "join", "data": {
-                "streamName": "petCreation", "groupId": group, "subscriptionId": str(uuid.uuid4())}})))
-        await asyncio.wait_for(asyncio.gather(*synced), 120)
+    # Every subscriber sends its join and waits for one frame back: ours answers with the group's sync,
+    # the bare server echoes it, so both have read and written a frame on every socket.
+    synced = [s.expect(1) for s in subs]
+    for s in subs:
+        assert s.transport is not None
+        s.transport.write(masked_text(json.dumps({"type": "join", "data": {
+            "streamName": "petCreation", "groupId": group, "subscriptionId": str(uuid.uuid4())}})))
+    await asyncio.wait_for(asyncio.gather(*synced), 120)
     connect_s = time.perf_counter() - t_connect
     await asyncio.sleep(settle_s)
     after = rss_kib(pid)

@@ -27,6 +27,7 @@ def figure(name: str, unit: str, ours: float | None, limit: float | None, *, tar
            better: str = "higher", motia: float | None = None, note: str = "") -> dict[str, Any]:
     """One figure against its limit. ``target`` bounds ``ratio`` (from below when ``better`` is
     "higher", from above when "lower"); Motia's ratio is its figure over the same limit."""
+    ours, limit, motia = (None if x is None else float(x) for x in (ours, limit, motia))
     ratio = None if not ours or not limit else ours / limit
     meets = None
     if ratio is not None and target is not None:
