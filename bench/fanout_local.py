@@ -38,12 +38,16 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def masked_text(text: str) -> bytes:
-    payload = text.encode()
+def masked(first: int, payload: bytes) -> bytes:
+    """A client frame (always masked, RFC 6455 §5.3): ``first`` is FIN and the opcode."""
     mask = os.urandom(4)
     size = len(payload)
-    head = bytes([0x81, 0x80 | size]) if size < 126 else bytes([0x81, 0x80 | 126]) + size.to_bytes(2, "big")
+    head = bytes([first, 0x80 | size]) if size < 126 else bytes([first, 0x80 | 126]) + size.to_bytes(2, "big")
     return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def masked_text(text: str) -> bytes:
+    return masked(0x81, text.encode())
 
 
 class Subscriber(asyncio.Protocol):
@@ -93,10 +97,14 @@ class Subscriber(asyncio.Protocol):
                 n, head = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
             if size - pos < head + n:
                 break
-            self.last_frame_size = n
+            opcode = buf[pos] & 0x0F
+            if opcode == 0x9 and self.transport is not None:  # the server's keepalive ping: answer it
+                self.transport.write(masked(0x8A, buf[pos + head:pos + head + n]))
+            elif opcode in (0x1, 0x2):  # only data frames are counted
+                self.last_frame_size = n
+                self.frames += 1
+                self.last_frame_at = now
             pos += head + n
-            self.frames += 1
-            self.last_frame_at = now
         self.buf = buf[pos:]
         if self.reached is not None and self.frames >= self.target and not self.reached.done():
             self.reached.set_result(None)
