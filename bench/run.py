@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     raw = TMP / f"raw-{time.strftime('%Y%m%d-%H%M%S')}"
     raw.mkdir(parents=True)
 
-    ensure_apt({**({"wrk": "wrk"} if "api" in chosen else {}),
+    ensure_apt({**({"wrk": "wrk"} if {"api", "api_limit"} & set(chosen) else {}),
                 **({"redis-server": "redis-server", "redis-cli": "redis-tools"} if args.peer else {})})
     have_node = shutil.which("node") is not None and shutil.which("npm") is not None and KIT.is_dir()
     if not have_node:

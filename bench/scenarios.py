@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from limits import sc_api_limit, sc_fanout_limit
 from machine import SHARED, LoadMonitor, Placement, loadavg, own_cores
 from servers import Ours, Server
 from settings import BENCH, REPO, TMP, log
 from toolchain import node
 
-SCENARIOS = ["startup", "memory", "api", "post", "stream", "stall", "official", "micro", "coldstart", "fanout",
-             "fanout_scale", "soak", "build"]
+SCENARIOS = ["startup", "memory", "api", "api_limit", "post", "stream", "stall", "official", "micro", "coldstart",
+             "fanout", "fanout_scale", "fanout_limit", "soak", "build"]
 
 
 @dataclass(frozen=True)
@@ -302,6 +303,7 @@ RUNNERS: dict[str, Callable[[Run], Any]] = {
     "fanout_scale": sc_fanout_scale,
     "soak": sc_soak,
     "build": sc_build,
+    "api_limit": sc_api_limit, "fanout_limit": sc_fanout_limit,  # limits.py: beside the bare limits
 }
 NEEDS_NODE = {"post", "stream", "stall", "official"}
 

@@ -28,8 +28,9 @@ def _run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
 
 def test_the_bench_app_mirrors_the_peer_and_loads() -> None:
     out = _run("-m", "motia_runtime", "check", "--root", str(BENCH / "app"))
-    assert "4 steps, 1 streams: OK" in out.stdout
-    # The peer's ping.step.ts, create-pet.step.ts, pet-progress.step.ts and pet-creation.stream.ts.
+    assert "5 steps, 1 streams: OK" in out.stdout
+    # The peer's ping.step.ts, create-pet.step.ts, pet-progress.step.ts and pet-creation.stream.ts (and the
+    # fan-out burst of bench/limits.py, ours only).
     ours = {p.name for p in (BENCH / "app").rglob("*.py")}
     assert {"ping_step.py", "create_pet_step.py", "pet_progress_step.py", "pet_creation_stream.py"} <= ours
 
@@ -189,3 +190,40 @@ def test_the_node_clients_parse() -> None:
     for script in sorted((BENCH / "clients").glob("*.mjs")):
         out = subprocess.run(["node", "--check", str(script)], capture_output=True, text=True)
         assert out.returncode == 0, f"{script.name}: {out.stderr}"
+
+
+def test_the_fanout_client_counts_every_frame_from_ours_and_the_bare_server(tmp_path: Path) -> None:
+    """bench/fanout_local.py (scenario fanout_limit) against motia dev and bench/bare_server.py, tiny sizes."""
+    import socket
+    import time
+
+    from tests.support.dev_server import DevServer
+
+    server = DevServer(BENCH / "app", tmp_path / "data").start()
+    try:
+        assert server.proc is not None
+        _run(str(BENCH / "fanout_local.py"), "--url", server.url, "--pid", str(server.proc.pid), "--kind", "ours",
+             "--n", "20", "--updates", "3", "--rounds", "1", "--settle", "0.1", "--json", str(tmp_path / "ours.json"))
+    finally:
+        server.stop()
+    ours = json.loads((tmp_path / "ours.json").read_text())
+    # Every subscriber took each update's frame: frames/s counts N x updates frames.
+    assert ours["subscribers"] == 20 and ours["frames_per_s_median"] > 0 and ours["frame_payload_bytes"] > 50
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    bare = subprocess.Popen([sys.executable, str(BENCH / "bare_server.py"), "--port", str(port)])
+    try:
+        for _ in range(200):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        _run(str(BENCH / "fanout_local.py"), "--url", f"http://127.0.0.1:{port}", "--pid", str(bare.pid), "--kind",
+             "bare", "--n", "20", "--updates", "3", "--rounds", "1", "--settle", "0.1", "--frame-bytes",
+             str(ours["frame_payload_bytes"]), "--json", str(tmp_path / "bare.json"))
+    finally:
+        bare.terminate()
+        bare.wait(10)
+    result = json.loads((tmp_path / "bare.json").read_text())
+    assert result["frame_payload_bytes"] == ours["frame_payload_bytes"] and result["slowest_ms_median"] > 0

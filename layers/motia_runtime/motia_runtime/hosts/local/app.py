@@ -30,6 +30,7 @@ from .broken import broken_project_app
 from .bus import LocalEventBus
 from .http import api_routes, openapi_route
 from .hub import Hub
+from .routing import StaticFirstRouter
 from .scheduler import CronScheduler
 from .security import BodyLimit, cors_origins, ensure_stream_secret, install_log_redaction
 from .settings import ENV_RELOAD, DevSettings
@@ -138,6 +139,7 @@ class LocalHost:
             middleware=[Middleware(TrustBoundary, hosts=self.settings.allowed_hosts, cors_origins=cors_origins()),
                         Middleware(BodyLimit)],
         )
+        app.router = StaticFirstRouter.replacing(app.router)  # GET /ping without trying 18 routes first
         app.state.host = self
         return app
 

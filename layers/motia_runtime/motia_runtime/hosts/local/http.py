@@ -23,6 +23,8 @@ def starlette_path(path: str) -> str:
 
 def query_params(request: Request) -> dict[str, str | list[str]]:
     out: dict[str, str | list[str]] = {}
+    if not request.scope.get("query_string"):
+        return out  # without parsing an empty query string into a multi-dict
     for key in request.query_params:
         values = request.query_params.getlist(key)
         out[key] = values[0] if len(values) == 1 else values
@@ -52,6 +54,15 @@ def api_routes(runtime: Runtime) -> list[Route]:
     return routes
 
 
+def _headers(scope: Any) -> dict[str, str]:
+    """``dict(request.headers)`` (the first value of a repeated name) without Starlette's lookup
+    of each name through the whole list again."""
+    out: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        out.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    return out
+
+
 def _endpoint(runtime: Runtime, step: Step) -> Any:
     async def endpoint(request: Request) -> Response:
         raw = await request.body()
@@ -62,7 +73,7 @@ def _endpoint(runtime: Runtime, step: Step) -> Any:
             "pathParams": dict(request.path_params),
             "queryParams": query_params(request),
             "body": body,
-            "headers": dict(request.headers),
+            "headers": _headers(request.scope),
             "rawBody": raw.decode("utf-8", errors="replace"),
         }
         return to_response(await run_api(runtime, step, api_request))

@@ -30,7 +30,7 @@ import json
 import threading
 import time
 import traceback
-from collections import Counter, OrderedDict, deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,8 +124,9 @@ class Trace:
     dropped: int = 0
     # Deliveries announced by emits and not started yet, per subscribing step: while any is
     # left the trace is still running even if no step is running at this instant.
-    pending: Counter[str] = field(default_factory=Counter)
-    counts: Counter[str] = field(default_factory=Counter)
+    # Plain dicts: two Counters were most of the cost of starting a trace (one per request).
+    pending: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
     updated: int = 0
 
     def add_event(self, event: dict[str, Any]) -> int:
@@ -137,7 +138,7 @@ class Trace:
             self.dropped += 1
         self.events.append(data)
         self.bytes += grew
-        self.counts[event["kind"]] += 1
+        self.counts[event["kind"]] = self.counts.get(event["kind"], 0) + 1
         self.updated = event["time"]
         return grew
 
@@ -153,7 +154,7 @@ class Trace:
 
     @property
     def status(self) -> str:
-        if any(s.end is None for s in self.spans) or +self.pending:
+        if any(s.end is None for s in self.spans) or any(n > 0 for n in self.pending.values()):
             return "running"
         last_runs = {s.step: s for s in self.spans}  # a retry that succeeded clears its step's failure
         return "error" if any(s.error for s in last_runs.values()) else "ok"
@@ -216,7 +217,7 @@ class TraceRecorder(Observer):
             span = Span(self._span_ids, step, jsonable(trigger), now_ms(), self._next_seq())
             trace.spans.append(span)
             trace.updated = span.start
-            if trigger.get("type") == "event" and trace.pending[step] > 0:
+            if trigger.get("type") == "event" and trace.pending.get(step, 0) > 0:
                 trace.pending[step] -= 1
             summary = trace.summary() if self.watching() else None
         if summary is not None:
@@ -246,7 +247,7 @@ class TraceRecorder(Observer):
                 return
             if kind == "emit" and "error" not in detail:
                 for name in self._subscribers(str(detail.get("topic"))):
-                    trace.pending[name] += 1
+                    trace.pending[name] = trace.pending.get(name, 0) + 1
             span = trace.span_of(step)
             self._grew(trace.add_event({"seq": self._next_seq(), "time": now_ms(), "step": step,
                                         "span": span.id if span else None, "kind": kind,

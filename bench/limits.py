@@ -1,0 +1,166 @@
+"""The HTTP and fan-out figures beside the bare things they are built on (issue 22), in the same run and
+on the same cores: scenario ``api_limit`` (``GET /ping``, ``wrk -t1 -c32``, against bare Starlette +
+uvicorn) and ``fanout_limit`` (fan-out to N subscribers of one group, against a bare broadcast of a
+pre-encoded frame with ``transport.write``; memory per idle subscriber against the bare server's).
+
+Every scenario of this kind returns ``{"figures": [figure(...), ...], ...details}``; each figure is
+``{"figure", "unit", "ours", "limit", "ratio", "target", "meets", "motia", "motia_ratio"}``, the shape
+bench/report.py renders in "Against the machine's limit" (the bus scenarios use the same shape).
+``ratio`` is always ours over the limit, with ``better`` saying which way is good.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+from machine import Placement, own_cores, pinned
+from servers import Ours, Server
+from settings import BENCH, OURS_PORT, log
+
+
+def figure(name: str, unit: str, ours: float | None, limit: float | None, *, target: float | None = None,
+           better: str = "higher", motia: float | None = None, note: str = "") -> dict[str, Any]:
+    """One figure against its limit. ``target`` bounds ``ratio`` (from below when ``better`` is
+    "higher", from above when "lower"); Motia's ratio is its figure over the same limit."""
+    ours, limit, motia = (None if x is None else float(x) for x in (ours, limit, motia))
+    ratio = None if not ours or not limit else ours / limit
+    meets = None
+    if ratio is not None and target is not None:
+        meets = ratio >= target if better == "higher" else ratio <= target
+    return {"figure": name, "unit": unit, "ours": ours, "limit": limit, "ratio": None if ratio is None else
+            round(ratio, 3), "target": target, "better": better, "meets": meets, "motia": motia,
+            "motia_ratio": None if not motia or not limit else round(motia / limit, 3), "note": note}
+
+
+class Bare(Server):
+    """bench/bare_server.py: Starlette + uvicorn with nothing of ours (the limit)."""
+
+    name = "bare"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.port = OURS_PORT + 7
+
+    def command(self) -> list[str]:
+        return [sys.executable, str(BENCH / "bare_server.py"), "--port", str(self.port)]
+
+    def main_pid(self) -> int | None:
+        return None if self.proc is None else self.proc.pid
+
+
+def _cpu_s(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / 100  # utime + stime, in clock ticks of 10 ms
+
+
+def _wrk1(server: Server, seconds: int, placement: Placement) -> dict[str, Any]:
+    """``wrk -t1 -c32`` on the client's cores; the server's CPU per request from /proc."""
+    pid = server.main_pid()
+    cpu0 = _cpu_s(pid) if pid else 0.0
+    out = subprocess.run(pinned(["wrk", "-t1", "-c32", f"-d{seconds}s", "--timeout", "10s", "-s",
+                                 str(BENCH / "wrk-report.lua"), f"{server.url}/ping"], placement.client),
+                         capture_output=True, text=True, timeout=seconds + 60)
+    line = next((x for x in out.stdout.splitlines() if x.startswith("WRKJSON ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk failed: {out.stdout}\n{out.stderr}")
+    result: dict[str, Any] = json.loads(line[len("WRKJSON "):])
+    if pid and result.get("requests"):
+        result["server_cpu_us_per_request"] = round((_cpu_s(pid) - cpu0) * 1e6 / result["requests"], 1)
+    return result
+
+
+def sc_api_limit(run: Any) -> dict[str, Any]:
+    """Each server afresh, then ``wrk -t1 -c32``, server and client on their own cores; the servers
+    take turns, ``rounds`` times, and the medians are compared."""
+    placement = own_cores()
+    rounds = 3 if run.sizes.wrk_s >= 10 else 1
+    servers: list[Server] = [*run.servers, Bare()]
+    samples: dict[str, list[dict[str, Any]]] = {s.name: [] for s in servers}
+    for _ in range(rounds):
+        for server in servers:
+            server.start("api_limit", cpus=placement.server)
+            try:
+                time.sleep(2)
+                samples[server.name].append(_wrk1(server, run.sizes.wrk_s, placement))
+            finally:
+                server.stop()
+
+    def med(name: str, *path: str) -> float | None:
+        values = []
+        for sample in samples.get(name, []):
+            value: Any = sample
+            for key in path:
+                value = value.get(key) if isinstance(value, dict) else None
+            if value is not None:
+                values.append(float(value))
+        return statistics.median(values) if values else None
+
+    peer = "motia" if "motia" in samples else None
+    figures = [
+        figure("GET /ping req/s (wrk -t1 -c32)", "req/s", med("ours", "rps"), med("bare", "rps"), target=0.60,
+               motia=med(peer, "rps") if peer else None),
+        figure("GET /ping p99 (wrk -t1 -c32)", "ms", med("ours", "latency_ms", "percentiles", "99"),
+               med("bare", "latency_ms", "percentiles", "99"), target=3.0, better="lower",
+               motia=med(peer, "latency_ms", "percentiles", "99") if peer else None),
+        figure("GET /ping server CPU per request", "µs", med("ours", "server_cpu_us_per_request"),
+               med("bare", "server_cpu_us_per_request"), better="lower",
+               note="not a target: steadier than wall figures on a shared machine"),
+    ]
+    return {"figures": figures, "rounds": rounds, "placement": placement.describe(), "samples": samples}
+
+
+FANOUT_SIZES = (100, 1000, 5000, 10000)
+QUICK_FANOUT_SIZES = (100, 500)
+
+
+def _fanout(server: Server, kind: str, n: int, placement: Placement, run: Any, frame_bytes: int,
+            rounds: int) -> dict[str, Any]:
+    server.start(f"fanout-{n}", cpus=placement.server)
+    try:
+        pid = server.main_pid()
+        target = run.raw / f"fanout-local-{kind}-{n}.json"
+        subprocess.run(pinned([sys.executable, str(BENCH / "fanout_local.py"), "--url", server.url, "--pid", str(pid),
+                               "--kind", kind, "--n", str(n), "--rounds", str(rounds), "--frame-bytes",
+                               str(frame_bytes), "--json", str(target)], placement.client),
+                       check=True, stdout=subprocess.DEVNULL, timeout=900)
+        result: dict[str, Any] = json.loads(target.read_text())
+        return result
+    finally:
+        server.stop()
+
+
+def sc_fanout_limit(run: Any) -> dict[str, Any]:
+    """Fan-out to N subscribers of one group, ours then the bare broadcast (bench/fanout_local.py)."""
+    placement = own_cores()
+    quick = run.sizes.wrk_s < 10
+    sizes = QUICK_FANOUT_SIZES if quick else FANOUT_SIZES
+    rounds = 1 if quick else 3
+    ours = Ours(reload=False)  # one process: its RSS is the server's own
+    bare = Bare()
+    by_n: dict[int, dict[str, Any]] = {}
+    for n in sizes:
+        log(f"fan-out to {n} subscribers")
+        mine = _fanout(ours, "ours", n, placement, run, 0, rounds)
+        limit = _fanout(bare, "bare", n, placement, run, mine["frame_payload_bytes"], rounds)
+        by_n[n] = {"ours": mine, "bare": limit}
+    figures = []
+    for n, pair in by_n.items():
+        figures.append(figure(f"fan-out frames/s to {n:,} subscribers of one group", "frames/s",
+                              pair["ours"]["frames_per_s_median"], pair["bare"]["frames_per_s_median"],
+                              target=0.85 if n >= 1000 else None))
+    for n, pair in by_n.items():
+        figures.append(figure(f"slowest of {n:,} subscribers, one update", "ms", pair["ours"]["slowest_ms_median"],
+                              pair["bare"]["slowest_ms_median"], better="lower",
+                              note="target: 100 ms at 10,000" if n == 10000 else ""))
+    for n, pair in by_n.items():
+        figures.append(figure(f"memory per idle subscriber, {n:,} open", "KiB", pair["ours"]["kib_per_subscriber"],
+                              pair["bare"]["kib_per_subscriber"], target=1.15 if n >= 1000 else None,
+                              better="lower"))
+    return {"figures": figures, "placement": placement.describe(), "rounds": rounds,
+            "by_subscribers": {str(n): pair for n, pair in by_n.items()}}
