@@ -438,6 +438,7 @@ from .stream_config import (  # noqa: E402
 __all__ = [
     "ApiRouteConfig", "ClientEvents", "CronConfig", "Emit", "EventConfig", "HandlerInfra", "Infrastructure",
     "NoopConfig", "Presence", "QueryParam", "QueueInfra", "StateTriggerConfig", "StepConfig", "StepConfigModel",
-    "StreamBaseConfig", "StreamConfig", "StreamHistory", "StreamTriggerConfig", "parse_step_config", "parse_stream_config",
+    "StreamBaseConfig", "StreamConfig", "StreamHistory",
+    "StreamTriggerConfig", "parse_step_config", "parse_stream_config",
     "trigger_topic",
 ]

@@ -10,8 +10,8 @@ from .observe import Observer
 from .ports.events import EventBus
 from .ports.state import StateStore
 from .ports.streams import HistoryPolicy, StreamStore
-from .replay_window import replay_window_s
 from .project import Project, Step
+from .replay_window import replay_window_s
 from .state import State
 from .streams import Stream, Streams, TracedStreams
 from .trigger_routing import TriggerPublisher, TriggerRouter

@@ -124,7 +124,8 @@ class SQLiteStreamStore(StreamStore):
 
     async def delete(self, stream: str, group_id: str, id: str) -> StreamChange | None:
         row = self.db.conn.execute(
-            "DELETE FROM stream_items WHERE stream=? AND grp=? AND id=? RETURNING data, created_at, version, expires_at",
+            "DELETE FROM stream_items WHERE stream=? AND grp=? AND id=? "
+            "RETURNING data, created_at, version, expires_at",
             (stream, group_id, id),
         ).fetchone()
         if row is None:
