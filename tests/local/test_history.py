@@ -64,6 +64,17 @@ async def test_a_client_resuming_after_a_restart_gets_the_events_it_missed(tmp_p
         assert [(e["type"], e["data"]["n"], e["id"]) for e in events] == [("tick", 1, "a"), ("tick", 2, "a"),
                                                                          ("tick", 3, "a")]
         assert [e["eventId"] for e in events] == [f["eventId"] for f in frames[:3]]
+        # An EventSource resuming with Last-Event-ID gets the same, over SSE.
+        async with httpx.AsyncClient(timeout=10) as client, client.stream(
+                "GET", f"{restarted.url}/__streams/items/{group}",
+                headers={"Accept": "text/event-stream", "Last-Event-ID": str(since)}) as response:
+            sse = []
+            async for line in response.aiter_lines():
+                if line.startswith("data: "):
+                    sse.append(json.loads(line[6:]))
+                    if sse[-1]["event"]["type"] == "sync":
+                        break
+        assert [f["eventId"] for f in sse[:-1]] == [f["eventId"] for f in frames[:3]]
         # Outside the window: an explicit resync, then the snapshot.
         stale = await _join(restarted, group, since=since - WINDOW_MS - 1)
         assert [_kind(f) for f in stale] == ["resync", "sync"]
