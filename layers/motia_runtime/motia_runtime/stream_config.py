@@ -81,8 +81,8 @@ class StreamHistory(_Model):
     each, so a group holds at most ``max_events`` x 127 KB (1,000 x 127 KB by default).
     """
 
-    window_s: int | None = Field(None, ge=0, le=7 * 24 * 3600)
-    max_events: int = Field(1000, ge=1, le=100_000)
+    window_s: int | None = Field(default=None, ge=0, le=7 * 24 * 3600)
+    max_events: int = Field(default=1000, ge=1, le=100_000)
 
 
 class StreamConfig(_Model):

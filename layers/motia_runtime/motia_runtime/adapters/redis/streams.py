@@ -187,7 +187,7 @@ class RedisStreamStore(StreamStore):
         keys = [self.keys.clock, self.keys.stream_history(stream, group_id),
                 self.keys.stream_history_mark(stream, group_id)]
         args = [self._floor(), self.keys.changes, self._head(stream, group_id, id, e=event_id), _dump(event),
-                policy.window_s * 1000, policy.max_events]
+                str(policy.window_s * 1000), str(policy.max_events)]
         ts = int(await self._run(self._send_script(keys=keys, args=args), f"{stream}/{group_id} send"))
         self.clock.advance_to(ts)
         return StreamChange(stream, group_id, id, "event", event, ts, event_id=event_id)
