@@ -35,7 +35,10 @@ async def handler(req, ctx):
                 return {"status": 400, "body": {"error": str(exc), "errors": exc.errors}}
         return {"status": 200, "body": await items.set(group, id, body["data"])}
     if body["op"] == "history":
-        return {"status": 200, "body": {"events": await items.history(group, body.get("since"))}}
+        try:
+            return {"status": 200, "body": {"events": await items.history(group, body.get("since"))}}
+        except ValidationError as exc:
+            return {"status": 400, "body": {"error": str(exc), "errors": exc.errors}}
     if body["op"] == "groups":
         return {"status": 200, "body": {"groups": await items.list_groups()}}
     if body["op"] == "get":
