@@ -2,8 +2,9 @@
 
 A network drop in the middle of a burst of writes and custom events: the client that comes back
 has the server's state, and every event exactly once and in order (replayed from the server's
-log, duplicates dropped by ``eventId``). After a server restart the log is gone: the client is
-told with ``resync`` (never silence) and its state still converges.
+log, duplicates dropped by ``eventId``). After a server restart the events are read back from
+SQLite; past the kept history the client is told with ``resync`` (never silence) and its state
+still converges.
 """
 
 from __future__ import annotations
@@ -73,8 +74,31 @@ async def test_a_dropped_connection_resumes_with_every_event_once_and_the_state(
         await proxy.stop()
 
 
-async def test_after_a_restart_the_client_is_told_to_resync_and_converges(project_root: Path, tmp_path: Path) -> None:
+async def test_after_a_restart_the_client_resumes_from_the_kept_history_and_converges(
+        project_root: Path, tmp_path: Path) -> None:
     dev = DevServer(project_root, tmp_path / "data").start()
+    try:
+        async with StreamClient(dev.ws_url, backoff=Backoff(initial=0.05, maximum=0.2)) as client:
+            sub = client.subscribe_group("todo", "restart")
+            await sub.ready(5)
+            got: list[int] = []
+            sub.on_event("tick", lambda data: got.append(data["n"]))
+            await ops(dev.url, todo("restart", "a", "before"), tick("restart", 1))
+            await until(lambda: [i["text"] for i in sub.state] == ["before"] and got == [1])
+            dev.kill()
+            dev = DevServer(project_root, tmp_path / "data", port=dev.port).start()
+            await ops(dev.url, todo("restart", "a", "after"), tick("restart", 2))
+            await until(lambda: [i["text"] for i in sub.state] == ["after"] and got == [1, 2], timeout=15)
+            # The events are kept in SQLite: the rejoin's ``since`` is answered, not resynced.
+            assert sub.resyncs == 0
+    finally:
+        dev.stop()
+
+
+async def test_a_since_past_the_kept_history_is_told_to_resync_and_converges(
+        project_root: Path, tmp_path: Path) -> None:
+    # History off (window 0): every rejoin with ``since`` is past what is kept.
+    dev = DevServer(project_root, tmp_path / "data", env={"MOTIA_STREAM_REPLAY_S": "0"}).start()
     try:
         async with StreamClient(dev.ws_url, backoff=Backoff(initial=0.05, maximum=0.2)) as client:
             sub = client.subscribe_group("todo", "restart")
@@ -84,7 +108,8 @@ async def test_after_a_restart_the_client_is_told_to_resync_and_converges(projec
             await ops(dev.url, todo("restart", "a", "before"), tick("restart", 1))
             await until(lambda: [i["text"] for i in sub.state] == ["before"])
             dev.kill()
-            dev = DevServer(project_root, tmp_path / "data", port=dev.port).start()
+            dev = DevServer(project_root, tmp_path / "data", port=dev.port,
+                            env={"MOTIA_STREAM_REPLAY_S": "0"}).start()
             await ops(dev.url, todo("restart", "a", "after"))
             await until(lambda: sub.resyncs == 1 and [i["text"] for i in sub.state] == ["after"], timeout=15)
             assert resyncs[0]["reason"] == "outside the replay window"

@@ -201,6 +201,19 @@ def test_a_table_stream_feeds_its_function(cloud: CloudServer) -> None:
     assert seen(cloud, f"stream:{key}")["event"] == "INSERT"
 
 
+def test_an_item_past_its_ttl_is_deleted_and_its_removal_reaches_the_stream_function(cloud: CloudServer) -> None:
+    # DynamoDB's TTL deletes due items (within minutes); moto never does, so ``motia cloud`` sweeps
+    # every 5 s, and the REMOVE record reaches the table's stream function as on AWS.
+    ddb = cloud.client("dynamodb")
+    table = next(t for t in ddb.list_tables()["TableNames"] if "ItemsTable" in t)
+    due, later = uuid.uuid4().hex[:8], uuid.uuid4().hex[:8]
+    ddb.put_item(TableName=table, Item={"pk": {"S": due}, "expiresAt": {"N": str(int(time.time()) - 1)}})
+    ddb.put_item(TableName=table, Item={"pk": {"S": later}, "expiresAt": {"N": str(int(time.time()) + 3600)}})
+    wait_until(lambda: seen(cloud, f"stream:{due}")["event"] == "REMOVE", timeout_s=30)
+    assert "Item" not in ddb.get_item(TableName=table, Key={"pk": {"S": due}})
+    assert "Item" in ddb.get_item(TableName=table, Key={"pk": {"S": later}})
+
+
 def test_a_schedule_runs_now_on_request(cloud: CloudServer) -> None:
     result = cloud.run_schedule("TickSchedule")
     assert result["result"] == "ok" and result["function"] == "TickFunction"

@@ -31,6 +31,7 @@ _LAZY = {
     "QueueInfra": "config", "StreamConfig": "config", "FlowContext": "context", "ApiRequest": "dispatch",
     "ApiResponse": "dispatch", "StreamTriggerConfig": "config", "StateTriggerConfig": "config",
     "TriggerLoopError": "trigger_routing", "ClientEvents": "config", "Presence": "config",
+    "StreamHistory": "config",
 }
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
         QueueInfra,
         StateTriggerConfig,
         StreamConfig,
+        StreamHistory,
         StreamTriggerConfig,
     )
     from .context import FlowContext
@@ -93,6 +95,7 @@ __all__ = [
     "QueueInfra",
     "StateTriggerConfig",
     "StreamConfig",
+    "StreamHistory",
     "StreamTriggerConfig",
     # handlers
     "ApiRequest",

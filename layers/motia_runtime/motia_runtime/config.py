@@ -431,12 +431,14 @@ from .stream_config import (  # noqa: E402
     Presence,
     StreamBaseConfig,
     StreamConfig,
+    StreamHistory,
     parse_stream_config,
 )
 
 __all__ = [
     "ApiRouteConfig", "ClientEvents", "CronConfig", "Emit", "EventConfig", "HandlerInfra", "Infrastructure",
     "NoopConfig", "Presence", "QueryParam", "QueueInfra", "StateTriggerConfig", "StepConfig", "StepConfigModel",
-    "StreamBaseConfig", "StreamConfig", "StreamTriggerConfig", "parse_step_config", "parse_stream_config",
+    "StreamBaseConfig", "StreamConfig", "StreamHistory",
+    "StreamTriggerConfig", "parse_step_config", "parse_stream_config",
     "trigger_topic",
 ]

@@ -9,8 +9,9 @@ from .log import LogSink, StepLogger
 from .observe import Observer
 from .ports.events import EventBus
 from .ports.state import StateStore
-from .ports.streams import StreamStore
+from .ports.streams import HistoryPolicy, StreamStore
 from .project import Project, Step
+from .replay_window import replay_window_s
 from .state import State
 from .streams import Stream, Streams, TracedStreams
 from .trigger_routing import TriggerPublisher, TriggerRouter
@@ -58,6 +59,10 @@ class Runtime:
             for name, cfg in project.streams.items()
         }
         self._streams_view = Streams(self.streams)
+        for stream in self.streams.values():
+            history = stream.config.history
+            window_s = replay_window_s() if history.window_s is None else history.window_s
+            stream.store.set_history_policy(stream.name, HistoryPolicy(window_s, history.max_events))
 
     @property
     def stream_stores(self) -> list[StreamStore]:

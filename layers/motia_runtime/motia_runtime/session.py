@@ -7,8 +7,9 @@ snapshot, and turns everything that cannot be acted on into an ``error`` event (
 connection stays up). Hosts differ only in how frames travel and where subscriptions live,
 which is what they implement as a :class:`SessionPort`:
 
-* the local host: frames go to the connection's outbox, rooms are the hub's, the replay log is
-  in memory (``hosts/local/websocket.py``);
+* the local host: frames go to the connection's outbox, rooms are the hub's, the replay comes
+  from the process's memory log or, for what came before the process started, from the store's
+  durable history (``hosts/local/websocket.py``);
 * AWS: frames are posted through API Gateway's Management API, rooms are rows of the
   subscriptions table, the replay reads the group's event records (``hosts/aws/websocket.py``).
 
@@ -73,9 +74,11 @@ def subscription_limit() -> int:
 class SessionPort(Protocol):
     """What a host gives a session: one connection's transport, rooms and history.
 
-    Local implementations must not suspend in ``subscribe`` or ``replay``: the local replay log
-    is read in the same turn of the event loop as the registration, so each sent event is either
-    replayed or pushed live (see ``StreamSession._join``)."""
+    Local implementations must not suspend in ``subscribe``, nor in ``replay`` when the memory log
+    answers: it is read in the same turn of the event loop as the registration, so each sent
+    event is either replayed or pushed live (see ``StreamSession._join``). A replay from a store
+    that suspends (Redis, after a restart) may overlap live pushes; clients drop the repeats by
+    ``eventId``."""
 
     async def auth_context(self) -> Any:
         """What ``authenticate`` returned for this connection at the handshake (None: anonymous)."""

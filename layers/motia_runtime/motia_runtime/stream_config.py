@@ -70,6 +70,21 @@ class Presence(_Model):
         return _schema(value)
 
 
+class StreamHistory(_Model):
+    """How long, and how much of, a stream's sent events each group keeps in the store, so a
+    client rejoining with ``since`` after a restart or a cold start gets what it missed, and a
+    step can read them (``ctx.streams.<name>.history(group, since)``).
+
+    ``window_s``: seconds an event is kept (None: ``MOTIA_STREAM_REPLAY_S``, default 300; 0 keeps
+    nothing, so every ``since`` gets a ``resync``). ``max_events``: the most a group keeps; past
+    it the oldest go, and a ``since`` before them gets a ``resync``. Events are at most 127 KB
+    each, so a group holds at most ``max_events`` x 127 KB (1,000 x 127 KB by default).
+    """
+
+    window_s: int | None = Field(default=None, ge=0, le=7 * 24 * 3600)
+    max_events: int = Field(default=1000, ge=1, le=100_000)
+
+
 class StreamConfig(_Model):
     """A named stream: ``ctx.streams.<name>`` with items validated against ``schema``.
 
@@ -92,6 +107,8 @@ class StreamConfig(_Model):
     client_events: ClientEvents | None = None
     #: Keep and push who is joined to each group (see Presence); None: no presence.
     presence: Presence | None = None
+    #: How long and how many sent events each group keeps for ``since`` and ``history()``.
+    history: StreamHistory = StreamHistory()
     public: bool = False
     description: str | None = None
 
@@ -115,7 +132,8 @@ class StreamConfig(_Model):
                      can_access: Callable[..., Any] | None = None, on_join: Callable[..., Any] | None = None,
                      on_leave: Callable[..., Any] | None = None,
                      client_events: ClientEvents | Mapping[str, Any] | None = None,
-                     presence: Presence | Mapping[str, Any] | None = None, public: bool = False,
+                     presence: Presence | Mapping[str, Any] | None = None,
+                     history: StreamHistory | Mapping[str, Any] = ..., public: bool = False,
                      description: str | None = None) -> None: ...
 
 

@@ -7,6 +7,7 @@ anything is written, and oversized items fail at the call instead of being dropp
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -15,9 +16,9 @@ import pydantic_core
 
 from . import fair_share, jsonsafe
 from .config import StreamConfig
-from .errors import ItemTooLargeError, StreamError, StreamNotFoundError
+from .errors import ItemTooLargeError, StreamError, StreamNotFoundError, ValidationError
 from .observe import Observer
-from .ports.streams import StreamChange, StreamStore
+from .ports.streams import StreamChange, StreamStore, now_ms
 from .update_ops import apply_ops
 
 if TYPE_CHECKING:
@@ -45,6 +46,30 @@ def _check_size(stream: str, what: str, value: Any) -> None:
             f"stream {stream!r}: {what} is {size} bytes, over the {MAX_ITEM_BYTES}-byte limit "
             "(API Gateway WebSocket frames are capped at 128 KB)"
         )
+
+
+# The longest item TTL (10 years): past it a number is more likely a unit mistake (ms for s).
+MAX_TTL_S = 10 * 365 * 24 * 3600
+
+
+def _check_ttl(ttl: Any) -> float:
+    """A TTL in seconds: a positive, finite number (not a bool), else a ValidationError."""
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not math.isfinite(ttl) or ttl <= 0:
+        raise ValidationError("set(): ttl must be a positive number of seconds",
+                              [{"field": "ttl", "message": f"expected a positive number of seconds, got {ttl!r}"}])
+    if ttl > MAX_TTL_S:
+        raise ValidationError("set(): ttl is too long",
+                              [{"field": "ttl", "message": f"at most {MAX_TTL_S} seconds (10 years), got {ttl!r}"}])
+    return float(ttl)
+
+
+def history_entry(change: StreamChange) -> dict[str, Any]:
+    """A sent event as ``history()`` returns it: the frame fields a client would have got."""
+    entry: dict[str, Any] = {"type": change.data.get("type"), "data": change.data.get("data"),
+                             "groupId": change.group_id, "timestamp": change.timestamp, "eventId": change.event_id}
+    if change.id is not None:
+        entry["id"] = change.id
+    return entry
 
 
 class Stream:
@@ -95,13 +120,24 @@ class Stream:
         group_id, id = self._key(group_id, id)
         return self._wrap(await self.store.get(self.name, group_id, id), group_id)
 
-    async def set(self, group_id: str, id: str, data: Any) -> dict[str, Any]:
-        """Create or replace the item; returns it with ``id`` and ``__motia``."""
+    async def set(self, group_id: str, id: str, data: Any, *, ttl: float | None = None) -> dict[str, Any]:
+        """Create or replace the item; returns it with ``id`` and ``__motia``.
+
+        ``ttl`` (seconds): the item expires that long after this write: reads stop returning it
+        at once and its subscribers get a ``delete`` when the store removes it (within a second
+        locally; DynamoDB's TTL takes minutes, see docs/streams.md). A later ``set`` without
+        ``ttl`` keeps the item for good; ``update`` keeps its TTL."""
         group_id, id = self._key(group_id, id)
+        expires_at = None if ttl is None else now_ms() + int(_check_ttl(ttl) * 1000)
         value = self._validate(data, group_id, id)
         await fair_share.share_loop()  # a loop of writes lets other tasks run (fair_share.py)
         triggers = self._watched(group_id, id, "set")
-        if triggers is None:
+        if expires_at is not None:
+            previous = await self.store.get(self.name, group_id, id) if triggers is not None else None
+            change = await self.store.set_expiring(self.name, group_id, id, value, expires_at)
+            if triggers is not None:
+                await triggers.stream_changed(change, previous)
+        elif triggers is None:
             change = await self.store.set(self.name, group_id, id, value)
         else:
             # Written as a mutation, to learn the item it replaces (the trigger gets both).
@@ -154,6 +190,20 @@ class Stream:
         return await self.store.list_groups(self.name)
 
     listGroups = list_groups  # noqa: N815 - Motia's spelling
+
+    async def history(self, group_id: str, since: int | None = None) -> list[dict[str, Any]] | None:
+        """The events sent to the group (and its items) stamped after ``since``, oldest first, as
+        ``{"type", "data", "groupId", "id"?, "timestamp", "eventId"}``, from the store's history
+        (``StreamConfig.history``); None when the store cannot tell it has them all (``since`` is
+        outside the window, or the group had more than ``max_events`` since): read the group
+        itself instead, as a client told to ``resync`` does. ``since=None``: every event kept."""
+        if not isinstance(group_id, str) or not group_id:
+            raise StreamError(f"group_id must be a non-empty string, got {group_id!r}")
+        if since is not None and (isinstance(since, bool) or not isinstance(since, int) or since < 0):
+            raise ValidationError("history(): since must be a stamp (a whole number of ms, 0 or more)",
+                                  [{"field": "since", "message": f"expected a whole number >= 0, got {since!r}"}])
+        changes = await self.store.history(self.name, group_id, since)
+        return None if changes is None else [history_entry(c) for c in changes]
 
     async def send(self, channel: Mapping[str, Any], event: Mapping[str, Any]) -> StreamChange:
         """Send an ephemeral ``{"type", "data"}`` event to ``{"groupId", "id"?}``; nothing is stored."""
@@ -224,9 +274,10 @@ class TracedStream(Stream):
     async def get(self, group_id: str, id: str) -> dict[str, Any] | None:
         return await self._report(super().get(group_id, id), "get", groupId=group_id, id=id)  # type: ignore[no-any-return]
 
-    async def set(self, group_id: str, id: str, data: Any) -> dict[str, Any]:
-        return await self._report(super().set(group_id, id, data), "set", groupId=group_id, id=id,  # type: ignore[no-any-return]
-                                  data=_to_plain(data))
+    async def set(self, group_id: str, id: str, data: Any, *, ttl: float | None = None) -> dict[str, Any]:
+        detail = {"ttl": ttl} if ttl is not None else {}
+        return await self._report(super().set(group_id, id, data, ttl=ttl), "set", groupId=group_id, id=id,  # type: ignore[no-any-return]
+                                  data=_to_plain(data), **detail)
 
     async def update(self, group_id: str, id: str, ops: Sequence[dict[str, Any]]) -> dict[str, Any]:
         return await self._report(super().update(group_id, id, ops), "update", groupId=group_id, id=id,  # type: ignore[no-any-return]

@@ -51,16 +51,30 @@ class StreamEvent(TypedDict):
     data: NotRequired[Any]
 
 
+class HistoryEvent(TypedDict):
+    """A sent event as ``history()`` returns it."""
+
+    type: str
+    data: Any
+    groupId: str
+    id: NotRequired[str]
+    timestamp: int
+    eventId: str
+
+
 class TypedStream(Protocol[DataT, ItemT]):
     """``ctx.streams.<name>``, typed by the stream's schema (streams.Stream at run time)."""
 
     async def get(self, group_id: str, id: str) -> ItemT | None: ...
-    async def set(self, group_id: str, id: str, data: DataT) -> ItemT: ...
+    async def set(self, group_id: str, id: str, data: DataT, *, ttl: float | None = None) -> ItemT: ...
     async def update(self, group_id: str, id: str, ops: Sequence[UpdateOp]) -> ItemT: ...
     async def delete(self, group_id: str, id: str) -> ItemT | None: ...
     async def get_group(self, group_id: str) -> list[ItemT]: ...
     async def getGroup(self, group_id: str) -> list[ItemT]: ...  # noqa: N802 - Motia's spelling
+    async def list_groups(self) -> list[str]: ...
+    async def listGroups(self) -> list[str]: ...  # noqa: N802 - Motia's spelling
     async def send(self, channel: Channel, event: StreamEvent) -> StreamChange: ...
+    async def history(self, group_id: str, since: int | None = None) -> list[HistoryEvent] | None: ...
 
 
 class TypedContext(Protocol[EmitT, StreamsT]):
@@ -92,4 +106,5 @@ class ApiResponseOf(TypedDict):
     headers: NotRequired[Mapping[str, str]]
 
 
-__all__ = ["ApiResponseOf", "Channel", "StreamEvent", "StreamMarker", "TypedContext", "TypedStream", "UpdateOp"]
+__all__ = ["ApiResponseOf", "Channel", "HistoryEvent", "StreamEvent", "StreamMarker", "TypedContext", "TypedStream",
+           "UpdateOp"]

@@ -27,6 +27,7 @@ from typing import Any, TextIO
 
 from ..testing import lambda_events as ev
 from ..testing.resources import Resources, SimError, create_resources
+from ..testing.ttl import expire_due
 from ..testing.websocket import Credentials, FrameRecorder
 from .http_api import Cors, HttpApi
 from .lambda_pool import FunctionPool, Invocation, start_forkserver
@@ -58,6 +59,9 @@ class CloudSettings:
     stream_poll_s: float = 0.25
     idle_timeout_s: float = IDLE_TIMEOUT_S
     environment_idle_s: float = 600.0  # an idle environment is ended after this (Lambda: minutes)
+    # Items past their TTL attribute are deleted this often, as DynamoDB's TTL does (within
+    # minutes there; moto never does): their REMOVE records reach the tables' stream functions.
+    ttl_sweep_s: float = 5.0
     reload: bool = True
     log: TextIO | None = None  # invocation lines; default stdout
 
@@ -230,6 +234,7 @@ class CloudApp:
                                               self.stop_event))
         account = ev.ACCOUNT_ID
         self._threads.append(threading.Thread(target=self._reap, name="reaper", daemon=True))
+        self._threads.append(threading.Thread(target=self._expire_ttl, name="ttl", daemon=True))
         self.scheduler = Scheduler(self.model.schedules,
                                    lambda s: f"arn:aws:events:{region}:{account}:rule/{s.name}",
                                    self.invoke, self.executor, region, self.stop_event)
@@ -244,6 +249,16 @@ class CloudApp:
                 ended = pool.reap(idle_s)
                 if ended:
                     self.log({"type": "reclaim", "function": pool.name, "environments": ended})
+
+    def _expire_ttl(self) -> None:
+        tables = sorted(set(self.resources.table_names.values()))
+        dynamodb = self.client("dynamodb")
+        while not self.stop_event.wait(self.settings.ttl_sweep_s):
+            try:
+                if expire_due(dynamodb, tables):
+                    self.kick()
+            except Exception as exc:  # moto stopping, or a hiccup: the next round tries again
+                self.log({"type": "ttl", "error": f"{type(exc).__name__}: {exc}"})
 
     # -- invoking ----------------------------------------------------------------------------
     def invoke(self, function: str, event: dict[str, Any]) -> Invocation:

@@ -17,6 +17,7 @@ Listeners run on the event loop's thread and must not block.
 
 from __future__ import annotations
 
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -24,6 +25,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..clock import MonotonicClock
+from ..errors import StreamError
+from ..replay_window import replay_window_s
 
 ChangeType = Literal["create", "update", "delete", "event"]
 
@@ -47,6 +50,19 @@ class StreamChange:
     event_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class HistoryPolicy:
+    """How long (``window_s``) and how many (``max_events``, per group) sent events a store keeps
+    for one stream (``StreamConfig.history``)."""
+
+    window_s: int
+    max_events: int = 1000
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
 ChangeListener = Callable[[StreamChange], None]
 Mutation = Callable[[dict[str, Any] | None], dict[str, Any]]
 
@@ -64,6 +80,22 @@ class StreamStore(ABC):
         self.clock = clock or MonotonicClock()
         self._listeners: list[ChangeListener] = []
         self._resync_listeners: list[Callable[[], None]] = []
+        self._history_policies: dict[str, HistoryPolicy] = {}
+        self._default_policy: HistoryPolicy | None = None
+
+    # -- history policy ---------------------------------------------------------------------
+    def set_history_policy(self, stream: str, policy: HistoryPolicy) -> None:
+        """Keep ``stream``'s sent events as ``policy`` says (the runtime sets each stream's)."""
+        self._history_policies[stream] = policy
+
+    def history_policy(self, stream: str) -> HistoryPolicy:
+        """The stream's policy; a stream nobody set one for keeps ``MOTIA_STREAM_REPLAY_S`` seconds."""
+        policy = self._history_policies.get(stream)
+        if policy is None:
+            if self._default_policy is None:
+                self._default_policy = HistoryPolicy(replay_window_s())
+            policy = self._default_policy
+        return policy
 
     # -- change notifications -------------------------------------------------------------
     def add_listener(self, listener: ChangeListener) -> None:
@@ -128,6 +160,33 @@ class StreamStore(ABC):
         rejoins with ``since``; None when this store keeps no history of sent events (the
         default: the client then gets a ``resync`` event, unless its host keeps a log itself)."""
         return None
+
+    async def history(self, stream: str, group_id: str, since: int | None) -> list[StreamChange] | None:
+        """The group's sent events stamped after ``since``, oldest first, from what the store keeps
+        (``StreamConfig.history``); None when some may be missing: ``since`` is older than the
+        window, than the newest event a count bound dropped, or than the store's history itself.
+        ``since=None``: every event kept (None only when the store keeps no history).
+
+        The default, for stores written before this method existed, answers from
+        ``events_since`` within the window (None: no history kept, the client gets a resync)."""
+        floor = now_ms() - self.history_policy(stream).window_s * 1000
+        if since is not None and since < floor:
+            return None
+        events = await self.events_since(stream, group_id, floor if since is None else since)
+        return None if events is None else [e for e in events if e.timestamp >= floor]
+
+    async def set_expiring(self, stream: str, group_id: str, id: str, data: dict[str, Any],
+                           expires_at: int) -> StreamChange:
+        """``set`` for an item that expires at ``expires_at`` (epoch ms): from then on reads do not
+        return it, and the store removes it with a ``delete`` change (``expire_due``, or the
+        database's own TTL). A later ``set`` without a TTL makes it permanent again."""
+        raise StreamError(f"{type(self).__name__} does not support item TTLs (set(..., ttl=...))")
+
+    async def expire_due(self) -> int:
+        """Remove the items whose TTL ran out, each notified as a ``delete`` change as a delete
+        would be, and drop history past its window; returns how many items went. Hosts with a
+        process call it periodically (the stores below do, from ``astart``). Default: nothing."""
+        return 0
 
     async def astart(self) -> None:  # noqa: B027 - optional hook
         """Connect and start the change feed; hosts await it before serving. Default: nothing."""

@@ -24,6 +24,9 @@ each simulated function keeps its own Runtime between calls (``AWS_LAMBDA_FUNCTI
 - ``deliver_big_rooms()`` → delivery entry, with what the fan-out put in the big-room delivery
   queue (SQS FIFO), one message per invocation as the template's event source says; a failed
   message is made visible again at once, and its group's later messages wait for it.
+- ``expire_ttl()`` deletes what DynamoDB's TTL would have by now (moto never does), so the
+  REMOVE records reach the fan-out on the next pump; ``cold_start()`` makes every function's
+  next call a cold start.
 - ``run_until_idle()`` alternates the three until nothing is left. ``cron(step)`` → schedule entry.
 - ``connect()`` → WebSocket entry (``$connect``), returning a WsClient whose frames are what was
   posted to its connection; ``gone(id)`` makes API Gateway answer 410 for that connection, and
@@ -61,6 +64,7 @@ from .pump import STREAM_BATCH, StreamPump
 from .resources import Resources, SimError, create_resources
 from .routing import match_route
 from .support import HttpResponse, LambdaContext, client, maybe_json, session
+from .ttl import expire_due
 from .websocket import FrameRecorder, WsClient
 
 T = TypeVar("T")
@@ -425,6 +429,17 @@ class CloudSim:
             if self.deliver() + self.pump_streams() + self.deliver_big_rooms() == 0:
                 return rounds
         raise SimError(f"still busy after {max_rounds} rounds (an event loop between steps?)")
+
+    def expire_ttl(self, now: float | None = None) -> int:
+        """Delete what DynamoDB's TTL would have deleted by ``now`` (epoch s; moto never does):
+        the REMOVE records go to the fan-out on the next ``pump_streams()`` (``testing/ttl.py``)."""
+        return expire_due(self.client("dynamodb"), sorted(set(self.resources.table_names.values())), now)
+
+    def cold_start(self) -> None:
+        """Every simulated function starts cold on its next call (no runtime, settings or clients
+        kept from earlier calls), as after a deployment or an idle period."""
+        if self._container is not None:
+            self._container.submit(bootstrap.reset).result()
 
     # -- WebSocket ---------------------------------------------------------------------------
     def connect(self, token: str | None = None, *, subprotocols: list[str] | None = None,

@@ -62,6 +62,9 @@ VERSION = "version"
 STREAM = "stream"
 GROUP_ID = "groupId"
 ITEM_ID = "id"
+# An item set with a TTL: ``expiresAt`` (epoch seconds, DynamoDB's TTL attribute) and the exact
+# expiry in ms, which reads compare with (DynamoDB deletes expired items within minutes to days).
+EXPIRES_AT_MS = "expiresAtMs"
 EVENT_SK_PREFIX = "~event#"
 EVENT_SK_END = "~event$"  # the first sort key after every "~event#..." ('$' follows '#')
 

@@ -4,6 +4,17 @@ Changes reach clients through DynamoDB Streams and the fan-out Lambda, not throu
 listeners, so this store never calls ``_notify``; :func:`change_from_record` turns a stream
 record back into the :class:`StreamChange` the write produced.
 
+History: ``send()`` events are records in the group's partition (``~event#<ts>#<uuid>``) that
+DynamoDB's TTL removes after the stream's history window (``StreamConfig.history``) plus a
+margin; ``history()`` reads them back and leaves out any past the window that DynamoDB has not
+deleted yet. The window bounds what is kept; ``max_events`` bounds a read (more events than that
+since ``since``: a resync).
+
+Item TTL: an item set with ``ttl`` carries ``expiresAt`` (seconds, the table's TTL attribute)
+and ``expiresAtMs``. Reads treat it as gone from ``expiresAtMs`` on; DynamoDB deletes it later
+(typically within minutes, documented as up to a few days), and that deletion's REMOVE record
+is what the fan-out pushes as the ``delete``.
+
 Timestamps: every item carries ``ts``, its last change's stamp from the writer's
 MonotonicClock. Lambdas run on different machines, so a writer's clock may be behind the stamp
 already stored; each write is therefore conditional on ``ts < new ts`` and, when DynamoDB
@@ -14,6 +25,7 @@ with a non-increasing stamp is ever written, so a client never drops a change as
 from __future__ import annotations
 
 import json
+import math
 import time
 import uuid
 from collections.abc import Mapping
@@ -24,7 +36,7 @@ import pydantic_core
 from ...clock import MonotonicClock
 from ...errors import ItemTooLargeError, StreamError
 from ...jsonsafe import loads_stored
-from ...ports.streams import Mutation, StreamChange, StreamStore, stored_item
+from ...ports.streams import Mutation, StreamChange, StreamStore, now_ms, stored_item
 from . import _client
 from . import keys as k
 from ._client import LazyClient, error_code, in_thread
@@ -34,6 +46,7 @@ from .tracing import run_stamp
 # gets the events after it read back from these records; see events_since) plus a margin.
 # DynamoDB deletes expired items lazily (within days), so reads never rely on the deletion.
 EVENT_TTL_S = 360
+EVENT_TTL_MARGIN_S = 60  # kept this much past the history window: a slow reader still finds them
 MAX_STAMP_ATTEMPTS = 5
 MAX_MUTATE_ATTEMPTS = 10
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -59,6 +72,11 @@ def _num(value: Any) -> int:
 
 def _str(value: Any) -> str:
     return str(value["S"]) if isinstance(value, Mapping) else str(value)
+
+
+def _live(record: Mapping[str, Any], now: int) -> bool:
+    """Whether an item record has not expired (DynamoDB may keep expired ones for a while)."""
+    return k.EXPIRES_AT_MS not in record or _num(record[k.EXPIRES_AT_MS]) > now
 
 
 def _item(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -95,7 +113,7 @@ class DynamoDBStreamStore(StreamStore):
         if k.is_event_sk(id):
             return None
         record = await self._get_record(stream, group_id, id)
-        return _item(record) if record else None
+        return _item(record) if record and _live(record, now_ms()) else None
 
     async def get_group(self, stream: str, group_id: str) -> list[dict[str, Any]]:
         # send() records share the partition and linger until DynamoDB's lazy TTL sweep; their
@@ -103,6 +121,7 @@ class DynamoDBStreamStore(StreamStore):
         # ranges around it hold exactly the items and the records are never read.
         pk = k.s(k.stream_pk(stream, group_id))
         items: list[dict[str, Any]] = []
+        now = now_ms()
         for condition, bound in (("#sk < :bound", k.EVENT_SK_PREFIX), ("#sk >= :bound", k.EVENT_SK_END)):
             start: dict[str, Any] | None = None
             while True:
@@ -113,7 +132,8 @@ class DynamoDBStreamStore(StreamStore):
                     ExpressionAttributeValues={":pk": pk, ":bound": k.s(bound)},
                     **({"ExclusiveStartKey": start} if start else {}),
                 )
-                items.extend(_item(r) for r in page.get("Items", []) if _str(r.get(k.KIND, "")) == k.KIND_ITEM)
+                items.extend(_item(r) for r in page.get("Items", [])
+                             if _str(r.get(k.KIND, "")) == k.KIND_ITEM and _live(r, now))
                 start = page.get("LastEvaluatedKey")
                 if not start:
                     break
@@ -125,9 +145,10 @@ class DynamoDBStreamStore(StreamStore):
         while True:
             page = await self._call(
                 "scan", f"{stream} groups", ProjectionExpression="#group",
-                FilterExpression="#stream = :stream AND #kind = :item",
-                ExpressionAttributeNames={"#group": k.GROUP_ID, "#stream": k.STREAM, "#kind": k.KIND},
-                ExpressionAttributeValues={":stream": k.s(stream), ":item": k.s(k.KIND_ITEM)},
+                FilterExpression="#stream = :stream AND #kind = :item AND (attribute_not_exists(#exp) OR #exp > :now)",
+                ExpressionAttributeNames={"#group": k.GROUP_ID, "#stream": k.STREAM, "#kind": k.KIND,
+                                          "#exp": k.EXPIRES_AT_MS},
+                ExpressionAttributeValues={":stream": k.s(stream), ":item": k.s(k.KIND_ITEM), ":now": k.n(now_ms())},
                 **({"ExclusiveStartKey": start} if start else {}),
             )
             groups.update(_str(r[k.GROUP_ID]) for r in page.get("Items", []))
@@ -137,19 +158,25 @@ class DynamoDBStreamStore(StreamStore):
 
     # -- writes -----------------------------------------------------------------------------
     async def _write(self, stream: str, group_id: str, id: str, data: dict[str, Any],
-                     expected_version: int | None) -> StreamChange:
+                     expected_version: int | None, expires_at: int | None = None) -> StreamChange:
         """One UpdateItem: it replaces ``data``, keeps the first ``createdAt``, bumps ``version``
         and returns the old item (create vs update) without a read before the write."""
         _check_id(id)
         what = f"{stream}/{group_id}/{id}"
         names = {"#data": k.DATA, "#ts": k.TS, "#created": k.CREATED_AT, "#version": k.VERSION, "#kind": k.KIND,
                  "#stream": k.STREAM, "#group": k.GROUP_ID, "#id": k.ITEM_ID, "#trace": k.TRACE_ID,
-                 "#depth": k.DEPTH}
+                 "#depth": k.DEPTH, "#expires": k.EXPIRES_AT, "#expiresMs": k.EXPIRES_AT_MS}
         trace, depth = run_stamp()
         values: dict[str, Any] = {
             ":data": k.s(_json(data)), ":kind": k.s(k.KIND_ITEM), ":stream": k.s(stream), ":group": k.s(group_id),
             ":id": k.s(id), ":zero": k.n(0), ":one": k.n(1), ":trace": k.s(trace or ""), ":depth": k.n(depth),
         }
+        # A write without a TTL makes the item permanent again; one with a TTL sets when it goes.
+        expiry = "REMOVE #expires, #expiresMs"
+        if expires_at is not None:
+            expiry = ", #expires = :expires, #expiresMs = :expiresMs"
+            values[":expires"] = k.n(math.ceil(expires_at / 1000))
+            values[":expiresMs"] = k.n(expires_at)
         condition = "(attribute_not_exists(#ts) OR #ts < :ts)"
         if expected_version == 0:
             condition += " AND attribute_not_exists(#version)"
@@ -165,7 +192,8 @@ class DynamoDBStreamStore(StreamStore):
                     UpdateExpression="SET #data = :data, #ts = :ts, #kind = :kind, #stream = :stream, "
                                      "#group = :group, #id = :id, #trace = :trace, #depth = :depth, "
                                      "#created = if_not_exists(#created, :ts), "
-                                     "#version = if_not_exists(#version, :zero) + :one",
+                                     "#version = if_not_exists(#version, :zero) + :one"
+                                     + (expiry if expires_at is not None else " " + expiry),
                     ConditionExpression=condition, ExpressionAttributeNames=names,
                     ExpressionAttributeValues={**values, ":ts": k.n(ts)},
                     ReturnValues="ALL_OLD", ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -194,6 +222,10 @@ class DynamoDBStreamStore(StreamStore):
     async def set(self, stream: str, group_id: str, id: str, data: dict[str, Any]) -> StreamChange:
         return await self._write(stream, group_id, id, data, expected_version=None)
 
+    async def set_expiring(self, stream: str, group_id: str, id: str, data: dict[str, Any],
+                           expires_at: int) -> StreamChange:
+        return await self._write(stream, group_id, id, data, expected_version=None, expires_at=expires_at)
+
     async def mutate(self, stream: str, group_id: str, id: str, fn: Mutation) -> StreamChange:
         _check_id(id)
         for _ in range(MAX_MUTATE_ATTEMPTS):
@@ -201,9 +233,13 @@ class DynamoDBStreamStore(StreamStore):
             version = _num(record[k.VERSION]) if record else 0
             if record is not None:
                 self.clock.advance_to(_num(record[k.TS]))
-            data = fn(_item(record) if record else None)
+            live = record is not None and _live(record, now_ms())
+            # The item's TTL stays: ``update`` changes the data, not how long it lives.
+            expires_at = _num(record[k.EXPIRES_AT_MS]) if live and record and k.EXPIRES_AT_MS in record else None
+            data = fn(_item(record) if live and record else None)
             try:
-                return await self._write(stream, group_id, id, data, expected_version=version)
+                return await self._write(stream, group_id, id, data, expected_version=version,
+                                         expires_at=expires_at)
             except _VersionConflictError:
                 continue  # someone wrote in between: read again and re-apply fn
         raise StreamError(f"stream {stream}/{group_id}/{id}: update lost {MAX_MUTATE_ATTEMPTS} races "
@@ -227,7 +263,7 @@ class DynamoDBStreamStore(StreamStore):
         record: dict[str, Any] = {
             k.PK: k.s(k.stream_pk(stream, group_id)), k.SK: k.s(k.event_sk(ts, uuid.uuid4().hex)),
             k.KIND: k.s(k.KIND_EVENT), k.STREAM: k.s(stream), k.GROUP_ID: k.s(group_id),
-            k.EVENT: k.s(_json(event)), k.TS: k.n(ts), k.EXPIRES_AT: k.n(int(time.time()) + self.event_ttl_s),
+            k.EVENT: k.s(_json(event)), k.TS: k.n(ts), k.EXPIRES_AT: k.n(int(time.time()) + self._event_ttl(stream)),
         }
         if id is not None:
             record[k.ITEM_ID] = k.s(id)
@@ -238,7 +274,25 @@ class DynamoDBStreamStore(StreamStore):
         await self._call("put_item", f"{stream}/{group_id} event", Item=record)
         return StreamChange(stream, group_id, id, "event", event, ts, event_id=k.event_id_of(_str(record[k.SK])))
 
-    async def events_since(self, stream: str, group_id: str, since: int) -> list[StreamChange] | None:
+    def _event_ttl(self, stream: str) -> int:
+        """How long a sent event's record is kept: the stream's history window and a margin, and at
+        least ``event_ttl_s`` (the deployment-wide default)."""
+        policy = self._history_policies.get(stream)
+        return self.event_ttl_s if policy is None else max(self.event_ttl_s, policy.window_s + EVENT_TTL_MARGIN_S)
+
+    async def history(self, stream: str, group_id: str, since: int | None) -> list[StreamChange] | None:
+        policy = self.history_policy(stream)
+        floor = now_ms() - policy.window_s * 1000
+        if policy.window_s == 0 or (since is not None and since < floor):
+            return None
+        events = await self.events_since(stream, group_id, floor - 1 if since is None else since,
+                                         limit=None if since is None else policy.max_events + 1)
+        if since is not None and len(events) > policy.max_events:
+            return None  # more than the stream keeps for a client: it reads the group instead
+        return [e for e in events if e.timestamp >= floor][-policy.max_events:]
+
+    async def events_since(self, stream: str, group_id: str, since: int,
+                           limit: int | None = None) -> list[StreamChange]:
         """The group's ``send()`` events stamped after ``since``, oldest first, read from their
         records (which DynamoDB keeps for ``event_ttl_s`` at least)."""
         pk = k.s(k.stream_pk(stream, group_id))
@@ -258,7 +312,7 @@ class DynamoDBStreamStore(StreamStore):
                 if change is not None and change.timestamp > since:
                     out.append(change)
             start = page.get("LastEvaluatedKey")
-            if not start:
+            if not start or (limit is not None and len(out) >= limit):
                 return out
 
 

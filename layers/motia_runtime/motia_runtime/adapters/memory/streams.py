@@ -3,7 +3,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ...ports.streams import Mutation, StreamChange, StreamStore, stored_item
+from ...ports.streams import Mutation, StreamChange, StreamStore, now_ms, stored_item
 
 
 class MemoryStreamStore(StreamStore):
@@ -13,19 +13,30 @@ class MemoryStreamStore(StreamStore):
         super().__init__(clock)
         # (stream, group) -> id -> (item, version)
         self._groups: dict[tuple[str, str], dict[str, tuple[dict[str, Any], int]]] = {}
+        self._expiry: dict[tuple[str, str, str], int] = {}  # items set with a TTL -> when (epoch ms)
+
+    def _expired(self, stream: str, group_id: str, id: str) -> bool:
+        at = self._expiry.get((stream, group_id, id))
+        return at is not None and at <= now_ms()
 
     async def get(self, stream: str, group_id: str, id: str) -> dict[str, Any] | None:
         entry = self._groups.get((stream, group_id), {}).get(id)
-        return copy.deepcopy(entry[0]) if entry else None
+        return copy.deepcopy(entry[0]) if entry and not self._expired(stream, group_id, id) else None
 
     async def get_group(self, stream: str, group_id: str) -> list[dict[str, Any]]:
-        items = [copy.deepcopy(item) for item, _ in self._groups.get((stream, group_id), {}).values()]
+        items = [copy.deepcopy(item) for id, (item, _) in self._groups.get((stream, group_id), {}).items()
+                 if not self._expired(stream, group_id, id)]
         return sorted(items, key=lambda i: (i["_createdAt"], i["id"]))
 
-    def _write(self, stream: str, group_id: str, id: str, data: dict[str, Any]) -> StreamChange:
+    def _write(self, stream: str, group_id: str, id: str, data: dict[str, Any],
+               expires_at: int | None = None) -> StreamChange:
         group = self._groups.setdefault((stream, group_id), {})
         ts = self.clock.tick()
-        previous = group.get(id)
+        previous = None if self._expired(stream, group_id, id) else group.get(id)
+        if expires_at is None:
+            self._expiry.pop((stream, group_id, id), None)
+        else:
+            self._expiry[(stream, group_id, id)] = expires_at
         created_at = previous[0]["_createdAt"] if previous else ts
         version = previous[1] + 1 if previous else 1
         item = stored_item(copy.deepcopy(data), id, created_at)
@@ -38,15 +49,26 @@ class MemoryStreamStore(StreamStore):
     async def set(self, stream: str, group_id: str, id: str, data: dict[str, Any]) -> StreamChange:
         return self._write(stream, group_id, id, data)
 
+    async def set_expiring(self, stream: str, group_id: str, id: str, data: dict[str, Any],
+                           expires_at: int) -> StreamChange:
+        return self._write(stream, group_id, id, data, expires_at)
+
     async def mutate(self, stream: str, group_id: str, id: str, fn: Mutation) -> StreamChange:
-        entry = self._groups.get((stream, group_id), {}).get(id)
-        return self._write(stream, group_id, id, fn(copy.deepcopy(entry[0]) if entry else None))
+        current = await self.get(stream, group_id, id)
+        return self._write(stream, group_id, id, fn(current), self._expiry.get((stream, group_id, id)))
+
+    async def expire_due(self) -> int:
+        due = [key for key, at in self._expiry.items() if at <= now_ms()]
+        for stream, group_id, id in due:
+            await self.delete(stream, group_id, id)
+        return len(due)
 
     async def delete(self, stream: str, group_id: str, id: str) -> StreamChange | None:
         group = self._groups.get((stream, group_id))
         if not group or id not in group:
             return None
         item, version = group.pop(id)
+        self._expiry.pop((stream, group_id, id), None)
         if not group:
             del self._groups[(stream, group_id)]
         change = StreamChange(stream, group_id, id, "delete", item, self.clock.tick(), version + 1)
@@ -54,4 +76,5 @@ class MemoryStreamStore(StreamStore):
         return change
 
     async def list_groups(self, stream: str) -> list[str]:
-        return sorted(g for s, g in self._groups if s == stream)
+        return sorted(g for (s, g), items in self._groups.items()
+                      if s == stream and any(not self._expired(s, g, id) for id in items))

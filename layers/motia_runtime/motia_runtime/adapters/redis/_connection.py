@@ -111,6 +111,11 @@ class Keys:
     ``<p>:state:index:<group>``            sorted set of the group's keys (score 0: ordered by key)
     ``<p>:state:groups`` / ``<p>:state:seq``  the non-empty state groups / the insertion counter
     ``<p>:cron:<step>:<due ms>``           a cron slot taken by one worker (expires)
+    ``<p>:stream:<stream>:expiry:<group>`` hash: item id -> when it expires (epoch ms), items with a TTL
+    ``<p>:stream-expiring``                sorted set of ``[stream, group, id]`` (JSON) by expiry: the sweep's list
+    ``<p>:stream:<stream>:history:<group>`` sorted set of the group's sent events (change messages) by stamp
+    ``<p>:stream:<stream>:history-mark:<group>`` the newest stamp the count bound dropped from it
+    ``<p>:stream-history-from``            the stamp this Redis started keeping history at
     """
 
     def __init__(self, prefix: str = "motia") -> None:
@@ -127,6 +132,23 @@ class Keys:
 
     def stream_groups(self, stream: str) -> str:
         return f"{self.prefix}:stream:{part(stream)}:groups"
+
+    def stream_expiry(self, stream: str, group_id: str) -> str:
+        return f"{self.prefix}:stream:{part(stream)}:expiry:{part(group_id)}"
+
+    def stream_history(self, stream: str, group_id: str) -> str:
+        return f"{self.prefix}:stream:{part(stream)}:history:{part(group_id)}"
+
+    def stream_history_mark(self, stream: str, group_id: str) -> str:
+        return f"{self.prefix}:stream:{part(stream)}:history-mark:{part(group_id)}"
+
+    @property
+    def stream_expiring(self) -> str:
+        return f"{self.prefix}:stream-expiring"
+
+    @property
+    def history_from(self) -> str:
+        return f"{self.prefix}:stream-history-from"
 
     def state_group(self, group: str) -> str:
         return f"{self.prefix}:state:group:{part(group)}"

@@ -35,11 +35,24 @@ local function stamp(clock_key, floor)
 end
 """
 
-# KEYS: group hash, groups set, clock. ARGV: id, group id, data JSON, expected stamp ('' any,
-# '0' absent, else the item's current stamp), floor, channel, message head ('{"s":..,"g":..,"i":..').
-# Returns {0} when the expectation fails, else {1, kind, createdAt, version, ts}.
+# KEYS: group hash, groups set, clock, group expiry hash, expiring set. ARGV: id, group id, data
+# JSON, expected stamp ('' any, '0' absent, else the item's current stamp), floor, channel,
+# message head ('{"s":..,"g":..,"i":..'), expiry ('' none, else epoch ms; then ARGV[9] is the
+# item's member of the expiring set). An expired item the sweep has not removed yet counts as
+# absent. Returns {0} when the expectation fails, else {1, kind, createdAt, version, ts}.
 WRITE = _STAMP + r"""
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
+local exp = redis.call('HGET', KEYS[4], ARGV[1])
+if exp then
+  local t = redis.call('TIME')
+  if tonumber(exp) <= tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) then cur = false end
+end
+if ARGV[8] ~= '' then
+  redis.call('HSET', KEYS[4], ARGV[1], ARGV[8])
+  redis.call('ZADD', KEYS[5], ARGV[8], ARGV[9])
+elseif exp then
+  redis.call('HDEL', KEYS[4], ARGV[1])
+end
 local created, version, last = false, 0, false
 if cur then
   local c, v, t = string.match(cur, '^(%d+) (%d+) (%d+)\n')
@@ -63,11 +76,12 @@ redis.call('PUBLISH', ARGV[6], ARGV[7] .. ',"t":"' .. kind .. '","ts":' .. ts ..
 return {1, kind, created, vs, ts}
 """
 
-# KEYS: group hash, groups set, clock. ARGV: id, group id, floor, channel, message head.
-# Returns {0} when there was no item, else {1, createdAt, version, ts, data JSON}.
+# KEYS: group hash, groups set, clock, group expiry hash. ARGV: id, group id, floor, channel,
+# message head. Returns {0} when there was no item, else {1, createdAt, version, ts, data JSON}.
 DELETE = _STAMP + r"""
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then return {0} end
+redis.call('HDEL', KEYS[4], ARGV[1])
 local c, v = string.match(cur, '^(%d+) (%d+) ')
 local data = string.sub(cur, string.find(cur, '\n', 1, true) + 1)
 redis.call('HDEL', KEYS[1], ARGV[1])
@@ -79,18 +93,86 @@ redis.call('PUBLISH', ARGV[4], ARGV[5] .. ',"t":"delete","ts":' .. ts .. ',"v":'
 return {1, c, vs, ts, data}
 """
 
-# KEYS: clock. ARGV: floor, channel, message head, event JSON. Returns the stamp.
+# KEYS: clock, the group's history, its count-bound mark. ARGV: floor, channel, message head,
+# event JSON, window (ms; 0 keeps nothing), the most events the group keeps. The published
+# message is also the history entry (scored by its stamp); entries past the window go, and past
+# the count the oldest go with the newest of them marked. Returns the stamp.
 SEND = _STAMP + r"""
 local ts = stamp(KEYS[1], ARGV[1])
-redis.call('PUBLISH', ARGV[2], ARGV[3] .. ',"t":"event","ts":' .. ts .. ',"d":' .. ARGV[4] .. '}')
+local message = ARGV[3] .. ',"t":"event","ts":' .. ts .. ',"d":' .. ARGV[4] .. '}'
+redis.call('PUBLISH', ARGV[2], message)
+local window = tonumber(ARGV[5])
+if window > 0 then
+  redis.call('ZADD', KEYS[2], ts, message)
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. string.format('%d', tonumber(ts) - window))
+  local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[6])
+  if over > 0 then
+    local dropped = redis.call('ZRANGE', KEYS[2], over - 1, over - 1, 'WITHSCORES')
+    redis.call('ZREMRANGEBYRANK', KEYS[2], 0, over - 1)
+    local mark = tonumber(redis.call('GET', KEYS[3]) or '0')
+    if tonumber(dropped[2]) > mark then redis.call('SET', KEYS[3], dropped[2]) end
+  end
+  redis.call('PEXPIRE', KEYS[2], window)
+  redis.call('PEXPIRE', KEYS[3], window)
+end
 return ts
 """
 
-# KEYS: group hash, clock. ARGV: floor, then an item id to read one item; none reads the group.
+# KEYS: group hash, groups set, clock, group expiry hash, expiring set. ARGV: the item's member of
+# the expiring set, id, group id, floor, channel, message head. The ZREM is the claim: of the
+# workers sweeping at once, one removes the item and publishes its delete. An item written since
+# without a TTL, or with a later one, stays (and a later one keeps its place in the set).
+# Returns {0} when nothing expired, else {1}.
+EXPIRE = _STAMP + r"""
+if redis.call('ZREM', KEYS[5], ARGV[1]) == 0 then return {0} end
+local exp = redis.call('HGET', KEYS[4], ARGV[2])
+if not exp then return {0} end
+local t = redis.call('TIME')
+if tonumber(exp) > tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) then
+  redis.call('ZADD', KEYS[5], exp, ARGV[1])
+  return {0}
+end
+redis.call('HDEL', KEYS[4], ARGV[2])
+local cur = redis.call('HGET', KEYS[1], ARGV[2])
+if not cur then return {0} end
+local c, v = string.match(cur, '^(%d+) (%d+) ')
+local data = string.sub(cur, string.find(cur, '\n', 1, true) + 1)
+redis.call('HDEL', KEYS[1], ARGV[2])
+if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[3]) end
+local ts = stamp(KEYS[3], ARGV[4])
+local vs = string.format('%d', tonumber(v) + 1)
+redis.call('PUBLISH', ARGV[5], ARGV[6] .. ',"t":"delete","ts":' .. ts .. ',"v":' .. vs .. ',"c":' .. c
+  .. ',"d":' .. data .. '}')
+return {1}
+"""
+
+# KEYS: group hash, clock, group expiry hash. ARGV: floor, then an item id to read one item; none
+# reads the group. Expired items (the sweep removes them soon) are left out.
 READ = _STAMP + r"""
 raise_to(KEYS[2], ARGV[1])
-if ARGV[2] then return redis.call('HGET', KEYS[1], ARGV[2]) end
-return redis.call('HGETALL', KEYS[1])
+local now = false
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+if ARGV[2] then
+  if now then
+    local exp = redis.call('HGET', KEYS[3], ARGV[2])
+    if exp and tonumber(exp) <= now then return false end
+  end
+  return redis.call('HGET', KEYS[1], ARGV[2])
+end
+local flat = redis.call('HGETALL', KEYS[1])
+if not now then return flat end
+local out = {}
+for i = 1, #flat, 2 do
+  local exp = redis.call('HGET', KEYS[3], flat[i])
+  if not exp or tonumber(exp) > now then
+    out[#out + 1] = flat[i]
+    out[#out + 1] = flat[i + 1]
+  end
+end
+return out
 """
 
 # KEYS: group hash, groups set, insertion counter, key index. ARGV: key, value JSON, group, and

@@ -1,5 +1,11 @@
 """StreamStore on Redis: a hash per group, one Lua script per write, changes over pub/sub.
 
+Sent events are also kept, per group, in a sorted set trimmed to the stream's history window
+and count (the SEND script), for ``since`` after a restart and ``history()``. Items set with a
+TTL have their expiry in a per-group hash (reads leave expired ones out) and in one sorted set
+that every worker sweeps; the EXPIRE script's ZREM is the claim, so one worker removes each item
+and publishes its single delete.
+
 Several ``motia dev`` workers (or machines) sharing one Redis share every item, and each one's
 listeners get every change whichever worker made it: a write never notifies in-process; the
 change comes back through the pub/sub feed to every worker, the writer included, so a host
@@ -8,6 +14,8 @@ hears each change exactly once and in the order Redis applied them.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import uuid
 from typing import Any
@@ -17,12 +25,14 @@ import redis.asyncio
 from ...clock import MonotonicClock
 from ...errors import StreamError
 from ...jsonsafe import loads_stored
-from ...ports.streams import Mutation, StreamChange, StreamStore, stored_item
+from ...ports.streams import Mutation, StreamChange, StreamStore, now_ms, stored_item
 from . import _scripts
 from ._connection import Keys, RedisStreamError, guarded, make_client
 from .feed import ChangeFeed
 
 MAX_MUTATE_ATTEMPTS = 50
+SWEEP_EVERY_S = 0.5  # an expired item's delete reaches clients within about this long
+SWEEP_BATCH = 200  # expired items one sweep round takes at most
 
 
 def _dump(value: Any) -> str:
@@ -50,6 +60,9 @@ class RedisStreamStore(StreamStore):
         self._delete_script = self.client.register_script(_scripts.DELETE)
         self._send_script = self.client.register_script(_scripts.SEND)
         self._read_script = self.client.register_script(_scripts.READ)
+        self._expire_script = self.client.register_script(_scripts.EXPIRE)
+        self._sweeper: asyncio.Task[None] | None = None
+        self.history_from = 0
         self.feed = ChangeFeed(self.client, url, self.keys.changes, self._on_message, self._notify_resync)
 
     async def _run(self, call: Any, what: str) -> Any:
@@ -65,8 +78,19 @@ class RedisStreamStore(StreamStore):
     # -- the change feed --------------------------------------------------------------------
     async def astart(self) -> None:
         await self.feed.start()
+        # The first worker to start on this Redis sets when its history starts; it stays.
+        key = self.keys.history_from
+        await self._run(self.client.set(key, str(self.clock.tick()), nx=True), "history start")
+        self.history_from = int(await self._run(self.client.get(key), "history start"))
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="motia-stream-ttl")
 
     async def aclose(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
         await self.feed.stop()
         if self._owns_client:
             await self.client.aclose()
@@ -84,7 +108,7 @@ class RedisStreamStore(StreamStore):
 
     # -- reads ------------------------------------------------------------------------------
     async def _get_raw(self, stream: str, group_id: str, id: str) -> str | None:
-        keys = [self.keys.stream_group(stream, group_id), self.keys.clock]
+        keys = [self.keys.stream_group(stream, group_id), self.keys.clock, self.keys.stream_expiry(stream, group_id)]
         raw = await self._run(self._read_script(keys=keys, args=[self._floor(), id]), f"{stream}/{group_id}/{id}")
         return raw if isinstance(raw, str) else None
 
@@ -93,20 +117,23 @@ class RedisStreamStore(StreamStore):
         return None if raw is None else _parse(id, raw)[0]
 
     async def get_group(self, stream: str, group_id: str) -> list[dict[str, Any]]:
-        keys = [self.keys.stream_group(stream, group_id), self.keys.clock]
+        keys = [self.keys.stream_group(stream, group_id), self.keys.clock, self.keys.stream_expiry(stream, group_id)]
         flat = await self._run(self._read_script(keys=keys, args=[self._floor()]), f"{stream}/{group_id}")
         items = [_parse(flat[i], flat[i + 1])[0] for i in range(0, len(flat), 2)]
         return sorted(items, key=lambda item: (item["_createdAt"], item["id"]))
 
     async def list_groups(self, stream: str) -> list[str]:
+        await self.expire_due()  # a group whose items all expired leaves the set when they are removed
         return sorted(await self._run(self.client.smembers(self.keys.stream_groups(stream)), f"{stream} groups"))
 
     # -- writes -----------------------------------------------------------------------------
     async def _write(self, stream: str, group_id: str, id: str, data: dict[str, Any],
-                     expected: str) -> StreamChange | None:
+                     expected: str, expires_at: int | None = None) -> StreamChange | None:
         text = _dump(data)
-        keys = [self.keys.stream_group(stream, group_id), self.keys.stream_groups(stream), self.keys.clock]
-        args = [id, group_id, text, expected, self._floor(), self.keys.changes, self._head(stream, group_id, id)]
+        keys = [self.keys.stream_group(stream, group_id), self.keys.stream_groups(stream), self.keys.clock,
+                self.keys.stream_expiry(stream, group_id), self.keys.stream_expiring]
+        args = [id, group_id, text, expected, self._floor(), self.keys.changes, self._head(stream, group_id, id),
+                "" if expires_at is None else str(expires_at), _dump([stream, group_id, id])]
         out = await self._run(self._write_script(keys=keys, args=args), f"{stream}/{group_id}/{id}")
         if int(out[0]) == 0:
             return None  # the item changed since the caller read it
@@ -119,20 +146,32 @@ class RedisStreamStore(StreamStore):
         assert change is not None  # an unconditional write always lands
         return change
 
+    async def set_expiring(self, stream: str, group_id: str, id: str, data: dict[str, Any],
+                           expires_at: int) -> StreamChange:
+        change = await self._write(stream, group_id, id, data, expected="", expires_at=expires_at)
+        assert change is not None
+        return change
+
     async def mutate(self, stream: str, group_id: str, id: str, fn: Mutation) -> StreamChange:
         # Optimistic: read, apply fn, write only if the item's stamp is still the one read.
         # Stamps are unique across the server, so this also catches a delete and re-create.
         for _ in range(MAX_MUTATE_ATTEMPTS):
             raw = await self._get_raw(stream, group_id, id)
             current, expected = (None, "0") if raw is None else _parse(id, raw)
-            change = await self._write(stream, group_id, id, fn(current), expected=expected)
+            # The item's TTL stays: ``update`` changes the data, not how long it lives.
+            expires_at = None
+            if raw is not None:
+                held = await self._run(self.client.hget(self.keys.stream_expiry(stream, group_id), id), "ttl")
+                expires_at = int(held) if held is not None else None
+            change = await self._write(stream, group_id, id, fn(current), expected=expected, expires_at=expires_at)
             if change is not None:
                 return change
         raise StreamError(f"stream {stream}/{group_id}/{id}: update lost {MAX_MUTATE_ATTEMPTS} races "
                           "with concurrent writers; giving up")
 
     async def delete(self, stream: str, group_id: str, id: str) -> StreamChange | None:
-        keys = [self.keys.stream_group(stream, group_id), self.keys.stream_groups(stream), self.keys.clock]
+        keys = [self.keys.stream_group(stream, group_id), self.keys.stream_groups(stream), self.keys.clock,
+                self.keys.stream_expiry(stream, group_id)]
         args = [id, group_id, self._floor(), self.keys.changes, self._head(stream, group_id, id)]
         out = await self._run(self._delete_script(keys=keys, args=args), f"{stream}/{group_id}/{id}")
         if int(out[0]) == 0:
@@ -144,7 +183,49 @@ class RedisStreamStore(StreamStore):
 
     async def send(self, stream: str, group_id: str, id: str | None, event: dict[str, Any]) -> StreamChange:
         event_id = uuid.uuid4().hex  # lets clients drop an event delivered twice
-        args = [self._floor(), self.keys.changes, self._head(stream, group_id, id, e=event_id), _dump(event)]
-        ts = int(await self._run(self._send_script(keys=[self.keys.clock], args=args), f"{stream}/{group_id} send"))
+        policy = self.history_policy(stream)
+        keys = [self.keys.clock, self.keys.stream_history(stream, group_id),
+                self.keys.stream_history_mark(stream, group_id)]
+        args = [self._floor(), self.keys.changes, self._head(stream, group_id, id, e=event_id), _dump(event),
+                str(policy.window_s * 1000), str(policy.max_events)]
+        ts = int(await self._run(self._send_script(keys=keys, args=args), f"{stream}/{group_id} send"))
         self.clock.advance_to(ts)
         return StreamChange(stream, group_id, id, "event", event, ts, event_id=event_id)
+
+    async def history(self, stream: str, group_id: str, since: int | None) -> list[StreamChange] | None:
+        policy = self.history_policy(stream)
+        if policy.window_s == 0:
+            return None
+        floor = now_ms() - policy.window_s * 1000
+        low = floor if since is None else max(since + 1, floor)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.get(self.keys.stream_history_mark(stream, group_id))
+        pipe.zrangebyscore(self.keys.stream_history(stream, group_id), low, "+inf")
+        mark, entries = await self._run(pipe.execute(), f"{stream}/{group_id} history")
+        if since is not None and since < max(self.history_from, floor, int(mark or 0)):
+            return None
+        out = []
+        for raw in entries:
+            m = json.loads(raw)
+            out.append(StreamChange(stream, group_id, m["i"], "event", m["d"], int(m["ts"]), event_id=m["e"]))
+        return out
+
+    # -- expiry -------------------------------------------------------------------------------
+    async def expire_due(self) -> int:
+        due = await self._run(self.client.zrangebyscore(self.keys.stream_expiring, "-inf", now_ms(), 0, SWEEP_BATCH),
+                              "expiry sweep")
+        expired = 0
+        for member in due:
+            stream, group_id, id = json.loads(member)
+            keys = [self.keys.stream_group(stream, group_id), self.keys.stream_groups(stream), self.keys.clock,
+                    self.keys.stream_expiry(stream, group_id), self.keys.stream_expiring]
+            args = [member, id, group_id, self._floor(), self.keys.changes, self._head(stream, group_id, id)]
+            out = await self._run(self._expire_script(keys=keys, args=args), f"{stream}/{group_id}/{id} expiry")
+            expired += int(out[0])  # the delete reaches every worker's listeners through the feed
+        return expired
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_EVERY_S)
+            with contextlib.suppress(RedisStreamError):  # Redis away this round: the next one tries again
+                await self.expire_due()

@@ -10,8 +10,8 @@ as the local host's) answers: they are dispatched on their parsed ``type`` rathe
 route, so a message that reached ``$default`` is still understood, and anything unreadable gets
 an ``INVALID_MESSAGE`` error frame. This module is the session's port on AWS (``TablePort``):
 subscriptions are rows of the connections table, and a join with ``since`` gets the events sent
-after it read back from their records in the group's partition (``events_since``), or a
-``resync`` event when ``since`` is older than the replay window.
+after it read back from their records in the group's partition (the store's ``history``), or a
+``resync`` event when ``since`` is older than the stream's history window.
 
 Replies go through the Management API (``MOTIA_WS_ENDPOINT``), as the fan-out's do. The
 function loads the streams and ``authenticate``, none of the steps (``bootstrap.runtime(steps=False)``).
@@ -31,7 +31,6 @@ from ...errors import ConnectionGoneError, MotiaError, StreamAuthError
 from ...log import StepLogger
 from ...ports.streams import StreamChange
 from ...protocol import INVALID_MESSAGE, Subscription, replays_to
-from ...replay_window import replay_window_s
 from ...session import StreamSession
 from ...stream_hooks import tracks_leaves
 from ...streams import Stream
@@ -121,9 +120,11 @@ class TablePort:
         return removed
 
     async def replay(self, stream: Stream, sub: Subscription, since: int, upto: int) -> list[StreamChange] | None:
-        if since < int(time.time() * 1000) - replay_window_s() * 1000:
+        floor = int(time.time() * 1000) - stream.store.history_policy(stream.name).window_s * 1000
+        if since < floor:
             return None
-        events = await stream.store.events_since(sub.stream_name, sub.group_id, max(since - REPLAY_SKEW_MS, 0))
+        # Read from a little before ``since`` (see REPLAY_SKEW_MS), but never from before the window.
+        events = await stream.store.history(sub.stream_name, sub.group_id, max(since - REPLAY_SKEW_MS, floor, 0))
         return None if events is None else [change for change in events if replays_to(change, sub)]
 
     async def holds(self, stream: str, group_id: str, id: str | None) -> bool:

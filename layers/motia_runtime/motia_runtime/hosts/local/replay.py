@@ -6,9 +6,10 @@ stamped after it, as long as the log still holds all of them: events live ``wind
 most ``max_per_group`` per group (1,000), and at most ``max_events`` in all
 (``MOTIA_STREAM_REPLAY_EVENTS``, default 20,000: with events of up to 127 KB the window alone
 would not bound memory when many groups are busy; past it the oldest events of all go). The log
-is complete for a group from the later of: the server's start (it is not persisted: a restart
-is a gap), the newest event of the group evicted by a count bound, and ``now - window``. A
-``since`` before that gets None, which the socket turns into an explicit ``resync`` event.
+is complete for a group from the later of: the server's start (it is not persisted), the newest
+event of the group evicted by a count bound, and ``now - window``. A ``since`` before that gets
+None, and the socket asks the store's durable history instead (``StreamStore.history``: SQLite,
+Redis), which answers across restarts or says None too; then the client gets a ``resync`` event.
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from ...auth import AuthRequest, admit, offered_subprotocols
 from ...auth import auth_request as _auth_request
 from ...errors import MotiaError, StreamAuthError
-from ...ports.streams import StreamChange
-from ...protocol import Subscription
+from ...ports.streams import StreamChange, now_ms
+from ...protocol import Subscription, replays_to
 from ...runtime import Runtime
 from ...session import StreamSession, subscription_limit
 from ...streams import Stream
@@ -142,7 +142,18 @@ class HubPort:
         return held if held is not None and self.hub.unsubscribe(self.connection, subscription_id) else None
 
     async def replay(self, stream: Stream, sub: Subscription, since: int, upto: int) -> list[StreamChange] | None:
-        return self.hub.events.replay(sub, since, upto)
+        # The stream's own window first: past it nothing is kept, in memory or in the store.
+        if since < now_ms() - stream.store.history_policy(stream.name).window_s * 1000:
+            return None
+        # The memory log (this process's events) answers without touching the store; before this
+        # process started, or past its bounds, the store's durable history does. SQLite's read
+        # does not suspend; Redis's does, and an event pushed live meanwhile may come before
+        # the older replayed ones (clients tell them apart by eventId and timestamp).
+        replay = self.hub.events.replay(sub, since, upto)
+        if replay is not None:
+            return replay
+        kept = await stream.store.history(stream.name, sub.group_id, since)
+        return None if kept is None else [c for c in kept if c.timestamp <= upto and replays_to(c, sub)]
 
     async def holds(self, stream: str, group_id: str, id: str | None) -> bool:
         return any(s.stream_name == stream and s.group_id == group_id and (s.id is None or s.id == id)
