@@ -9,7 +9,7 @@ schema below, rate-limits per connection and passes to the group's other pages.
 Kept apart from ``petCreation`` so Motia's official clients there see exactly Motia's frames.
 """
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from motia_runtime import ClientEvents, Presence, StreamConfig
 
@@ -19,19 +19,29 @@ class ChatLine(BaseModel):
     text: str = Field(max_length=500)
 
 
-# null is a valid state: a page reading over Server-Sent Events joins without one.
-VIEWER = {"type": ["object", "null"], "additionalProperties": False,
-          "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 40}}}
+class Who(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
-CHAT = {"type": "object", "additionalProperties": False, "required": ["name"],
-        "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 40},
-                       "text": {"type": "string", "maxLength": 500}}}
+    name: str = Field(min_length=1, max_length=40)
+
+
+class Viewer(RootModel[Who | None]):
+    """A member's presence state; null too: a page reading over Server-Sent Events joins without one."""
+
+
+class Chat(BaseModel):
+    """A ``typing`` event (``name`` only) or a ``say`` event (``name`` and ``text``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=40)
+    text: str | None = Field(None, max_length=500)
 
 config = StreamConfig(
     name="petRoom",
     schema=ChatLine,
     description="Who is watching each pet (presence) and the pet page's chat (typing and say client events)",
     public=True,
-    presence=Presence(schema=VIEWER),
-    client_events=ClientEvents(types=["typing", "say"], schema=CHAT, rate_per_s=5, burst=10),
+    presence=Presence(schema=Viewer),
+    client_events=ClientEvents(types=["typing", "say"], schema=Chat, rate_per_s=5, burst=10),
 )
