@@ -60,7 +60,7 @@ def test_idle_groups_past_the_cap_fold_into_their_streams_totals() -> None:
     for n in range(MAX_GROUPS + 10):
         stats.refused("s", f"g{n}")
     window.tick(now=0.0)
-    window.tick(now=5.0, keep=[("s", "g1", None)])  # active a while ago; g1 still has subscribers
+    window.tick(now=5.0, keep=[("s", "g1", "item")])  # active a while ago; g1 still has a subscriber (to an item)
     assert list(stats.groups) == [("s", "g1", None)]
     answer = report(merge([window.snapshot()]), {}, {}, ["s"])
     assert answer["streams"][0]["refusedJoinsTotal"] == MAX_GROUPS + 10

@@ -105,7 +105,8 @@ class Window:
         self.totals: dict[str, list[int]] = {}  # per stream: frames, changes, refused of forgotten groups
 
     def tick(self, now: float | None = None, keep: Iterable[tuple[str, str, str | None]] = ()) -> None:
-        """Sample; ``keep``: rooms with subscribers, whose counters stay even when idle."""
+        """Sample; ``keep``: rooms (a group's or an item's) with subscribers, whose group's
+        counters stay even when idle."""
         now = time.monotonic() if now is None else now
         deltas: dict[tuple[str, str], tuple[int, int, int, dict[int, int]]] = {}
         for room, c in self.stats.groups.items():
@@ -120,7 +121,8 @@ class Window:
         while self.ticks and self.ticks[0][0] <= now - self.seconds:
             self.ticks.popleft()
         if len(self.stats.groups) > MAX_GROUPS:
-            self._forget_idle(set(keep))
+            # A subscriber to one item keeps its group too.
+            self._forget_idle({(room[0], room[1], None) for room in keep})
 
     def _forget_idle(self, keep: set[tuple[str, str, str | None]]) -> None:
         active = {group for _, deltas in self.ticks for group in deltas}
