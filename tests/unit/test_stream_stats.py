@@ -64,3 +64,13 @@ def test_idle_groups_past_the_cap_fold_into_their_streams_totals() -> None:
     assert list(stats.groups) == [("s", "g1", None)]
     answer = report(merge([window.snapshot()]), {}, {}, ["s"])
     assert answer["streams"][0]["refusedJoinsTotal"] == MAX_GROUPS + 10
+
+
+def test_a_busy_groups_lag_is_sampled_and_its_counts_are_not() -> None:
+    stats = StreamStats()
+    room = ("s", "g", None)
+    for _ in range(200):
+        stats.delivered(room, 3, 0)
+    c = stats.groups[room]
+    assert (c.frames, c.changes) == (600, 200)
+    assert sum(c.lag) == 64 + len(range(72, 201, 8))  # every one of the first 64, then one in 8
