@@ -50,6 +50,19 @@ PetCreationData: TypeAlias = 'PetCreationUpdateIn'
 PetCreationStream: TypeAlias = 'TypedStream[PetCreationData, PetCreationItem]'
 
 
+# -- stream petRoom ----------------------------------------------------------------------------------
+
+class ChatLine(TypedDict):
+    name: str
+    text: str
+
+PetRoomItem = TypedDict('PetRoomItem', {'name': 'str', 'text': 'str', 'id': 'str', '_createdAt': 'NotRequired[int]', '__motia': 'StreamMarker'})
+
+PetRoomData: TypeAlias = 'ChatLine'
+
+PetRoomStream: TypeAlias = 'TypedStream[PetRoomData, PetRoomItem]'
+
+
 # -- stream petWatchers ------------------------------------------------------------------------------
 
 class WatchersIn(TypedDict):
@@ -99,6 +112,8 @@ class Streams(Protocol):
     def openai(self) -> OpenaiStream: ...
     @property
     def petCreation(self) -> PetCreationStream: ...
+    @property
+    def petRoom(self) -> PetRoomStream: ...
     @property
     def petWatchers(self) -> PetWatchersStream: ...
     @property

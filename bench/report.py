@@ -418,7 +418,23 @@ def detail_sections(doc: dict[str, Any]) -> str:
                      + ("\n\n> **Other work shared the machine during the soak** (the load above, on 2 cores): the "
                         "server may have fallen behind the offered rate (POSTs not sent are counted) and its figures "
                         "are pessimistic." if (load("soak") or {}).get("mean", 0) >= 1.0 else ""))
+    sse = _res(doc, "sse", "ours")
+    if sse and sse.get("latency_ms"):
+        parts.append(sse_section(sse) + f"\n\n{loadtxt('sse')}")
     return "\n\n".join(parts)
+
+
+def sse_section(r: dict[str, Any]) -> str:
+    """The ``sse`` scenario (bench/sse_latency.py): SSE beside the WebSocket, same runs, same server."""
+    rows = [[name, str(r["latency_ms"][key].get("n", 0)), str(r["missed_updates"][key]), _summ(r["latency_ms"][key])]
+            for name, key in (("WebSocket", "websocket"), ("SSE", "sse"))]
+    return ("### Streams over SSE beside the WebSocket: set() → client\n\n"
+            f"Method: `bench/sse_latency.py`, one Python client at a time, runs alternating between the transports "
+            f"on one `motia dev` (bench app): each run posts `/pets`, joins the new group (a WebSocket join, or "
+            f"`GET /__streams/petCreation/<group>` with `Accept: text/event-stream`), and takes the 5 paced updates' "
+            f"receipt time minus the step's `sentAt`; {r['runs_each']} runs of each after {r['warmup_runs_each']} "
+            f"discarded, {r['gapMs']} ms between updates. Ours only: Motia 0.17 has no SSE.\n\n"
+            + _table(["transport", "samples", "missed", "p50 / p95 / p99 / max ms"], rows))
 
 
 def _scale_section(scale: dict[str, Any]) -> str:

@@ -16,10 +16,12 @@ from limits import sc_api_limit, sc_fanout_limit
 from machine import SHARED, LoadMonitor, Placement, loadavg, own_cores
 from servers import Ours, Server
 from settings import BENCH, REPO, TMP, log
+from sse_latency import sc_sse
 from toolchain import node
 
 SCENARIOS = ["startup", "memory", "api", "api_limit", "post", "stream", "stall", "official", "micro", "coldstart",
-             "fanout", "fanout_scale", "fanout_limit", "soak", "build"]
+             "fanout", "fanout_scale", "fanout_limit", "soak", "build",
+             "sse"]
 
 
 @dataclass(frozen=True)
@@ -304,6 +306,7 @@ RUNNERS: dict[str, Callable[[Run], Any]] = {
     "soak": sc_soak,
     "build": sc_build,
     "api_limit": sc_api_limit, "fanout_limit": sc_fanout_limit,  # limits.py: beside the bare limits
+    "sse": sc_sse,  # sse_latency.py: SSE beside the WebSocket, ours only
 }
 NEEDS_NODE = {"post", "stream", "stall", "official"}
 

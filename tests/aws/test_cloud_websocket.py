@@ -163,6 +163,14 @@ def test_the_join_beyond_the_cap_gets_an_error_and_bounds_the_connections_rows(
         assert [(f["groupId"], f["event"]["type"]) for f in client.frames[-1:]] == [("g5", "create")]
 
 
+def emf_lines(out: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith('{"_aws"')]
+
+
+def emf_value(line: dict[str, Any], name: str) -> Any:
+    return line[name][0] if isinstance(line[name], list) else line[name]  # EMF: one value or a list
+
+
 def test_the_fanout_reports_emf_metrics(sim: CloudSim, capsys: pytest.CaptureFixture[str]) -> None:
     a, b = sim.connect(), sim.connect()
     a.join("board", "g")
@@ -171,9 +179,9 @@ def test_the_fanout_reports_emf_metrics(sim: CloudSim, capsys: pytest.CaptureFix
     capsys.readouterr()
     write(sim, "board", "g", "note", {"text": "one"})
     sim.pump_streams()
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    lines = emf_lines(capsys.readouterr().out)
     assert lines, "no EMF line"
-    emf = lines[-1]
+    [emf] = [line for line in lines if "Stream" not in line]  # the batch's line; then one per stream
     [directive] = emf["_aws"]["CloudWatchMetrics"]
     assert directive["Namespace"] == "Motia"
     names = {m["Name"] for m in directive["Metrics"]}
@@ -181,3 +189,40 @@ def test_the_fanout_reports_emf_metrics(sim: CloudSim, capsys: pytest.CaptureFix
     value = {name: (emf[name][0] if isinstance(emf[name], list) else emf[name]) for name in names}  # EMF: one or a list
     assert value["FramesPushed"] == 1 and value["GoneConnections"] == 1 and value["FanoutFailedRecords"] == 0
     assert 0 <= value["FanoutLatency"] < 60_000
+
+
+def test_the_fanout_reports_frames_and_latency_per_stream(sim: CloudSim, capsys: pytest.CaptureFixture[str]) -> None:
+    board, inbox = sim.connect(), sim.connect("user-ann")
+    board.join("board", "g")
+    inbox.join("inbox", "ann")
+    also = sim.connect()
+    also.join("board", "g")
+    capsys.readouterr()
+    write(sim, "board", "g", "n1", {"text": "one"})
+    write(sim, "inbox", "ann", "m1", {"text": "hi"})
+    sim.pump_streams()
+    per_stream = [line for line in emf_lines(capsys.readouterr().out) if "Stream" in line]
+    frames: dict[str, int] = {}
+    for line in per_stream:
+        [directive] = line["_aws"]["CloudWatchMetrics"]
+        assert any("Stream" in dims for dims in directive["Dimensions"])
+        assert {m["Name"] for m in directive["Metrics"]} == {"FramesPushed", "FanoutLatency"}
+        assert "Group" not in line and "groupId" not in line  # groups are not a dimension (billed per value)
+        frames[line["Stream"]] = frames.get(line["Stream"], 0) + emf_value(line, "FramesPushed")
+        assert 0 <= emf_value(line, "FanoutLatency") < 60_000
+    assert frames == {"board": 2, "inbox": 1}
+
+
+def test_refused_joins_and_connections_are_emf_metrics(sim: CloudSim, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    refused = sim.connect("bogus-token")
+    assert refused.status_code == 401
+    client = sim.connect("user-ann")
+    client.join("inbox", "bob")  # can_access: only one's own group
+    client.join("inbox", "ann")  # allowed: not counted
+    assert [e["code"] for e in client.errors()] == ["STREAM_ACCESS_DENIED"]
+    lines = emf_lines(capsys.readouterr().out)
+    joins = [line for line in lines if "RefusedJoins" in line]
+    connections = [line for line in lines if "RefusedConnections" in line]
+    assert [(line["Stream"], emf_value(line, "RefusedJoins")) for line in joins] == [("inbox", 1)]
+    assert [emf_value(line, "RefusedConnections") for line in connections] == [1]

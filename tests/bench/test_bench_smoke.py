@@ -227,3 +227,21 @@ def test_the_fanout_client_counts_every_frame_from_ours_and_the_bare_server(tmp_
         bare.wait(10)
     result = json.loads((tmp_path / "bare.json").read_text())
     assert result["frame_payload_bytes"] == ours["frame_payload_bytes"] and result["slowest_ms_median"] > 0
+
+
+def test_sse_latency_scenario_measures_both_transports(tmp_path: Path) -> None:
+    """bench/sse_latency.py against motia dev on the bench app: every update reaches both the SSE
+    and the WebSocket client (timings are not asserted)."""
+    from tests.support.dev_server import DevServer
+
+    server = DevServer(BENCH / "app", tmp_path / "data").start()
+    try:
+        target = tmp_path / "sse.json"
+        _run(str(BENCH / "sse_latency.py"), "--url", server.url, "--runs", "2", "--warmup", "0", "--delay-ms", "200",
+             "--gap-ms", "0", "--json", str(target))
+    finally:
+        server.stop()
+    result = json.loads(target.read_text())
+    assert result["missed_updates"] == {"websocket": 0, "sse": 0}
+    assert result["latency_ms"]["websocket"]["n"] == 10 and result["latency_ms"]["sse"]["n"] == 10
+    assert 0 <= result["latency_ms"]["sse"]["min"] <= result["latency_ms"]["sse"]["p50"]

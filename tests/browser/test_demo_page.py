@@ -230,3 +230,88 @@ def test_official_clients_retry_a_refused_token_every_two_seconds(todo_server: D
     assert all(gap >= 1.9 for gap in gaps), gaps  # a fixed 2 s, no backoff
     expect(page.locator("#group li")).to_have_count(0)
     expect(page.locator("#errors li")).to_have_count(0)
+
+
+# -- the pet's room: presence, client events, and the SSE fallback ------------------------------------------
+def test_two_pages_see_each_other_watching_and_chat_with_a_typing_indicator(shelter: DevServer, context: Any) -> None:
+    """Presence ("who's watching this pet") and client events (typing, say) on the petRoom stream,
+    between two real pages; a page that closes leaves the other's list."""
+    ann, bob = context.new_page(), context.new_page()
+    ann.goto(f"{shelter.url}/demo/?name=ann")
+    create_pet(ann, "Mochi")
+    expect(ann.locator("#progress h2")).to_contain_text("Mochi")
+    group = ann.locator("#progress").get_attribute("data-group")
+    bob.goto(f"{shelter.url}/demo/?name=bob&pet={group}&petName=Mochi")
+    for page in (ann, bob):
+        expect(page.locator("#room")).to_have_attribute("data-transport", "websocket")
+        expect(page.locator("#watchers li")).to_have_count(2)
+        names = page.locator("#watchers li").evaluate_all("els => els.map(e => e.dataset.name)")
+        assert sorted(names) == ["ann", "bob"]
+    # bob's page follows the same pet's progress (a shared link) through Motia's hooks.
+    expect(bob.locator("[data-stage=health_check]")).to_have_attribute("data-progress", "100", timeout=10_000)
+
+    bob.locator("#chat-form input[name=text]").press_sequentially("hel")
+    expect(ann.locator("#typing")).to_have_text("bob is typing…")
+    expect(bob.locator("#typing")).not_to_contain_text("typing")  # one's own typing is not shown
+    bob.locator("#chat-form input[name=text]").press_sequentially("lo")
+    bob.click("#chat-form button")
+    for page in (ann, bob):  # each line comes back from the server, to the sender too
+        expect(page.locator("#chat li")).to_have_text(["bob: hello"])
+    ann.locator("#chat-form input[name=text]").fill("hi bob")
+    ann.click("#chat-form button")
+    expect(bob.locator("#chat li")).to_have_text(["bob: hello", "ann: hi bob"])
+
+    bob.close()
+    expect(ann.locator("#watchers li")).to_have_count(1)
+    expect(ann.locator("#watchers li")).to_have_attribute("data-name", "ann")
+    ann.close()
+
+
+def test_a_refused_chat_line_shows_the_servers_error(shelter: DevServer, page: Any) -> None:
+    """The room's schema caps a line at 500 characters: the server answers an error event and the
+    page stays joined."""
+    page.goto(f"{shelter.url}/demo/?name=dee")
+    create_pet(page, "Pip")
+    expect(page.locator("#room")).to_have_attribute("data-transport", "websocket")
+    expect(page.locator("#watchers li")).to_have_count(1)
+    page.eval_on_selector("#chat-form input[name=text]", "el => el.removeAttribute('maxlength')")
+    page.locator("#chat-form input[name=text]").fill("x" * 501)
+    page.click("#chat-form button")
+    expect(page.locator("#room-error")).to_contain_text("INVALID_EVENT")
+    page.locator("#chat-form input[name=text]").fill("short")
+    page.click("#chat-form button")
+    expect(page.locator("#chat li")).to_have_text(["dee: short"])
+    assert page.problems == []
+
+
+def test_without_a_websocket_the_page_reads_the_streams_over_sse(shelter: DevServer, page: Any,
+                                                                   screenshot: Callable[[Any, str], Path]) -> None:
+    """The WebSocket address does not answer (a proxy that drops upgrades): the page falls back to
+    Server-Sent Events for the pet's progress and, read-only, for its room."""
+    from tests.support.fake_openai import free_port
+
+    dead = f"ws://127.0.0.1:{free_port()}/"
+    watcher = page.context.new_page()
+    page.goto(f"{shelter.url}/demo/?ws={dead}")
+    expect(page.locator("#transport")).to_have_attribute("data-transport", "sse")
+    page.evaluate(RECORD_BARS)
+    create_pet(page, "Sly")
+    expect(page.locator("#progress h2")).to_contain_text("Sly")
+    for stage in ["health_check", *ENRICHMENT]:
+        expect(page.locator(f"[data-stage={stage}]")).to_have_attribute("data-progress", "100", timeout=10_000)
+    expect(page.locator("#journey-message")).to_have_text("Sly is healthy and ready for adoption! ✅")
+    assert page.evaluate("window.__bars")["intake_overall"][-1] == "100"
+    expect(page.locator("#timeline li[data-item=message]")).to_have_count(4)
+    expect(page.locator("#room")).to_have_attribute("data-transport", "sse")
+    expect(page.locator("#room-read-only")).to_be_visible()
+    # A page on the WebSocket joins the room: the SSE page sees it arrive, and its chat lines.
+    group = page.locator("#progress").get_attribute("data-group")
+    watcher.goto(f"{shelter.url}/demo/?name=eve&pet={group}")
+    expect(page.locator("#watchers li[data-name=eve]")).to_have_count(1)
+    watcher.locator("#chat-form input[name=text]").fill("anyone here?")
+    watcher.click("#chat-form button")
+    expect(page.locator("#chat li")).to_have_text(["eve: anyone here?"])
+    screenshot(page, "demo-sse-fallback")
+    # The only console errors are the browser's own reports of the dead WebSocket address.
+    assert [p for p in page.problems if "WebSocket connection to" not in p] == []
+    watcher.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -302,6 +303,33 @@ def test_streams_view_shows_groups_items_and_clients_live(app_server: DevServer,
         assert set(rows.evaluate_all("rows => rows.map((r) => r.dataset.id)")) == held
         screenshot(page, "streams")
     expect(page.locator("#stat-clients")).to_have_text("0", timeout=5_000)
+    assert page.problems == []
+
+
+def test_streams_view_shows_live_analytics_with_a_chart(app_server: DevServer, page: Any, screenshot: Any) -> None:
+    """The Streams view's Live card (/__motia/streams/analytics): an app client joins a group and
+    frames flow to it; the card shows the client, frames per second, the lag and the group, and the
+    chart draws the last seconds."""
+    from websockets.sync.client import connect
+
+    group = f"live-{uuid.uuid4().hex[:6]}"
+    page.goto(f"{app_server.url}/#/streams/petRoom")
+    expect(page.locator("#stream-live #live-clients")).to_have_text("0", timeout=5_000)
+    with connect(app_server.ws_url) as ws:
+        ws.send(json.dumps({"type": "join", "data": {"streamName": "petRoom", "groupId": group, "subscriptionId": "w1",
+                                                     "presence": {"name": "wb"}}}))
+        expect(page.locator("#live-clients")).to_have_text("1", timeout=5_000)
+        expect(page.locator("#live-subscriptions")).to_have_text("1")
+        for n in range(6):  # client events, each pushed back to the group's one subscriber
+            say = {"type": "say", "data": {"name": "wb", "text": str(n)}}
+            ws.send(json.dumps({"type": "event", "data": {"streamName": "petRoom", "groupId": group, "event": say}}))
+        expect(page.locator("#live-fps")).not_to_have_text("0", timeout=5_000)
+        expect(page.locator("#live-p50")).to_have_text(re.compile(r"^\d+ ms$"))
+        expect(page.locator(f'#live-groups tr[data-group="{group}"]')).to_be_visible()
+        expect(page.locator("#stream-rate-chart polyline")).to_have_count(1, timeout=5_000)
+        assert float(page.locator("#stream-rate-chart").get_attribute("data-peak")) >= 1
+        screenshot(page, "streams-live", full_page=False)
+    expect(page.locator("#live-clients")).to_have_text("0", timeout=5_000)
     assert page.problems == []
 
 

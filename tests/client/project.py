@@ -33,6 +33,29 @@ def can_access(subscription, auth_context):
 config = StreamConfig(name="todo", schema=Todo, can_access=can_access, public=True)
 '''
 
+# Presence and client events (the Python client's presence and send_event APIs).
+ROOM_STREAM = '''
+from pydantic import BaseModel
+
+from motia_runtime import ClientEvents, Presence, StreamConfig
+
+
+class Line(BaseModel):
+    text: str
+
+
+class Who(BaseModel):
+    name: str
+
+
+class Typing(BaseModel):
+    name: str
+
+
+config = StreamConfig(name="room", schema=Line, public=True, presence=Presence(schema=Who),
+                      client_events=ClientEvents(types=["typing"], schema=Typing))
+'''
+
 AUTH = '''
 def authenticate(request):
     token = request.get("authToken")
@@ -72,6 +95,7 @@ def write_project(root: Path) -> Path:
     (root / "streams").mkdir(parents=True, exist_ok=True)
     (root / "functions").mkdir(parents=True, exist_ok=True)
     (root / "streams" / "todo_stream.py").write_text(STREAM)
+    (root / "streams" / "room_stream.py").write_text(ROOM_STREAM)
     (root / "streams" / "auth.py").write_text(AUTH)
     (root / "functions" / "ops_step.py").write_text(OPS_STEP)
     return root

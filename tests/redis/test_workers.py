@@ -213,3 +213,29 @@ async def test_workers_flag_serves_every_client_every_change(tmp_path: Path, sta
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+async def test_stream_analytics_add_up_every_workers_clients_and_frames(workers: tuple[DevServer, DevServer]) -> None:
+    """A client on worker A, writes through worker B: B's analytics answer counts A's client and
+    the frames A pushed to it (each worker shares its window through Redis)."""
+    a, b = workers
+    group = _group()
+    ws = await StreamSocket.connect(a.ws_url)
+    await ws.join("notes", group)
+    await ws.recv()
+    for n in range(10):
+        await _post(b, f"/notes/{group}/i{n}", {"op": "set", "data": {"n": n}})
+    await ws.recv_until(lambda f: f["event"].get("data", {}).get("n") == 9)
+    deadline = time.monotonic() + 15
+    async with httpx.AsyncClient(base_url=b.url, timeout=10) as client:
+        while True:
+            body = (await client.get("/__motia/streams/analytics")).json()
+            [notes] = [s for s in body["streams"] if s["name"] == "notes"]
+            mine = [g for g in notes["groups"] if g["group"] == group]
+            if body["workers"] == 2 and mine and mine[0]["framesTotal"] == 10 and mine[0]["clients"] == 1:
+                break
+            assert time.monotonic() < deadline, body
+            await asyncio.sleep(0.3)
+    assert mine[0]["subscriptions"] == 1 and mine[0]["lagP50Ms"] is not None
+    assert notes["clients"] >= 1 and notes["framesTotal"] >= 10
+    await ws.close()

@@ -1,11 +1,45 @@
 // Pet shelter demo: create a pet, then watch its petCreation stream group live through
 // Motia's own React hooks (@motiadev/stream-client-react), unchanged.
-import { useCallback, useState } from 'react'
+import { useCallback, useEffect, useState } from 'react'
 import { createRoot } from 'react-dom/client'
 import { MotiaStreamProvider, useStreamEventHandler, useStreamGroup, useStreamItem } from '@motiadev/stream-client-react'
-import { streamAddress, streamProtocols } from './address.js'
+import { param, streamAddress, streamProtocols } from './address.js'
 import { ENRICHMENT, STREAM, createPet, journeyProgress, statusItems } from './shelter.js'
 import { ProgressBar } from './ProgressBar.jsx'
+import { PetRoom } from './PetRoom.jsx'
+import { useSseGroup } from './sse.js'
+
+// Which transport the page reads streams with: the WebSocket (Motia's clients) when one opens,
+// else Server-Sent Events. ?transport=sse forces SSE.
+function useTransport() {
+  const forced = param('transport') === 'sse'
+  const [transport, setTransport] = useState(forced ? 'sse' : 'probing')
+  useEffect(() => {
+    if (forced) return undefined
+    const probe = new WebSocket(streamAddress, streamProtocols)
+    let opened = false
+    probe.onopen = () => { opened = true; setTransport('websocket'); probe.close() }
+    probe.onclose = () => { if (!opened) setTransport('sse') }
+    return () => probe.close()
+  }, [])
+  return transport
+}
+
+// Every stage text, in arrival order: the group's items as each change delivers them.
+function useTimeline() {
+  const [timeline, setTimeline] = useState([])
+  const record = useCallback((items) => {
+    setTimeline((seen) => {
+      const next = [...seen]
+      for (const item of items) {
+        const key = `${item.id}\u0000${item.message}`
+        if (!next.some((t) => t.key === key)) next.push({ key, id: item.id, message: item.message })
+      }
+      return next
+    })
+  }, [])
+  return [timeline, record]
+}
 
 function PetForm({ onCreated }) {
   const [error, setError] = useState(null)
@@ -49,20 +83,9 @@ function PetForm({ onCreated }) {
   )
 }
 
-function PetProgress({ groupId, name }) {
-  // Every stage text, in arrival order: the group subscription sees each change of each item.
-  const [timeline, setTimeline] = useState([])
+function PetProgressWs({ groupId, name }) {
+  const [timeline, record] = useTimeline()
   const [streamError, setStreamError] = useState(null)
-  const record = useCallback((items) => {
-    setTimeline((seen) => {
-      const next = [...seen]
-      for (const item of items) {
-        const key = `${item.id}\u0000${item.message}`
-        if (!next.some((t) => t.key === key)) next.push({ key, id: item.id, message: item.message })
-      }
-      return next
-    })
-  }, [])
   const { data: items } = useStreamGroup({ streamName: STREAM, groupId, setData: record })
   const { data: journey, event: journeyEvents } = useStreamItem({ streamName: STREAM, groupId, id: 'message' })
   // Motia's clients deliver a refused join as a custom `error` event, nothing more. The item
@@ -70,7 +93,17 @@ function PetProgress({ groupId, name }) {
   // comes (useStreamGroup's is a ref that only shows up after a re-render, which a refusal never
   // causes). Usually, not surely: the hooks leave it a race.
   useStreamEventHandler({ event: journeyEvents, type: 'error', listener: (e) => setStreamError(e) }, [])
+  return <PetView groupId={groupId} name={name} items={items} journey={journey} timeline={timeline} streamError={streamError} />
+}
 
+function PetProgressSse({ groupId, name }) {
+  const [timeline, record] = useTimeline()
+  const items = useSseGroup(STREAM, groupId, record)
+  const journey = items.find((item) => item.id === 'message')
+  return <PetView groupId={groupId} name={name} items={items} journey={journey} timeline={timeline} streamError={null} />
+}
+
+function PetView({ groupId, name, items, journey, timeline, streamError }) {
   const byId = Object.fromEntries(items.map((item) => [item.id, item]))
   const stage = journey?.stage
   return (
@@ -104,16 +137,37 @@ function PetProgress({ groupId, name }) {
 }
 
 function App() {
-  const [pet, setPet] = useState(null)
+  // ?pet=<group> opens a pet already created (another visitor's page, a shared link).
+  const [pet, setPet] = useState(() => (param('pet') ? { groupId: param('pet'), name: param('petName', 'this pet') } : null))
+  const transport = useTransport()
+  const header = (
+    <header>
+      <h1>Pet shelter — live intake</h1>
+      <p>Built on Motia's official <code>@motiadev/stream-client-react</code> hooks, talking to <code>{streamAddress}</code>.</p>
+      <p id="transport" data-transport={transport}>
+        {transport === 'sse' ? 'WebSocket unavailable: reading the streams over Server-Sent Events'
+          : transport === 'websocket' ? 'Live over the WebSocket' : 'Connecting…'}
+      </p>
+    </header>
+  )
+  const room = pet && transport !== 'probing' ? <PetRoom key={`room-${pet.groupId}`} groupId={pet.groupId} transport={transport} /> : null
+  if (transport === 'websocket') {
+    return (
+      <MotiaStreamProvider address={streamAddress} protocols={streamProtocols}>
+        {header}
+        <PetForm onCreated={setPet} />
+        {pet ? <PetProgressWs key={pet.groupId} groupId={pet.groupId} name={pet.name} /> : null}
+        {room}
+      </MotiaStreamProvider>
+    )
+  }
   return (
-    <MotiaStreamProvider address={streamAddress} protocols={streamProtocols}>
-      <header>
-        <h1>Pet shelter — live intake</h1>
-        <p>Built on Motia's official <code>@motiadev/stream-client-react</code> hooks, talking to <code>{streamAddress}</code>.</p>
-      </header>
+    <>
+      {header}
       <PetForm onCreated={setPet} />
-      {pet ? <PetProgress key={pet.groupId} groupId={pet.groupId} name={pet.name} /> : null}
-    </MotiaStreamProvider>
+      {pet && transport === 'sse' ? <PetProgressSse key={pet.groupId} groupId={pet.groupId} name={pet.name} /> : null}
+      {room}
+    </>
   )
 }
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from . import presence
@@ -116,15 +117,18 @@ class StreamSession:
     """One connection's protocol state machine; see the module docstring."""
 
     def __init__(self, runtime: Runtime, port: SessionPort, log: StepLogger,
-                 max_subscriptions: int | None = None, *, leave_hooks: bool = True) -> None:
+                 max_subscriptions: int | None = None, *, leave_hooks: bool = True,
+                 on_refused: Callable[[str, str], None] | None = None) -> None:
         """``leave_hooks``: run ``on_leave`` for the subscriptions this session removes. False where
         the host runs them from elsewhere, once per removal whatever removed it (AWS: the
-        connections table's change stream)."""
+        connections table's change stream). ``on_refused(stream, group)``: told of each join
+        to a declared stream refused (access, ``on_join``, the subscription cap): the host's analytics."""
         self.runtime = runtime
         self.port = port
         self.log = log
         self.max_subscriptions = subscription_limit() if max_subscriptions is None else max_subscriptions
         self.leave_hooks = leave_hooks
+        self.on_refused = on_refused
 
     # -- frames out ---------------------------------------------------------------------------
     def _send(self, frame: dict[str, Any]) -> None:
@@ -144,6 +148,11 @@ class StreamSession:
         """Answer a frame that cannot be acted on with an ``error`` event; the connection stays."""
         self.log.info(f"error frame to the client: {code}: {message}", stream=stream, groupId=group)
         self._send(error_frame(code, message, self.runtime.stream_store.clock.tick(), stream, group, id))
+
+    def _refuse_join(self, code: str, message: str, sub: Subscription) -> None:
+        self.refuse(code, message, sub.stream_name, sub.group_id, sub.id)
+        if self.on_refused is not None:
+            self.on_refused(sub.stream_name, sub.group_id)
 
     # -- frames in ----------------------------------------------------------------------------
     async def receive(self, raw: str | bytes) -> None:
@@ -192,12 +201,13 @@ class StreamSession:
         sub = message.subscription
         stream = self.runtime.streams.get(sub.stream_name)
         if stream is None:
+            # Not counted: a name no stream has would be a counter anyone could create.
             self.refuse(STREAM_NOT_FOUND, f"Stream {sub.stream_name} not found", sub.stream_name, sub.group_id, sub.id)
             return
         auth = await self.port.auth_context()
         denied = await authorize_join(stream.config, sub, auth, on_error=lambda text: self.log.warning(text))
         if denied is not None:
-            self.refuse(STREAM_ACCESS_DENIED, denied, sub.stream_name, sub.group_id, sub.id)
+            self._refuse_join(STREAM_ACCESS_DENIED, denied, sub)
             return
         state: Any = None
         if stream.config.presence is not None:
@@ -212,14 +222,14 @@ class StreamSession:
             await self._leave(sub)
         refused = await run_join_hook(self.runtime, stream.config, sub, auth, self.log)
         if refused is not None:
-            self.refuse(STREAM_ACCESS_DENIED, refused, sub.stream_name, sub.group_id, sub.id)
+            self._refuse_join(STREAM_ACCESS_DENIED, refused, sub)
             return
         # Register first, then read: a write that lands in between is both pushed and in the
         # snapshot (harmless), never neither. The sync stamp is taken before the read so that
         # every later write is stamped above it and is not dropped by the client as stale.
         if not await self.port.subscribe(sub, self.max_subscriptions):
-            self.refuse(SUBSCRIPTION_LIMIT, f"This connection already holds {self.max_subscriptions} subscriptions, "
-                        "the most it may; leave one first", sub.stream_name, sub.group_id, sub.id)
+            self._refuse_join(SUBSCRIPTION_LIMIT, f"This connection already holds {self.max_subscriptions} "
+                              "subscriptions, the most it may; leave one first", sub)
             if stream.config.on_join is not None:
                 await self._left([sub], always=True)  # on_join let it through, but it was not taken
             return

@@ -51,6 +51,11 @@ class ClientEvents(_Model):
     def _schema(cls, value: Any) -> Any:
         return _schema(value)
 
+    if TYPE_CHECKING:  # ``schema`` takes what a stream's does (a pydantic type or a JSON Schema dict)
+        def __init__(self, *, types: list[str] | None = None, schema: SchemaSpec | None = None,
+                     can_send: Callable[..., Any] | None = None, rate_per_s: float = 10,
+                     burst: int = 20) -> None: ...
+
 
 class Presence(_Model):
     """Who is joined to each group of a stream, kept by the server and pushed to the group.
@@ -68,6 +73,9 @@ class Presence(_Model):
     @classmethod
     def _schema(cls, value: Any) -> Any:
         return _schema(value)
+
+    if TYPE_CHECKING:
+        def __init__(self, *, schema: SchemaSpec | None = None, identity_key: str = "userId") -> None: ...
 
 
 class StreamHistory(_Model):

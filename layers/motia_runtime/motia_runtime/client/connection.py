@@ -35,7 +35,7 @@ from websockets.typing import Subprotocol
 
 from ..errors import MotiaError, StreamAuthError, StreamConnectionError, StreamSubscriptionError
 from .backoff import Backoff
-from .frames import Room, join_frame, leave_frame, parse_server_frame
+from .frames import Room, client_event_frame, join_frame, leave_frame, parse_server_frame
 from .subscription import RESYNC, GroupSubscription, ItemSubscription, StreamSubscription, _call
 
 log = logging.getLogger("motia_runtime.client")
@@ -135,11 +135,23 @@ class StreamClient:
             _call(fn, status)
 
     # -- subscriptions ---------------------------------------------------------------------------
-    def subscribe_item(self, stream: str, group: str, id: str) -> ItemSubscription:
-        return self._add(ItemSubscription(self, stream, group, id))
+    def subscribe_item(self, stream: str, group: str, id: str, *, presence: Any = None) -> ItemSubscription:
+        """``presence``: this client's state in the group's presence list (a stream with presence)."""
+        sub = ItemSubscription(self, stream, group, id)
+        sub.presence_state = presence
+        return self._add(sub)
 
-    def subscribe_group(self, stream: str, group: str, sort_key: str | None = None) -> GroupSubscription:
-        return self._add(GroupSubscription(self, stream, group, sort_key))
+    def subscribe_group(self, stream: str, group: str, sort_key: str | None = None, *,
+                        presence: Any = None) -> GroupSubscription:
+        """``presence``: this client's state in the group's presence list (a stream with presence)."""
+        sub = GroupSubscription(self, stream, group, sort_key)
+        sub.presence_state = presence
+        return self._add(sub)
+
+    def _send_event(self, sub: StreamSubscription[Any], type: str, data: Any) -> None:
+        if self._outbox is None:
+            raise StreamConnectionError("not connected: a client event is not kept for later (it is ephemeral)")
+        self._outbox.put_nowait(client_event_frame(sub.wire, type, data))
 
     def _add(self, sub: _Sub) -> _Sub:
         if self._closing:
@@ -149,7 +161,7 @@ class StreamClient:
             return sub
         self._subs.setdefault(sub.room, []).append(sub)
         if self._outbox is not None:
-            self._outbox.put_nowait(join_frame(sub.wire))
+            self._outbox.put_nowait(join_frame(sub.wire, presence=sub.presence_state))
         # Subscribing without connect() first works too; then a refused first attempt is retried,
         # as Motia's clients do.
         self._start(first_attempt_fatal=False)
@@ -245,7 +257,7 @@ class StreamClient:
         # subscription saw) has the custom events sent meanwhile replayed, or a ``resync`` sent.
         for sub in self._all_subs():
             since = sub._rejoining()
-            outbox.put_nowait(join_frame(sub.wire, since))
+            outbox.put_nowait(join_frame(sub.wire, since, sub.presence_state))
         self._outbox = outbox
         self._set_status(ConnectionStatus.OPEN)
         # One writer per connection keeps join/leave frames in the order they were asked for.
@@ -283,6 +295,8 @@ class StreamClient:
                 if sub.status == "pending":
                     self._forget(sub)
                     sub._fail(error)
+                else:  # a live one's refused client event (rate, schema, can_send): on_event("error")
+                    sub._deliver(frame)
             return
         # Motia's routing: a frame with an id reaches that item's subscriptions and, unless it is
         # the item's sync, the group's subscriptions too.

@@ -67,11 +67,20 @@ def parse_server_frame(raw: str | bytes) -> ServerFrame | None:
     return ServerFrame(stream, group, id, kind, event.get("data"), timestamp, version)
 
 
-def join_frame(sub: Subscription, since: int | None = None) -> str:
+def join_frame(sub: Subscription, since: int | None = None, presence: Any = None) -> str:
+    """``presence``: this client's presence state, on a stream with presence (None: none sent)."""
     data = sub.to_wire()
     if since is not None:
         data["since"] = since
+    if presence is not None:
+        data["presence"] = presence
     return json.dumps({"type": "join", "data": data})
+
+
+def client_event_frame(sub: Subscription, type: str, data: Any) -> str:
+    """A client event for the subscription's group (or item): the stream's ``client_events``
+    rules decide (type, schema, rate); a refusal comes back as an ``error`` event."""
+    return json.dumps({"type": "event", "data": {**sub.to_wire(), "event": {"type": type, "data": data}}})
 
 
 def leave_frame(sub: Subscription) -> str:

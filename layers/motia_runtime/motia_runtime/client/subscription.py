@@ -34,6 +34,9 @@ Item = dict[str, Any]
 SubscriptionStatus = Literal["pending", "live", "closed", "failed"]
 
 RESYNC = "resync"  # the custom event a server sends when it cannot replay what was missed
+# The server's presence events (motia_runtime.presence; named here so the client does not load
+# the config models that module needs).
+PRESENCE_EVENTS = frozenset({"presence.sync", "presence.join", "presence.leave"})
 SEEN_EVENT_IDS = 1024  # custom event ids remembered to drop repeats (replay overlap, retries)
 
 
@@ -113,6 +116,11 @@ class StreamSubscription(Generic[S]):
         self.resyncs = 0  # times the server said events were missed
         self._seen: set[str] = set()
         self._seen_order: deque[str] = deque()
+        # Presence (streams that enable it): this client's state, sent with every (re)join, and
+        # who is in the group, by subscription id, kept from presence.sync/join/leave events.
+        self.presence_state: Any = None
+        self.members: dict[str, dict[str, Any]] = {}
+        self._presence_listeners: list[Callable[[list[dict[str, Any]]], Any]] = []
 
     # -- what users read -------------------------------------------------------------------
     @property
@@ -158,6 +166,19 @@ class StreamSubscription(Generic[S]):
         listeners = self._event_listeners.get(type, [])
         if fn in listeners:
             listeners.remove(fn)
+
+    def on_presence(self, fn: Callable[[list[dict[str, Any]]], Any]) -> Callable[[], None]:
+        """Call ``fn(members)`` whenever who is in the group changes (each member:
+        ``{"key", "subscriptionId", "state", "joinedAt"}``); returns the function that stops it."""
+        self._presence_listeners.append(fn)
+        return lambda: self._presence_listeners.remove(fn) if fn in self._presence_listeners else None
+
+    async def send_event(self, type: str, data: Any = None) -> None:
+        """Send a client event to this group (or item), e.g. ``send_event("typing", {"who": "ann"})``.
+        The stream must accept it (``client_events``: type, schema, rate per connection); a refusal
+        comes back as an ``error`` event (``on_event("error", fn)``), the connection stays. Raises
+        ``StreamConnectionError`` when not connected: such events are not queued for later."""
+        self._client._send_event(self, type, data)
 
     def on_resync(self, fn: Callable[[Any], Any]) -> Callable[[], None]:
         """Call ``fn(data)`` (``{"reason", "since"}``) when, on a rejoin, the server could not
@@ -238,6 +259,8 @@ class StreamSubscription(Generic[S]):
             self._stamp(frame.timestamp)
             change = Change(kind="event", id=frame.id, data=frame.data, state=self.state,
                             timestamp=frame.timestamp, event_type=frame.event_type)
+            if frame.event_type in PRESENCE_EVENTS:
+                self._presence(frame.event_type, frame.data)
             if frame.event_type == RESYNC:
                 self.resyncs += 1
                 log.info("%s: the server could not replay every event missed while away: %r", self.describe(),
@@ -268,6 +291,19 @@ class StreamSubscription(Generic[S]):
                 _call(fn, state)
             for feed in list(self._state_feeds):
                 feed.put(state)
+
+    def _presence(self, kind: str, data: Any) -> None:
+        if kind == "presence.sync":
+            # Everyone but this client: its own presence.join follows.
+            self.members = {m["subscriptionId"]: m for m in data or [] if isinstance(m, dict) and "subscriptionId" in m}
+        elif isinstance(data, dict) and "subscriptionId" in data:
+            if kind == "presence.join":
+                self.members[data["subscriptionId"]] = data
+            else:
+                self.members.pop(data["subscriptionId"], None)
+        members = list(self.members.values())
+        for fn in list(self._presence_listeners):
+            _call(fn, members)
 
     def _fail(self, error: BaseException) -> None:
         if self.status in ("closed", "failed"):

@@ -88,6 +88,7 @@ class FanoutResult:
     queued: int = 0  # changes handed to the delivery queue (big rooms)
     connections: int = 0
     gone: list[str] = field(default_factory=list)
+    frames_by_stream: dict[str, int] = field(default_factory=dict)  # the metrics' Stream dimension
 
 
 _EVENT_NAMES = frozenset({"INSERT", "MODIFY", "REMOVE"})
@@ -271,6 +272,7 @@ class Fanout:
                 self.queue.errors.clear()
             failed |= not_sent
         delivered: dict[str, set[str]] = defaultdict(set)  # sequence number → connections that got it
+        streams_of = {p.sequence_number: p.change.stream_name for p in pending}
         if outbox:
             outcomes = parallel(lambda item: self.send_in_order(*item), list(outbox.items()), self.max_workers)
             for (connection_id, frames), (gone, undelivered) in zip(outbox.items(), outcomes, strict=True):
@@ -282,6 +284,9 @@ class Fanout:
                 for frame in frames:
                     if frame.sequence_number not in undelivered:
                         delivered[frame.sequence_number].add(connection_id)
+        for sequence_number, connections in delivered.items():
+            stream = streams_of[sequence_number]
+            result.frames_by_stream[stream] = result.frames_by_stream.get(stream, 0) + len(connections)
         if failed:
             self._record_ledger(pending, failed, earlier, delivered)
         result.connections = len(outbox)

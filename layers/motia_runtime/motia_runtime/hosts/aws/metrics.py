@@ -10,6 +10,18 @@ below, under the namespace ``MOTIA_METRICS_NAMESPACE`` (default ``Motia``) with 
 - ``FanoutLatency`` (Milliseconds): from the oldest change of the batch being written to the
   end of its push (the writer's stamp against this function's clock).
 
+Per stream (dimensions ``service`` and ``Stream``), one more EMF line per stream in the batch:
+``FramesPushed`` and ``FanoutLatency`` again (the stream's own frames, its oldest change). And
+from the WebSocket function, on a refusal only: ``RefusedJoins`` (Count, per ``Stream``) for a
+join refused by ``public``/``can_access``/``on_join`` or the subscription cap, and
+``RefusedConnections`` (Count) for a handshake ``authenticate`` refused.
+
+Why a stream dimension and no group dimension: CloudWatch bills each distinct metric
+(name + dimension values) per month. Streams are declared in code, a handful per app, so a
+``Stream`` dimension costs a few metrics; groups are user data (one per pet, per user), and a
+``Group`` dimension would create a billed metric per group, without bound. Per-group figures are
+in the logs (each batch's ``batch pushed`` line) for Logs Insights, at no metric cost.
+
 docs/deploying.md's operations section names the alarms built on them.
 """
 
@@ -38,4 +50,28 @@ def publish_fanout(result: FanoutResult, pending: Sequence[PendingChange]) -> No
         oldest = min(p.change.timestamp for p in pending)
         metrics.add_metric(name="FanoutLatency", unit=MetricUnit.Milliseconds,
                            value=max(int(time.time() * 1000) - oldest, 0))
+    metrics.flush_metrics()
+    by_stream: dict[str, int] = {}
+    for p in pending:
+        by_stream[p.change.stream_name] = min(by_stream.get(p.change.stream_name, p.change.timestamp),
+                                              p.change.timestamp)
+    now = int(time.time() * 1000)
+    for stream, oldest_stamp in sorted(by_stream.items()):
+        per_stream = Metrics(namespace=os.environ.get(ENV_NAMESPACE) or "Motia")
+        per_stream.add_dimension(name="Stream", value=stream)
+        per_stream.add_metric(name="FramesPushed", unit=MetricUnit.Count, value=result.frames_by_stream.get(stream, 0))
+        per_stream.add_metric(name="FanoutLatency", unit=MetricUnit.Milliseconds, value=max(now - oldest_stamp, 0))
+        per_stream.flush_metrics()
+
+
+def publish_refused(stream: str | None) -> None:
+    """One refusal: ``RefusedJoins`` for ``stream``, or ``RefusedConnections`` (None: a handshake)."""
+    from aws_lambda_powertools.metrics import Metrics, MetricUnit
+
+    metrics = Metrics(namespace=os.environ.get(ENV_NAMESPACE) or "Motia")
+    if stream is None:
+        metrics.add_metric(name="RefusedConnections", unit=MetricUnit.Count, value=1)
+    else:
+        metrics.add_dimension(name="Stream", value=stream)
+        metrics.add_metric(name="RefusedJoins", unit=MetricUnit.Count, value=1)
     metrics.flush_metrics()

@@ -35,6 +35,7 @@ from ...session import StreamSession
 from ...stream_hooks import tracks_leaves
 from ...streams import Stream
 from . import _gc, bootstrap
+from .metrics import publish_refused
 
 if TYPE_CHECKING:
     from ...adapters.aws.subscriptions import ConnectionRecord
@@ -153,7 +154,8 @@ class _Invocation:
     def session(self) -> StreamSession:
         # Leave hooks run from the connections table's change stream: once per removed row,
         # whether a leave, $disconnect, a 410 in the fan-out or expiry removed it.
-        return StreamSession(bootstrap.runtime(steps=False), self.port, self.log, leave_hooks=False)
+        return StreamSession(bootstrap.runtime(steps=False), self.port, self.log, leave_hooks=False,
+                             on_refused=lambda stream, _group: publish_refused(stream))  # EMF RefusedJoins
 
     async def connect(self) -> dict[str, Any]:
         runtime = bootstrap.runtime(steps=False)
@@ -162,6 +164,7 @@ class _Invocation:
             auth_context = await admit(runtime.project.authenticate, request)
         except StreamAuthError as exc:  # a refusal: API Gateway answers the handshake with our status
             self.log.warning(f"connection refused: {exc}")
+            publish_refused(None)  # EMF RefusedConnections (metrics.py)
             return {"statusCode": 401, "body": "Unauthorized"}
         bootstrap.subscriptions().add_connection(self.connection_id, auth_context)
         response: dict[str, Any] = {"statusCode": 200}

@@ -124,6 +124,9 @@ def admin_routes(host: LocalHost) -> list[Route]:
             for s in runtime.streams.values()
         ]})
 
+    async def stream_analytics(_: Request) -> JSONResponse:
+        return JSONResponse(await host.analytics.answer())  # analytics.py: every worker's, via Redis
+
     async def stream_group(request: Request) -> JSONResponse:
         stream = runtime.streams.get(request.path_params["name"])
         if stream is None:
@@ -233,6 +236,7 @@ def admin_routes(host: LocalHost) -> list[Route]:
         Route("/__motia/queues/dead-letters/{id:int}/retry", redrive, methods=["POST"]),
         Route("/__motia/queues/dead-letters/{id:int}", drop, methods=["DELETE"]),
         Route("/__motia/streams", streams),
+        Route("/__motia/streams/analytics", stream_analytics),
         Route("/__motia/streams/{name}/groups/{group}", stream_group),
         Route("/__motia/stream-token", stream_token, methods=["POST"]),
         Route("/__motia/state", state),

@@ -26,6 +26,7 @@ from ...project import load_project
 from ...runtime import Runtime
 from ...tools.typegen import refresh as refresh_types
 from .admin import admin_routes
+from .analytics import StreamAnalytics
 from .broken import broken_project_app
 from .bus import LocalEventBus
 from .http import api_routes, openapi_route
@@ -79,6 +80,7 @@ class LocalHost:
             store.add_listener(self.hub.on_change)
             store.add_listener(self.feed.on_stream_change)
             store.add_resync_listener(self._resync_clients)
+        self.analytics = StreamAnalytics(self.runtime, self.hub, self.redis)  # /__motia/streams/analytics
         self.scheduler = CronScheduler(self.runtime, claim=self.redis.cron_lock().claim if self.redis else None)
         for warning in project.warnings:
             self.runtime.logger().warning(warning)
@@ -90,6 +92,7 @@ class LocalHost:
             await store.astart()  # change feeds first: no change is missed once clients can join
         self.bus.start(self.runtime)
         self.scheduler.start()
+        self.analytics.start()
         # Everything loaded so far (modules, the project, schemas: ~45k objects) lives as long as
         # the process; out of the collector's sight, a full collection scans only what came after,
         # so it no longer stops every request for tens of milliseconds (tests/local/test_socket_limits.py).
@@ -97,6 +100,7 @@ class LocalHost:
         try:
             yield
         finally:
+            await self.analytics.stop()
             await self.scheduler.stop()
             await self.runtime.aclose()
             if self.redis is not None:

@@ -27,6 +27,7 @@ from typing import Any
 from ...env import env_int
 from ...ports.streams import StreamChange
 from ...protocol import Room, Subscription, change_frame, encode, rooms_for
+from ...stream_stats import StreamStats
 from .frames import text_frame
 from .replay import EventLog
 
@@ -125,6 +126,7 @@ class Hub:
         self.max_outbox = outbox_limit() if max_outbox is None else max_outbox
         self.events = events or EventLog(started_at=int(time.time() * 1000))
         self.dropped = 0  # connections given up on as too slow
+        self.stats = StreamStats()  # live analytics (analytics.py): a few increments per change
 
     def attach(self, connection: Connection) -> None:
         self.connections.add(connection)
@@ -178,7 +180,8 @@ class Hub:
         if change.type == "event":
             self.events.record(change)
         targets: set[Connection] = set()
-        for room in rooms_for(change):
+        rooms = rooms_for(change)
+        for room in rooms:
             members = self.rooms.get(room)
             if members:
                 targets |= members
@@ -189,6 +192,7 @@ class Hub:
         for connection in targets:
             connection.push(text, frame)
         self.frames_pushed[change.stream_name] += len(targets)
+        self.stats.delivered(rooms[0], len(targets), change.timestamp)  # rooms[0]: the group's room
 
     def subscriber_count(self, stream: str) -> int:
         return sum(len(members) for (name, _, _), members in self.rooms.items() if name == stream)

@@ -87,6 +87,7 @@ class StreamEvents:
             auth = await admit(self.runtime.project.authenticate, _auth_request(headers, str(request.url), query))
         except StreamAuthError as exc:
             self._log().warning(f"stream events refused: {exc}")
+            self.hub.stats.refused(stream.name, params["group"])
             return _error(401, "Unauthorized")
         except MotiaError as exc:
             self._log().error(f"stream events failed: {exc}")
@@ -94,6 +95,7 @@ class StreamEvents:
         sub = Subscription(stream.name, params["group"], params.get("id"), f"sse-{id(request)}")
         denied = await authorize_join(stream.config, sub, auth, on_error=lambda text: self._log().warning(text))
         if denied is not None:
+            self.hub.stats.refused(stream.name, sub.group_id)
             return _error(403, denied)
         since = request.headers.get("last-event-id") or request.query_params.get("since")
         if since is not None and not since.isdigit():
@@ -115,7 +117,8 @@ class StreamEvents:
 
         connection = Connection(send_text, close, auth, self.hub.max_outbox)
         self.hub.attach(connection)
-        session = StreamSession(self.runtime, HubPort(self.hub, connection), self._log(), self.max_subscriptions)
+        session = StreamSession(self.runtime, HubPort(self.hub, connection), self._log(), self.max_subscriptions,
+                                on_refused=self.hub.stats.refused)
         pump = asyncio.create_task(connection.pump())
         join: dict[str, Any] = {"streamName": sub.stream_name, "groupId": sub.group_id,
                                 "subscriptionId": sub.subscription_id}

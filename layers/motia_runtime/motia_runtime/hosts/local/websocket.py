@@ -57,6 +57,7 @@ class StreamSocket:
             auth_context = await admit(self.runtime.project.authenticate, auth_request(websocket))
         except StreamAuthError as exc:
             self._log().warning(f"stream connection refused: {exc}")
+            self.hub.stats.refused_connections += 1
             await self._refuse(websocket, 401, "Unauthorized")
             return
         except MotiaError as exc:
@@ -69,7 +70,8 @@ class StreamSocket:
         connection = Connection(websocket.send_text, self._closer(websocket), auth_context, self.hub.max_outbox,
                                 write_frame=(websocket.scope.get("extensions") or {}).get(WRITE_FRAME))
         self.hub.attach(connection)
-        session = StreamSession(self.runtime, HubPort(self.hub, connection), self._log(), self.max_subscriptions)
+        session = StreamSession(self.runtime, HubPort(self.hub, connection), self._log(), self.max_subscriptions,
+                                on_refused=self.hub.stats.refused)
         reader = asyncio.create_task(self._read(websocket, session))
         tasks = [reader, asyncio.create_task(connection.pump()), asyncio.create_task(connection.gone.wait())]
         try:

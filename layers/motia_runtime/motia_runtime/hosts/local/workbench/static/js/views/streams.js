@@ -4,6 +4,7 @@
 
 import {getJSON} from '../api.js';
 import {headline} from './live.js';
+import {liveAnalytics} from './stream-analytics.js';
 import {add, badge, clear, clock, empty, fill, flash, h, jsonBlock, preview, progressBar} from '../dom.js';
 
 export const title = 'Streams';
@@ -36,6 +37,10 @@ export function mount(root, app, params) {
   const toggled = (id, open) => (open ? opened.add(id) : opened.delete(id));
 
   const current = () => streams.find((st) => st.name === selected);
+  // Live analytics (frames/s chart, lag, refused joins): one poller for the view's lifetime,
+  // re-attached to the card each time the main pane is rebuilt.
+  const liveBox = h('div', {id: 'stream-live'});
+  const stopLive = liveAnalytics(liveBox, () => selected);
 
   function renderList() {
     fill(list, h('h3', {}, 'Streams'), streams.length ? streams.map((st) => h('a', {
@@ -127,6 +132,7 @@ export function mount(root, app, params) {
       h('div', {class: 'card'}, h('h2', {}, st.name), st.description && h('p', {class: 'muted'}, st.description),
         h('div', {class: 'stats', id: 'stream-stats'}),
         h('details', {}, h('summary', {}, 'Schema'), jsonBlock(st.schema))),
+      h('div', {class: 'card'}, h('h3', {}, 'Live'), liveBox),
       h('div', {class: 'card'}, h('h3', {}, 'Groups'), groupsEl),
       h('div', {class: 'card'}, h('h3', {}, group ? h('span', {}, 'Items of ', h('code', {}, group)) : 'Items'), itemsEl),
       group ? h('div', {class: 'card'}, h('h3', {}, 'Events'), eventsEl) : null);
@@ -177,6 +183,6 @@ export function mount(root, app, params) {
       renderList();
       renderMain();
     },
-    unmount() { offStream(); offOpen(); clearInterval(timer); },
+    unmount() { offStream(); offOpen(); clearInterval(timer); stopLive(); },
   };
 }
