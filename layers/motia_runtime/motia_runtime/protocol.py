@@ -24,6 +24,7 @@ from typing import Any, Literal
 import pydantic_core
 
 from . import jsonsafe
+from .errors import MotiaError
 from .ports.streams import StreamChange
 from .replay_window import DEFAULT_REPLAY_S, ENV_REPLAY_S, replay_window_s  # noqa: F401 - re-exported
 
@@ -78,7 +79,7 @@ class ClientMessage:
     presence: Any = None  # join only: the client's presence state (streams with presence)
 
 
-class ProtocolError(Exception):
+class ProtocolError(MotiaError):
     """A client frame that cannot be acted on; ``frame_fields`` echo what could be read of it."""
 
     def __init__(self, code: str, message: str, stream_name: str | None = None, group_id: str | None = None,
