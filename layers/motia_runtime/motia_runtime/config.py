@@ -80,7 +80,7 @@ class QueueInfra(_Model):
         ``MAX_BACKOFF_MS``."""
         if self.backoff_type == "fixed":
             return min(self.backoff_delay_ms, MAX_BACKOFF_MS)
-        return min(self.backoff_delay_ms * 2 ** max(attempts - 1, 0), MAX_BACKOFF_MS)
+        return min(self.backoff_delay_ms << max(attempts - 1, 0), MAX_BACKOFF_MS)  # x 2**(attempts-1), an int
 
     def lambda_visibility_timeout(self, handler_timeout: int) -> int:
         """The SQS queue's visibility timeout on AWS: the step's own ``visibilityTimeout`` when it

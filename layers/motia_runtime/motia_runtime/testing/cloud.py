@@ -53,7 +53,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..config import ApiRouteConfig
 from ..hosts.aws import bootstrap
 from ..hosts.aws.api import apigw_path
 from ..project import Project, load_project
@@ -189,7 +188,7 @@ class CloudSim:
         for step in self.project.event_steps:
             queue = self.resources.queues.get(step.name)
             if queue is not None and queue.fifo:
-                for topic in step.config.subscribes:  # type: ignore[union-attr]
+                for topic in step.config.subscribes:
                     fifo[topic].append(queue.url)
         tables = self.resources.tables
         return {
@@ -304,7 +303,7 @@ class CloudSim:
         if json is not None:
             body = _dumps(json)
             all_headers.setdefault("content-type", "application/json")
-        config: ApiRouteConfig = step.config  # type: ignore[assignment]
+        config = step.config
         event = ev.http_api(method, path, route_key=f"{config.method} {apigw_path(config.path)}", path_params=params,
                             query=query, headers=all_headers, body=body, region=self.region)
         result = self.invoke("api", event, step=step.name)

@@ -22,6 +22,7 @@ from ...auth import mint_stream_token
 from ...config import ApiRouteConfig, CronConfig, EventConfig, StateTriggerConfig, StreamTriggerConfig
 from ...dispatch import run_cron
 from ...errors import ConfigError, ValidationError
+from ...project import is_step_of
 from ...trace import new_trace_id
 
 if TYPE_CHECKING:
@@ -190,14 +191,14 @@ def admin_routes(host: LocalHost) -> list[Route]:
 
     async def cron(_: Request) -> JSONResponse:
         return JSONResponse({"jobs": [
-            {"name": s.name, "cron": s.config.cron,  # type: ignore[union-attr]
+            {"name": s.name, "cron": s.config.cron,
              "nextRun": host.scheduler.next_runs[s.name].isoformat() if s.name in host.scheduler.next_runs else None}
             for s in runtime.project.cron_steps
         ]})
 
     async def run_cron_now(request: Request) -> JSONResponse:
         step = runtime.project.steps.get(request.path_params["name"])
-        if step is None or not isinstance(step.config, CronConfig):
+        if step is None or not is_step_of(step, CronConfig):
             return JSONResponse({"error": "Cron step not found"}, status_code=404)
         trace_id = new_trace_id()
 
