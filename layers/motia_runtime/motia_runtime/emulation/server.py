@@ -23,7 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..testing import lambda_events as ev
 from ..testing.resources import Resources, SimError, create_resources
@@ -34,6 +34,9 @@ from .lambda_pool import FunctionPool, Invocation, start_forkserver
 from .sources import Scheduler, SqsPoller, StreamPoller
 from .template import AppModel, TemplateError, load_template, read_app
 from .websocket_api import IDLE_TIMEOUT_S, WebSocketGateway
+
+if TYPE_CHECKING:
+    from ..adapters.aws._client import AwsService
 
 # The emulated account's credentials: functions sign with them, the Management API checks them.
 CREDENTIALS = Credentials("motia-cloud-local", "motia-cloud-local-secret")
@@ -173,7 +176,7 @@ class CloudApp:
             else:
                 self.client("secretsmanager").create_secret(Name=where, SecretString=value)
 
-    def client(self, service: str) -> Any:
+    def client(self, service: AwsService) -> Any:
         import boto3
         from botocore.config import Config
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 if TYPE_CHECKING:
     from botocore.exceptions import BotoCoreError, ClientError
@@ -23,7 +23,12 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-__all__ = ["AWS_ERRORS", "BotoCoreError", "ClientError", "LazyClient", "error_code", "in_thread", "status_code"]
+#: The AWS services the package makes clients for (the dev extra's boto3-stubs type each one).
+AwsService = Literal["apigatewaymanagementapi", "apigatewayv2", "dynamodb", "dynamodbstreams", "events",
+                     "secretsmanager", "sqs", "ssm", "sts"]
+
+__all__ = ["AWS_ERRORS", "AwsService", "BotoCoreError", "ClientError", "LazyClient", "error_code", "in_thread",
+           "status_code"]
 
 
 def __getattr__(name: str) -> Any:
@@ -40,7 +45,7 @@ def __getattr__(name: str) -> Any:
 _create_lock = threading.Lock()
 
 
-def _make_client(service: str, endpoint_url: str | None, max_attempts: int = 5) -> Any:
+def _make_client(service: AwsService, endpoint_url: str | None, max_attempts: int = 5) -> Any:
     import boto3
     from botocore.config import Config
 
@@ -55,7 +60,7 @@ class LazyClient:
     SDK's retries after the first try (botocore's meaning): 0 turns them off, for callers that
     retry themselves."""
 
-    def __init__(self, service: str, client: Any | None = None, endpoint_url: str | None = None,
+    def __init__(self, service: AwsService, client: Any | None = None, endpoint_url: str | None = None,
                  max_attempts: int = 5) -> None:
         self._service = service
         self._client = client

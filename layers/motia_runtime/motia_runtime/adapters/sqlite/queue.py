@@ -116,7 +116,8 @@ class SQLiteQueueStore(QueueStore):
     def list(
         self, status: MessageStatus | None = None, step: str | None = None, limit: int = 200
     ) -> list[QueuedMessage]:
-        clauses, args = [], []
+        clauses: list[str] = []
+        args: list[str] = []
         if status is not None:
             clauses.append("status=?")
             args.append(status)
