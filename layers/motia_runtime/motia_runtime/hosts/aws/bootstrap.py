@@ -116,7 +116,7 @@ class _NoState(StateStore):
     async def _fail(self, *_: Any, **__: Any) -> Any:
         raise StateError(_unset(ENV_STATE_TABLE))
 
-    get = set = delete = get_group = clear = list_groups = page = _fail  # type: ignore[assignment]
+    get = set = delete = get_group = clear = list_groups = page = _fail
 
 
 class _NoStreams(StreamStore):

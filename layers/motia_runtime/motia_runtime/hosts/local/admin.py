@@ -149,9 +149,10 @@ def admin_routes(host: LocalHost) -> list[Route]:
         if not isinstance(body, dict):
             return _bad_request("the body must be a JSON object: {streamName, groupId, id?}")
         name, group, item = body.get("streamName"), body.get("groupId"), body.get("id")
-        for field, value in (("streamName", name), ("groupId", group)):
-            if not isinstance(value, str) or not value:
-                return _bad_request(f"{field} must be a non-empty string")
+        if not isinstance(name, str) or not name:
+            return _bad_request("streamName must be a non-empty string")
+        if not isinstance(group, str) or not group:
+            return _bad_request("groupId must be a non-empty string")
         if item is not None and (not isinstance(item, str) or not item):
             return _bad_request("id must be a non-empty string when given")
         if name not in runtime.streams:
