@@ -20,6 +20,7 @@ from .streams import Streams
 if TYPE_CHECKING:
     from .project import Step
     from .runtime import Runtime
+    from .state import State
 
 
 class Emitter:
@@ -77,7 +78,7 @@ class TracedState(StateStore):
     """``ctx.state`` of one run when the host records operations: each call is reported to the
     observer as a ``state`` operation (after it completes, or with ``error`` if it raised)."""
 
-    def __init__(self, inner: StateStore, observer: Observer, trace_id: str, step: str) -> None:
+    def __init__(self, inner: State, observer: Observer, trace_id: str, step: str) -> None:
         self._inner = inner
         self._observer = observer
         self._trace_id = trace_id
@@ -104,11 +105,11 @@ class TracedState(StateStore):
         return await self._report(self._inner.set(group, key, value), "set", group, key=key, value=value)
 
     async def update(self, group: str, key: str, ops: Any) -> Any:
-        return await self._report(self._inner.update(group, key, ops), "update", group, key=key,  # type: ignore[attr-defined]
+        return await self._report(self._inner.update(group, key, ops), "update", group, key=key,
                                   ops=list(ops))
 
     async def mutate(self, group: str, key: str, fn: Any) -> tuple[Any | None, Any]:
-        return await self._inner.mutate(group, key, fn)  # type: ignore[no-any-return]
+        return await self._inner.mutate(group, key, fn)
 
     async def delete(self, group: str, key: str) -> Any | None:
         return await self._report(self._inner.delete(group, key), "delete", group, key=key)

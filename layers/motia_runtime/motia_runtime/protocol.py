@@ -119,6 +119,7 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
         missing.append("id")
     if missing:
         raise ProtocolError(INVALID_MESSAGE, f"{kind}: missing or empty {', '.join(missing)}", **echo)
+    assert isinstance(stream, str) and isinstance(group, str) and isinstance(sub_id, str)  # checked just above
     long = [name for name, value in (("streamName", stream), ("groupId", group), ("id", id), ("subscriptionId", sub_id))
             if isinstance(value, str) and len(value) > MAX_NAME_CHARS]
     if long:
@@ -127,7 +128,7 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
     since = data.get("since")
     if kind == "join" and since is not None and (not isinstance(since, int) or isinstance(since, bool) or since < 0):
         raise ProtocolError(INVALID_MESSAGE, "join: 'since' must be a non-negative integer (a frame timestamp)", **echo)
-    event = data.get("event")
+    event: Any = data.get("event")  # checked below when kind is "event"
     if kind == "event" and (not isinstance(event, dict) or not isinstance(event.get("type"), str)
                             or not event["type"] or len(event["type"]) > MAX_NAME_CHARS):
         raise ProtocolError(INVALID_MESSAGE, "event: 'event' must be {\"type\": <name>, \"data\": ...}", **echo)

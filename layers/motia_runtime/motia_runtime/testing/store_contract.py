@@ -322,6 +322,7 @@ class StateStoreContract:
         await store.set(group, "k", value)
         value["tags"].append("b")
         read = await store.get(group, "k")
+        assert read is not None
         read["tags"].append("c")
         assert await store.get(group, "k") == {"tags": ["a"]}
 
@@ -390,7 +391,10 @@ class StateStoreContract:
 
     async def test_mutate_returns_old_and_new_and_is_atomic(self, store: StateStore, group: str) -> None:
         assert await store.mutate(group, "m", lambda current: {"n": 1, "was": current}) == (None, {"n": 1, "was": None})
-        old, new = await store.mutate(group, "m", lambda current: {**current, "n": current["n"] + 1})
+        def bump(current: Any) -> Any:  # the item is there: set just above
+            return {**current, "n": current["n"] + 1}
+
+        old, new = await store.mutate(group, "m", bump)
         assert old == {"n": 1, "was": None} and new == {"n": 2, "was": None}
 
         def refuse(_: Any) -> Any:
