@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pydantic
 import pydantic_core
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from .project import Step
     from .runtime import Runtime
     from .state import State
+
+T = TypeVar("T")
 
 
 class Emitter:
@@ -84,7 +86,7 @@ class TracedState(StateStore):
         self._trace_id = trace_id
         self._step = step
 
-    async def _report(self, call: Awaitable[Any], op: str, group: str, **detail: Any) -> Any:
+    async def _report(self, call: Awaitable[T], op: str, group: str, **detail: Any) -> T:
         try:
             result = await call
         except Exception as exc:
@@ -93,7 +95,7 @@ class TracedState(StateStore):
             raise
         if op in ("get", "delete", "getGroup"):
             detail["result"] = result
-        elif op == "getPage":
+        elif op == "getPage" and isinstance(result, StatePage):
             detail["keys"] = [key for key, _ in result.items]
         self._observer.operation(self._trace_id, self._step, "state", {"op": op, "group": group, **detail})
         return result
@@ -115,7 +117,7 @@ class TracedState(StateStore):
         return await self._report(self._inner.delete(group, key), "delete", group, key=key)
 
     async def get_group(self, group: str) -> list[Any]:
-        return await self._report(self._inner.get_group(group), "getGroup", group)  # type: ignore[no-any-return]
+        return await self._report(self._inner.get_group(group), "getGroup", group)
 
     async def clear(self, group: str) -> None:
         await self._report(self._inner.clear(group), "clear", group)
