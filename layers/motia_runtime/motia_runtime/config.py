@@ -301,6 +301,7 @@ class StreamTriggerConfig(_TriggerStep):
     asked first, and a False skips the handler.
     """
 
+    # Its own tag, narrowing EventConfig's "event": queued as an event step (isinstance), told apart by type.
     type: Literal["stream"] = "stream"  # type: ignore[assignment]
     stream_name: str = Field(min_length=1)
     group_id: str | None = None
@@ -329,6 +330,7 @@ class StateTriggerConfig(_TriggerStep):
     reaches every state trigger there); ``events`` the kinds (``create``, ``update``, ``delete``).
     """
 
+    # Its own tag, narrowing EventConfig's "event": queued as an event step (isinstance), told apart by type.
     type: Literal["state"] = "state"  # type: ignore[assignment]
     group: str | None = None
     key: str | None = None

@@ -326,10 +326,10 @@ class CloudApp:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopped.wait(), 0.5)
         server.should_exit = True
-        if ws_server is not None:
+        if ws_server is not None and self.websocket is not None:  # both or neither
             ws_server.close()
             await ws_server.wait_closed()
-            await self.websocket.drain()  # type: ignore[union-attr]
+            await self.websocket.drain()
         await serving
 
     def stop(self) -> None:

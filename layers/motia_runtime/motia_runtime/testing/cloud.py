@@ -48,7 +48,7 @@ import os
 import secrets
 import sys
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -283,13 +283,13 @@ class CloudSim:
         self._set_env(env)
         return env
 
-    def run(self, fn: Callable[[Runtime], Awaitable[T]]) -> T:
+    def run(self, fn: Callable[[Runtime], Coroutine[Any, Any, T]]) -> T:
         """Run ``fn(runtime)`` with a runtime wired to every resource (a container of its own), e.g.
         ``sim.run(lambda rt: rt.state.get("group", "key"))`` to check or seed what steps see."""
         if self._container is None:
             raise SimError("the simulation is not started (use it as a context manager)")
         self._apply_env("(test)", None)
-        return self._container.submit(lambda: bootstrap.run(fn(bootstrap.runtime()))).result()  # type: ignore[arg-type]
+        return self._container.submit(lambda: bootstrap.run(fn(bootstrap.runtime()))).result()
 
     # -- HTTP --------------------------------------------------------------------------------
     def http(self, method: str, path: str, *, json: Any = None, body: str | bytes | None = None,
@@ -476,7 +476,7 @@ class CloudSim:
 
 def _build_template(project: Project) -> dict[str, Any]:
     try:
-        from ..tools.template import build_template  # type: ignore[import-not-found,unused-ignore]
+        from ..tools.template import build_template
     except ImportError as exc:
         raise SimError("motia_runtime.tools.template.build_template is not available; pass template= "
                        "(a SAM template dict) to CloudSim") from exc

@@ -49,7 +49,8 @@ class _Components:
 
         for name in renamed.values():
             self.schemas[name] = rewrite(self.schemas[name])
-        return rewrite(schema)  # type: ignore[no-any-return]
+        rewritten: dict[str, Any] = rewrite(schema)
+        return rewritten
 
 
 def _path(path: str) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeGuard, TypeVar
 
 if TYPE_CHECKING:
     from botocore.exceptions import BotoCoreError, ClientError
@@ -75,7 +75,7 @@ class LazyClient:
         return self._client
 
 
-def _is_client_error(exc: BaseException) -> bool:
+def _is_client_error(exc: BaseException) -> TypeGuard[ClientError]:
     from botocore.exceptions import ClientError
 
     return isinstance(exc, ClientError)
@@ -83,13 +83,13 @@ def _is_client_error(exc: BaseException) -> bool:
 
 def error_code(exc: BaseException) -> str:
     if _is_client_error(exc):
-        return str(exc.response.get("Error", {}).get("Code", ""))  # type: ignore[attr-defined]
+        return str(exc.response.get("Error", {}).get("Code", ""))
     return type(exc).__name__
 
 
 def status_code(exc: BaseException) -> int | None:
     if _is_client_error(exc):
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")  # type: ignore[attr-defined]
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         return int(status) if status is not None else None
     return None
 

@@ -120,10 +120,10 @@ class _NoState(StateStore):
 
 
 class _NoStreams(StreamStore):
-    async def _fail(self, *_: Any) -> Any:
+    async def _fail(self, *_: Any, **__: Any) -> Any:
         raise StreamError(_unset(ENV_STREAMS_TABLE))
 
-    get = get_group = set = delete = list_groups = _fail  # type: ignore[assignment]
+    get = get_group = set = delete = list_groups = _fail
 
     async def mutate(self, stream: str, group_id: str, id: str, fn: Mutation) -> StreamChange:
         raise StreamError(_unset(ENV_STREAMS_TABLE))

@@ -94,6 +94,7 @@ def admin_routes(host: LocalHost) -> list[Route]:
     async def messages(request: Request) -> JSONResponse:
         status = request.query_params.get("status")
         step = request.query_params.get("step")
+        # Not checked against MessageStatus: an unknown status lists nothing, as it always has.
         items = queue.list(status=status, step=step)  # type: ignore[arg-type]
         return JSONResponse({"messages": [m.to_dict() for m in items]})
 
