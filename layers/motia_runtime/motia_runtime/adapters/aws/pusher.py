@@ -44,12 +44,15 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from ...env import env_int
 from ...errors import ConnectionGoneError, ConnectionThrottledError, FrameTooLargeError, MotiaError
 from ._client import AWS_ERRORS, LazyClient, error_code, status_code
+
+if TYPE_CHECKING:  # the dev extra's boto3-stubs
+    from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
 
 MAX_FRAME_BYTES = 128 * 1024  # API Gateway WebSocket's message limit
 THROTTLE_RETRIES = 3
@@ -255,7 +258,8 @@ class ApiGatewayPusher:
         self.throttle_base_s = throttle_base_s
         self.pool_size = pool_size
         self._sleep = sleep
-        self._client = LazyClient("apigatewaymanagementapi", client, endpoint_url=endpoint_url, max_attempts=0)
+        self._client: LazyClient[ApiGatewayManagementApiClient] = LazyClient(
+            "apigatewaymanagementapi", client, endpoint_url=endpoint_url, max_attempts=0)
         self._transport: _Transport | None = None
         self._lock = threading.Lock()
 

@@ -29,7 +29,7 @@ import math
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic_core
 
@@ -41,6 +41,9 @@ from . import _client
 from . import keys as k
 from ._client import LazyClient, error_code, in_thread
 from .tracing import run_stamp
+
+if TYPE_CHECKING:  # the dev extra's boto3-stubs
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 # How long a send() event record lives: the replay window (a client rejoining with ``since``
 # gets the events after it read back from these records; see events_since) plus a margin.
@@ -89,7 +92,7 @@ class DynamoDBStreamStore(StreamStore):
         super().__init__(clock)
         self.table_name = table_name
         self.event_ttl_s = event_ttl_s
-        self._client = LazyClient("dynamodb", client)
+        self._client: LazyClient[DynamoDBClient] = LazyClient("dynamodb", client)
 
     async def _call(self, op: str, what: str, **kwargs: Any) -> dict[str, Any]:
         try:
