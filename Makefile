@@ -105,8 +105,10 @@ $(CHECKOV_STAMP):
 	$(CHECKOV_VENV)/bin/pip install 'checkov>=3.2,<4'
 	touch $(CHECKOV_STAMP)
 
+# mypy: the package under --strict with pydantic's plugin ([tool.mypy] in pyproject.toml).
 lint: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/ruff check layers tests functions streams
+	$(BIN)/mypy
 	$(CHECKOV_VENV)/bin/checkov -f template.yaml --skip-download  # offline: no Prisma Cloud guideline download
 
 check: $(STAMP)

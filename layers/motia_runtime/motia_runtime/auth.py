@@ -192,7 +192,8 @@ def _as_context(value: Any) -> AuthContext | None:
         raise MotiaError(f"authenticate() must return a dict (the auth context) or None, not {type(value).__name__}")
     try:
         # Stored as JSON with the connection on AWS: refuse here what could not be stored there.
-        return json.loads(json.dumps(dict(value)))  # type: ignore[no-any-return]
+        context: AuthContext = json.loads(json.dumps(dict(value)))
+        return context
     except (TypeError, ValueError) as exc:
         raise MotiaError(f"the auth context returned by authenticate() is not JSON-serialisable: {exc}") from None
 

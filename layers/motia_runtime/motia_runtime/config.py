@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, TypeAlias
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -80,7 +80,7 @@ class QueueInfra(_Model):
         ``MAX_BACKOFF_MS``."""
         if self.backoff_type == "fixed":
             return min(self.backoff_delay_ms, MAX_BACKOFF_MS)
-        return min(self.backoff_delay_ms * 2 ** max(attempts - 1, 0), MAX_BACKOFF_MS)
+        return min(self.backoff_delay_ms << max(attempts - 1, 0), MAX_BACKOFF_MS)  # x 2**(attempts-1), an int
 
     def lambda_visibility_timeout(self, handler_timeout: int) -> int:
         """The SQS queue's visibility timeout on AWS: the step's own ``visibilityTimeout`` when it
@@ -301,6 +301,7 @@ class StreamTriggerConfig(_TriggerStep):
     asked first, and a False skips the handler.
     """
 
+    # Its own tag, narrowing EventConfig's "event": queued as an event step (isinstance), told apart by type.
     type: Literal["stream"] = "stream"  # type: ignore[assignment]
     stream_name: str = Field(min_length=1)
     group_id: str | None = None
@@ -329,6 +330,7 @@ class StateTriggerConfig(_TriggerStep):
     reaches every state trigger there); ``events`` the kinds (``create``, ``update``, ``delete``).
     """
 
+    # Its own tag, narrowing EventConfig's "event": queued as an event step (isinstance), told apart by type.
     type: Literal["state"] = "state"  # type: ignore[assignment]
     group: str | None = None
     key: str | None = None
@@ -371,12 +373,12 @@ StepConfig = Annotated[
     ApiRouteConfig | EventConfig | CronConfig | NoopConfig | StreamTriggerConfig | StateTriggerConfig,
     Field(discriminator="type"),
 ]
-_STEP_MODELS: dict[str, type[_StepBase]] = {
+_STEP_MODELS: dict[str, type[StepConfigModel]] = {
     "api": ApiRouteConfig, "event": EventConfig, "cron": CronConfig, "noop": NoopConfig,
     "stream": StreamTriggerConfig, "state": StateTriggerConfig,
 }
 _STEP_TYPES = "'api', 'event', 'cron', 'noop', 'stream', 'state'"
-_step_adapter: pydantic.TypeAdapter[Any] | None = None
+_step_adapter: pydantic.TypeAdapter[StepConfigModel] | None = None
 
 StepConfigModel = ApiRouteConfig | EventConfig | CronConfig | NoopConfig | StreamTriggerConfig | StateTriggerConfig
 _SINGLE_MODELS = (ApiRouteConfig, EventConfig, CronConfig, NoopConfig)
@@ -390,7 +392,7 @@ def _field_of(loc: tuple[Any, ...], tagged: bool = True) -> str:
     return ".".join(parts) or "(config)"
 
 
-def _raise_config_error(exc: pydantic.ValidationError, file: str, tagged: bool = True) -> None:
+def _raise_config_error(exc: pydantic.ValidationError, file: str, tagged: bool = True) -> NoReturn:
     """``tagged=False``: the errors of one step model, whose locations lack the union's tag."""
     first, *rest = exc.errors(include_url=False)
     field = _field_of(first["loc"], tagged)
@@ -416,13 +418,12 @@ def parse_step_config(raw: Any, file: str) -> StepConfigModel:
     model = _STEP_MODELS.get(tag) if isinstance(tag, str) else None
     try:
         if model is not None:
-            return model.model_validate(raw)  # type: ignore[return-value]
+            return model.model_validate(raw)
         if _step_adapter is None:
             _step_adapter = pydantic.TypeAdapter(StepConfig)
-        return _step_adapter.validate_python(raw)  # type: ignore[no-any-return]
+        return _step_adapter.validate_python(raw)
     except pydantic.ValidationError as exc:
         _raise_config_error(exc, file, tagged=model is None)
-        raise  # unreachable
 
 
 # Stream configs live in stream_config.py; imported last, as that module builds on the above.

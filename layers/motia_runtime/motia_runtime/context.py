@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pydantic
 import pydantic_core
@@ -20,6 +20,9 @@ from .streams import Streams
 if TYPE_CHECKING:
     from .project import Step
     from .runtime import Runtime
+    from .state import State
+
+T = TypeVar("T")
 
 
 class Emitter:
@@ -77,13 +80,13 @@ class TracedState(StateStore):
     """``ctx.state`` of one run when the host records operations: each call is reported to the
     observer as a ``state`` operation (after it completes, or with ``error`` if it raised)."""
 
-    def __init__(self, inner: StateStore, observer: Observer, trace_id: str, step: str) -> None:
+    def __init__(self, inner: State, observer: Observer, trace_id: str, step: str) -> None:
         self._inner = inner
         self._observer = observer
         self._trace_id = trace_id
         self._step = step
 
-    async def _report(self, call: Awaitable[Any], op: str, group: str, **detail: Any) -> Any:
+    async def _report(self, call: Awaitable[T], op: str, group: str, **detail: Any) -> T:
         try:
             result = await call
         except Exception as exc:
@@ -92,7 +95,7 @@ class TracedState(StateStore):
             raise
         if op in ("get", "delete", "getGroup"):
             detail["result"] = result
-        elif op == "getPage":
+        elif op == "getPage" and isinstance(result, StatePage):
             detail["keys"] = [key for key, _ in result.items]
         self._observer.operation(self._trace_id, self._step, "state", {"op": op, "group": group, **detail})
         return result
@@ -104,17 +107,17 @@ class TracedState(StateStore):
         return await self._report(self._inner.set(group, key, value), "set", group, key=key, value=value)
 
     async def update(self, group: str, key: str, ops: Any) -> Any:
-        return await self._report(self._inner.update(group, key, ops), "update", group, key=key,  # type: ignore[attr-defined]
+        return await self._report(self._inner.update(group, key, ops), "update", group, key=key,
                                   ops=list(ops))
 
     async def mutate(self, group: str, key: str, fn: Any) -> tuple[Any | None, Any]:
-        return await self._inner.mutate(group, key, fn)  # type: ignore[no-any-return]
+        return await self._inner.mutate(group, key, fn)
 
     async def delete(self, group: str, key: str) -> Any | None:
         return await self._report(self._inner.delete(group, key), "delete", group, key=key)
 
     async def get_group(self, group: str) -> list[Any]:
-        return await self._report(self._inner.get_group(group), "getGroup", group)  # type: ignore[no-any-return]
+        return await self._report(self._inner.get_group(group), "getGroup", group)
 
     async def clear(self, group: str) -> None:
         await self._report(self._inner.clear(group), "clear", group)

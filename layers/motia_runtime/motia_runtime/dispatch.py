@@ -117,7 +117,7 @@ def _plain(body: Any) -> Any:
     return body
 
 
-def _to_response(step: Step, result: Any) -> ApiResponse:
+def _to_response(step: Step[ApiRouteConfig], result: Any) -> ApiResponse:
     if isinstance(result, ApiResponse):
         response = result
     elif isinstance(result, Mapping) and isinstance(result.get("status"), int):
@@ -126,17 +126,17 @@ def _to_response(step: Step, result: Any) -> ApiResponse:
         raise MotiaError(
             f"step {step.name!r} must return {{'status': int, 'body': ...}}, it returned {type(result).__name__}"
         )
-    config: ApiRouteConfig = step.config  # type: ignore[assignment]
-    schema = config.response_schema.get(response.status)
+    schema = step.config.response_schema.get(response.status)
     if schema is not None:
         # Raises ValidationError; the caller turns it into a 500 naming the fields.
         schema.validate(response.body, what=f"response {response.status} of step {step.name!r}")
     return response
 
 
-async def run_api(runtime: Runtime, step: Step, request: ApiRequest, trace_id: str | None = None) -> ApiResponse:
+async def run_api(runtime: Runtime, step: Step[ApiRouteConfig], request: ApiRequest,
+                  trace_id: str | None = None) -> ApiResponse:
     """Validate the body, run middleware and the handler, and map every failure to a status."""
-    config: ApiRouteConfig = step.config  # type: ignore[assignment]
+    config = step.config
     trace_id = trace_id or new_trace_id()
     logger = runtime.logger(step, trace_id)
     if config.body_schema is not None:
@@ -145,10 +145,11 @@ async def run_api(runtime: Runtime, step: Step, request: ApiRequest, trace_id: s
         except ValidationError as exc:
             return ApiResponse(400, error_body("Validation error", exc.errors), {"x-trace-id": trace_id})
     ctx = runtime.context(step, trace_id)
-    assert step.handler is not None
+    handler = step.handler
+    assert handler is not None
 
     async def final(req: ApiRequest) -> Any:
-        return await call_handler(step.handler, req, ctx, timeout_s=config.infrastructure.handler.timeout)  # type: ignore[arg-type]
+        return await call_handler(handler, req, ctx, timeout_s=config.infrastructure.handler.timeout)
 
     chain: Callable[[ApiRequest], Awaitable[Any]] = final
     for middleware in reversed(config.middleware):
@@ -183,9 +184,9 @@ async def _middleware_call(
     return await middleware(req, ctx, call_next)
 
 
-async def run_event(runtime: Runtime, step: Step, event: Event) -> None:
+async def run_event(runtime: Runtime, step: Step[EventConfig], event: Event) -> None:
     """Run an event step for one event; raises on failure so the host can retry."""
-    config: EventConfig = step.config  # type: ignore[assignment]
+    config = step.config
     data = event.data
     if config.input is not None:
         try:
@@ -197,9 +198,9 @@ async def run_event(runtime: Runtime, step: Step, event: Event) -> None:
     await _run(runtime, step, event.trace_id, {"type": config.type, "topic": event.topic}, data, depth=depth)
 
 
-async def run_cron(runtime: Runtime, step: Step, trace_id: str | None = None) -> str:
+async def run_cron(runtime: Runtime, step: Step[CronConfig], trace_id: str | None = None) -> str:
     """Run a cron step once, as a new trace; returns the trace id."""
-    config: CronConfig = step.config  # type: ignore[assignment]
+    config = step.config
     trace_id = trace_id or new_trace_id()
     # A step declared with triggers: [...] takes (input, ctx) whatever fired it; cron's input is None.
     await _run(runtime, step, trace_id, {"type": "cron", "cron": config.cron}, *((None,) if step.unified else ()))
@@ -216,16 +217,18 @@ async def _condition_holds(step: Step, ctx: Any, data: Any) -> bool:
     return bool(result)
 
 
-async def _run(runtime: Runtime, step: Step, trace_id: str, trigger: dict[str, Any], *args: Any,
-               depth: int = 0) -> None:
+async def _run(runtime: Runtime, step: Step[EventConfig | CronConfig], trace_id: str, trigger: dict[str, Any],
+               *args: Any, depth: int = 0) -> None:
     ctx = runtime.context(step, trace_id)
+    handler = step.handler
+    assert handler is not None  # only a noop step has none, and nothing runs one
     token = runtime.observer.step_started(trace_id, step.name, trigger)
     error: BaseException | None = None
     try:
         with running(trace_id, depth):
             # The condition sees what the handler would (None for cron); False skips the run.
             if await _condition_holds(step, ctx, args[0] if args else None):
-                await call_handler(step.handler, *args, ctx, timeout_s=step.config.infrastructure.handler.timeout)  # type: ignore[arg-type]
+                await call_handler(handler, *args, ctx, timeout_s=step.config.infrastructure.handler.timeout)
             else:
                 ctx.logger.debug("condition is false: handler skipped", {"trigger": trigger})
     except BaseException as exc:

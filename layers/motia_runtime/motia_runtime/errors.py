@@ -14,7 +14,9 @@
     │   └── StreamSubscriptionError the server refused a join (``code``: STREAM_NOT_FOUND, ...)
     ├── StateError             a state operation failed
     ├── ConnectionGoneError    a WebSocket connection is no longer there
-    └── ConnectionThrottledError   posting to a connection was throttled (429) past the retries
+    ├── ConnectionThrottledError   posting to a connection was throttled (429) past the retries
+    ├── ProtocolError          a client frame that cannot be acted on (protocol.py: an error frame answers it)
+    └── CronConversionError    cron that EventBridge cannot run as written (tools/template/cron.py; a ValueError)
 
 Adapters translate vendor errors (sqlite3, botocore) into these at their edge, so a step's
 code and the hosts only ever catch ``MotiaError`` subclasses.

@@ -22,7 +22,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Generic, TypeGuard
+
+from typing_extensions import TypeVar  # default=: PEP 696, in typing from Python 3.13
 
 from .config import (
     ApiRouteConfig,
@@ -50,9 +52,18 @@ _HANDLER_SHAPE = {"api": "handler(req, ctx)", "event": "handler(input, ctx)", "c
                   "stream": "handler(change, ctx)", "state": "handler(change, ctx)"}
 
 
+#: The config model of a step; a bare ``Step`` is a step of any kind.
+ConfigT = TypeVar("ConfigT", bound=StepConfigModel, default=StepConfigModel, covariant=True)
+#: A kind of step asked for by ``Project.steps_of``.
+KindT = TypeVar("KindT", bound=StepConfigModel)
+
+
 @dataclass(frozen=True)
-class Step:
-    config: StepConfigModel
+class Step(Generic[ConfigT]):
+    """A loaded step; ``Step[ApiRouteConfig]`` is one whose ``config`` is an ``ApiRouteConfig``
+    (``Project.api_steps``, ``is_step_of``), so its kind's fields are typed without a cast."""
+
+    config: ConfigT
     handler: Callable[..., Any] | None
     file: Path
     #: What ``ctx.trigger`` says for this step: ``{"type", "index", ...}``.
@@ -64,6 +75,11 @@ class Step:
     @property
     def name(self) -> str:
         return self.config.name
+
+
+def is_step_of(step: Step, kind: type[KindT]) -> TypeGuard[Step[KindT]]:
+    """True when ``step``'s config is a ``kind``: narrows ``step`` to a ``Step[kind]``."""
+    return isinstance(step.config, kind)
 
 
 @dataclass(frozen=True)
@@ -78,31 +94,31 @@ class Project:
     # holds those, and whole-project checks and warnings were not made.
     complete: bool = True
 
-    def steps_of(self, kind: type[Any]) -> list[Step]:
-        return [s for s in self.steps.values() if isinstance(s.config, kind)]
+    def steps_of(self, kind: type[KindT]) -> list[Step[KindT]]:
+        return [s for s in self.steps.values() if is_step_of(s, kind)]
 
     @property
-    def api_steps(self) -> list[Step]:
+    def api_steps(self) -> list[Step[ApiRouteConfig]]:
         return self.steps_of(ApiRouteConfig)
 
     @property
-    def event_steps(self) -> list[Step]:
+    def event_steps(self) -> list[Step[EventConfig]]:
         return self.steps_of(EventConfig)
 
     @property
-    def cron_steps(self) -> list[Step]:
+    def cron_steps(self) -> list[Step[CronConfig]]:
         return self.steps_of(CronConfig)
 
     @property
-    def stream_trigger_steps(self) -> list[Step]:
+    def stream_trigger_steps(self) -> list[Step[StreamTriggerConfig]]:
         return self.steps_of(StreamTriggerConfig)
 
     @property
-    def state_trigger_steps(self) -> list[Step]:
+    def state_trigger_steps(self) -> list[Step[StateTriggerConfig]]:
         return self.steps_of(StateTriggerConfig)
 
-    def subscribers(self, topic: str) -> list[Step]:
-        return [s for s in self.event_steps if topic in s.config.subscribes]  # type: ignore[union-attr]
+    def subscribers(self, topic: str) -> list[Step[EventConfig]]:
+        return [s for s in self.event_steps if topic in s.config.subscribes]
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -136,7 +152,8 @@ def _import(path: Path, root: Path) -> ModuleType:
                           line=import_line(exc, path)) from exc
 
 
-def _check_handler(step: StepConfigModel, handler: Any, rel: str, unified: bool = False) -> Callable[..., Any] | None:
+def _check_handler(step: StepConfigModel, handler: object, rel: str,
+                   unified: bool = False) -> Callable[..., Any] | None:
     if isinstance(step, NoopConfig):
         return None
     if handler is None:
@@ -207,13 +224,13 @@ def load_project(root: Path | str, *, functions_dir: str = "functions", streams_
     streams_path = root / streams_dir
     for path, rel, module in _config_modules(streams_path, STREAM_GLOB, root, "stream"):
         with _pointing_at(path):
-            config = parse_stream_config(module.config, rel)
-        if config.name in streams:
-            other = _relative(stream_files[config.name], root)
-            raise locate(ConfigError(f"stream {config.name!r} is already defined in {other}", file=rel,
+            stream = parse_stream_config(module.config, rel)
+        if stream.name in streams:
+            other = _relative(stream_files[stream.name], root)
+            raise locate(ConfigError(f"stream {stream.name!r} is already defined in {other}", file=rel,
                                      field="name"), path)
-        streams[config.name] = config
-        stream_files[config.name] = path
+        streams[stream.name] = stream
+        stream_files[stream.name] = path
     auth_path = streams_path / AUTH_MODULE
     if auth_path.is_file():
         module = _import(auth_path, root)

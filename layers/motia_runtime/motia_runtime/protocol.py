@@ -24,6 +24,7 @@ from typing import Any, Literal
 import pydantic_core
 
 from . import jsonsafe
+from .errors import MotiaError
 from .ports.streams import StreamChange
 from .replay_window import DEFAULT_REPLAY_S, ENV_REPLAY_S, replay_window_s  # noqa: F401 - re-exported
 
@@ -78,7 +79,7 @@ class ClientMessage:
     presence: Any = None  # join only: the client's presence state (streams with presence)
 
 
-class ProtocolError(Exception):
+class ProtocolError(MotiaError):
     """A client frame that cannot be acted on; ``frame_fields`` echo what could be read of it."""
 
     def __init__(self, code: str, message: str, stream_name: str | None = None, group_id: str | None = None,
@@ -118,6 +119,7 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
         missing.append("id")
     if missing:
         raise ProtocolError(INVALID_MESSAGE, f"{kind}: missing or empty {', '.join(missing)}", **echo)
+    assert isinstance(stream, str) and isinstance(group, str) and isinstance(sub_id, str)  # checked just above
     long = [name for name, value in (("streamName", stream), ("groupId", group), ("id", id), ("subscriptionId", sub_id))
             if isinstance(value, str) and len(value) > MAX_NAME_CHARS]
     if long:
@@ -126,7 +128,7 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
     since = data.get("since")
     if kind == "join" and since is not None and (not isinstance(since, int) or isinstance(since, bool) or since < 0):
         raise ProtocolError(INVALID_MESSAGE, "join: 'since' must be a non-negative integer (a frame timestamp)", **echo)
-    event = data.get("event")
+    event: Any = data.get("event")  # checked below when kind is "event"
     if kind == "event" and (not isinstance(event, dict) or not isinstance(event.get("type"), str)
                             or not event["type"] or len(event["type"]) > MAX_NAME_CHARS):
         raise ProtocolError(INVALID_MESSAGE, "event: 'event' must be {\"type\": <name>, \"data\": ...}", **echo)

@@ -73,7 +73,7 @@ class Runtime:
         return list(seen.values())
 
     def logger(self, step: Step | None = None, trace_id: str | None = None) -> StepLogger:
-        bindings = {}
+        bindings: dict[str, str | list[str]] = {}
         if trace_id:
             bindings["traceId"] = trace_id
         if step is not None:
@@ -86,7 +86,7 @@ class Runtime:
         streams: Streams = self._streams_view
         if self.observer.records_operations:
             # Wrapped per run so each call is attributed to its trace and step (see Observer).
-            state = TracedState(state, self.observer, trace_id, step.name)
+            state = TracedState(self.state, self.observer, trace_id, step.name)
             streams = TracedStreams(self.streams, self.observer, trace_id, step.name)
         return FlowContext(
             trace_id=trace_id,

@@ -19,6 +19,7 @@ class Schema:
     """A validated-data contract built from a pydantic type or a JSON Schema dict."""
 
     __slots__ = ("__dict__", "spec")
+    spec: Any  # a pydantic type or a JSON Schema dict
 
     def __init__(self, spec: Any) -> None:
         if isinstance(spec, Schema):

@@ -26,7 +26,7 @@ def _tree(path: Path) -> ast.Module | None:
         return None
 
 
-def _config_value(tree: ast.Module) -> ast.AST | None:
+def _config_value(tree: ast.Module) -> ast.Assign | ast.AnnAssign | None:
     """The node a module-level ``config = ...`` (or ``config: T = ...``) assigns, if any."""
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "config" for t in node.targets):
@@ -36,7 +36,7 @@ def _config_value(tree: ast.Module) -> ast.AST | None:
     return None
 
 
-def _defines(tree: ast.Module, name: str) -> ast.AST | None:
+def _defines(tree: ast.Module, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
             return node
@@ -65,7 +65,7 @@ def field_line(path: Path, field: str | None) -> int | None:
     assign = _config_value(tree)
     if assign is None:
         return None
-    value = assign.value if isinstance(assign, (ast.Assign, ast.AnnAssign)) else None
+    value = assign.value
     top = re.split(r"[.\[]", field or "", maxsplit=1)[0]
     if isinstance(value, ast.Dict) and top:
         for key in value.keys:

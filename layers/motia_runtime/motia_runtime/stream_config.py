@@ -154,4 +154,3 @@ def parse_stream_config(raw: Any, file: str) -> StreamConfig:
         return StreamConfig.model_validate(raw)
     except pydantic.ValidationError as exc:
         _raise_config_error(exc, file)
-        raise

@@ -8,8 +8,8 @@ anything is written, and oversized items fail at the call instead of being dropp
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pydantic
 import pydantic_core
@@ -23,6 +23,8 @@ from .update_ops import apply_ops
 
 if TYPE_CHECKING:
     from .trigger_routing import TriggerPublisher
+
+T = TypeVar("T")
 
 # API Gateway WebSocket frames are capped at 128 KB and DynamoDB items at 400 KB; a frame adds
 # about 300 bytes of envelope around the item, so items are held under both limits here.
@@ -91,8 +93,9 @@ class Stream:
         return triggers
 
     def _wrap(self, item: dict[str, Any] | None, group_id: str) -> dict[str, Any] | None:
-        if item is None:
-            return None
+        return None if item is None else self._wrap_item(item, group_id)
+
+    def _wrap_item(self, item: dict[str, Any], group_id: str) -> dict[str, Any]:
         marker = {"type": "state-stream", "streamName": self.name, "groupId": group_id, "id": item.get("id")}
         return {**item, "__motia": marker}
 
@@ -149,7 +152,7 @@ class Stream:
 
             change = await self.store.mutate(self.name, group_id, id, replace)
             await triggers.stream_changed(change, seen[0] if seen else None)
-        return self._wrap(change.data, group_id)  # type: ignore[return-value]
+        return self._wrap_item(change.data, group_id)
 
     async def update(self, group_id: str, id: str, ops: Sequence[dict[str, Any]]) -> dict[str, Any]:
         """Apply ``ops`` atomically; the result is validated like ``set``."""
@@ -165,7 +168,7 @@ class Stream:
         change = await self.store.mutate(self.name, group_id, id, mutation)
         if triggers is not None:
             await triggers.stream_changed(change, seen[0] if seen else None)
-        return self._wrap(change.data, group_id)  # type: ignore[return-value]
+        return self._wrap_item(change.data, group_id)
 
     async def delete(self, group_id: str, id: str) -> dict[str, Any] | None:
         group_id, id = self._key(group_id, id)
@@ -181,7 +184,7 @@ class Stream:
     async def get_group(self, group_id: str) -> list[dict[str, Any]]:
         if not isinstance(group_id, str) or not group_id:
             raise StreamError(f"group_id must be a non-empty string, got {group_id!r}")
-        return [self._wrap(item, group_id) for item in await self.store.get_group(self.name, group_id)]  # type: ignore[misc]
+        return [self._wrap_item(item, group_id) for item in await self.store.get_group(self.name, group_id)]
 
     getGroup = get_group  # noqa: N815 - Motia's spelling
 
@@ -246,7 +249,7 @@ class Streams:
     def __contains__(self, name: object) -> bool:
         return name in self._streams
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Stream]:
         return iter(self._streams.values())
 
 
@@ -260,7 +263,7 @@ class TracedStream(Stream):
         self._trace_id = trace_id
         self._step = step
 
-    async def _report(self, call: Awaitable[Any], op: str, **detail: Any) -> Any:
+    async def _report(self, call: Awaitable[T], op: str, **detail: Any) -> T:
         detail = {"op": op, "stream": self.name, **detail}
         try:
             result = await call
@@ -272,27 +275,27 @@ class TracedStream(Stream):
         return result
 
     async def get(self, group_id: str, id: str) -> dict[str, Any] | None:
-        return await self._report(super().get(group_id, id), "get", groupId=group_id, id=id)  # type: ignore[no-any-return]
+        return await self._report(super().get(group_id, id), "get", groupId=group_id, id=id)
 
     async def set(self, group_id: str, id: str, data: Any, *, ttl: float | None = None) -> dict[str, Any]:
         detail = {"ttl": ttl} if ttl is not None else {}
-        return await self._report(super().set(group_id, id, data, ttl=ttl), "set", groupId=group_id, id=id,  # type: ignore[no-any-return]
+        return await self._report(super().set(group_id, id, data, ttl=ttl), "set", groupId=group_id, id=id,
                                   data=_to_plain(data), **detail)
 
     async def update(self, group_id: str, id: str, ops: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        return await self._report(super().update(group_id, id, ops), "update", groupId=group_id, id=id,  # type: ignore[no-any-return]
+        return await self._report(super().update(group_id, id, ops), "update", groupId=group_id, id=id,
                                   ops=list(ops))
 
     async def delete(self, group_id: str, id: str) -> dict[str, Any] | None:
-        return await self._report(super().delete(group_id, id), "delete", groupId=group_id, id=id)  # type: ignore[no-any-return]
+        return await self._report(super().delete(group_id, id), "delete", groupId=group_id, id=id)
 
     async def get_group(self, group_id: str) -> list[dict[str, Any]]:
-        return await self._report(super().get_group(group_id), "getGroup", groupId=group_id)  # type: ignore[no-any-return]
+        return await self._report(super().get_group(group_id), "getGroup", groupId=group_id)
 
     getGroup = get_group  # noqa: N815 - Motia's spelling
 
     async def send(self, channel: Mapping[str, Any], event: Mapping[str, Any]) -> StreamChange:
-        return await self._report(super().send(channel, event), "send",  # type: ignore[no-any-return]
+        return await self._report(super().send(channel, event), "send",
                                   groupId=channel.get("groupId", channel.get("group_id")), id=channel.get("id"),
                                   event=dict(event))
 
@@ -315,5 +318,5 @@ class TracedStreams(Streams):
 
     __getitem__ = __getattr__
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Stream]:
         return (self[name] for name in self._streams)

@@ -15,7 +15,7 @@ import dataclasses
 import inspect
 import threading
 from collections.abc import Awaitable
-from typing import Any, cast
+from typing import Any
 
 from .context import FlowContext
 from .errors import MotiaError
@@ -83,7 +83,7 @@ def blocking_context(ctx: FlowContext, loop: asyncio.AbstractEventLoop) -> FlowC
     """``ctx`` for a plain handler run in a worker thread, with ``loop`` the dispatching loop."""
     thread = threading.get_ident()  # called on the loop's thread, before the handler's starts
 
-    def blocking(value: Any) -> Any:
-        return cast(Any, _Blocking(value, loop, thread))
+    def blocking(value: Any) -> Any:  # a proxy standing in for the store, streams or emit it wraps
+        return _Blocking(value, loop, thread)
 
     return dataclasses.replace(ctx, state=blocking(ctx.state), streams=blocking(ctx.streams), emit=blocking(ctx.emit))

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .config import StateTriggerConfig, StreamTriggerConfig, trigger_topic
+from .config import StreamTriggerConfig, trigger_topic
 from .env import env_int
 from .errors import MotiaError
 from .ports.events import Event, EventBus
@@ -78,10 +78,9 @@ class TriggerRouter:
     """The trigger steps of a project, indexed for the lookups every write makes."""
 
     def __init__(self, project: Project) -> None:
-        self._streams: dict[str, list[Step]] = {}
+        self._streams: dict[str, list[Step[StreamTriggerConfig]]] = {}
         for step in project.stream_trigger_steps:
-            config: StreamTriggerConfig = step.config  # type: ignore[assignment]
-            self._streams.setdefault(config.stream_name, []).append(step)
+            self._streams.setdefault(step.config.stream_name, []).append(step)
         self._state = project.state_trigger_steps
 
     @property
@@ -94,16 +93,16 @@ class TriggerRouter:
 
     def watches_stream(self, stream: str, group_id: str, id: str | None) -> bool:
         """True when some trigger may match a change of this item (before knowing its kind)."""
-        return any(_stream_config(s).matches(stream, group_id, id, kind)
-                   for s in self._streams.get(stream, ()) for kind in _stream_config(s).events)
+        return any(s.config.matches(stream, group_id, id, kind)
+                   for s in self._streams.get(stream, ()) for kind in s.config.events)
 
     def watches_state(self, group: str, key: str) -> bool:
-        return any(_state_config(s).matches(group, key, kind)
-                   for s in self._state for kind in _state_config(s).events)
+        return any(s.config.matches(group, key, kind)
+                   for s in self._state for kind in s.config.events)
 
     def stream_events(self, change: StreamChange, old: Any, trace_id: str, depth: int) -> list[Event]:
         steps = [s for s in self._streams.get(change.stream_name, ())
-                 if _stream_config(s).matches(change.stream_name, change.group_id, change.id, change.type)]
+                 if s.config.matches(change.stream_name, change.group_id, change.id, change.type)]
         if not steps:
             return []
         payload = stream_payload(change, old, depth)
@@ -112,19 +111,11 @@ class TriggerRouter:
 
     def state_events(self, group: str, key: str, kind: str, old: Any, new: Any, trace_id: str,
                      depth: int) -> list[Event]:
-        steps = [s for s in self._state if _state_config(s).matches(group, key, kind)]
+        steps = [s for s in self._state if s.config.matches(group, key, kind)]
         if not steps:
             return []
         payload = state_payload(group, key, kind, old, new, depth)
         return [Event(trigger_topic(s.name), payload, trace_id, f"{group}#{key}") for s in steps]
-
-
-def _stream_config(step: Step) -> StreamTriggerConfig:
-    return step.config  # type: ignore[return-value]
-
-
-def _state_config(step: Step) -> StateTriggerConfig:
-    return step.config  # type: ignore[return-value]
 
 
 class TriggerPublisher:

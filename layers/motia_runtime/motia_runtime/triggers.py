@@ -92,7 +92,8 @@ def is_multi_trigger(raw: Any) -> bool:
 def _sub_names(name: str, kinds: list[str]) -> list[str]:
     if len(kinds) == 1:
         return [name]
-    names, seen = [], {}
+    names: list[str] = []
+    seen: dict[str, int] = {}
     for kind in kinds:
         n = seen.get(kind, 0)
         seen[kind] = n + 1

@@ -18,7 +18,7 @@ from .ports.state import StateStore
 from .ports.streams import StreamChange
 
 DataT = TypeVar("DataT", contravariant=True)  # what set() accepts
-ItemT = TypeVar("ItemT", covariant=True)  # what get() returns: the data with id, _createdAt, __motia
+ItemT = TypeVar("ItemT")  # what get() returns: the data with id, _createdAt, __motia (in a list: invariant)
 EmitT = TypeVar("EmitT", contravariant=True)  # the events a step may emit
 StreamsT = TypeVar("StreamsT", covariant=True)  # the project's streams
 

@@ -99,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
     def ready(app: CloudApp) -> None:
+        assert app.management is not None  # start() made it before it calls ready
         stage = app.model.websocket.stage if app.model.websocket else ""
         host = settings.host
         print(f"motia cloud: HTTP API  http://{host}:{app.http_port}\n"

@@ -329,19 +329,21 @@ class ItemSubscription(StreamSubscription[Item | None]):
     """One item; the state is the item, or None when it does not exist (or was deleted)."""
 
     def __init__(self, client: StreamClient, stream: str, group: str, id: str) -> None:
-        super().__init__(client, stream, group, id, ItemState())
+        self._item = ItemState()  # the reducer, typed as what it is
+        super().__init__(client, stream, group, id, self._item)
 
     @property
     def state(self) -> Item | None:
-        return self._reducer.value  # type: ignore[union-attr]
+        return self._item.value
 
 
 class GroupSubscription(StreamSubscription[list[Item]]):
     """A whole group; the state is the list of its items."""
 
     def __init__(self, client: StreamClient, stream: str, group: str, sort_key: str | None = None) -> None:
-        super().__init__(client, stream, group, None, GroupState(sort_key))
+        self._group = GroupState(sort_key)  # the reducer, typed as what it is
+        super().__init__(client, stream, group, None, self._group)
 
     @property
     def state(self) -> list[Item]:
-        return self._reducer.items  # type: ignore[union-attr]
+        return self._group.items

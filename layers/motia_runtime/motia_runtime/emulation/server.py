@@ -23,7 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..testing import lambda_events as ev
 from ..testing.resources import Resources, SimError, create_resources
@@ -34,6 +34,9 @@ from .lambda_pool import FunctionPool, Invocation, start_forkserver
 from .sources import Scheduler, SqsPoller, StreamPoller
 from .template import AppModel, TemplateError, load_template, read_app
 from .websocket_api import IDLE_TIMEOUT_S, WebSocketGateway
+
+if TYPE_CHECKING:
+    from ..adapters.aws._client import AwsService
 
 # The emulated account's credentials: functions sign with them, the Management API checks them.
 CREDENTIALS = Credentials("motia-cloud-local", "motia-cloud-local-secret")
@@ -173,7 +176,7 @@ class CloudApp:
             else:
                 self.client("secretsmanager").create_secret(Name=where, SecretString=value)
 
-    def client(self, service: str) -> Any:
+    def client(self, service: AwsService) -> Any:
         import boto3
         from botocore.config import Config
 
@@ -323,10 +326,10 @@ class CloudApp:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopped.wait(), 0.5)
         server.should_exit = True
-        if ws_server is not None:
+        if ws_server is not None and self.websocket is not None:  # both or neither
             ws_server.close()
             await ws_server.wait_closed()
-            await self.websocket.drain()  # type: ignore[union-attr]
+            await self.websocket.drain()
         await serving
 
     def stop(self) -> None:

@@ -121,7 +121,8 @@ def load_template(path: Path) -> dict[str, Any]:
             elif isinstance(node, yaml.SequenceNode):
                 value = loader.construct_sequence(node, deep=True)
             else:
-                value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+                assert isinstance(node, yaml.MappingNode)  # the third kind of YAML node
+                value = loader.construct_mapping(node, deep=True)
             return {name: value}
 
         return build

@@ -24,7 +24,8 @@ if _missing:
     raise ImportError(f"motia_runtime.testing needs the testing extra ({', '.join(_missing)} missing): "
                       "pip install 'motia-runtime[testing]'")
 
-from .cloud import HANDLERS, CloudSim  # noqa: E402
+from ..tools.template.names import HANDLERS  # noqa: E402
+from .cloud import CloudSim  # noqa: E402
 from .resources import Resources, SimError  # noqa: E402
 from .support import HttpResponse  # noqa: E402
 from .websocket import FrameRecorder, WsClient  # noqa: E402

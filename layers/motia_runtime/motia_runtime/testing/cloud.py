@@ -48,12 +48,11 @@ import os
 import secrets
 import sys
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..config import ApiRouteConfig
 from ..hosts.aws import bootstrap
 from ..hosts.aws.api import apigw_path
 from ..project import Project, load_project
@@ -189,7 +188,7 @@ class CloudSim:
         for step in self.project.event_steps:
             queue = self.resources.queues.get(step.name)
             if queue is not None and queue.fifo:
-                for topic in step.config.subscribes:  # type: ignore[union-attr]
+                for topic in step.config.subscribes:
                     fifo[topic].append(queue.url)
         tables = self.resources.tables
         return {
@@ -284,13 +283,13 @@ class CloudSim:
         self._set_env(env)
         return env
 
-    def run(self, fn: Callable[[Runtime], Awaitable[T]]) -> T:
+    def run(self, fn: Callable[[Runtime], Coroutine[Any, Any, T]]) -> T:
         """Run ``fn(runtime)`` with a runtime wired to every resource (a container of its own), e.g.
         ``sim.run(lambda rt: rt.state.get("group", "key"))`` to check or seed what steps see."""
         if self._container is None:
             raise SimError("the simulation is not started (use it as a context manager)")
         self._apply_env("(test)", None)
-        return self._container.submit(lambda: bootstrap.run(fn(bootstrap.runtime()))).result()  # type: ignore[arg-type]
+        return self._container.submit(lambda: bootstrap.run(fn(bootstrap.runtime()))).result()
 
     # -- HTTP --------------------------------------------------------------------------------
     def http(self, method: str, path: str, *, json: Any = None, body: str | bytes | None = None,
@@ -304,7 +303,7 @@ class CloudSim:
         if json is not None:
             body = _dumps(json)
             all_headers.setdefault("content-type", "application/json")
-        config: ApiRouteConfig = step.config  # type: ignore[assignment]
+        config = step.config
         event = ev.http_api(method, path, route_key=f"{config.method} {apigw_path(config.path)}", path_params=params,
                             query=query, headers=all_headers, body=body, region=self.region)
         result = self.invoke("api", event, step=step.name)
@@ -477,7 +476,7 @@ class CloudSim:
 
 def _build_template(project: Project) -> dict[str, Any]:
     try:
-        from ..tools.template import build_template  # type: ignore[import-not-found,unused-ignore]
+        from ..tools.template import build_template
     except ImportError as exc:
         raise SimError("motia_runtime.tools.template.build_template is not available; pass template= "
                        "(a SAM template dict) to CloudSim") from exc

@@ -73,7 +73,7 @@ def sqs_record(message: Mapping[str, Any], queue_arn: str, region: str = "us-eas
 
 def dynamodb_record(record: Mapping[str, Any], stream_arn: str) -> dict[str, Any]:
     """A Lambda DynamoDB stream record from a GetRecords result (times as epoch seconds)."""
-    out = json.loads(json.dumps(record, default=str))
+    out: dict[str, Any] = json.loads(json.dumps(record, default=str))
     created = record.get("dynamodb", {}).get("ApproximateCreationDateTime")
     if isinstance(created, datetime):
         out["dynamodb"]["ApproximateCreationDateTime"] = int(created.timestamp())

@@ -172,10 +172,11 @@ def _create_queue(clients: dict[str, Any], resolver: Resolver, logical_id: str, 
     sqs = clients["sqs"]
     fifo = str(props.get("FifoQueue", False)).lower() == "true"
     name = _name(resolver, props, "QueueName", logical_id, 80, ".fifo" if fifo else "")
-    attributes = {key: str(resolver(props[key])).lower() if isinstance(props[key], bool) else str(resolver(props[key]))
-                  for key in ("FifoQueue", "ContentBasedDeduplication", "VisibilityTimeout", "DelaySeconds",
-                              "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds", "DeduplicationScope",
-                              "FifoThroughputLimit") if key in props}
+    attributes: dict[str, str] = {
+        key: str(resolver(props[key])).lower() if isinstance(props[key], bool) else str(resolver(props[key]))
+        for key in ("FifoQueue", "ContentBasedDeduplication", "VisibilityTimeout", "DelaySeconds",
+                    "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds", "DeduplicationScope",
+                    "FifoThroughputLimit") if key in props}
     redrive = resolver(props["RedrivePolicy"]) if props.get("RedrivePolicy") else None
     if redrive:
         attributes["RedrivePolicy"] = json.dumps(redrive)

@@ -18,12 +18,13 @@ def _pattern(path: str) -> re.Pattern[str]:
     return re.compile("^/" + "/".join(parts) + "/?$")
 
 
-def match_route(steps: list[Step], method: str, path: str) -> tuple[Step, dict[str, str]] | None:
+def match_route(steps: list[Step[ApiRouteConfig]], method: str,
+                path: str) -> tuple[Step[ApiRouteConfig], dict[str, str]] | None:
     """The step serving ``method path`` and its path parameters; literal segments win over
     parameters, as in API Gateway's most-specific-route rule."""
     candidates = []
     for step in steps:
-        config: ApiRouteConfig = step.config  # type: ignore[assignment]
+        config = step.config
         if config.method != method.upper():
             continue
         match = _pattern(config.path).match(path.split("?", 1)[0])

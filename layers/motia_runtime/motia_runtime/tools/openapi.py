@@ -49,7 +49,8 @@ class _Components:
 
         for name in renamed.values():
             self.schemas[name] = rewrite(self.schemas[name])
-        return rewrite(schema)  # type: ignore[no-any-return]
+        rewritten: dict[str, Any] = rewrite(schema)
+        return rewritten
 
 
 def _path(path: str) -> str:
@@ -89,8 +90,8 @@ def build_openapi(project: Project, title: str = "Motia app", version: str = "1.
             "type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}},
     }
     paths: dict[str, dict[str, Any]] = {}
-    for step in sorted(project.api_steps, key=lambda s: (s.config.path, s.config.method)):  # type: ignore[union-attr]
-        config: ApiRouteConfig = step.config  # type: ignore[assignment]
+    for step in sorted(project.api_steps, key=lambda s: (s.config.path, s.config.method)):
+        config = step.config
         paths.setdefault(_path(config.path), {})[config.method.lower()] = _operation(config, components)
     return {
         "openapi": "3.1.0",

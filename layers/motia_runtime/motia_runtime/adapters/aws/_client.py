@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypeGuard, TypeVar
 
 if TYPE_CHECKING:
     from botocore.exceptions import BotoCoreError, ClientError
@@ -22,8 +22,16 @@ if TYPE_CHECKING:
     AWS_ERRORS: tuple[type[ClientError], type[BotoCoreError]]
 
 T = TypeVar("T")
+P = ParamSpec("P")
+#: The boto3-stubs client type of a LazyClient (``mypy_boto3_sqs.SQSClient``...): its calls are typed.
+ClientT = TypeVar("ClientT")
 
-__all__ = ["AWS_ERRORS", "BotoCoreError", "ClientError", "LazyClient", "error_code", "in_thread", "status_code"]
+#: The AWS services the package makes clients for (the dev extra's boto3-stubs type each one).
+AwsService = Literal["apigatewaymanagementapi", "apigatewayv2", "dynamodb", "dynamodbstreams", "events",
+                     "secretsmanager", "sqs", "ssm", "sts"]
+
+__all__ = ["AWS_ERRORS", "AwsService", "BotoCoreError", "ClientError", "LazyClient", "error_code", "in_thread",
+           "status_code"]
 
 
 def __getattr__(name: str) -> Any:
@@ -40,7 +48,7 @@ def __getattr__(name: str) -> Any:
 _create_lock = threading.Lock()
 
 
-def _make_client(service: str, endpoint_url: str | None, max_attempts: int = 5) -> Any:
+def _make_client(service: AwsService, endpoint_url: str | None, max_attempts: int = 5) -> Any:
     import boto3
     from botocore.config import Config
 
@@ -50,19 +58,19 @@ def _make_client(service: str, endpoint_url: str | None, max_attempts: int = 5) 
     return boto3.client(service, endpoint_url=endpoint_url, config=config)
 
 
-class LazyClient:
+class LazyClient(Generic[ClientT]):
     """A boto3 client given by the caller, or created on first use. ``max_attempts`` counts the
     SDK's retries after the first try (botocore's meaning): 0 turns them off, for callers that
     retry themselves."""
 
-    def __init__(self, service: str, client: Any | None = None, endpoint_url: str | None = None,
+    def __init__(self, service: AwsService, client: ClientT | None = None, endpoint_url: str | None = None,
                  max_attempts: int = 5) -> None:
         self._service = service
         self._client = client
         self._endpoint_url = endpoint_url
         self._max_attempts = max_attempts
 
-    def get(self) -> Any:
+    def get(self) -> ClientT:
         if self._client is None:
             with _create_lock:
                 if self._client is None:
@@ -70,7 +78,7 @@ class LazyClient:
         return self._client
 
 
-def _is_client_error(exc: BaseException) -> bool:
+def _is_client_error(exc: BaseException) -> TypeGuard[ClientError]:
     from botocore.exceptions import ClientError
 
     return isinstance(exc, ClientError)
@@ -78,17 +86,17 @@ def _is_client_error(exc: BaseException) -> bool:
 
 def error_code(exc: BaseException) -> str:
     if _is_client_error(exc):
-        return str(exc.response.get("Error", {}).get("Code", ""))  # type: ignore[attr-defined]
+        return str(exc.response.get("Error", {}).get("Code", ""))
     return type(exc).__name__
 
 
 def status_code(exc: BaseException) -> int | None:
     if _is_client_error(exc):
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")  # type: ignore[attr-defined]
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         return int(status) if status is not None else None
     return None
 
 
-async def in_thread(fn: Callable[..., T], /, **kwargs: Any) -> T:
+async def in_thread(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
     """Run a blocking boto3 call off the event loop, so a step's concurrent awaits overlap."""
-    return await asyncio.to_thread(fn, **kwargs)
+    return await asyncio.to_thread(fn, *args, **kwargs)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic_core
 
@@ -27,6 +27,11 @@ from ...errors import EmitError
 from ...ports.events import Event, EventBus
 from . import _client
 from ._client import LazyClient, in_thread
+
+if TYPE_CHECKING:  # the dev extra's boto3-stubs
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
+    from mypy_boto3_sqs import SQSClient
 
 SOURCE = "motia"
 # PutEvents takes at most 10 entries, and an entry (and, to stay safe, a whole request) must be
@@ -57,10 +62,10 @@ class EventBridgeBus(EventBus):
         self.bus_name = bus_name
         self.fifo_queues = {topic: list(urls) for topic, urls in (fifo_queues or {}).items()}
         self.source = source
-        self._events = LazyClient("events", events_client)
-        self._sqs = LazyClient("sqs", sqs_client)
+        self._events: LazyClient[EventBridgeClient] = LazyClient("events", events_client)
+        self._sqs: LazyClient[SQSClient] = LazyClient("sqs", sqs_client)
 
-    def _entries(self, events: Sequence[Event]) -> list[tuple[Event, dict[str, Any], int]]:
+    def _entries(self, events: Sequence[Event]) -> list[tuple[Event, PutEventsRequestEntryTypeDef, int]]:
         out = []
         for event in events:
             detail = pydantic_core.to_json(event.to_envelope()).decode()
@@ -72,14 +77,15 @@ class EventBridgeBus(EventBus):
                 )
             if event.topic in self.fifo_queues and not event.message_group_id:
                 raise EmitError(f"topic {event.topic!r} feeds FIFO queues, so the event needs a messageGroupId")
-            entry = {"Source": self.source, "DetailType": event.topic, "Detail": detail, "EventBusName": self.bus_name}
+            entry: PutEventsRequestEntryTypeDef = {"Source": self.source, "DetailType": event.topic, "Detail": detail,
+                                                   "EventBusName": self.bus_name}
             out.append((event, entry, size))
         return out
 
     async def publish(self, events: Sequence[Event]) -> None:
         # Check every event before sending any, so an oversized one fails the emit whole.
         entries = self._entries(events)
-        batch: list[tuple[Event, dict[str, Any], int]] = []
+        batch: list[tuple[Event, PutEventsRequestEntryTypeDef, int]] = []
         batch_bytes = 0
         for item in entries:
             if batch and (len(batch) == MAX_ENTRIES or batch_bytes + item[2] > MAX_ENTRY_BYTES):
@@ -93,7 +99,7 @@ class EventBridgeBus(EventBus):
             for url in self.fifo_queues.get(event.topic, []):
                 await self._send_fifo(event, url)
 
-    async def _put(self, batch: list[tuple[Event, dict[str, Any], int]]) -> None:
+    async def _put(self, batch: list[tuple[Event, PutEventsRequestEntryTypeDef, int]]) -> None:
         try:
             out = await in_thread(self._events.get().put_events, Entries=[entry for _, entry, _ in batch])
         except _client.AWS_ERRORS as exc:
@@ -110,6 +116,7 @@ class EventBridgeBus(EventBus):
                             + "; ".join(failed))
 
     async def _send_fifo(self, event: Event, url: str) -> None:
+        assert event.message_group_id, "_entries refuses a FIFO topic's event without one"
         try:
             await in_thread(
                 self._sqs.get().send_message, QueueUrl=url, MessageBody=eventbridge_body(event, source=self.source),

@@ -30,11 +30,15 @@ import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...errors import MotiaError
 from . import _client
 from ._client import LazyClient
+
+if TYPE_CHECKING:  # the dev extra's boto3-stubs
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
 
 MAX_MESSAGE_BYTES = 200 * 1024  # under SQS's 256 KB, with room for the envelope
 _BATCH_BYTES = 240 * 1024  # SendMessageBatch caps the whole call at 256 KB
@@ -129,7 +133,7 @@ def messages_of(unit: Unit) -> list[Message]:
 class DeliveryQueue:
     def __init__(self, queue_url: str, client: Any | None = None) -> None:
         self.queue_url = queue_url
-        self._client = LazyClient("sqs", client)
+        self._client: LazyClient[SQSClient] = LazyClient("sqs", client)
         self.errors: list[str] = []  # why messages were refused, for the caller's log
 
     def send(self, units: list[Unit]) -> set[str]:
@@ -172,8 +176,9 @@ class DeliveryQueue:
 
     def _send_batch(self, batch: list[tuple[int, Message, str]]) -> set[str]:
         """The dedup ids of the messages SQS did not take."""
-        entries = [{"Id": str(n), "MessageBody": body, "MessageGroupId": message.unit,
-                    "MessageDeduplicationId": message.dedup_id()} for n, (_, message, body) in enumerate(batch)]
+        entries: list[SendMessageBatchRequestEntryTypeDef] = [
+            {"Id": str(n), "MessageBody": body, "MessageGroupId": message.unit,
+             "MessageDeduplicationId": message.dedup_id()} for n, (_, message, body) in enumerate(batch)]
         try:
             out = self._client.get().send_message_batch(QueueUrl=self.queue_url, Entries=entries)
         except _client.AWS_ERRORS as exc:

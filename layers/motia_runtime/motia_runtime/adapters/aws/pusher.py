@@ -44,12 +44,15 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from ...env import env_int
 from ...errors import ConnectionGoneError, ConnectionThrottledError, FrameTooLargeError, MotiaError
 from ._client import AWS_ERRORS, LazyClient, error_code, status_code
+
+if TYPE_CHECKING:  # the dev extra's boto3-stubs
+    from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
 
 MAX_FRAME_BYTES = 128 * 1024  # API Gateway WebSocket's message limit
 THROTTLE_RETRIES = 3
@@ -108,7 +111,7 @@ def _error_of(status: int, headers: Any, body: bytes) -> _AnswerError:
 # AWSRequest it spent over a third of its ~0.1 ms per post building email-based header maps
 # (twice) and preparing the body again; a plain request and a plain header map give it the same
 # input (tests/aws/test_pusher.py checks the result against the stock signer).
-class _Headers(dict):  # type: ignore[type-arg]
+class _Headers(dict[str, str]):
     def get_all(self, name: str) -> list[str]:
         return [self[name]]
 
@@ -133,8 +136,9 @@ def _signer() -> Any:
     if _signer_class is None:
         from botocore.auth import SIGNED_HEADERS_BLACKLIST, SigV4Auth
 
-        class Signer(SigV4Auth):  # type: ignore[misc]
-            def headers_to_sign(self, request: Any) -> _Headers:
+        class Signer(SigV4Auth):
+            # A plain dict with get_all() is all of HTTPMessage that SigV4Auth reads (see above).
+            def headers_to_sign(self, request: Any) -> _Headers:  # type: ignore[override]
                 # What SigV4Auth's does, minus its HTTPHeaders; Host is always set by _send.
                 return _Headers((name.lower(), value) for name, value in request.headers.items()
                                 if name.lower() not in SIGNED_HEADERS_BLACKLIST)
@@ -231,7 +235,7 @@ def _open_transport(endpoint_url: str, pool_size: int) -> _Transport:
 
         from botocore.httpsession import get_cert_path
 
-        context = ssl.create_default_context(cafile=get_cert_path(os.environ.get("AWS_CA_BUNDLE") or True))
+        context = ssl.create_default_context(cafile=os.environ.get("AWS_CA_BUNDLE") or get_cert_path(True))
     credentials = _session(boto3).get_credentials()
     if credentials is None:
         raise MotiaError("no AWS credentials found to sign Management API requests")
@@ -254,13 +258,14 @@ class ApiGatewayPusher:
         self.throttle_base_s = throttle_base_s
         self.pool_size = pool_size
         self._sleep = sleep
-        self._client = LazyClient("apigatewaymanagementapi", client, endpoint_url=endpoint_url, max_attempts=0)
+        self._client: LazyClient[ApiGatewayManagementApiClient] = LazyClient(
+            "apigatewaymanagementapi", client, endpoint_url=endpoint_url, max_attempts=0)
         self._transport: _Transport | None = None
         self._lock = threading.Lock()
 
     def backoff_s(self, attempt: int) -> float:
         # "Equal jitter": at least half the exponential delay, so retries do back off, and spread.
-        delay = self.throttle_base_s * 2 ** attempt
+        delay = self.throttle_base_s * 2.0 ** attempt
         return delay / 2 + random.uniform(0, delay / 2)
 
     def _open(self) -> _Transport:

@@ -12,9 +12,12 @@ The template gives each event function its queue's and DLQ's URLs and exactly th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._client import LazyClient
+
+if TYPE_CHECKING:  # the dev extra's boto3-stubs
+    from mypy_boto3_sqs import SQSClient
 
 MAX_REASON = 1000  # characters of the error kept with a dead letter (a message attribute)
 
@@ -27,7 +30,7 @@ class SqsRedelivery:
     def __init__(self, queue_url: str | None, dead_letter_url: str | None, *, client: Any | None = None) -> None:
         self.queue_url = queue_url
         self.dead_letter_url = dead_letter_url
-        self._sqs = LazyClient("sqs", client)
+        self._sqs: LazyClient[SQSClient] = LazyClient("sqs", client)
 
     def retry_later(self, record: dict[str, Any], seconds: int) -> bool:
         """Hide ``record`` for ``seconds``; False when this function has no queue URL to do it with."""

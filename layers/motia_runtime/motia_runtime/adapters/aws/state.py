@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pydantic_core
 
@@ -14,6 +15,10 @@ from . import _client
 from . import keys as k
 from ._client import LazyClient, error_code, in_thread
 from .tracing import run_stamp
+
+if TYPE_CHECKING:  # the dev extra's boto3-stubs
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import WriteRequestOutputTypeDef, WriteRequestTypeDef
 
 # BatchWriteItem takes at most 25 requests.
 _BATCH = 25
@@ -42,7 +47,7 @@ class DynamoDBStateStore(StateStore):
 
     def __init__(self, table_name: str, client: Any | None = None) -> None:
         self.table_name = table_name
-        self._client = LazyClient("dynamodb", client)
+        self._client: LazyClient[DynamoDBClient] = LazyClient("dynamodb", client)
 
     async def _call(self, op: str, what: str, **kwargs: Any) -> dict[str, Any]:
         try:
@@ -153,11 +158,12 @@ class DynamoDBStateStore(StateStore):
     async def clear(self, group: str) -> None:
         rows = await self._query(group, keys_only=True)
         for start in range(0, len(rows), _BATCH):
-            requests = [{"DeleteRequest": {"Key": {k.PK: r[k.PK], k.SK: r[k.SK]}}} for r in rows[start:start + _BATCH]]
+            requests: list[WriteRequestTypeDef] = [{"DeleteRequest": {"Key": {k.PK: r[k.PK], k.SK: r[k.SK]}}}
+                                                   for r in rows[start:start + _BATCH]]
             await self._batch_write(group, requests)
 
-    async def _batch_write(self, group: str, requests: list[dict[str, Any]]) -> None:
-        pending = {self.table_name: requests}
+    async def _batch_write(self, group: str, requests: Sequence[WriteRequestTypeDef]) -> None:
+        pending: Mapping[str, Sequence[WriteRequestTypeDef | WriteRequestOutputTypeDef]] = {self.table_name: requests}
         for _ in range(_MAX_UNPROCESSED_ROUNDS):
             try:
                 out = await in_thread(self._client.get().batch_write_item, RequestItems=pending)
@@ -172,10 +178,11 @@ class DynamoDBStateStore(StateStore):
         groups: set[str] = set()
         start: dict[str, Any] | None = None
         while True:
+            after: dict[str, Any] = {"ExclusiveStartKey": start} if start else {}
             try:
                 page = await in_thread(
                     self._client.get().scan, TableName=self.table_name, ProjectionExpression="#pk",
-                    ExpressionAttributeNames={"#pk": k.PK}, **({"ExclusiveStartKey": start} if start else {}),
+                    ExpressionAttributeNames={"#pk": k.PK}, **after,
                 )
             except _client.AWS_ERRORS as exc:
                 raise StateError(f"state list_groups: DynamoDB scan on {self.table_name} failed: {exc}") from exc

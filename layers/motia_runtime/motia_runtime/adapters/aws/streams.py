@@ -29,18 +29,21 @@ import math
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic_core
 
 from ...clock import MonotonicClock
 from ...errors import ItemTooLargeError, StreamError
 from ...jsonsafe import loads_stored
-from ...ports.streams import Mutation, StreamChange, StreamStore, now_ms, stored_item
+from ...ports.streams import ChangeType, Mutation, StreamChange, StreamStore, now_ms, stored_item
 from . import _client
 from . import keys as k
 from ._client import LazyClient, error_code, in_thread
 from .tracing import run_stamp
+
+if TYPE_CHECKING:  # the dev extra's boto3-stubs
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 # How long a send() event record lives: the replay window (a client rejoining with ``since``
 # gets the events after it read back from these records; see events_since) plus a margin.
@@ -89,7 +92,7 @@ class DynamoDBStreamStore(StreamStore):
         super().__init__(clock)
         self.table_name = table_name
         self.event_ttl_s = event_ttl_s
-        self._client = LazyClient("dynamodb", client)
+        self._client: LazyClient[DynamoDBClient] = LazyClient("dynamodb", client)
 
     async def _call(self, op: str, what: str, **kwargs: Any) -> dict[str, Any]:
         try:
@@ -201,7 +204,8 @@ class DynamoDBStreamStore(StreamStore):
             except _client.ClientError as exc:
                 if error_code(exc) != _CONDITION_FAILED:
                     raise self._error("update_item", what, exc) from exc
-                current = exc.response.get("Item") or await self._get_record(stream, group_id, id)
+                stored = exc.response.get("Item")  # ReturnValuesOnConditionCheckFailure (not in botocore's types)
+                current = (stored if isinstance(stored, dict) else None) or await self._get_record(stream, group_id, id)
                 current_version = _num(current[k.VERSION]) if current and k.VERSION in current else 0
                 if expected_version is not None and current_version != expected_version:
                     raise _VersionConflictError() from None
@@ -214,7 +218,7 @@ class DynamoDBStreamStore(StreamStore):
             old = out.get("Attributes")
             created_at = _num(old[k.CREATED_AT]) if old and k.CREATED_AT in old else ts
             version = _num(old[k.VERSION]) + 1 if old and k.VERSION in old else 1
-            kind = "update" if old and k.DATA in old else "create"
+            kind: ChangeType = "update" if old and k.DATA in old else "create"
             return StreamChange(stream, group_id, id, kind, stored_item(data, id, created_at), ts, version)
         raise StreamError(f"stream {what}: could not stamp the write above the stored one "
                           f"after {MAX_STAMP_ATTEMPTS} attempts")
@@ -345,7 +349,7 @@ def change_from_record(event_name: str, new: Mapping[str, Any] | None,
         # change, so it orders after it on every client without needing the deleter's clock.
         return StreamChange(stream, group_id, _str(image[k.SK]), "delete", _item(image), _num(image[k.TS]) + 1,
                             None if version is None else version + 1)
-    change_type = "create" if event_name == "INSERT" or not old or k.DATA not in old else "update"
+    change_type: ChangeType = "create" if event_name == "INSERT" or not old or k.DATA not in old else "update"
     return StreamChange(stream, group_id, _str(image[k.SK]), change_type, _item(image), _num(image[k.TS]), version)
 
 

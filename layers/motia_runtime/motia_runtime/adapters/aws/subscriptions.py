@@ -29,7 +29,7 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pydantic_core
 
@@ -38,6 +38,9 @@ from ...protocol import Subscription
 from . import _client
 from . import keys as k
 from ._client import LazyClient
+
+if TYPE_CHECKING:  # the dev extra's boto3-stubs
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 # API Gateway closes a connection after 2 hours; an hour of slack covers clock skew and retries.
 CONNECTION_TTL_S = 3 * 3600
@@ -90,7 +93,7 @@ class DynamoDBSubscriptions:
         self.ttl_s = ttl_s
         self.shards = shards
         self.big_room = big_room
-        self._client = LazyClient("dynamodb", client)
+        self._client: LazyClient[DynamoDBClient] = LazyClient("dynamodb", client)
 
     def _call(self, op: str, what: str, **kwargs: Any) -> dict[str, Any]:
         try:

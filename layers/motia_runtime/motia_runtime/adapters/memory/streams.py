@@ -3,7 +3,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ...ports.streams import Mutation, StreamChange, StreamStore, now_ms, stored_item
+from ...ports.streams import ChangeType, Mutation, StreamChange, StreamStore, now_ms, stored_item
 
 
 class MemoryStreamStore(StreamStore):
@@ -41,7 +41,7 @@ class MemoryStreamStore(StreamStore):
         version = previous[1] + 1 if previous else 1
         item = stored_item(copy.deepcopy(data), id, created_at)
         group[id] = (item, version)
-        kind = "update" if previous else "create"
+        kind: ChangeType = "update" if previous else "create"
         change = StreamChange(stream, group_id, id, kind, copy.deepcopy(item), ts, version)
         self._notify(change)
         return change

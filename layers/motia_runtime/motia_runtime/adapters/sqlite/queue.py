@@ -23,7 +23,7 @@ from .db import Database
 try:
     import fcntl
 except ImportError:  # Windows: no flock; every owner counts as gone, as with one worker
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # the module's name stands for "no flock" (checked where used)
 
 _COLUMNS = (
     "id, step, topic, data, trace_id, message_group_id, attempts, visible_at, status, created_at, last_error, event_id"
@@ -108,15 +108,16 @@ class SQLiteQueueStore(QueueStore):
         return count
 
     def next_visible_at(self, step: str) -> int | None:
-        (value,) = self.db.conn.execute(
+        value: int | None = self.db.conn.execute(
             "SELECT MIN(visible_at) FROM queue WHERE step=? AND status='ready'", (step,)
-        ).fetchone()
-        return value  # type: ignore[no-any-return]
+        ).fetchone()[0]
+        return value
 
     def list(
         self, status: MessageStatus | None = None, step: str | None = None, limit: int = 200
     ) -> list[QueuedMessage]:
-        clauses, args = [], []
+        clauses: list[str] = []
+        args: list[str] = []
         if status is not None:
             clauses.append("status=?")
             args.append(status)

@@ -23,7 +23,7 @@ import pydantic_core
 
 from ...clock import MonotonicClock
 from ...jsonsafe import loads_stored
-from ...ports.streams import Mutation, StreamChange, StreamStore, now_ms, stored_item
+from ...ports.streams import ChangeType, Mutation, StreamChange, StreamStore, now_ms, stored_item
 from .db import Database
 
 SWEEP_EVERY_S = 0.5  # an expired item's delete reaches clients within about this long
@@ -103,7 +103,7 @@ class SQLiteStreamStore(StreamStore):
             # it in a fifth of json.dumps's time (bench/optimisations.md, B8 as perfbus measured it).
             (stream, group_id, id, pydantic_core.to_json(data).decode(), ts, ts, expires_at),
         ).fetchone()
-        kind = "create" if version == 1 else "update"
+        kind: ChangeType = "create" if version == 1 else "update"
         change = StreamChange(stream, group_id, id, kind, stored_item(data, id, created_at), ts, version)
         self._notify(change)
         return change

@@ -105,12 +105,12 @@ def to_lambda(response: ApiResponse) -> dict[str, Any]:
     return {"statusCode": response.status, "headers": headers, "body": text, "isBase64Encoded": False}
 
 
-def _step_for(runtime: Runtime, event: dict[str, Any]) -> Step:
+def _step_for(runtime: Runtime, event: dict[str, Any]) -> Step[ApiRouteConfig]:
     if bootstrap.step_name():
         return bootstrap.step("api")
     route_key = event.get("routeKey")
     for candidate in runtime.project.api_steps:
-        config: ApiRouteConfig = candidate.config  # type: ignore[assignment]
+        config = candidate.config
         if route_key == f"{config.method} {apigw_path(config.path)}":
             return candidate
     raise MotiaError(f"{bootstrap.ENV_STEP} is not set and no API step serves routeKey {route_key!r}")

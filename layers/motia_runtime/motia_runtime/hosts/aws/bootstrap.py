@@ -26,7 +26,7 @@ import threading
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from ... import jsonsafe
 from ...errors import ConfigError, EmitError, StateError, StreamError
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from ...adapters.aws import ApiGatewayPusher, DynamoDBSubscriptions
     from ...adapters.aws.delivery_queue import DeliveryQueue
     from ...adapters.aws.redelivery import SqsRedelivery
+    from ...config import ApiRouteConfig, CronConfig, EventConfig
     from ...project import Project, Step
     from ...runtime import Runtime
 
@@ -115,14 +116,14 @@ class _NoState(StateStore):
     async def _fail(self, *_: Any, **__: Any) -> Any:
         raise StateError(_unset(ENV_STATE_TABLE))
 
-    get = set = delete = get_group = clear = list_groups = page = _fail  # type: ignore[assignment]
+    get = set = delete = get_group = clear = list_groups = page = _fail
 
 
 class _NoStreams(StreamStore):
-    async def _fail(self, *_: Any) -> Any:
+    async def _fail(self, *_: Any, **__: Any) -> Any:
         raise StreamError(_unset(ENV_STREAMS_TABLE))
 
-    get = get_group = set = delete = list_groups = _fail  # type: ignore[assignment]
+    get = get_group = set = delete = list_groups = _fail
 
     async def mutate(self, stream: str, group_id: str, id: str, fn: Mutation) -> StreamChange:
         raise StreamError(_unset(ENV_STREAMS_TABLE))
@@ -302,6 +303,14 @@ def step_name() -> str | None:
     """``MOTIA_STEP``, read at each call: it is the one setting that differs between functions,
     so a process that stands in for several of them (the test harness) can switch it."""
     return os.environ.get(ENV_STEP) or None
+
+
+@overload
+def step(kind: Literal["api"]) -> Step[ApiRouteConfig]: ...
+@overload
+def step(kind: Literal["event"]) -> Step[EventConfig]: ...  # stream and state trigger steps are EventConfigs
+@overload
+def step(kind: Literal["cron"]) -> Step[CronConfig]: ...
 
 
 def step(kind: str) -> Step:

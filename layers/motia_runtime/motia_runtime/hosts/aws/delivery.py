@@ -112,7 +112,8 @@ class Worker:
         # The ledger moves ``done`` to the last entry every connection got; later entries keep
         # who got them, so the retry posts each connection exactly what it is missing.
         lagging = set().union(*behind.values())
-        new_done, later = done, {}
+        new_done = done
+        later: dict[int, set[str]] = {}
         for e in entries:
             seq = int(e.sequence_number)
             if not later and seq not in lagging:
@@ -146,7 +147,7 @@ def _deadline(context: Any) -> float | None:
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     if remaining is None:
         return None
-    return time.monotonic() + remaining() / 1000 - TIMEOUT_MARGIN_S
+    return time.monotonic() + float(remaining()) / 1000 - TIMEOUT_MARGIN_S
 
 
 def handler(event: Any, context: Any = None) -> dict[str, Any]:

@@ -241,22 +241,29 @@ class Fanout:
             return result
         failed: set[str] = set()
         # The retry ledger is read alongside the rooms' subscribers (None stands for it).
-        looked_up = parallel(lambda room: self._view(room) if room is not None else self._ledger(
-            pending[0].sequence_number), [None, *rooms], self.query_workers)
-        earlier: dict[str, set[str]] = looked_up[0]
-        views: dict[Room, RoomView | None] = dict(zip(rooms, looked_up[1:], strict=True))
+        earlier: dict[str, set[str]] = {}
+
+        def look_up(room: Room | None) -> RoomView | None:
+            if room is None:
+                earlier.update(self._ledger(pending[0].sequence_number))
+                return None
+            return self._view(room)
+
+        looked_up = parallel(look_up, [None, *rooms], self.query_workers)
+        # The rooms whose subscribers could be read; a change to any other is failed, for a retry.
+        views = {room: view for room, view in zip(rooms, looked_up[1:], strict=True) if view is not None}
         outbox: dict[str, list[Frame]] = defaultdict(list)
         units: dict[tuple[str, int, int], Unit] = {}
         for p in pending:
             change_rooms = rooms_for(p.change)
-            if any(views[r] is None for r in change_rooms):
+            if any(r not in views for r in change_rooms):
                 failed.add(p.sequence_number)
                 continue
-            if any(views[r].big for r in change_rooms):  # type: ignore[union-attr]
-                self._to_units(p, change_rooms, views, units)  # type: ignore[arg-type]
+            if any(views[r].big for r in change_rooms):
+                self._to_units(p, change_rooms, views, units)
                 result.queued += 1
                 continue
-            targets = set().union(*(views[r].connections for r in change_rooms))  # type: ignore[union-attr]
+            targets = set().union(*(views[r].connections for r in change_rooms))
             targets -= earlier.get(p.sequence_number, set())  # got it in an earlier attempt
             if not targets:
                 continue

@@ -62,7 +62,7 @@ def parse_envelope(body: str) -> Event:
     return Event.from_envelope(envelope)
 
 
-async def _handle(runtime: Runtime, step: Step, record: dict[str, Any]) -> None:
+async def _handle(runtime: Runtime, step: Step[EventConfig], record: dict[str, Any]) -> None:
     log = bootstrap.logger(entry="queue", step=step.name, messageId=record["messageId"],
                            receiveCount=record["attributes"]["ApproximateReceiveCount"])
     body = record["body"]
@@ -72,7 +72,7 @@ async def _handle(runtime: Runtime, step: Step, record: dict[str, Any]) -> None:
         log.error(f"not a motia event; retrying cannot help, it goes to the DLQ: {exc}",
                   body=body[:1000])
         raise
-    config: EventConfig = step.config  # type: ignore[assignment]
+    config = step.config
     if event.topic not in config.subscribes:
         log.error(f"step does not subscribe to topic {event.topic!r}; the rule or MOTIA_FIFO_QUEUES is wrong",
                   traceId=event.trace_id)
@@ -96,7 +96,7 @@ def _receive_count(record: dict[str, Any]) -> int:
         return 1
 
 
-async def _settle(runtime: Runtime, step: Step, record: dict[str, Any]) -> bool:
+async def _settle(runtime: Runtime, step: Step[EventConfig], record: dict[str, Any]) -> bool:
     """Run one record and deal with its failure; True when it is to be reported failed."""
     try:
         await _handle(runtime, step, record)
@@ -121,12 +121,11 @@ async def _dead_letter(step: Step, record: dict[str, Any], exc: Exception) -> bo
     return sent
 
 
-async def _retry_later(step: Step, record: dict[str, Any], attempts: int) -> None:
+async def _retry_later(step: Step[EventConfig], record: dict[str, Any], attempts: int) -> None:
     """Hide a failed record for the step's retry delay (0 after its last attempt: straight to the DLQ)."""
     delay_s = 0
     try:
-        config: EventConfig = step.config  # type: ignore[assignment]
-        queue = config.infrastructure.queue
+        queue = step.config.infrastructure.queue
         if attempts <= queue.max_retries:
             delay_s = -(-queue.retry_delay_ms(attempts) // 1000)  # SQS counts whole seconds
         await _client.in_thread(bootstrap.redelivery().retry_later, record=record, seconds=delay_s)
@@ -144,7 +143,7 @@ def _fail_all(records: list[Any]) -> dict[str, Any]:
     return {"batchItemFailures": [{"itemIdentifier": r.get("messageId")} for r in records if isinstance(r, dict)]}
 
 
-async def _run_concurrently(runtime: Runtime, step: Step, records: list[Any]) -> list[Any]:
+async def _run_concurrently(runtime: Runtime, step: Step[EventConfig], records: list[Any]) -> list[Any]:
     """Every record at once; the failed ones in the order they failed."""
     failed: list[Any] = []
 
@@ -156,7 +155,7 @@ async def _run_concurrently(runtime: Runtime, step: Step, records: list[Any]) ->
     return failed
 
 
-def _run_in_order(runtime: Runtime, step: Step, records: list[Any]) -> list[Any]:
+def _run_in_order(runtime: Runtime, step: Step[EventConfig], records: list[Any]) -> list[Any]:
     """One record after the other; once one of a message group fails, the group's later records
     are failed without running, so SQS hands the group over again in order."""
     failed: list[Any] = []

@@ -22,6 +22,7 @@ from ...auth import mint_stream_token
 from ...config import ApiRouteConfig, CronConfig, EventConfig, StateTriggerConfig, StreamTriggerConfig
 from ...dispatch import run_cron
 from ...errors import ConfigError, ValidationError
+from ...project import is_step_of
 from ...trace import new_trace_id
 
 if TYPE_CHECKING:
@@ -93,6 +94,7 @@ def admin_routes(host: LocalHost) -> list[Route]:
     async def messages(request: Request) -> JSONResponse:
         status = request.query_params.get("status")
         step = request.query_params.get("step")
+        # Not checked against MessageStatus: an unknown status lists nothing, as it always has.
         items = queue.list(status=status, step=step)  # type: ignore[arg-type]
         return JSONResponse({"messages": [m.to_dict() for m in items]})
 
@@ -148,9 +150,10 @@ def admin_routes(host: LocalHost) -> list[Route]:
         if not isinstance(body, dict):
             return _bad_request("the body must be a JSON object: {streamName, groupId, id?}")
         name, group, item = body.get("streamName"), body.get("groupId"), body.get("id")
-        for field, value in (("streamName", name), ("groupId", group)):
-            if not isinstance(value, str) or not value:
-                return _bad_request(f"{field} must be a non-empty string")
+        if not isinstance(name, str) or not name:
+            return _bad_request("streamName must be a non-empty string")
+        if not isinstance(group, str) or not group:
+            return _bad_request("groupId must be a non-empty string")
         if item is not None and (not isinstance(item, str) or not item):
             return _bad_request("id must be a non-empty string when given")
         if name not in runtime.streams:
@@ -190,14 +193,14 @@ def admin_routes(host: LocalHost) -> list[Route]:
 
     async def cron(_: Request) -> JSONResponse:
         return JSONResponse({"jobs": [
-            {"name": s.name, "cron": s.config.cron,  # type: ignore[union-attr]
+            {"name": s.name, "cron": s.config.cron,
              "nextRun": host.scheduler.next_runs[s.name].isoformat() if s.name in host.scheduler.next_runs else None}
             for s in runtime.project.cron_steps
         ]})
 
     async def run_cron_now(request: Request) -> JSONResponse:
         step = runtime.project.steps.get(request.path_params["name"])
-        if step is None or not isinstance(step.config, CronConfig):
+        if step is None or not is_step_of(step, CronConfig):
             return JSONResponse({"error": "Cron step not found"}, status_code=404)
         trace_id = new_trace_id()
 

@@ -37,11 +37,11 @@ def now_ms() -> int:
 class StepWorker:
     """Pulls a step's messages from the store and runs them, up to its concurrency."""
 
-    def __init__(self, bus: LocalEventBus, step: Step) -> None:
+    def __init__(self, bus: LocalEventBus, runtime: Runtime, step: Step[EventConfig]) -> None:
         self.bus = bus
+        self.runtime = runtime
         self.step = step
-        config: EventConfig = step.config  # type: ignore[assignment]
-        self.queue = config.infrastructure.queue
+        self.queue = step.config.infrastructure.queue
         self.fifo = self.queue.type == "fifo"
         self.limit = self.queue.concurrency or bus.default_concurrency
         self.running: set[asyncio.Task[None]] = set()
@@ -95,9 +95,9 @@ class StepWorker:
     async def _handle(self, message: QueuedMessage) -> None:
         store = self.bus.store
         event = Event(message.topic, message.data, message.trace_id, message.message_group_id, message.event_id)
-        logger = self.bus.runtime.logger(self.step, message.trace_id)
+        logger = self.runtime.logger(self.step, message.trace_id)
         try:
-            await run_event(self.bus.runtime, self.step, event)
+            await run_event(self.runtime, self.step, event)
         except asyncio.CancelledError:
             raise  # shutting down: the message stays in flight and is recovered at the next start
         except InvalidInputError as exc:
@@ -136,7 +136,7 @@ class LocalEventBus(EventBus):
         if recovered:
             runtime.logger().info(f"re-queued {recovered} event(s) left in flight by the previous run")
         for step in runtime.project.event_steps:
-            worker = StepWorker(self, step)
+            worker = StepWorker(self, runtime, step)
             self.workers[step.name] = worker
             worker.start()
 

@@ -48,7 +48,7 @@ def to_response(result: ApiResponse) -> Response:
 def api_routes(runtime: Runtime) -> list[Route]:
     routes = []
     for step in runtime.project.api_steps:
-        config: ApiRouteConfig = step.config  # type: ignore[assignment]
+        config = step.config
         routes.append(Route(starlette_path(config.path), _endpoint(runtime, step), methods=[config.method],
                             name=step.name))
     return routes
@@ -63,7 +63,7 @@ def _headers(scope: Any) -> dict[str, str]:
     return out
 
 
-def _endpoint(runtime: Runtime, step: Step) -> Any:
+def _endpoint(runtime: Runtime, step: Step[ApiRouteConfig]) -> Any:
     async def endpoint(request: Request) -> Response:
         raw = await request.body()
         body, error = parse_body(raw, request.headers.get("content-type"))

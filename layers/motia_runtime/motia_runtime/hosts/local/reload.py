@@ -17,12 +17,13 @@ a timeout, and a change landing between its check and that clear would be lost.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from socket import socket
 from typing import Any
 
 import uvicorn
 from uvicorn.supervisors.watchfilesreload import WatchFilesReload
+from watchfiles import Change
 from watchfiles._rust_notify import RustNotify
 
 DEBOUNCE_MS = 1_600  # watchfiles' default: a save that writes several files is one restart
@@ -42,14 +43,14 @@ class EagerWatchReload(WatchFilesReload):
         notify = RustNotify([str(p) for p in self.reload_dirs], False, _force_polling(), 300, True, True)
         self.watcher = self._changes(notify)
 
-    def _changes(self, notify: RustNotify) -> Iterator[set[tuple[int, str]]]:
+    def _changes(self, notify: RustNotify) -> Generator[set[tuple[Change, str]], None, None]:
         """Raw change sets, as uvicorn's ``should_restart`` reads them, until the supervisor stops."""
         with notify:
             while True:
                 changes = notify.watch(DEBOUNCE_MS, STEP_MS, 0, self.should_exit)
                 if isinstance(changes, str):  # 'stop' (should_exit set) or 'signal'
                     return
-                yield changes
+                yield {(Change(change), path) for change, path in changes}  # as watchfiles.watch gives them
 
 
 def run_reloading(app: str, **options: Any) -> None:

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 from ...env import env_int
 from ...ports.streams import StreamChange
-from ...protocol import Subscription, replay_window_s, replays_to
+from ...protocol import Subscription, replays_to
+from ...replay_window import replay_window_s
 
 DEFAULT_MAX_PER_GROUP = 1000
 ENV_REPLAY_EVENTS = "MOTIA_STREAM_REPLAY_EVENTS"

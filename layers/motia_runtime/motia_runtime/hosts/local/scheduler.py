@@ -31,8 +31,8 @@ class CronScheduler:
         for step in self.runtime.project.cron_steps:
             self.tasks.append(asyncio.create_task(self._loop(step), name=f"cron:{step.name}"))
 
-    async def _loop(self, step: Step) -> None:
-        config: CronConfig = step.config  # type: ignore[assignment]
+    async def _loop(self, step: Step[CronConfig]) -> None:
+        config = step.config
         due = next_run(config.cron, datetime.now(UTC))
         while True:
             self.next_runs[step.name] = due
@@ -44,7 +44,7 @@ class CronScheduler:
             # From the due time, not from now: an early wake-up must not run the same slot twice.
             due = next_run(config.cron, due)
 
-    async def _run(self, step: Step, due: datetime | None = None) -> None:
+    async def _run(self, step: Step[CronConfig], due: datetime | None = None) -> None:
         try:
             if self.claim is not None and due is not None and not await self.claim(step.name, due):
                 return  # another worker runs this slot

@@ -6,6 +6,7 @@ so a project without Node still runs; then ``/demo/`` says how to build it inste
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from starlette.requests import Request
@@ -21,9 +22,9 @@ WEB_DIR = Path("clients") / "web"
 class _RevalidatedFiles(StaticFiles):
     """Static files that browsers re-check on each load, so a rebuild shows up on reload."""
 
-    def file_response(self, full_path: str | Path, stat_result: object, scope: Scope,  # type: ignore[override]
+    def file_response(self, full_path: str | os.PathLike[str], stat_result: os.stat_result, scope: Scope,
                       status_code: int = 200) -> Response:
-        response = super().file_response(full_path, stat_result, scope, status_code)  # type: ignore[arg-type]
+        response = super().file_response(full_path, stat_result, scope, status_code)
         response.headers["Cache-Control"] = "no-cache"
         return response
 

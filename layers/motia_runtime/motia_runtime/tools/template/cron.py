@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 
+from ...errors import MotiaError
+
 DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 
@@ -26,8 +28,9 @@ _BOUNDS = {"minute": (0, 59), "hour": (0, 23), "day-of-month": (1, 31), "month":
 _UNRESTRICTED = ("*", "?")
 
 
-class CronConversionError(ValueError):
-    """The expression is valid cron but EventBridge cannot run it as written."""
+class CronConversionError(MotiaError, ValueError):
+    """The expression is valid cron but EventBridge cannot run it as written (a ValueError too, as it
+    was before it joined the one tree: callers catch it as one)."""
 
 
 def to_aws_cron(expression: str) -> str:

@@ -75,7 +75,7 @@ def triggers_resources(project: Project, bases: dict[str, str]) -> dict[str, dic
     leaves = has_leave_hooks(project)
     if not steps and not leaves:
         return {}
-    fifo = {step.config.subscribes[0]: [queue_ids(bases[step.name])[0]]  # type: ignore[union-attr]
+    fifo = {step.config.subscribes[0]: [queue_ids(bases[step.name])[0]]
             for step in steps if is_fifo(step)}
     policies: list[dict[str, Any]] = [{"EventBridgePutEventsPolicy": {"EventBusName": ref(BUS)}}]
     for queue in sorted(q for queues in fifo.values() for q in queues):

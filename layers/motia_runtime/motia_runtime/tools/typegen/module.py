@@ -106,7 +106,7 @@ class _Module:
         members = []
         for topic in sorted(step.config.emit_topics):
             subscribers = self.project.subscribers(topic)
-            inputs = {id(s.config.input.spec): s.config.input for s in subscribers  # type: ignore[union-attr]
+            inputs = {id(s.config.input.spec): s.config.input for s in subscribers
                       if type(s.config) is EventConfig and s.config.input is not None}
             # One schema all subscribers share types the data; several different ones cannot be
             # met by one type here, so the runtime's validation is left to check them.

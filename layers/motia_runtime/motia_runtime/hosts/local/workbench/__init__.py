@@ -7,6 +7,7 @@ package data, so ``pip install`` ships them and no build step or CDN is involved
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,9 +36,9 @@ __all__ = ["WorkbenchFeed", "owns_root", "workbench_routes"]
 
 
 class _RevalidatedFiles(StaticFiles):
-    def file_response(self, full_path: str | Path, stat_result: object, scope: Scope,  # type: ignore[override]
+    def file_response(self, full_path: str | os.PathLike[str], stat_result: os.stat_result, scope: Scope,
                       status_code: int = 200) -> Response:
-        response = super().file_response(full_path, stat_result, scope, status_code)  # type: ignore[arg-type]
+        response = super().file_response(full_path, stat_result, scope, status_code)
         response.headers.update(NO_CACHE)
         return response
 
