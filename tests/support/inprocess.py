@@ -29,6 +29,7 @@ from motia_runtime.cli.main import _dev_settings, build_parser
 from motia_runtime.hosts.local.app import LocalHost
 from motia_runtime.hosts.local.head_timeout import header_timeout_s, protocol_name
 from motia_runtime.hosts.local.settings import DevSettings
+from motia_runtime.log import _powertools_logger
 
 from .fake_openai import free_port
 
@@ -36,23 +37,49 @@ REPO = Path(__file__).resolve().parents[2]
 # A project's own modules: every project has these names, so one loaded before must not answer
 # for the next (motia dev has a fresh interpreter per project).
 _PROJECT_PACKAGES = ("functions", "streams", "motia_types")
-_roots: set[Path] = set()  # the roots of the projects loaded in this process
+_roots: set[Path] = set()  # the roots of the projects served in this process
 
 
-def _forget_projects(root: Path) -> None:
-    """Drop the modules of projects loaded before, and put ``root`` first on sys.path."""
-    others = [r for r in _roots if r != root and r != REPO]
-    for name, module in list(sys.modules.items()):
-        file = getattr(module, "__file__", None) or ""
-        if name.split(".")[0] in _PROJECT_PACKAGES or any(file.startswith(f"{r}{os.sep}") for r in others):
+def _project_module(name: str, module: object) -> bool:
+    file = getattr(module, "__file__", None) or ""
+    return name.split(".")[0] in _PROJECT_PACKAGES or any(
+        file.startswith(f"{root}{os.sep}") for root in _roots if root != REPO)  # REPO also holds tests/
+
+
+class _ProjectImports:
+    """While a server lives, ``import functions...`` finds its project's modules, freshly imported
+    (as in a new ``motia dev``); once it stops, the modules imported before (by a test, or for the
+    server started before it) are back, the same objects, as is sys.path."""
+
+    def __init__(self, root: Path) -> None:
+        _roots.add(root)
+        self.saved = {n: m for n, m in sys.modules.items() if _project_module(n, m)}
+        for name in self.saved:
             del sys.modules[name]
-    for other in others:
-        while str(other) in sys.path:
-            sys.path.remove(str(other))
-    if str(root) in sys.path:
-        sys.path.remove(str(root))
-    sys.path.insert(0, str(root))
-    _roots.add(root)
+        self.path = list(sys.path)
+        if str(root) in sys.path:
+            sys.path.remove(str(root))
+        sys.path.insert(0, str(root))
+
+    def restore(self) -> None:
+        for name, module in list(sys.modules.items()):
+            if _project_module(name, module):
+                del sys.modules[name]
+        sys.modules.update(self.saved)
+        sys.path[:] = self.path
+
+
+class _AsMotiaDevWrites(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+        steps = logging.getLogger(_powertools_logger().name)
+        self.steps_name = steps.name
+        self.steps = next((h.formatter for h in steps.handlers if h.formatter is not None), None)
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.name == self.steps_name and self.steps is not None:
+            return self.steps.format(record)
+        return super().format(record)
 
 
 class InProcessServer:
@@ -70,6 +97,7 @@ class InProcessServer:
         self._saved_env: dict[str, str | None] = {}
         self._handler: logging.Handler | None = None
         self._loggers: list[logging.Logger] = []
+        self._imports: _ProjectImports | None = None
 
     @property
     def url(self) -> str:
@@ -107,13 +135,15 @@ class InProcessServer:
         header_timeout_s.cache_clear()
 
     def _capture_logs(self) -> None:
-        # What motia dev prints: uvicorn's errors, the runtime's and the steps' entries.
+        # What motia dev prints: uvicorn's errors, the runtime's and the steps' entries, these as
+        # it writes them (one JSON line each, Powertools' formatter).
         handler = logging.FileHandler(self.log_path, encoding="utf-8")
-        motia = logging.getLogger(os.environ.get("POWERTOOLS_SERVICE_NAME", "motia"))
-        # The steps' entries as motia dev writes them: one JSON line each (Powertools' formatter).
-        formatter = next((h.formatter for h in motia.handlers if h.formatter is not None), None)
-        handler.setFormatter(formatter or logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        self._loggers = [logging.getLogger(), motia, logging.getLogger("uvicorn.error")]
+        handler.setFormatter(_AsMotiaDevWrites())
+        self._loggers = [logging.getLogger()]
+        for name in (_powertools_logger().name, "uvicorn"):  # those that do not reach the root
+            logger = logging.getLogger(name)
+            if not logger.propagate:
+                self._loggers.append(logger)
         for logger in self._loggers:
             logger.addHandler(handler)
         self._handler = handler
@@ -129,7 +159,7 @@ class InProcessServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._apply_env()
         try:
-            _forget_projects(self.root)
+            self._imports = _ProjectImports(self.root)
             self.host = LocalHost.open(self.settings())
             self._capture_logs()
             config = uvicorn.Config(
@@ -173,3 +203,6 @@ class InProcessServer:
             self.host.db.close()  # the lifespan closed it unless the app never started (idempotent)
         self._release_logs()
         self._restore_env()
+        if self._imports is not None:
+            self._imports.restore()
+            self._imports = None
