@@ -27,7 +27,7 @@ from ...errors import ConfigError
 from ...project import Project, load_project
 from ...runtime import Runtime
 from ...tools.typegen import refresh as refresh_types
-from .admin import admin_routes
+from .admin import AdminApi
 from .analytics import StreamAnalytics
 from .broken import broken_project_app
 from .bus import LocalEventBus
@@ -139,11 +139,12 @@ class LocalHost:
         # Server-Sent Events: the same session as the socket, one join per request (sse.py).
         events = StreamEvents(self.runtime, self.hub, stream_socket.max_subscriptions).serve
         routes = [
-            *admin_routes(self),
+            *AdminApi(self.runtime, queue=self.queue_store, bus=self.bus, hub=self.hub, traces=self.traces,
+                      feed=self.feed, scheduler=self.scheduler, analytics=self.analytics).routes(),
             *api_routes(self.runtime),
             openapi_route(self.runtime),
             # After the API steps (a step owning GET / wins), before the catch-all stream socket.
-            *workbench_routes(self, self.feed),
+            *workbench_routes(self.runtime.project, self.feed),
             # Motia's clients connect to the bare address; any path is accepted, as Motia does.
             Route("/__streams/{stream}/{group}", events, methods=["GET"]),
             Route("/__streams/{stream}/{group}/{id}", events, methods=["GET"]),
