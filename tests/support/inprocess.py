@@ -47,9 +47,10 @@ def _project_module(name: str, module: object) -> bool:
 
 
 class _ProjectImports:
-    """While a server lives, ``import functions...`` finds its project's modules, freshly imported
-    (as in a new ``motia dev``); once it stops, the modules imported before (by a test, or for the
-    server started before it) are back, the same objects, as is sys.path."""
+    """While a server loads its project, ``import functions...`` finds that project's modules,
+    freshly imported (as in a new ``motia dev``); then the modules imported before (by a test, or
+    for another server) are back, the same objects, as is sys.path. The server's steps keep the
+    modules they were loaded from (no step imports a project module later)."""
 
     def __init__(self, root: Path) -> None:
         _roots.add(root)
@@ -97,7 +98,6 @@ class InProcessServer:
         self._saved_env: dict[str, str | None] = {}
         self._handler: logging.Handler | None = None
         self._loggers: list[logging.Logger] = []
-        self._imports: _ProjectImports | None = None
 
     @property
     def url(self) -> str:
@@ -159,8 +159,11 @@ class InProcessServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._apply_env()
         try:
-            self._imports = _ProjectImports(self.root)
-            self.host = LocalHost.open(self.settings())
+            imports = _ProjectImports(self.root)
+            try:
+                self.host = LocalHost.open(self.settings())
+            finally:
+                imports.restore()
             self._capture_logs()
             config = uvicorn.Config(
                 self.host.app(), host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
@@ -203,6 +206,4 @@ class InProcessServer:
             self.host.db.close()  # the lifespan closed it unless the app never started (idempotent)
         self._release_logs()
         self._restore_env()
-        if self._imports is not None:
-            self._imports.restore()
-            self._imports = None
+
