@@ -234,7 +234,8 @@ def test_official_clients_retry_a_refused_token_every_two_seconds(todo_server: I
 
 
 # -- the pet's room: presence, client events, and the SSE fallback ------------------------------------------
-def test_two_pages_see_each_other_watching_and_chat_with_a_typing_indicator(shelter: DevServer, context: Any) -> None:
+def test_two_pages_see_each_other_watching_and_chat_with_a_typing_indicator(shelter: InProcessServer,
+                                                                              context: Any) -> None:
     """Presence ("who's watching this pet") and client events (typing, say) on the petRoom stream,
     between two real pages; a page that closes leaves the other's list."""
     ann, bob = context.new_page(), context.new_page()
@@ -268,7 +269,7 @@ def test_two_pages_see_each_other_watching_and_chat_with_a_typing_indicator(shel
     ann.close()
 
 
-def test_a_refused_chat_line_shows_the_servers_error(shelter: DevServer, page: Any) -> None:
+def test_a_refused_chat_line_shows_the_servers_error(shelter: InProcessServer, page: Any) -> None:
     """The room's schema caps a line at 500 characters: the server answers an error event and the
     page stays joined."""
     page.goto(f"{shelter.url}/demo/?name=dee")
@@ -285,7 +286,7 @@ def test_a_refused_chat_line_shows_the_servers_error(shelter: DevServer, page: A
     assert page.problems == []
 
 
-def test_without_a_websocket_the_page_reads_the_streams_over_sse(shelter: DevServer, page: Any,
+def test_without_a_websocket_the_page_reads_the_streams_over_sse(shelter: InProcessServer, page: Any,
                                                                    screenshot: Callable[[Any, str], Path]) -> None:
     """The WebSocket address does not answer (a proxy that drops upgrades): the page falls back to
     Server-Sent Events for the pet's progress and, read-only, for its room."""
