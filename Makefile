@@ -56,8 +56,12 @@ CLOUD_PORT ?= 4000
 cloud: $(STAMP)
 	$(BIN)/motia cloud --port $(CLOUD_PORT) $(CLOUD_ARGS)
 
+# The suite mostly waits (servers, stage pauses, sockets: ~30 % of a core when run serially), so it
+# runs on two pytest-xdist workers, each test module whole on one (its module-scoped servers start
+# once). PYTEST_ARGS="-n 0" runs it in one process.
+PYTEST_ARGS ?= -n 2 --dist loadscope
 test: $(STAMP) $(WEB_BUILD) chromium redis
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Outside CI, a machine without apt-get (or without network) still runs the other tests; the
 # browser tests then skip and say why. In CI (CI set) a missing Chromium is an error.

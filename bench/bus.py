@@ -95,7 +95,7 @@ class _Host:
         from motia_runtime.hosts.local.app import DevSettings, LocalHost
 
         self.tmp = tempfile.TemporaryDirectory(prefix="motia-bus-")
-        self.host = LocalHost(DevSettings(APP, Path(self.tmp.name)))
+        self.host = LocalHost.open(DevSettings(APP, Path(self.tmp.name)))
         self.host.feed.bind(asyncio.get_running_loop())
         self.runtime = self.host.runtime
         self.bus = self.host.bus

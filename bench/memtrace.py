@@ -47,7 +47,8 @@ def main() -> int:
     from motia_runtime.hosts.local.app import LocalHost
     from motia_runtime.hosts.local.settings import DevSettings
 
-    app = LocalHost(DevSettings.from_env()).app()
+    # As motia dev serves: gc.freeze() once started (DevSettings.freeze_gc).
+    app = LocalHost.open(DevSettings(**{**vars(DevSettings.from_env()), "freeze_gc": True})).app()
     marks = [float(x) for x in args.at.split(",")]
 
     def snapshots() -> None:

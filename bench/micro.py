@@ -71,7 +71,7 @@ async def _local(n: int, repeats: int) -> dict[str, float]:
     from motia_runtime.ports.events import Event
     from motia_runtime.protocol import Subscription
 
-    host = LocalHost(DevSettings(APP, Path(tempfile.mkdtemp(prefix="motia-micro-"))))
+    host = LocalHost.open(DevSettings(APP, Path(tempfile.mkdtemp(prefix="motia-micro-"))))
     host.feed.bind(asyncio.get_running_loop())
     runtime = host.runtime
     ping, progress = runtime.project.steps["Ping"], runtime.project.steps["PetProgress"]

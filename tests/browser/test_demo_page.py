@@ -26,7 +26,8 @@ import pytest
 
 from tests.browser.conftest import _unavailable
 from tests.client.project import GOOD_TOKEN, write_project
-from tests.support.dev_server import REPO, DevServer
+from tests.support.dev_server import REPO
+from tests.support.inprocess import InProcessServer
 
 pytestmark = pytest.mark.slow
 
@@ -46,11 +47,11 @@ def built_pages() -> None:
 
 # -- the pet shelter demo ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def shelter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+def shelter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
     """The repo's own app (pets + OpenAI example) with short stage pauses; no OpenAI key, so the
     enrichment streams the tutorial's fallback profile."""
-    server = DevServer(REPO, tmp_path_factory.mktemp("shelter-data"),
-                       env={"PET_STAGE_DELAY_MS": "150", "PET_FIELD_DELAY_MS": "50"}).start()
+    server = InProcessServer(REPO, tmp_path_factory.mktemp("shelter-data"),
+                             env={"PET_STAGE_DELAY_MS": "150", "PET_FIELD_DELAY_MS": "50"}).start()
     yield server
     server.stop()
 
@@ -83,7 +84,7 @@ def create_pet(page: Any, name: str, symptoms: str = "") -> None:
     page.click("button[type=submit]")
 
 
-def test_demo_page_shows_every_stage_of_a_new_pet(shelter: DevServer, page: Any,
+def test_demo_page_shows_every_stage_of_a_new_pet(shelter: InProcessServer, page: Any,
                                                    screenshot: Callable[[Any, str], Path]) -> None:
     page.goto(f"{shelter.url}/demo/")
     page.evaluate(RECORD_BARS)
@@ -119,7 +120,7 @@ def test_demo_page_shows_every_stage_of_a_new_pet(shelter: DevServer, page: Any,
     assert page.problems == []
 
 
-def test_demo_page_shows_a_failed_health_check(shelter: DevServer, page: Any) -> None:
+def test_demo_page_shows_a_failed_health_check(shelter: InProcessServer, page: Any) -> None:
     page.goto(f"{shelter.url}/demo/")
     create_pet(page, "Rex", symptoms="coughing, limp")
     expect(page.locator("#journey-message")).to_have_text("Rex needs medical treatment ❌", timeout=10_000)
@@ -130,7 +131,7 @@ def test_demo_page_shows_a_failed_health_check(shelter: DevServer, page: Any) ->
     assert page.problems == []
 
 
-def test_demo_page_reports_a_refused_pet(shelter: DevServer, page: Any) -> None:
+def test_demo_page_reports_a_refused_pet(shelter: InProcessServer, page: Any) -> None:
     page.goto(f"{shelter.url}/demo/")
     page.fill("input[name=ageMonths]", "-1")
     page.eval_on_selector("input[name=ageMonths]", "el => el.removeAttribute('min')")
@@ -141,16 +142,16 @@ def test_demo_page_reports_a_refused_pet(shelter: DevServer, page: Any) -> None:
 
 # -- the React hooks, on the inspector page ----------------------------------------------------------------
 @pytest.fixture(scope="module")
-def todo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+def todo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
     """The client tests' project (stream ``todo``, ``POST /ops``, auth) with the built pages copied in."""
     root = write_project(tmp_path_factory.mktemp("hooks-project"))
     shutil.copytree(DIST, root / "clients" / "web" / "dist")
-    server = DevServer(root, tmp_path_factory.mktemp("hooks-data")).start()
+    server = InProcessServer(root, tmp_path_factory.mktemp("hooks-data")).start()
     yield server
     server.stop()
 
 
-def ops(server: DevServer, *operations: dict[str, Any]) -> None:
+def ops(server: InProcessServer, *operations: dict[str, Any]) -> None:
     httpx.post(f"{server.url}/ops", json={"ops": list(operations)}, timeout=10).raise_for_status()
 
 
@@ -158,7 +159,7 @@ def put(group: str, id: str, text: str) -> dict[str, Any]:
     return {"op": "set", "group": group, "id": id, "data": {"text": text}}
 
 
-def test_react_hooks_see_sync_changes_delete_and_custom_events(todo_server: DevServer, page: Any) -> None:
+def test_react_hooks_see_sync_changes_delete_and_custom_events(todo_server: InProcessServer, page: Any) -> None:
     group = f"g-{uuid.uuid4().hex[:8]}"
     ops(todo_server, put(group, "a", "first"), put(group, "b", "second"))
     page.goto(f"{todo_server.url}/demo/inspector.html?stream=todo&group={group}&id=a&event=ping")
@@ -189,7 +190,7 @@ def test_react_hooks_see_sync_changes_delete_and_custom_events(todo_server: DevS
     assert page.problems == []
 
 
-def test_official_clients_send_the_token_as_motia_does(todo_server: DevServer, page: Any) -> None:
+def test_official_clients_send_the_token_as_motia_does(todo_server: InProcessServer, page: Any) -> None:
     group = f"private-{uuid.uuid4().hex[:8]}"
     ops(todo_server, put(group, "a", "secret"))
     # ?token= makes the page pass protocols ['Authorization', token] to MotiaStreamProvider.
@@ -198,7 +199,7 @@ def test_official_clients_send_the_token_as_motia_does(todo_server: DevServer, p
     assert page.problems == []
 
 
-def test_official_clients_only_see_a_refused_join_as_an_error_event(todo_server: DevServer, page: Any) -> None:
+def test_official_clients_only_see_a_refused_join_as_an_error_event(todo_server: InProcessServer, page: Any) -> None:
     """The server refuses both joins with error frames; the hooks' state never changes, and the
     only signal is a custom ``error`` event that useStreamEventHandler catches only if its effect
     ran before the frame came (a race the page cannot win for sure)."""
@@ -216,7 +217,7 @@ def test_official_clients_only_see_a_refused_join_as_an_error_event(todo_server:
         assert "STREAM_ACCESS_DENIED" in shown
 
 
-def test_official_clients_retry_a_refused_token_every_two_seconds(todo_server: DevServer, page: Any) -> None:
+def test_official_clients_retry_a_refused_token_every_two_seconds(todo_server: InProcessServer, page: Any) -> None:
     """Motia's browser client has no auth error: a refused handshake is just a close, retried
     every 2 s forever (what docs/clients.md warns about; our Python client raises instead)."""
     opened: list[float] = []
@@ -233,7 +234,8 @@ def test_official_clients_retry_a_refused_token_every_two_seconds(todo_server: D
 
 
 # -- the pet's room: presence, client events, and the SSE fallback ------------------------------------------
-def test_two_pages_see_each_other_watching_and_chat_with_a_typing_indicator(shelter: DevServer, context: Any) -> None:
+def test_two_pages_see_each_other_watching_and_chat_with_a_typing_indicator(shelter: InProcessServer,
+                                                                              context: Any) -> None:
     """Presence ("who's watching this pet") and client events (typing, say) on the petRoom stream,
     between two real pages; a page that closes leaves the other's list."""
     ann, bob = context.new_page(), context.new_page()
@@ -267,7 +269,7 @@ def test_two_pages_see_each_other_watching_and_chat_with_a_typing_indicator(shel
     ann.close()
 
 
-def test_a_refused_chat_line_shows_the_servers_error(shelter: DevServer, page: Any) -> None:
+def test_a_refused_chat_line_shows_the_servers_error(shelter: InProcessServer, page: Any) -> None:
     """The room's schema caps a line at 500 characters: the server answers an error event and the
     page stays joined."""
     page.goto(f"{shelter.url}/demo/?name=dee")
@@ -284,7 +286,7 @@ def test_a_refused_chat_line_shows_the_servers_error(shelter: DevServer, page: A
     assert page.problems == []
 
 
-def test_without_a_websocket_the_page_reads_the_streams_over_sse(shelter: DevServer, page: Any,
+def test_without_a_websocket_the_page_reads_the_streams_over_sse(shelter: InProcessServer, page: Any,
                                                                    screenshot: Callable[[Any, str], Path]) -> None:
     """The WebSocket address does not answer (a proxy that drops upgrades): the page falls back to
     Server-Sent Events for the pet's progress and, read-only, for its room."""

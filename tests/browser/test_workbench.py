@@ -21,6 +21,7 @@ from playwright.sync_api import expect
 
 from tests.browser.lab_project import write_lab
 from tests.support.dev_server import REPO, DevServer
+from tests.support.inprocess import InProcessServer
 
 pytestmark = pytest.mark.slow
 
@@ -37,25 +38,25 @@ BOXES_JS = """() => [...document.querySelectorAll('#flow-canvas .flow-node')].ma
 
 
 @pytest.fixture(scope="module")
-def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    server = DevServer(REPO, tmp_path_factory.mktemp("workbench-app"), env=PET_ENV).start()
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
+    server = InProcessServer(REPO, tmp_path_factory.mktemp("workbench-app"), env=PET_ENV).start()
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="module")
-def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
     root = write_lab(tmp_path_factory.mktemp("lab-project"))
-    server = DevServer(root, tmp_path_factory.mktemp("lab-data")).start()
+    server = InProcessServer(root, tmp_path_factory.mktemp("lab-data")).start()
     yield server
     server.stop()
 
 
-def steps_of(server: DevServer) -> dict[str, dict[str, Any]]:
+def steps_of(server: DevServer | InProcessServer) -> dict[str, dict[str, Any]]:
     return {s["name"]: s for s in httpx.get(f"{server.url}/__motia/steps").json()["steps"]}
 
 
-def has_pets(server: DevServer) -> bool:
+def has_pets(server: DevServer | InProcessServer) -> bool:
     return "CreatePet" in steps_of(server)
 
 
@@ -70,7 +71,7 @@ def overlapping(boxes: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return found
 
 
-def create_through_endpoints(page: Any, server: DevServer) -> tuple[str, dict[str, Any]]:
+def create_through_endpoints(page: Any, server: DevServer | InProcessServer) -> tuple[str, dict[str, Any]]:
     """Open the create endpoint (pets, else the OpenAI example), send it, return (step, body)."""
     if has_pets(server):
         step, body = "CreatePet", {"name": "Biscuit", "species": "dog", "ageMonths": 14}
@@ -87,7 +88,7 @@ def create_through_endpoints(page: Any, server: DevServer) -> tuple[str, dict[st
 
 
 # -- Flows -------------------------------------------------------------------------------------------
-def test_flow_diagrams_show_every_step_and_topic_without_overlaps(app_server: DevServer, page: Any,
+def test_flow_diagrams_show_every_step_and_topic_without_overlaps(app_server: InProcessServer, page: Any,
                                                                   screenshot: Any) -> None:
     steps = steps_of(app_server)
     page.goto(f"{app_server.url}/")
@@ -145,7 +146,7 @@ def test_flow_diagrams_show_every_step_and_topic_without_overlaps(app_server: De
     assert page.problems == []
 
 
-def test_virtual_edges_are_dotted_and_noop_steps_drawn(lab_server: DevServer, page: Any, screenshot: Any) -> None:
+def test_virtual_edges_are_dotted_and_noop_steps_drawn(lab_server: InProcessServer, page: Any, screenshot: Any) -> None:
     page.goto(f"{lab_server.url}/#/flows/lab")
     expect(page.locator('.flow-node[data-step="Review"]')).to_have_class(re.compile(r"\bnode-noop\b"))
     expect(page.locator('.flow-node[data-step="Nightly"]')).to_have_class(re.compile(r"\bnode-cron\b"))
@@ -159,7 +160,7 @@ def test_virtual_edges_are_dotted_and_noop_steps_drawn(lab_server: DevServer, pa
 
 
 # -- Endpoints → live item → trace → logs ------------------------------------------------------------
-def test_call_an_endpoint_watch_the_item_live_then_open_its_trace_and_logs(app_server: DevServer, page: Any,
+def test_call_an_endpoint_watch_the_item_live_then_open_its_trace_and_logs(app_server: InProcessServer, page: Any,
                                                                             screenshot: Any) -> None:
     pets = has_pets(app_server)
     step, body = create_through_endpoints(page, app_server)
@@ -231,7 +232,7 @@ def test_call_an_endpoint_watch_the_item_live_then_open_its_trace_and_logs(app_s
     assert page.problems == []
 
 
-def test_traces_and_logs_update_while_the_trace_runs(app_server: DevServer, page: Any) -> None:
+def test_traces_and_logs_update_while_the_trace_runs(app_server: InProcessServer, page: Any) -> None:
     page.goto(f"{app_server.url}/#/traces")
     expect(page.locator("#live")).to_have_class(re.compile(r"\bup\b"))
     if has_pets(app_server):
@@ -259,7 +260,8 @@ def test_traces_and_logs_update_while_the_trace_runs(app_server: DevServer, page
 
 
 # -- Streams and state ------------------------------------------------------------------------------
-def test_streams_view_shows_groups_items_and_clients_live(app_server: DevServer, page: Any, screenshot: Any) -> None:
+def test_streams_view_shows_groups_items_and_clients_live(app_server: InProcessServer, page: Any,
+                                                         screenshot: Any) -> None:
     from websockets.sync.client import connect
 
     pets = has_pets(app_server)
@@ -306,7 +308,8 @@ def test_streams_view_shows_groups_items_and_clients_live(app_server: DevServer,
     assert page.problems == []
 
 
-def test_streams_view_shows_live_analytics_with_a_chart(app_server: DevServer, page: Any, screenshot: Any) -> None:
+def test_streams_view_shows_live_analytics_with_a_chart(app_server: InProcessServer, page: Any,
+                                                       screenshot: Any) -> None:
     """The Streams view's Live card (/__motia/streams/analytics): an app client joins a group and
     frames flow to it; the card shows the client, frames per second, the lag and the group, and the
     chart draws the last seconds."""
@@ -333,7 +336,7 @@ def test_streams_view_shows_live_analytics_with_a_chart(app_server: DevServer, p
     assert page.problems == []
 
 
-def test_state_view_browses_groups_and_follows_writes(lab_server: DevServer, page: Any, screenshot: Any) -> None:
+def test_state_view_browses_groups_and_follows_writes(lab_server: InProcessServer, page: Any, screenshot: Any) -> None:
     page.goto(f"{lab_server.url}/#/state")
     expect(page.locator("#state-items")).to_contain_text("Select a group")
     first = httpx.post(f"{lab_server.url}/jobs", json={"mode": "ok"}).headers["x-trace-id"]
@@ -348,7 +351,7 @@ def test_state_view_browses_groups_and_follows_writes(lab_server: DevServer, pag
 
 
 # -- Queues and dead letters, cron ------------------------------------------------------------------
-def test_dead_letters_can_be_retried_and_dropped(lab_server: DevServer, page: Any, screenshot: Any) -> None:
+def test_dead_letters_can_be_retried_and_dropped(lab_server: InProcessServer, page: Any, screenshot: Any) -> None:
     page.goto(f"{lab_server.url}/#/queues")
     expect(page.locator('#queue-table tr[data-step="RunJob"]')).to_be_visible()
     retried, dropped = (httpx.post(f"{lab_server.url}/jobs", json={"mode": "until-allowed"}).headers["x-trace-id"]
@@ -379,7 +382,7 @@ def test_dead_letters_can_be_retried_and_dropped(lab_server: DevServer, page: An
     assert page.problems == []
 
 
-def test_a_failed_run_shows_its_error_and_stack_in_the_trace(lab_server: DevServer, page: Any,
+def test_a_failed_run_shows_its_error_and_stack_in_the_trace(lab_server: InProcessServer, page: Any,
                                                              screenshot: Any) -> None:
     trace_id = httpx.post(f"{lab_server.url}/jobs", json={"mode": "fail"}).headers["x-trace-id"]
     page.goto(f"{lab_server.url}/#/traces/{trace_id}")
@@ -394,7 +397,7 @@ def test_a_failed_run_shows_its_error_and_stack_in_the_trace(lab_server: DevServ
     assert page.problems == []
 
 
-def test_cron_view_shows_next_runs_and_runs_a_job_now(lab_server: DevServer, page: Any, screenshot: Any) -> None:
+def test_cron_view_shows_next_runs_and_runs_a_job_now(lab_server: InProcessServer, page: Any, screenshot: Any) -> None:
     page.goto(f"{lab_server.url}/#/cron")
     row = page.locator('#cron-table tr.cron-job[data-step="Nightly"]')
     expect(row).to_contain_text("0 3 * * *")
@@ -413,7 +416,7 @@ def test_cron_view_shows_next_runs_and_runs_a_job_now(lab_server: DevServer, pag
     assert page.problems == []
 
 
-def test_the_request_form_fills_path_params_and_shows_errors(app_server: DevServer, page: Any,
+def test_the_request_form_fills_path_params_and_shows_errors(app_server: InProcessServer, page: Any,
                                                              screenshot: Any) -> None:
     if not has_pets(app_server):
         pytest.skip("needs the pet shelter's GET /pets/:id")
@@ -470,7 +473,7 @@ def test_the_page_reconnects_after_a_restart_and_shows_new_steps(tmp_path: Any, 
 
 
 # -- Private streams and state editing --------------------------------------------------------------
-def test_endpoints_watch_an_item_of_a_private_stream_with_a_workbench_token(lab_server: DevServer, page: Any,
+def test_endpoints_watch_an_item_of_a_private_stream_with_a_workbench_token(lab_server: InProcessServer, page: Any,
                                                                             screenshot: Any) -> None:
     def vault_clients() -> int:
         streams = httpx.get(f"{lab_server.url}/__motia/streams").json()["streams"]
@@ -506,7 +509,7 @@ def test_endpoints_watch_an_item_of_a_private_stream_with_a_workbench_token(lab_
     assert page.problems == []
 
 
-def test_state_values_are_edited_and_deleted_in_the_state_view(lab_server: DevServer, page: Any,
+def test_state_values_are_edited_and_deleted_in_the_state_view(lab_server: InProcessServer, page: Any,
                                                                screenshot: Any) -> None:
     api = f"{lab_server.url}/__motia/state"
 

@@ -16,19 +16,20 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.browser.lab_project import write_lab
-from tests.support.dev_server import DevServer
+from tests.support.inprocess import InProcessServer
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    server = DevServer(write_lab(tmp_path_factory.mktemp("lab-api")), tmp_path_factory.mktemp("lab-api-data")).start()
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
+    server = InProcessServer(write_lab(tmp_path_factory.mktemp("lab-api")),
+                             tmp_path_factory.mktemp("lab-api-data")).start()
     yield server
     server.stop()
 
 
-def wait_for_trace(server: DevServer, trace_id: str, status: str = "ok", timeout_s: float = 10) -> dict[str, Any]:
+def wait_for_trace(server: InProcessServer, trace_id: str, status: str = "ok", timeout_s: float = 10) -> dict[str, Any]:
     deadline = time.time() + timeout_s
     while True:
         response = httpx.get(f"{server.url}/__motia/traces/{trace_id}")
@@ -39,7 +40,7 @@ def wait_for_trace(server: DevServer, trace_id: str, status: str = "ok", timeout
         time.sleep(0.05)
 
 
-def test_the_page_is_served_at_root_and_under_motia_with_all_its_assets(lab: DevServer) -> None:
+def test_the_page_is_served_at_root_and_under_motia_with_all_its_assets(lab: InProcessServer) -> None:
     root = httpx.get(f"{lab.url}/")
     assert root.status_code == 200 and "<title>Motia Workbench</title>" in root.text
     assert httpx.get(f"{lab.url}/__motia/").text == root.text
@@ -77,7 +78,7 @@ def test_a_step_that_owns_get_root_keeps_it(tmp_path: Path) -> None:
         async def handler(req, ctx):
             return {"status": 200, "body": {"home": True}}
     '''))
-    server = DevServer(tmp_path, tmp_path / ".motia").start()
+    server = InProcessServer(tmp_path, tmp_path / ".motia").start()
     try:
         assert httpx.get(f"{server.url}/").json() == {"home": True}
         assert "<title>Motia Workbench</title>" in httpx.get(f"{server.url}/__motia/").text
@@ -85,7 +86,7 @@ def test_a_step_that_owns_get_root_keeps_it(tmp_path: Path) -> None:
         server.stop()
 
 
-def test_a_trace_holds_its_runs_and_what_they_did(lab: DevServer) -> None:
+def test_a_trace_holds_its_runs_and_what_they_did(lab: InProcessServer) -> None:
     response = httpx.post(f"{lab.url}/jobs", json={"mode": "ok"})
     assert response.status_code == 202
     trace_id = response.headers["x-trace-id"]
@@ -114,7 +115,7 @@ def test_a_trace_holds_its_runs_and_what_they_did(lab: DevServer) -> None:
     assert httpx.get(f"{lab.url}/__motia/traces/NOPE-1").status_code == 404
 
 
-def test_logs_are_filtered_by_trace_step_and_level(lab: DevServer) -> None:
+def test_logs_are_filtered_by_trace_step_and_level(lab: InProcessServer) -> None:
     good = httpx.post(f"{lab.url}/jobs", json={"mode": "ok"}).headers["x-trace-id"]
     bad = httpx.post(f"{lab.url}/jobs", json={"mode": "fail"}).headers["x-trace-id"]
     wait_for_trace(lab, good)
@@ -131,7 +132,7 @@ def test_logs_are_filtered_by_trace_step_and_level(lab: DevServer) -> None:
     assert len(logs(limit="1")) == 1
 
 
-def test_the_live_feed_pushes_logs_traces_state_and_stream_changes(lab: DevServer) -> None:
+def test_the_live_feed_pushes_logs_traces_state_and_stream_changes(lab: InProcessServer) -> None:
     with connect(f"{lab.ws_url}/__motia/ws") as ws:
         trace_id = httpx.post(f"{lab.url}/jobs", json={"mode": "ok"}).headers["x-trace-id"]
         frames: list[dict[str, Any]] = []
@@ -148,7 +149,7 @@ def test_the_live_feed_pushes_logs_traces_state_and_stream_changes(lab: DevServe
     assert all(s["clients"] == 0 for s in httpx.get(f"{lab.url}/__motia/streams").json()["streams"])
 
 
-def test_run_now_starts_a_cron_step_as_its_own_trace(lab: DevServer) -> None:
+def test_run_now_starts_a_cron_step_as_its_own_trace(lab: InProcessServer) -> None:
     response = httpx.post(f"{lab.url}/__motia/cron/Nightly/run")
     assert response.status_code == 202
     trace = wait_for_trace(lab, response.json()["traceId"])
@@ -176,7 +177,7 @@ def join(ws: Any, stream: str, group: str, id: str | None = None) -> str:
             return event["event"]["data"]["code"]  # type: ignore[no-any-return]
 
 
-def test_the_stream_token_endpoint_lets_the_workbench_join_one_group_of_a_private_stream(lab: DevServer) -> None:
+def test_the_stream_token_endpoint_lets_the_workbench_join_one_group_of_a_private_stream(lab: InProcessServer) -> None:
     streams = {s["name"]: s for s in httpx.get(f"{lab.url}/__motia/streams").json()["streams"]}
     assert streams["vault"]["public"] is False and streams["jobs"]["public"] is True
     group = httpx.post(f"{lab.url}/secret-jobs").headers["x-trace-id"]
@@ -230,7 +231,7 @@ def next_state_frame(feed: Any) -> dict[str, Any]:
             return frame["data"]  # type: ignore[no-any-return]
 
 
-def test_state_can_be_edited_and_deleted_through_the_api(lab: DevServer) -> None:
+def test_state_can_be_edited_and_deleted_through_the_api(lab: InProcessServer) -> None:
     url = f"{lab.url}/__motia/state/settings/limits"
     with connect(f"{lab.ws_url}/__motia/ws") as feed:
         saved = httpx.put(url, content=b'{"max": 3, "names": ["a"]}', headers={"content-type": "application/json"})

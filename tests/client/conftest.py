@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.client.project import write_project
-from tests.support.dev_server import DevServer
+from tests.support.inprocess import InProcessServer
 
 
 @pytest.fixture(scope="session")
@@ -16,9 +16,9 @@ def project_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def server(project_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    """One ``motia dev`` for all client tests; each test uses its own group ids."""
-    dev = DevServer(project_root, tmp_path_factory.mktemp("client-data")).start()
+def server(project_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
+    """One ``motia dev`` app for all client tests; each test uses its own group ids."""
+    dev = InProcessServer(project_root, tmp_path_factory.mktemp("client-data")).start()
     yield dev
     dev.stop()
 

@@ -10,12 +10,12 @@ import websockets
 from motia_runtime.client import Backoff, ConnectionStatus, StreamClient
 from motia_runtime.errors import StreamAuthError, StreamConnectionError, StreamSubscriptionError
 from tests.client.project import GOOD_TOKEN, ops, todo
-from tests.support.dev_server import DevServer
+from tests.support.inprocess import InProcessServer
 
 pytestmark = pytest.mark.slow
 
 
-async def test_a_good_token_is_sent_as_motia_does_and_opens_private_groups(server: DevServer) -> None:
+async def test_a_good_token_is_sent_as_motia_does_and_opens_private_groups(server: InProcessServer) -> None:
     async with StreamClient(server.ws_url, auth_token=GOOD_TOKEN) as client:
         sub = client.subscribe_item("todo", "private-alice", "a")
         await sub.ready(5)
@@ -26,7 +26,7 @@ async def test_a_good_token_is_sent_as_motia_does_and_opens_private_groups(serve
                 break
 
 
-async def test_a_bad_token_is_refused_with_a_clear_error(server: DevServer) -> None:
+async def test_a_bad_token_is_refused_with_a_clear_error(server: InProcessServer) -> None:
     client = StreamClient(server.ws_url, auth_token="stolen", backoff=Backoff(initial=0.01, maximum=0.01))
     with pytest.raises(StreamAuthError, match="refused"):
         await client.connect(timeout=5)
@@ -39,7 +39,7 @@ async def test_a_bad_token_is_refused_with_a_clear_error(server: DevServer) -> N
     await client.close()
 
 
-async def test_a_subscription_without_connect_fails_instead_of_retrying(server: DevServer) -> None:
+async def test_a_subscription_without_connect_fails_instead_of_retrying(server: InProcessServer) -> None:
     client = StreamClient(server.ws_url, auth_token="stolen", backoff=Backoff(initial=0.01, maximum=0.01))
     attempts: list[ConnectionStatus] = []
     client.on_status(attempts.append)
@@ -53,7 +53,7 @@ async def test_a_subscription_without_connect_fails_instead_of_retrying(server: 
     await client.close()
 
 
-async def test_the_server_refuses_the_handshake_itself(server: DevServer) -> None:
+async def test_the_server_refuses_the_handshake_itself(server: InProcessServer) -> None:
     """What the client turns into StreamAuthError: the local host refuses the upgrade."""
     with pytest.raises(websockets.InvalidStatus) as caught:
         await websockets.connect(server.ws_url, subprotocols=["Authorization", "stolen"])  # type: ignore[list-item]

@@ -12,7 +12,7 @@ import pytest
 
 from motia_runtime.client import StreamClient
 from motia_runtime.errors import StreamConnectionError
-from tests.support.dev_server import DevServer
+from tests.support.inprocess import InProcessServer
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +23,7 @@ async def until(predicate: Any, timeout_s: float = 5) -> None:
             await asyncio.sleep(0.02)
 
 
-async def test_presence_and_client_events_between_two_clients(server: DevServer, group: str) -> None:
+async def test_presence_and_client_events_between_two_clients(server: InProcessServer, group: str) -> None:
     ann_client, bob_client = StreamClient(server.ws_url), StreamClient(server.ws_url)
     await ann_client.connect()
     await bob_client.connect()

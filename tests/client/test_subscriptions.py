@@ -10,7 +10,7 @@ import pytest
 from motia_runtime.client import ConnectionStatus, StreamClient
 from motia_runtime.errors import StreamSubscriptionError
 from tests.client.project import ops, todo
-from tests.support.dev_server import DevServer
+from tests.support.inprocess import InProcessServer
 
 pytestmark = pytest.mark.slow
 
@@ -19,7 +19,7 @@ async def next_state(iterator: Any, timeout: float = 5) -> Any:
     return await asyncio.wait_for(anext(iterator), timeout)
 
 
-async def test_item_subscription_follows_sync_create_update_delete(server: DevServer, group: str) -> None:
+async def test_item_subscription_follows_sync_create_update_delete(server: InProcessServer, group: str) -> None:
     async with StreamClient(server.ws_url) as client:
         states = aiter(client.subscribe_item("todo", group, "a"))
         # Our server syncs a missing item as null (Motia sends nothing), so the client knows.
@@ -36,7 +36,7 @@ async def test_item_subscription_follows_sync_create_update_delete(server: DevSe
         assert await next_state(states) is None
 
 
-async def test_group_subscription_maintains_the_list(server: DevServer, group: str) -> None:
+async def test_group_subscription_maintains_the_list(server: InProcessServer, group: str) -> None:
     await ops(server.url, todo(group, "a", "one"), todo(group, "b", "two"))
     async with StreamClient(server.ws_url) as client:
         sub = client.subscribe_group("todo", group)
@@ -54,7 +54,7 @@ async def test_group_subscription_maintains_the_list(server: DevServer, group: s
         assert sub.status == "live"
 
 
-async def test_same_millisecond_updates_are_all_applied(server: DevServer, group: str) -> None:
+async def test_same_millisecond_updates_are_all_applied(server: InProcessServer, group: str) -> None:
     """Motia's clients drop an update stamped in the same ms as the previous frame; the
     per-item ``version`` lets ours apply every one, so the final state is the last write."""
     async with StreamClient(server.ws_url) as client:
@@ -75,7 +75,7 @@ async def test_same_millisecond_updates_are_all_applied(server: DevServer, group
         assert [i["text"] for i in listing.state] == ["v19"]
 
 
-async def test_custom_events_reach_group_and_item_subscribers(server: DevServer, group: str) -> None:
+async def test_custom_events_reach_group_and_item_subscribers(server: InProcessServer, group: str) -> None:
     async with StreamClient(server.ws_url) as client:
         listing = client.subscribe_group("todo", group)
         item = client.subscribe_item("todo", group, "a")
@@ -97,7 +97,7 @@ async def test_custom_events_reach_group_and_item_subscribers(server: DevServer,
         assert listing.state == [] and item.state is None
 
 
-async def test_events_iterator_and_off_event(server: DevServer, group: str) -> None:
+async def test_events_iterator_and_off_event(server: InProcessServer, group: str) -> None:
     async with StreamClient(server.ws_url) as client:
         listing = client.subscribe_group("todo", group)
         await listing.ready(5)
@@ -113,7 +113,7 @@ async def test_events_iterator_and_off_event(server: DevServer, group: str) -> N
         assert calls == [1]
 
 
-async def test_unknown_stream_fails_the_subscription(server: DevServer, group: str) -> None:
+async def test_unknown_stream_fails_the_subscription(server: InProcessServer, group: str) -> None:
     async with StreamClient(server.ws_url) as client:
         sub = client.subscribe_group("nope", group)
         with pytest.raises(StreamSubscriptionError) as caught:
@@ -128,7 +128,7 @@ async def test_unknown_stream_fails_the_subscription(server: DevServer, group: s
         assert await client.subscribe_group("todo", group).ready(5) == []
 
 
-async def test_access_denied_is_raised_on_the_subscription(server: DevServer) -> None:
+async def test_access_denied_is_raised_on_the_subscription(server: InProcessServer) -> None:
     async with StreamClient(server.ws_url) as client:  # anonymous: private groups are refused
         errors: list[BaseException] = []
         sub = client.subscribe_item("todo", "private-1", "a")
@@ -139,7 +139,7 @@ async def test_access_denied_is_raised_on_the_subscription(server: DevServer) ->
         assert errors == [caught.value]
 
 
-async def test_close_sends_leave_and_ends_iterators(server: DevServer, group: str) -> None:
+async def test_close_sends_leave_and_ends_iterators(server: InProcessServer, group: str) -> None:
     async with StreamClient(server.ws_url) as client:
         first = client.subscribe_item("todo", group, "a")
         second = client.subscribe_item("todo", group, "a")

@@ -10,12 +10,12 @@ import pytest
 
 from motia_runtime.client.sync import collect, watch_group, watch_item
 from motia_runtime.errors import StreamAuthError
-from tests.support.dev_server import DevServer
+from tests.support.inprocess import InProcessServer
 
 pytestmark = pytest.mark.slow
 
 
-def post(server: DevServer, *operations: dict) -> None:  # type: ignore[type-arg]
+def post(server: InProcessServer, *operations: dict) -> None:  # type: ignore[type-arg]
     httpx.post(f"{server.url}/ops", json={"ops": list(operations)}, timeout=10).raise_for_status()
 
 
@@ -25,7 +25,7 @@ def later(delay: float, fn, *args) -> threading.Thread:  # type: ignore[no-untyp
     return thread
 
 
-def test_watch_item_yields_states_until_the_caller_stops(server: DevServer, group: str) -> None:
+def test_watch_item_yields_states_until_the_caller_stops(server: InProcessServer, group: str) -> None:
     seen = []
     writer = None
     for state in watch_item(server.ws_url, "todo", group, "a"):
@@ -39,7 +39,7 @@ def test_watch_item_yields_states_until_the_caller_stops(server: DevServer, grou
     assert seen == [None, "1", "2"]
 
 
-def test_watch_group_and_collect(server: DevServer, group: str) -> None:
+def test_watch_group_and_collect(server: InProcessServer, group: str) -> None:
     post(server, {"op": "set", "group": group, "id": "x", "data": {"text": "x"}})
     states = watch_group(server.ws_url, "todo", group)
     assert [i["id"] for i in next(states)] == ["x"]
@@ -53,7 +53,7 @@ def test_watch_group_and_collect(server: DevServer, group: str) -> None:
         collect(server.ws_url, "todo", group, "x", until=lambda item: False, timeout=0.3)
 
 
-def test_helpers_raise_auth_errors(server: DevServer, group: str) -> None:
+def test_helpers_raise_auth_errors(server: InProcessServer, group: str) -> None:
     with pytest.raises(StreamAuthError):
         collect(server.ws_url, "todo", group, auth_token="stolen", timeout=5)
     with pytest.raises(StreamAuthError):

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.client.project import ops, todo
-from tests.support.dev_server import DevServer
+from tests.support.inprocess import InProcessServer
 
 pytestmark = pytest.mark.slow
 
@@ -73,7 +73,8 @@ async def wait_open(proc: asyncio.subprocess.Process) -> None:
     assert b"motia watch: open" in line, line
 
 
-async def test_watch_group_json_prints_every_change(server: DevServer, group: str, start_watch: StartWatch) -> None:
+async def test_watch_group_json_prints_every_change(server: InProcessServer, group: str,
+                                                    start_watch: StartWatch) -> None:
     proc = await start_watch("todo", group, "--url", server.ws_url, "--json")
     await wait_open(proc)
     first = json.loads(await read_line(proc))
@@ -93,7 +94,7 @@ async def test_watch_group_json_prints_every_change(server: DevServer, group: st
     assert "Traceback" not in err
 
 
-async def test_watch_item_human_output(server: DevServer, group: str, start_watch: StartWatch) -> None:
+async def test_watch_item_human_output(server: InProcessServer, group: str, start_watch: StartWatch) -> None:
     await ops(server.url, todo(group, "a", "hello"))
     proc = await start_watch("todo", group, "a", "--url", server.ws_url)
     await wait_open(proc)
@@ -105,7 +106,7 @@ async def test_watch_item_human_output(server: DevServer, group: str, start_watc
     assert code == 0 and "Traceback" not in err
 
 
-async def test_watch_with_a_bad_token_exits_with_the_reason(server: DevServer, group: str,
+async def test_watch_with_a_bad_token_exits_with_the_reason(server: InProcessServer, group: str,
                                                             start_watch: StartWatch) -> None:
     proc = await start_watch("todo", group, "--url", server.ws_url, "--token", "stolen")
     out, err = await asyncio.wait_for(proc.communicate(), 15)
@@ -114,14 +115,14 @@ async def test_watch_with_a_bad_token_exits_with_the_reason(server: DevServer, g
     assert out == b""
 
 
-async def test_watch_an_unknown_stream_says_so(server: DevServer, group: str, start_watch: StartWatch) -> None:
+async def test_watch_an_unknown_stream_says_so(server: InProcessServer, group: str, start_watch: StartWatch) -> None:
     proc = await start_watch("nope", group, "--url", server.ws_url)
     _, err = await asyncio.wait_for(proc.communicate(), 15)
     assert proc.returncode == 1 and "STREAM_NOT_FOUND" in err.decode()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-async def test_watch_stops_on_a_signal_it_inherited_as_ignored(server: DevServer, group: str,
+async def test_watch_stops_on_a_signal_it_inherited_as_ignored(server: InProcessServer, group: str,
                                                                start_watch: StartWatch, sig: int) -> None:
     proc = await start_watch("todo", group, "--url", server.ws_url, ignoring_signals=True)
     await wait_open(proc)

@@ -22,7 +22,7 @@ import pytest
 
 from motia_runtime.ports.streams import StreamStore
 from motia_runtime.testing.store_contract import StreamStoreContract
-from tests.support.dev_server import DevServer
+from tests.support.inprocess import InProcessServer
 from tests.support.ws import StreamSocket
 
 APP = Path(__file__).parent / "custom_app"
@@ -53,18 +53,18 @@ async def test_the_example_store_keeps_items_and_stamps_across_a_restart(tmp_pat
 
 @pytest.fixture
 def dev(tmp_path: Path) -> Any:
-    server = DevServer(APP, tmp_path / "data", env={"TODOS_FILE": str(tmp_path / "todos.json")})
+    server = InProcessServer(APP, tmp_path / "data", env={"TODOS_FILE": str(tmp_path / "todos.json")})
     yield server.start()
     server.stop()
 
 
-async def _post(server: DevServer, path: str, body: dict[str, Any]) -> httpx.Response:
+async def _post(server: InProcessServer, path: str, body: dict[str, Any]) -> httpx.Response:
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
         return await client.post(path, json=body)
 
 
 @pytest.mark.slow
-async def test_motia_dev_serves_a_custom_stream_from_its_own_store(dev: DevServer, tmp_path: Path) -> None:
+async def test_motia_dev_serves_a_custom_stream_from_its_own_store(dev: InProcessServer, tmp_path: Path) -> None:
     ws = await StreamSocket.connect(dev.ws_url)
     await ws.join("todos", "list")
     await ws.join("drafts", "list")

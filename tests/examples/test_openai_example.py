@@ -8,23 +8,24 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.dev_server import REPO, DevServer
+from tests.support.dev_server import REPO
 from tests.support.fake_openai import FakeOpenAI
+from tests.support.inprocess import InProcessServer
 from tests.support.ws import MotiaItemState, StreamSocket
 
 REPLY = "Streams push every chunk of this reply to the browser as it arrives."
 
 
 @pytest.fixture
-def server_with_model(tmp_path: Path, fake_openai: FakeOpenAI) -> Iterator[DevServer]:
+def server_with_model(tmp_path: Path, fake_openai: FakeOpenAI) -> Iterator[InProcessServer]:
     fake_openai.reply = REPLY
     env = {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": fake_openai.base_url}
-    server = DevServer(REPO, tmp_path / "data", env=env).start()
+    server = InProcessServer(REPO, tmp_path / "data", env=env).start()
     yield server
     server.stop()
 
 
-async def _watch_message(server: DevServer, prompt: str) -> tuple[dict, list[dict], MotiaItemState]:
+async def _watch_message(server: InProcessServer, prompt: str) -> tuple[dict, list[dict], MotiaItemState]:
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
         response = await http.post("/open-ai", json={"message": prompt})
     assert response.status_code == 200
@@ -40,7 +41,8 @@ async def _watch_message(server: DevServer, prompt: str) -> tuple[dict, list[dic
     return body, frames, state
 
 
-async def test_the_reply_fills_the_item_chunk_by_chunk(server_with_model: DevServer, fake_openai: FakeOpenAI) -> None:
+async def test_the_reply_fills_the_item_chunk_by_chunk(server_with_model: InProcessServer,
+                                                      fake_openai: FakeOpenAI) -> None:
     body, frames, state = await _watch_message(server_with_model, "Say something about streams")
     assert body["message"] == "" and body["id"] == "message"
     assert body["__motia"] == {"type": "state-stream", "streamName": "openai", "groupId": body["__motia"]["groupId"],
@@ -57,7 +59,7 @@ async def test_the_reply_fills_the_item_chunk_by_chunk(server_with_model: DevSer
 
 
 async def test_without_a_key_a_fallback_message_is_streamed(tmp_path: Path) -> None:
-    server = DevServer(REPO, tmp_path / "data").start()
+    server = InProcessServer(REPO, tmp_path / "data").start()
     try:
         _, frames, state = await _watch_message(server, "hello")
     finally:
@@ -70,7 +72,7 @@ async def test_without_a_key_a_fallback_message_is_streamed(tmp_path: Path) -> N
 async def test_an_api_error_streams_the_fallback_instead_of_crashing(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
     fake_openai.fail_with = 500
     env = {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": fake_openai.base_url}
-    server = DevServer(REPO, tmp_path / "data", env=env).start()
+    server = InProcessServer(REPO, tmp_path / "data", env=env).start()
     try:
         _, _, state = await _watch_message(server, "hi")
     finally:

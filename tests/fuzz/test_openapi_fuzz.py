@@ -10,21 +10,22 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.dev_server import REPO, DevServer
+from tests.support.dev_server import REPO
+from tests.support.inprocess import InProcessServer
 
 ST = Path(sys.executable).with_name("st")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
     # Short pauses keep the pet shelter's background stages from piling up under the fuzzer.
     env = {"PET_STAGE_DELAY_MS": "5", "PET_FIELD_DELAY_MS": "1"}
-    dev = DevServer(REPO, tmp_path_factory.mktemp("fuzz"), env=env).start()
+    dev = InProcessServer(REPO, tmp_path_factory.mktemp("fuzz"), env=env).start()
     yield dev
     dev.stop()
 
 
-def test_the_served_document_matches_motia_openapi(server: DevServer) -> None:
+def test_the_served_document_matches_motia_openapi(server: InProcessServer) -> None:
     served = httpx.get(f"{server.url}/openapi.json").json()
     written = subprocess.run([sys.executable, "-m", "motia_runtime", "openapi", "--root", str(REPO)],
                              capture_output=True, text=True, check=True).stdout
@@ -33,7 +34,7 @@ def test_the_served_document_matches_motia_openapi(server: DevServer) -> None:
     assert {"/pets", "/pets/{id}", "/open-ai"} <= set(served["paths"])
 
 
-def test_fuzzing_every_api_step_finds_no_server_error(server: DevServer) -> None:
+def test_fuzzing_every_api_step_finds_no_server_error(server: InProcessServer) -> None:
     result = subprocess.run(
         [str(ST), "run", f"{server.url}/openapi.json", "--checks", "not_a_server_error",
          "--max-examples", "25", "--generation-deterministic", "--request-timeout", "10",

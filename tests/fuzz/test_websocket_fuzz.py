@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from websockets.sync.client import ClientConnection, connect
 
 from motia_runtime.testing import CloudSim
-from tests.support.dev_server import DevServer
+from tests.support.inprocess import InProcessServer
 
 pytestmark = pytest.mark.slow
 
@@ -102,12 +102,12 @@ SETTINGS = settings(max_examples=150, deadline=None, derandomize=True,
 
 # -- the local server -----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DevServer, ClientConnection]]:
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[InProcessServer, ClientConnection]]:
     root = tmp_path_factory.mktemp("ws-fuzz")
     (root / "streams").mkdir()
     (root / "streams" / "items_stream.py").write_text(STREAM)
     (root / "streams" / "vault_stream.py").write_text(PRIVATE)
-    dev = DevServer(root, tmp_path_factory.mktemp("ws-fuzz-data")).start()
+    dev = InProcessServer(root, tmp_path_factory.mktemp("ws-fuzz-data")).start()
     try:
         with connect(dev.ws_url, max_size=None) as ws:
             yield dev, ws
@@ -130,14 +130,14 @@ def _local_answers(ws: ClientConnection) -> list[dict[str, Any]]:
 @SETTINGS
 @given(case=frames)
 def test_local_every_bad_frame_is_answered_and_the_connection_lives(
-        local: tuple[DevServer, ClientConnection], case: tuple[str, str | bytes]) -> None:
+        local: tuple[InProcessServer, ClientConnection], case: tuple[str, str | bytes]) -> None:
     _, ws = local
     kind, frame = case
     ws.send(frame)
     check(kind, frame, _local_answers(ws))
 
 
-def test_local_server_is_up_after_the_fuzzing(local: tuple[DevServer, ClientConnection]) -> None:
+def test_local_server_is_up_after_the_fuzzing(local: tuple[InProcessServer, ClientConnection]) -> None:
     server, ws = local
     assert _local_answers(ws) == []  # the same connection still answers
     assert httpx.get(f"{server.url}/__motia/health").status_code == 200

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.dev_server import DevServer
+from tests.support.inprocess import InProcessServer
 from tests.support.project_files import write_project
 from tests.support.ws import StreamSocket
 
@@ -58,9 +58,9 @@ FILES = {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
     root = write_project(tmp_path_factory.mktemp("ce_app"), FILES)
-    dev = DevServer(Path(root), tmp_path_factory.mktemp("ce-data")).start()
+    dev = InProcessServer(Path(root), tmp_path_factory.mktemp("ce-data")).start()
     yield dev
     dev.stop()
 
@@ -77,7 +77,7 @@ def error_of(frame: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-async def test_a_client_event_reaches_the_other_subscribers_and_triggers(server: DevServer) -> None:
+async def test_a_client_event_reaches_the_other_subscribers_and_triggers(server: InProcessServer) -> None:
     alice, bob = await StreamSocket.connect(server.ws_url), await StreamSocket.connect(server.ws_url)
     try:
         for ws in (alice, bob):
@@ -101,7 +101,7 @@ async def test_a_client_event_reaches_the_other_subscribers_and_triggers(server:
         await bob.conn.close()
 
 
-async def test_every_refusal_is_an_error_event_and_the_connection_stays(server: DevServer) -> None:
+async def test_every_refusal_is_an_error_event_and_the_connection_stays(server: InProcessServer) -> None:
     ws = await StreamSocket.connect(server.ws_url)
     try:
         cases = [

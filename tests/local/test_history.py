@@ -15,6 +15,7 @@ import httpx
 
 from tests.local.conftest import APP
 from tests.support.dev_server import DevServer
+from tests.support.inprocess import InProcessServer
 from tests.support.ws import StreamSocket
 
 WINDOW_MS = 300_000  # MOTIA_STREAM_REPLAY_S's default: the items stream sets no window of its own
@@ -25,7 +26,7 @@ def _kind(frame: dict[str, Any]) -> str:
     return event["type"] if event["type"] != "event" else event["event"]["type"]
 
 
-async def _join(server: DevServer, group: str, **extra: Any) -> list[dict[str, Any]]:
+async def _join(server: DevServer | InProcessServer, group: str, **extra: Any) -> list[dict[str, Any]]:
     ws = await StreamSocket.connect(server.ws_url)
     data = {"streamName": "items", "groupId": group, "subscriptionId": "s1", **extra}
     await ws.conn.send(json.dumps({"type": "join", "data": data}))
@@ -34,7 +35,7 @@ async def _join(server: DevServer, group: str, **extra: Any) -> list[dict[str, A
     return frames
 
 
-def _items(server: DevServer, group: str, id: str, body: dict[str, Any]) -> httpx.Response:
+def _items(server: DevServer | InProcessServer, group: str, id: str, body: dict[str, Any]) -> httpx.Response:
     return httpx.post(f"{server.url}/items/{group}/{id}", json=body, timeout=10)
 
 
@@ -84,7 +85,7 @@ async def test_a_client_resuming_after_a_restart_gets_the_events_it_missed(tmp_p
         restarted.stop()
 
 
-async def test_an_expired_item_is_pushed_as_a_delete_and_no_longer_read(server: DevServer) -> None:
+async def test_an_expired_item_is_pushed_as_a_delete_and_no_longer_read(server: InProcessServer) -> None:
     group = f"g-{uuid.uuid4().hex[:8]}"
     ws = await StreamSocket.connect(server.ws_url)
     try:
@@ -112,7 +113,7 @@ async def test_an_expired_item_is_pushed_as_a_delete_and_no_longer_read(server: 
     assert lone not in _items(server, lone, "x", {"op": "groups"}).json()["groups"]
 
 
-def test_a_ttl_that_is_not_a_positive_number_is_refused_at_the_call(server: DevServer) -> None:
+def test_a_ttl_that_is_not_a_positive_number_is_refused_at_the_call(server: InProcessServer) -> None:
     group = f"g-{uuid.uuid4().hex[:8]}"
     for bad in (0, -5, "10", True, -0.5):
         response = _items(server, group, "a", {"op": "set", "data": {"label": "x"}, "ttl": bad})

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.dev_server import DevServer
+from tests.support.inprocess import InProcessServer
 from tests.support.ws import StreamSocket
 
 pytestmark = pytest.mark.slow
@@ -25,14 +25,14 @@ DEEP = "[" * 100_000 + "]" * 100_000
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    dev = DevServer(APP, tmp_path_factory.mktemp("json-data")).start()
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
+    dev = InProcessServer(APP, tmp_path_factory.mktemp("json-data")).start()
     yield dev
     dev.stop()
 
 
 @pytest.fixture
-def http(server: DevServer) -> Iterator[httpx.Client]:
+def http(server: InProcessServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=10) as client:
         yield client
 
@@ -55,7 +55,7 @@ def test_huge_integers_and_deep_nesting_are_a_400_on_every_endpoint(http: httpx.
     assert http.get("/__motia/health").status_code == 200
 
 
-def test_a_join_with_a_5001_digit_since_gets_an_error_event_and_the_connection_stays(server: DevServer) -> None:
+def test_a_join_with_a_5001_digit_since_gets_an_error_event_and_the_connection_stays(server: InProcessServer) -> None:
     async def scenario() -> None:
         client = await StreamSocket.connect(server.ws_url)
         try:
@@ -116,7 +116,7 @@ def test_the_trace_of_a_refused_write_reads_as_plain_json(http: httpx.Client) ->
         assert "ValidationError" in text and "cannot be stored as JSON" in text, kind
 
 
-def test_values_an_older_version_stored_still_read(http: httpx.Client, server: DevServer) -> None:
+def test_values_an_older_version_stored_still_read(http: httpx.Client, server: InProcessServer) -> None:
     """Rows as the previous version wrote them (json.dumps: NaN, Infinity, an escaped lone surrogate)."""
     db = sqlite3.connect(server.data_dir / "motia.db")
     try:

@@ -15,20 +15,20 @@ from motia_runtime.config import StreamConfig
 from motia_runtime.errors import ItemTooLargeError
 from motia_runtime.streams import MAX_ITEM_BYTES, Stream
 from tests.local.conftest import APP
-from tests.support.dev_server import DevServer
+from tests.support.inprocess import InProcessServer
 
 LIMIT = 64 * 1024
 
 
 @pytest.fixture(scope="module")
-def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
     env = {"MOTIA_MAX_BODY_BYTES": str(LIMIT), "MOTIA_CORS_ORIGINS": "https://app.example, https://admin.example"}
-    dev = DevServer(APP, tmp_path_factory.mktemp("limits-data"), env=env).start()
+    dev = InProcessServer(APP, tmp_path_factory.mktemp("limits-data"), env=env).start()
     yield dev
     dev.stop()
 
 
-def test_a_body_over_the_limit_is_a_413_with_a_json_error(limited: DevServer) -> None:
+def test_a_body_over_the_limit_is_a_413_with_a_json_error(limited: InProcessServer) -> None:
     with httpx.Client(base_url=limited.url, timeout=10) as http:
         ok = http.post("/items/g/a", json={"op": "set", "data": {"label": "x" * (LIMIT - 100)}})
         assert ok.status_code == 200
@@ -48,7 +48,7 @@ def test_a_body_over_the_limit_is_a_413_with_a_json_error(limited: DevServer) ->
         assert http.get("/__motia/health").status_code == 200
 
 
-def test_a_lying_content_length_is_refused_before_the_body_is_read(limited: DevServer) -> None:
+def test_a_lying_content_length_is_refused_before_the_body_is_read(limited: InProcessServer) -> None:
     with socket.create_connection(("127.0.0.1", limited.port), timeout=5) as sock:
         sock.sendall(b"POST /items/g/a HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                      b"Content-Length: 10000000000\r\n\r\n{")
@@ -59,7 +59,7 @@ def test_a_lying_content_length_is_refused_before_the_body_is_read(limited: DevS
     assert answer.startswith("HTTP/1.1 413") and '"error"' in answer
 
 
-def test_cors_allows_only_the_configured_origins(limited: DevServer) -> None:
+def test_cors_allows_only_the_configured_origins(limited: InProcessServer) -> None:
     with httpx.Client(base_url=limited.url, timeout=10) as http:
         def preflight(origin: str) -> httpx.Response:
             return http.options("/items/g/a", headers={"origin": origin, "access-control-request-method": "POST"})

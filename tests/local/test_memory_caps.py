@@ -25,7 +25,7 @@ from motia_runtime.hosts.local.traces import (
     DEFAULT_MAX_TRACES,
     TraceRecorder,
 )
-from tests.support.dev_server import DevServer
+from tests.support.inprocess import InProcessServer
 
 APP = Path(__file__).parent / "app"
 CAPS = {"MOTIA_WORKBENCH_TRACES": "5", "MOTIA_WORKBENCH_TRACE_EVENTS": "4", "MOTIA_WORKBENCH_LOGS": "10",
@@ -33,14 +33,14 @@ CAPS = {"MOTIA_WORKBENCH_TRACES": "5", "MOTIA_WORKBENCH_TRACE_EVENTS": "4", "MOT
 
 
 @pytest.fixture(scope="module")
-def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    dev = DevServer(APP, tmp_path_factory.mktemp("capped"), env=CAPS).start()
+def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
+    dev = InProcessServer(APP, tmp_path_factory.mktemp("capped"), env=CAPS).start()
     yield dev
     dev.stop()
 
 
 @pytest.mark.slow
-def test_past_the_caps_the_oldest_traces_go_and_the_workbench_still_answers(capped: DevServer) -> None:
+def test_past_the_caps_the_oldest_traces_go_and_the_workbench_still_answers(capped: InProcessServer) -> None:
     with httpx.Client(base_url=capped.url, timeout=10) as http:
         # One trace with more operations than a trace keeps: 12 stream sets.
         burst = http.post("/items/caps/a", json={"op": "burst", "count": 12})
@@ -65,7 +65,7 @@ def test_past_the_caps_the_oldest_traces_go_and_the_workbench_still_answers(capp
 
 
 @pytest.mark.slow
-def test_the_log_ring_keeps_the_newest_entries_up_to_its_cap(capped: DevServer) -> None:
+def test_the_log_ring_keeps_the_newest_entries_up_to_its_cap(capped: InProcessServer) -> None:
     with httpx.Client(base_url=capped.url, timeout=10) as http:
         for n in range(15):  # each delivery logs "received" with its data
             assert http.post("/emit/undeclared-check", json={"data": {"n": n}}).status_code == 200
@@ -97,7 +97,9 @@ def test_the_caps_default_and_refuse_a_bad_setting(monkeypatch: pytest.MonkeyPat
         TraceRecorder()
 
 
-def test_the_byte_budget_evicts_the_oldest_traces_but_never_the_newest() -> None:
+def test_the_byte_budget_evicts_the_oldest_traces_but_never_the_newest(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in CAPS:  # the default trace events, not the capped server's (it shares this process)
+        monkeypatch.delenv(name, raising=False)
     recorder = TraceRecorder(max_traces=1000, max_bytes=55_000)
     for n in range(20):  # ~10.5 KB per trace: five fit the budget
         recorder.step_started(f"T-{n}", "S", {"type": "cron"})

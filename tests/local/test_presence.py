@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.dev_server import DevServer
+from tests.support.inprocess import InProcessServer
 from tests.support.project_files import write_project
 from tests.support.ws import StreamSocket
 
@@ -41,9 +41,9 @@ FILES = {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
     root = write_project(tmp_path_factory.mktemp("presence_app"), FILES)
-    dev = DevServer(Path(root), tmp_path_factory.mktemp("presence-data")).start()
+    dev = InProcessServer(Path(root), tmp_path_factory.mktemp("presence-data")).start()
     yield dev
     dev.stop()
 
@@ -63,7 +63,7 @@ async def next_custom(ws: StreamSocket, kind: str) -> Any:
     return custom(frames[-1])[1]  # type: ignore[index]
 
 
-async def test_presence_sync_join_and_leave_between_two_clients(server: DevServer) -> None:
+async def test_presence_sync_join_and_leave_between_two_clients(server: InProcessServer) -> None:
     a, b = await StreamSocket.connect(server.ws_url), await StreamSocket.connect(server.ws_url)
     try:
         await join(a, "g1", {"page": "home"}, "sa")

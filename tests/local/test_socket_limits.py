@@ -18,6 +18,7 @@ import pytest
 
 from tests.local.conftest import APP
 from tests.support.dev_server import DevServer
+from tests.support.inprocess import InProcessServer
 from tests.support.raw_socket import seconds_until_closed
 from tests.support.ws import StreamSocket
 
@@ -26,9 +27,11 @@ HEAD_TIMEOUT_S = 1
 
 
 @pytest.fixture(scope="module")
-def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    env = {"MOTIA_WS_MAX_SUBSCRIPTIONS": str(CAP), "MOTIA_HEADER_TIMEOUT_S": str(HEAD_TIMEOUT_S)}
-    dev = DevServer(APP, tmp_path_factory.mktemp("capped-data"), env=env).start()
+def capped(server: InProcessServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
+    # ``server`` (the defaults) is built first: both share this process's environment, and the
+    # subscription cap is read when the app is built.
+    env: dict[str, str | None] = {"MOTIA_WS_MAX_SUBSCRIPTIONS": str(CAP), "MOTIA_HEADER_TIMEOUT_S": str(HEAD_TIMEOUT_S)}
+    dev = InProcessServer(APP, tmp_path_factory.mktemp("capped-data"), env=env).start()
     yield dev
     dev.stop()
 
@@ -38,7 +41,7 @@ def error_of(frame: dict) -> dict | None:
     return event["event"]["data"] if event["type"] == "event" and event["event"]["type"] == "error" else None
 
 
-async def test_a_join_beyond_the_cap_gets_an_error_event_and_the_connection_stays(capped: DevServer) -> None:
+async def test_a_join_beyond_the_cap_gets_an_error_event_and_the_connection_stays(capped: InProcessServer) -> None:
     group = uuid.uuid4().hex
     ws = await StreamSocket.connect(capped.ws_url)
     try:
@@ -68,7 +71,7 @@ async def test_a_join_beyond_the_cap_gets_an_error_event_and_the_connection_stay
         await ws.close()
 
 
-async def test_the_cap_is_1000_subscriptions_by_default(server: DevServer) -> None:
+async def test_the_cap_is_1000_subscriptions_by_default(server: InProcessServer) -> None:
     group = uuid.uuid4().hex
     ws = await StreamSocket.connect(server.ws_url, max_size=None)
     try:
@@ -139,14 +142,14 @@ async def test_closing_10000_subscriptions_never_stalls_another_client(roomy: De
     b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n",  # half a handshake
     b"",  # nothing at all
 ])
-def test_a_request_head_that_does_not_arrive_in_time_is_closed(capped: DevServer, sent: bytes) -> None:
+def test_a_request_head_that_does_not_arrive_in_time_is_closed(capped: InProcessServer, sent: bytes) -> None:
     with socket.create_connection(("127.0.0.1", capped.port), timeout=5) as sock:
         sock.sendall(sent)
         elapsed = seconds_until_closed(sock, HEAD_TIMEOUT_S + 5)
     assert HEAD_TIMEOUT_S * 0.8 <= elapsed <= HEAD_TIMEOUT_S + 3
 
 
-def test_the_head_deadline_applies_to_each_request_of_a_keep_alive_connection(capped: DevServer) -> None:
+def test_the_head_deadline_applies_to_each_request_of_a_keep_alive_connection(capped: InProcessServer) -> None:
     with socket.create_connection(("127.0.0.1", capped.port), timeout=5) as sock:
         time.sleep(HEAD_TIMEOUT_S * 0.6)  # part of the time goes before the request begins...
         sock.sendall(b"GET /__motia/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")

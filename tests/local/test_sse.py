@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.dev_server import DevServer
+from tests.support.inprocess import InProcessServer
 from tests.support.project_files import write_project
 
 pytestmark = pytest.mark.slow
@@ -52,9 +52,9 @@ FILES = {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
     root = write_project(tmp_path_factory.mktemp("sse_app"), FILES)
-    dev = DevServer(Path(root), tmp_path_factory.mktemp("sse-data"), env={"MOTIA_SSE_KEEPALIVE_S": "1"}).start()
+    dev = InProcessServer(Path(root), tmp_path_factory.mktemp("sse-data"), env={"MOTIA_SSE_KEEPALIVE_S": "1"}).start()
     yield dev
     dev.stop()
 
@@ -72,12 +72,12 @@ async def events(response: httpx.Response) -> AsyncIterator[tuple[str | None, An
             event_id = None
 
 
-async def write(server: DevServer, **body: Any) -> None:
+async def write(server: InProcessServer, **body: Any) -> None:
     async with httpx.AsyncClient() as client:
         assert (await client.post(f"{server.url}/w", json=body)).status_code == 200
 
 
-async def test_sse_sends_the_sync_then_each_change_with_its_stamp_as_id(server: DevServer) -> None:
+async def test_sse_sends_the_sync_then_each_change_with_its_stamp_as_id(server: InProcessServer) -> None:
     await write(server, group="g1", id="a", text="first")
     async with httpx.AsyncClient(timeout=10) as client, client.stream(
             "GET", f"{server.url}/__streams/notesSse/g1", headers={"Accept": "text/event-stream"}) as response:
@@ -103,7 +103,7 @@ async def test_sse_sends_the_sync_then_each_change_with_its_stamp_as_id(server: 
     assert keepalive  # a comment line came while the stream was idle
 
 
-async def test_last_event_id_replays_the_custom_events_missed(server: DevServer) -> None:
+async def test_last_event_id_replays_the_custom_events_missed(server: InProcessServer) -> None:
     async with httpx.AsyncClient(timeout=10) as client:
         async with client.stream("GET", f"{server.url}/__streams/notesSse/g2",
                                  headers={"Accept": "text/event-stream"}) as response:
@@ -124,7 +124,7 @@ async def test_last_event_id_replays_the_custom_events_missed(server: DevServer)
     assert [f["event"]["event"]["data"]["n"] for f in got[:-1]] == [0, 1, 2]  # missed events, then the sync
 
 
-async def test_sse_is_authorised_like_a_join(server: DevServer) -> None:
+async def test_sse_is_authorised_like_a_join(server: InProcessServer) -> None:
     accept = {"Accept": "text/event-stream"}
     async with httpx.AsyncClient(timeout=10) as client:
         assert (await client.get(f"{server.url}/__streams/nope/g", headers=accept)).status_code == 404

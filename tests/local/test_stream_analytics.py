@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.dev_server import DevServer
+from tests.support.inprocess import InProcessServer
 from tests.support.project_files import write_project
 from tests.support.ws import StreamSocket
 
@@ -46,9 +46,9 @@ FILES = {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
     root = write_project(tmp_path_factory.mktemp("analytics_app"), FILES)
-    dev = DevServer(Path(root), tmp_path_factory.mktemp("analytics-data")).start()
+    dev = InProcessServer(Path(root), tmp_path_factory.mktemp("analytics-data")).start()
     yield dev
     dev.stop()
 
@@ -62,7 +62,7 @@ def group_of(stream: dict[str, Any], group: str) -> dict[str, Any] | None:
     return next((g for g in stream["groups"] if g["group"] == group), None)
 
 
-async def analytics_until(server: DevServer, done: Any, timeout_s: float = 10) -> dict[str, Any]:
+async def analytics_until(server: InProcessServer, done: Any, timeout_s: float = 10) -> dict[str, Any]:
     """Poll the answer until ``done(body)`` (the window is sampled once a second)."""
     deadline = time.monotonic() + timeout_s
     async with httpx.AsyncClient(base_url=server.url, timeout=5) as client:
@@ -76,7 +76,7 @@ async def analytics_until(server: DevServer, done: Any, timeout_s: float = 10) -
             await asyncio.sleep(0.25)
 
 
-async def test_clients_subscriptions_frames_and_lag_per_stream_and_group(server: DevServer) -> None:
+async def test_clients_subscriptions_frames_and_lag_per_stream_and_group(server: InProcessServer) -> None:
     a, b = await StreamSocket.connect(server.ws_url), await StreamSocket.connect(server.ws_url)
     try:
         await a.join("tallyAn", "g1")
@@ -113,7 +113,7 @@ async def test_clients_subscriptions_frames_and_lag_per_stream_and_group(server:
     assert group_of(stream_of(body, "tallyAn"), "g1")["framesTotal"] == 40  # type: ignore[index]
 
 
-async def test_refused_joins_are_counted_per_group_for_sockets_and_sse(server: DevServer) -> None:
+async def test_refused_joins_are_counted_per_group_for_sockets_and_sse(server: InProcessServer) -> None:
     ws = await StreamSocket.connect(server.ws_url)
     try:
         await ws.join("vaultAn", "theirs")
@@ -137,7 +137,7 @@ async def test_refused_joins_are_counted_per_group_for_sockets_and_sse(server: D
         await ws.close()
 
 
-async def test_sse_clients_count_and_receive_frames(server: DevServer) -> None:
+async def test_sse_clients_count_and_receive_frames(server: InProcessServer) -> None:
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
         async with client.stream("GET", "/__streams/tallyAn/sse1", headers={"accept": "text/event-stream"}) as sse:
             lines = sse.aiter_lines()
@@ -154,7 +154,7 @@ async def test_sse_clients_count_and_receive_frames(server: DevServer) -> None:
             assert g is not None and (g["clients"], g["subscriptions"]) == (1, 1)
 
 
-async def test_analytics_answer_only_the_workbench_own_origin(server: DevServer) -> None:
+async def test_analytics_answer_only_the_workbench_own_origin(server: InProcessServer) -> None:
     async with httpx.AsyncClient(base_url=server.url) as client:
         other = await client.get("/__motia/streams/analytics", headers={"origin": "http://evil.example"})
         assert other.status_code == 403 and "access-control-allow-origin" not in other.headers

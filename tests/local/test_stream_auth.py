@@ -25,7 +25,7 @@ from motia_runtime.auth import mint_stream_token
 from motia_runtime.client import StreamClient
 from motia_runtime.errors import StreamAuthError
 from motia_runtime.hosts.local.security import ensure_stream_secret
-from tests.support.dev_server import DevServer
+from tests.support.inprocess import InProcessServer
 from tests.support.ws import StreamSocket
 
 pytestmark = pytest.mark.slow
@@ -70,23 +70,22 @@ FILES = {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
     root = tmp_path_factory.mktemp("auth-project")
     for rel, source in FILES.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(textwrap.dedent(source))
-    dev = DevServer(root, tmp_path_factory.mktemp("auth-data"), env={"OPENAI_API_KEY": OPENAI_KEY})
-    dev.env.pop("MOTIA_STREAM_SECRET", None)
-    dev.start()
+    dev = InProcessServer(root, tmp_path_factory.mktemp("auth-data"),
+                          env={"OPENAI_API_KEY": OPENAI_KEY, "MOTIA_STREAM_SECRET": None}).start()
     yield dev
     dev.stop()
 
 
-def secret(server: DevServer) -> str:
+def secret(server: InProcessServer) -> str:
     return (server.data_dir / "stream-secret").read_text().strip()
 
 
-def token_for(server: DevServer, order: str, item: str | None = None) -> str:
+def token_for(server: InProcessServer, order: str, item: str | None = None) -> str:
     params = {"item": item} if item else {}
     response = httpx.post(f"{server.url}/orders/{order}/token", params=params,
                           headers={"authorization": "Bearer user-ann"}, timeout=10)
@@ -95,7 +94,7 @@ def token_for(server: DevServer, order: str, item: str | None = None) -> str:
     return token
 
 
-async def outcomes(server: DevServer, token: str | None, *joins: tuple[str, str, str | None]) -> list[str]:
+async def outcomes(server: InProcessServer, token: str | None, *joins: tuple[str, str, str | None]) -> list[str]:
     """'sync' or the error code, for each join, on one connection."""
     kwargs: dict[str, Any] = {"subprotocols": ["Authorization", token]} if token else {}
     ws = await StreamSocket.connect(server.ws_url, **kwargs)
@@ -108,12 +107,12 @@ async def outcomes(server: DevServer, token: str | None, *joins: tuple[str, str,
     return out
 
 
-async def test_the_dev_server_keeps_its_own_secret(server: DevServer) -> None:
+async def test_the_dev_server_keeps_its_own_secret(server: InProcessServer) -> None:
     path = server.data_dir / "stream-secret"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and len(secret(server)) >= 32
 
 
-async def test_a_token_for_group_a_cannot_join_group_b(server: DevServer) -> None:
+async def test_a_token_for_group_a_cannot_join_group_b(server: InProcessServer) -> None:
     token = token_for(server, "A-1")
     assert await outcomes(server, token, ("orders", "A-1", None), ("orders", "A-1", "line"), ("orders", "B-2", None),
                           ("orders", "A-10", None), ("inbox", "A-1", None)) \
@@ -129,7 +128,7 @@ async def test_a_token_for_group_a_cannot_join_group_b(server: DevServer) -> Non
 
 
 @pytest.mark.parametrize("kind", ["expired", "tampered", "other secret", "truncated", "refused by authenticate"])
-async def test_refused_credentials_get_http_401(server: DevServer, kind: str) -> None:
+async def test_refused_credentials_get_http_401(server: InProcessServer, kind: str) -> None:
     good = token_for(server, "A-1")
     header, payload, signature = good.split(".")
     token = {
@@ -151,14 +150,14 @@ async def test_refused_credentials_get_http_401(server: DevServer, kind: str) ->
     await client.close()
 
 
-async def test_anonymous_joins_only_public_streams_and_authenticate_feeds_can_access(server: DevServer) -> None:
+async def test_anonymous_joins_only_public_streams_and_authenticate_feeds_can_access(server: InProcessServer) -> None:
     assert await outcomes(server, None, ("news", "today", None), ("orders", "A-1", None), ("inbox", "ann", None)) \
         == ["sync", "STREAM_ACCESS_DENIED", "STREAM_ACCESS_DENIED"]
     assert await outcomes(server, "user-ann", ("inbox", "ann", None), ("inbox", "bob", None), ("orders", "A-1", None),
                           ("news", "today", None)) == ["sync", "STREAM_ACCESS_DENIED", "sync", "sync"]
 
 
-async def test_logs_never_contain_tokens_or_secrets(server: DevServer) -> None:
+async def test_logs_never_contain_tokens_or_secrets(server: InProcessServer) -> None:
     token = token_for(server, f"log-{uuid.uuid4().hex[:6]}")
     with pytest.raises(websockets.InvalidStatus):
         await websockets.connect(server.ws_url, subprotocols=["Authorization", REFUSED_TOKEN])  # type: ignore[list-item]

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.dev_server import DevServer
+from tests.support.inprocess import InProcessServer
 from tests.support.project_files import write_project
 from tests.support.ws import StreamSocket
 
@@ -59,14 +59,14 @@ FILES = {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
     root = write_project(tmp_path_factory.mktemp("hooks_app"), FILES)
-    dev = DevServer(Path(root), tmp_path_factory.mktemp("hooks-data")).start()
+    dev = InProcessServer(Path(root), tmp_path_factory.mktemp("hooks-data")).start()
     yield dev
     dev.stop()
 
 
-def viewers(server: DevServer, room: str) -> int:
+def viewers(server: InProcessServer, room: str) -> int:
     items = httpx.get(f"{server.url}/__motia/streams/viewers/groups/rooms", timeout=5).json()["items"]
     return next((i["n"] for i in items if i["id"] == room), 0)
 
@@ -78,7 +78,7 @@ async def until(check, timeout: float = 5) -> None:  # type: ignore[no-untyped-d
         await asyncio.sleep(0.02)
 
 
-async def test_on_join_refuses_with_its_reason_and_the_socket_stays(server: DevServer) -> None:
+async def test_on_join_refuses_with_its_reason_and_the_socket_stays(server: InProcessServer) -> None:
     ws = await StreamSocket.connect(server.ws_url)
     try:
         await ws.join("room", "closed")
@@ -97,7 +97,7 @@ async def test_on_join_refuses_with_its_reason_and_the_socket_stays(server: DevS
     assert viewers(server, "closed") == 0 and viewers(server, "broken") == 0
 
 
-async def test_on_leave_runs_once_per_subscription_on_leave_rejoin_and_close(server: DevServer) -> None:
+async def test_on_leave_runs_once_per_subscription_on_leave_rejoin_and_close(server: InProcessServer) -> None:
     a = await StreamSocket.connect(server.ws_url)
     b = await StreamSocket.connect(server.ws_url)
     sub = await a.join("room", "lobby")

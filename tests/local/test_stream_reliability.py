@@ -20,7 +20,7 @@ import pytest
 from motia_runtime.errors import ConfigError
 from motia_runtime.hosts.local.hub import ENV_OUTBOX, outbox_limit
 from tests.local.conftest import APP
-from tests.support.dev_server import DevServer
+from tests.support.inprocess import InProcessServer
 from tests.support.ws import StreamSocket
 
 WINDOW_MS = 300_000
@@ -30,7 +30,7 @@ def _group() -> str:
     return f"g-{uuid.uuid4().hex[:8]}"
 
 
-async def _post(server: DevServer, path: str, body: dict[str, Any]) -> httpx.Response:
+async def _post(server: InProcessServer, path: str, body: dict[str, Any]) -> httpx.Response:
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
         return await client.post(path, json=body)
 
@@ -40,7 +40,7 @@ def _kind(frame: dict[str, Any]) -> str:
     return event["type"] if event["type"] != "event" else event["event"]["type"]
 
 
-async def _join(server: DevServer, group: str, id: str | None = None, **extra: Any) -> list[dict[str, Any]]:
+async def _join(server: InProcessServer, group: str, id: str | None = None, **extra: Any) -> list[dict[str, Any]]:
     """The frames a fresh connection gets for one join, up to its sync (or error)."""
     ws = await StreamSocket.connect(server.ws_url)
     data = {"streamName": "items", "groupId": group, "subscriptionId": "s1", **({"id": id} if id else {}), **extra}
@@ -50,7 +50,7 @@ async def _join(server: DevServer, group: str, id: str | None = None, **extra: A
     return frames
 
 
-async def test_a_rejoin_with_since_replays_missed_events_then_syncs(server: DevServer) -> None:
+async def test_a_rejoin_with_since_replays_missed_events_then_syncs(server: InProcessServer) -> None:
     group = _group()
     since = (await _join(server, group))[-1]["timestamp"]  # the client's last stamp before it left
     await _post(server, f"/items/{group}/a", {"op": "send", "event": {"type": "tick", "data": {"n": 1}}})
@@ -81,8 +81,8 @@ COUNT = 200  # 20 MB: far past the stalled socket's buffers plus its 50-frame ou
 
 
 @pytest.fixture(scope="module")
-def small_outbox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    dev = DevServer(APP, tmp_path_factory.mktemp("outbox-data"), env={ENV_OUTBOX: str(OUTBOX)}).start()
+def small_outbox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
+    dev = InProcessServer(APP, tmp_path_factory.mktemp("outbox-data"), env={ENV_OUTBOX: str(OUTBOX)}).start()
     yield dev
     dev.stop()
 
@@ -122,7 +122,7 @@ def _until_eof(sock: socket.socket, timeout: float) -> int:
     return total
 
 
-async def test_a_stalled_client_is_dropped_and_never_delays_the_others(small_outbox_server: DevServer) -> None:
+async def test_a_stalled_client_is_dropped_and_never_delays_the_others(small_outbox_server: InProcessServer) -> None:
     server, group = small_outbox_server, _group()
     stalled = stalled_client(server.port, group)
     readers = [await StreamSocket.connect(server.ws_url, max_size=None) for _ in range(3)]

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.support.dev_server import DevServer
+from tests.support.inprocess import InProcessServer
 from tests.support.ws import StreamSocket
 
 pytestmark = pytest.mark.slow
@@ -23,21 +23,21 @@ EVIL = "https://evil.example"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
     # An extra name by flag, another by the environment: both are added to the loopback names.
-    dev = DevServer(APP, tmp_path_factory.mktemp("trust-data"), env={"MOTIA_ALLOWED_HOSTS": "box.test"},
+    dev = InProcessServer(APP, tmp_path_factory.mktemp("trust-data"), env={"MOTIA_ALLOWED_HOSTS": "box.test"},
                     args=("--allowed-host", "dev.test")).start()
     yield dev
     dev.stop()
 
 
 @pytest.fixture
-def http(server: DevServer) -> Iterator[httpx.Client]:
+def http(server: InProcessServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=10) as client:
         yield client
 
 
-async def _ws(server: DevServer, path: str, host: str | None = None,
+async def _ws(server: InProcessServer, path: str, host: str | None = None,
               origin: str | None = None) -> websockets.ClientConnection:
     """A WebSocket to the server on loopback, sending ``Host: host`` (the name a rebinding page has)."""
     uri = f"ws://{host or f'127.0.0.1:{server.port}'}{path}"
@@ -65,7 +65,7 @@ def test_workbench_answers_carry_no_cors_headers_and_refuse_other_origins(http: 
     assert api.status_code == 200 and api.headers["access-control-allow-origin"] == "*"
 
 
-def test_the_origin_must_match_scheme_host_and_port(http: httpx.Client, server: DevServer) -> None:
+def test_the_origin_must_match_scheme_host_and_port(http: httpx.Client, server: InProcessServer) -> None:
     body = {"streamName": "vault", "groupId": "g"}
     for origin in (f"evil://127.0.0.1:{server.port}", f"https://127.0.0.1:{server.port}",
                    f"http://127.0.0.1:{server.port + 1}", "http://127.0.0.1", f"http://localhost:{server.port}",
@@ -81,7 +81,7 @@ def test_the_origin_must_match_scheme_host_and_port(http: httpx.Client, server: 
     assert local.status_code == 200
 
 
-def test_a_rebinding_page_is_refused_everywhere(http: httpx.Client, server: DevServer) -> None:
+def test_a_rebinding_page_is_refused_everywhere(http: httpx.Client, server: InProcessServer) -> None:
     """A page on evil.example whose name now resolves to 127.0.0.1: Host and Origin are both its own."""
     host = f"evil.example:{server.port}"
     rebound = {"host": host, "origin": f"http://{host}"}
@@ -110,7 +110,7 @@ def test_a_rebinding_page_is_refused_everywhere(http: httpx.Client, server: DevS
     asyncio.run(sockets())
 
 
-def test_the_names_the_server_answers_to(http: httpx.Client, server: DevServer) -> None:
+def test_the_names_the_server_answers_to(http: httpx.Client, server: InProcessServer) -> None:
     for name in ("localhost", "127.0.0.1", "[::1]", "LOCALHOST", "dev.test", "box.test"):
         host = f"{name}:{server.port}"
         response = http.put("/__motia/state/names/k", json=name, headers={"host": host, "origin": f"http://{host}"})
@@ -119,7 +119,7 @@ def test_the_names_the_server_answers_to(http: httpx.Client, server: DevServer) 
         assert _refused(http.get("/__motia/health", headers={"host": f"{name}:{server.port}"})), name
 
 
-def test_the_workbench_feed_answers_only_its_own_page(http: httpx.Client, server: DevServer) -> None:
+def test_the_workbench_feed_answers_only_its_own_page(http: httpx.Client, server: InProcessServer) -> None:
     async def scenario() -> None:
         with pytest.raises(websockets.InvalidStatus) as refused:
             await _ws(server, "/__motia/ws", origin=EVIL)
@@ -139,7 +139,7 @@ def test_the_workbench_feed_answers_only_its_own_page(http: httpx.Client, server
     asyncio.run(scenario())
 
 
-def test_app_clients_on_other_origins_still_use_the_stream_socket(server: DevServer) -> None:
+def test_app_clients_on_other_origins_still_use_the_stream_socket(server: InProcessServer) -> None:
     async def scenario() -> None:
         client = StreamSocket(await _ws(server, "/", origin="http://localhost:5173"))
         try:

@@ -66,10 +66,14 @@ def settled(server: DevServer, pets: list[tuple[str, str, str]]) -> dict[str, di
 
 
 def test_sigkill_mid_flow_then_restart_finishes_every_pet_as_if_nothing_happened(
-        server: DevServer, fake_model: FakeOpenAI, tmp_path: Path) -> None:
-    reference = settled(server, create_all(server))
-
+        fake_model: FakeOpenAI, tmp_path: Path) -> None:
     env = {**FAST, "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": fake_model.base_url, "PET_AI_MODEL": "fake-pets"}
+    # The run nothing happens to is a motia dev process too: the two runs' timings compare.
+    untouched = DevServer(REPO, tmp_path / "reference", env=env).start()
+    try:
+        reference = settled(untouched, create_all(untouched))
+    finally:
+        untouched.stop()
     crashing = DevServer(REPO, tmp_path / "data", env=env).start()
     try:
         pets = create_all(crashing)

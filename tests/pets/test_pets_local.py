@@ -18,8 +18,8 @@ from functions.pets import enrichment
 from functions.pets import messages as msg
 
 from tests.pets.support import GroupWatcher, ModelScript, model_profile
-from tests.support.dev_server import DevServer
 from tests.support.fake_openai import FakeOpenAI
+from tests.support.inprocess import InProcessServer
 
 pytestmark = pytest.mark.slow
 
@@ -27,12 +27,12 @@ ENRICHMENT_ITEMS = ["enrichment_started", "progress_bio", "progress_breedGuess",
                     "progress_adopterHints", "completed"]
 
 
-async def create(server: DevServer, body: dict[str, Any]) -> httpx.Response:
+async def create(server: InProcessServer, body: dict[str, Any]) -> httpx.Response:
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
         return await http.post("/pets", json=body)
 
 
-async def api(server: DevServer, method: str, path: str, **kwargs: Any) -> httpx.Response:
+async def api(server: InProcessServer, method: str, path: str, **kwargs: Any) -> httpx.Response:
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
         return await http.request(method, path, **kwargs)
 
@@ -48,7 +48,7 @@ def created_at(w: GroupWatcher, *ids: str) -> list[int]:
     return [w.items[i]["_createdAt"] for i in ids]
 
 
-def log_entries(server: DevServer) -> list[dict[str, Any]]:
+def log_entries(server: InProcessServer) -> list[dict[str, Any]]:
     entries = []
     for line in server.logs().splitlines():
         if line.startswith("{"):
@@ -59,7 +59,8 @@ def log_entries(server: DevServer) -> list[dict[str, Any]]:
     return entries
 
 
-async def test_a_healthy_pet_streams_every_stage_into_its_group(server: DevServer, fake_model: FakeOpenAI) -> None:
+async def test_a_healthy_pet_streams_every_stage_into_its_group(server: InProcessServer,
+                                                                fake_model: FakeOpenAI) -> None:
     response = await create(server, {"name": "Buddy", "species": "dog", "ageMonths": 24, "weightKg": 20.5})
     assert response.status_code == 201
     item = response.json()
@@ -116,7 +117,7 @@ async def test_a_healthy_pet_streams_every_stage_into_its_group(server: DevServe
     assert len(enrichment_requests) == 1 and enrichment_requests[0]["model"] == "fake-pets"
 
 
-async def test_a_pet_with_symptoms_goes_ill_then_under_treatment(server: DevServer) -> None:
+async def test_a_pet_with_symptoms_goes_ill_then_under_treatment(server: InProcessServer) -> None:
     response = await create(server, {"name": "Luna", "species": "cat", "ageMonths": 8,
                                      "symptoms": ["coughing", "fever"]})
     assert response.status_code == 201
@@ -152,7 +153,7 @@ async def test_a_pet_with_symptoms_goes_ill_then_under_treatment(server: DevServ
     assert scheduled["medication"] == ["Fever Reducer (Acetaminophen)"]
 
 
-async def test_a_model_answer_that_is_not_json_streams_the_fallback_profile(server: DevServer) -> None:
+async def test_a_model_answer_that_is_not_json_streams_the_fallback_profile(server: InProcessServer) -> None:
     response = await create(server, {"name": "Garbled Rex", "species": "dog", "ageMonths": 30})
     pet_id, group = response.json()["petId"], response.json()["__motia"]["groupId"]
     async with GroupWatcher(server.ws_url, group) as w:
@@ -163,7 +164,7 @@ async def test_a_model_answer_that_is_not_json_streams_the_fallback_profile(serv
     assert (await api(server, "GET", f"/pets/{pet_id}")).json()["profile"] == fallback
 
 
-async def test_without_a_key_the_fallback_profile_is_streamed(server_without_key: DevServer) -> None:
+async def test_without_a_key_the_fallback_profile_is_streamed(server_without_key: InProcessServer) -> None:
     response = await create(server_without_key, {"name": "Milo", "species": "cat", "ageMonths": 14})
     pet_id, group = response.json()["petId"], response.json()["__motia"]["groupId"]
     async with GroupWatcher(server_without_key.ws_url, group) as w:
@@ -185,7 +186,7 @@ async def test_without_a_key_the_fallback_profile_is_streamed(server_without_key
     ({"name": "Rex", "species": "dog", "ageMonths": 3, "colour": "brown"}, {"colour"}),
     ({"name": "Rex", "species": "dog", "ageMonths": 3, "symptoms": "cough"}, {"symptoms"}),
 ])
-async def test_an_invalid_body_is_refused_with_400_naming_the_fields(server: DevServer, body: dict,
+async def test_an_invalid_body_is_refused_with_400_naming_the_fields(server: InProcessServer, body: dict,
                                                                     fields: set[str]) -> None:
     response = await create(server, body)
     assert response.status_code == 400
@@ -194,7 +195,7 @@ async def test_an_invalid_body_is_refused_with_400_naming_the_fields(server: Dev
     assert {e["field"] for e in payload["errors"]} == fields
 
 
-async def test_list_get_update_delete(server: DevServer) -> None:
+async def test_list_get_update_delete(server: InProcessServer) -> None:
     first = (await create(server, {"name": "Alpha", "species": "bird", "ageMonths": 5})).json()
     second = (await create(server, {"name": "Beta", "species": "other", "ageMonths": 50})).json()
     a, b = first["petId"], second["petId"]
@@ -250,7 +251,7 @@ async def test_list_get_update_delete(server: DevServer) -> None:
     assert again.json()["purgeAt"] == purge_at  # deleting again does not push the purge back
 
 
-async def test_an_agent_picks_a_topic_from_the_models_json(server: DevServer, model_script: ModelScript) -> None:
+async def test_an_agent_picks_a_topic_from_the_models_json(server: InProcessServer, model_script: ModelScript) -> None:
     first = (await create(server, {"name": "Agent Smith", "species": "dog", "ageMonths": 40})).json()
     pet_id = first["petId"]
     async with GroupWatcher(server.ws_url, first["__motia"]["groupId"]) as w:
@@ -284,7 +285,7 @@ async def test_an_agent_picks_a_topic_from_the_models_json(server: DevServer, mo
     assert (await api(server, "POST", "/pets/nope/health-review")).status_code == 404
 
 
-async def test_agents_refuse_pets_in_the_wrong_status(server: DevServer) -> None:
+async def test_agents_refuse_pets_in_the_wrong_status(server: InProcessServer) -> None:
     body = {"name": "Patch", "species": "dog", "ageMonths": 9, "symptoms": ["limping"]}
     created = (await create(server, body)).json()
     async with GroupWatcher(server.ws_url, created["__motia"]["groupId"]) as w:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.pets.support import GroupWatcher, MemoryApp
-from tests.support.dev_server import DevServer
+from tests.support.inprocess import InProcessServer
 
 
 @pytest.fixture(autouse=True)
@@ -59,7 +59,8 @@ async def test_a_pet_found_ill_raises_one_staff_alert() -> None:
 
 
 @pytest.mark.slow
-async def test_on_the_local_server_a_client_sees_the_counts_move_and_staff_get_the_alert(server: DevServer) -> None:
+async def test_on_the_local_server_a_client_sees_the_counts_move_and_staff_get_the_alert(
+        server: InProcessServer) -> None:
     async with GroupWatcher(server.ws_url, "shelter", stream="shelterStats") as stats:
         async with httpx.AsyncClient(base_url=server.url) as client:
             before = (stats.items.get("counts") or {}).get("total", 0)

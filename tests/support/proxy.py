@@ -20,6 +20,11 @@ class TcpProxy:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
 
+    @property
+    def open_links(self) -> int:
+        """Connections being relayed now (two sockets each)."""
+        return len(self._links) // 2
+
     async def start(self) -> TcpProxy:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
         return self

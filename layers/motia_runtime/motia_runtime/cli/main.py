@@ -3,52 +3,41 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, MotiaError
 from .extras import missing_extra
 from .project_commands import add_parsers as add_project_commands
+
+if TYPE_CHECKING:
+    from ..hosts.local.settings import DevSettings
 
 
 def _dev(args: argparse.Namespace) -> int:
     import uvicorn
 
     from ..hosts.local.head_timeout import protocol_name
-    from ..hosts.local.settings import (
-        ENV_ALLOWED_HOSTS,
-        ENV_BIND_HOST,
-        ENV_DATA_DIR,
-        ENV_RELOAD,
-        ENV_ROOT,
-        DevSettings,
-    )
+    from ..hosts.local.settings import ENV_SETTINGS
 
-    root = Path(args.root).resolve()
-    os.environ[ENV_ROOT] = str(root)
-    # The names the server answers to (docs/auth.md): the workers read them from the environment.
-    os.environ[ENV_BIND_HOST] = args.host
-    if args.allowed_host:
-        os.environ[ENV_ALLOWED_HOSTS] = ",".join(filter(None, [os.environ.get(ENV_ALLOWED_HOSTS), *args.allowed_host]))
-    if args.data_dir:
-        os.environ[ENV_DATA_DIR] = str(Path(args.data_dir).resolve())
     failed = _shared_storage(args)
     if failed:
         return failed
-    reload_dirs = [str(p) for p in (root / "functions", root / "streams") if p.is_dir()]
+    settings = _dev_settings(args)
+    reload_dirs = [str(p) for p in (settings.root / "functions", settings.root / "streams") if p.is_dir()]
     reload = bool(args.reload and reload_dirs and args.workers == 1)
+    settings = dataclasses.replace(settings, reload=reload)
     app: Any = "motia_runtime.hosts.local.app:create_app"  # uvicorn's reload and workers need the import string
-    if reload:
-        # This process only supervises: the worker uvicorn spawns loads the project and reports a
-        # broken step itself, then waits for a change. Loading it here too doubled the start-up.
-        os.environ[ENV_RELOAD] = "1"
-    else:
+    # With reload this process only supervises: the worker uvicorn spawns loads the project and
+    # reports a broken step itself, then waits for a change. Loading it here too doubled the start-up.
+    if not reload:
         from ..hosts.local.app import LocalHost
 
         try:  # loaded up front so a broken step is reported before the server starts
-            host = LocalHost(DevSettings.from_env())
+            host = LocalHost.open(settings)
         except ConfigError as exc:
             print(f"motia: {exc.located()}", file=sys.stderr)
             return 2
@@ -56,6 +45,10 @@ def _dev(args: argparse.Namespace) -> int:
             app = host.app()  # served as it is: the project is loaded once
         else:  # each worker builds its own; this one only checked the project, so let its database go
             host.db.close()
+    if isinstance(app, str):
+        # uvicorn starts the worker processes by importing create_app and calling it with no
+        # argument; what they inherit from this one is the environment: one serialized value.
+        os.environ[ENV_SETTINGS] = settings.to_json()
     base = f"{args.host}:{args.port}"
     print(f"motia dev: API http://{base}  streams ws://{base}\n"
           f"           Workbench http://{base}/  (API docs: http://{base}/openapi.json)", file=sys.stderr)
@@ -83,11 +76,24 @@ def _dev(args: argparse.Namespace) -> int:
     return 0
 
 
-def _shared_storage(args: argparse.Namespace) -> int:
-    """Pass the Redis URL on to the workers and check the setup can work; 0, or the exit code."""
-    from ..hosts.local.settings import ENV_REDIS_URL
+def _dev_settings(args: argparse.Namespace) -> DevSettings:
+    """The local host's settings from ``motia dev``'s flags and the environment (docs/auth.md)."""
+    from ..hosts.local.settings import ENV_ALLOWED_HOSTS, ENV_CORS, DevSettings, allowed_hosts, cors_origins
 
-    os.environ[ENV_REDIS_URL] = args.redis_url or ""  # an explicit empty flag overrides the env
+    root = Path(args.root).resolve()
+    configured = ",".join(filter(None, [os.environ.get(ENV_ALLOWED_HOSTS), *(args.allowed_host or [])]))
+    return DevSettings(
+        root=root,
+        data_dir=Path(args.data_dir).resolve() if args.data_dir else root / ".motia",
+        redis_url=args.redis_url or None,  # an explicit empty flag overrides MOTIA_REDIS_URL
+        allowed_hosts=allowed_hosts(args.host, configured),
+        cors_origins=cors_origins(os.environ.get(ENV_CORS)),
+        freeze_gc=True,  # this process lives as long as the server (app.py)
+    )
+
+
+def _shared_storage(args: argparse.Namespace) -> int:
+    """Check the storage setup can work; 0, or the exit code."""
     if args.workers < 1:
         print("motia: --workers must be at least 1", file=sys.stderr)
         return 2

@@ -26,7 +26,14 @@ from ...project import is_step_of
 from ...trace import new_trace_id
 
 if TYPE_CHECKING:
-    from .app import LocalHost
+    from ...adapters.sqlite import SQLiteQueueStore
+    from ...runtime import Runtime
+    from .analytics import StreamAnalytics
+    from .bus import LocalEventBus
+    from .hub import Hub
+    from .scheduler import CronScheduler
+    from .traces import TraceRecorder
+    from .workbench import WorkbenchFeed
 
 # SQLite's INTEGER: a larger message id cannot exist, so it is a 404 (not the driver's OverflowError).
 MAX_MESSAGE_ID = 2**63 - 1
@@ -78,70 +85,107 @@ def _step_summary(step: Any) -> dict[str, Any]:
     return out
 
 
-def admin_routes(host: LocalHost) -> list[Route]:
-    runtime = host.runtime
-    queue = host.queue_store
-    background: set[asyncio.Task[None]] = set()  # manual cron runs, referenced until done
+class AdminApi:
+    """The ``/__motia/`` JSON API, given only what it reads and drives: the runtime (project,
+    state, streams), the queue and the bus (messages, dead letters, redrive), the hub (who is
+    subscribed), the trace recorder (traces, logs, memory), the Workbench feed (to tell open pages
+    about state edits), the cron scheduler (next runs) and the stream analytics."""
 
-    async def health(_: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "steps": len(runtime.project.steps), "streams": len(runtime.streams),
-                             "memory": host.traces.memory()})
+    def __init__(self, runtime: Runtime, *, queue: SQLiteQueueStore, bus: LocalEventBus, hub: Hub,
+                 traces: TraceRecorder, feed: WorkbenchFeed, scheduler: CronScheduler,
+                 analytics: StreamAnalytics) -> None:
+        self.runtime = runtime
+        self.analytics = analytics
+        self.queue = queue
+        self.bus = bus
+        self.hub = hub
+        self.traces = traces
+        self.feed = feed
+        self.scheduler = scheduler
+        self._background: set[asyncio.Task[None]] = set()  # manual cron runs, referenced until done
 
-    async def steps(_: Request) -> JSONResponse:
-        return JSONResponse({"steps": [_step_summary(s) for s in runtime.project.steps.values()],
-                             "warnings": runtime.project.warnings})
+    def routes(self) -> list[Route]:
+        return [
+            Route("/__motia/health", self.health),
+            Route("/__motia/steps", self.steps),
+            Route("/__motia/queues/messages", self.messages),
+            Route("/__motia/queues/dead-letters", self.dead_letters),
+            Route("/__motia/queues/dead-letters/{id:int}/retry", self.redrive, methods=["POST"]),
+            Route("/__motia/queues/dead-letters/{id:int}", self.drop, methods=["DELETE"]),
+            Route("/__motia/streams", self.streams),
+            Route("/__motia/streams/analytics", self.stream_analytics),
+            Route("/__motia/streams/{name}/groups/{group}", self.stream_group),
+            Route("/__motia/stream-token", self.stream_token, methods=["POST"]),
+            Route("/__motia/state", self.state),
+            Route("/__motia/state/{group}/{key:path}", self.put_state, methods=["PUT"]),
+            Route("/__motia/state/{group}/{key:path}", self.delete_state, methods=["DELETE"]),
+            Route("/__motia/cron", self.cron),
+            Route("/__motia/cron/{name}/run", self.run_cron_now, methods=["POST"]),
+            Route("/__motia/traces", self.list_traces),
+            Route("/__motia/traces/{id}", self.trace),
+            Route("/__motia/logs", self.logs),
+        ]
 
-    async def messages(request: Request) -> JSONResponse:
+    async def health(self, _: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "steps": len(self.runtime.project.steps),
+                             "streams": len(self.runtime.streams), "memory": self.traces.memory()})
+
+    async def steps(self, _: Request) -> JSONResponse:
+        return JSONResponse({"steps": [_step_summary(s) for s in self.runtime.project.steps.values()],
+                             "warnings": self.runtime.project.warnings})
+
+    async def messages(self, request: Request) -> JSONResponse:
         status = request.query_params.get("status")
         step = request.query_params.get("step")
         # Not checked against MessageStatus: an unknown status lists nothing, as it always has.
-        items = queue.list(status=status, step=step)  # type: ignore[arg-type]
+        items = self.queue.list(status=status, step=step)  # type: ignore[arg-type]
         return JSONResponse({"messages": [m.to_dict() for m in items]})
 
-    async def dead_letters(request: Request) -> JSONResponse:
-        items = queue.list(status="dead", step=request.query_params.get("step"))
+    async def dead_letters(self, request: Request) -> JSONResponse:
+        items = self.queue.list(status="dead", step=request.query_params.get("step"))
         return JSONResponse({"deadLetters": [m.to_dict() for m in items]})
 
-    async def redrive(request: Request) -> JSONResponse:
+    async def redrive(self, request: Request) -> JSONResponse:
         id = request.path_params["id"]
-        ok = id <= MAX_MESSAGE_ID and host.bus.redrive(id)
+        ok = id <= MAX_MESSAGE_ID and self.bus.redrive(id)
         return JSONResponse({"retried": ok}, status_code=200 if ok else 404)
 
-    async def drop(request: Request) -> JSONResponse:
+    async def drop(self, request: Request) -> JSONResponse:
         id = request.path_params["id"]
-        ok = id <= MAX_MESSAGE_ID and queue.drop(id)
+        ok = id <= MAX_MESSAGE_ID and self.queue.drop(id)
         return JSONResponse({"dropped": ok}, status_code=200 if ok else 404)
 
-    def clients_of(stream: str) -> int:
+    def _clients_of(self, stream: str) -> int:
         """Distinct connections subscribed to anything in ``stream`` (a client joining an item
         and its group counts once)."""
-        return len({c for (name, _, _), members in host.hub.rooms.items() if name == stream for c in members})
+        return len({c for (name, _, _), members in self.hub.rooms.items() if name == stream for c in members})
 
-    async def streams(_: Request) -> JSONResponse:
-        return JSONResponse({"connections": len(host.hub.connections), "streams": [
+    async def streams(self, _: Request) -> JSONResponse:
+        hub = self.hub
+        return JSONResponse({"connections": len(hub.connections), "streams": [
             {"name": s.name, "description": s.config.description, "public": s.config.public,
              "schema": s.config.schema_.json_schema(),
-             "groups": await s.store.list_groups(s.name), "clients": clients_of(s.name),
-             "subscribers": host.hub.subscriber_count(s.name), "framesPushed": host.hub.frames_pushed[s.name]}
-            for s in runtime.streams.values()
+             "groups": await s.store.list_groups(s.name), "clients": self._clients_of(s.name),
+             "subscribers": hub.subscriber_count(s.name), "framesPushed": hub.frames_pushed[s.name]}
+            for s in self.runtime.streams.values()
         ]})
 
-    async def stream_analytics(_: Request) -> JSONResponse:
-        return JSONResponse(await host.analytics.answer())  # analytics.py: every worker's, via Redis
+    async def stream_analytics(self, _: Request) -> JSONResponse:
+        return JSONResponse(await self.analytics.answer())  # analytics.py: every worker's, via Redis
 
-    async def stream_group(request: Request) -> JSONResponse:
-        stream = runtime.streams.get(request.path_params["name"])
+    async def stream_group(self, request: Request) -> JSONResponse:
+        stream = self.runtime.streams.get(request.path_params["name"])
         if stream is None:
             return JSONResponse({"error": "Stream not found"}, status_code=404)
         return JSONResponse({"items": await stream.store.get_group(stream.name, request.path_params["group"])})
 
-    async def state(request: Request) -> JSONResponse:
+    async def state(self, request: Request) -> JSONResponse:
         group = request.query_params.get("group")
         if group is None:
-            return JSONResponse({"groups": await runtime.state.list_groups()})
-        return JSONResponse({"items": [{"key": k, "value": v} for k, v in await runtime.state.items(group)]})
+            return JSONResponse({"groups": await self.runtime.state.list_groups()})
+        return JSONResponse({"items": [{"key": k, "value": v} for k, v in await self.runtime.state.items(group)]})
 
-    async def stream_token(request: Request) -> JSONResponse:
+    async def stream_token(self, request: Request) -> JSONResponse:
         """A short-lived token for one group (or item) of a stream, signed with this server's
         secret: what lets the Workbench watch a stream that is not public."""
         body, error = await _json_body(request)
@@ -156,7 +200,7 @@ def admin_routes(host: LocalHost) -> list[Route]:
             return _bad_request("groupId must be a non-empty string")
         if item is not None and (not isinstance(item, str) or not item):
             return _bad_request("id must be a non-empty string when given")
-        if name not in runtime.streams:
+        if name not in self.runtime.streams:
             return JSONResponse({"error": f"Stream {name!r} not found"}, status_code=404)
         now = int(time.time())
         try:
@@ -166,39 +210,41 @@ def admin_routes(host: LocalHost) -> list[Route]:
         out = {"token": token, "expiresAt": now + WORKBENCH_TOKEN_TTL_S, "streamName": name, "groupId": group}
         return JSONResponse(out | ({"id": item} if item is not None else {}))
 
-    def state_changed(op: str, group: str, key: str) -> None:
+    def _state_changed(self, op: str, group: str, key: str) -> None:
         # Steps' writes reach open pages through the trace recorder; these are not a step's.
-        host.feed.publish({"type": "state", "data": {"op": op, "group": group, "key": key}})
+        self.feed.publish({"type": "state", "data": {"op": op, "group": group, "key": key}})
 
-    async def put_state(request: Request) -> JSONResponse:
+    async def put_state(self, request: Request) -> JSONResponse:
         group, key = request.path_params["group"], request.path_params["key"]
         value, error = await _json_body(request)
         if error is not None:
             return JSONResponse({"error": error, "group": group, "key": key}, status_code=400)
         try:
-            await runtime.state.set(group, key, value)
+            await self.runtime.state.set(group, key, value)
         except ValidationError as exc:  # NaN, a lone surrogate...: refused, nothing stored
             return JSONResponse({"error": str(exc), "errors": exc.errors}, status_code=400)
-        state_changed("set", group, key)
+        self._state_changed("set", group, key)
         return JSONResponse({"group": group, "key": key, "value": value})
 
-    async def delete_state(request: Request) -> JSONResponse:
+    async def delete_state(self, request: Request) -> JSONResponse:
         group, key = request.path_params["group"], request.path_params["key"]
         # A key may hold null: whether it exists is asked of the group, not of get().
-        if key not in {k for k, _ in await runtime.state.items(group)}:
+        if key not in {k for k, _ in await self.runtime.state.items(group)}:
             return JSONResponse({"error": f"No key {key!r} in state group {group!r}"}, status_code=404)
-        await runtime.state.delete(group, key)
-        state_changed("delete", group, key)
+        await self.runtime.state.delete(group, key)
+        self._state_changed("delete", group, key)
         return JSONResponse({"deleted": True, "group": group, "key": key})
 
-    async def cron(_: Request) -> JSONResponse:
+    async def cron(self, _: Request) -> JSONResponse:
+        next_runs = self.scheduler.next_runs
         return JSONResponse({"jobs": [
             {"name": s.name, "cron": s.config.cron,
-             "nextRun": host.scheduler.next_runs[s.name].isoformat() if s.name in host.scheduler.next_runs else None}
-            for s in runtime.project.cron_steps
+             "nextRun": next_runs[s.name].isoformat() if s.name in next_runs else None}
+            for s in self.runtime.project.cron_steps
         ]})
 
-    async def run_cron_now(request: Request) -> JSONResponse:
+    async def run_cron_now(self, request: Request) -> JSONResponse:
+        runtime = self.runtime
         step = runtime.project.steps.get(request.path_params["name"])
         if step is None or not is_step_of(step, CronConfig):
             return JSONResponse({"error": "Cron step not found"}, status_code=404)
@@ -212,45 +258,24 @@ def admin_routes(host: LocalHost) -> list[Route]:
 
         # In the background, as a scheduled run; the trace id lets the page follow it.
         task = asyncio.create_task(run())
-        background.add(task)
-        task.add_done_callback(background.discard)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
         return JSONResponse({"traceId": trace_id}, status_code=202)
 
-    async def traces(request: Request) -> JSONResponse:
+    async def list_traces(self, request: Request) -> JSONResponse:
         limit = _int(request.query_params.get("limit"), 100)
-        return JSONResponse({"traces": host.traces.traces(limit, request.query_params.get("step") or None)})
+        return JSONResponse({"traces": self.traces.traces(limit, request.query_params.get("step") or None)})
 
-    async def trace(request: Request) -> JSONResponse:
-        found = host.traces.trace(request.path_params["id"])
+    async def trace(self, request: Request) -> JSONResponse:
+        found = self.traces.trace(request.path_params["id"])
         if found is None:
             return JSONResponse({"error": "Trace not found (it may have been evicted)"}, status_code=404)
         return JSONResponse(found)
 
-    async def logs(request: Request) -> JSONResponse:
+    async def logs(self, request: Request) -> JSONResponse:
         q = request.query_params
-        return JSONResponse({"logs": host.traces.logs(q.get("traceId") or None, q.get("step") or None,
+        return JSONResponse({"logs": self.traces.logs(q.get("traceId") or None, q.get("step") or None,
                                                       q.get("level") or None, _int(q.get("limit"), 1000))})
-
-    return [
-        Route("/__motia/health", health),
-        Route("/__motia/steps", steps),
-        Route("/__motia/queues/messages", messages),
-        Route("/__motia/queues/dead-letters", dead_letters),
-        Route("/__motia/queues/dead-letters/{id:int}/retry", redrive, methods=["POST"]),
-        Route("/__motia/queues/dead-letters/{id:int}", drop, methods=["DELETE"]),
-        Route("/__motia/streams", streams),
-        Route("/__motia/streams/analytics", stream_analytics),
-        Route("/__motia/streams/{name}/groups/{group}", stream_group),
-        Route("/__motia/stream-token", stream_token, methods=["POST"]),
-        Route("/__motia/state", state),
-        Route("/__motia/state/{group}/{key:path}", put_state, methods=["PUT"]),
-        Route("/__motia/state/{group}/{key:path}", delete_state, methods=["DELETE"]),
-        Route("/__motia/cron", cron),
-        Route("/__motia/cron/{name}/run", run_cron_now, methods=["POST"]),
-        Route("/__motia/traces", traces),
-        Route("/__motia/traces/{id}", trace),
-        Route("/__motia/logs", logs),
-    ]
 
 
 def _int(value: str | None, default: int) -> int:

@@ -9,7 +9,8 @@ import contextlib
 import gc
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
@@ -21,11 +22,12 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp
 
 from ...adapters.sqlite import Database, SQLiteQueueStore, SQLiteStateStore, SQLiteStreamStore
+from ...auth import ENV_SECRET
 from ...errors import ConfigError
-from ...project import load_project
+from ...project import Project, load_project
 from ...runtime import Runtime
 from ...tools.typegen import refresh as refresh_types
-from .admin import admin_routes
+from .admin import AdminApi
 from .analytics import StreamAnalytics
 from .broken import broken_project_app
 from .bus import LocalEventBus
@@ -33,8 +35,8 @@ from .http import api_routes, openapi_route
 from .hub import Hub
 from .routing import StaticFirstRouter
 from .scheduler import CronScheduler
-from .security import BodyLimit, cors_origins, ensure_stream_secret, install_log_redaction
-from .settings import ENV_RELOAD, DevSettings
+from .security import BodyLimit, ensure_stream_secret, install_log_redaction
+from .settings import DevSettings
 from .sse import StreamEvents
 from .static_files import demo_routes
 from .traces import TraceRecorder
@@ -50,15 +52,17 @@ RESYNC_CLOSE = (1012, "stream storage reconnected: rejoin to resync")
 
 
 class LocalHost:
-    """Everything ``motia dev`` runs in its one process."""
+    """Everything ``motia dev`` runs in its one process, built from its settings and adapters.
 
-    def __init__(self, settings: DevSettings) -> None:
+    Building one has no effect outside it: the process-wide side effects (the stream secret in
+    the environment, the log filter, ``gc.freeze``) happen in the app's lifespan, which also
+    closes the database. :meth:`open` loads the project and opens the adapters the settings name.
+    """
+
+    def __init__(self, settings: DevSettings, project: Project, db: Database,
+                 redis: RedisBackend | None = None) -> None:
         self.settings = settings
-        ensure_stream_secret(settings.data_dir)  # stream tokens work in dev without setup
-        install_log_redaction()
-        project = load_project(settings.root)
-        refresh_types(project)  # motia_types.py follows the steps as they are edited (reload)
-        self.db = Database(settings.data_dir / "motia.db")
+        self.db = db
         self.queue_store = SQLiteQueueStore(self.db)
         self.bus = LocalEventBus(self.queue_store)
         self.hub = Hub()
@@ -69,8 +73,8 @@ class LocalHost:
         self.traces.watching = self.feed.watching  # summaries built only while a page shows them
         # With Redis, state and streams are shared by every worker; the queue stays in SQLite,
         # which workers share safely (see adapters/sqlite/queue.py and docs/storage.md).
-        self.redis = _redis_backend(settings.redis_url)
-        state, streams = ((self.redis.state_store(), self.redis.stream_store()) if self.redis
+        self.redis = redis
+        state, streams = ((redis.state_store(), redis.stream_store()) if redis
                           else (SQLiteStateStore(self.db), SQLiteStreamStore(self.db)))
         self.runtime = Runtime(
             project, state=state, streams=streams, bus=self.bus, observer=self.traces, log_sink=self.traces.log,
@@ -80,32 +84,45 @@ class LocalHost:
             store.add_listener(self.hub.on_change)
             store.add_listener(self.feed.on_stream_change)
             store.add_resync_listener(self._resync_clients)
-        self.analytics = StreamAnalytics(self.runtime, self.hub, self.redis)  # /__motia/streams/analytics
-        self.scheduler = CronScheduler(self.runtime, claim=self.redis.cron_lock().claim if self.redis else None)
+        self.analytics = StreamAnalytics(self.runtime, self.hub, redis)  # /__motia/streams/analytics
+        self.scheduler = CronScheduler(self.runtime, claim=redis.cron_lock().claim if redis else None)
         for warning in project.warnings:
             self.runtime.logger().warning(warning)
 
+    @classmethod
+    def open(cls, settings: DevSettings) -> LocalHost:
+        """Load the project under ``settings.root`` (refreshing its ``motia_types.py``) and open
+        its database (and Redis, when configured). Raises ConfigError for a project that does
+        not load."""
+        project = load_project(settings.root)
+        refresh_types(project)  # motia_types.py follows the steps as they are edited (reload)
+        return cls(settings, project, Database(settings.data_dir / "motia.db"), _redis_backend(settings.redis_url))
+
     @contextlib.asynccontextmanager
     async def lifespan(self, _: Starlette) -> AsyncIterator[None]:
-        self.feed.bind(asyncio.get_running_loop())
-        for store in self.runtime.stream_stores:
-            await store.astart()  # change feeds first: no change is missed once clients can join
-        self.bus.start(self.runtime)
-        self.scheduler.start()
-        self.analytics.start()
-        # Everything loaded so far (modules, the project, schemas: ~45k objects) lives as long as
-        # the process; out of the collector's sight, a full collection scans only what came after,
-        # so it no longer stops every request for tens of milliseconds (tests/local/test_socket_limits.py).
-        gc.freeze()
-        try:
-            yield
-        finally:
-            await self.analytics.stop()
-            await self.scheduler.stop()
-            await self.runtime.aclose()
-            if self.redis is not None:
-                await self.redis.aclose()
-            self.db.close()
+        install_log_redaction()  # uvicorn's loggers: request paths carry ?authToken=
+        with _stream_secret(self.settings.data_dir):
+            self.feed.bind(asyncio.get_running_loop())
+            for store in self.runtime.stream_stores:
+                await store.astart()  # change feeds first: no change is missed once clients can join
+            self.bus.start(self.runtime)
+            self.scheduler.start()
+            self.analytics.start()
+            if self.settings.freeze_gc:
+                # Everything loaded so far (modules, the project, schemas: ~45k objects) lives as
+                # long as the process; out of the collector's sight, a full collection scans only
+                # what came after, so it no longer stops every request for tens of milliseconds
+                # (tests/local/test_socket_limits.py).
+                gc.freeze()
+            try:
+                yield
+            finally:
+                await self.analytics.stop()
+                await self.scheduler.stop()
+                await self.runtime.aclose()
+                if self.redis is not None:
+                    await self.redis.aclose()
+                self.db.close()
 
     def _resync_clients(self) -> None:
         # A store's change feed was cut and is back: changes made meanwhile never reached this
@@ -122,11 +139,12 @@ class LocalHost:
         # Server-Sent Events: the same session as the socket, one join per request (sse.py).
         events = StreamEvents(self.runtime, self.hub, stream_socket.max_subscriptions).serve
         routes = [
-            *admin_routes(self),
+            *AdminApi(self.runtime, queue=self.queue_store, bus=self.bus, hub=self.hub, traces=self.traces,
+                      feed=self.feed, scheduler=self.scheduler, analytics=self.analytics).routes(),
             *api_routes(self.runtime),
             openapi_route(self.runtime),
             # After the API steps (a step owning GET / wins), before the catch-all stream socket.
-            *workbench_routes(self, self.feed),
+            *workbench_routes(self.runtime.project, self.feed),
             # Motia's clients connect to the bare address; any path is accepted, as Motia does.
             Route("/__streams/{stream}/{group}", events, methods=["GET"]),
             Route("/__streams/{stream}/{group}/{id}", events, methods=["GET"]),
@@ -140,7 +158,8 @@ class LocalHost:
             exception_handlers={HTTPException: _http_error},
             # Host allow-list on everything, /__motia/ for the server's own page only, CORS for the
             # rest (trust.py); then 413 for bodies over MOTIA_MAX_BODY_BYTES (security.py).
-            middleware=[Middleware(TrustBoundary, hosts=self.settings.allowed_hosts, cors_origins=cors_origins()),
+            middleware=[Middleware(TrustBoundary, hosts=self.settings.allowed_hosts,
+                                   cors_origins=self.settings.cors_origins),
                         Middleware(BodyLimit)],
         )
         app.router = StaticFirstRouter.replacing(app.router)  # GET /ping without trying 18 routes first
@@ -151,6 +170,20 @@ class LocalHost:
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+@contextlib.contextmanager
+def _stream_secret(data_dir: Path) -> Iterator[None]:
+    """MOTIA_STREAM_SECRET, from the data directory's file (made once) when it is not set, for
+    as long as the app runs: stream tokens work in dev without setup (security.py)."""
+    if os.environ.get(ENV_SECRET, "").strip():
+        yield
+        return
+    ensure_stream_secret(data_dir)
+    try:
+        yield
+    finally:
+        os.environ.pop(ENV_SECRET, None)
 
 
 def _redis_backend(url: str | None) -> RedisBackend | None:
@@ -170,13 +203,14 @@ def create_app(settings: DevSettings | None = None) -> ASGIApp:
     """
     settings = settings or DevSettings.from_env()
     try:
-        return LocalHost(settings).app()
+        return LocalHost.open(settings).app()
     except ConfigError as exc:
-        reloading = bool(os.environ.get(ENV_RELOAD))
+        reloading = settings.reload
         hint = "\nmotia: waiting for a file to change" if reloading else ""
         print(f"motia: {exc.located()}{hint}", file=sys.stderr, flush=True)
         if reloading:
             # The same trust boundary as the real app: the error names files of the project, and
             # its feed and socket must answer only the developer's own pages (trust.py).
-            return TrustBoundary(broken_project_app(exc), hosts=settings.allowed_hosts, cors_origins=cors_origins())
+            return TrustBoundary(broken_project_app(exc), hosts=settings.allowed_hosts,
+                                 cors_origins=settings.cors_origins)
         raise SystemExit(2) from None

@@ -6,6 +6,7 @@
 * ``MOTIA_CORS_ORIGINS``: comma-separated origins allowed to call the app's API from a browser.
   ``motia dev`` defaults to ``*``, as Motia does, since it serves a developer's machine; the
   generated template does not (``CorsAllowOrigin``). ``/__motia/`` never gets CORS (trust.py).
+  Read into the host's settings (settings.py).
 * ``MOTIA_STREAM_SECRET``: when unset, ``motia dev`` keeps a random one in the data directory
   (``stream-secret``, mode 0600), so stream tokens work out of the box and survive restarts.
 """
@@ -23,15 +24,7 @@ from ...auth import ENV_SECRET
 from ...dispatch import ENV_MAX_BODY, max_body_bytes
 from ...redact import install_filter
 
-ENV_CORS = "MOTIA_CORS_ORIGINS"
 SECRET_FILE = "stream-secret"
-
-
-def cors_origins() -> list[str]:
-    raw = os.environ.get(ENV_CORS)
-    if raw is None:
-        return ["*"]
-    return [o.strip() for o in raw.split(",") if o.strip()]
 
 
 def too_large(size: int | None, limit: int) -> HTTPException:

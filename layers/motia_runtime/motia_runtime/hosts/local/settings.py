@@ -1,25 +1,31 @@
-"""What ``motia dev`` passes to the process that serves: the environment variables and their reading.
+"""What the local host is built from: :class:`DevSettings`, and how ``motia dev`` hands them on.
 
-Kept apart from :mod:`.app` so the CLI can set them without importing the server (with reload on,
-the CLI's process only supervises: the worker it spawns is the one that loads the app).
+A test builds ``DevSettings(root, data_dir, ...)`` and a :class:`~.app.LocalHost` from it; the CLI
+builds them from its flags and the environment. With reload or ``--workers``, uvicorn starts the
+process that serves by importing ``create_app`` and calling it with no argument, so the settings
+travel as one serialized value in ``MOTIA_DEV_SETTINGS`` (the environment is the only thing such a
+child inherits from the CLI; uvicorn passes it no argument). Kept apart from :mod:`.app` so the CLI
+can write it without importing the server.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+# The one value ``motia dev`` hands the worker processes uvicorn spawns (reload, --workers).
+ENV_SETTINGS = "MOTIA_DEV_SETTINGS"
+# Read only when MOTIA_DEV_SETTINGS is not set: the app served by uvicorn's own command line.
 ENV_ROOT = "MOTIA_ROOT"
 ENV_DATA_DIR = "MOTIA_DATA_DIR"
 ENV_REDIS_URL = "MOTIA_REDIS_URL"
-# Set by ``motia dev`` in the worker that reload restarts: a project that fails to load then waits
-# for the next change instead of ending the command.
-ENV_RELOAD = "MOTIA_DEV_RELOAD"
 # The address ``motia dev --host`` listens on (set by the CLI), and the other names it answers to
 # (``--allowed-host``, comma-separated; ``*`` for any): see trust.py.
 ENV_BIND_HOST = "MOTIA_DEV_HOST"
 ENV_ALLOWED_HOSTS = "MOTIA_ALLOWED_HOSTS"
+ENV_CORS = "MOTIA_CORS_ORIGINS"
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 # Addresses that mean "every interface": nobody types them into a browser, so they name no host.
 _ANY_INTERFACE = {"", "0.0.0.0", "::", "[::]"}
@@ -39,16 +45,52 @@ def allowed_hosts(bound: str | None, configured: str | None) -> frozenset[str] |
     return frozenset(names)
 
 
+def cors_origins(raw: str | None) -> tuple[str, ...]:
+    """``MOTIA_CORS_ORIGINS`` (comma-separated): the origins whose pages may call the API steps.
+    Unset means ``*``, as Motia's dev server does (security.py)."""
+    if raw is None:
+        return ("*",)
+    return tuple(o.strip() for o in raw.split(",") if o.strip())
+
+
 @dataclass(frozen=True)
 class DevSettings:
+    """Everything the local host is built from; the adapters are opened from it (app.py)."""
+
     root: Path
     data_dir: Path
     redis_url: str | None = None  # state and streams in Redis, shared by workers; else SQLite
     allowed_hosts: frozenset[str] | None = LOOPBACK_NAMES  # the Host names served; None: any
+    cors_origins: tuple[str, ...] = ("*",)  # MOTIA_CORS_ORIGINS (security.py)
+    # Under reload a project that fails to load is served as its error until the next change,
+    # instead of ending the command (broken.py).
+    reload: bool = False
+    # gc.freeze() once the app has started (app.py): right for the process motia dev serves from,
+    # wrong for a test process that builds many hosts (it would keep every frozen object forever).
+    freeze_gc: bool = False
 
     @classmethod
     def from_env(cls) -> DevSettings:
+        """The settings ``motia dev`` handed on (MOTIA_DEV_SETTINGS), else the individual
+        variables, for an app served by uvicorn's own command line."""
+        if os.environ.get(ENV_SETTINGS):
+            return cls.from_json(os.environ[ENV_SETTINGS])
         root = Path(os.environ.get(ENV_ROOT, ".")).resolve()
         return cls(root, Path(os.environ.get(ENV_DATA_DIR, root / ".motia")).resolve(),
                    os.environ.get(ENV_REDIS_URL) or None,
-                   allowed_hosts(os.environ.get(ENV_BIND_HOST), os.environ.get(ENV_ALLOWED_HOSTS)))
+                   allowed_hosts(os.environ.get(ENV_BIND_HOST), os.environ.get(ENV_ALLOWED_HOSTS)),
+                   cors_origins(os.environ.get(ENV_CORS)))
+
+    def to_json(self) -> str:
+        return json.dumps({"root": str(self.root), "dataDir": str(self.data_dir), "redisUrl": self.redis_url,
+                           "allowedHosts": None if self.allowed_hosts is None else sorted(self.allowed_hosts),
+                           "corsOrigins": list(self.cors_origins), "reload": self.reload,
+                           "freezeGc": self.freeze_gc})
+
+    @classmethod
+    def from_json(cls, raw: str) -> DevSettings:
+        data = json.loads(raw)
+        hosts = data["allowedHosts"]
+        return cls(Path(data["root"]), Path(data["dataDir"]), data["redisUrl"],
+                   None if hosts is None else frozenset(hosts), tuple(data["corsOrigins"]),
+                   bool(data["reload"]), bool(data["freezeGc"]))

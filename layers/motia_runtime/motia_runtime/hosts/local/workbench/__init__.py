@@ -21,7 +21,7 @@ from ....config import ApiRouteConfig
 from .feed import WorkbenchFeed
 
 if TYPE_CHECKING:
-    from ..app import LocalHost
+    from ....project import Project
 
 STATIC_DIR = Path(__file__).parent / "static"
 INDEX = STATIC_DIR / "index.html"
@@ -43,13 +43,13 @@ class _RevalidatedFiles(StaticFiles):
         return response
 
 
-def owns_root(host: LocalHost) -> bool:
+def owns_root(project: Project) -> bool:
     """Whether an API step serves ``GET /`` (then the Workbench stays at ``/__motia/`` only)."""
     return any(isinstance(s.config, ApiRouteConfig) and s.config.method == "GET" and s.config.path.rstrip("/") == ""
-               for s in host.runtime.project.api_steps)
+               for s in project.api_steps)
 
 
-def workbench_routes(host: LocalHost, feed: WorkbenchFeed) -> list[BaseRoute]:
+def workbench_routes(project: Project, feed: WorkbenchFeed) -> list[BaseRoute]:
     async def index(_: Request) -> Response:
         return FileResponse(INDEX, headers=NO_CACHE | NO_FRAMING, media_type="text/html")
 
@@ -62,6 +62,6 @@ def workbench_routes(host: LocalHost, feed: WorkbenchFeed) -> list[BaseRoute]:
         Mount("/__motia/static", _RevalidatedFiles(directory=STATIC_DIR), name="workbench-static"),
         WebSocketRoute("/__motia/ws", feed.serve),
     ]
-    if not owns_root(host):
+    if not owns_root(project):
         routes.append(Route("/", index))
     return routes
