@@ -12,12 +12,11 @@ import functools
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import pydantic
 
 from . import jsonsafe
-from .config import ApiRouteConfig, CronConfig, EventConfig
 from .context import FlowContext
 from .env import env_int
 from .errors import MotiaError, ValidationError
@@ -27,6 +26,11 @@ from .run_context import running
 from .runtime import Runtime
 from .sync_context import blocking_context
 from .trace import new_trace_id
+
+if TYPE_CHECKING:  # created on first use (config.py): a function creates its own step type's only
+    from .api_config import ApiRouteConfig
+    from .cron_config import CronConfig
+    from .event_config import EventConfig
 
 
 class ApiRequest(TypedDict):

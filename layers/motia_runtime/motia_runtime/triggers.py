@@ -30,18 +30,13 @@ for ``stream`` and ``state``, and None for ``cron``; ``ctx.trigger`` says which 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .config import (
-    ApiRouteConfig,
-    CronConfig,
-    EventConfig,
-    StateTriggerConfig,
-    StepConfigModel,
-    StreamTriggerConfig,
-    parse_step_config,
-)
+from .config import parse_step_config
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .config import StepConfigModel
 
 # The keys a trigger-shaped config shares with every step it expands to.
 _SHARED = ("description", "flows", "emits", "virtualEmits", "virtual_emits", "virtualSubscribes",
@@ -167,15 +162,15 @@ def expand_step_config(raw: dict[str, Any], file: str) -> list[tuple[StepConfigM
             raise ConfigError(exc.message, file=file,
                               field=f"{field}.{exc.field}" if exc.field else field) from None
         info = {"type": trigger["type"], "index": i}
-        if isinstance(config, ApiRouteConfig):
+        if config.type == "api":
             info.update(method=config.method, path=config.path)
-        elif isinstance(config, StreamTriggerConfig):
+        elif config.type == "stream":
             info.update(streamName=config.stream_name)
-        elif isinstance(config, StateTriggerConfig):
+        elif config.type == "state":
             info.update(group=config.group, key=config.key)
-        elif isinstance(config, EventConfig):
+        elif config.type == "event":
             info.update(topics=list(config.subscribes))
-        elif isinstance(config, CronConfig):
+        elif config.type == "cron":
             info.update(expression=config.cron)
         out.append((config, info))
     return out

@@ -200,7 +200,7 @@ def admin_routes(host: LocalHost) -> list[Route]:
 
     async def run_cron_now(request: Request) -> JSONResponse:
         step = runtime.project.steps.get(request.path_params["name"])
-        if step is None or not is_step_of(step, CronConfig):
+        if step is None or not is_step_of(step, "cron"):
             return JSONResponse({"error": "Cron step not found"}, status_code=404)
         trace_id = new_trace_id()
 
