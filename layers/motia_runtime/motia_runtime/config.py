@@ -233,6 +233,11 @@ def _raise_config_error(exc: pydantic.ValidationError, file: str, tagged: bool =
     raise ConfigError(message + more, file=file, field=field) from None
 
 
+def is_multi_trigger(raw: Any) -> bool:
+    """A ``triggers: [...]`` config (expanded by ``triggers.expand_step_config``)."""
+    return isinstance(raw, dict) and "triggers" in raw
+
+
 def parse_step_config(raw: Any, file: str) -> StepConfigModel:
     """Validate a step's ``config`` (typed model or Motia-style dict) or raise ConfigError."""
     if isinstance(raw, _StepBase):  # a typed config: ApiRouteConfig(...), StreamTriggerConfig(...), ...

@@ -24,7 +24,6 @@ from .ports.events import Event
 from .project import Step
 from .run_context import running
 from .runtime import Runtime
-from .sync_context import blocking_context
 from .trace import new_trace_id
 
 if TYPE_CHECKING:  # created on first use (config.py): a function creates its own step type's only
@@ -100,6 +99,8 @@ async def call_handler(handler: Callable[..., Any], *args: Any, timeout_s: float
     if inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(type(handler).__call__):
         call: Awaitable[Any] = handler(*args)
     else:
+        from .sync_context import blocking_context  # only plain-def handlers need it (cold start)
+
         loop = asyncio.get_running_loop()
         args = tuple(blocking_context(a, loop) if isinstance(a, FlowContext) else a for a in args)
         call = asyncio.to_thread(functools.partial(handler, *args))

@@ -26,10 +26,9 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeGuard, overload
 
 from typing_extensions import TypeVar  # default=: PEP 696, in typing from Python 3.13
 
-from .config import StreamConfig, parse_step_config, parse_stream_config
+from .config import StreamConfig, is_multi_trigger, parse_step_config, parse_stream_config
 from .errors import ConfigError
 from .source_hints import import_line, locate, lookalike_warnings
-from .triggers import expand_step_config, is_multi_trigger
 
 if TYPE_CHECKING:
     # Step models are created on first use (config.py): this module tells them apart by their
@@ -308,6 +307,8 @@ def _steps_of(module: ModuleType, path: Path, rel: str, streams: dict[str, Strea
     raw = module.config
     handler = getattr(module, "handler", None)
     if is_multi_trigger(raw):
+        from .triggers import expand_step_config  # only for steps with triggers (cold start)
+
         configs = expand_step_config(raw, rel)
         unified = True
     else:

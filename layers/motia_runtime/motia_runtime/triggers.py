@@ -80,10 +80,6 @@ def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def is_multi_trigger(raw: Any) -> bool:
-    return isinstance(raw, dict) and "triggers" in raw
-
-
 def _sub_names(name: str, kinds: list[str]) -> list[str]:
     if len(kinds) == 1:
         return [name]
