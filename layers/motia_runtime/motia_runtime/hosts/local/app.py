@@ -27,16 +27,19 @@ from ...runtime import Runtime
 from ...tools.typegen import refresh as refresh_types
 from .admin import admin_routes
 from .analytics import StreamAnalytics
+from .body_limit import BodyLimit
 from .broken import broken_project_app
 from .bus import LocalEventBus
+from .cors import cors_origins
 from .http import api_routes, openapi_route
 from .hub import Hub
+from .log_redaction import install_log_redaction
 from .routing import StaticFirstRouter
 from .scheduler import CronScheduler
-from .security import BodyLimit, cors_origins, ensure_stream_secret, install_log_redaction
 from .settings import ENV_RELOAD, DevSettings
 from .sse import StreamEvents
 from .static_files import demo_routes
+from .stream_secret import ensure_stream_secret
 from .traces import TraceRecorder
 from .trust import TrustBoundary
 from .websocket import StreamSocket
@@ -139,7 +142,7 @@ class LocalHost:
             lifespan=self.lifespan,
             exception_handlers={HTTPException: _http_error},
             # Host allow-list on everything, /__motia/ for the server's own page only, CORS for the
-            # rest (trust.py); then 413 for bodies over MOTIA_MAX_BODY_BYTES (security.py).
+            # rest (trust.py); then 413 for bodies over MOTIA_MAX_BODY_BYTES (body_limit.py).
             middleware=[Middleware(TrustBoundary, hosts=self.settings.allowed_hosts, cors_origins=cors_origins()),
                         Middleware(BodyLimit)],
         )

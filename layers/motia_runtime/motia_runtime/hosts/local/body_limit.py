@@ -1,0 +1,55 @@
+"""The local host's request body limit: ``MOTIA_MAX_BODY_BYTES`` (default 1 MiB). A larger request
+body is answered 413 with a JSON error, before it is read into memory when it announces its size
+(``Content-Length``), and as soon as it passes the limit when it is chunked.
+"""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ...dispatch import ENV_MAX_BODY, max_body_bytes
+
+
+def too_large(size: int | None, limit: int) -> HTTPException:
+    what = f"{size} bytes" if size is not None else "over the limit"
+    return HTTPException(413, f"Request body too large ({what}); the limit is {limit} bytes ({ENV_MAX_BODY})")
+
+
+class BodyLimit:
+    """ASGI middleware: HTTP request bodies over ``MOTIA_MAX_BODY_BYTES`` get 413."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = max_body_bytes()
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _reply_413(scope, receive, send, int(declared), limit)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    # Raised inside the endpoint's body read; the app's HTTPException handler
+                    # answers it as JSON, like every other HTTP error.
+                    raise too_large(None, limit)
+            return message
+
+        await self.app(scope, counted, send)
+
+
+async def _reply_413(scope: Scope, receive: Receive, send: Send, size: int, limit: int) -> None:
+    from starlette.responses import JSONResponse
+
+    error = too_large(size, limit)
+    # Connection: close, since the unread body is still on the wire.
+    await JSONResponse({"error": error.detail}, status_code=413, headers={"connection": "close"})(scope, receive, send)
