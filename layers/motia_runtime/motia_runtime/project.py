@@ -26,7 +26,14 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeGuard, overload
 
 from typing_extensions import TypeVar  # default=: PEP 696, in typing from Python 3.13
 
-from .config import StreamConfig, is_multi_trigger, parse_step_config, parse_stream_config
+from .config import (
+    StepKind,
+    StreamConfig,
+    is_config_of,
+    is_multi_trigger,
+    parse_step_config,
+    parse_stream_config,
+)
 from .errors import ConfigError
 from .source_hints import import_line, locate, lookalike_warnings
 
@@ -74,15 +81,6 @@ class Step(Generic[ConfigT]):
         return self.config.name
 
 
-#: A kind of step (``is_step_of``) -> the ``type`` tags of the configs it covers. The trigger steps
-#: are event steps too: queued, retried and dead-lettered the same way.
-StepKind = Literal["api", "event", "cron", "noop", "stream", "state"]
-_KIND_TAGS: dict[str, tuple[str, ...]] = {
-    "api": ("api",), "event": ("event", "stream", "state"), "cron": ("cron",), "noop": ("noop",),
-    "stream": ("stream",), "state": ("state",),
-}
-
-
 @overload
 def is_step_of(step: Step, kind: Literal["api"]) -> TypeGuard[Step[ApiRouteConfig]]: ...
 @overload
@@ -100,7 +98,7 @@ def is_step_of(step: Step, kind: StepKind) -> bool:
 
     Told by the config's ``type`` tag, not by isinstance, so asking never imports (creates) a
     step model class: a Lambda function creates only its own step type's (config.py)."""
-    return step.config.type in _KIND_TAGS[kind]
+    return is_config_of(step.config, kind)
 
 
 @dataclass(frozen=True)
@@ -317,7 +315,7 @@ def _steps_of(module: ModuleType, path: Path, rel: str, streams: dict[str, Strea
         unified = False
     out = []
     for i, (config, info) in enumerate(configs):
-        if config.type == "stream" and config.stream_name not in streams:
+        if is_config_of(config, "stream") and config.stream_name not in streams:
             known = ", ".join(sorted(streams)) or "none"
             field = f"triggers.{i}.streamName" if unified else "streamName"
             raise ConfigError(f"no stream named {config.stream_name!r} (streams: {known})", file=rel, field=field)

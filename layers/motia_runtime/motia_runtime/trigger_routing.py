@@ -34,7 +34,7 @@ from .trace import new_trace_id
 
 if TYPE_CHECKING:
     from .project import Project, Step
-    from .trigger_config import StateTriggerConfig, StreamTriggerConfig
+    from .trigger_config import StreamTriggerConfig
 
 ENV_MAX_DEPTH = "MOTIA_TRIGGER_MAX_DEPTH"
 DEFAULT_MAX_DEPTH = 8

@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .config import parse_step_config
+from .config import is_config_of, parse_step_config
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -158,15 +158,15 @@ def expand_step_config(raw: dict[str, Any], file: str) -> list[tuple[StepConfigM
             raise ConfigError(exc.message, file=file,
                               field=f"{field}.{exc.field}" if exc.field else field) from None
         info = {"type": trigger["type"], "index": i}
-        if config.type == "api":
+        if is_config_of(config, "api"):
             info.update(method=config.method, path=config.path)
-        elif config.type == "stream":
+        elif is_config_of(config, "stream"):
             info.update(streamName=config.stream_name)
-        elif config.type == "state":
+        elif is_config_of(config, "state"):
             info.update(group=config.group, key=config.key)
-        elif config.type == "event":
+        elif is_config_of(config, "event"):
             info.update(topics=list(config.subscribes))
-        elif config.type == "cron":
+        elif is_config_of(config, "cron"):
             info.update(expression=config.cron)
         out.append((config, info))
     return out
