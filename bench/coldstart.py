@@ -6,12 +6,13 @@ shared/reference/aws-toolchain-here.md §4; the whole process's wall time (inter
 included) is reported beside it. Cases:
 
 - ``import motia_runtime``;
-- per entry point (api, queue, schedule, websocket, fanout): ``import`` of the module the function's
-  ``Handler`` names, and ``import + init``: that, then what its first invocation builds before any
-  AWS call: the runtime from the project (``bootstrap.runtime()``: the streams of ``bench/app`` and
-  the function's own step, imported and validated, as the function's variables in the generated
-  template say: ``MOTIA_STEP``, ``MOTIA_STEP_FILE``) and, for api/queue/schedule, the step; for
-  the fan-out, its subscriptions and pusher objects. boto3 (nor, but for the fan-out's pusher,
+- per entry point (api, queue, schedule, websocket, fanout, delivery, triggers): ``import`` of the
+  module the function's ``Handler`` names, and ``import + init``: that, then what its first
+  invocation builds before any AWS call: the runtime from the project (``bootstrap.runtime()``: the
+  streams of ``bench/app`` and the function's own step, imported and validated, as the function's
+  variables in the generated template say: ``MOTIA_STEP``, ``MOTIA_STEP_FILE``; the triggers
+  function, which has neither, every step) and, for api/queue/schedule, the step; for the fan-out
+  and the big-room delivery, their subscriptions and pusher objects. boto3 (nor, but for the fan-out's pusher,
   botocore) is imported by none of this (clients are made on the first call); its cost is reported
   separately, as the SDK's;
 - context: the api path on the repository's own app (the pets and OpenAI examples), boto3's import
@@ -49,7 +50,7 @@ LAYER = REPO / "layers" / "motia_runtime"
 LAYER_PATHS: list[Path] = []  # the built layers' python/ folders (make_layer_venv)
 
 ENTRY_STEPS = {"api": "CreatePet", "queue": "PetProgress", "schedule": "NightlyReport", "websocket": None,
-               "fanout": None}
+               "fanout": None, "delivery": None, "triggers": None}
 
 
 def _case_code(body: str) -> str:
@@ -62,11 +63,11 @@ def cases(root: Path) -> dict[str, str]:
     for entry, step in ENTRY_STEPS.items():
         out[f"{entry}: import"] = f"import motia_runtime.hosts.aws.{entry}"
         body = f"import motia_runtime.hosts.aws.{entry}\nfrom motia_runtime.hosts.aws import bootstrap\n"
-        if entry == "fanout":  # what its first invocation builds before any AWS call
+        if entry in ("fanout", "delivery"):  # what its first invocation builds before any AWS call
             body += "bootstrap.subscriptions(); bootstrap.pusher()\n"
         elif entry == "websocket":  # the streams and authenticate, no step
             body += "bootstrap.runtime(steps=False)\n"
-        else:
+        else:  # the triggers function has no MOTIA_STEP_FILE: it loads every step
             body += "bootstrap.runtime()\n"
         if step:
             kind = {"api": "api", "queue": "event", "schedule": "cron"}[entry]

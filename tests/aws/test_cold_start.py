@@ -62,7 +62,16 @@ print(json.dumps({{
     "modules": sorted(m for m in sys.modules if m.split(".")[0] in ("functions", "streams")),
     "after_import": imported, "gc_enabled": gc.isenabled(), "frozen": gc.get_freeze_count(),
     "sdk": sorted(m for m in ("boto3", "botocore") if m in sys.modules),
+    "step_models": sorted(c.__name__ for c in _subclasses(_StepBase)),
 }}))
+"""
+STEP_MODEL_PROBE = """
+from motia_runtime.config import _StepBase
+
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
 """
 
 
@@ -93,7 +102,7 @@ def cold_start(root: Path, entry: str, env: dict[str, str], kind: str = "", args
                  "MOTIA_STREAMS_TABLE": "streams", "MOTIA_EVENT_BUS": "bus", **env})
     if lambda_env:
         base["AWS_LAMBDA_RUNTIME_API"] = "127.0.0.1:9001"
-    code = PROBE.format(entry=entry, kind=kind, args=args)
+    code = STEP_MODEL_PROBE + PROBE.format(entry=entry, kind=kind, args=args)
     out = subprocess.run([sys.executable, "-c", code], env=base, cwd=root, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
@@ -122,6 +131,19 @@ def test_each_function_imports_its_own_step_and_the_streams_only(shop: Path) -> 
     # The WebSocket function: streams and authenticate, no step.
     ws = cold_start(shop, "websocket", {}, args="steps=False")
     assert (ws["steps"], ws["streams"], ws["authenticate"], ws["modules"]) == ([], ["cart"], True, streams)
+
+
+def test_each_function_creates_its_own_step_types_config_model_only(shop: Path) -> None:
+    # A pydantic model class costs some 100-300 us to create (bench/optimisations.md, row 19): a
+    # function creates the model of the step it serves (a trigger step's includes EventConfig,
+    # its base), none for the WebSocket function; motia dev, check and generate create them all.
+    variables = template_variables(shop)
+    assert cold_start(shop, "api", variables["Buy"], "api")["step_models"] == ["ApiRouteConfig"]
+    assert cold_start(shop, "queue", variables["Ship"], "event")["step_models"] == ["EventConfig"]
+    assert cold_start(shop, "schedule", variables["Report"], "cron")["step_models"] == ["CronConfig"]
+    assert cold_start(shop, "websocket", {}, args="steps=False")["step_models"] == []
+    whole = cold_start(shop, "api", {"MOTIA_STEP": "Buy"}, "api")  # no MOTIA_STEP_FILE: every step
+    assert whole["step_models"] == ["ApiRouteConfig", "CronConfig", "EventConfig"]
 
 
 def test_a_broken_step_fails_motia_check_and_its_own_function_only(shop: Path) -> None:

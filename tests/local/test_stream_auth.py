@@ -24,7 +24,7 @@ import websockets
 from motia_runtime.auth import mint_stream_token
 from motia_runtime.client import StreamClient
 from motia_runtime.errors import StreamAuthError
-from motia_runtime.hosts.local.security import ensure_stream_secret
+from motia_runtime.hosts.local.stream_secret import ensure_stream_secret
 from tests.support.inprocess import InProcessServer
 from tests.support.ws import StreamSocket
 

@@ -1,7 +1,7 @@
 """Redis lost mid-run, with a real redis-server stopped and started again.
 
 Writes fail loudly (a MotiaError naming the server) and a step's event is retried by the bus
-until Redis is back; once the change feed reconnects, every WebSocket client is closed with
+until Redis is back; once the change listener reconnects, every WebSocket client is closed with
 1012 so it rejoins and reads a fresh sync. Nothing is silently dropped.
 """
 
@@ -18,7 +18,7 @@ import httpx
 import pytest
 import websockets
 
-from motia_runtime.adapters.redis import RedisStreamError, RedisStreamStore, feed
+from motia_runtime.adapters.redis import RedisStreamError, RedisStreamStore, listener
 from motia_runtime.ports.streams import StreamChange
 from tests.support.dev_server import DevServer
 from tests.support.ws import StreamSocket
@@ -58,8 +58,8 @@ async def test_the_store_fails_loudly_while_redis_is_down_and_resyncs_when_it_is
     assert resyncs == []  # nothing to resync from until Redis is back
 
     server.start()
-    assert await _eventually(lambda: resyncs == [True]), "the feed did not come back"
-    assert store.feed.reconnections == 1
+    assert await _eventually(lambda: resyncs == [True]), "the listener did not come back"
+    assert store.listener.reconnections == 1
     assert await store.get("notes", "g", "a") == before.data  # the server kept its data
     after = await peer.set("notes", "g", "a", {"v": 3})  # another worker's write reaches us again
     assert await _eventually(lambda: seen[-1:] == [after])
@@ -70,20 +70,20 @@ async def test_the_store_fails_loudly_while_redis_is_down_and_resyncs_when_it_is
 
 async def test_a_silent_dead_link_is_noticed_by_ping_and_resynced(start_redis: Callable[..., RedisServer],
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(feed, "PING_AFTER_IDLE_S", 0.2)
-    monkeypatch.setattr(feed, "DEAD_AFTER_S", 0.8)
-    monkeypatch.setattr(feed, "SUBSCRIBE_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(listener, "PING_AFTER_IDLE_S", 0.2)
+    monkeypatch.setattr(listener, "DEAD_AFTER_S", 0.8)
+    monkeypatch.setattr(listener, "SUBSCRIBE_TIMEOUT_S", 0.5)
     server = start_redis()
     store = RedisStreamStore(server.url)
     resyncs: list[bool] = []
     store.add_resync_listener(lambda: resyncs.append(True))
     await store.astart()
-    await asyncio.sleep(1.2)  # idle, but the server answers PINGs: the feed stays up
-    assert store.feed.reconnections == 0 and store.feed.connected.is_set()
+    await asyncio.sleep(1.2)  # idle, but the server answers PINGs: the listener stays up
+    assert store.listener.reconnections == 0 and store.listener.connected.is_set()
     assert server.proc is not None
     server.proc.send_signal(signal.SIGSTOP)  # the socket stays open; nothing answers any more
     try:
-        assert await _eventually(lambda: not store.feed.connected.is_set(), timeout=5)
+        assert await _eventually(lambda: not store.listener.connected.is_set(), timeout=5)
     finally:
         server.proc.send_signal(signal.SIGCONT)
     assert await _eventually(lambda: resyncs == [True], timeout=10)
@@ -117,7 +117,7 @@ async def test_motia_dev_survives_losing_redis_and_its_clients_resync(
         assert await _eventually(lambda: dev.logs().count("retrying in 200 ms") >= 4)
 
         redis.start()
-        # The feed is back: the server closes the socket with 1012 so the client resyncs.
+        # The listener is back: the server closes the socket with 1012 so the client resyncs.
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await ws.recv_until(lambda f: False, timeout=20)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012

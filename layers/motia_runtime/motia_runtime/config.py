@@ -3,28 +3,41 @@
 Each model accepts the Python spelling (``body_schema``) and Motia's camelCase spelling
 (``bodySchema``), so a step file can hold a typed ``ApiRouteConfig(...)`` or the plain dict a
 Motia Python step has. Unknown keys are refused: a typo must not be silently ignored.
+
+This module holds what every step config shares (sizing, retries, emits, the base model) and
+``parse_step_config``. Each step type's model lives in a module of its own (``api_config``,
+``event_config``, ``cron_config``, ``noop_config``, ``trigger_config``; streams in
+``stream_config``) and is created on first use: importing ``ApiRouteConfig`` from here, or parsing
+a config of that type, imports its module. So a Lambda function creates the model classes of its
+own step type only (a pydantic model class costs some 100-300 us to create, validator or not:
+bench/optimisations.md); ``motia dev``, ``check`` and ``generate`` create them all.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, TypeAlias
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, TypeAlias, TypeGuard, overload
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
-from .cron import validate_cron
 from .errors import ConfigError
 from .schema import Schema
 
-HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
+if TYPE_CHECKING:
+    from .api_config import ApiRouteConfig, QueryParam
+    from .cron_config import CronConfig
+    from .event_config import EventConfig
+    from .noop_config import NoopConfig
+    from .trigger_config import StateTriggerConfig, StreamTriggerConfig
 
 # What the typed constructors accept (pydantic converts each on validation): the fields are
 # stored as Schema / Emit / Infrastructure, but a step writes the model class, a JSON Schema
-# dict, a topic string or a plain dict. The ``__init__`` signatures below (seen only by type
-# checkers) say so, since pydantic's synthesized one would demand the stored types.
+# dict, a topic string or a plain dict. The ``__init__`` signatures of the step models (seen only
+# by type checkers) say so, since pydantic's synthesized one would demand the stored types.
 SchemaSpec: TypeAlias = Any  # a pydantic model or type (list[Pet]), a JSON Schema dict, or a Schema
 EmitSpec: TypeAlias = "str | Emit | Mapping[str, Any]"
 InfraSpec: TypeAlias = "Infrastructure | Mapping[str, Any]"
@@ -111,11 +124,6 @@ def _emits(value: Any) -> Any:
     return value
 
 
-class QueryParam(_Model):
-    name: str
-    description: str | None = None
-
-
 class _StepBase(_Model):
     name: str
     description: str | None = None
@@ -154,108 +162,6 @@ def _schema(value: Any) -> Schema | None:
     return schema
 
 
-class ApiRouteConfig(_StepBase):
-    """An HTTP endpoint: ``handler(req, ctx)`` returns ``{"status", "body", "headers"?}``."""
-
-    type: Literal["api"] = "api"
-    path: str
-    method: HttpMethod
-    body_schema: Schema | None = None
-    response_schema: dict[int, Schema] = {}
-    query_params: list[QueryParam] = []
-    middleware: list[Callable[..., Any]] = []
-
-    @field_validator("method", mode="before")
-    @classmethod
-    def _upper(cls, value: Any) -> Any:
-        return value.upper() if isinstance(value, str) else value
-
-    @field_validator("path")
-    @classmethod
-    def _valid_path(cls, value: str) -> str:
-        if not value.startswith("/"):
-            raise ValueError("must start with /")
-        for part in value.strip("/").split("/"):
-            if part.startswith(":") and not re.fullmatch(r":[A-Za-z_][A-Za-z0-9_]*", part):
-                raise ValueError(f"path parameter {part!r} must be :name with letters, digits or _")
-        return value
-
-    @field_validator("body_schema", mode="before")
-    @classmethod
-    def _body(cls, value: Any) -> Any:
-        return _schema(value)
-
-    @field_validator("response_schema", mode="before")
-    @classmethod
-    def _responses(cls, value: Any) -> Any:
-        if not isinstance(value, dict):
-            return value
-        return {int(k): _schema(v) for k, v in value.items()}
-
-    if TYPE_CHECKING:
-        def __init__(self, *, path: str, method: HttpMethod,
-                     name: str, description: str | None = None, flows: Sequence[str] = ...,
-                     emits: Sequence[EmitSpec] = ..., virtual_emits: Sequence[EmitSpec] = ...,
-                     virtual_subscribes: Sequence[str] = ..., include_files: Sequence[str] = ...,
-                     infrastructure: InfraSpec = ...,
-                     type: Literal["api"] = "api", body_schema: SchemaSpec = None,
-                     response_schema: Mapping[int, SchemaSpec] = ..., query_params: Sequence[Any] = ...,
-                     middleware: Sequence[Callable[..., Any]] = ...) -> None: ...
-
-    @property
-    def path_params(self) -> list[str]:
-        return [p[1:] for p in self.path.strip("/").split("/") if p.startswith(":")]
-
-
-class EventConfig(_StepBase):
-    """A queue consumer: ``handler(input, ctx)`` runs for every event on a subscribed topic."""
-
-    type: Literal["event"] = "event"
-    subscribes: list[str] = Field(min_length=1)
-    input: Schema | None = None
-    #: ``condition(input, ctx)`` (sync or async) is asked before the handler; False skips it.
-    condition: Callable[..., Any] | None = None
-
-    @field_validator("input", mode="before")
-    @classmethod
-    def _input(cls, value: Any) -> Any:
-        return _schema(value)
-
-    if TYPE_CHECKING:
-        def __init__(self, *, subscribes: Sequence[str],
-                     name: str, description: str | None = None, flows: Sequence[str] = ...,
-                     emits: Sequence[EmitSpec] = ..., virtual_emits: Sequence[EmitSpec] = ...,
-                     virtual_subscribes: Sequence[str] = ..., include_files: Sequence[str] = ...,
-                     infrastructure: InfraSpec = ...,
-                     type: Literal["event"] = "event", input: SchemaSpec = None,
-                     condition: Callable[..., Any] | None = None) -> None: ...
-
-
-class CronConfig(_StepBase):
-    """A scheduled step: ``handler(ctx)`` runs on the cron expression, each run a new trace."""
-
-    type: Literal["cron"] = "cron"
-    cron: str
-    #: ``condition(None, ctx)`` (sync or async) is asked before each run; False skips it.
-    condition: Callable[..., Any] | None = None
-
-    @field_validator("cron")
-    @classmethod
-    def _cron(cls, value: str) -> str:
-        validate_cron(value)
-        return value
-
-    if TYPE_CHECKING:
-        def __init__(self, *, cron: str, name: str, description: str | None = None, flows: Sequence[str] = ...,
-                     emits: Sequence[EmitSpec] = ..., virtual_emits: Sequence[EmitSpec] = ...,
-                     virtual_subscribes: Sequence[str] = ..., include_files: Sequence[str] = ...,
-                     infrastructure: InfraSpec = ...,
-                     type: Literal["cron"] = "cron", condition: Callable[..., Any] | None = None) -> None: ...
-
-
-ChangeKind = Literal["create", "update", "delete", "event"]
-StateChangeKind = Literal["create", "update", "delete"]
-
 #: The topic a trigger step's queue is fed on: one per step, so a change is routed to exactly the
 #: steps whose trigger matches it (EventBridge detail-type on AWS, the local bus's topic here).
 TRIGGER_TOPIC_PREFIX = "motia.trigger."
@@ -265,123 +171,77 @@ def trigger_topic(step_name: str) -> str:
     return f"{TRIGGER_TOPIC_PREFIX}{step_name}"
 
 
-class _TriggerStep(EventConfig):
-    """A step fed by changes rather than by emits: queued like an event step (retries, backoff,
-    dead letters), on a topic of its own that the framework publishes to when a change matches.
-
-    Trigger queues are FIFO by default, grouped by the changed item, so one item's changes reach
-    the handler one at a time and in order; ``infrastructure.queue.type = "standard"`` trades that
-    for parallelism.
-    """
-
-    @model_validator(mode="before")
-    @classmethod
-    def _own_topic(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        if "subscribes" in data:
-            raise ValueError("a trigger step is fed by its trigger; it does not take subscribes")
-        name = data.get("name")
-        data = {**data, "subscribes": [trigger_topic(name) if isinstance(name, str) else "?"]}
-        infra = data.get("infrastructure")
-        if isinstance(infra, dict):
-            queue = infra.get("queue")
-            if isinstance(queue, dict) and "type" not in queue:
-                data["infrastructure"] = {**infra, "queue": {**queue, "type": "fifo"}}
-        elif infra is None:
-            data["infrastructure"] = {"queue": {"type": "fifo"}}
-        return data
-
-
-class StreamTriggerConfig(_TriggerStep):
-    """Runs ``handler(change, ctx)`` for each change of a stream's items (Motia 1.0's stream trigger).
-
-    ``events`` narrows the kinds (``create``, ``update``, ``delete``, ``event`` for ``send``);
-    ``group_id`` and ``item_id`` narrow the items; ``condition(change, ctx)`` (sync or async) is
-    asked first, and a False skips the handler.
-    """
-
-    # Its own tag, narrowing EventConfig's "event": queued as an event step (isinstance), told apart by type.
-    type: Literal["stream"] = "stream"  # type: ignore[assignment]
-    stream_name: str = Field(min_length=1)
-    group_id: str | None = None
-    item_id: str | None = None
-    events: list[ChangeKind] = Field(["create", "update", "delete", "event"], min_length=1)
-
-    if TYPE_CHECKING:
-        def __init__(self, *, stream_name: str, name: str, description: str | None = None, flows: Sequence[str] = ...,
-                     emits: Sequence[EmitSpec] = ..., virtual_emits: Sequence[EmitSpec] = ...,
-                     virtual_subscribes: Sequence[str] = ..., include_files: Sequence[str] = ...,
-                     infrastructure: InfraSpec = ..., input: SchemaSpec = None,
-                     condition: Callable[..., Any] | None = None, type: Literal["stream"] = "stream",
-                     group_id: str | None = None, item_id: str | None = None,
-                     events: Sequence[ChangeKind] = ...) -> None: ...
-
-    def matches(self, stream: str, group_id: str, id: str | None, kind: str) -> bool:
-        return (stream == self.stream_name and kind in self.events
-                and (self.group_id is None or self.group_id == group_id)
-                and (self.item_id is None or self.item_id == id))
-
-
-class StateTriggerConfig(_TriggerStep):
-    """Runs ``handler(change, ctx)`` when a state key changes, with its old and new value.
-
-    ``group`` and ``key`` narrow the keys (Motia 1.0 offers only a condition: every state change
-    reaches every state trigger there); ``events`` the kinds (``create``, ``update``, ``delete``).
-    """
-
-    # Its own tag, narrowing EventConfig's "event": queued as an event step (isinstance), told apart by type.
-    type: Literal["state"] = "state"  # type: ignore[assignment]
-    group: str | None = None
-    key: str | None = None
-    events: list[StateChangeKind] = Field(["create", "update", "delete"], min_length=1)
-
-    if TYPE_CHECKING:
-        def __init__(self, *, name: str, description: str | None = None, flows: Sequence[str] = ...,
-                     emits: Sequence[EmitSpec] = ..., virtual_emits: Sequence[EmitSpec] = ...,
-                     virtual_subscribes: Sequence[str] = ..., include_files: Sequence[str] = ...,
-                     infrastructure: InfraSpec = ..., input: SchemaSpec = None,
-                     condition: Callable[..., Any] | None = None, type: Literal["state"] = "state",
-                     group: str | None = None, key: str | None = None,
-                     events: Sequence[StateChangeKind] = ...) -> None: ...
-
-    def matches(self, group: str, key: str, kind: str) -> bool:
-        return (kind in self.events and (self.group is None or self.group == group)
-                and (self.key is None or self.key == key))
-
-
-class NoopConfig(_StepBase):
-    """A diagram-only node (an external or manual action); it has no handler."""
-
-    type: Literal["noop"] = "noop"
-
-    @model_validator(mode="after")
-    def _no_emits(self) -> NoopConfig:
-        if self.emits:
-            raise ValueError("a noop step declares virtualEmits, not emits")
-        return self
-
-    if TYPE_CHECKING:
-        def __init__(self, *, name: str, description: str | None = None, flows: Sequence[str] = ...,
-                     emits: Sequence[EmitSpec] = ..., virtual_emits: Sequence[EmitSpec] = ...,
-                     virtual_subscribes: Sequence[str] = ..., include_files: Sequence[str] = ...,
-                     infrastructure: InfraSpec = ...,
-                     type: Literal["noop"] = "noop") -> None: ...
-
-
-StepConfig = Annotated[
-    ApiRouteConfig | EventConfig | CronConfig | NoopConfig | StreamTriggerConfig | StateTriggerConfig,
-    Field(discriminator="type"),
-]
-_STEP_MODELS: dict[str, type[StepConfigModel]] = {
-    "api": ApiRouteConfig, "event": EventConfig, "cron": CronConfig, "noop": NoopConfig,
-    "stream": StreamTriggerConfig, "state": StateTriggerConfig,
+# -- the step models, each in its module, imported on first use (PEP 562) ----------------------
+#: step type (the ``type`` tag) -> (module, model)
+_STEP_MODELS: dict[str, tuple[str, str]] = {
+    "api": ("api_config", "ApiRouteConfig"), "event": ("event_config", "EventConfig"),
+    "cron": ("cron_config", "CronConfig"), "noop": ("noop_config", "NoopConfig"),
+    "stream": ("trigger_config", "StreamTriggerConfig"), "state": ("trigger_config", "StateTriggerConfig"),
 }
 _STEP_TYPES = "'api', 'event', 'cron', 'noop', 'stream', 'state'"
-_step_adapter: pydantic.TypeAdapter[StepConfigModel] | None = None
+_LAZY = {
+    **{model: module for module, model in _STEP_MODELS.values()},
+    "HttpMethod": "api_config", "QueryParam": "api_config",
+    "ChangeKind": "trigger_config", "StateChangeKind": "trigger_config",
+}
+_step_adapter: pydantic.TypeAdapter[Any] | None = None
 
-StepConfigModel = ApiRouteConfig | EventConfig | CronConfig | NoopConfig | StreamTriggerConfig | StateTriggerConfig
-_SINGLE_MODELS = (ApiRouteConfig, EventConfig, CronConfig, NoopConfig)
+if TYPE_CHECKING:
+    StepConfigModel: TypeAlias = (ApiRouteConfig | EventConfig | CronConfig | NoopConfig | StreamTriggerConfig
+                                  | StateTriggerConfig)
+    StepConfig: TypeAlias = Annotated[StepConfigModel, Field(discriminator="type")]
+
+
+#: A kind of step (``is_config_of``, ``project.is_step_of``) -> the ``type`` tags it covers. The
+#: trigger steps are event steps too (EventConfig's subclasses): queued, retried and dead-lettered
+#: the same way.
+StepKind = Literal["api", "event", "cron", "noop", "stream", "state"]
+_KIND_TAGS: dict[str, tuple[str, ...]] = {
+    "api": ("api",), "event": ("event", "stream", "state"), "cron": ("cron",), "noop": ("noop",),
+    "stream": ("stream",), "state": ("state",),
+}
+
+
+@overload
+def is_config_of(config: StepConfigModel, kind: Literal["api"]) -> TypeGuard[ApiRouteConfig]: ...
+@overload
+def is_config_of(config: StepConfigModel, kind: Literal["event"]) -> TypeGuard[EventConfig]: ...
+@overload
+def is_config_of(config: StepConfigModel, kind: Literal["cron"]) -> TypeGuard[CronConfig]: ...
+@overload
+def is_config_of(config: StepConfigModel, kind: Literal["noop"]) -> TypeGuard[NoopConfig]: ...
+@overload
+def is_config_of(config: StepConfigModel, kind: Literal["stream"]) -> TypeGuard[StreamTriggerConfig]: ...
+@overload
+def is_config_of(config: StepConfigModel, kind: Literal["state"]) -> TypeGuard[StateTriggerConfig]: ...
+def is_config_of(config: StepConfigModel, kind: StepKind) -> bool:
+    """True when ``config`` is of ``kind``, narrowing it to that kind's model, as isinstance would.
+
+    Told by the ``type`` tag, so asking never imports (creates) a model class: a Lambda function
+    creates its own step type's only. (A ``config.type == "stream"`` comparison does not narrow
+    under mypy: the trigger models subclass EventConfig, and a union of both is simplified to it.)"""
+    return config.type in _KIND_TAGS[kind]
+
+
+def _step_model(tag: str) -> type[StepConfigModel]:
+    module, name = _STEP_MODELS[tag]
+    return getattr(importlib.import_module(f".{module}", __package__), name)  # type: ignore[no-any-return]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __package__), name)
+    elif name == "StepConfigModel":  # every step model: all of them are created
+        from functools import reduce
+        from operator import or_
+
+        value = reduce(or_, (_step_model(tag) for tag in _STEP_MODELS))
+    elif name == "StepConfig":
+        value = Annotated[__getattr__("StepConfigModel"), Field(discriminator="type")]
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 def _field_of(loc: tuple[Any, ...], tagged: bool = True) -> str:
@@ -404,24 +264,29 @@ def _raise_config_error(exc: pydantic.ValidationError, file: str, tagged: bool =
     raise ConfigError(message + more, file=file, field=field) from None
 
 
+def is_multi_trigger(raw: Any) -> bool:
+    """A ``triggers: [...]`` config (expanded by ``triggers.expand_step_config``)."""
+    return isinstance(raw, dict) and "triggers" in raw
+
+
 def parse_step_config(raw: Any, file: str) -> StepConfigModel:
     """Validate a step's ``config`` (typed model or Motia-style dict) or raise ConfigError."""
-    if isinstance(raw, _SINGLE_MODELS):  # the trigger configs are EventConfigs too
-        return raw
+    if isinstance(raw, _StepBase):  # a typed config: ApiRouteConfig(...), StreamTriggerConfig(...), ...
+        return raw  # type: ignore[return-value]
     if not isinstance(raw, dict):
         raise ConfigError(f"config must be a dict or a step config model, not {type(raw).__name__}", file=file)
     global _step_adapter
     tag = raw.get("type")
     # A known type is validated by its own model, which is what the discriminated union does
     # with it (same result, same errors but for the tag first in their location), without
-    # building the other three. A missing or unknown type goes through the union, for its error.
-    model = _STEP_MODELS.get(tag) if isinstance(tag, str) else None
+    # creating or building the others. A missing or unknown type goes through the union, for its error.
+    model = _step_model(tag) if isinstance(tag, str) and tag in _STEP_MODELS else None
     try:
         if model is not None:
             return model.model_validate(raw)
         if _step_adapter is None:
-            _step_adapter = pydantic.TypeAdapter(StepConfig)
-        return _step_adapter.validate_python(raw)
+            _step_adapter = pydantic.TypeAdapter(__getattr__("StepConfig"))
+        return _step_adapter.validate_python(raw)  # type: ignore[no-any-return]
     except pydantic.ValidationError as exc:
         _raise_config_error(exc, file, tagged=model is None)
 
@@ -440,6 +305,6 @@ __all__ = [
     "ApiRouteConfig", "ClientEvents", "CronConfig", "Emit", "EventConfig", "HandlerInfra", "Infrastructure",
     "NoopConfig", "Presence", "QueryParam", "QueueInfra", "StateTriggerConfig", "StepConfig", "StepConfigModel",
     "StreamBaseConfig", "StreamConfig", "StreamHistory",
-    "StreamTriggerConfig", "parse_step_config", "parse_stream_config",
+    "StreamTriggerConfig", "is_config_of", "parse_step_config", "parse_stream_config",
     "trigger_topic",
 ]

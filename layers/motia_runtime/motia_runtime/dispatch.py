@@ -12,12 +12,11 @@ import functools
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import pydantic
 
 from . import jsonsafe
-from .config import ApiRouteConfig, CronConfig, EventConfig
 from .context import FlowContext
 from .env import env_int
 from .errors import MotiaError, ValidationError
@@ -25,8 +24,12 @@ from .ports.events import Event
 from .project import Step
 from .run_context import running
 from .runtime import Runtime
-from .sync_context import blocking_context
 from .trace import new_trace_id
+
+if TYPE_CHECKING:  # created on first use (config.py): a function creates its own step type's only
+    from .api_config import ApiRouteConfig
+    from .cron_config import CronConfig
+    from .event_config import EventConfig
 
 
 class ApiRequest(TypedDict):
@@ -96,6 +99,8 @@ async def call_handler(handler: Callable[..., Any], *args: Any, timeout_s: float
     if inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(type(handler).__call__):
         call: Awaitable[Any] = handler(*args)
     else:
+        from .sync_context import blocking_context  # only plain-def handlers need it (cold start)
+
         loop = asyncio.get_running_loop()
         args = tuple(blocking_context(a, loop) if isinstance(a, FlowContext) else a for a in args)
         call = asyncio.to_thread(functools.partial(handler, *args))

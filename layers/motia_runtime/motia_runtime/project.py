@@ -22,25 +22,30 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Generic, TypeGuard
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeGuard, overload
 
 from typing_extensions import TypeVar  # default=: PEP 696, in typing from Python 3.13
 
 from .config import (
-    ApiRouteConfig,
-    CronConfig,
-    EventConfig,
-    NoopConfig,
-    StateTriggerConfig,
-    StepConfigModel,
+    StepKind,
     StreamConfig,
-    StreamTriggerConfig,
+    is_config_of,
+    is_multi_trigger,
     parse_step_config,
     parse_stream_config,
 )
 from .errors import ConfigError
 from .source_hints import import_line, locate, lookalike_warnings
-from .triggers import expand_step_config, is_multi_trigger
+
+if TYPE_CHECKING:
+    # Step models are created on first use (config.py): this module tells them apart by their
+    # ``type``, so a function that serves one kind of step never creates the others.
+    from .api_config import ApiRouteConfig
+    from .config import StepConfigModel
+    from .cron_config import CronConfig
+    from .event_config import EventConfig
+    from .noop_config import NoopConfig
+    from .trigger_config import StateTriggerConfig, StreamTriggerConfig
 
 STEP_GLOB = "*_step.py"
 STREAM_GLOB = "*_stream.py"
@@ -52,10 +57,9 @@ _HANDLER_SHAPE = {"api": "handler(req, ctx)", "event": "handler(input, ctx)", "c
                   "stream": "handler(change, ctx)", "state": "handler(change, ctx)"}
 
 
-#: The config model of a step; a bare ``Step`` is a step of any kind.
-ConfigT = TypeVar("ConfigT", bound=StepConfigModel, default=StepConfigModel, covariant=True)
-#: A kind of step asked for by ``Project.steps_of``.
-KindT = TypeVar("KindT", bound=StepConfigModel)
+#: The config model of a step; a bare ``Step`` is a step of any kind. (Named as strings: the
+#: models exist only under TYPE_CHECKING here, see above.)
+ConfigT = TypeVar("ConfigT", bound="StepConfigModel", default="StepConfigModel", covariant=True)
 
 
 @dataclass(frozen=True)
@@ -77,9 +81,24 @@ class Step(Generic[ConfigT]):
         return self.config.name
 
 
-def is_step_of(step: Step, kind: type[KindT]) -> TypeGuard[Step[KindT]]:
-    """True when ``step``'s config is a ``kind``: narrows ``step`` to a ``Step[kind]``."""
-    return isinstance(step.config, kind)
+@overload
+def is_step_of(step: Step, kind: Literal["api"]) -> TypeGuard[Step[ApiRouteConfig]]: ...
+@overload
+def is_step_of(step: Step, kind: Literal["event"]) -> TypeGuard[Step[EventConfig]]: ...
+@overload
+def is_step_of(step: Step, kind: Literal["cron"]) -> TypeGuard[Step[CronConfig]]: ...
+@overload
+def is_step_of(step: Step, kind: Literal["noop"]) -> TypeGuard[Step[NoopConfig]]: ...
+@overload
+def is_step_of(step: Step, kind: Literal["stream"]) -> TypeGuard[Step[StreamTriggerConfig]]: ...
+@overload
+def is_step_of(step: Step, kind: Literal["state"]) -> TypeGuard[Step[StateTriggerConfig]]: ...
+def is_step_of(step: Step, kind: StepKind) -> bool:
+    """True when ``step`` is of ``kind``: narrows ``step`` to a ``Step[that kind's config]``.
+
+    Told by the config's ``type`` tag, not by isinstance, so asking never imports (creates) a
+    step model class: a Lambda function creates only its own step type's (config.py)."""
+    return is_config_of(step.config, kind)
 
 
 @dataclass(frozen=True)
@@ -94,28 +113,26 @@ class Project:
     # holds those, and whole-project checks and warnings were not made.
     complete: bool = True
 
-    def steps_of(self, kind: type[KindT]) -> list[Step[KindT]]:
-        return [s for s in self.steps.values() if is_step_of(s, kind)]
-
     @property
     def api_steps(self) -> list[Step[ApiRouteConfig]]:
-        return self.steps_of(ApiRouteConfig)
+        return [s for s in self.steps.values() if is_step_of(s, "api")]
 
     @property
     def event_steps(self) -> list[Step[EventConfig]]:
-        return self.steps_of(EventConfig)
+        """Every queue consumer: event steps and the stream and state trigger steps."""
+        return [s for s in self.steps.values() if is_step_of(s, "event")]
 
     @property
     def cron_steps(self) -> list[Step[CronConfig]]:
-        return self.steps_of(CronConfig)
+        return [s for s in self.steps.values() if is_step_of(s, "cron")]
 
     @property
     def stream_trigger_steps(self) -> list[Step[StreamTriggerConfig]]:
-        return self.steps_of(StreamTriggerConfig)
+        return [s for s in self.steps.values() if is_step_of(s, "stream")]
 
     @property
     def state_trigger_steps(self) -> list[Step[StateTriggerConfig]]:
-        return self.steps_of(StateTriggerConfig)
+        return [s for s in self.steps.values() if is_step_of(s, "state")]
 
     def subscribers(self, topic: str) -> list[Step[EventConfig]]:
         return [s for s in self.event_steps if topic in s.config.subscribes]
@@ -154,7 +171,7 @@ def _import(path: Path, root: Path) -> ModuleType:
 
 def _check_handler(step: StepConfigModel, handler: object, rel: str,
                    unified: bool = False) -> Callable[..., Any] | None:
-    if isinstance(step, NoopConfig):
+    if step.type == "noop":
         return None
     if handler is None:
         kind = {"api": "an API", "event": "an event"}.get(step.type, f"a {step.type}")
@@ -250,7 +267,7 @@ def load_project(root: Path | str, *, functions_dir: str = "functions", streams_
                     other = _relative(steps[config.name].file, root)
                     raise ConfigError(f"step name {config.name!r} is already used by {other}", file=rel,
                                       field="name")
-                if isinstance(config, ApiRouteConfig):
+                if config.type == "api":
                     key = _route_key(config)
                     if key in routes:
                         other = _relative(routes[key].file, root)
@@ -288,6 +305,8 @@ def _steps_of(module: ModuleType, path: Path, rel: str, streams: dict[str, Strea
     raw = module.config
     handler = getattr(module, "handler", None)
     if is_multi_trigger(raw):
+        from .triggers import expand_step_config  # only for steps with triggers (cold start)
+
         configs = expand_step_config(raw, rel)
         unified = True
     else:
@@ -296,7 +315,7 @@ def _steps_of(module: ModuleType, path: Path, rel: str, streams: dict[str, Strea
         unified = False
     out = []
     for i, (config, info) in enumerate(configs):
-        if isinstance(config, StreamTriggerConfig) and config.stream_name not in streams:
+        if is_config_of(config, "stream") and config.stream_name not in streams:
             known = ", ".join(sorted(streams)) or "none"
             field = f"triggers.{i}.streamName" if unified else "streamName"
             raise ConfigError(f"no stream named {config.stream_name!r} (streams: {known})", file=rel, field=field)
@@ -311,8 +330,7 @@ def _topic_warnings(steps: dict[str, Step], root: Path) -> list[str]:
     warnings = []
     subscribers: dict[str, list[Step]] = defaultdict(list)
     for step in steps.values():
-        trigger = isinstance(step.config, StreamTriggerConfig | StateTriggerConfig)  # fed by changes, not emits
-        if isinstance(step.config, EventConfig) and not trigger:
+        if step.config.type == "event":  # not the stream and state triggers: fed by changes, not emits
             for topic in step.config.subscribes:
                 subscribers[topic].append(step)
     for topic, subs in sorted(subscribers.items()):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .config import StreamConfig
 from .context import Emitter, FlowContext, TracedState
 from .errors import ConfigError
@@ -14,7 +16,9 @@ from .project import Project, Step
 from .replay_window import replay_window_s
 from .state import State
 from .streams import Stream, Streams, TracedStreams
-from .trigger_routing import TriggerPublisher, TriggerRouter
+
+if TYPE_CHECKING:
+    from .trigger_routing import TriggerRouter
 
 
 def _store_for(config: StreamConfig, default: StreamStore, file: str) -> StreamStore:
@@ -46,8 +50,12 @@ class Runtime:
         """``triggers_from_writes``: queue stream and state triggers as steps write (the local
         host); False where the stores' change streams feed them instead (AWS)."""
         self.project = project
-        self.triggers = TriggerRouter(project)
-        publisher = TriggerPublisher(self.triggers, bus) if triggers_from_writes else None
+        self._triggers: TriggerRouter | None = None
+        publisher = None
+        if triggers_from_writes:
+            from .trigger_routing import TriggerPublisher
+
+            publisher = TriggerPublisher(self.triggers, bus)
         self.state_store = state
         self.state = State(state, publisher)
         self.stream_store = streams
@@ -63,6 +71,17 @@ class Runtime:
             history = stream.config.history
             window_s = replay_window_s() if history.window_s is None else history.window_s
             stream.store.set_history_policy(stream.name, HistoryPolicy(window_s, history.max_events))
+
+    @property
+    def triggers(self) -> TriggerRouter:
+        """The project's stream and state triggers, indexed. Built on first use: on AWS only the
+        triggers function routes changes (the stores' change streams feed it), so the others
+        never import the routing."""
+        if self._triggers is None:
+            from .trigger_routing import TriggerRouter
+
+            self._triggers = TriggerRouter(self.project)
+        return self._triggers
 
     @property
     def stream_stores(self) -> list[StreamStore]:

@@ -25,13 +25,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import NoopConfig, StreamConfig
 from .log import StepLogger
 from .protocol import Subscription
 from .run_context import running
 from .trace import new_trace_id
 
 if TYPE_CHECKING:
+    from .config import StreamConfig
     from .context import FlowContext
     from .project import Step
     from .runtime import Runtime
@@ -45,6 +45,7 @@ def _payload(sub: Subscription) -> dict[str, Any]:
 @functools.lru_cache(maxsize=256)
 def _hook_step(stream: str, kind: str, file: Path) -> Step:
     """The step a hook's runs are recorded as (built once: a join should not validate a config)."""
+    from .noop_config import NoopConfig
     from .project import Step  # the project module imports config; kept out of import time
 
     return Step(NoopConfig(name=f"{stream}.{kind}"), None, file, {"type": kind, "index": 0})

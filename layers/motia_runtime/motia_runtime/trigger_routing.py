@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .config import StreamTriggerConfig, trigger_topic
+from .config import trigger_topic
 from .env import env_int
 from .errors import MotiaError
 from .ports.events import Event, EventBus
@@ -34,6 +34,7 @@ from .trace import new_trace_id
 
 if TYPE_CHECKING:
     from .project import Project, Step
+    from .trigger_config import StreamTriggerConfig
 
 ENV_MAX_DEPTH = "MOTIA_TRIGGER_MAX_DEPTH"
 DEFAULT_MAX_DEPTH = 8

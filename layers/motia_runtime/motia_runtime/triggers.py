@@ -30,18 +30,13 @@ for ``stream`` and ``state``, and None for ``cron``; ``ctx.trigger`` says which 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .config import (
-    ApiRouteConfig,
-    CronConfig,
-    EventConfig,
-    StateTriggerConfig,
-    StepConfigModel,
-    StreamTriggerConfig,
-    parse_step_config,
-)
+from .config import is_config_of, parse_step_config
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .config import StepConfigModel
 
 # The keys a trigger-shaped config shares with every step it expands to.
 _SHARED = ("description", "flows", "emits", "virtualEmits", "virtual_emits", "virtualSubscribes",
@@ -83,10 +78,6 @@ def state(*, group: str | None = None, key: str | None = None, events: list[str]
 
 def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
-
-
-def is_multi_trigger(raw: Any) -> bool:
-    return isinstance(raw, dict) and "triggers" in raw
 
 
 def _sub_names(name: str, kinds: list[str]) -> list[str]:
@@ -167,15 +158,15 @@ def expand_step_config(raw: dict[str, Any], file: str) -> list[tuple[StepConfigM
             raise ConfigError(exc.message, file=file,
                               field=f"{field}.{exc.field}" if exc.field else field) from None
         info = {"type": trigger["type"], "index": i}
-        if isinstance(config, ApiRouteConfig):
+        if is_config_of(config, "api"):
             info.update(method=config.method, path=config.path)
-        elif isinstance(config, StreamTriggerConfig):
+        elif is_config_of(config, "stream"):
             info.update(streamName=config.stream_name)
-        elif isinstance(config, StateTriggerConfig):
+        elif is_config_of(config, "state"):
             info.update(group=config.group, key=config.key)
-        elif isinstance(config, EventConfig):
+        elif is_config_of(config, "event"):
             info.update(topics=list(config.subscribes))
-        elif isinstance(config, CronConfig):
+        elif is_config_of(config, "cron"):
             info.update(expression=config.cron)
         out.append((config, info))
     return out

@@ -7,7 +7,8 @@ motia_runtime`` never loads ``websockets``::
         async for item in client.subscribe_item("openai", group_id, "message"):
             print(item["message"])
 
-``motia_runtime.client.sync`` has blocking helpers for scripts.
+``motia_runtime.client.blocking`` has blocking helpers for scripts (``client.sync`` is its old name,
+kept as an alias).
 """
 
 from .backoff import Backoff

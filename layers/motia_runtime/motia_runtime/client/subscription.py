@@ -58,7 +58,7 @@ _END = object()
 _callback_tasks: set[asyncio.Future[Any]] = set()
 
 
-class _Feed:
+class _ValueQueue:
     """An unbounded queue behind one async iterator; ends with ``_END`` or an exception."""
 
     def __init__(self) -> None:
@@ -67,7 +67,7 @@ class _Feed:
     def put(self, value: Any) -> None:
         self.queue.put_nowait(value)
 
-    def __aiter__(self) -> _Feed:
+    def __aiter__(self) -> _ValueQueue:
         return self
 
     async def __anext__(self) -> Any:
@@ -108,8 +108,8 @@ class StreamSubscription(Generic[S]):
         self._event_listeners: dict[str, list[Callable[[Any], Any]]] = {}
         self._error_listeners: list[Callable[[BaseException], Any]] = []
         # Weak: an iterator the caller dropped stops being fed instead of queueing states forever.
-        self._state_feeds: weakref.WeakSet[_Feed] = weakref.WeakSet()
-        self._change_feeds: weakref.WeakSet[_Feed] = weakref.WeakSet()
+        self._state_queues: weakref.WeakSet[_ValueQueue] = weakref.WeakSet()
+        self._change_queues: weakref.WeakSet[_ValueQueue] = weakref.WeakSet()
         self._synced = asyncio.Event()
         self._resync_listeners: list[Callable[[Any], Any]] = []
         self.last_timestamp: int | None = None  # of the newest frame applied: ``since`` on a rejoin
@@ -195,24 +195,24 @@ class StreamSubscription(Generic[S]):
     # -- iterators ---------------------------------------------------------------------------
     def __aiter__(self) -> AsyncIterator[S]:
         """The state now (if synced), then the new state after each change."""
-        feed = self._new_feed(self._state_feeds)
+        queue = self._new_queue(self._state_queues)
         if self.synced and self.status != "failed":
-            feed.put(self.state)
-        return feed
+            queue.put(self.state)
+        return queue
 
     def changes(self) -> AsyncIterator[Change[S]]:
         """Every applied frame from now on, custom events included, as ``Change`` objects."""
-        return self._new_feed(self._change_feeds)
+        return self._new_queue(self._change_queues)
 
-    def _new_feed(self, feeds: weakref.WeakSet[_Feed]) -> _Feed:
-        feed = _Feed()
+    def _new_queue(self, queues: weakref.WeakSet[_ValueQueue]) -> _ValueQueue:
+        queue = _ValueQueue()
         if self.error is not None:
-            feed.put(self.error)
+            queue.put(self.error)
         elif self.status == "closed":
-            feed.put(_END)
+            queue.put(_END)
         else:
-            feeds.add(feed)
-        return feed
+            queues.add(queue)
+        return queue
 
     async def close(self) -> None:
         """Leave: the server stops sending; iterators end."""
@@ -269,8 +269,8 @@ class StreamSubscription(Generic[S]):
                     _call(fn, frame.data)
             for fn in list(self._event_listeners.get(frame.event_type or "", [])):
                 _call(fn, frame.data)
-            for feed in list(self._change_feeds):
-                feed.put(change)
+            for queue in list(self._change_queues):
+                queue.put(change)
             return
         first = not self._reducer.synced
         before = self.state
@@ -283,14 +283,14 @@ class StreamSubscription(Generic[S]):
         state = self.state
         change = Change(kind=frame.kind, id=frame.id, data=frame.data, state=state, timestamp=frame.timestamp,
                         version=frame.version)
-        for feed in list(self._change_feeds):
-            feed.put(change)
+        for queue in list(self._change_queues):
+            queue.put(change)
         # A resync after a reconnect that finds nothing new is not a change for state watchers.
         if first or state != before:
             for fn in list(self._change_listeners):
                 _call(fn, state)
-            for feed in list(self._state_feeds):
-                feed.put(state)
+            for queue in list(self._state_queues):
+                queue.put(state)
 
     def _presence(self, kind: str, data: Any) -> None:
         if kind == "presence.sync":
@@ -313,16 +313,16 @@ class StreamSubscription(Generic[S]):
         self._synced.set()  # wake ready(), which raises
         for fn in list(self._error_listeners):
             _call(fn, error)
-        for feed in (*self._state_feeds, *self._change_feeds):
-            feed.put(error)
+        for queue in (*self._state_queues, *self._change_queues):
+            queue.put(error)
 
     def _end(self) -> None:
         if self.status in ("closed", "failed"):
             return
         self.status = "closed"
         self._synced.set()
-        for feed in (*self._state_feeds, *self._change_feeds):
-            feed.put(_END)
+        for queue in (*self._state_queues, *self._change_queues):
+            queue.put(_END)
 
 
 class ItemSubscription(StreamSubscription[Item | None]):

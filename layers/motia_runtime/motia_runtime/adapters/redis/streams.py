@@ -28,7 +28,7 @@ from ...jsonsafe import loads_stored
 from ...ports.streams import Mutation, StreamChange, StreamStore, now_ms, stored_item
 from . import _scripts
 from ._connection import Keys, RedisStreamError, guarded, make_client
-from .feed import ChangeFeed
+from .listener import ChangeListener
 
 MAX_MUTATE_ATTEMPTS = 50
 SWEEP_EVERY_S = 0.5  # an expired item's delete reaches clients within about this long
@@ -63,7 +63,7 @@ class RedisStreamStore(StreamStore):
         self._expire_script = self.client.register_script(_scripts.EXPIRE)
         self._sweeper: asyncio.Task[None] | None = None
         self.history_from = 0
-        self.feed = ChangeFeed(self.client, url, self.keys.changes, self._on_message, self._notify_resync)
+        self.listener = ChangeListener(self.client, url, self.keys.changes, self._on_message, self._notify_resync)
 
     async def _run(self, call: Any, what: str) -> Any:
         return await guarded(call, RedisStreamError, f"stream {what}", self.url)
@@ -77,7 +77,7 @@ class RedisStreamStore(StreamStore):
 
     # -- the change feed --------------------------------------------------------------------
     async def astart(self) -> None:
-        await self.feed.start()
+        await self.listener.start()
         # The first worker to start on this Redis sets when its history starts; it stays.
         key = self.keys.history_from
         await self._run(self.client.set(key, str(self.clock.tick()), nx=True), "history start")
@@ -91,7 +91,7 @@ class RedisStreamStore(StreamStore):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
             self._sweeper = None
-        await self.feed.stop()
+        await self.listener.stop()
         if self._owns_client:
             await self.client.aclose()
 

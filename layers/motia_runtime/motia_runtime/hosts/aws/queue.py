@@ -23,17 +23,19 @@ Powertools' event data classes, a sixth of this function's cold start.)
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ... import jsonsafe
 from ...adapters.aws import _client
-from ...config import EventConfig
 from ...dispatch import InvalidInputError, run_event
 from ...errors import MotiaError
 from ...ports.events import Event
 from ...project import Step
 from ...runtime import Runtime
 from . import _gc, bootstrap
+
+if TYPE_CHECKING:
+    from ...event_config import EventConfig
 
 
 class MalformedMessageError(MotiaError):

@@ -246,7 +246,7 @@ class AdminApi:
     async def run_cron_now(self, request: Request) -> JSONResponse:
         runtime = self.runtime
         step = runtime.project.steps.get(request.path_params["name"])
-        if step is None or not is_step_of(step, CronConfig):
+        if step is None or not is_step_of(step, "cron"):
             return JSONResponse({"error": "Cron step not found"}, status_code=404)
         trace_id = new_trace_id()
 

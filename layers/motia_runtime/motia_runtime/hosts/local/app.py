@@ -29,16 +29,18 @@ from ...runtime import Runtime
 from ...tools.typegen import refresh as refresh_types
 from .admin import AdminApi
 from .analytics import StreamAnalytics
+from .body_limit import BodyLimit
 from .broken import broken_project_app
 from .bus import LocalEventBus
 from .http import api_routes, openapi_route
 from .hub import Hub
+from .log_redaction import install_log_redaction
 from .routing import StaticFirstRouter
 from .scheduler import CronScheduler
-from .security import BodyLimit, ensure_stream_secret, install_log_redaction
 from .settings import DevSettings
 from .sse import StreamEvents
 from .static_files import demo_routes
+from .stream_secret import ensure_stream_secret
 from .traces import TraceRecorder
 from .trust import TrustBoundary
 from .websocket import StreamSocket
@@ -157,7 +159,7 @@ class LocalHost:
             lifespan=self.lifespan,
             exception_handlers={HTTPException: _http_error},
             # Host allow-list on everything, /__motia/ for the server's own page only, CORS for the
-            # rest (trust.py); then 413 for bodies over MOTIA_MAX_BODY_BYTES (security.py).
+            # rest (trust.py); then 413 for bodies over MOTIA_MAX_BODY_BYTES (body_limit.py).
             middleware=[Middleware(TrustBoundary, hosts=self.settings.allowed_hosts,
                                    cors_origins=self.settings.cors_origins),
                         Middleware(BodyLimit)],
@@ -175,7 +177,7 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 @contextlib.contextmanager
 def _stream_secret(data_dir: Path) -> Iterator[None]:
     """MOTIA_STREAM_SECRET, from the data directory's file (made once) when it is not set, for
-    as long as the app runs: stream tokens work in dev without setup (security.py)."""
+    as long as the app runs: stream tokens work in dev without setup (stream_secret.py)."""
     if os.environ.get(ENV_SECRET, "").strip():
         yield
         return

@@ -47,7 +47,7 @@ def allowed_hosts(bound: str | None, configured: str | None) -> frozenset[str] |
 
 def cors_origins(raw: str | None) -> tuple[str, ...]:
     """``MOTIA_CORS_ORIGINS`` (comma-separated): the origins whose pages may call the API steps.
-    Unset means ``*``, as Motia's dev server does (security.py)."""
+    Unset means ``*``, as Motia's dev server does."""
     if raw is None:
         return ("*",)
     return tuple(o.strip() for o in raw.split(",") if o.strip())
@@ -61,7 +61,7 @@ class DevSettings:
     data_dir: Path
     redis_url: str | None = None  # state and streams in Redis, shared by workers; else SQLite
     allowed_hosts: frozenset[str] | None = LOOPBACK_NAMES  # the Host names served; None: any
-    cors_origins: tuple[str, ...] = ("*",)  # MOTIA_CORS_ORIGINS (security.py)
+    cors_origins: tuple[str, ...] = ("*",)  # MOTIA_CORS_ORIGINS
     # Under reload a project that fails to load is served as its error until the next change,
     # instead of ending the command (broken.py).
     reload: bool = False

@@ -1,4 +1,5 @@
-"""The browser demo at ``/demo/``: the built pages of ``clients/web`` (``clients/web/dist``).
+"""The browser demo at ``/demo/``: the built pages of ``clients/web`` (``clients/web/dist``), and
+the static files class it and the Workbench serve their assets with.
 
 The page is built from npm sources (``make web``: ``npm ci && npm run build``), not committed,
 so a project without Node still runs; then ``/demo/`` says how to build it instead of a 404.
@@ -19,7 +20,7 @@ DEMO_PATH = "/demo"
 WEB_DIR = Path("clients") / "web"
 
 
-class _RevalidatedFiles(StaticFiles):
+class RevalidatedFiles(StaticFiles):
     """Static files that browsers re-check on each load, so a rebuild shows up on reload."""
 
     def file_response(self, full_path: str | os.PathLike[str], stat_result: os.stat_result, scope: Scope,
@@ -34,7 +35,7 @@ def demo_routes(root: Path) -> list[BaseRoute]:
     web = root / WEB_DIR
     dist = web / "dist"
     if (dist / "index.html").is_file():
-        return [Mount(DEMO_PATH, _RevalidatedFiles(directory=dist, html=True), name="demo")]
+        return [Mount(DEMO_PATH, RevalidatedFiles(directory=dist, html=True), name="demo")]
     if not web.is_dir():
         return []
 

@@ -14,7 +14,7 @@ the Workbench (docs/auth.md, "The Workbench's trust boundary").
   request that can change something and on every WebSocket; curl and scripts send none and are
   allowed, as anything on the machine could reach the port anyway.
 * **Everything else** (API steps, the stream WebSocket at ``/``): CORS as ``MOTIA_CORS_ORIGINS``
-  says (security.py). App clients on other origins (a Vite page on :5173) still connect: their
+  says (cors.py). App clients on other origins (a Vite page on :5173) still connect: their
   ``Host`` is this server's.
 
 Starlette's TrustedHostMiddleware is not used: it answers 400 with a bare "Invalid host header",

@@ -7,17 +7,15 @@ package data, so ``pip install`` ships them and no build step or CDN is involved
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
-from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
 
 from ....config import ApiRouteConfig
+from ..static_files import RevalidatedFiles
 from .feed import WorkbenchFeed
 
 if TYPE_CHECKING:
@@ -33,14 +31,6 @@ NO_CACHE = {"Cache-Control": "no-cache"}
 NO_FRAMING = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
 
 __all__ = ["WorkbenchFeed", "owns_root", "workbench_routes"]
-
-
-class _RevalidatedFiles(StaticFiles):
-    def file_response(self, full_path: str | os.PathLike[str], stat_result: os.stat_result, scope: Scope,
-                      status_code: int = 200) -> Response:
-        response = super().file_response(full_path, stat_result, scope, status_code)
-        response.headers.update(NO_CACHE)
-        return response
 
 
 def owns_root(project: Project) -> bool:
@@ -59,7 +49,7 @@ def workbench_routes(project: Project, feed: WorkbenchFeed) -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         Route("/__motia", to_index),
         Route("/__motia/", index),
-        Mount("/__motia/static", _RevalidatedFiles(directory=STATIC_DIR), name="workbench-static"),
+        Mount("/__motia/static", RevalidatedFiles(directory=STATIC_DIR), name="workbench-static"),
         WebSocketRoute("/__motia/ws", feed.serve),
     ]
     if not owns_root(project):

@@ -1,30 +1,14 @@
-"""The local host's guards: request body size, CORS origins, the stream token secret, log redaction.
-
-* ``MOTIA_MAX_BODY_BYTES`` (default 1 MiB): a larger request body is answered 413 with a JSON
-  error, before it is read into memory when it announces its size (``Content-Length``), and as
-  soon as it passes the limit when it is chunked.
-* ``MOTIA_CORS_ORIGINS``: comma-separated origins allowed to call the app's API from a browser.
-  ``motia dev`` defaults to ``*``, as Motia does, since it serves a developer's machine; the
-  generated template does not (``CorsAllowOrigin``). ``/__motia/`` never gets CORS (trust.py).
-  Read into the host's settings (settings.py).
-* ``MOTIA_STREAM_SECRET``: when unset, ``motia dev`` keeps a random one in the data directory
-  (``stream-secret``, mode 0600), so stream tokens work out of the box and survive restarts.
+"""The local host's request body limit: ``MOTIA_MAX_BODY_BYTES`` (default 1 MiB). A larger request
+body is answered 413 with a JSON error, before it is read into memory when it announces its size
+(``Content-Length``), and as soon as it passes the limit when it is chunked.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
-from pathlib import Path
-
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ...auth import ENV_SECRET
 from ...dispatch import ENV_MAX_BODY, max_body_bytes
-from ...redact import install_filter
-
-SECRET_FILE = "stream-secret"
 
 
 def too_large(size: int | None, limit: int) -> HTTPException:
@@ -69,25 +53,3 @@ async def _reply_413(scope: Scope, receive: Receive, send: Send, size: int, limi
     error = too_large(size, limit)
     # Connection: close, since the unread body is still on the wire.
     await JSONResponse({"error": error.detail}, status_code=413, headers={"connection": "close"})(scope, receive, send)
-
-
-def ensure_stream_secret(data_dir: Path) -> None:
-    """Set ``MOTIA_STREAM_SECRET`` from the data directory's file (made once) if it is unset."""
-    if os.environ.get(ENV_SECRET, "").strip():
-        return
-    path = data_dir / SECRET_FILE
-    if not path.is_file():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process of this server made it just now
-        else:
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_urlsafe(32))
-    os.environ[ENV_SECRET] = path.read_text().strip()
-
-
-def install_log_redaction() -> None:
-    """uvicorn logs request paths, query strings (``?authToken=``) included."""
-    install_filter("uvicorn", "uvicorn.error", "uvicorn.access")

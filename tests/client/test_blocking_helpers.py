@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from motia_runtime.client.sync import collect, watch_group, watch_item
+from motia_runtime.client.blocking import collect, watch_group, watch_item
 from motia_runtime.errors import StreamAuthError
 from tests.support.inprocess import InProcessServer
 

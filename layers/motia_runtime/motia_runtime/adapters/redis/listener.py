@@ -1,9 +1,9 @@
-"""The change feed: one pub/sub subscription per store, kept alive across Redis outages.
+"""The change listener: one pub/sub subscription per store, kept alive across Redis outages.
 
 While the subscription is down, changes published by other workers cannot reach this one, and
-pub/sub does not replay them. So after every reconnection the feed calls ``on_resync``: the
+pub/sub does not replay them. So after every reconnection the listener calls ``on_resync``: the
 host then makes its clients read fresh snapshots (nothing that happened meanwhile is lost to
-them). A silent dead link (no RST, e.g. a cable pulled) is caught by PINGs on an idle feed.
+them). A silent dead link (no RST, e.g. a cable pulled) is caught by PINGs on an idle subscription.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ SUBSCRIBE_TIMEOUT_S = 5.0
 _ERRORS = (redis.RedisError, OSError, TimeoutError)
 
 
-class ChangeFeed:
+class ChangeListener:
     def __init__(self, client: redis.asyncio.Redis, url: str, channel: str, on_message: Callable[[str], None],
                  on_resync: Callable[[], None]) -> None:
         self.client = client
