@@ -11,7 +11,8 @@ included) is reported beside it. Cases:
   invocation builds before any AWS call: the runtime from the project (``bootstrap.runtime()``: the
   streams of ``bench/app`` and the function's own step, imported and validated, as the function's
   variables in the generated template say: ``MOTIA_STEP``, ``MOTIA_STEP_FILE``; the triggers
-  function, which has neither, every step) and, for api/queue/schedule, the step; for the fan-out
+  function, ``MOTIA_STEP_FILES``: the repository shelter's trigger steps, as bench/app has none)
+  and, for api/queue/schedule, the step; for the fan-out
   and the big-room delivery, their subscriptions and pusher objects. boto3 (nor, but for the fan-out's pusher,
   botocore) is imported by none of this (clients are made on the first call); its cost is reported
   separately, as the SDK's;
@@ -67,7 +68,7 @@ def cases(root: Path) -> dict[str, str]:
             body += "bootstrap.subscriptions(); bootstrap.pusher()\n"
         elif entry == "websocket":  # the streams and authenticate, no step
             body += "bootstrap.runtime(steps=False)\n"
-        else:  # the triggers function has no MOTIA_STEP_FILE: it loads every step
+        else:  # the triggers function: the shelter's trigger steps (MOTIA_STEP_FILES)
             body += "bootstrap.runtime()\n"
         if step:
             kind = {"api": "api", "queue": "event", "schedule": "cron"}[entry]
@@ -87,7 +88,8 @@ from motia_runtime.project import load_project
 from motia_runtime.tools.template import build_template
 out = {}
 for resource in build_template(load_project(sys.argv[1]))["Resources"].values():
-    step = resource.get("Metadata", {}).get("Motia", {}).get("step")
+    motia = resource.get("Metadata", {}).get("Motia", {})
+    step = motia.get("step") or motia.get("role")  # the triggers function is keyed by its role
     variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
     if step and resource["Type"] == "AWS::Serverless::Function":
         # Not MOTIA_SECRETS: reading them is an AWS call at start, which no case makes (as boto3's clients).
@@ -105,7 +107,7 @@ def template_env(root: Path, step: str) -> dict[str, str]:
         out = subprocess.run([sys.executable, "-c", _TEMPLATE_ENV, str(root)], capture_output=True, text=True,
                              check=True)
         _template_envs[root] = json.loads(out.stdout)
-    return _template_envs[root][step]
+    return _template_envs[root].get(step, {})
 
 
 def _env(python: Path, case: str, layer: bool) -> tuple[dict[str, str], Path]:
@@ -124,6 +126,12 @@ def _env(python: Path, case: str, layer: bool) -> tuple[dict[str, str], Path]:
     step = next((s for e, s in ENTRY_STEPS.items() if case.startswith(f"{e}:")), None)
     if step:
         env.update(template_env(APP, step))
+    if case.startswith("triggers:"):
+        # bench/app has no trigger step (so no triggers function): the repository's shelter has
+        # two, and its triggers function starts as its template says (MOTIA_STEP_FILES).
+        env.update(template_env(REPO, "triggers"))
+        env["MOTIA_PROJECT_ROOT"] = str(REPO)
+        root = REPO
     if "repo app" in case:
         env.update(template_env(REPO, "CreatePet"))
         env["MOTIA_PROJECT_ROOT"] = str(REPO)

@@ -202,3 +202,31 @@ def test_the_fan_out_resumes_the_collector_when_its_handler_starts(shop: Path) -
             "fanout.handler({'Records': []})\nprint(paused, gc.isenabled())")
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=shop, capture_output=True, text=True, check=True)
     assert out.stdout.split()[-2:] == ["True", "True"]
+
+
+WATCH_STEP = """
+    config = {"type": "stream", "name": "Watch", "streamName": "cart", "events": ["create"]}
+    async def handler(change, ctx):
+        pass
+"""
+
+
+def test_the_triggers_function_loads_its_trigger_steps_only(make_project: ProjectFactory) -> None:
+    root = make_project("watched", {**STEPS, "functions/shop/watch_step.py": WATCH_STEP})
+    code = textwrap.dedent("""
+        import json, sys
+        from motia_runtime.project import load_project
+        from motia_runtime.tools.template import build_template
+        function = build_template(load_project(sys.argv[1]))["Resources"]["TriggersFunction"]
+        print(json.dumps(function["Properties"]["Environment"]["Variables"]["MOTIA_STEP_FILES"]))
+    """)
+    out = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, check=True)
+    files = json.loads(out.stdout)
+    assert files == "functions/shop/watch_step.py"
+    loaded = cold_start(root, "triggers", {"MOTIA_STEP_FILES": files})
+    assert (loaded["steps"], loaded["complete"]) == (["Watch"], False)
+    assert "ApiRouteConfig" not in loaded["step_models"] and "CronConfig" not in loaded["step_models"]
+    assert "functions.shop.ship_helper" not in loaded["modules"]
+    # A stale list (a file that is gone): every step, as before the variable existed.
+    stale = cold_start(root, "triggers", {"MOTIA_STEP_FILES": "functions/shop/gone_step.py"})
+    assert (stale["steps"], stale["complete"]) == (["Buy", "Report", "Ship", "Watch"], True)

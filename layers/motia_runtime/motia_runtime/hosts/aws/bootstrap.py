@@ -50,6 +50,8 @@ T = TypeVar("T")
 
 ENV_STEP = "MOTIA_STEP"
 ENV_STEP_FILE = "MOTIA_STEP_FILE"
+# The triggers function: its trigger steps' files (comma-separated), the only steps it routes to.
+ENV_STEP_FILES = "MOTIA_STEP_FILES"
 ENV_STATE_TABLE = "MOTIA_STATE_TABLE"
 ENV_STREAMS_TABLE = "MOTIA_STREAMS_TABLE"
 ENV_CONNECTIONS_TABLE = "MOTIA_CONNECTIONS_TABLE"
@@ -221,7 +223,8 @@ def _build_runtime(s: Settings, steps: bool) -> Runtime:
 def _load_project(s: Settings, steps: bool) -> Project:
     """What this function serves, validated as ``motia dev`` validates it.
 
-    Loading one step is only done where the rest of the project cannot matter: the step must be
+    The triggers function loads the trigger steps ``MOTIA_STEP_FILES`` lists. Loading one step is
+    only done where the rest of the project cannot matter: the step must be
     the one named ``MOTIA_STEP`` (the template writes both from the same project, and ``make
     build`` checks the template is current), and the function must not feed FIFO queues, since
     an emit without ``messageGroupId`` is refused by naming the FIFO steps it feeds, which only
@@ -232,10 +235,19 @@ def _load_project(s: Settings, steps: bool) -> Project:
 
     if not steps:
         return load_project(s.project_root, step_files=())
+    functions_dir = (s.project_root / "functions").resolve()
+    listed = [f for f in os.environ.get(ENV_STEP_FILES, "").split(",") if f]
+    if listed and not step_name():
+        # The triggers function reads its trigger steps' configs and runs no step handler; its
+        # leave hooks cannot emit (a hook is recorded as a step with no emits), so no FIFO check
+        # needs the rest of the project.
+        paths = [s.project_root / f for f in listed]
+        if all(p.is_file() and p.resolve().is_relative_to(functions_dir) for p in paths):
+            return load_project(s.project_root, step_files=paths)
     name, file = step_name(), os.environ.get(ENV_STEP_FILE)
     if name and file and not s.fifo_queues:
         path = s.project_root / file
-        if path.is_file() and path.resolve().is_relative_to((s.project_root / "functions").resolve()):
+        if path.is_file() and path.resolve().is_relative_to(functions_dir):
             project = load_project(s.project_root, step_files=[path])
             if name in project.steps:
                 return project

@@ -10,10 +10,11 @@ queues), a standard one through the bus and its rule.
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Any
 
 from ...config import StateTriggerConfig, StreamTriggerConfig
-from ...project import Project
+from ...project import Project, Step
 from ...stream_hooks import tracks_leaves
 from .functions import _fifo_queue_env
 from .names import (
@@ -36,6 +37,13 @@ TRIGGERS_BATCH_SIZE = 100
 TRIGGERS_MAX_RETRIES = 5
 TRIGGERS_MEMORY = 512
 TRIGGERS_TIMEOUT = 60
+
+
+def _relative_file(step: Step, project: Project) -> str:
+    try:
+        return PurePath(step.file.relative_to(project.root)).as_posix()
+    except ValueError:
+        return step.file.as_posix()
 
 
 def has_state_triggers(project: Project) -> bool:
@@ -92,6 +100,8 @@ def triggers_resources(project: Project, bases: dict[str, str]) -> dict[str, dic
         policies += [{"DynamoDBCrudPolicy": {"TableName": ref(STATE_TABLE)}},
                      {"DynamoDBCrudPolicy": {"TableName": ref(STREAMS_TABLE)}}]
     environment: dict[str, Any] = {}
+    if steps:  # cold start: the function imports its trigger steps only (bootstrap.py)
+        environment["MOTIA_STEP_FILES"] = ",".join(sorted({_relative_file(s, project) for s in steps}))
     if fifo:
         environment["MOTIA_FIFO_QUEUES"] = _fifo_queue_env(fifo)
     properties: dict[str, Any] = {
