@@ -24,8 +24,8 @@ from ...protocol import Subscription, replays_to
 from ...runtime import Runtime
 from ...session import StreamSession, subscription_limit
 from ...streams import Stream
-from .frames import WRITE_FRAME
-from .hub import CLOSED, TOO_SLOW, Connection, Hub
+from .frames import WRITE_FRAME, text_frame
+from .hub import TOO_SLOW, Connection, Hub
 
 CLOSE_TIMEOUT_S = 1.0  # a client that stopped reading may never take the close frame
 
@@ -72,26 +72,35 @@ class StreamSocket:
         self.hub.attach(connection)
         session = StreamSession(self.runtime, HubPort(self.hub, connection), self._log(), self.max_subscriptions,
                                 on_refused=self.hub.stats.refused)
+        # One task per socket, the reader: frames out are written at once or by a pump made only
+        # while some wait (hub.py), and a dropped client cancels the reader (``on_gone``).
         reader = asyncio.create_task(self._read(websocket, session))
-        tasks = [reader, asyncio.create_task(connection.pump()), asyncio.create_task(connection.gone.wait())]
+        connection.on_gone = reader.cancel
         try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            try:
+                await reader  # no asyncio.wait: its waiter and callbacks stayed for the socket's life
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # this serve was cancelled (the server stops), not only the reader
+            except Exception:  # reported below, from the reader
+                pass
         finally:
+            connection.on_gone = None
             dropped = connection.dropped  # why the server gave up on this client, if it did
-            connection.dropped = dropped or CLOSED  # no more frames for it from here on
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            queued = connection.queued
+            await connection.stop()  # no more frames for it from here on
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
             await session.end()  # after the reader stopped: no join can come in behind it
-        if reader.done() and not reader.cancelled() and reader.exception() is not None:
+        if not reader.cancelled() and reader.exception() is not None:
             error = reader.exception()
             self._log().error(f"stream connection ended by an error: {type(error).__name__}: {error}")
         if dropped is not None:
             self.hub.dropped += 1
             self._log().warning(f"stream client dropped: {dropped}", connection=connection.id,
-                                queued=connection.outbox.qsize(), delivered=connection.delivered)
+                                queued=queued, delivered=connection.delivered)
             # Bounded: a client that stopped reading never takes the close frame off the wire.
             with contextlib.suppress(TimeoutError, Exception):
                 await asyncio.wait_for(connection.close(TOO_SLOW, "client too slow: reconnect and resync"),
@@ -130,7 +139,9 @@ class HubPort:
         return self.connection.auth_context
 
     def send(self, text: str) -> None:
-        self.connection.push(text)
+        # Encoded for a direct write like the hub's frames: a join's answers need no pump either.
+        connection = self.connection
+        connection.push(text, text_frame(text) if connection.write_frame is not None else None)
 
     async def subscribe(self, sub: Subscription, limit: int) -> bool:
         held = self.connection.subscriptions
