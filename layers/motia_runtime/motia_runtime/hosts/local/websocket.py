@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from typing import Any
 
 from starlette.responses import PlainTextResponse
@@ -39,12 +40,15 @@ class StreamSocket:
     def __init__(self, runtime: Runtime, hub: Hub) -> None:
         self.runtime = runtime
         self.hub = hub
+        self._logger: Any = None
         self.max_subscriptions = subscription_limit()  # read once: a bad value fails the start, not a join
         # The replay log is complete only from now on: stamps before this are another process's.
         hub.events.started_at = max(hub.events.started_at, runtime.stream_store.clock.tick())
 
     def _log(self) -> Any:
-        return self.runtime.logger().child(entry="websocket")
+        if self._logger is None:  # one for every socket: a logger per connection was ~350 bytes of each
+            self._logger = self.runtime.logger().child(entry="websocket")
+        return self._logger
 
     async def _refuse(self, websocket: WebSocket, status: int, text: str) -> None:
         try:
@@ -67,7 +71,8 @@ class StreamSocket:
         protocols = offered_subprotocols(websocket.headers.get("sec-websocket-protocol"))
         # Browsers drop a connection whose offered subprotocol is not echoed back.
         await websocket.accept(subprotocol=protocols[0] if protocols else None)
-        connection = Connection(websocket.send_text, self._closer(websocket), auth_context, self.hub.max_outbox,
+        connection = Connection(websocket.send_text, functools.partial(_close, websocket), auth_context,
+                                self.hub.max_outbox,
                                 write_frame=(websocket.scope.get("extensions") or {}).get(WRITE_FRAME))
         self.hub.attach(connection)
         session = StreamSession(self.runtime, HubPort(self.hub, connection), self._log(), self.max_subscriptions,
@@ -107,29 +112,36 @@ class StreamSocket:
                                        CLOSE_TIMEOUT_S)
 
     async def _read(self, websocket: WebSocket, session: StreamSession) -> None:
-        with contextlib.suppress(WebSocketDisconnect):
+        with contextlib.suppress(WebSocketDisconnect, _DisconnectedError):
             while True:
-                raw = await websocket.receive()
-                if raw["type"] == "websocket.disconnect":
-                    return
-                text = raw.get("text") if raw.get("text") is not None else raw.get("bytes")
-                await session.receive(text or "")
+                # Nothing of a frame is kept in this frame's locals while the next one is awaited:
+                # an idle socket would hold its last message (memory per idle subscriber).
+                await session.receive(_payload(await websocket.receive()))
 
-    @staticmethod
-    def _closer(websocket: WebSocket) -> Any:
-        async def close(code: int, reason: str) -> None:
-            try:
-                await websocket.close(code=code, reason=reason)
-            except RuntimeError:
-                pass  # already closed
 
-        return close
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    try:
+        await websocket.close(code=code, reason=reason)
+    except RuntimeError:
+        pass  # already closed
 
+
+class _DisconnectedError(Exception):
+    pass
+
+
+def _payload(message: Any) -> str | bytes:
+    if message["type"] == "websocket.disconnect":
+        raise _DisconnectedError
+    text = message.get("text")
+    return (text if text is not None else message.get("bytes")) or ""
 
 
 class HubPort:
     """The session's port on one local socket: frames to its outbox, rooms in the hub, the
     replay from the hub's in-memory log. Nothing here suspends (see ``SessionPort``)."""
+
+    __slots__ = ("connection", "hub")  # one per open socket
 
     def __init__(self, hub: Hub, connection: Connection) -> None:
         self.hub = hub
