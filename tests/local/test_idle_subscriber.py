@@ -1,7 +1,7 @@
 """An idle subscriber's footprint on the local host (issue 22: memory per idle subscriber).
 
 A connection that keeps up holds no outbox and no pump task: its frames are written straight to
-the transport, and the only task of its own beside uvicorn's is the reader. Served in-process by
+the transport, and it has no task of its own beside uvicorn's, which reads its frames. Served in-process by
 uvicorn (the frame-writing protocol, as ``motia dev``) so the hub can be looked at; real clients
 on loopback.
 """
@@ -21,6 +21,7 @@ import websockets
 
 from motia_runtime.hosts.local.app import LocalHost
 from motia_runtime.hosts.local.frames import FrameWriterProtocol
+from motia_runtime.hosts.local.hub import Connection
 from tests.support.fake_openai import free_port
 from tests.support.inprocess import InProcessServer
 from tests.support.project_files import write_project
@@ -108,9 +109,9 @@ async def test_subscribers_that_keep_up_hold_no_outbox_and_no_task_but_their_rea
         assert len(conns) == N
         # The sync and the change reached each client, written directly: no queue, no pump left.
         assert all(outbox is None and pump is None and delivered == 2 for outbox, pump, delivered in conns), conns
-        # Per connection: uvicorn's task running the app, and the reader (before: also a pump and a
-        # task waiting on an Event, i.e. 4).
-        assert tasks_now - tasks_before == 2 * N
+        # Per connection: uvicorn's task running the app, which also reads (before: a reader, a
+        # pump and a task waiting on an Event beside it, i.e. 4).
+        assert tasks_now - tasks_before == N
     finally:
         for ws in clients:
             await ws.close()
@@ -118,3 +119,36 @@ async def test_subscribers_that_keep_up_hold_no_outbox_and_no_task_but_their_rea
     while served.call(lambda: len(served.host.hub.connections)) and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.05)
     assert served.call(lambda: len(served.host.hub.connections)) == 0
+
+
+async def _noop_send(_: str) -> None:
+    return None
+
+
+async def _noop_close(_code: int, _reason: str) -> None:
+    return None
+
+
+async def test_a_drop_cancels_the_serving_task_but_never_from_inside_it() -> None:
+    """The serving task reads the socket itself, so a drop wakes it with a cancel; a drop made
+    while that task handles the client's own frame must not cancel it (the cancel would land in
+    its teardown): it sees ``dropped`` when the frame is handled."""
+    own = Connection(_noop_send, _noop_close, max_outbox=1)
+    own.serving = asyncio.current_task()
+    own.push("a")
+    own.push("b")  # over the bound, from the serving task itself
+    assert own.dropped is not None and own.serving is None and not own.woke
+    await asyncio.sleep(0)  # no cancel was requested of this task: it goes on
+    assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
+    await own.stop()
+
+    other = Connection(_noop_send, _noop_close, max_outbox=1)
+    serving = asyncio.create_task(asyncio.sleep(10))
+    other.serving = serving
+    await asyncio.sleep(0)
+    other.push("a")
+    other.push("b")  # over the bound, from another task (a step's set())
+    assert other.woke and other.serving is None
+    with pytest.raises(asyncio.CancelledError):
+        await serving
+    await other.stop()

@@ -83,9 +83,10 @@ class Connection:
     pumping: asyncio.Task[None] | None = None
     delivered: int = 0
     dropped: str | None = None  # why the server gave up on this client
-    # Called once when the connection should end: dropped as too slow, or a send failed (the
-    # serving code sets it: the WebSocket's reader is cancelled, so its serve loop closes).
-    on_gone: Callable[[], object] | None = None
+    # The task serving the socket (set by it): cancelled once when the connection should end,
+    # dropped as too slow or a send failed, so it closes the socket; ``woke`` says it was us.
+    serving: asyncio.Task[Any] | None = None
+    woke: bool = False
     # The transport's frame writer when the server offers one (frames.py), and whether the pump
     # is sending: a frame may be written directly only when nothing is ahead of it.
     write_frame: Callable[[bytes], bool] | None = None
@@ -120,15 +121,19 @@ class Connection:
             self.pumping = asyncio.get_running_loop().create_task(self._pump())
 
     def drop(self, reason: str) -> None:
-        """Stop queueing for this client; its serving code is told (``on_gone``) and closes it."""
+        """Stop queueing for this client; its serving task is told (``serving``) and closes it."""
         if self.dropped is None:
             self.dropped = reason
             self._gone()
 
     def _gone(self) -> None:
-        on_gone, self.on_gone = self.on_gone, None
-        if on_gone is not None:
-            on_gone()
+        # Never from inside the serving task itself (a drop while it handles this client's own
+        # frame): a cancel would land at its next wait, possibly in its teardown; it sees
+        # ``dropped`` once that frame is handled instead.
+        task, self.serving = self.serving, None
+        if task is not None and task is not asyncio.current_task():
+            self.woke = True
+            task.cancel()
 
     async def _pump(self) -> None:
         """Send the queued frames in order, then end (the next frame that must wait starts another)."""

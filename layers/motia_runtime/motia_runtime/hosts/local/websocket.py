@@ -77,30 +77,30 @@ class StreamSocket:
         self.hub.attach(connection)
         session = StreamSession(self.runtime, HubPort(self.hub, connection), self._log(), self.max_subscriptions,
                                 on_refused=self.hub.stats.refused)
-        # One task per socket, the reader: frames out are written at once or by a pump made only
-        # while some wait (hub.py), and a dropped client cancels the reader (``on_gone``).
-        reader = asyncio.create_task(self._read(websocket, session))
-        connection.on_gone = reader.cancel
+        # No task of its own beside uvicorn's: frames out are written at once or by a pump made
+        # only while some wait (hub.py), and this task reads, cancelled by a drop (``serving``).
+        connection.serving = asyncio.current_task()
+        error: Exception | None = None
         try:
             try:
-                await reader  # no asyncio.wait: its waiter and callbacks stayed for the socket's life
+                with contextlib.suppress(WebSocketDisconnect, _DisconnectedError):
+                    while connection.dropped is None:
+                        # Nothing of a frame is kept in this frame's locals while the next one is
+                        # awaited: an idle socket would hold its last message.
+                        await session.receive(_payload(await websocket.receive()))
             except asyncio.CancelledError:
                 task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    raise  # this serve was cancelled (the server stops), not only the reader
-            except Exception:  # reported below, from the reader
-                pass
+                if not connection.woke or task is None or task.uncancel():
+                    raise  # the server stops this serve, not (only) the drop
+            except Exception as exc:
+                error = exc
         finally:
-            connection.on_gone = None
+            connection.serving = None  # no cancel from here on: the teardown runs whole
             dropped = connection.dropped  # why the server gave up on this client, if it did
             queued = connection.queued
             await connection.stop()  # no more frames for it from here on
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await reader
-            await session.end()  # after the reader stopped: no join can come in behind it
-        if not reader.cancelled() and reader.exception() is not None:
-            error = reader.exception()
+            await session.end()  # after the reads stopped: no join can come in behind it
+        if error is not None:
             self._log().error(f"stream connection ended by an error: {type(error).__name__}: {error}")
         if dropped is not None:
             self.hub.dropped += 1
@@ -110,13 +110,6 @@ class StreamSocket:
             with contextlib.suppress(TimeoutError, Exception):
                 await asyncio.wait_for(connection.close(TOO_SLOW, "client too slow: reconnect and resync"),
                                        CLOSE_TIMEOUT_S)
-
-    async def _read(self, websocket: WebSocket, session: StreamSession) -> None:
-        with contextlib.suppress(WebSocketDisconnect, _DisconnectedError):
-            while True:
-                # Nothing of a frame is kept in this frame's locals while the next one is awaited:
-                # an idle socket would hold its last message (memory per idle subscriber).
-                await session.receive(_payload(await websocket.receive()))
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
