@@ -210,7 +210,6 @@ async def set_loop_stall(loops: int = 2000, subscribers: int = 100) -> dict[str,
             connection = Connection(send_text, close, write_frame=write)
             bus_host.host.hub.attach(connection)
             bus_host.host.hub.subscribe(connection, Subscription("items", "loop", None, "s"))
-            asyncio.get_running_loop().create_task(connection.pump())
         runtime = bus_host.runtime
         ctx = runtime.context(runtime.project.steps["SetLoop"], "T-loop")
         lateness: list[float] = []

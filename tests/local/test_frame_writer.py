@@ -129,7 +129,6 @@ async def _close(code: int, reason: str) -> None:
 async def test_frames_keep_their_order_around_a_paused_transport() -> None:
     wire = Wire()
     connection = Connection(wire.send_text, _close, write_frame=wire.write_frame)
-    pump = asyncio.create_task(connection.pump())
     connection.push("1", text_frame("1"))  # written directly
     wire.open = False
     wire.release.clear()
@@ -141,7 +140,8 @@ async def test_frames_keep_their_order_around_a_paused_transport() -> None:
     wire.release.set()
     for _ in range(10):
         await asyncio.sleep(0)
+    assert connection.pumping is None and connection.outbox is None  # drained: no task, no queue left
     connection.push("5", text_frame("5"))  # nothing ahead any more: direct again
-    pump.cancel()
+    assert connection.pumping is None
     assert wire.frames == ["1", "2", "3", "4", "5"]
     assert connection.delivered == 5

@@ -167,6 +167,17 @@ def test_an_unreachable_redis_stops_motia_dev_with_its_url(tmp_path: Path) -> No
     assert done.returncode == 1 and "cannot reach Redis at" in done.stderr
 
 
+def _listening_sockets(port: int) -> int:
+    """Listening TCP sockets on ``port`` (/proc/net/tcp and tcp6: state 0A)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                count += 1
+    return count
+
+
 def _children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(p) for p in path.read_text().split()] if path.exists() else []
@@ -206,6 +217,15 @@ async def test_workers_flag_serves_every_client_every_change(tmp_path: Path, sta
             assert [f["id"] for f in frames] == [f"i{n}" for n in range(10)]
             await ws.close()
         assert pids <= set(_children(proc.pid))
+        if sys.platform == "linux":
+            # Each worker listens on a socket of its own in the port's SO_REUSEPORT group, which the
+            # kernel balances new connections across (hosts/local/workers.py): one per worker, and
+            # both take connections.
+            assert _listening_sockets(port) == 2
+            for n in range(30):
+                async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+                    pids.add((await http.post(f"/notes/{group}/j{n}", json={"op": "get"})).json()["pid"])
+            assert len(pids) == 2  # both workers (the third child is multiprocessing's resource tracker)
     finally:
         proc.send_signal(2)
         try:

@@ -143,7 +143,6 @@ async def run_api(runtime: Runtime, step: Step[ApiRouteConfig], request: ApiRequ
     """Validate the body, run middleware and the handler, and map every failure to a status."""
     config = step.config
     trace_id = trace_id or new_trace_id()
-    logger = runtime.logger(step, trace_id)
     if config.body_schema is not None:
         try:
             request["body"] = config.body_schema.validate(request["body"], what="request body")
@@ -168,11 +167,12 @@ async def run_api(runtime: Runtime, step: Step[ApiRouteConfig], request: ApiRequ
         response = _to_response(step, result)
     except ValidationError as exc:
         error = exc
-        logger.error(f"step failed: {exc}", {"errors": exc.errors})
+        # A logger built here only on failure: the context has one for the handler already.
+        runtime.logger(step, trace_id).error(f"step failed: {exc}", {"errors": exc.errors})
         response = ApiResponse(500, error_body(str(exc), exc.errors))
     except Exception as exc:
         error = exc
-        logger.exception(f"step failed: {type(exc).__name__}: {exc}")
+        runtime.logger(step, trace_id).exception(f"step failed: {type(exc).__name__}: {exc}")
         response = ApiResponse(500, error_body("Internal Server Error"))
     finally:
         runtime.observer.step_finished(token, trace_id, step.name, error)

@@ -116,6 +116,8 @@ class SessionPort(Protocol):
 class StreamSession:
     """One connection's protocol state machine; see the module docstring."""
 
+    __slots__ = ("leave_hooks", "log", "max_subscriptions", "on_refused", "port", "runtime")  # one per open socket
+
     def __init__(self, runtime: Runtime, port: SessionPort, log: StepLogger,
                  max_subscriptions: int | None = None, *, leave_hooks: bool = True,
                  on_refused: Callable[[str, str], None] | None = None) -> None:

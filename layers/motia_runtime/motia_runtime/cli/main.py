@@ -71,6 +71,10 @@ def _dev(args: argparse.Namespace) -> int:
         from ..hosts.local.reload import run_reloading
 
         run_reloading(app, reload_dirs=reload_dirs, reload_includes=["*.py"], **options)
+    elif args.workers > 1:  # each worker on a socket of its own, balanced by the kernel (Linux)
+        from ..hosts.local.workers import run as run_workers
+
+        run_workers(app, **options)
     else:
         uvicorn.run(app, **options)
     return 0

@@ -19,7 +19,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ...adapters.sqlite import Database, SQLiteQueueStore, SQLiteStateStore, SQLiteStreamStore
 from ...auth import ENV_SECRET
@@ -213,6 +213,12 @@ def create_app(settings: DevSettings | None = None) -> ASGIApp:
         if reloading:
             # The same trust boundary as the real app: the error names files of the project, and
             # its feed and socket must answer only the developer's own pages (trust.py).
-            return TrustBoundary(broken_project_app(exc), hosts=settings.allowed_hosts,
-                                 cors_origins=settings.cors_origins)
+            boundary = TrustBoundary(broken_project_app(exc), hosts=settings.allowed_hosts,
+                                     cors_origins=settings.cors_origins)
+
+            async def broken(scope: Scope, receive: Receive, send: Send) -> None:
+                # A coroutine function, so uvicorn sees ASGI 3 (TrustBoundary's call is a plain one).
+                await boundary(scope, receive, send)
+
+            return broken
         raise SystemExit(2) from None

@@ -6,9 +6,11 @@ import re
 from typing import Any
 
 import pydantic_core
-from starlette.requests import Request
+from starlette.datastructures import QueryParams
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from ...config import ApiRouteConfig
 from ...dispatch import ApiRequest, ApiResponse, parse_body, run_api
@@ -21,12 +23,15 @@ def starlette_path(path: str) -> str:
     return re.sub(r":([A-Za-z_][A-Za-z0-9_]*)", r"{\1}", path)
 
 
-def query_params(request: Request) -> dict[str, str | list[str]]:
+def query_params(scope: Scope) -> dict[str, str | list[str]]:
+    """The query string as Motia gives it: one value as a string, repeated names as lists."""
     out: dict[str, str | list[str]] = {}
-    if not request.scope.get("query_string"):
+    raw = scope.get("query_string")
+    if not raw:
         return out  # without parsing an empty query string into a multi-dict
-    for key in request.query_params:
-        values = request.query_params.getlist(key)
+    params = QueryParams(raw)
+    for key in params:
+        values = params.getlist(key)
         out[key] = values[0] if len(values) == 1 else values
     return out
 
@@ -63,22 +68,51 @@ def _headers(scope: Any) -> dict[str, str]:
     return out
 
 
-def _endpoint(runtime: Runtime, step: Step[ApiRouteConfig]) -> Any:
-    async def endpoint(request: Request) -> Response:
-        raw = await request.body()
-        body, error = parse_body(raw, request.headers.get("content-type"))
+class _Endpoint:
+    """An API step as a plain ASGI app. A callable that is not a function makes Starlette's
+    ``Route`` hand it the request's scope as it is: no ``Request`` object, the body read straight
+    from ``receive``, and no second exception-handling layer around it (errors, including the body
+    limit's 413, still reach the app's ExceptionMiddleware and ServerErrorMiddleware)."""
+
+    __slots__ = ("runtime", "step")
+
+    def __init__(self, runtime: Runtime, step: Step[ApiRouteConfig]) -> None:
+        self.runtime = runtime
+        self.step = step
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = await _body(receive)
+        headers = _headers(scope)
+        body, error = parse_body(raw, headers.get("content-type"))
         if error is not None:
-            return to_response(error)
+            await to_response(error)(scope, receive, send)
+            return
         api_request: ApiRequest = {
-            "pathParams": dict(request.path_params),
-            "queryParams": query_params(request),
+            "pathParams": dict(scope.get("path_params") or {}),
+            "queryParams": query_params(scope),
             "body": body,
-            "headers": _headers(request.scope),
+            "headers": headers,
             "rawBody": raw.decode("utf-8", errors="replace"),
         }
-        return to_response(await run_api(runtime, step, api_request))
+        response = to_response(await run_api(self.runtime, self.step, api_request))
+        await response(scope, receive, send)
 
-    return endpoint
+
+async def _body(receive: Receive) -> bytes:
+    """The whole request body, as ``Request.body()`` reads it."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.request":
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+        elif message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+
+
+def _endpoint(runtime: Runtime, step: Step[ApiRouteConfig]) -> Any:
+    return _Endpoint(runtime, step)
 
 
 def openapi_route(runtime: Runtime) -> Route:

@@ -5,7 +5,9 @@ it to every connection subscribed to the item's room or its group's room (one co
 connection: Motia's clients route a frame to both their item and group listeners themselves).
 
 Each connection has its own bounded outbox (``MOTIA_WS_OUTBOX_FRAMES``, default 10,000 frames)
-drained by its own task, so a slow client never delays the others. One that falls that far
+drained by its own task, so a slow client never delays the others. Both exist only while frames
+wait: a frame that can be written at once is, so an idle or keeping-up connection holds no queue
+and no task (memory per idle subscriber, bench/optimisations.md). One that falls that far
 behind is dropped with a reason (logged, and close code 1013 when the close can still reach
 it): dropping frames silently would leave it with a wrong state, while a client that
 reconnects rejoins, gets a fresh sync, and gets the custom events it missed replayed (see
@@ -17,9 +19,10 @@ The hub also records sent events in the replay log, since it sees every change a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,7 +46,7 @@ def outbox_limit() -> int:
     return env_int(ENV_OUTBOX, MAX_OUTBOX, "frames")
 
 
-@dataclass
+@dataclass(slots=True)
 class TokenBucket:
     """A connection's budget of client events: ``burst`` tokens, refilled at ``rate`` per second."""
 
@@ -61,7 +64,7 @@ class TokenBucket:
         return True
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Connection:
     send_text: Callable[[str], Awaitable[None]]
     close: Callable[[int, str], Awaitable[None]]
@@ -73,10 +76,17 @@ class Connection:
     # another subscription keeps the connection in the room (a scan per subscription made a
     # close of 10,000 subscriptions stall the server for seconds).
     room_refs: dict[Room, int] = field(default_factory=dict)
-    outbox: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    # Frames waiting for the pump, oldest first; None while nothing waits. With ``pumping`` (the
+    # task sending them, None when idle) made on the first frame that cannot be written at once:
+    # an asyncio.Queue and a task per connection were a third of an idle subscriber's memory.
+    outbox: deque[str] | None = None
+    pumping: asyncio.Task[None] | None = None
     delivered: int = 0
     dropped: str | None = None  # why the server gave up on this client
-    gone: asyncio.Event = field(default_factory=asyncio.Event)  # set when dropped
+    # The task serving the socket (set by it): cancelled once when the connection should end,
+    # dropped as too slow or a send failed, so it closes the socket; ``woke`` says it was us.
+    serving: asyncio.Task[Any] | None = None
+    woke: bool = False
     # The transport's frame writer when the server offers one (frames.py), and whether the pump
     # is sending: a frame may be written directly only when nothing is ahead of it.
     write_frame: Callable[[bytes], bool] | None = None
@@ -87,35 +97,72 @@ class Connection:
     def overflowed(self) -> bool:
         return self.dropped is not None
 
+    @property
+    def queued(self) -> int:
+        return len(self.outbox) if self.outbox is not None else 0
+
     def push(self, text: str, frame: bytes | None = None) -> None:
         """Queue ``text``, or write ``frame`` (its encoded bytes) at once when nothing is queued or
         being sent and the transport takes it: a third of the CPU per connection (frames.py)."""
         if self.dropped is not None:
             return
-        if (frame is not None and self.write_frame is not None and not self.sending and self.outbox.empty()
-                and self.write_frame(frame)):
+        outbox = self.outbox
+        if frame is not None and self.write_frame is not None and not self.sending and not outbox \
+                and self.write_frame(frame):
             self.delivered += 1
             return
-        if self.outbox.qsize() >= self.max_outbox:
+        if outbox is None:
+            outbox = self.outbox = deque()
+        elif len(outbox) >= self.max_outbox:
             self.drop(f"client too slow: {self.max_outbox} frames waiting; reconnect and resync")
             return
-        self.outbox.put_nowait(text)
+        outbox.append(text)
+        if self.pumping is None:
+            self.pumping = asyncio.get_running_loop().create_task(self._pump())
 
     def drop(self, reason: str) -> None:
-        """Stop queueing for this client; the socket's serve loop sees ``gone`` and closes it."""
+        """Stop queueing for this client; its serving task is told (``serving``) and closes it."""
         if self.dropped is None:
             self.dropped = reason
-            self.gone.set()
+            self._gone()
 
-    async def pump(self) -> None:
-        while True:
-            text = await self.outbox.get()
-            self.sending = True
-            try:
-                await self.send_text(text)
-            finally:
-                self.sending = False
-            self.delivered += 1
+    def _gone(self) -> None:
+        # Never from inside the serving task itself (a drop while it handles this client's own
+        # frame): a cancel would land at its next wait, possibly in its teardown; it sees
+        # ``dropped`` once that frame is handled instead.
+        task, self.serving = self.serving, None
+        if task is not None and task is not asyncio.current_task():
+            self.woke = True
+            task.cancel()
+
+    async def _pump(self) -> None:
+        """Send the queued frames in order, then end (the next frame that must wait starts another)."""
+        outbox = self.outbox
+        try:
+            while outbox:
+                text = outbox.popleft()
+                self.sending = True
+                try:
+                    await self.send_text(text)
+                finally:
+                    self.sending = False
+                self.delivered += 1
+        except Exception:
+            self._gone()  # the socket is gone or broken: its serve loop ends and cleans up
+        finally:
+            if self.outbox is outbox and not outbox:
+                self.outbox = None
+            self.pumping = None
+
+    async def stop(self) -> None:
+        """No more frames for this connection: stop its pump, if one runs (its queue is dropped)."""
+        pumping, self.pumping = self.pumping, None
+        if self.dropped is None:
+            self.dropped = CLOSED
+        if pumping is not None and pumping is not asyncio.current_task():
+            pumping.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pumping
 
 
 class Hub:

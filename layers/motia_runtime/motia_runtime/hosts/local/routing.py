@@ -11,6 +11,7 @@ only paths the app declares, so a client cannot grow it.
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from typing import Any
 
 from starlette.routing import Match, Route, Router
@@ -54,7 +55,9 @@ class StaticFirstRouter(Router):
                 return route
         return None
 
-    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def app(self, scope: Scope, receive: Receive, send: Send) -> Coroutine[Any, Any, None]:
+        # Hands back the route's coroutine instead of awaiting it: no frame of this method stays
+        # alive for as long as a WebSocket is open (memory per idle subscriber).
         if scope["type"] == "http" and not scope.get("root_path"):
             route = self._static.get((scope["path"], scope["method"]))
             if route is not None:
@@ -63,6 +66,5 @@ class StaticFirstRouter(Router):
                 scope["route"] = route
                 scope["endpoint"] = route.endpoint
                 scope["path_params"] = dict(scope.get("path_params") or {})
-                await route.handle(scope, receive, send)
-                return
-        await super().app(scope, receive, send)
+                return route.handle(scope, receive, send)
+        return super().app(scope, receive, send)

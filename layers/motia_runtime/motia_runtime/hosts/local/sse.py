@@ -22,7 +22,6 @@ use there (the WebSocket).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -37,7 +36,7 @@ from ...errors import MotiaError, StreamAuthError
 from ...protocol import Subscription
 from ...runtime import Runtime
 from ...session import StreamSession
-from .hub import CLOSED, Connection, Hub
+from .hub import Connection, Hub
 from .websocket import HubPort
 
 ENV_KEEPALIVE = "MOTIA_SSE_KEEPALIVE_S"
@@ -119,7 +118,6 @@ class StreamEvents:
         self.hub.attach(connection)
         session = StreamSession(self.runtime, HubPort(self.hub, connection), self._log(), self.max_subscriptions,
                                 on_refused=self.hub.stats.refused)
-        pump = asyncio.create_task(connection.pump())
         join: dict[str, Any] = {"streamName": sub.stream_name, "groupId": sub.group_id,
                                 "subscriptionId": sub.subscription_id}
         if sub.id is not None:
@@ -133,16 +131,13 @@ class StreamEvents:
                 try:
                     text = await asyncio.wait_for(frames.get(), self.keepalive_s)
                 except TimeoutError:
-                    if connection.gone.is_set() or await request.is_disconnected():
+                    if connection.overflowed or await request.is_disconnected():
                         return
                     yield ": keep-alive\n\n"
                     continue
-                if not text or connection.gone.is_set():
+                if not text or connection.overflowed:
                     return
                 yield sse_event(text)
         finally:
-            connection.dropped = connection.dropped or CLOSED
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await pump
+            await connection.stop()
             await session.end()

@@ -24,14 +24,14 @@ error of this API; it also cannot keep CORS off one path prefix.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Collection, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .settings import ENV_ALLOWED_HOSTS
 
@@ -65,10 +65,11 @@ class TrustBoundary:
         self.cors = CORSMiddleware(app, allow_origins=cors_origins, allow_methods=["*"], allow_headers=["*"],
                                    max_age=600)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine itself: it hands back the next app's, so no frame of this middleware
+        # stays alive for as long as a WebSocket is open (memory per idle subscriber).
         if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
         headers = Headers(scope=scope)
         host = headers.get("host", "")
         scheme = _WEB_SCHEME.get(scope.get("scheme", "http"), "http")
@@ -79,20 +80,45 @@ class TrustBoundary:
                 self._parsed[(host, scheme)] = own
         if self.hosts is not None and (own is None or own[0] not in self.hosts):
             listed = ", ".join(sorted(f"[{h}]" if ":" in h else h for h in self.hosts))
-            await _refuse(scope, receive, send, f"Refused: this server does not answer to the host {host!r} "
-                                                f"(it answers to {listed}); to allow another name, start motia dev "
-                                                f"with --allowed-host NAME or set {ENV_ALLOWED_HOSTS}")
-            return
+            return _refuse(scope, receive, send, f"Refused: this server does not answer to the host {host!r} "
+                                                 f"(it answers to {listed}); to allow another name, start motia dev "
+                                                 f"with --allowed-host NAME or set {ENV_ALLOWED_HOSTS}")
         path = scope["path"]
         if path != WORKBENCH_PREFIX and not path.startswith(WORKBENCH_PREFIX + "/"):
-            await self.cors(scope, receive, send)
-            return
+            if scope["type"] == "websocket":
+                return self.app(scope, receive, send)  # CORS is HTTP's (Starlette's passes sockets through)
+            if "origin" not in headers:
+                # Not a browser's cross-origin request: Starlette's CORS would only add Vary: Origin,
+                # through its MutableHeaders on every send (~a tenth of a GET's CPU).
+                return self.app(scope, receive, _vary_origin(send))
+            return self.cors(scope, receive, send)
         origin = headers.get("origin")
         if origin is not None and not _same_origin(origin, scheme, own):
-            await _refuse(scope, receive, send, f"Refused: the Workbench ({WORKBENCH_PREFIX}/) answers only pages "
-                                                f"of its own origin ({scheme}://{host}), not {origin}")
-            return
-        await self.app(scope, receive, send)  # no CORS: another page may not read these answers
+            return _refuse(scope, receive, send, f"Refused: the Workbench ({WORKBENCH_PREFIX}/) answers only pages "
+                                                 f"of its own origin ({scheme}://{host}), not {origin}")
+        return self.app(scope, receive, send)  # no CORS: another page may not read these answers
+
+
+def _vary_origin(send: Send) -> Send:
+    """``send`` adding ``Origin`` to the response's Vary as Starlette's CORS does for a request
+    without an Origin (the answer may differ for one that has it): the values of every Vary line
+    joined into the first one, with ``Origin`` last."""
+
+    async def sender(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers") or ())
+            found = [i for i, (name, _) in enumerate(headers) if name.lower() == b"vary"]
+            if not found:
+                headers.append((b"vary", b"Origin"))
+            else:
+                value = b", ".join([*(headers[i][1] for i in found), b"Origin"])
+                headers[found[0]] = (b"vary", value)
+                for i in reversed(found[1:]):
+                    del headers[i]
+            message["headers"] = headers
+        await send(message)
+
+    return sender
 
 
 def _same_origin(origin: str, scheme: str, own: tuple[str, int] | None) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from typing import Any
 
 from starlette.responses import PlainTextResponse
@@ -24,8 +25,8 @@ from ...protocol import Subscription, replays_to
 from ...runtime import Runtime
 from ...session import StreamSession, subscription_limit
 from ...streams import Stream
-from .frames import WRITE_FRAME
-from .hub import CLOSED, TOO_SLOW, Connection, Hub
+from .frames import WRITE_FRAME, text_frame
+from .hub import TOO_SLOW, Connection, Hub
 
 CLOSE_TIMEOUT_S = 1.0  # a client that stopped reading may never take the close frame
 
@@ -39,12 +40,15 @@ class StreamSocket:
     def __init__(self, runtime: Runtime, hub: Hub) -> None:
         self.runtime = runtime
         self.hub = hub
+        self._logger: Any = None
         self.max_subscriptions = subscription_limit()  # read once: a bad value fails the start, not a join
         # The replay log is complete only from now on: stamps before this are another process's.
         hub.events.started_at = max(hub.events.started_at, runtime.stream_store.clock.tick())
 
     def _log(self) -> Any:
-        return self.runtime.logger().child(entry="websocket")
+        if self._logger is None:  # one for every socket: a logger per connection was ~350 bytes of each
+            self._logger = self.runtime.logger().child(entry="websocket")
+        return self._logger
 
     async def _refuse(self, websocket: WebSocket, status: int, text: str) -> None:
         try:
@@ -67,60 +71,70 @@ class StreamSocket:
         protocols = offered_subprotocols(websocket.headers.get("sec-websocket-protocol"))
         # Browsers drop a connection whose offered subprotocol is not echoed back.
         await websocket.accept(subprotocol=protocols[0] if protocols else None)
-        connection = Connection(websocket.send_text, self._closer(websocket), auth_context, self.hub.max_outbox,
+        connection = Connection(websocket.send_text, functools.partial(_close, websocket), auth_context,
+                                self.hub.max_outbox,
                                 write_frame=(websocket.scope.get("extensions") or {}).get(WRITE_FRAME))
         self.hub.attach(connection)
         session = StreamSession(self.runtime, HubPort(self.hub, connection), self._log(), self.max_subscriptions,
                                 on_refused=self.hub.stats.refused)
-        reader = asyncio.create_task(self._read(websocket, session))
-        tasks = [reader, asyncio.create_task(connection.pump()), asyncio.create_task(connection.gone.wait())]
+        # No task of its own beside uvicorn's: frames out are written at once or by a pump made
+        # only while some wait (hub.py), and this task reads, cancelled by a drop (``serving``).
+        connection.serving = asyncio.current_task()
+        error: Exception | None = None
         try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            try:
+                with contextlib.suppress(WebSocketDisconnect, _DisconnectedError):
+                    while connection.dropped is None:
+                        # Nothing of a frame is kept in this frame's locals while the next one is
+                        # awaited: an idle socket would hold its last message.
+                        await session.receive(_payload(await websocket.receive()))
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not connection.woke or task is None or task.uncancel():
+                    raise  # the server stops this serve, not (only) the drop
+            except Exception as exc:
+                error = exc
         finally:
+            connection.serving = None  # no cancel from here on: the teardown runs whole
             dropped = connection.dropped  # why the server gave up on this client, if it did
-            connection.dropped = dropped or CLOSED  # no more frames for it from here on
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            await session.end()  # after the reader stopped: no join can come in behind it
-        if reader.done() and not reader.cancelled() and reader.exception() is not None:
-            error = reader.exception()
+            queued = connection.queued
+            await connection.stop()  # no more frames for it from here on
+            await session.end()  # after the reads stopped: no join can come in behind it
+        if error is not None:
             self._log().error(f"stream connection ended by an error: {type(error).__name__}: {error}")
         if dropped is not None:
             self.hub.dropped += 1
             self._log().warning(f"stream client dropped: {dropped}", connection=connection.id,
-                                queued=connection.outbox.qsize(), delivered=connection.delivered)
+                                queued=queued, delivered=connection.delivered)
             # Bounded: a client that stopped reading never takes the close frame off the wire.
             with contextlib.suppress(TimeoutError, Exception):
                 await asyncio.wait_for(connection.close(TOO_SLOW, "client too slow: reconnect and resync"),
                                        CLOSE_TIMEOUT_S)
 
-    async def _read(self, websocket: WebSocket, session: StreamSession) -> None:
-        with contextlib.suppress(WebSocketDisconnect):
-            while True:
-                raw = await websocket.receive()
-                if raw["type"] == "websocket.disconnect":
-                    return
-                text = raw.get("text") if raw.get("text") is not None else raw.get("bytes")
-                await session.receive(text or "")
 
-    @staticmethod
-    def _closer(websocket: WebSocket) -> Any:
-        async def close(code: int, reason: str) -> None:
-            try:
-                await websocket.close(code=code, reason=reason)
-            except RuntimeError:
-                pass  # already closed
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    try:
+        await websocket.close(code=code, reason=reason)
+    except RuntimeError:
+        pass  # already closed
 
-        return close
 
+class _DisconnectedError(Exception):
+    pass
+
+
+def _payload(message: Any) -> str | bytes:
+    if message["type"] == "websocket.disconnect":
+        raise _DisconnectedError
+    text = message.get("text")
+    return (text if text is not None else message.get("bytes")) or ""
 
 
 class HubPort:
     """The session's port on one local socket: frames to its outbox, rooms in the hub, the
     replay from the hub's in-memory log. Nothing here suspends (see ``SessionPort``)."""
+
+    __slots__ = ("connection", "hub")  # one per open socket
 
     def __init__(self, hub: Hub, connection: Connection) -> None:
         self.hub = hub
@@ -130,7 +144,9 @@ class HubPort:
         return self.connection.auth_context
 
     def send(self, text: str) -> None:
-        self.connection.push(text)
+        # Encoded for a direct write like the hub's frames: a join's answers need no pump either.
+        connection = self.connection
+        connection.push(text, text_frame(text) if connection.write_frame is not None else None)
 
     async def subscribe(self, sub: Subscription, limit: int) -> bool:
         held = self.connection.subscriptions
