@@ -24,6 +24,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+from limits import figure
 from machine import own_cores
 from servers import Ours
 from settings import BENCH, REPO, TMP
@@ -41,20 +42,6 @@ def _quick(run: Run) -> bool:
 
 def _cpus(cpus: frozenset[int] | None) -> list[str]:
     return ["taskset", "-c", ",".join(map(str, sorted(cpus)))] if cpus else []
-
-
-def figure(name: str, unit: str, ours: float | None, limit: float | None, *, target: float | None = None,
-           better: str = "higher", motia: float | None = None, note: str = "") -> dict[str, Any]:
-    """One figure against its limit. ``target`` bounds ``ratio`` (from below when ``better`` is
-    "higher", from above when "lower"); Motia's ratio is its figure over the same limit."""
-    ours, limit, motia = (None if x is None else float(x) for x in (ours, limit, motia))
-    ratio = None if not ours or not limit else ours / limit
-    meets = None
-    if ratio is not None and target is not None:
-        meets = ratio >= target if better == "higher" else ratio <= target
-    return {"figure": name, "unit": unit, "ours": ours, "limit": limit, "ratio": None if ratio is None else
-            round(ratio, 3), "target": target, "better": better, "meets": meets, "motia": motia,
-            "motia_ratio": None if not motia or not limit else round(motia / limit, 3), "note": note}
 
 
 AGAINST_TARGET = "limit = the target itself (no bare equivalent)"
