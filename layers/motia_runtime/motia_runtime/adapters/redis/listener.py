@@ -18,6 +18,7 @@ import redis
 import redis.asyncio
 
 from ...log import StepLogger
+from ...tasks import stop_task
 from ._connection import RedisStreamError, describe, redact
 
 PING_AFTER_IDLE_S = 5.0
@@ -52,11 +53,8 @@ class ChangeListener:
         self._task = asyncio.create_task(self._run(pubsub), name=f"redis-feed:{self.channel}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def _subscribe(self) -> Any:
         pubsub = self.client.pubsub()

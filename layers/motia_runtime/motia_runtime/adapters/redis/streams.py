@@ -26,6 +26,7 @@ from ...clock import MonotonicClock
 from ...errors import StreamError
 from ...jsonsafe import loads_stored
 from ...ports.streams import Mutation, StreamChange, StreamStore, now_ms, stored_item
+from ...tasks import stop_task
 from . import _scripts
 from ._connection import Keys, RedisStreamError, guarded, make_client
 from .listener import ChangeListener
@@ -86,11 +87,8 @@ class RedisStreamStore(StreamStore):
             self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="motia-stream-ttl")
 
     async def aclose(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-            self._sweeper = None
+        await stop_task(self._sweeper)
+        self._sweeper = None
         await self.listener.stop()
         if self._owns_client:
             await self.client.aclose()

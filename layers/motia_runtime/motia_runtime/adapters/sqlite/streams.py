@@ -14,7 +14,6 @@ which the hub pushes like any delete.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
 import uuid
 from typing import Any
@@ -24,6 +23,7 @@ import pydantic_core
 from ...clock import MonotonicClock
 from ...jsonsafe import loads_stored
 from ...ports.streams import ChangeType, Mutation, StreamChange, StreamStore, now_ms, stored_item
+from ...tasks import stop_task
 from .db import Database
 
 SWEEP_EVERY_S = 0.5  # an expired item's delete reaches clients within about this long
@@ -219,8 +219,5 @@ class SQLiteStreamStore(StreamStore):
             self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="motia-stream-ttl")
 
     async def aclose(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-            self._sweeper = None
+        await stop_task(self._sweeper)
+        self._sweeper = None

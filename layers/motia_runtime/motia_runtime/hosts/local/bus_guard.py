@@ -18,12 +18,12 @@ durable queue instead of piling onto the loop, and no step is ever starved.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import time
 from collections.abc import Callable
 
 from ...env import env_int
+from ...tasks import stop_task
 
 ENV_CONCURRENCY = "MOTIA_BUS_CONCURRENCY"
 DEFAULT_CONCURRENCY = 1000  # Lambda's default account concurrency
@@ -84,8 +84,5 @@ class LoadGuard:
             self.on_clear()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
