@@ -120,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         kept["scenarios"] = {**kept.get("scenarios", {}), **run.results}
         document = kept
     (args.out / "results.json").write_text(json.dumps(document, indent=1) + "\n")
-    from report import render_chart, render_markdown  # bench/report.py
+    from chart import render_chart  # bench/chart.py
+    from report import render_markdown  # bench/report.py
 
     try:
         if not args.merge:  # the chart reads the raw samples of this run's stream scenarios only
