@@ -36,6 +36,8 @@ _MANAGED_KEYS = ("id", "_createdAt", "__motia")
 
 
 def _to_plain(data: Any) -> Any:
+    if type(data) is dict:  # the usual case, without pydantic's slower instance check
+        return data
     if isinstance(data, pydantic.BaseModel):
         return data.model_dump(mode="json", by_alias=True)
     return data
