@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bus  # noqa: E402 - the bench's own modules, after the path
+import bus  # the bench's own module, found through the path above
 
 FLOOR_SQL = ("INSERT INTO floor_items VALUES ('items',?,'item',?,?) ON CONFLICT (stream, grp, id) DO UPDATE "
              "SET data=excluded.data, updated_at=excluded.updated_at")
