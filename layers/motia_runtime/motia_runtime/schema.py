@@ -87,10 +87,13 @@ class Schema:
         """The adapter's validate and dump, called as it calls them: its Python wrappers were a
         tenth of a stream ``set()`` (bench/optimisations.md, S4)."""
         adapter = self._adapter
-        adapter.rebuild()  # a deferred build (defer_build) happens here: its validator is a stand-in until then
+        # A deferred build (defer_build) happens here: the validator is a stand-in until then.
+        adapter.rebuild(raise_errors=False)
         if isinstance(adapter.validator, SchemaValidator) and isinstance(adapter.serializer, SchemaSerializer):
             return adapter.validator.validate_python, adapter.serializer.to_python
-        return adapter.validate_python, adapter.dump_python  # a pydantic plugin wraps the validator
+        # A pydantic plugin wraps the validator, or the type is not fully defined (the adapter's
+        # own methods say so, as before).
+        return adapter.validate_python, adapter.dump_python
 
 
 def _json_schema_error(error: Any) -> list[dict[str, Any]]:
