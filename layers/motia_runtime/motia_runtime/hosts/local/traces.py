@@ -263,9 +263,11 @@ class TraceRecorder(Observer):
                 for name in self._subscribers(str(detail.get("topic"))):
                     trace.pending[name] = trace.pending.get(name, 0) + 1
             span = trace.span_of(step)
-            self._grew(trace.add_event({"seq": self._next_seq(), "time": now_ms(), "step": step,
-                                        "span": span.id if span else None, "kind": kind,
-                                        **{k: _event_value(v) for k, v in detail.items()}}))
+            event = {"seq": self._next_seq(), "time": now_ms(), "step": step, "span": span.id if span else None,
+                     "kind": kind}
+            for key, value in detail.items():  # names and ids (short strings) without a call each (S5)
+                event[key] = value if type(value) is str and len(value) <= _SHORT else _event_value(value)
+            self._grew(trace.add_event(event))
             if self.watching():
                 frames.append({"type": "trace", "data": trace.summary()})
         if kind == "state" and detail.get("op") in ("set", "delete", "clear") and "error" not in detail:
