@@ -140,6 +140,12 @@ def test_the_bus_script_measures_each_figure_beside_its_floor(tmp_path: Path) ->
     assert result["set_loop_stall"]["sets"] == 2000 and result["set_loop_stall"]["max_loop_stall_ms"] > 0
 
 
+def test_the_set_profile_times_each_layer_beside_the_floor() -> None:
+    out = _run(str(BENCH / "set_profile.py"), "--n", "50", "--rounds", "2")
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert all(result[layer] > 0 for layer in ("traced", "untraced", "store", "floor"))
+
+
 def test_the_limits_table_shows_the_bus_figures_with_their_ratios() -> None:
     sys.path.insert(0, str(BENCH))
     try:

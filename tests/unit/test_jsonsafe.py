@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import pydantic_core
 import pytest
 
 from motia_runtime import jsonsafe
@@ -78,3 +79,22 @@ def test_the_python_client_ignores_frames_outside_the_policy() -> None:
         assert parse_server_frame(raw) is None
     good = '{"timestamp": 1, "streamName": "s", "groupId": "g", "event": {"type": "sync", "data": []}}'
     assert parse_server_frame(good) is not None
+
+
+@pytest.mark.parametrize("value, field, problem", [
+    ({"a": [1, math.inf]}, "a.1", "inf"), ({"n": -math.inf}, "n", "inf"), ({"k": "x\ud800"}, "k", "lone surrogate"),
+    ({"v": [10**4300]}, "v.0", "4300 digits"), ({"a": 1, "deep": _deep(2000)}, "", "200 levels"),
+])
+def test_encode_refuses_as_check_does_naming_the_field(value: object, field: str, problem: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        jsonsafe.encode(value, lambda: "stream 'items' item 'g'/'i'")
+    assert str(refused.value).startswith("stream 'items' item 'g'/'i' cannot be stored as JSON")
+    assert refused.value.errors[0]["field"] == field and problem in refused.value.errors[0]["message"]
+
+
+def test_encode_gives_the_json_the_stores_wrote() -> None:
+    for value in ({"n": 1, "label": "é"}, {"word": "NaN", "other": "Infinity"}, {"big": 10**4299, "f": 0.1},
+                  {"b": b"x"}, {"t": (1, 2)}):
+        assert jsonsafe.encode(value, lambda: "x") == pydantic_core.to_json(value)
+    with pytest.raises(ValueError, match="Unable to serialize"):  # as the store's own encoder raised
+        jsonsafe.encode({"o": object()}, lambda: "x")

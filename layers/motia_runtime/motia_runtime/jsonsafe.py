@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pydantic_core
@@ -136,6 +137,23 @@ def check(value: Any, what: str) -> None:
     if problem is not None:
         where, message = problem
         raise ValidationError(f"{what} cannot be stored as JSON", [{"field": where, "message": message}])
+
+
+def encode(value: Any, what: Callable[[], str]) -> bytes:
+    """``value`` as the JSON bytes a store keeps, refused as :func:`check` refuses (``what()``
+    names it in the error). One encoding in the usual case, where ``check`` and then the store
+    encoded it twice (bench/optimisations.md, S1): pydantic-core writes NaN and Infinity as
+    constants, so only a text holding those words, a text long enough to hold an integer past the
+    digit limit, or a value it cannot encode at all (a lone surrogate) takes ``check``'s path."""
+    try:
+        raw: bytes | None = pydantic_core.to_json(value, inf_nan_mode="constants")
+    except (ValueError, RecursionError):  # PydanticSerializationError is a ValueError
+        raw = None
+    if raw is None or len(raw) > MAX_INT_DIGITS or b"NaN" in raw or b"Infinity" in raw:
+        check(value, what())
+        if raw is None:
+            raw = pydantic_core.to_json(value)  # what no encoder takes raises here, as the store's did
+    return raw
 
 
 def _find_problem(value: Any) -> tuple[str, str] | None:

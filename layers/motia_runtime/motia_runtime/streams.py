@@ -36,6 +36,8 @@ _MANAGED_KEYS = ("id", "_createdAt", "__motia")
 
 
 def _to_plain(data: Any) -> Any:
+    if type(data) is dict:  # the usual case, without pydantic's slower instance check
+        return data
     if isinstance(data, pydantic.BaseModel):
         return data.model_dump(mode="json", by_alias=True)
     return data
@@ -44,10 +46,14 @@ def _to_plain(data: Any) -> Any:
 def _check_size(stream: str, what: str, value: Any) -> None:
     size = len(pydantic_core.to_json(value))
     if size > MAX_ITEM_BYTES:
-        raise ItemTooLargeError(
-            f"stream {stream!r}: {what} is {size} bytes, over the {MAX_ITEM_BYTES}-byte limit "
-            "(API Gateway WebSocket frames are capped at 128 KB)"
-        )
+        _too_large(stream, what, size)
+
+
+def _too_large(stream: str, what: str, size: int) -> None:
+    raise ItemTooLargeError(
+        f"stream {stream!r}: {what} is {size} bytes, over the {MAX_ITEM_BYTES}-byte limit "
+        "(API Gateway WebSocket frames are capped at 128 KB)"
+    )
 
 
 # The longest item TTL (10 years): past it a number is more likely a unit mistake (ms for s).
@@ -100,16 +106,23 @@ class Stream:
         return {**item, "__motia": marker}
 
     def _validate(self, data: Any, group_id: str, id: str) -> dict[str, Any]:
+        return self._validated(data, group_id, id)[0]
+
+    def _validated(self, data: Any, group_id: str, id: str) -> tuple[dict[str, Any], bytes]:
+        """The item as the schema gives it, and its JSON: encoded once, here, for the size check
+        and the store (bench/optimisations.md, S1)."""
         data = _to_plain(data)
-        if isinstance(data, Mapping):
-            data = {k: v for k, v in data.items() if k not in _MANAGED_KEYS}
+        if type(data) is dict or isinstance(data, Mapping):  # a dict skips the ABC's slower check
+            if "id" in data or "_createdAt" in data or "__motia" in data:
+                data = {k: v for k, v in data.items() if k not in _MANAGED_KEYS}
         value = self.config.schema_.validate(data, what=f"stream {self.name!r} item")
         if not isinstance(value, dict):
             raise StreamError(f"stream {self.name!r}: items must be objects, the schema gave {type(value).__name__}")
         # NaN, lone surrogates...: stored, they would fail every later read and sync (jsonsafe).
-        jsonsafe.check(value, f"stream {self.name!r} item {group_id!r}/{id!r}")
-        _check_size(self.name, "item", value)
-        return value
+        raw = jsonsafe.encode(value, lambda: f"stream {self.name!r} item {group_id!r}/{id!r}")
+        if len(raw) > MAX_ITEM_BYTES:
+            _too_large(self.name, "item", len(raw))
+        return value, raw
 
     @staticmethod
     def _key(group_id: Any, id: Any) -> tuple[str, str]:
@@ -130,9 +143,13 @@ class Stream:
         at once and its subscribers get a ``delete`` when the store removes it (within a second
         locally; DynamoDB's TTL takes minutes, see docs/streams.md). A later ``set`` without
         ``ttl`` keeps the item for good; ``update`` keeps its TTL."""
+        return (await self._set(group_id, id, data, ttl))[0]
+
+    async def _set(self, group_id: str, id: str, data: Any, ttl: float | None) -> tuple[dict[str, Any], bytes]:
+        """``set``'s work; also returns the item's JSON (the traced stream records it as it is)."""
         group_id, id = self._key(group_id, id)
         expires_at = None if ttl is None else now_ms() + int(_check_ttl(ttl) * 1000)
-        value = self._validate(data, group_id, id)
+        value, raw = self._validated(data, group_id, id)
         await fair_share.share_loop()  # a loop of writes lets other tasks run (fair_share.py)
         triggers = self._watched(group_id, id, "set")
         if expires_at is not None:
@@ -141,7 +158,7 @@ class Stream:
             if triggers is not None:
                 await triggers.stream_changed(change, previous)
         elif triggers is None:
-            change = await self.store.set(self.name, group_id, id, value)
+            change = await self.store.set_json(self.name, group_id, id, value, raw)
         else:
             # Written as a mutation, to learn the item it replaces (the trigger gets both).
             seen: list[dict[str, Any] | None] = []
@@ -152,7 +169,7 @@ class Stream:
 
             change = await self.store.mutate(self.name, group_id, id, replace)
             await triggers.stream_changed(change, seen[0] if seen else None)
-        return self._wrap_item(change.data, group_id)
+        return self._wrap_item(change.data, group_id), raw
 
     async def update(self, group_id: str, id: str, ops: Sequence[dict[str, Any]]) -> dict[str, Any]:
         """Apply ``ops`` atomically; the result is validated like ``set``."""
@@ -278,9 +295,19 @@ class TracedStream(Stream):
         return await self._report(super().get(group_id, id), "get", groupId=group_id, id=id)
 
     async def set(self, group_id: str, id: str, data: Any, *, ttl: float | None = None) -> dict[str, Any]:
-        detail = {"ttl": ttl} if ttl is not None else {}
-        return await self._report(super().set(group_id, id, data, ttl=ttl), "set", groupId=group_id, id=id,
-                                  data=_to_plain(data), **detail)
+        # Not through _report: a loop of set()s is the hottest path a step has (S3).
+        detail: dict[str, Any] = {"op": "set", "stream": self.name, "groupId": group_id, "id": id,
+                                  "data": _to_plain(data)}
+        if ttl is not None:
+            detail["ttl"] = ttl
+        try:
+            result = (await self._set(group_id, id, data, ttl))[0]
+        except Exception as exc:
+            detail["error"] = f"{type(exc).__name__}: {exc}"
+            self._observer.operation(self._trace_id, self._step, "stream", detail)
+            raise
+        self._observer.operation(self._trace_id, self._step, "stream", detail)
+        return result
 
     async def update(self, group_id: str, id: str, ops: Sequence[dict[str, Any]]) -> dict[str, Any]:
         return await self._report(super().update(group_id, id, ops), "update", groupId=group_id, id=id,

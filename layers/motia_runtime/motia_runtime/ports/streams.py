@@ -133,6 +133,13 @@ class StreamStore(ABC):
         ``_createdAt`` is the stamp of the item's creation and survives updates.
         """
 
+    async def set_json(self, stream: str, group_id: str, id: str, data: dict[str, Any],
+                       encoded: bytes) -> StreamChange:
+        """``set`` with the item already encoded: ``encoded`` is ``data`` as JSON (UTF-8), checked
+        by the stream API. A store that keeps JSON text writes these bytes instead of encoding the
+        item again. The default is ``set``."""
+        return await self.set(stream, group_id, id, data)
+
     @abstractmethod
     async def delete(self, stream: str, group_id: str, id: str) -> StreamChange | None:
         """Remove the item; the change carries the removed item. None when there was nothing."""

@@ -161,7 +161,8 @@ class DynamoDBStreamStore(StreamStore):
 
     # -- writes -----------------------------------------------------------------------------
     async def _write(self, stream: str, group_id: str, id: str, data: dict[str, Any],
-                     expected_version: int | None, expires_at: int | None = None) -> StreamChange:
+                     expected_version: int | None, expires_at: int | None = None,
+                     encoded: bytes | None = None) -> StreamChange:
         """One UpdateItem: it replaces ``data``, keeps the first ``createdAt``, bumps ``version``
         and returns the old item (create vs update) without a read before the write."""
         _check_id(id)
@@ -170,8 +171,9 @@ class DynamoDBStreamStore(StreamStore):
                  "#stream": k.STREAM, "#group": k.GROUP_ID, "#id": k.ITEM_ID, "#trace": k.TRACE_ID,
                  "#depth": k.DEPTH, "#expires": k.EXPIRES_AT, "#expiresMs": k.EXPIRES_AT_MS}
         trace, depth = run_stamp()
+        text = _json(data) if encoded is None else encoded.decode()  # set_json: the stream API's encoding
         values: dict[str, Any] = {
-            ":data": k.s(_json(data)), ":kind": k.s(k.KIND_ITEM), ":stream": k.s(stream), ":group": k.s(group_id),
+            ":data": k.s(text), ":kind": k.s(k.KIND_ITEM), ":stream": k.s(stream), ":group": k.s(group_id),
             ":id": k.s(id), ":zero": k.n(0), ":one": k.n(1), ":trace": k.s(trace or ""), ":depth": k.n(depth),
         }
         # A write without a TTL makes the item permanent again; one with a TTL sets when it goes.
@@ -225,6 +227,10 @@ class DynamoDBStreamStore(StreamStore):
 
     async def set(self, stream: str, group_id: str, id: str, data: dict[str, Any]) -> StreamChange:
         return await self._write(stream, group_id, id, data, expected_version=None)
+
+    async def set_json(self, stream: str, group_id: str, id: str, data: dict[str, Any],
+                       encoded: bytes) -> StreamChange:
+        return await self._write(stream, group_id, id, data, expected_version=None, encoded=encoded)
 
     async def set_expiring(self, stream: str, group_id: str, id: str, data: dict[str, Any],
                            expires_at: int) -> StreamChange:

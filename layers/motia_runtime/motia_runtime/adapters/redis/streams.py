@@ -126,8 +126,8 @@ class RedisStreamStore(StreamStore):
 
     # -- writes -----------------------------------------------------------------------------
     async def _write(self, stream: str, group_id: str, id: str, data: dict[str, Any],
-                     expected: str, expires_at: int | None = None) -> StreamChange | None:
-        text = _dump(data)
+                     expected: str, expires_at: int | None = None, encoded: bytes | None = None) -> StreamChange | None:
+        text = _dump(data) if encoded is None else encoded.decode()
         keys = [self.keys.stream_group(stream, group_id), self.keys.stream_groups(stream), self.keys.clock,
                 self.keys.stream_expiry(stream, group_id), self.keys.stream_expiring]
         args = [id, group_id, text, expected, self._floor(), self.keys.changes, self._head(stream, group_id, id),
@@ -141,6 +141,12 @@ class RedisStreamStore(StreamStore):
 
     async def set(self, stream: str, group_id: str, id: str, data: dict[str, Any]) -> StreamChange:
         change = await self._write(stream, group_id, id, data, expected="")
+        assert change is not None  # an unconditional write always lands
+        return change
+
+    async def set_json(self, stream: str, group_id: str, id: str, data: dict[str, Any],
+                       encoded: bytes) -> StreamChange:
+        change = await self._write(stream, group_id, id, data, expected="", encoded=encoded)
         assert change is not None  # an unconditional write always lands
         return change
 
