@@ -25,7 +25,7 @@ from ...protocol import Subscription, replays_to
 from ...runtime import Runtime
 from ...session import StreamSession, subscription_limit
 from ...streams import Stream
-from .frames import WRITE_FRAME, text_frame
+from .frames import FRAME_WIRE, WRITE_FRAME, text_frame
 from .hub import TOO_SLOW, Connection, Hub
 
 CLOSE_TIMEOUT_S = 1.0  # a client that stopped reading may never take the close frame
@@ -71,9 +71,12 @@ class StreamSocket:
         protocols = offered_subprotocols(websocket.headers.get("sec-websocket-protocol"))
         # Browsers drop a connection whose offered subprotocol is not echoed back.
         await websocket.accept(subprotocol=protocols[0] if protocols else None)
+        extensions = websocket.scope.get("extensions") or {}
         connection = Connection(websocket.send_text, functools.partial(_close, websocket), auth_context,
-                                self.hub.max_outbox,
-                                write_frame=(websocket.scope.get("extensions") or {}).get(WRITE_FRAME))
+                                self.hub.max_outbox, write_frame=extensions.get(WRITE_FRAME))
+        listen = extensions.get(FRAME_WIRE)
+        if listen is not None:
+            listen(connection)  # the protocol keeps connection.wire / .direct up to date
         self.hub.attach(connection)
         session = StreamSession(self.runtime, HubPort(self.hub, connection), self._log(), self.max_subscriptions,
                                 on_refused=self.hub.stats.refused)
@@ -96,6 +99,8 @@ class StreamSocket:
                 error = exc
         finally:
             connection.serving = None  # no cancel from here on: the teardown runs whole
+            if listen is not None:
+                listen(None)  # the protocol holds no reference to the connection past its serve
             dropped = connection.dropped  # why the server gave up on this client, if it did
             queued = connection.queued
             await connection.stop()  # no more frames for it from here on
@@ -146,7 +151,8 @@ class HubPort:
     def send(self, text: str) -> None:
         # Encoded for a direct write like the hub's frames: a join's answers need no pump either.
         connection = self.connection
-        connection.push(text, text_frame(text) if connection.write_frame is not None else None)
+        connection.push(text, text_frame(text) if connection.write_frame is not None or connection.wire is not None
+                        else None)
 
     async def subscribe(self, sub: Subscription, limit: int) -> bool:
         held = self.connection.subscriptions
