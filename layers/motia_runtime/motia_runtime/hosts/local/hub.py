@@ -91,7 +91,7 @@ class Connection:
     # is sending: a frame may be written directly only when nothing is ahead of it.
     write_frame: Callable[[bytes], bool] | None = None
     sending: bool = False
-    event_budget: TokenBucket = field(default_factory=TokenBucket)  # client events (session.py)
+    event_budget: TokenBucket | None = None  # client events (session.py); made by the first one
     # The transport's write while the protocol allows direct writes (frames.py ``set_wire``), and
     # ``direct``: that write while, besides, nothing of ours is queued, being sent or dropped. The
     # hub's fan-out loop reads only ``direct``: no call and no check per connection beyond it.
