@@ -160,9 +160,11 @@ async def test_the_protocols_wire_is_used_only_while_nothing_is_queued() -> None
     wire = Wire()
     connection = Connection(wire.send_text, _close)
 
-    def write(frame: bytes) -> None:
-        wire.frames.append(frame[2:].decode())
+    class Transport:
+        def write(self, frame: bytes) -> None:
+            wire.frames.append(frame[2:].decode())
 
+    write = Transport()
     connection.set_wire(write)
     connection.push("1", text_frame("1"))  # written directly
     connection.set_wire(None)  # the transport paused

@@ -15,7 +15,7 @@ backpressure still holds: a paused connection gets its frames through its outbox
 Checking all that on every write was a fifth of the fan-out's CPU with 1,000 subscribers (py-spy,
 bench/optimisations.md), so the protocol also offers ``motia.websocket.frame_wire``: the app hands
 it a listener (the hub's connection) and the protocol tells it, through ``set_wire``, the
-transport's ``write`` whenever direct writes are allowed and None when they stop being allowed.
+transport whenever direct writes are allowed and None when they stop being allowed.
 The state those checks read changes only inside the protocol's entry points (the transport's
 callbacks, the ASGI send, the keepalive timer, the server's shutdown), so the answer is worked out
 again after each of them, not per frame.
@@ -24,7 +24,6 @@ again after each of them, not per frame.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -34,8 +33,12 @@ WRITE_FRAME = "motia.websocket.write_frame"
 FRAME_WIRE = "motia.websocket.frame_wire"
 
 
+class Wire(Protocol):
+    def write(self, data: bytes) -> None: ...
+
+
 class WireListener(Protocol):
-    def set_wire(self, write: Callable[[bytes], object] | None) -> None: ...
+    def set_wire(self, wire: Wire | None) -> None: ...
 
 
 def text_frame(text: str) -> bytes:
@@ -95,7 +98,7 @@ class FrameWriterProtocol(WebSocketsSansIOProtocol):
     def _tell(self) -> None:
         listener = self._listener
         if listener is not None:
-            listener.set_wire(self.transport.write if self._writable() else None)
+            listener.set_wire(self.transport if self._writable() else None)
 
     # Every entry point that can change what _writable() reads tells the listener afterwards.
     def connection_lost(self, exc: Exception | None) -> None:
