@@ -44,5 +44,5 @@ def test_at_debug_every_entry_is_written() -> None:
 
 
 def test_under_lambdas_log_controls_powertools_decides() -> None:
-    written, seen = _run(LOG_LEVEL="info", AWS_LAMBDA_LOG_LEVEL="DEBUG")
+    _, seen = _run(LOG_LEVEL="info", AWS_LAMBDA_LOG_LEVEL="DEBUG")
     assert seen[0]["powertools"] is True  # Lambda's level may be lower than LOG_LEVEL: Powertools is asked
