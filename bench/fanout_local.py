@@ -38,6 +38,12 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def cpu_s(pid: int) -> float:
+    """The process's user + system CPU (clock ticks of 10 ms): steadier than wall time on a shared machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def masked(first: int, payload: bytes) -> bytes:
     """A client frame (always masked, RFC 6455 §5.3): ``first`` is FIN and the opcode."""
     mask = os.urandom(4)
@@ -176,11 +182,13 @@ async def measure(url: str, pid: int, kind: str, n: int, updates: int, rounds: i
     await burst(1, frame_bytes)
     if kind == "ours":
         frame_bytes = subs[0].last_frame_size
-    slowest, rates = [], []
+    slowest, rates, cpu_per_frame = [], [], []
     for _ in range(rounds):
         slowest.append((await burst(1, frame_bytes))[0])
         await asyncio.sleep(0.2)
+        cpu0 = cpu_s(pid)
         rates.append((await burst(updates, frame_bytes))[1])
+        cpu_per_frame.append((cpu_s(pid) - cpu0) * 1e6 / (n * updates))
         await asyncio.sleep(0.2)
     for s in subs:
         if s.transport is not None:
@@ -189,7 +197,9 @@ async def measure(url: str, pid: int, kind: str, n: int, updates: int, rounds: i
             "frame_payload_bytes": frame_bytes, "connect_and_join_s": round(connect_s, 2),
             "rss_before_kib": before, "rss_after_kib": after, "kib_per_subscriber": round((after - before) / n, 2),
             "slowest_ms": [round(x, 2) for x in slowest], "slowest_ms_median": round(statistics.median(slowest), 2),
-            "frames_per_s": [round(x) for x in rates], "frames_per_s_median": round(statistics.median(rates))}
+            "frames_per_s": [round(x) for x in rates], "frames_per_s_median": round(statistics.median(rates)),
+            "server_cpu_us_per_frame": [round(x, 2) for x in cpu_per_frame],
+            "server_cpu_us_per_frame_median": round(statistics.median(cpu_per_frame), 2)}
 
 
 def main() -> None:

@@ -1,7 +1,9 @@
 """The HTTP and fan-out figures beside the bare things they are built on (issue 22), in the same run and
 on the same cores: scenario ``api_limit`` (``GET /ping``, ``wrk -t1 -c32``, against bare Starlette +
-uvicorn) and ``fanout_limit`` (fan-out to N subscribers of one group, against a bare broadcast of a
-pre-encoded frame with ``transport.write``; memory per idle subscriber against the bare server's).
+uvicorn), ``fanout_limit`` (fan-out to N subscribers of one group, against a bare broadcast of a
+pre-encoded frame with ``transport.write``; memory per idle subscriber against the bare server's) and
+``stream_limit`` (``set()`` → 1 subscriber, paced as the ``stream`` scenario, against the bare server's
+WebSocket echo paced the same).
 
 Every scenario of this kind returns ``{"figures": [figure(...), ...], ...details}``; each figure is
 ``{"figure", "unit", "ours", "limit", "ratio", "target", "meets", "motia", "motia_ratio"}``, the shape
@@ -21,6 +23,7 @@ from typing import Any
 from machine import Placement, own_cores, pinned
 from servers import Ours, Server
 from settings import BENCH, OURS_PORT, log
+from toolchain import node
 
 
 def figure(name: str, unit: str, ours: float | None, limit: float | None, *, target: float | None = None,
@@ -164,3 +167,39 @@ def sc_fanout_limit(run: Any) -> dict[str, Any]:
                               better="lower"))
     return {"figures": figures, "placement": placement.describe(), "rounds": rounds,
             "by_subscribers": {str(n): pair for n, pair in by_n.items()}}
+
+
+def sc_stream_limit(run: Any) -> dict[str, Any]:
+    """``set()`` → 1 subscriber (stream-latency.mjs, the ``stream`` scenario's ``paced_1``) beside the
+    bare WebSocket echo paced the same (echo-latency.mjs against bench/bare_server.py): the same Node
+    client library, server and client on their own cores, each server afresh, taking turns ``rounds``
+    times; the medians of the p50s are compared. The echo is a round trip (client → server → client)
+    where ours is one way from the step's ``set()``: the limit is what a frame costs through the same
+    loopback, uvicorn and ``ws`` client."""
+    s, placement = run.sizes, own_cores()
+    rounds = 2 if s.runs1 >= 20 else 1
+    bare = Bare()
+    samples: dict[str, list[dict[str, Any]]] = {}
+    for _ in range(rounds):
+        for server in run.servers:
+            samples.setdefault(server.name, []).append(run.drive(
+                server, "paced_1_limit", "stream-latency.mjs", 1, s.runs1, 300,
+                env={"GAP_MS": str(s.gap_ms), "WARMUP": str(s.warmup)}, placement=placement))
+        bare.start("echo", cpus=placement.server)
+        try:
+            time.sleep(2)
+            samples.setdefault("bare", []).append(node(run.clients, "echo-latency.mjs", bare.url, s.runs1,
+                                                       s.gap_ms, env={"WARMUP": str(s.warmup)},
+                                                       cpus=placement.client))
+        finally:
+            bare.stop()
+
+    def p50(name: str) -> float | None:
+        key = "latency_ms_round_trip" if name == "bare" else "latency_ms_real_update_frame"
+        values = [float(x[key]["p50"]) for x in samples.get(name, []) if x.get(key, {}).get("p50") is not None]
+        return statistics.median(values) if values else None
+
+    figures = [figure(f"set() → 1 subscriber p50, paced {s.gap_ms} ms (limit: the bare echo's round trip)", "ms",
+                      p50("ours"), p50("bare"), target=1.2, better="lower",
+                      motia=p50("motia") if "motia" in samples else None)]
+    return {"figures": figures, "rounds": rounds, "placement": placement.describe(), "samples": samples}

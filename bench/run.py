@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     raw.mkdir(parents=True)
 
     ensure_apt({**({"wrk": "wrk"} if {"api", "api_limit"} & set(chosen) else {}),
-                **({"redis-server": "redis-server", "redis-cli": "redis-tools"} if args.peer else {})})
+                **({"redis-server": "redis-server", "redis-cli": "redis-tools"}
+                   if args.peer or "redis_hop" in chosen else {})})
     have_node = shutil.which("node") is not None and shutil.which("npm") is not None and KIT.is_dir()
     if not have_node:
         skipped = [s for s in chosen if s in NEEDS_NODE]

@@ -12,15 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from limits import sc_api_limit, sc_fanout_limit
+from limits import sc_api_limit, sc_fanout_limit, sc_stream_limit
 from machine import SHARED, LoadMonitor, Placement, loadavg, own_cores
+from redis_hop import sc_redis_hop
 from servers import Ours, Server
 from settings import BENCH, REPO, TMP, log
 from sse_latency import sc_sse
 from toolchain import node
 
 SCENARIOS = ["startup", "memory", "api", "api_limit", "post", "stream", "stall", "official", "micro", "coldstart",
-             "fanout", "fanout_scale", "fanout_limit", "soak", "build",
+             "fanout", "fanout_scale", "fanout_limit", "stream_limit", "redis_hop", "soak", "build",
              "sse"]
 
 
@@ -305,10 +306,11 @@ RUNNERS: dict[str, Callable[[Run], Any]] = {
     "fanout_scale": sc_fanout_scale,
     "soak": sc_soak,
     "build": sc_build,
-    "api_limit": sc_api_limit, "fanout_limit": sc_fanout_limit,  # limits.py: beside the bare limits
+    "api_limit": sc_api_limit, "fanout_limit": sc_fanout_limit, "stream_limit": sc_stream_limit,  # limits.py
     "sse": sc_sse,  # sse_latency.py: SSE beside the WebSocket, ours only
+    "redis_hop": sc_redis_hop,  # redis_hop.py: --workers 2 over Redis against one process
 }
-NEEDS_NODE = {"post", "stream", "stall", "official"}
+NEEDS_NODE = {"post", "stream", "stall", "official", "stream_limit"}
 
 # Issue 22's bus and stream-write scenarios live in their own module (bus_scenarios.py).
 from bus_scenarios import BUS_RUNNERS  # noqa: E402 - it imports this module's Run only for typing

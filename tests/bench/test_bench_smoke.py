@@ -251,3 +251,37 @@ def test_sse_latency_scenario_measures_both_transports(tmp_path: Path) -> None:
     assert result["missed_updates"] == {"websocket": 0, "sse": 0}
     assert result["latency_ms"]["websocket"]["n"] == 10 and result["latency_ms"]["sse"]["n"] == 10
     assert 0 <= result["latency_ms"]["sse"]["min"] <= result["latency_ms"]["sse"]["p50"]
+
+
+def test_the_redis_hop_client_finds_a_subscriber_on_each_worker(tmp_path: Path) -> None:
+    """bench/redis_hop.py (scenario redis_hop) against ``motia dev --workers 2`` on a real redis-server:
+    one subscriber on each worker, and every update timed at both (one on the setter's worker, one not)."""
+    import socket
+    import time
+
+    from tests.redis.server import RedisServer
+    from tests.support.fake_openai import free_port
+
+    redis = RedisServer(tmp_path / "redis").start()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MOTIA_", "OPENAI_"))}
+    server = subprocess.Popen([sys.executable, "-m", "motia_runtime", "dev", "--root", str(BENCH / "app"), "--port",
+                               str(port), "--data-dir", str(tmp_path / "data"), "--workers", "2", "--redis-url",
+                               redis.url], cwd=REPO, env=env, start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        _run(str(BENCH / "redis_hop.py"), "--url", f"http://127.0.0.1:{port}", "--updates", "6", "--warmup", "2",
+             "--json", str(tmp_path / "hop.json"))
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(20)
+        redis.stop()
+    hop = json.loads((tmp_path / "hop.json").read_text())
+    assert len(hop["workers"]) == 2 and hop["missed"] == 0
+    assert hop["local_ms"]["n"] == 6 and hop["remote_ms"]["n"] == 6 and hop["added_p50_ms"] is not None

@@ -21,7 +21,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 from websockets.frames import Frame, Opcode
 
-from motia_runtime.hosts.local.frames import WRITE_FRAME, FrameWriterProtocol, text_frame
+from motia_runtime.hosts.local.frames import FRAME_WIRE, WRITE_FRAME, FrameWriterProtocol, text_frame
 from motia_runtime.hosts.local.hub import Connection
 from tests.support.fake_openai import free_port
 
@@ -31,20 +31,27 @@ class Probe:
 
     def __init__(self) -> None:
         self.results: list[Any] = []
+        self.wired: list[bool] = []
         self.done = threading.Event()
 
     async def endpoint(self, websocket: WebSocket) -> None:
         await websocket.accept()
-        write = (websocket.scope.get("extensions") or {}).get(WRITE_FRAME)
+        extensions = websocket.scope.get("extensions") or {}
+        write = extensions.get(WRITE_FRAME)
         self.results.append(write is not None)
         if write is None:
             await websocket.close()
             return
+        listener = Connection(websocket.send_text, _close)
+        extensions[FRAME_WIRE](listener)
+        self.wired.append(listener.direct is not None)  # open, nothing queued: the hub may write directly
         self.results.append(write(text_frame("direct 1")))
         await websocket.send_text("asgi 2")
         self.results.append(write(text_frame("direct 3 " + "é" * 200)))  # a 16-bit length header
         await websocket.receive_text()  # the client's "bye"
+        self.wired.append(listener.direct is not None)
         await websocket.close()
+        self.wired.append(listener.direct is not None)  # the close is sent: no frame may follow it
         self.results.append(write(text_frame("after close")))
         self.done.set()
 
@@ -77,6 +84,7 @@ async def test_direct_writes_reach_the_client_in_order_with_asgi_sends(server: t
     assert got == ["direct 1", "asgi 2", "direct 3 " + "é" * 200]
     assert probe.done.wait(5)
     assert probe.results == [True, True, True, False]  # offered, written twice, refused once closed
+    assert probe.wired == [True, True, False]  # the listener's direct write, withdrawn by the close
 
 
 @pytest.mark.parametrize("server", [True], indirect=True)
@@ -93,6 +101,7 @@ async def test_with_compression_negotiated_frames_go_through_the_library(server:
     assert got == ["asgi 2"]
     assert probe.done.wait(5)
     assert probe.results == [True, False, False, False]
+    assert probe.wired == [False, False, False]  # never a direct write under compression
 
 
 @pytest.mark.parametrize("size", [0, 1, 125, 126, 300, 65535, 65536, 200_000])
@@ -145,3 +154,32 @@ async def test_frames_keep_their_order_around_a_paused_transport() -> None:
     assert connection.pumping is None
     assert wire.frames == ["1", "2", "3", "4", "5"]
     assert connection.delivered == 5
+
+
+async def test_the_protocols_wire_is_used_only_while_nothing_is_queued() -> None:
+    wire = Wire()
+    connection = Connection(wire.send_text, _close)
+
+    class Transport:
+        def write(self, frame: bytes) -> None:
+            wire.frames.append(frame[2:].decode())
+
+    write = Transport()
+    connection.set_wire(write)
+    connection.push("1", text_frame("1"))  # written directly
+    connection.set_wire(None)  # the transport paused
+    wire.release.clear()
+    connection.push("2", text_frame("2"))  # queued, and the pump holds it
+    await asyncio.sleep(0)
+    connection.set_wire(write)  # resumed while "2" is being sent
+    assert connection.direct is None
+    connection.push("3", text_frame("3"))  # must queue behind "2"
+    wire.release.set()
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert connection.outbox is None and connection.direct is write  # drained: direct again
+    connection.push("4", text_frame("4"))
+    assert wire.frames == ["1", "2", "3", "4"]
+    assert connection.delivered == 4
+    connection.drop("gone")
+    assert connection.direct is None

@@ -25,6 +25,23 @@ _RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "warning": logging.WARNING,
            "error": logging.ERROR}
 _base: Any = None
+_level: int | None = None  # LOG_LEVEL, read once (as the Powertools logger is built once)
+
+
+def _configured_level() -> int:
+    global _level
+    if _level is None:
+        _level = _LEVELS.get(os.environ.get("LOG_LEVEL", "info").lower(), logging.INFO)
+    return _level
+
+
+def _printed(level: str) -> bool:
+    """Whether an entry at ``level`` is written, known without building Powertools' logger: an
+    entry below LOG_LEVEL (a socket's "joined", every join) then costs no import and no record.
+    On Lambda, its log level controls (``AWS_LAMBDA_LOG_LEVEL``) may change Powertools' level:
+    there Powertools decides."""
+    return (_LEVELS[level] >= _configured_level() or _base is not None
+            or "AWS_LAMBDA_LOG_LEVEL" in os.environ)
 
 
 def _powertools_logger() -> Any:
@@ -32,10 +49,9 @@ def _powertools_logger() -> Any:
     if _base is None:
         from aws_lambda_powertools import Logger
 
-        level = os.environ.get("LOG_LEVEL", "info").lower()
         _base = Logger(
             service=os.environ.get("POWERTOOLS_SERVICE_NAME", "motia"),
-            level=_LEVELS.get(level, logging.INFO),
+            level=_configured_level(),
             log_uncaught_exceptions=False,
         )
     return _base
@@ -58,10 +74,10 @@ class StepLogger:
         secrets = secret_values()
         fields = redact({**self._bindings, **(meta or {}), **kwargs}, secrets)
         msg = redact_text(str(msg), secrets)
-        base = _powertools_logger()
-        extra = {(f"{k}_" if k in _RESERVED else k): v for k, v in fields.items()}
-        # stacklevel 4: the record's location is the step's call, not this module.
-        getattr(base, level)(msg, extra=extra, stacklevel=4)
+        if _printed(level):
+            extra = {(f"{k}_" if k in _RESERVED else k): v for k, v in fields.items()}
+            # stacklevel 4: the record's location is the step's call, not this module.
+            getattr(_powertools_logger(), level)(msg, extra=extra, stacklevel=4)
         if self._sink is not None:
             self._sink({"level": "warn" if level == "warning" else level, "time": int(time.time() * 1000),
                         "msg": msg, **fields})

@@ -1,7 +1,9 @@
 """``POST /fanout``: ``updates`` stream set()s of one item, one after the other, each stamped with
 ``sentAt``: what the fan-out scenario (bench/fanout_local.py) times to every subscriber of ``group``.
-Not one of the peer's steps: only our server is measured on it, beside a bare broadcast."""
+The Redis hop scenario (bench/redis_hop.py) uses it too: ``updates`` 0 answers which worker served the
+connection. Not one of the peer's steps: only our server is measured on it, beside a bare broadcast."""
 
+import os
 import time
 
 from pydantic import BaseModel
@@ -24,4 +26,5 @@ async def handler(req, ctx):
         await ctx.streams.petCreation.set(body["group"], "message", {
             "message": "fan-out", "stage": "burst", "progress": seq, "sentAt": time.time() * 1000, "seq": seq,
         })
-    return {"status": 200, "body": {"updates": body["updates"]}}
+    # pid: which worker ran it, for the Redis hop scenario (bench/redis_hop.py) under --workers 2
+    return {"status": 200, "body": {"updates": body["updates"], "pid": os.getpid()}}

@@ -11,17 +11,34 @@ otherwise. With 1,000 subscribers that halved the delay to the slowest one (benc
 the app as the ASGI extension ``motia.websocket.write_frame``: a synchronous call that writes the
 bytes and returns True only when the connection is open and its transport is not paused (so
 backpressure still holds: a paused connection gets its frames through its outbox, in order).
+
+Checking all that on every write was a fifth of the fan-out's CPU with 1,000 subscribers (py-spy,
+bench/optimisations.md), so the protocol also offers ``motia.websocket.frame_wire``: the app hands
+it a listener (the hub's connection) and the protocol tells it, through ``set_wire``, the
+transport whenever direct writes are allowed and None when they stop being allowed.
+The state those checks read changes only inside the protocol's entry points (the transport's
+callbacks, the ASGI send, the keepalive timer, the server's shutdown), so the answer is worked out
+again after each of them, not per frame.
 """
 
 from __future__ import annotations
 
 import struct
-from typing import Any
+from typing import Any, Protocol
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import State
 
 WRITE_FRAME = "motia.websocket.write_frame"
+FRAME_WIRE = "motia.websocket.frame_wire"
+
+
+class Wire(Protocol):
+    def write(self, data: bytes) -> None: ...
+
+
+class WireListener(Protocol):
+    def set_wire(self, wire: Wire | None) -> None: ...
 
 
 def text_frame(text: str) -> bytes:
@@ -46,21 +63,78 @@ class FrameWriterProtocol(WebSocketsSansIOProtocol):
     fails so the upgrade is noticed.
     """
 
+    _listener: WireListener | None = None
+
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
         scope = getattr(self, "scope", None)
         if scope is not None:  # not set when the handshake was refused
-            scope.setdefault("extensions", {})[WRITE_FRAME] = self.write_frame
+            extensions = scope.setdefault("extensions", {})
+            extensions[WRITE_FRAME] = self.write_frame
+            extensions[FRAME_WIRE] = self.listen
+        self._tell()
+
+    def _writable(self) -> bool:
+        try:
+            # An extension (e.g. compression, when deflate is turned on) changes the framing
+            # every frame must follow: leave those to the websockets library.
+            return not (not self.handshake_complete or self.close_sent or self.initial_response is not None
+                        or self.conn.state is not State.OPEN or not self.writable.is_set()
+                        or self.transport.is_closing() or self.conn.extensions)
+        except AttributeError:
+            return False
 
     def write_frame(self, frame: bytes) -> bool:
-        try:
-            if (not self.handshake_complete or self.close_sent or self.initial_response is not None
-                    or self.conn.state is not State.OPEN or not self.writable.is_set()
-                    or self.transport.is_closing() or self.conn.extensions):
-                # An extension (e.g. compression, when deflate is turned on) changes the framing
-                # every frame must follow: leave those to the websockets library.
-                return False
-        except AttributeError:
+        if not self._writable():
             return False
         self.transport.write(frame)
         return True
+
+    def listen(self, listener: WireListener | None) -> None:
+        """From now on tell ``listener`` (None: nobody) whether frames may be written directly."""
+        self._listener = listener
+        self._tell()
+
+    def _tell(self) -> None:
+        listener = self._listener
+        if listener is not None:
+            listener.set_wire(self.transport if self._writable() else None)
+
+    # Every entry point that can change what _writable() reads tells the listener afterwards.
+    def connection_lost(self, exc: Exception | None) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.set_wire(None)
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            super().data_received(data)
+        finally:
+            self._tell()
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self._tell()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._tell()
+
+    def shutdown(self) -> None:
+        try:
+            super().shutdown()
+        finally:
+            self._tell()
+
+    def keepalive_timeout(self) -> None:
+        try:
+            super().keepalive_timeout()
+        finally:
+            self._tell()
+
+    async def send(self, message: Any) -> None:
+        try:
+            await super().send(message)
+        finally:
+            self._tell()

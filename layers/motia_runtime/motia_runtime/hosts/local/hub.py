@@ -31,7 +31,7 @@ from ...env import env_int
 from ...ports.streams import StreamChange
 from ...protocol import Room, Subscription, change_frame, encode, rooms_for
 from ...stream_stats import StreamStats
-from .frames import text_frame
+from .frames import Wire, text_frame
 from .replay import EventLog
 
 ENV_OUTBOX = "MOTIA_WS_OUTBOX_FRAMES"
@@ -91,7 +91,13 @@ class Connection:
     # is sending: a frame may be written directly only when nothing is ahead of it.
     write_frame: Callable[[bytes], bool] | None = None
     sending: bool = False
-    event_budget: TokenBucket = field(default_factory=TokenBucket)  # client events (session.py)
+    event_budget: TokenBucket | None = None  # client events (session.py); made by the first one
+    # The transport while the protocol allows direct writes (frames.py ``set_wire``), and
+    # ``direct``: the same while, besides, nothing of ours is queued, being sent or dropped. The
+    # hub's fan-out loop reads only ``direct``: no call and no check per connection beyond it. The
+    # transport itself, not its bound ``write``: one object less to reach per subscriber.
+    wire: Wire | None = None
+    direct: Wire | None = None
 
     @property
     def overflowed(self) -> bool:
@@ -101,18 +107,30 @@ class Connection:
     def queued(self) -> int:
         return len(self.outbox) if self.outbox is not None else 0
 
+    def set_wire(self, wire: Wire | None) -> None:
+        """The protocol's word on direct writes (frames.py): the transport while they are allowed."""
+        self.wire = wire
+        self.direct = wire if self.outbox is None and not self.sending and self.dropped is None else None
+
     def push(self, text: str, frame: bytes | None = None) -> None:
         """Queue ``text``, or write ``frame`` (its encoded bytes) at once when nothing is queued or
         being sent and the transport takes it: a third of the CPU per connection (frames.py)."""
         if self.dropped is not None:
             return
+        if frame is not None:
+            direct = self.direct
+            if direct is not None:
+                direct.write(frame)
+                self.delivered += 1
+                return
+            outbox = self.outbox
+            if self.write_frame is not None and not self.sending and not outbox and self.write_frame(frame):
+                self.delivered += 1
+                return
         outbox = self.outbox
-        if frame is not None and self.write_frame is not None and not self.sending and not outbox \
-                and self.write_frame(frame):
-            self.delivered += 1
-            return
         if outbox is None:
             outbox = self.outbox = deque()
+            self.direct = None  # frames wait: every later one queues behind them until the pump ends
         elif len(outbox) >= self.max_outbox:
             self.drop(f"client too slow: {self.max_outbox} frames waiting; reconnect and resync")
             return
@@ -124,6 +142,7 @@ class Connection:
         """Stop queueing for this client; its serving task is told (``serving``) and closes it."""
         if self.dropped is None:
             self.dropped = reason
+            self.direct = None
             self._gone()
 
     def _gone(self) -> None:
@@ -152,11 +171,14 @@ class Connection:
         finally:
             if self.outbox is outbox and not outbox:
                 self.outbox = None
+                if self.dropped is None:
+                    self.direct = self.wire  # nothing ahead any more: direct writes again
             self.pumping = None
 
     async def stop(self) -> None:
         """No more frames for this connection: stop its pump, if one runs (its queue is dropped)."""
         pumping, self.pumping = self.pumping, None
+        self.direct = None
         if self.dropped is None:
             self.dropped = CLOSED
         if pumping is not None and pumping is not asyncio.current_task():
@@ -183,6 +205,7 @@ class Hub:
         a connection with thousands of subscriptions never holds up other clients' requests; it
         takes no frames meanwhile (``push`` returns at once once it is marked)."""
         self.connections.discard(connection)
+        connection.direct = None
         if connection.dropped is None:
             connection.dropped = CLOSED
         rooms, connection.room_refs, connection.subscriptions = connection.room_refs, {}, {}
@@ -235,9 +258,16 @@ class Hub:
         if not targets:
             return
         text = encode(change_frame(change))
-        frame = text_frame(text) if any(c.write_frame is not None for c in targets) else None  # once per change
+        frame = text_frame(text)  # once per change, whoever takes it
         for connection in targets:
-            connection.push(text, frame)
+            # The bare broadcast's loop for a connection that can take the frame now; the checks
+            # and the outbox only for one that cannot (hub.Connection.direct, frames.py).
+            wire = connection.direct
+            if wire is not None:
+                wire.write(frame)
+                connection.delivered += 1
+            else:
+                connection.push(text, frame)
         self.frames_pushed[change.stream_name] += len(targets)
         self.stats.delivered(rooms[0], len(targets), change.timestamp)  # rooms[0]: the group's room
 

@@ -14,6 +14,7 @@ import contextlib
 import functools
 from typing import Any
 
+from starlette.datastructures import URL, Headers, QueryParams
 from starlette.responses import PlainTextResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -25,15 +26,20 @@ from ...protocol import Subscription, replays_to
 from ...runtime import Runtime
 from ...session import StreamSession, subscription_limit
 from ...streams import Stream
-from .frames import WRITE_FRAME, text_frame
-from .hub import TOO_SLOW, Connection, Hub
+from .frames import FRAME_WIRE, WRITE_FRAME, text_frame
+from .hub import TOO_SLOW, Connection, Hub, TokenBucket
 
 CLOSE_TIMEOUT_S = 1.0  # a client that stopped reading may never take the close frame
 
 
 def auth_request(websocket: WebSocket) -> AuthRequest:
-    """What ``authenticate(request)`` gets: headers, url and the token if one was sent."""
-    return _auth_request(websocket.headers, str(websocket.url), websocket.query_params)
+    """What ``authenticate(request)`` gets: headers, url and the token if one was sent.
+
+    Read from the scope into objects of this call's own: Starlette's ``websocket.headers``, ``.url``
+    and ``.query_params`` are cached on the socket's object and would stay for the connection's
+    whole life (~0.3 KB of every idle subscriber, bench/optimisations.md)."""
+    scope = websocket.scope
+    return _auth_request(Headers(scope=scope), str(URL(scope=scope)), QueryParams(scope.get("query_string", b"")))
 
 
 class StreamSocket:
@@ -68,12 +74,15 @@ class StreamSocket:
             self._log().error(f"stream connection failed: {exc}")
             await self._refuse(websocket, 500, "Internal Server Error")
             return
-        protocols = offered_subprotocols(websocket.headers.get("sec-websocket-protocol"))
+        protocols = offered_subprotocols(Headers(scope=websocket.scope).get("sec-websocket-protocol"))
         # Browsers drop a connection whose offered subprotocol is not echoed back.
         await websocket.accept(subprotocol=protocols[0] if protocols else None)
+        extensions = websocket.scope.get("extensions") or {}
         connection = Connection(websocket.send_text, functools.partial(_close, websocket), auth_context,
-                                self.hub.max_outbox,
-                                write_frame=(websocket.scope.get("extensions") or {}).get(WRITE_FRAME))
+                                self.hub.max_outbox, write_frame=extensions.get(WRITE_FRAME))
+        listen = extensions.get(FRAME_WIRE)
+        if listen is not None:
+            listen(connection)  # the protocol keeps connection.wire / .direct up to date
         self.hub.attach(connection)
         session = StreamSession(self.runtime, HubPort(self.hub, connection), self._log(), self.max_subscriptions,
                                 on_refused=self.hub.stats.refused)
@@ -83,11 +92,13 @@ class StreamSocket:
         error: Exception | None = None
         try:
             try:
-                with contextlib.suppress(WebSocketDisconnect, _DisconnectedError):
-                    while connection.dropped is None:
-                        # Nothing of a frame is kept in this frame's locals while the next one is
-                        # awaited: an idle socket would hold its last message.
-                        await session.receive(_payload(await websocket.receive()))
+                # A try, not contextlib.suppress: its object would stay alive under every idle socket.
+                while connection.dropped is None:
+                    # Nothing of a frame is kept in this frame's locals while the next one is
+                    # awaited: an idle socket would hold its last message.
+                    await session.receive(_payload(await websocket.receive()))
+            except (WebSocketDisconnect, _DisconnectedError):
+                pass
             except asyncio.CancelledError:
                 task = asyncio.current_task()
                 if not connection.woke or task is None or task.uncancel():
@@ -96,6 +107,8 @@ class StreamSocket:
                 error = exc
         finally:
             connection.serving = None  # no cancel from here on: the teardown runs whole
+            if listen is not None:
+                listen(None)  # the protocol holds no reference to the connection past its serve
             dropped = connection.dropped  # why the server gave up on this client, if it did
             queued = connection.queued
             await connection.stop()  # no more frames for it from here on
@@ -146,7 +159,8 @@ class HubPort:
     def send(self, text: str) -> None:
         # Encoded for a direct write like the hub's frames: a join's answers need no pump either.
         connection = self.connection
-        connection.push(text, text_frame(text) if connection.write_frame is not None else None)
+        connection.push(text, text_frame(text) if connection.write_frame is not None or connection.wire is not None
+                        else None)
 
     async def subscribe(self, sub: Subscription, limit: int) -> bool:
         held = self.connection.subscriptions
@@ -178,7 +192,10 @@ class HubPort:
                    for s in self.connection.subscriptions.values())
 
     async def take_event_token(self, rate_per_s: float, burst: int) -> bool:
-        return self.connection.event_budget.take(rate_per_s, burst)
+        budget = self.connection.event_budget
+        if budget is None:  # most subscribers never send an event: no bucket for them
+            budget = self.connection.event_budget = TokenBucket()
+        return budget.take(rate_per_s, burst)
 
     async def end(self) -> list[Subscription]:
         held = list(self.connection.subscriptions.values())

@@ -1,0 +1,300 @@
+"""The Redis hop under ``motia dev --workers 2`` (issue 22): how much later a ``set()`` made on one worker
+reaches a subscriber on the other worker (through Redis) than a subscriber on its own worker.
+
+Which worker serves a connection is the kernel's choice (each worker has its own ``SO_REUSEPORT``
+socket, hosts/local/workers.py), so the client asks it: on a raw keep-alive connection it first sends
+``POST /fanout`` with ``updates`` 0 (the bench app's ``FanoutBurst`` answers with its process id) and then,
+on a subscriber's connection, the WebSocket upgrade on that same connection: same TCP connection, same
+worker. It keeps one subscriber per worker; each update is a ``POST /fanout`` on a new connection (the
+kernel picks its worker, the answer names it), both subscribers time its frame (receipt - the step's ``sentAt``, one
+clock), and the one on the setter's worker is the "local" sample, the other the "remote" one. The
+added latency is ``p50(remote) - p50(local)``; the median of the per-update differences is given too.
+
+    python bench/redis_hop.py --url http://127.0.0.1:3111 --updates 400 --json out.json   # the client
+Scenario ``redis_hop`` (bench/run.py --only redis_hop) runs it against ``motia dev`` as one process and
+then against ``--workers 2`` with its own redis-server: the hop's added latency is the p50 to the other
+worker's subscriber over the one process's p50 (with Redis, the setter's own worker also hears the
+change back from Redis pub/sub: adapters/redis/streams.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+GAP_S = 0.05  # paced as the stream scenario
+
+
+def _frames(buf: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
+    """Complete server frames (unmasked) in ``buf``: (opcode, payload) each, and what is left."""
+    out, pos, size = [], 0, len(buf)
+    while size - pos >= 2:
+        n, head = buf[pos + 1] & 0x7F, 2
+        if n == 126:
+            if size - pos < 4:
+                break
+            n, head = int.from_bytes(buf[pos + 2:pos + 4], "big"), 4
+        elif n == 127:
+            if size - pos < 10:
+                break
+            n, head = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
+        if size - pos < head + n:
+            break
+        out.append((buf[pos] & 0x0F, buf[pos + head:pos + head + n]))
+        pos += head + n
+    return out, buf[pos:]
+
+
+def _masked(first: int, payload: bytes) -> bytes:
+    mask = os.urandom(4)
+    size = len(payload)
+    head = bytes([first, 0x80 | size]) if size < 126 else bytes([first, 0x80 | 126]) + size.to_bytes(2, "big")
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+class Link:
+    """One keep-alive connection: ``POST /fanout``s, and optionally then a WebSocket on it."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str) -> None:
+        self.reader, self.writer, self.host = reader, writer, host
+        self.pid = 0
+        self.received: dict[int, float] = {}  # seq -> latency (ms) of its update frame
+        self.arrived = asyncio.Event()
+
+    @classmethod
+    async def open(cls, host: str, port: int, whoami: bool = True) -> Link:
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        link = cls(reader, writer, f"{host}:{port}")
+        if whoami:
+            link.pid = (await link.post({"group": "whoami", "updates": 0}))["pid"]
+        return link
+
+    async def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        data = json.dumps(body).encode()
+        self.writer.write(f"POST /fanout HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
+                          f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError(f"POST /fanout: {head[:200]!r}")
+        length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:"))
+        answer: dict[str, Any] = json.loads(await self.reader.readexactly(length))
+        return answer
+
+    async def subscribe(self, group: str) -> None:
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.writer.write((f"GET / HTTP/1.1\r\nHost: {self.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                           f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 101"):
+            raise RuntimeError(f"upgrade refused: {head[:200]!r}")
+        self.writer.write(_masked(0x81, json.dumps({"type": "join", "data": {
+            "streamName": "petCreation", "groupId": group, "subscriptionId": str(uuid.uuid4())}}).encode()))
+        asyncio.get_running_loop().create_task(self._read())
+
+    async def _read(self) -> None:
+        buf = b""
+        while True:
+            data = await self.reader.read(65536)
+            if not data:
+                return
+            now = time.time() * 1000
+            frames, buf = _frames(buf + data)
+            for opcode, payload in frames:
+                if opcode == 0x9:
+                    self.writer.write(_masked(0x8A, payload))
+                elif opcode == 0x1:
+                    event = json.loads(payload).get("event") or {}
+                    if event.get("type") in ("create", "update"):  # the first set() creates the item
+                        self.received[event["data"]["seq"]] = now - event["data"]["sentAt"]
+                        self.arrived.set()
+
+
+async def _one_per_worker(host: str, port: int, workers: int) -> dict[int, Link]:
+    found: dict[int, Link] = {}
+    for _ in range(200):
+        link = await Link.open(host, port)
+        if link.pid in found:
+            link.writer.close()
+        else:
+            found[link.pid] = link
+        if len(found) == workers:
+            return found
+    raise RuntimeError(f"found {len(found)} of {workers} workers in 200 connections")
+
+
+async def measure(url: str, updates: int, warmup: int, workers: int) -> dict[str, Any]:
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    group = f"hop-{uuid.uuid4().hex[:8]}"
+    subscribers = await _one_per_worker(host, port, workers)
+    for sub in subscribers.values():
+        await sub.subscribe(group)
+    await asyncio.sleep(0.5)  # the joins answered (their sync frames are not update frames)
+    pids = sorted(subscribers)
+    by_setter = dict.fromkeys(pids, 0)
+    local: list[float] = []
+    remote: list[float] = []
+    paired: list[float] = []
+    missed = 0
+    seq = 0  # the step numbers a burst's updates from 0: each POST sets one update with seq 0
+    for i in range(-warmup, updates):
+        for sub in subscribers.values():
+            sub.received.pop(seq, None)
+        # A connection of its own each time: the kernel picks the worker, the answer names it.
+        setter = await Link.open(host, port, whoami=False)
+        pid = (await setter.post({"group": group, "updates": 1}))["pid"]
+        setter.writer.close()
+        by_setter[pid] = by_setter.get(pid, 0) + (i >= 0)
+        deadline = time.perf_counter() + 5
+        while not all(seq in s.received for s in subscribers.values()) and time.perf_counter() < deadline:
+            for sub in subscribers.values():
+                sub.arrived.clear()
+            await asyncio.wait([asyncio.ensure_future(s.arrived.wait()) for s in subscribers.values()], timeout=0.1)
+        if not all(seq in s.received for s in subscribers.values()):
+            missed += 1
+            continue
+        if i >= 0:
+            mine = subscribers[pid].received[seq]
+            others = [s.received[seq] for p, s in subscribers.items() if p != pid]
+            local.append(mine)
+            remote.extend(others)
+            paired.extend(o - mine for o in others)
+        await asyncio.sleep(GAP_S)
+    for link in subscribers.values():
+        link.writer.close()
+
+    def p(values: list[float], q: float) -> float | None:
+        if not values:
+            return None
+        ordered = sorted(values)
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
+
+    return {"workers": pids, "updates": updates, "updates_by_setter": by_setter, "warmup": warmup, "missed": missed,
+            "local_ms": {"p50": p(local, 0.5), "p95": p(local, 0.95), "p99": p(local, 0.99), "n": len(local)},
+            "remote_ms": {"p50": p(remote, 0.5), "p95": p(remote, 0.95), "p99": p(remote, 0.99), "n": len(remote)},
+            "added_p50_ms": None if not local or not remote else round(statistics.median(remote)
+                                                                        - statistics.median(local), 3),
+            "paired_difference_ms": {"p50": p(paired, 0.5), "p95": p(paired, 0.95)}}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _serve(placement: Any, port: int, data: Path, *extra: str) -> subprocess.Popen[bytes]:
+    from machine import pinned
+    from settings import APP
+
+    shutil.rmtree(data, ignore_errors=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MOTIA_", "OPENAI_"))}
+    server = subprocess.Popen(pinned([str(Path(sys.executable).with_name("motia")), "dev", "--root", str(APP),
+                                      "--port", str(port), "--data-dir", str(data), *extra], placement.server),
+                              env={**env, "LOG_LEVEL": "warning"}, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    for _ in range(300):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            time.sleep(0.1)
+    time.sleep(2)  # every worker up
+    return server
+
+
+def _client(run: Any, placement: Any, port: int, label: str, updates: int, warmup: int, workers: int) -> Any:
+    from machine import pinned
+
+    target = run.raw / f"redis-hop-{label}.json"
+    subprocess.run(pinned([sys.executable, __file__, "--url", f"http://127.0.0.1:{port}", "--updates", str(updates),
+                           "--warmup", str(warmup), "--workers", str(workers), "--json", str(target)],
+                          placement.client), check=True, stdout=subprocess.DEVNULL, timeout=600)
+    return json.loads(target.read_text())
+
+
+def sc_redis_hop(run: Any) -> dict[str, Any]:
+    """The same client against ``motia dev`` as one process (SQLite, changes notified in-process) and
+    then against ``--workers 2 --redis-url`` (every change, the writer's own included, comes back over
+    Redis pub/sub: adapters/redis/streams.py), nothing pinned (the workers are there to use the cores),
+    the same for both. The hop's added latency: the 2-worker run's p50 to the subscriber on the other worker
+    over the one process's p50."""
+    from limits import figure
+    from machine import SHARED, pinned
+    from settings import TMP, log
+
+    if shutil.which("redis-server") is None:
+        raise RuntimeError("redis-server is not installed (make redis)")
+    # Nothing pinned: two workers and redis-server on the one core the other scenarios give a server
+    # would measure how three processes take turns on it, not the hop (workers are there for cores).
+    placement = SHARED
+    quick = run.sizes.wrk_s < 10
+    updates, warmup = (40, 10) if quick else (400, 40)
+    out: dict[str, Any] = {}
+    log(f"redis hop: {updates} updates, one process")
+    port = _free_port()
+    server = _serve(placement, port, TMP / "data" / "redis-hop-1", "--no-reload")
+    try:
+        out["one_process"] = _client(run, placement, port, "one", updates, warmup, 1)
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(20)
+    log(f"redis hop: {updates} updates through 2 workers and Redis")
+    redis_port, port = _free_port(), _free_port()
+    redis = subprocess.Popen(pinned(["redis-server", "--bind", "127.0.0.1", "--port", str(redis_port), "--save", "",
+                                     "--appendonly", "no"], placement.server),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        server = _serve(placement, port, TMP / "data" / "redis-hop-2", "--workers", "2", "--redis-url",
+                        f"redis://127.0.0.1:{redis_port}/0")
+        try:
+            out["two_workers"] = _client(run, placement, port, "two", updates, warmup, 2)
+        finally:
+            os.killpg(server.pid, 15)
+            server.wait(20)
+    finally:
+        redis.terminate()
+        redis.wait(10)
+    one, two = out["one_process"]["local_ms"]["p50"], out["two_workers"]["remote_ms"]["p50"]
+    added = None if one is None or two is None else round(two - one, 3)
+    figures = [figure("set() → subscriber on another worker over Redis (--workers 2): added p50", "ms", added, 0.5,
+                      target=1.0, better="lower",
+                      note=f"against the target, not a bare limit: {two} ms to the other worker, {one} ms in one "
+                           f"process (SQLite); the setter's own worker over Redis "
+                           f"{out['two_workers']['local_ms']['p50']} ms")]
+    return {"figures": figures, "placement": placement.describe(), **out}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--updates", type=int, default=400)
+    parser.add_argument("--warmup", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    result = asyncio.run(measure(args.url, args.updates, args.warmup, args.workers))
+    text = json.dumps(result)
+    if args.json:
+        args.json.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
