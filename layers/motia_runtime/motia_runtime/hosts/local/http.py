@@ -68,11 +68,12 @@ def _headers(scope: Any) -> dict[str, str]:
     return out
 
 
-class _Endpoint:
+class Endpoint:
     """An API step as a plain ASGI app. A callable that is not a function makes Starlette's
     ``Route`` hand it the request's scope as it is: no ``Request`` object, the body read straight
     from ``receive``, and no second exception-handling layer around it (errors, including the body
-    limit's 413, still reach the app's ExceptionMiddleware and ServerErrorMiddleware)."""
+    limit's 413, still reach the app's ExceptionMiddleware and ServerErrorMiddleware). The app's
+    short way in (api_front.py) calls :meth:`respond` itself."""
 
     __slots__ = ("runtime", "step")
 
@@ -81,12 +82,15 @@ class _Endpoint:
         self.step = step
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.respond(scope, receive, _headers(scope))
+        await response(scope, receive, send)
+
+    async def respond(self, scope: Scope, receive: Receive, headers: dict[str, str]) -> Response:
+        """The step's answer to the request; ``headers`` are its headers as ``_headers`` reads them."""
         raw = await _body(receive)
-        headers = _headers(scope)
         body, error = parse_body(raw, headers.get("content-type"))
         if error is not None:
-            await to_response(error)(scope, receive, send)
-            return
+            return to_response(error)
         api_request: ApiRequest = {
             "pathParams": dict(scope.get("path_params") or {}),
             "queryParams": query_params(scope),
@@ -94,8 +98,7 @@ class _Endpoint:
             "headers": headers,
             "rawBody": raw.decode("utf-8", errors="replace"),
         }
-        response = to_response(await run_api(self.runtime, self.step, api_request))
-        await response(scope, receive, send)
+        return to_response(await run_api(self.runtime, self.step, api_request))
 
 
 async def _body(receive: Receive) -> bytes:
@@ -112,7 +115,7 @@ async def _body(receive: Receive) -> bytes:
 
 
 def _endpoint(runtime: Runtime, step: Step[ApiRouteConfig]) -> Any:
-    return _Endpoint(runtime, step)
+    return Endpoint(runtime, step)
 
 
 def openapi_route(runtime: Runtime) -> Route:
