@@ -62,15 +62,28 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _plain(value: Any) -> bool:
+    kind = type(value)
+    return value is None or kind is bool or kind is float or (kind is int and -(10**15) < value < 10**15) or (
+        kind is str and len(value) <= _SHORT)
+
+
+def _tiny(value: Any) -> bool:
+    return len(value) <= 32 if type(value) is str else type(value) is not str and _plain(value)
+
+
 def jsonable(value: Any) -> Any:
     """``value`` as plain JSON types; a large value becomes a preview, so one big payload cannot
     bloat the store or the page."""
     # The usual operation details (names, ids, counts) as they are: two encodings each cost more
     # than the rest of a set()'s record. A short string cannot reach the limit however escaped.
-    kind = type(value)
-    if value is None or kind is bool or kind is float or (kind is int and -(10**15) < value < 10**15) or (
-            kind is str and len(value) <= _SHORT):
+    if _plain(value):
         return value
+    if type(value) is dict and len(value) <= 4 and all(type(k) is str and _tiny(k) and _tiny(v)
+                                                       for k, v in value.items()):
+        # A span's trigger, copied as pydantic would, without its two encodings: four short
+        # entries stay under MAX_VALUE_CHARS however they are escaped (12 bytes a char at most).
+        return dict(value)
     try:
         plain = pydantic_core.to_jsonable_python(value, fallback=repr)
         size = len(pydantic_core.to_json(plain))
