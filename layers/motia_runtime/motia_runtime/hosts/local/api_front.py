@@ -32,7 +32,7 @@ from starlette.types import Receive, Scope, Send
 
 from ...dispatch import max_body_bytes
 from .asgi3 import asgi3
-from .http import Endpoint
+from .http import Endpoint, raw_response
 from .routing import StaticFirstRouter
 from .trust import WORKBENCH_PREFIX, HostAllowList, with_vary_origin
 
@@ -74,16 +74,16 @@ class LocalApp(Starlette):
                      send: Send) -> None:
         scope["path_params"] = {}  # what the router sets for a route without parameters
         try:
-            response = await endpoint.respond(scope, receive, headers)
+            status, raw, body = raw_response(await endpoint.respond(scope, receive, headers))
         except HTTPException as exc:  # the app's ExceptionMiddleware's answer (and CORS's Vary)
             response = await self._http_error(Request(scope), exc)
+            status, raw, body = response.status_code, response.raw_headers, bytes(response.body)
         except Exception:
             # ServerErrorMiddleware's: outside the trust boundary, so no Vary; re-raised to be logged.
             await PlainTextResponse("Internal Server Error", status_code=500)(scope, receive, send)
             raise
-        await send({"type": "http.response.start", "status": response.status_code,
-                    "headers": with_vary_origin(response.raw_headers)})
-        await send({"type": "http.response.body", "body": response.body})
+        await send({"type": "http.response.start", "status": status, "headers": with_vary_origin(raw)})
+        await send({"type": "http.response.body", "body": body})
 
 
 def _workbench_path(path: str) -> bool:

@@ -50,6 +50,27 @@ def to_response(result: ApiResponse) -> Response:
     return Response(content, status_code=result.status, headers=headers, media_type=media)
 
 
+_JSON = b"application/json"
+
+
+def raw_response(result: ApiResponse) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """``to_response(result)``'s status, header list and body, as it would send them. The usual
+    answer (a JSON body, lowercase header names other than content-type/-length) is put together
+    here directly: Starlette's ``Response`` with its ``init_headers`` was ~8 % of a GET's CPU."""
+    headers = result.headers
+    body = result.body
+    status = result.status
+    if type(body) is not bytes and type(body) is not str and 200 <= status and status not in (204, 304) and all(
+            k.islower() and k not in ("content-type", "content-length") for k in headers):
+        content = pydantic_core.to_json(body)
+        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        raw.append((b"content-length", str(len(content)).encode()))
+        raw.append((b"content-type", _JSON))
+        return status, raw, content
+    response = to_response(result)
+    return response.status_code, response.raw_headers, bytes(response.body)
+
+
 def api_routes(runtime: Runtime) -> list[Route]:
     routes = []
     for step in runtime.project.api_steps:
@@ -82,15 +103,15 @@ class Endpoint:
         self.step = step
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = await self.respond(scope, receive, _headers(scope))
+        response = to_response(await self.respond(scope, receive, _headers(scope)))
         await response(scope, receive, send)
 
-    async def respond(self, scope: Scope, receive: Receive, headers: dict[str, str]) -> Response:
+    async def respond(self, scope: Scope, receive: Receive, headers: dict[str, str]) -> ApiResponse:
         """The step's answer to the request; ``headers`` are its headers as ``_headers`` reads them."""
         raw = await _body(receive)
         body, error = parse_body(raw, headers.get("content-type"))
         if error is not None:
-            return to_response(error)
+            return error
         api_request: ApiRequest = {
             "pathParams": dict(scope.get("path_params") or {}),
             "queryParams": query_params(scope),
@@ -98,7 +119,7 @@ class Endpoint:
             "headers": headers,
             "rawBody": raw.decode("utf-8", errors="replace"),
         }
-        return to_response(await run_api(self.runtime, self.step, api_request))
+        return await run_api(self.runtime, self.step, api_request)
 
 
 async def _body(receive: Receive) -> bytes:
