@@ -79,11 +79,14 @@ def jsonable(value: Any) -> Any:
     # than the rest of a set()'s record. A short string cannot reach the limit however escaped.
     if _plain(value):
         return value
-    if type(value) is dict and len(value) <= 4 and all(type(k) is str and _tiny(k) and _tiny(v)
-                                                       for k, v in value.items()):
+    if type(value) is dict and len(value) <= 4:
         # A span's trigger, copied as pydantic would, without its two encodings: four short
         # entries stay under MAX_VALUE_CHARS however they are escaped (12 bytes a char at most).
-        return dict(value)
+        for k, v in value.items():
+            if type(k) is not str or len(k) > 32 or not _tiny(v):
+                break
+        else:
+            return dict(value)
     try:
         plain = pydantic_core.to_jsonable_python(value, fallback=repr)
         size = len(pydantic_core.to_json(plain))
@@ -237,11 +240,16 @@ class TraceRecorder(Observer):
 
     # -- Observer hooks ------------------------------------------------------------------------
     def step_started(self, trace_id: str, step: str, trigger: dict[str, Any]) -> Any:
+        plain = jsonable(trigger)  # outside the lock: it touches nothing of the recorder's
+        now = now_ms()
         with self._lock:
-            trace = self._trace(trace_id, create=True)
-            assert trace is not None
+            trace = self._traces.get(trace_id)
+            if trace is None:  # a new trace starts with its first span
+                trace = self._traces[trace_id] = Trace(trace_id, now, self._max_events)
+                while len(self._traces) > self._max_traces:
+                    self._evict_oldest()
             self._span_ids += 1
-            span = Span(self._span_ids, step, jsonable(trigger), now_ms(), self._next_seq())
+            span = Span(self._span_ids, step, plain, now, self._next_seq())
             trace.spans.append(span)
             trace.updated = span.start
             if trigger.get("type") == "event" and trace.pending.get(step, 0) > 0:
