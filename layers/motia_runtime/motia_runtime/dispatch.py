@@ -165,18 +165,25 @@ async def run_api(runtime: Runtime, step: Step[ApiRouteConfig], request: ApiRequ
     handler = step.handler
     assert handler is not None
 
-    async def final(req: ApiRequest) -> Any:
-        return await call_handler(handler, req, ctx, timeout_s=config.infrastructure.handler.timeout)
+    timeout_s = config.infrastructure.handler.timeout
+    chain: Callable[[ApiRequest], Awaitable[Any]] | None = None
+    if config.middleware:  # without any, the handler is awaited directly: no closure, no extra coroutine
 
-    chain: Callable[[ApiRequest], Awaitable[Any]] = final
-    for middleware in reversed(config.middleware):
-        chain = functools.partial(_middleware_call, middleware, ctx=ctx, next_=chain)
+        async def final(req: ApiRequest) -> Any:
+            return await call_handler(handler, req, ctx, timeout_s=timeout_s)
+
+        chain = final
+        for middleware in reversed(config.middleware):
+            chain = functools.partial(_middleware_call, middleware, ctx=ctx, next_=chain)
 
     token = runtime.observer.step_started(trace_id, step.name, {"type": "api", "path": config.path})
     error: BaseException | None = None
     try:
         with running(trace_id):
-            result = await chain(request)
+            if chain is None:
+                result = await call_handler(handler, request, ctx, timeout_s=timeout_s)
+            else:
+                result = await chain(request)
         response = _to_response(step, result)
     except ValidationError as exc:
         error = exc
