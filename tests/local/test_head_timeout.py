@@ -59,3 +59,14 @@ def test_a_half_sent_upgrade_is_closed_and_a_whole_request_is_answered(port: int
         assert sock.recv(4096).startswith(b"HTTP/1.1 200")
         sock.sendall(b"GET / HTTP/1.1\r\n")  # the next one, half sent
         assert TIMEOUT_S * 0.8 <= seconds_until_closed(sock, TIMEOUT_S + 5) <= TIMEOUT_S + 3
+
+
+def test_a_head_begun_while_an_earlier_heads_timer_is_pending_gets_its_own_whole_deadline(port: int) -> None:
+    # One timer per connection, set when none is pending: the second head below begins while the
+    # timer set for the first is still pending, and must still be given its own full deadline.
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+        time.sleep(TIMEOUT_S * 0.6)
+        sock.sendall(b"GET / HTTP/1.1\r\n")  # half sent, 0.6 of a deadline after the first began
+        assert TIMEOUT_S * 0.8 <= seconds_until_closed(sock, TIMEOUT_S + 5) <= TIMEOUT_S + 3

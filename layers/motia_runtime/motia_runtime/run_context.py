@@ -8,8 +8,6 @@ one process do not mix. Kept free of imports: the fan-out Lambda reads it withou
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -27,12 +25,18 @@ def current_run() -> RunInfo | None:
     return _current.get()
 
 
-@contextlib.contextmanager
-def running(trace_id: str, depth: int = 0) -> Iterator[RunInfo]:
-    """Mark the code inside as one step run."""
-    info = RunInfo(trace_id, depth)
-    token = _current.set(info)
-    try:
-        yield info
-    finally:
-        _current.reset(token)
+class running:  # noqa: N801 - a context manager, used as the function it was
+    """``with running(trace_id, depth):`` marks the code inside as one step run (a class, not a
+    generator-based context manager: entered on every request)."""
+
+    __slots__ = ("_info", "_token")
+
+    def __init__(self, trace_id: str, depth: int = 0) -> None:
+        self._info = RunInfo(trace_id, depth)
+
+    def __enter__(self) -> RunInfo:
+        self._token = _current.set(self._info)
+        return self._info
+
+    def __exit__(self, *_: object) -> None:
+        _current.reset(self._token)

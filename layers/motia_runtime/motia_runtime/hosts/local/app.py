@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -29,6 +29,7 @@ from ...runtime import Runtime
 from ...tools.typegen import refresh as refresh_types
 from .admin import AdminApi
 from .analytics import StreamAnalytics
+from .api_front import LocalApp
 from .body_limit import BodyLimit
 from .broken import broken_project_app
 from .bus import LocalEventBus
@@ -42,7 +43,7 @@ from .sse import StreamEvents
 from .static_files import demo_routes
 from .stream_secret import ensure_stream_secret
 from .traces import TraceRecorder
-from .trust import TrustBoundary
+from .trust import HostAllowList, TrustBoundary
 from .websocket import StreamSocket
 from .workbench import WorkbenchFeed, workbench_routes
 
@@ -135,7 +136,7 @@ class LocalHost:
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
 
-    def app(self) -> Starlette:
+    def app(self) -> LocalApp:
         stream_socket = StreamSocket(self.runtime, self.hub)
         socket = stream_socket.serve
         # Server-Sent Events: the same session as the socket, one join per request (sse.py).
@@ -154,7 +155,7 @@ class LocalHost:
             WebSocketRoute("/{path:path}", socket),
             *demo_routes(self.settings.root),  # /demo/: the built clients/web page, if the project has one
         ]
-        app = Starlette(
+        app = LocalApp(
             routes=routes,
             lifespan=self.lifespan,
             exception_handlers={HTTPException: _http_error},
@@ -165,11 +166,13 @@ class LocalHost:
                         Middleware(BodyLimit)],
         )
         app.router = StaticFirstRouter.replacing(app.router)  # GET /ping without trying 18 routes first
+        # A plain request for an API step skips the stack above when it would only pass it on (api_front.py).
+        app.fast_path(HostAllowList(self.settings.allowed_hosts), _http_error)
         app.state.host = self
         return app
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 

@@ -35,6 +35,10 @@ class StaticFirstRouter(Router):
         fast._static = fast._static_routes()
         return fast
 
+    def static_routes(self) -> dict[tuple[str, str], Route]:
+        """(path, method) → the route this router hands such a request to, for parameterless paths."""
+        return dict(self._static)
+
     def _static_routes(self) -> dict[tuple[str, str], Route]:
         found: dict[tuple[str, str], Route] = {}
         for route in self.routes:

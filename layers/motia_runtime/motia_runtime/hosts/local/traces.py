@@ -62,15 +62,31 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _plain(value: Any) -> bool:
+    kind = type(value)
+    return value is None or kind is bool or kind is float or (kind is int and -(10**15) < value < 10**15) or (
+        kind is str and len(value) <= _SHORT)
+
+
+def _tiny(value: Any) -> bool:
+    return len(value) <= 32 if type(value) is str else type(value) is not str and _plain(value)
+
+
 def jsonable(value: Any) -> Any:
     """``value`` as plain JSON types; a large value becomes a preview, so one big payload cannot
     bloat the store or the page."""
     # The usual operation details (names, ids, counts) as they are: two encodings each cost more
     # than the rest of a set()'s record. A short string cannot reach the limit however escaped.
-    kind = type(value)
-    if value is None or kind is bool or kind is float or (kind is int and -(10**15) < value < 10**15) or (
-            kind is str and len(value) <= _SHORT):
+    if _plain(value):
         return value
+    if type(value) is dict and len(value) <= 4:
+        # A span's trigger, copied as pydantic would, without its two encodings: four short
+        # entries stay under MAX_VALUE_CHARS however they are escaped (12 bytes a char at most).
+        for k, v in value.items():
+            if type(k) is not str or len(k) > 32 or not _tiny(v):
+                break
+        else:
+            return dict(value)
     try:
         plain = pydantic_core.to_jsonable_python(value, fallback=repr)
         size = len(pydantic_core.to_json(plain))
@@ -224,11 +240,16 @@ class TraceRecorder(Observer):
 
     # -- Observer hooks ------------------------------------------------------------------------
     def step_started(self, trace_id: str, step: str, trigger: dict[str, Any]) -> Any:
+        plain = jsonable(trigger)  # outside the lock: it touches nothing of the recorder's
+        now = now_ms()
         with self._lock:
-            trace = self._trace(trace_id, create=True)
-            assert trace is not None
+            trace = self._traces.get(trace_id)
+            if trace is None:  # a new trace starts with its first span
+                trace = self._traces[trace_id] = Trace(trace_id, now, self._max_events)
+                while len(self._traces) > self._max_traces:
+                    self._evict_oldest()
             self._span_ids += 1
-            span = Span(self._span_ids, step, jsonable(trigger), now_ms(), self._next_seq())
+            span = Span(self._span_ids, step, plain, now, self._next_seq())
             trace.spans.append(span)
             trace.updated = span.start
             if trigger.get("type") == "event" and trace.pending.get(step, 0) > 0:

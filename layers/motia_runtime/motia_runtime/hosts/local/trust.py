@@ -24,7 +24,7 @@ error of this API; it also cannot keep CORS off one path prefix.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Collection, Sequence
+from collections.abc import Awaitable, Collection, Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -54,14 +54,38 @@ def _split(netloc: str, scheme: str) -> tuple[str, int] | None:
     return parts.hostname, port if port is not None else _DEFAULT_PORTS.get(scheme, 0)
 
 
+class HostAllowList:
+    """The Host allow-list (module docstring); ``hosts`` None allows every name."""
+
+    def __init__(self, hosts: Collection[str] | None) -> None:
+        self.hosts = hosts
+        # Host header → its parse (urlsplit: ~5 % of a GET); bounded, as clients choose the values.
+        self._parsed: dict[tuple[str, str], tuple[str, int] | None] = {}
+
+    def own(self, host: str, scheme: str) -> tuple[str, int] | None:
+        """(hostname, port) of a ``Host`` header for a request of ``scheme`` (http or https)."""
+        own = self._parsed.get((host, scheme), _UNSEEN)
+        if own is _UNSEEN:
+            own = _split(host, scheme)
+            if len(self._parsed) < _PARSED_MAX:  # the same few Host values come again and again
+                self._parsed[(host, scheme)] = own
+        return own  # type: ignore[no-any-return]
+
+    def admits(self, host: str, scope_scheme: str) -> bool:
+        """Whether a request with this ``Host`` header and the scope's scheme passes the list."""
+        if self.hosts is None:
+            return True
+        own = self.own(host, _WEB_SCHEME.get(scope_scheme, "http"))
+        return own is not None and own[0] in self.hosts
+
+
 class TrustBoundary:
     """ASGI middleware applying the rules of the module docstring; wraps the app's CORS too."""
 
     def __init__(self, app: ASGIApp, hosts: Collection[str] | None, cors_origins: Sequence[str]) -> None:
         self.app = app
         self.hosts = hosts
-        # Host header → its parse (urlsplit: ~5 % of a GET); bounded, as clients choose the values.
-        self._parsed: dict[tuple[str, str], tuple[str, int] | None] = {}
+        self.allow = HostAllowList(hosts)
         self.cors = CORSMiddleware(app, allow_origins=cors_origins, allow_methods=["*"], allow_headers=["*"],
                                    max_age=600)
 
@@ -73,11 +97,7 @@ class TrustBoundary:
         headers = Headers(scope=scope)
         host = headers.get("host", "")
         scheme = _WEB_SCHEME.get(scope.get("scheme", "http"), "http")
-        own = self._parsed.get((host, scheme), _UNSEEN)
-        if own is _UNSEEN:
-            own = _split(host, scheme)
-            if len(self._parsed) < _PARSED_MAX:  # the same few Host values come again and again
-                self._parsed[(host, scheme)] = own
+        own = self.allow.own(host, scheme)
         if self.hosts is not None and (own is None or own[0] not in self.hosts):
             listed = ", ".join(sorted(f"[{h}]" if ":" in h else h for h in self.hosts))
             return _refuse(scope, receive, send, f"Refused: this server does not answer to the host {host!r} "
@@ -106,19 +126,24 @@ def _vary_origin(send: Send) -> Send:
 
     async def sender(message: Message) -> None:
         if message["type"] == "http.response.start":
-            headers = list(message.get("headers") or ())
-            found = [i for i, (name, _) in enumerate(headers) if name.lower() == b"vary"]
-            if not found:
-                headers.append((b"vary", b"Origin"))
-            else:
-                value = b", ".join([*(headers[i][1] for i in found), b"Origin"])
-                headers[found[0]] = (b"vary", value)
-                for i in reversed(found[1:]):
-                    del headers[i]
-            message["headers"] = headers
+            message["headers"] = with_vary_origin(message.get("headers") or ())
         await send(message)
 
     return sender
+
+
+def with_vary_origin(raw_headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """A response's headers with ``Origin`` added to its Vary, as :func:`_vary_origin` sends them."""
+    headers = list(raw_headers)
+    found = [i for i, (name, _) in enumerate(headers) if name.lower() == b"vary"]
+    if not found:
+        headers.append((b"vary", b"Origin"))
+    else:
+        value = b", ".join([*(headers[i][1] for i in found), b"Origin"])
+        headers[found[0]] = (b"vary", value)
+        for i in reversed(found[1:]):
+            del headers[i]
+    return headers
 
 
 def _same_origin(origin: str, scheme: str, own: tuple[str, int] | None) -> bool:
