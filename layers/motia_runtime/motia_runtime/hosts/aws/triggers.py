@@ -106,7 +106,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             left = _left(record)
             if left is not None:
                 sub, auth = left
-                stream = runtime.streams.get(sub.stream_name)
+                stream = runtime.stream(sub.stream_name)
                 if stream is not None:
                     bootstrap.run(subscription_gone(runtime, stream.config, sub, auth, log))
             continue
