@@ -101,7 +101,9 @@ def is_step_of(step: Step, kind: StepKind) -> bool:
     return is_config_of(step.config, kind)
 
 
-@dataclass(frozen=True)
+# eq=False: never compared, and each method a dataclass generates is compiled at import (Python
+# 3.11): ~0.6 M instructions of every Lambda cold start each (bench/optimisations.md, row 22).
+@dataclass(frozen=True, eq=False)
 class Project:
     root: Path
     steps: dict[str, Step]

@@ -74,7 +74,9 @@ ENV_QUEUE_URL = "MOTIA_QUEUE_URL"
 ENV_DEAD_LETTER_URL = "MOTIA_DEAD_LETTER_QUEUE_URL"
 
 
-@dataclass(frozen=True)
+# eq=False: never compared, and each method a dataclass generates is compiled at import (Python
+# 3.11): ~0.6 M instructions of every Lambda cold start each (bench/optimisations.md, row 22).
+@dataclass(frozen=True, eq=False)
 class Settings:
     project_root: Path
     state_table: str | None = None
@@ -145,7 +147,7 @@ class _NoBus(EventBus):
 
 
 # -- the container's singletons -------------------------------------------------------------
-@dataclass
+@dataclass(eq=False)  # never compared (see Settings)
 class _Container:
     """What one function keeps between invocations. Lambda runs one function per process; the
     test harness stands in for several in one process, told apart by AWS_LAMBDA_FUNCTION_NAME."""
