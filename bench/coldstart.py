@@ -11,7 +11,8 @@ included) is reported beside it. Cases:
   invocation builds before any AWS call: the runtime from the project (``bootstrap.runtime()``: the
   streams of ``bench/app`` and the function's own step, imported and validated, as the function's
   variables in the generated template say: ``MOTIA_STEP``, ``MOTIA_STEP_FILE``; the triggers
-  function, ``MOTIA_STEP_FILES``: the repository shelter's trigger steps, as bench/app has none)
+  function, ``MOTIA_STEP_FILES`` and ``MOTIA_STREAM_FILES``: the repository shelter's trigger steps,
+  as bench/app has none, and no stream, which its first leave record imports)
   and, for api/queue/schedule, the step; for the fan-out
   and the big-room delivery, their subscriptions and pusher objects. boto3 (nor, but for the fan-out's pusher,
   botocore) is imported by none of this (clients are made on the first call); its cost is reported

@@ -230,3 +230,97 @@ def test_the_triggers_function_loads_its_trigger_steps_only(make_project: Projec
     # A stale list (a file that is gone): every step, as before the variable existed.
     stale = cold_start(root, "triggers", {"MOTIA_STEP_FILES": "functions/shop/gone_step.py"})
     assert (stale["steps"], stale["complete"]) == (["Buy", "Report", "Ship", "Watch"], True)
+
+
+HOOK_STREAMS = {
+    # A leave hook writing another stream, as the shelter's petCreation does to petWatchers.
+    "streams/room_stream.py": """
+        from motia_runtime import StreamConfig
+        async def gone(subscription, auth_context, ctx):
+            await ctx.streams.viewers.update("rooms", subscription["groupId"], [{"type": "increment", "path": "n"}])
+        config = StreamConfig(name="room", schema={"type": "object"}, public=True, on_leave=gone)
+    """,
+    "streams/viewers_stream.py": """
+        config = {"name": "viewers", "schema": {"type": "object"}, "public": True}
+    """,
+}
+LEAVE_PROBE = """
+import json, sys
+from moto import mock_aws
+mock_aws().start()  # the hook's write goes to a moto table, never to AWS
+import boto3
+boto3.client("dynamodb", region_name="us-east-1").create_table(
+    TableName="streams", BillingMode="PAY_PER_REQUEST",
+    AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk")],
+    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+from motia_runtime.hosts.aws import triggers, bootstrap
+from motia_runtime.adapters.aws import keys as k
+runtime = bootstrap.runtime()
+started = sorted(m for m in sys.modules if m.startswith("streams."))
+record = {"eventName": "REMOVE", "eventSourceARN": "arn:aws:dynamodb:us-east-1:1:table/connections/stream/x",
+          "dynamodb": {"OldImage": {k.PK: {"S": "conn#c1"}, k.SK: {"S": k.SUBSCRIPTION_SK_PREFIX + "s1"},
+                                    k.STREAM: {"S": "room"}, k.GROUP_ID: {"S": "lobby"},
+                                    k.SUBSCRIPTION_ID: {"S": "s1"}}}}
+result = triggers.handler({"Records": [record]}, None)
+print(json.dumps({"started": started, "result": result,
+                  "viewers": bootstrap.run(runtime.stream("viewers").get("rooms", "lobby")),
+                  "after": sorted(m for m in sys.modules if m.startswith("streams."))}))
+"""
+
+
+def test_the_triggers_function_imports_a_stream_when_a_hook_first_uses_it(make_project: ProjectFactory) -> None:
+    root = make_project("hooked", {**STEPS, **HOOK_STREAMS, "functions/shop/watch_step.py": WATCH_STEP})
+    code = textwrap.dedent("""
+        import json, sys
+        from motia_runtime.project import load_project
+        from motia_runtime.tools.template import build_template
+        function = build_template(load_project(sys.argv[1]))["Resources"]["TriggersFunction"]
+        print(json.dumps(function["Properties"]["Environment"]["Variables"]))
+    """)
+    out = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, check=True)
+    variables = json.loads(out.stdout)
+    assert json.loads(variables["MOTIA_STREAM_FILES"]) == {
+        "cart": "streams/cart_stream.py", "room": "streams/room_stream.py", "viewers": "streams/viewers_stream.py"}
+    # The trigger step names the cart stream, which is not imported: routing needs its name only.
+    env = {"MOTIA_STEP_FILES": variables["MOTIA_STEP_FILES"], "MOTIA_STREAM_FILES": variables["MOTIA_STREAM_FILES"]}
+    loaded = cold_start(root, "triggers", env)
+    assert (loaded["steps"], loaded["streams"]) == (["Watch"], [])
+    assert not [m for m in loaded["modules"] if m.startswith("streams.") and m != "streams.auth"]
+    # A leave record: its stream, then the one its hook writes, are imported as they are used.
+    left = leave(root, env)
+    assert left["result"] == {"batchItemFailures": []}
+    assert left["viewers"]["n"] == 1
+    assert left["after"] == ["streams.auth", "streams.room_stream", "streams.viewers_stream"]
+
+
+@pytest.mark.parametrize("stale", [
+    '{"cart": "streams/gone_stream.py"}',  # a file that is gone: every stream at start
+    '{"cart": "../elsewhere/cart_stream.py"}',  # outside streams/
+    "not json",
+], ids=["missing file", "outside streams", "not json"])
+def test_a_stale_stream_list_loads_every_stream_at_start(make_project: ProjectFactory, stale: str) -> None:
+    root = make_project("stale_streams", {**STEPS, **HOOK_STREAMS, "functions/shop/watch_step.py": WATCH_STEP})
+    loaded = cold_start(root, "triggers", {"MOTIA_STEP_FILES": "functions/shop/watch_step.py",
+                                           "MOTIA_STREAM_FILES": stale})
+    assert loaded["streams"] == ["cart", "room", "viewers"]
+
+
+def test_a_renamed_stream_is_found_by_importing_every_stream(make_project: ProjectFactory) -> None:
+    # The list says room_stream.py holds "viewers" (the files were swapped since the template).
+    root = make_project("renamed", {**STEPS, **HOOK_STREAMS})
+    swapped = json.dumps({"viewers": "streams/room_stream.py", "room": "streams/viewers_stream.py",
+                          "cart": "streams/cart_stream.py"})
+    left = leave(root, {"MOTIA_STREAM_FILES": swapped})
+    assert (left["result"], left["viewers"]["n"]) == ({"batchItemFailures": []}, 1)
+
+
+def leave(root: Path, env: dict[str, str]) -> dict[str, Any]:
+    """Hand the triggers function one leave record (a subscription row removed, on moto) and report
+    which stream modules it imported before and after, and the count its hook wrote."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("MOTIA_", "AWS_LAMBDA_"))}
+    base.update({"MOTIA_PROJECT_ROOT": str(root), "AWS_LAMBDA_FUNCTION_NAME": "probe", "MOTIA_STATE_TABLE": "state",
+                 "MOTIA_STREAMS_TABLE": "streams", "MOTIA_CONNECTIONS_TABLE": "connections",
+                 "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001", "AWS_DEFAULT_REGION": "us-east-1", **env})
+    out = subprocess.run([sys.executable, "-c", LEAVE_PROBE], env=base, cwd=root, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]

@@ -19,6 +19,7 @@ import pytest
 from packaging.utils import canonicalize_name
 
 from motia_runtime.errors import ConfigError
+from motia_runtime.tools.layers import NO_PYDANTIC_PLUGINS
 from motia_runtime.tools.template.names import CODE_URI, DEPS_LAYER, DEPS_LAYER_URI, LAYER, LAYER_URI
 
 from .conftest import ProjectWriter, step, template_of
@@ -47,7 +48,9 @@ import motia_runtime.hosts.aws.websocket, motia_runtime.hosts.aws.fanout
 import idna, pydantic
 from motia_runtime.project import load_project
 project = load_project(sys.argv[2])
-print(json.dumps({"steps": sorted(project.steps), "pydantic": pydantic.__file__, "idna": idna.__file__}))
+import os
+print(json.dumps({"steps": sorted(project.steps), "pydantic": pydantic.__file__, "idna": idna.__file__,
+                  "plugins": os.environ.get("PYDANTIC_DISABLE_PLUGINS")}))
 """
 
 
@@ -107,6 +110,8 @@ def test_build_writes_small_code_and_two_layers_without_duplicates(write_project
     loaded = json.loads(run.stdout)
     assert loaded["steps"] == ["Hello", "Work"]
     assert loaded["pydantic"].startswith(str(runtime)) and loaded["idna"].startswith(str(deps))
+    # No package in the layers declares a pydantic plugin, so the functions skip pydantic's search.
+    assert (runtime / "motia_runtime" / NO_PYDANTIC_PLUGINS).is_file() and loaded["plugins"] == "__all__"
 
     # Nothing changed: pip is not run again, and the layers stay as they are.
     stamp = root / ".aws-sam" / "layers" / ".inputs.json"

@@ -18,7 +18,7 @@ import inspect
 import re
 import sys
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -101,7 +101,9 @@ def is_step_of(step: Step, kind: StepKind) -> bool:
     return is_config_of(step.config, kind)
 
 
-@dataclass(frozen=True)
+# eq=False: never compared, and each method a dataclass generates is compiled at import (Python
+# 3.11): ~0.6 M instructions of every Lambda cold start each (bench/optimisations.md, row 22).
+@dataclass(frozen=True, eq=False)
 class Project:
     root: Path
     steps: dict[str, Step]
@@ -112,6 +114,37 @@ class Project:
     # False when only some steps were loaded (``load_project(step_files=...)``): ``steps`` then
     # holds those, and whole-project checks and warnings were not made.
     complete: bool = True
+    #: Streams known by name but not imported yet (``load_project(stream_files=...)``): each is
+    #: imported by ``load_stream`` on first use.
+    unloaded_streams: dict[str, Path] = field(default_factory=dict)
+    streams_dir: str = "streams"
+
+    def load_stream(self, name: str) -> StreamConfig | None:
+        """The stream ``name``, importing its file if it was not yet (None: no such stream).
+
+        If the file now declares another stream (a stale name-to-file list), every stream file
+        is imported, so the stream is found wherever it moved."""
+        if name in self.streams or name not in self.unloaded_streams:
+            return self.streams.get(name)
+        path = self.unloaded_streams.pop(name)
+        config = _load_stream(path, self.root)
+        self._add_stream(config, path)
+        if config.name != name:
+            for other, other_rel, module in _config_modules(self.root / self.streams_dir, STREAM_GLOB, self.root,
+                                                            "stream"):
+                if other not in self.stream_files.values():
+                    with _pointing_at(other):
+                        self._add_stream(parse_stream_config(module.config, other_rel), other)
+            self.unloaded_streams.clear()
+        return self.streams.get(name)
+
+    def _add_stream(self, config: StreamConfig, path: Path) -> None:
+        if config.name in self.streams and self.stream_files.get(config.name) != path:
+            other = _relative(self.stream_files[config.name], self.root)
+            raise locate(ConfigError(f"stream {config.name!r} is already defined in {other}",
+                                     file=_relative(path, self.root), field="name"), path)
+        self.streams[config.name] = config
+        self.stream_files[config.name] = path
 
     @property
     def api_steps(self) -> list[Step[ApiRouteConfig]]:
@@ -219,16 +252,26 @@ def _pointing_at(path: Path) -> Iterator[None]:
         raise locate(exc, path) from None
 
 
+def _load_stream(path: Path, root: Path) -> StreamConfig:
+    """Import one stream file and validate its config."""
+    (_, rel, module), = _config_modules(path.parent, STREAM_GLOB, root, "stream", [path])
+    with _pointing_at(path):
+        return parse_stream_config(module.config, rel)
+
+
 def load_project(root: Path | str, *, functions_dir: str = "functions", streams_dir: str = "streams",
-                 step_files: Iterable[Path | str] | None = None) -> Project:
+                 step_files: Iterable[Path | str] | None = None,
+                 stream_files: Mapping[str, Path | str] | None = None) -> Project:
     """Import and validate every step and stream under ``root``.
 
     With ``step_files`` (paths, relative to ``root`` or absolute), only those steps are imported,
     with every stream: the project is then ``complete=False``, without the topic warnings,
-    which need every step."""
+    which need every step. With ``stream_files`` (each stream's name and file), no stream is
+    imported until it is used (``Project.load_stream``)."""
     root = Path(root).resolve()
     files = None if step_files is None else [(root / f).resolve() for f in step_files]
-    for path in files or []:
+    lazy = None if stream_files is None else {name: (root / f).resolve() for name, f in stream_files.items()}
+    for path in [*(files or []), *(lazy or {}).values()]:
         if not path.is_relative_to(root) or not path.is_file():
             raise ConfigError("not a file of the project", file=str(path))
     if str(root) not in sys.path:
@@ -236,18 +279,18 @@ def load_project(root: Path | str, *, functions_dir: str = "functions", streams_
     importlib.invalidate_caches()
 
     streams: dict[str, StreamConfig] = {}
-    stream_files: dict[str, Path] = {}
+    loaded_files: dict[str, Path] = {}
     authenticate = None
     streams_path = root / streams_dir
-    for path, rel, module in _config_modules(streams_path, STREAM_GLOB, root, "stream"):
+    for path, rel, module in _config_modules(streams_path, STREAM_GLOB, root, "stream", None if lazy is None else []):
         with _pointing_at(path):
             stream = parse_stream_config(module.config, rel)
         if stream.name in streams:
-            other = _relative(stream_files[stream.name], root)
+            other = _relative(loaded_files[stream.name], root)
             raise locate(ConfigError(f"stream {stream.name!r} is already defined in {other}", file=rel,
                                      field="name"), path)
         streams[stream.name] = stream
-        stream_files[stream.name] = path
+        loaded_files[stream.name] = path
     auth_path = streams_path / AUTH_MODULE
     if auth_path.is_file():
         module = _import(auth_path, root)
@@ -261,7 +304,7 @@ def load_project(root: Path | str, *, functions_dir: str = "functions", streams_
     functions_path = root / functions_dir
     for path, rel, module in _config_modules(functions_path, STEP_GLOB, root, "step", files):
         with _pointing_at(path):  # a ConfigError about this file gets its line
-            for step in _steps_of(module, path, rel, streams):
+            for step in _steps_of(module, path, rel, streams.keys() | (lazy or {}).keys()):
                 config = step.config
                 if config.name in steps:
                     other = _relative(steps[config.name].file, root)
@@ -276,10 +319,12 @@ def load_project(root: Path | str, *, functions_dir: str = "functions", streams_
                     routes[key] = step
                 steps[config.name] = step
 
-    if files is not None:
-        return Project(root, steps, streams, stream_files, authenticate, [], complete=False)
+    if files is not None or lazy is not None:
+        return Project(root, steps, streams, loaded_files, authenticate, [], complete=False,
+                       unloaded_streams=lazy or {}, streams_dir=streams_dir)
     warnings = _layout_warnings(root, functions_path, streams_path, auth_path, steps)
-    return Project(root, steps, streams, stream_files, authenticate, warnings + _topic_warnings(steps, root))
+    return Project(root, steps, streams, loaded_files, authenticate, warnings + _topic_warnings(steps, root),
+                   streams_dir=streams_dir)
 
 
 def missing_functions(root: Path | str, functions_dir: str = "functions") -> str | None:
@@ -300,7 +345,7 @@ def _layout_warnings(root: Path, functions: Path, streams: Path, auth: Path, ste
     return warnings
 
 
-def _steps_of(module: ModuleType, path: Path, rel: str, streams: dict[str, StreamConfig]) -> list[Step]:
+def _steps_of(module: ModuleType, path: Path, rel: str, streams: Collection[str]) -> list[Step]:
     """The step a file declares, or one per trigger for a ``triggers: [...]`` config."""
     raw = module.config
     handler = getattr(module, "handler", None)

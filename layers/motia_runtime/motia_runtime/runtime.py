@@ -62,15 +62,35 @@ class Runtime:
         self.bus = bus
         self.observer = observer or Observer()
         self.log_sink = log_sink
-        self.streams: dict[str, Stream] = {
-            name: Stream(cfg, _store_for(cfg, streams, str(project.stream_files.get(name, name))), publisher)
-            for name, cfg in project.streams.items()
-        }
-        self._streams_view = Streams(self.streams)
-        for stream in self.streams.values():
-            history = stream.config.history
-            window_s = replay_window_s() if history.window_s is None else history.window_s
-            stream.store.set_history_policy(stream.name, HistoryPolicy(window_s, history.max_events))
+        self._publisher = publisher
+        self.streams: dict[str, Stream] = {}
+        for cfg in project.streams.values():
+            self._add_stream(cfg)
+        self._streams_view = Streams(self.streams, self)
+
+    def _add_stream(self, config: StreamConfig) -> Stream:
+        file = str(self.project.stream_files.get(config.name, config.name))
+        stream = self.streams[config.name] = Stream(config, _store_for(config, self.stream_store, file),
+                                                    self._publisher)
+        history = config.history
+        window_s = replay_window_s() if history.window_s is None else history.window_s
+        stream.store.set_history_policy(stream.name, HistoryPolicy(window_s, history.max_events))
+        return stream
+
+    def stream(self, name: str) -> Stream | None:
+        """The stream ``name`` (None: the project has none). A project loaded with its streams'
+        files only (the AWS triggers function's) imports a stream here, on first use."""
+        found = self.streams.get(name)
+        if found is not None or name not in self.project.unloaded_streams:
+            return found
+        before = set(self.project.streams)
+        config = self.project.load_stream(name)
+        for other in self.project.streams.keys() - before - {name}:  # a stale list: every stream was loaded
+            self._add_stream(self.project.streams[other])
+        return None if config is None else self._add_stream(config)
+
+    def stream_names(self) -> list[str]:
+        return [*self.streams, *self.project.unloaded_streams]
 
     @property
     def triggers(self) -> TriggerRouter:
@@ -106,7 +126,7 @@ class Runtime:
         if self.observer.records_operations:
             # Wrapped per run so each call is attributed to its trace and step (see Observer).
             state = TracedState(self.state, self.observer, trace_id, step.name)
-            streams = TracedStreams(self.streams, self.observer, trace_id, step.name)
+            streams = TracedStreams(self.streams, self.observer, trace_id, step.name, self)
         return FlowContext(
             trace_id=trace_id,
             flows=list(step.config.flows),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import pydantic
 import pydantic_core
@@ -246,11 +246,21 @@ class Stream:
         return change
 
 
+class StreamSource(Protocol):
+    """Where ``ctx.streams`` finds a stream it was not given (the runtime, whose project may
+    import a stream on first use: the AWS triggers function's)."""
+
+    def stream(self, name: str) -> Stream | None: ...
+
+    def stream_names(self) -> list[str]: ...
+
+
 class Streams:
     """``ctx.streams``: attribute (or item) access to the project's streams by name."""
 
-    def __init__(self, streams: Mapping[str, Stream]) -> None:
+    def __init__(self, streams: Mapping[str, Stream], source: StreamSource | None = None) -> None:
         self._streams = dict(streams)
+        self._source = source
 
     def __getattr__(self, name: str) -> Stream:
         if name.startswith("__"):
@@ -258,13 +268,20 @@ class Streams:
         try:
             return self._streams[name]
         except KeyError:
-            known = ", ".join(sorted(self._streams)) or "none"
+            found = self._source.stream(name) if self._source is not None else None
+            if found is not None:
+                self._streams[name] = found
+                return found
+            names = self._source.stream_names() if self._source is not None else self._streams
+            known = ", ".join(sorted(names)) or "none"
             raise StreamNotFoundError(f"no stream named {name!r} (streams: {known})") from None
 
     __getitem__ = __getattr__
 
     def __contains__(self, name: object) -> bool:
-        return name in self._streams
+        if name in self._streams:
+            return True
+        return isinstance(name, str) and self._source is not None and self._source.stream(name) is not None
 
     def __iter__(self) -> Iterator[Stream]:
         return iter(self._streams.values())
@@ -330,8 +347,9 @@ class TracedStream(Stream):
 class TracedStreams(Streams):
     """``ctx.streams`` of one run when the host records operations; streams are wrapped on first use."""
 
-    def __init__(self, streams: Mapping[str, Stream], observer: Observer, trace_id: str, step: str) -> None:
-        super().__init__(streams)
+    def __init__(self, streams: Mapping[str, Stream], observer: Observer, trace_id: str, step: str,
+                 source: StreamSource | None = None) -> None:
+        super().__init__(streams, source)
         self._traced: dict[str, TracedStream] = {}
         self._bind = (observer, trace_id, step)
 

@@ -152,6 +152,18 @@ def copy_runtime_package(dest: Path) -> Path:
     return target
 
 
+# Written into the runtime layer's package when no distribution of either layer declares a
+# pydantic plugin (the ``pydantic`` entry point group): see hosts/aws/__init__.py.
+NO_PYDANTIC_PLUGINS = "NO_PYDANTIC_PLUGINS"
+
+
+def pydantic_plugins(folders: Iterable[Path]) -> list[str]:
+    """The pydantic plugins (entry points of the ``pydantic`` group) the distributions in
+    ``folders`` declare."""
+    dists = metadata.distributions(path=[str(f) for f in folders])
+    return sorted(f"{d.metadata['Name']}: {ep.name}" for d in dists for ep in d.entry_points if ep.group == "pydantic")
+
+
 @dataclass(frozen=True)
 class Layers:
     runtime: Path  # the folder the template's ContentUri names (its python/ is /opt/python)
@@ -180,7 +192,12 @@ def build_layers(root: Path, out: Path, target: Target) -> Layers:
         split(site, runtime_dir / "python", deps_dir / "python", closure(site, runtime_reqs, target))
         shutil.rmtree(staging)
         stamp.write_text(json.dumps({"digest": digest, **inputs}, indent=1) + "\n")
-    copy_runtime_package(runtime_dir / "python")
+    package = copy_runtime_package(runtime_dir / "python")
+    folders = [runtime_dir / "python", *([deps_dir / "python"] if app_reqs else [])]
+    if not pydantic_plugins(folders):
+        (package / NO_PYDANTIC_PLUGINS).write_text(
+            "No distribution in the layers declares a pydantic plugin: the functions skip pydantic's\n"
+            "search for them at their cold start (hosts/aws/__init__.py).\n", encoding="utf-8")
     if app_reqs:  # what the layer was built from; also keeps it non-empty if the runtime had every package
         (deps_dir / "requirements.txt").write_text("".join(f"{r}\n" for r in app_reqs), encoding="utf-8")
     return Layers(runtime_dir, deps_dir if app_reqs else None, installed=not current)

@@ -10,7 +10,9 @@ that lacks a table or the bus still starts; only the operations that need the mi
 fail, naming the variable.
 
 A function loads what it serves, not the whole project (see ``runtime()``): every stream (and
-``streams/auth.py``), plus the step of ``MOTIA_STEP_FILE``; the WebSocket function no step.
+``streams/auth.py``), plus the step of ``MOTIA_STEP_FILE``; the WebSocket function no step; the
+triggers function its trigger steps (``MOTIA_STEP_FILES``) and each stream when first used
+(``MOTIA_STREAM_FILES``).
 ``motia dev``, ``motia check`` and ``motia generate`` load and validate every step.
 
 Coroutines run on one event loop per container, kept between invocations, so objects a step
@@ -52,6 +54,9 @@ ENV_STEP = "MOTIA_STEP"
 ENV_STEP_FILE = "MOTIA_STEP_FILE"
 # The triggers function: its trigger steps' files (comma-separated), the only steps it routes to.
 ENV_STEP_FILES = "MOTIA_STEP_FILES"
+# The triggers function: every stream's file (JSON: name -> file), so it imports a stream only
+# when a leave hook (or what the hook writes) first needs it.
+ENV_STREAM_FILES = "MOTIA_STREAM_FILES"
 ENV_STATE_TABLE = "MOTIA_STATE_TABLE"
 ENV_STREAMS_TABLE = "MOTIA_STREAMS_TABLE"
 ENV_CONNECTIONS_TABLE = "MOTIA_CONNECTIONS_TABLE"
@@ -69,7 +74,9 @@ ENV_QUEUE_URL = "MOTIA_QUEUE_URL"
 ENV_DEAD_LETTER_URL = "MOTIA_DEAD_LETTER_QUEUE_URL"
 
 
-@dataclass(frozen=True)
+# eq=False: never compared, and each method a dataclass generates is compiled at import (Python
+# 3.11): ~0.6 M instructions of every Lambda cold start each (bench/optimisations.md, row 22).
+@dataclass(frozen=True, eq=False)
 class Settings:
     project_root: Path
     state_table: str | None = None
@@ -140,7 +147,7 @@ class _NoBus(EventBus):
 
 
 # -- the container's singletons -------------------------------------------------------------
-@dataclass
+@dataclass(eq=False)  # never compared (see Settings)
 class _Container:
     """What one function keeps between invocations. Lambda runs one function per process; the
     test harness stands in for several in one process, told apart by AWS_LAMBDA_FUNCTION_NAME."""
@@ -237,13 +244,14 @@ def _load_project(s: Settings, steps: bool) -> Project:
         return load_project(s.project_root, step_files=())
     functions_dir = (s.project_root / "functions").resolve()
     listed = [f for f in os.environ.get(ENV_STEP_FILES, "").split(",") if f]
-    if listed and not step_name():
+    stream_files = _stream_files(s.project_root)
+    if (listed or stream_files is not None) and not step_name():
         # The triggers function reads its trigger steps' configs and runs no step handler; its
         # leave hooks cannot emit (a hook is recorded as a step with no emits), so no FIFO check
-        # needs the rest of the project.
+        # needs the rest of the project. Its streams are imported as hooks first use them.
         paths = [s.project_root / f for f in listed]
         if all(p.is_file() and p.resolve().is_relative_to(functions_dir) for p in paths):
-            return load_project(s.project_root, step_files=paths)
+            return load_project(s.project_root, step_files=paths, stream_files=stream_files)
     name, file = step_name(), os.environ.get(ENV_STEP_FILE)
     if name and file and not s.fifo_queues:
         path = s.project_root / file
@@ -252,6 +260,24 @@ def _load_project(s: Settings, steps: bool) -> Project:
             if name in project.steps:
                 return project
     return load_project(s.project_root)
+
+
+def _stream_files(root: Path) -> dict[str, str] | None:
+    """``MOTIA_STREAM_FILES``, or None (every stream is imported at start) when it is unset or
+    stale: not a JSON object of names to files, or a file that is not in ``streams/``."""
+    raw = os.environ.get(ENV_STREAM_FILES)
+    if raw is None:
+        return None
+    try:
+        value = jsonsafe.loads(raw, what="value")
+    except jsonsafe.InvalidJSONError:
+        return None
+    streams_dir = (root / "streams").resolve()
+    if not isinstance(value, dict) or not all(
+            isinstance(name, str) and isinstance(file, str) and (root / file).is_file()
+            and (root / file).resolve().is_relative_to(streams_dir) for name, file in value.items()):
+        return None
+    return value
 
 
 def subscriptions() -> DynamoDBSubscriptions:

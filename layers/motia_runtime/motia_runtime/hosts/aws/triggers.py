@@ -34,10 +34,8 @@ from typing import Any
 
 from ...adapters.aws import keys as k
 from ...adapters.aws.streams import change_from_record, depth_of, item_of, trace_id_of
-from ...adapters.aws.subscriptions import subscription_of
 from ...jsonsafe import loads_stored
 from ...ports.events import Event
-from ...stream_hooks import subscription_gone
 from ...trace import new_trace_id
 from ...trigger_routing import ENV_MAX_DEPTH, TriggerRouter, max_depth
 from . import bootstrap
@@ -89,6 +87,10 @@ def _left(record: Mapping[str, Any]) -> Any:
     if record.get("eventName") != "REMOVE" or not old or not old.get(k.SK, {}).get("S", "").startswith(
             k.SUBSCRIPTION_SK_PREFIX):
         return None
+    # Imported at the first leave record: a function fed only stream and state changes never
+    # needs the subscriptions' rows nor the wire protocol (cold start, bench/optimisations.md).
+    from ...adapters.aws.subscriptions import subscription_of
+
     auth = loads_stored(old[k.AUTH]["S"]) if k.AUTH in old else None
     return subscription_of(old), auth
 
@@ -106,8 +108,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             left = _left(record)
             if left is not None:
                 sub, auth = left
-                stream = runtime.streams.get(sub.stream_name)
+                stream = runtime.stream(sub.stream_name)
                 if stream is not None:
+                    from ...stream_hooks import subscription_gone
+
                     bootstrap.run(subscription_gone(runtime, stream.config, sub, auth, log))
             continue
         try:

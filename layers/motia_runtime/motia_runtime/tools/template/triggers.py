@@ -10,11 +10,12 @@ queues), a standard one through the bus and its rule.
 
 from __future__ import annotations
 
-from pathlib import PurePath
+import json
+from pathlib import Path, PurePath
 from typing import Any
 
 from ...config import StateTriggerConfig, StreamTriggerConfig
-from ...project import Project, Step
+from ...project import Project
 from ...stream_hooks import tracks_leaves
 from .functions import _fifo_queue_env
 from .names import (
@@ -39,11 +40,23 @@ TRIGGERS_MEMORY = 512
 TRIGGERS_TIMEOUT = 60
 
 
-def _relative_file(step: Step, project: Project) -> str:
+def _relative_file(file: Path, project: Project) -> str:
     try:
-        return PurePath(step.file.relative_to(project.root)).as_posix()
+        return PurePath(file.relative_to(project.root)).as_posix()
     except ValueError:
-        return step.file.as_posix()
+        return file.as_posix()
+
+
+# Lambda allows 4 KB of environment variables per function: a longer list is left out, and the
+# function then imports every stream at its start, as it did before the list existed.
+STREAM_FILES_MAX_CHARS = 2048
+
+
+def _stream_files_env(project: Project) -> str | None:
+    """Each stream's file, for the function to import a stream only on its first use."""
+    text = json.dumps({name: _relative_file(project.stream_files[name], project) for name in sorted(project.streams)
+                       if name in project.stream_files}, separators=(",", ":"))
+    return text if len(text) <= STREAM_FILES_MAX_CHARS else None
 
 
 def has_state_triggers(project: Project) -> bool:
@@ -101,7 +114,10 @@ def triggers_resources(project: Project, bases: dict[str, str]) -> dict[str, dic
                      {"DynamoDBCrudPolicy": {"TableName": ref(STREAMS_TABLE)}}]
     environment: dict[str, Any] = {}
     if steps:  # cold start: the function imports its trigger steps only (bootstrap.py)
-        environment["MOTIA_STEP_FILES"] = ",".join(sorted({_relative_file(s, project) for s in steps}))
+        environment["MOTIA_STEP_FILES"] = ",".join(sorted({_relative_file(s.file, project) for s in steps}))
+    stream_files = _stream_files_env(project)
+    if stream_files is not None:  # and its streams as leave hooks first use them
+        environment["MOTIA_STREAM_FILES"] = stream_files
     if fifo:
         environment["MOTIA_FIFO_QUEUES"] = _fifo_queue_env(fifo)
     properties: dict[str, Any] = {
