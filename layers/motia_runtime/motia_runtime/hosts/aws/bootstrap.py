@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from ... import jsonsafe
 from ...errors import ConfigError, EmitError, StateError, StreamError
+from ...limits import DEFAULTS, Limits
 from ...log import StepLogger
 from ...ports.events import Event, EventBus
 from ...ports.state import StateStore
@@ -80,9 +81,13 @@ class Settings:
     fifo_queues: dict[str, list[str]] = field(default_factory=dict)
     queue_url: str | None = None
     dead_letter_url: str | None = None
+    # MOTIA_WS_MAX_SUBSCRIPTIONS, MOTIA_MAX_BODY_BYTES, MOTIA_PUSH_CONCURRENCY, MOTIA_DELIVERY_ATTEMPTS,
+    # MOTIA_FANOUT_SHARDS and MOTIA_FANOUT_BIG_ROOM: read here, once per function (limits.py).
+    limits: Limits = DEFAULTS
 
     @classmethod
     def from_env(cls) -> Settings:
+        """Raises ConfigError naming the variable for a malformed one (MOTIA_FIFO_QUEUES, a limit)."""
         env = os.environ
         root = env.get(ENV_PROJECT_ROOT) or env.get("LAMBDA_TASK_ROOT") or os.getcwd()
         return cls(
@@ -91,6 +96,7 @@ class Settings:
             connections_table=env.get(ENV_CONNECTIONS_TABLE) or None, event_bus=env.get(ENV_EVENT_BUS) or None,
             ws_endpoint=env.get(ENV_WS_ENDPOINT) or None, fifo_queues=_fifo_queues(env.get(ENV_FIFO_QUEUES)),
             queue_url=env.get(ENV_QUEUE_URL) or None, dead_letter_url=env.get(ENV_DEAD_LETTER_URL) or None,
+            limits=Limits.from_env(env),
         )
 
 
@@ -262,13 +268,13 @@ def subscriptions() -> DynamoDBSubscriptions:
             table = container.settings.connections_table
             if not table:
                 raise ConfigError(_unset(ENV_CONNECTIONS_TABLE))
-            from ...adapters.aws.subscriptions import DEFAULT_BIG_ROOM, DynamoDBSubscriptions
-            from ...env import env_int
+            from ...adapters.aws.subscriptions import DynamoDBSubscriptions
 
-            # Unset: 1, rooms are never sharded (the template sets it with the delivery queue).
-            container.subscriptions = DynamoDBSubscriptions(
-                table, shards=env_int(ENV_FANOUT_SHARDS, 1, "shards", maximum=1000),
-                big_room=env_int(ENV_BIG_ROOM, DEFAULT_BIG_ROOM, "joins"))
+            # MOTIA_FANOUT_SHARDS unset: 1, rooms are never sharded (the template sets it with the
+            # delivery queue).
+            limits = container.settings.limits
+            container.subscriptions = DynamoDBSubscriptions(table, shards=limits.fanout_shards,
+                                                            big_room=limits.fanout_big_room)
         return container.subscriptions
 
 
@@ -307,7 +313,8 @@ def pusher(fallback_endpoint: str | None = None) -> ApiGatewayPusher:
         if endpoint not in container.pushers:
             from ...adapters.aws.pusher import ApiGatewayPusher
 
-            container.pushers[endpoint] = ApiGatewayPusher(endpoint)
+            pool = container.settings.limits.push_concurrency
+            container.pushers[endpoint] = ApiGatewayPusher(endpoint, pool_size=pool)
         return container.pushers[endpoint]
 
 
