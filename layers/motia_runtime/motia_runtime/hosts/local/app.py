@@ -20,7 +20,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from ...adapters.sqlite import Database, SQLiteQueueStore, SQLiteStateStore, SQLiteStreamStore
 from ...auth import ENV_SECRET
@@ -217,12 +217,7 @@ def create_app(settings: DevSettings | None = None) -> ASGIApp:
         if reloading:
             # The same trust boundary as the real app: the error names files of the project, and
             # its feed and socket must answer only the developer's own pages (trust.py).
-            boundary = TrustBoundary(broken_project_app(exc), hosts=settings.allowed_hosts,
-                                     cors_origins=settings.cors_origins)
-
-            async def broken(scope: Scope, receive: Receive, send: Send) -> None:
-                # A coroutine function, so uvicorn sees ASGI 3 (TrustBoundary's call is a plain one).
-                await boundary(scope, receive, send)
-
-            return broken
+            # Served as uvicorn's app itself: TrustBoundary is ASGI 3 (asgi3.py).
+            return TrustBoundary(broken_project_app(exc), hosts=settings.allowed_hosts,
+                                 cors_origins=settings.cors_origins)
         raise SystemExit(2) from None

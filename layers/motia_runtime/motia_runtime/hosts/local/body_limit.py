@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ...limits import DEFAULTS, variable
+from .asgi3 import asgi3
 
 
 def too_large(size: int | None, limit: int) -> HTTPException:
@@ -27,6 +28,7 @@ class BodyLimit:
         self.app = app
         self.max_bytes = max_bytes
 
+    @asgi3  # a server given it directly sees ASGI 3 (asgi3.py)
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         # A WebSocket goes straight on: no frame of this middleware held while it is open.
         if scope["type"] != "http":
