@@ -15,13 +15,12 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import ConfigError
 
 
-@dataclass(frozen=True, slots=True)
-class _Bound:
+class _Bound(NamedTuple):  # a tuple, not a dataclass: this module is on every Lambda cold start
     variable: str
     unit: str
     minimum: int = 1
@@ -49,7 +48,7 @@ _BOUNDS: dict[str, _Bound] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Limits:
     """Every field is a whole number within its variable's bounds (checked when made)."""
 
