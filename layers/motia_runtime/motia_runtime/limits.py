@@ -11,47 +11,35 @@ The figures and what happens past them: docs/guarantees.md, "Limits" and "Memory
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .errors import ConfigError
 
-
-class _Bound(NamedTuple):  # a tuple, not a dataclass: this module is on every Lambda cold start
-    variable: str
-    unit: str
-    minimum: int = 1
-    maximum: int | None = None
-
-
-# field -> its variable, unit and bounds; the field's default is the variable's default.
-_BOUNDS: dict[str, _Bound] = {
-    "max_subscriptions": _Bound("MOTIA_WS_MAX_SUBSCRIPTIONS", "subscriptions"),
-    "max_body_bytes": _Bound("MOTIA_MAX_BODY_BYTES", "bytes"),
-    "ws_outbox_frames": _Bound("MOTIA_WS_OUTBOX_FRAMES", "frames"),
-    "sse_keepalive_s": _Bound("MOTIA_SSE_KEEPALIVE_S", "seconds"),
-    "header_timeout_s": _Bound("MOTIA_HEADER_TIMEOUT_S", "seconds"),
-    "replay_events": _Bound("MOTIA_STREAM_REPLAY_EVENTS", "events", maximum=10_000_000),
-    "workbench_traces": _Bound("MOTIA_WORKBENCH_TRACES", "traces", maximum=100_000),
-    "workbench_trace_events": _Bound("MOTIA_WORKBENCH_TRACE_EVENTS", "events", maximum=100_000),
-    "workbench_trace_mb": _Bound("MOTIA_WORKBENCH_TRACE_MB", "MB", maximum=100_000),
-    "workbench_logs": _Bound("MOTIA_WORKBENCH_LOGS", "log entries", maximum=1_000_000),
-    "workbench_logs_mb": _Bound("MOTIA_WORKBENCH_LOGS_MB", "MB", maximum=100_000),
-    "workbench_outbox_frames": _Bound("MOTIA_WORKBENCH_OUTBOX_FRAMES", "frames", maximum=1_000_000),
-    "push_concurrency": _Bound("MOTIA_PUSH_CONCURRENCY", "posts"),
-    "delivery_attempts": _Bound("MOTIA_DELIVERY_ATTEMPTS", "attempts"),
-    "fanout_shards": _Bound("MOTIA_FANOUT_SHARDS", "shards", maximum=1000),
-    "fanout_big_room": _Bound("MOTIA_FANOUT_BIG_ROOM", "joins"),
+# field -> (its variable, unit, minimum, maximum or None); the field's default is the variable's.
+# Plain tuples: this module is on every Lambda cold start (see Limits).
+_BOUNDS: dict[str, tuple[str, str, int, int | None]] = {
+    "max_subscriptions": ("MOTIA_WS_MAX_SUBSCRIPTIONS", "subscriptions", 1, None),
+    "max_body_bytes": ("MOTIA_MAX_BODY_BYTES", "bytes", 1, None),
+    "ws_outbox_frames": ("MOTIA_WS_OUTBOX_FRAMES", "frames", 1, None),
+    "sse_keepalive_s": ("MOTIA_SSE_KEEPALIVE_S", "seconds", 1, None),
+    "header_timeout_s": ("MOTIA_HEADER_TIMEOUT_S", "seconds", 1, None),
+    "replay_events": ("MOTIA_STREAM_REPLAY_EVENTS", "events", 1, 10_000_000),
+    "workbench_traces": ("MOTIA_WORKBENCH_TRACES", "traces", 1, 100_000),
+    "workbench_trace_events": ("MOTIA_WORKBENCH_TRACE_EVENTS", "events", 1, 100_000),
+    "workbench_trace_mb": ("MOTIA_WORKBENCH_TRACE_MB", "MB", 1, 100_000),
+    "workbench_logs": ("MOTIA_WORKBENCH_LOGS", "log entries", 1, 1_000_000),
+    "workbench_logs_mb": ("MOTIA_WORKBENCH_LOGS_MB", "MB", 1, 100_000),
+    "workbench_outbox_frames": ("MOTIA_WORKBENCH_OUTBOX_FRAMES", "frames", 1, 1_000_000),
+    "push_concurrency": ("MOTIA_PUSH_CONCURRENCY", "posts", 1, None),
+    "delivery_attempts": ("MOTIA_DELIVERY_ATTEMPTS", "attempts", 1, None),
+    "fanout_shards": ("MOTIA_FANOUT_SHARDS", "shards", 1, 1000),
+    "fanout_big_room": ("MOTIA_FANOUT_BIG_ROOM", "joins", 1, None),
 }
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Every field is a whole number within its variable's bounds (checked when made)."""
-
+class _Fields(NamedTuple):
     # Both hosts.
     max_subscriptions: int = 1000  # subscriptions one connection may hold at once
     max_body_bytes: int = 1024 * 1024  # the largest HTTP request body an API step is given
@@ -72,33 +60,42 @@ class Limits:
     fanout_shards: int = 1  # shards of a big room; 1: no room is sharded (the template sets it)
     fanout_big_room: int = 250  # joins after which a room is sharded
 
-    def __post_init__(self) -> None:
-        for name, bound in _BOUNDS.items():
+
+class Limits(_Fields):
+    """Every field is a whole number within its variable's bounds (checked when made). A tuple,
+    not a dataclass: this module is on every Lambda cold start, and a frozen dataclass of 16
+    fields cost ~10 M instructions to define, a NamedTuple ~3 M (callgrind)."""
+
+    __slots__ = ()
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Limits:
+        self = super().__new__(cls, *args, **kwargs)
+        for name, (variable, unit, minimum, maximum) in _BOUNDS.items():
             value = getattr(self, name)
             if type(value) is not int:  # bool is an int, but never a limit
-                raise ConfigError(f"{bound.variable} ({name}) must be a whole number of {bound.unit}, not {value!r}")
-            if value < bound.minimum or (bound.maximum is not None and value > bound.maximum):
-                within = f"at least {bound.minimum}" if bound.maximum is None else \
-                    f"between {bound.minimum} and {bound.maximum}"
-                raise ConfigError(f"{bound.variable} ({name}) must be {within} {bound.unit}, not {value}")
+                raise ConfigError(f"{variable} ({name}) must be a whole number of {unit}, not {value!r}")
+            if value < minimum or (maximum is not None and value > maximum):
+                within = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
+                raise ConfigError(f"{variable} ({name}) must be {within} {unit}, not {value}")
+        return self
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Limits:
         """The limits the environment sets (each variable unset or blank keeps its default)."""
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
-        for name, bound in _BOUNDS.items():
-            raw = (env.get(bound.variable) or "").strip()
+        for name, (variable, unit, _, _) in _BOUNDS.items():
+            raw = (env.get(variable) or "").strip()
             if not raw:
                 continue
             try:
                 values[name] = int(raw)
             except ValueError:
-                raise ConfigError(f"{bound.variable} must be a whole number of {bound.unit}, not {raw!r}") from None
+                raise ConfigError(f"{variable} must be a whole number of {unit}, not {raw!r}") from None
         return cls(**values)
 
     def to_dict(self) -> dict[str, int]:
-        return dataclasses.asdict(self)
+        return self._asdict()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Limits:
@@ -107,7 +104,7 @@ class Limits:
 
 def variable(field_name: str) -> str:
     """The environment variable that sets ``field_name`` (for messages that tell how to raise it)."""
-    return _BOUNDS[field_name].variable
+    return _BOUNDS[field_name][0]
 
 
 DEFAULTS = Limits()
