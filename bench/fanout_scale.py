@@ -146,11 +146,26 @@ class _Context:
         return 30_000
 
 
+_functions: dict[str, Any] = {}  # bootstrap.Function by name: warm containers, kept between scenarios
+
+
+def _function(env: dict[str, str]) -> Any:
+    from motia_runtime.hosts.aws import bootstrap
+
+    name = env["AWS_LAMBDA_FUNCTION_NAME"]
+    if name not in _functions:
+        _functions[name] = bootstrap.Function(env)
+    return _functions[name]
+
+
 def _invoke(entry: Any, event: dict[str, Any], env: dict[str, str]) -> tuple[dict[str, Any], float, float]:
     """One invocation: (result, wall ms, CPU ms of this process)."""
+    from motia_runtime.hosts.aws import bootstrap
+
     os.environ.update(env)
     cpu, wall = time.process_time(), time.perf_counter()
-    out = entry.handler(event, _Context(env["AWS_LAMBDA_FUNCTION_NAME"]))
+    with bootstrap.serving(_function(env)):
+        out = entry.handler(event, _Context(env["AWS_LAMBDA_FUNCTION_NAME"]))
     return out, (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
 
 
@@ -270,7 +285,7 @@ def scenario_rate(port: int, subscribers: int, rate: int, seconds: float, shards
                   hop_ms: float, post_ms: float, ddb_ms: float, cpu_per_post_ms: float,
                   records: list[dict[str, Any]]) -> dict[str, Any]:
     from motia_runtime.adapters.aws.pusher import ApiGatewayPusher
-    from motia_runtime.hosts.aws import bootstrap, delivery, fanout
+    from motia_runtime.hosts.aws import delivery, fanout
 
     _call(port, "/__load", {"items": room_rows(subscribers, shards, big_room), "replace": True,
                             "latency": {"ddb": 0, "post": 0}})
@@ -289,7 +304,7 @@ def scenario_rate(port: int, subscribers: int, rate: int, seconds: float, shards
     consumer_env = _env(port, "bench-consumer", shards, big_room)
     delivery_env = _env(port, "bench-delivery", shards, big_room)
     os.environ.update(delivery_env)
-    bootstrap._container().pushers[delivery_env["MOTIA_WS_ENDPOINT"]] = Recording(delivery_env["MOTIA_WS_ENDPOINT"])
+    _function(delivery_env).pushers[delivery_env["MOTIA_WS_ENDPOINT"]] = Recording(delivery_env["MOTIA_WS_ENDPOINT"])
     per_batch = max(1, int(rate * POLL_S))
     unit_free: dict[str, float] = defaultdict(float)  # unit → when its last message ends (s)
     last_end = 0.0

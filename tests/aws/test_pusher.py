@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 
 from motia_runtime.adapters.aws import ApiGatewayPusher
-from motia_runtime.adapters.aws.pusher import DEFAULT_PUSH_CONCURRENCY, push_concurrency
+from motia_runtime.adapters.aws.pusher import DEFAULT_PUSH_CONCURRENCY
 from motia_runtime.errors import ConnectionGoneError, ConnectionThrottledError, FrameTooLargeError, MotiaError
+from motia_runtime.hosts.aws.bootstrap import Settings
+from motia_runtime.limits import Limits
 from motia_runtime.testing import FrameRecorder
 from motia_runtime.testing.websocket import env_credentials, sigv4_problem
 
@@ -260,13 +262,12 @@ def test_the_region_comes_from_the_endpoint_host(monkeypatch: pytest.MonkeyPatch
 
 def test_concurrency_is_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MOTIA_PUSH_CONCURRENCY", raising=False)
-    assert push_concurrency() == DEFAULT_PUSH_CONCURRENCY
+    assert Settings.from_env().limits.push_concurrency == DEFAULT_PUSH_CONCURRENCY == ApiGatewayPusher("x").pool_size
     monkeypatch.setenv("MOTIA_PUSH_CONCURRENCY", "8")
-    assert push_concurrency() == 8
+    assert Settings.from_env().limits.push_concurrency == 8  # read with the function's other settings
     for bad in ("0", "-3", "many"):
-        monkeypatch.setenv("MOTIA_PUSH_CONCURRENCY", bad)
         with pytest.raises(MotiaError, match="MOTIA_PUSH_CONCURRENCY"):
-            push_concurrency()
+            Limits.from_env({"MOTIA_PUSH_CONCURRENCY": bad})
 
 
 def test_many_threads_share_one_pool(recorder: FrameRecorder) -> None:

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 import uvicorn
 
-from motia_runtime.hosts.local import head_timeout
 from motia_runtime.hosts.local.head_timeout import HeadTimeoutH11Protocol, HeadTimeoutHttpToolsProtocol
 from tests.support.fake_openai import free_port
 from tests.support.raw_socket import seconds_until_closed
@@ -27,13 +26,13 @@ async def ok(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 @pytest.fixture(params=[HeadTimeoutH11Protocol, HeadTimeoutHttpToolsProtocol], ids=["h11", "httptools"])
-def port(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+def port(request: pytest.FixtureRequest) -> Iterator[int]:
     if request.param is None:
         pytest.skip("httptools is not installed")
-    monkeypatch.setenv(head_timeout.ENV_HEADER_TIMEOUT_S, str(TIMEOUT_S))
-    head_timeout.header_timeout_s.cache_clear()
+    # The deadline is a class attribute (head_timeout.protocol_class makes one per value).
+    protocol = type("Quick", (request.param,), {"head_timeout_s": TIMEOUT_S})
     number = free_port()
-    server = uvicorn.Server(uvicorn.Config(ok, host="127.0.0.1", port=number, http=request.param, lifespan="off",
+    server = uvicorn.Server(uvicorn.Config(ok, host="127.0.0.1", port=number, http=protocol, lifespan="off",
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -44,7 +43,6 @@ def port(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Ite
     yield number
     server.should_exit = True
     thread.join(10)
-    head_timeout.header_timeout_s.cache_clear()
 
 
 def test_a_half_sent_upgrade_is_closed_and_a_whole_request_is_answered(port: int) -> None:

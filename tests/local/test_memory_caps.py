@@ -17,14 +17,8 @@ import pydantic_core
 import pytest
 
 from motia_runtime.errors import ConfigError
-from motia_runtime.hosts.local.traces import (
-    DEFAULT_MAX_LOGS,
-    DEFAULT_MAX_LOGS_MB,
-    DEFAULT_MAX_TRACE_EVENTS,
-    DEFAULT_MAX_TRACE_MB,
-    DEFAULT_MAX_TRACES,
-    TraceRecorder,
-)
+from motia_runtime.hosts.local.traces import TraceRecorder
+from motia_runtime.limits import Limits
 from tests.support.inprocess import InProcessServer
 
 APP = Path(__file__).parent / "app"
@@ -80,21 +74,16 @@ def test_the_log_ring_keeps_the_newest_entries_up_to_its_cap(capped: InProcessSe
         assert [e["seq"] for e in logs] == sorted(e["seq"] for e in logs)
 
 
-def test_the_caps_default_and_refuse_a_bad_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in CAPS:
-        monkeypatch.delenv(name, raising=False)
+def test_the_caps_default_and_refuse_a_bad_setting() -> None:
     recorder = TraceRecorder()
-    assert recorder.memory() == {"traces": 0, "maxTraces": DEFAULT_MAX_TRACES, "traceBytes": 0,
-                                 "maxTraceBytes": DEFAULT_MAX_TRACE_MB * 1_000_000, "logs": 0,
-                                 "maxLogs": DEFAULT_MAX_LOGS, "logBytes": 0,
-                                 "maxLogBytes": DEFAULT_MAX_LOGS_MB * 1_000_000}
-    assert recorder._max_events == DEFAULT_MAX_TRACE_EVENTS
-    monkeypatch.setenv("MOTIA_WORKBENCH_TRACES", "lots")
-    with pytest.raises(ConfigError, match="MOTIA_WORKBENCH_TRACES"):
-        TraceRecorder()
-    monkeypatch.setenv("MOTIA_WORKBENCH_TRACES", "0")
-    with pytest.raises(ConfigError, match="MOTIA_WORKBENCH_TRACES"):
-        TraceRecorder()
+    assert recorder.memory() == {"traces": 0, "maxTraces": 300, "traceBytes": 0, "maxTraceBytes": 8_000_000,
+                                 "logs": 0, "maxLogs": 5000, "logBytes": 0, "maxLogBytes": 8_000_000}
+    assert recorder._max_events == 2000
+    limits = Limits.from_env(CAPS)  # as motia dev reads them, once, into its settings
+    assert TraceRecorder(limits=limits).memory()["maxTraces"] == 5
+    for bad in ("lots", "0"):
+        with pytest.raises(ConfigError, match="MOTIA_WORKBENCH_TRACES"):
+            Limits.from_env({"MOTIA_WORKBENCH_TRACES": bad})
 
 
 def test_the_byte_budget_evicts_the_oldest_traces_but_never_the_newest(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,21 +114,21 @@ def test_the_byte_budget_evicts_the_oldest_traces_but_never_the_newest(monkeypat
     assert len(kept) == 3 and small.memory()["traceBytes"] == sum(len(pydantic_core.to_json(e)) for e in kept)
 
 
-def test_the_workbench_page_outbox_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_workbench_page_outbox_is_a_setting(capped: InProcessServer) -> None:
     from motia_runtime.hosts.local.workbench.feed import MAX_OUTBOX, WorkbenchFeed
 
-    monkeypatch.delenv("MOTIA_WORKBENCH_OUTBOX_FRAMES", raising=False)
     assert WorkbenchFeed().max_outbox == MAX_OUTBOX == 5000
-    monkeypatch.setenv("MOTIA_WORKBENCH_OUTBOX_FRAMES", "50")
-    assert WorkbenchFeed().max_outbox == 50
-    monkeypatch.setenv("MOTIA_WORKBENCH_OUTBOX_FRAMES", "-1")
+    assert Limits.from_env({"MOTIA_WORKBENCH_OUTBOX_FRAMES": "50"}).workbench_outbox_frames == 50
     with pytest.raises(ConfigError, match="MOTIA_WORKBENCH_OUTBOX_FRAMES"):
-        WorkbenchFeed()
+        Limits.from_env({"MOTIA_WORKBENCH_OUTBOX_FRAMES": "-1"})
+    # The host hands its feed the settings' figure (the capped server's is from its environment).
+    host = capped.host
+    assert host is not None and host.feed.max_outbox == host.settings.limits.workbench_outbox_frames
+    assert host.settings.limits.workbench_traces == 5
 
 
-def test_the_log_ring_is_bounded_in_bytes_too(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MOTIA_WORKBENCH_LOGS_MB", "1")
-    recorder = TraceRecorder(max_logs=10_000)
+def test_the_log_ring_is_bounded_in_bytes_too() -> None:
+    recorder = TraceRecorder(limits=Limits(workbench_logs_mb=1), max_logs=10_000)
     for n in range(600):  # ~4 KB each: about 250 fit in 1 MB
         recorder.log({"level": "info", "time": n, "msg": f"m{n}", "blob": "b" * 3900})
         assert recorder.memory()["logBytes"] <= 1_000_000

@@ -1,7 +1,10 @@
 """One client cannot freeze or grow the server: subscriptions per connection are capped
 (``MOTIA_WS_MAX_SUBSCRIPTIONS``), a connection's close costs O(1) per subscription, and a request
 head (a WebSocket handshake included) that does not arrive whole within
-``MOTIA_HEADER_TIMEOUT_S`` gets its connection closed. Real sockets on loopback throughout."""
+``MOTIA_HEADER_TIMEOUT_S`` gets its connection closed. Real sockets on loopback throughout.
+
+The capped server is built from settings with small limits, in this process, beside one with the
+defaults: the limits are the host's, not the process environment's."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from motia_runtime.limits import Limits
 from tests.local.conftest import APP
 from tests.support.dev_server import DevServer
 from tests.support.inprocess import InProcessServer
@@ -28,10 +32,9 @@ HEAD_TIMEOUT_S = 1
 
 @pytest.fixture(scope="module")
 def capped(server: InProcessServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
-    # ``server`` (the defaults) is built first: both share this process's environment, and the
-    # subscription cap is read when the app is built.
-    env: dict[str, str | None] = {"MOTIA_WS_MAX_SUBSCRIPTIONS": str(CAP), "MOTIA_HEADER_TIMEOUT_S": str(HEAD_TIMEOUT_S)}
-    dev = InProcessServer(APP, tmp_path_factory.mktemp("capped-data"), env=env).start()
+    # Alive beside ``server`` (the defaults), in the same process and environment.
+    limits = Limits(max_subscriptions=CAP, header_timeout_s=HEAD_TIMEOUT_S)
+    dev = InProcessServer(APP, tmp_path_factory.mktemp("capped-data"), limits=limits).start()
     yield dev
     dev.stop()
 
@@ -69,6 +72,32 @@ async def test_a_join_beyond_the_cap_gets_an_error_event_and_the_connection_stay
         assert await ws.drain(0.3) == []
     finally:
         await ws.close()
+
+
+async def test_two_hosts_in_one_process_keep_their_own_limits(server: InProcessServer,
+                                                              capped: InProcessServer) -> None:
+    group = uuid.uuid4().hex
+    small, roomy = await StreamSocket.connect(capped.ws_url), await StreamSocket.connect(server.ws_url)
+    try:
+        for n in range(CAP + 1):
+            await small.join("items", f"{group}-{n}")
+            await roomy.join("items", f"{group}-{n}")
+        small_frames = [await small.recv() for _ in range(CAP + 1)]
+        roomy_frames = [await roomy.recv() for _ in range(CAP + 1)]
+        assert [error_of(f) is None for f in small_frames] == [True] * CAP + [False]
+        assert error_of(small_frames[-1])["code"] == "SUBSCRIPTION_LIMIT"
+        assert [f["event"]["type"] for f in roomy_frames] == ["sync"] * (CAP + 1)
+    finally:
+        await small.close()
+        await roomy.close()
+    # The head deadline too: a half-sent head is cut on the capped server only.
+    with socket.create_connection(("127.0.0.1", capped.port), timeout=5) as cut, \
+            socket.create_connection(("127.0.0.1", server.port), timeout=5) as kept:
+        for sock in (cut, kept):
+            sock.sendall(b"GET /__motia/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        assert seconds_until_closed(cut, HEAD_TIMEOUT_S + 5) <= HEAD_TIMEOUT_S + 3
+        kept.sendall(b"\r\n")  # the default deadline (10 s) has not passed: the request is answered
+        assert kept.recv(4096).startswith(b"HTTP/1.1 200")
 
 
 async def test_the_cap_is_1000_subscriptions_by_default(server: InProcessServer) -> None:

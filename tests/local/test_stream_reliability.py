@@ -18,10 +18,13 @@ import httpx
 import pytest
 
 from motia_runtime.errors import ConfigError
-from motia_runtime.hosts.local.hub import ENV_OUTBOX, outbox_limit
+from motia_runtime.hosts.local.hub import Hub
+from motia_runtime.limits import Limits
 from tests.local.conftest import APP
 from tests.support.inprocess import InProcessServer
 from tests.support.ws import StreamSocket
+
+ENV_OUTBOX = "MOTIA_WS_OUTBOX_FRAMES"
 
 WINDOW_MS = 300_000
 
@@ -166,12 +169,11 @@ async def test_a_stalled_client_is_dropped_and_never_delays_the_others(small_out
         await ws.close()
 
 
-def test_the_outbox_limit_is_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(ENV_OUTBOX, raising=False)
-    assert outbox_limit() == 10_000
-    monkeypatch.setenv(ENV_OUTBOX, "25")
-    assert outbox_limit() == 25
+def test_the_outbox_limit_is_configurable() -> None:
+    # The server above is built with MOTIA_WS_OUTBOX_FRAMES set, as motia dev reads it (once, into
+    # its settings); here the reading and the refusal of a bad value.
+    assert Limits.from_env({}).ws_outbox_frames == Hub().max_outbox == 10_000
+    assert Limits.from_env({ENV_OUTBOX: "25"}).ws_outbox_frames == 25
     for bad in ("0", "lots"):
-        monkeypatch.setenv(ENV_OUTBOX, bad)
         with pytest.raises(ConfigError, match=ENV_OUTBOX):
-            outbox_limit()
+            Limits.from_env({ENV_OUTBOX: bad})

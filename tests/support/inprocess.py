@@ -7,9 +7,10 @@ the CLI, signals) keep :class:`tests.support.dev_server.DevServer`.
 
 :class:`InProcessServer` has DevServer's interface (``url``, ``ws_url``, ``port``, ``data_dir``,
 ``env``, ``start``, ``stop``, ``logs``). ``env`` is applied to this process's environment from
-``start`` to ``stop`` (the limits are read from it as in ``motia dev``; a None value unsets the
-variable), so two servers alive at once must not disagree on a variable; the ``OPENAI_*``
-variables are removed meanwhile, as DevServer removes them from the child's.
+``start`` to ``stop`` (the limits are read from it once, into the settings, as in ``motia dev``;
+a None value unsets the variable); the ``OPENAI_*`` variables are removed meanwhile, as DevServer
+removes them from the child's. ``limits`` builds the host with those limits instead, as a test
+builds a ``LocalHost`` from its own ``DevSettings``.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ import uvicorn
 
 from motia_runtime.cli.main import _dev_settings, build_parser
 from motia_runtime.hosts.local.app import LocalHost
-from motia_runtime.hosts.local.head_timeout import header_timeout_s, protocol_name
+from motia_runtime.hosts.local.head_timeout import protocol_name
 from motia_runtime.hosts.local.settings import DevSettings
+from motia_runtime.limits import Limits
 from motia_runtime.log import _powertools_logger
 
 from .fake_openai import free_port
@@ -85,8 +87,9 @@ class _AsMotiaDevWrites(logging.Formatter):
 
 class InProcessServer:
     def __init__(self, root: Path, data_dir: Path, env: dict[str, str | None] | None = None, port: int | None = None,
-                 args: tuple[str, ...] = ()):
-        self.args = args  # more ``motia dev`` flags (those that make its settings: --allowed-host...)
+                 args: tuple[str, ...] = (), limits: Limits | None = None):
+        self.args = args
+        self.limits = limits  # more ``motia dev`` flags (those that make its settings: --allowed-host...)
         self.root = Path(root).resolve()
         self.data_dir = Path(data_dir)
         self.env = dict(env or {})
@@ -112,7 +115,8 @@ class InProcessServer:
         the environment applied; without gc.freeze, which would pin this process's objects."""
         args = build_parser().parse_args(["dev", "--root", str(self.root), "--data-dir", str(self.data_dir),
                                           "--port", str(self.port), *self.args])
-        return dataclasses.replace(_dev_settings(args), freeze_gc=False)
+        settings = dataclasses.replace(_dev_settings(args), freeze_gc=False)
+        return settings if self.limits is None else dataclasses.replace(settings, limits=self.limits)
 
     def _apply_env(self) -> None:
         changes: dict[str, str | None] = {k: None for k in os.environ if k.startswith("OPENAI_")}
@@ -123,7 +127,6 @@ class InProcessServer:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        header_timeout_s.cache_clear()  # read once per process: this server is a new one
 
     def _restore_env(self) -> None:
         for name, value in self._saved_env.items():
@@ -132,7 +135,6 @@ class InProcessServer:
             else:
                 os.environ[name] = value
         self._saved_env.clear()
-        header_timeout_s.cache_clear()
 
     def _capture_logs(self) -> None:
         # What motia dev prints: uvicorn's errors, the runtime's and the steps' entries, these as
@@ -168,7 +170,8 @@ class InProcessServer:
             config = uvicorn.Config(
                 self.host.app(), host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
                 # The protocols motia dev serves with (cli/main.py).
-                ws="motia_runtime.hosts.local.frames:FrameWriterProtocol", http=protocol_name(),
+                ws="motia_runtime.hosts.local.frames:FrameWriterProtocol",
+                http=protocol_name(self.host.settings.limits.header_timeout_s),
                 ws_per_message_deflate=False,
             )
             self._server = uvicorn.Server(config)

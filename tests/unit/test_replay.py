@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from motia_runtime.hosts.local.replay import EventLog
+from motia_runtime.limits import Limits
 from motia_runtime.ports.streams import StreamChange
 from motia_runtime.protocol import Subscription
 
@@ -67,8 +68,7 @@ def test_the_total_bound_drops_the_oldest_events_of_all_groups_and_says_so() -> 
     assert log._held == 5 and len(log._order) <= 10
 
 
-def test_the_total_bound_is_a_setting(monkeypatch) -> None:
-    monkeypatch.delenv("MOTIA_STREAM_REPLAY_EVENTS", raising=False)
-    assert EventLog(started_at=0).max_events == 20_000
-    monkeypatch.setenv("MOTIA_STREAM_REPLAY_EVENTS", "7")
-    assert EventLog(started_at=0).max_events == 7
+def test_the_total_bound_is_a_setting() -> None:
+    assert EventLog(started_at=0).max_events == Limits().replay_events == 20_000
+    limits = Limits.from_env({"MOTIA_STREAM_REPLAY_EVENTS": "7"})  # read once, into the host's settings
+    assert EventLog(started_at=0, max_events=limits.replay_events).max_events == 7

@@ -19,7 +19,6 @@ import pydantic
 from . import jsonsafe
 from .context import FlowContext
 from .deadline import deadline
-from .env import env_int
 from .errors import MotiaError, ValidationError
 from .ports.events import Event
 from .project import Step
@@ -54,13 +53,7 @@ class InvalidInputError(ValidationError):
     """An event's data does not match the step's ``input`` schema; retrying cannot help."""
 
 
-ENV_MAX_BODY = "MOTIA_MAX_BODY_BYTES"
-DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-
-
-def max_body_bytes() -> int:
-    """``MOTIA_MAX_BODY_BYTES`` (default 1 MiB): the largest request body an API step is given."""
-    return env_int(ENV_MAX_BODY, DEFAULT_MAX_BODY_BYTES, "bytes")
+ENV_MAX_BODY = "MOTIA_MAX_BODY_BYTES"  # Limits.max_body_bytes
 
 
 def error_body(message: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -70,13 +63,13 @@ def error_body(message: str, errors: list[dict[str, Any]] | None = None) -> dict
     return body
 
 
-def parse_body(raw: bytes, content_type: str | None) -> tuple[Any, ApiResponse | None]:
+def parse_body(raw: bytes, content_type: str | None, limit: int | None = None) -> tuple[Any, ApiResponse | None]:
     """Decode a request body: JSON when it says so (or looks like it), text otherwise. A body
-    over ``MOTIA_MAX_BODY_BYTES`` is answered 413 on both hosts."""
+    over ``limit`` (the host's ``Limits.max_body_bytes``) is answered 413; None where the host
+    refused larger bodies as they arrived (the local host's BodyLimit)."""
     if not raw:
         return None, None
-    limit = max_body_bytes()
-    if len(raw) > limit:
+    if limit is not None and len(raw) > limit:
         return None, ApiResponse(413, error_body(f"Request body too large ({len(raw)} bytes); the limit is "
                                                  f"{limit} bytes ({ENV_MAX_BODY})"))
     text = raw.decode("utf-8", errors="replace")

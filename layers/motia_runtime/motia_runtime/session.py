@@ -31,8 +31,8 @@ from typing import Any, Protocol
 
 from . import presence
 from .auth import authorize_join
-from .env import env_int
 from .errors import FrameTooLargeError, ValidationError
+from .limits import DEFAULTS
 from .log import StepLogger
 from .ports.streams import StreamChange
 from .protocol import (
@@ -60,16 +60,11 @@ from .runtime import Runtime
 from .stream_hooks import run_join_hook, subscription_gone, tracks_leaves
 from .streams import Stream
 
-# Subscriptions one connection may hold at once. Each costs the server memory and a room entry
-# (locally) or a table row (AWS), and a client never needs more than its page shows: a cap keeps
-# one socket from growing the server without bound.
-ENV_MAX_SUBSCRIPTIONS = "MOTIA_WS_MAX_SUBSCRIPTIONS"
-DEFAULT_MAX_SUBSCRIPTIONS = 1000
-
-
-def subscription_limit() -> int:
-    """``MOTIA_WS_MAX_SUBSCRIPTIONS`` (default 1,000)."""
-    return env_int(ENV_MAX_SUBSCRIPTIONS, DEFAULT_MAX_SUBSCRIPTIONS, "subscriptions")
+# Subscriptions one connection may hold at once (Limits.max_subscriptions, MOTIA_WS_MAX_SUBSCRIPTIONS;
+# the host passes its own). Each costs the server memory and a room entry (locally) or a table
+# row (AWS), and a client never needs more than its page shows: a cap keeps one socket from
+# growing the server without bound.
+DEFAULT_MAX_SUBSCRIPTIONS = DEFAULTS.max_subscriptions
 
 
 class SessionPort(Protocol):
@@ -119,7 +114,7 @@ class StreamSession:
     __slots__ = ("leave_hooks", "log", "max_subscriptions", "on_refused", "port", "runtime")  # one per open socket
 
     def __init__(self, runtime: Runtime, port: SessionPort, log: StepLogger,
-                 max_subscriptions: int | None = None, *, leave_hooks: bool = True,
+                 max_subscriptions: int = DEFAULT_MAX_SUBSCRIPTIONS, *, leave_hooks: bool = True,
                  on_refused: Callable[[str, str], None] | None = None) -> None:
         """``leave_hooks``: run ``on_leave`` for the subscriptions this session removes. False where
         the host runs them from elsewhere, once per removal whatever removed it (AWS: the
@@ -128,7 +123,7 @@ class StreamSession:
         self.runtime = runtime
         self.port = port
         self.log = log
-        self.max_subscriptions = subscription_limit() if max_subscriptions is None else max_subscriptions
+        self.max_subscriptions = max_subscriptions
         self.leave_hooks = leave_hooks
         self.on_refused = on_refused
 

@@ -152,22 +152,20 @@ class Stream:
         value, raw = self._validated(data, group_id, id)
         await fair_share.share_loop()  # a loop of writes lets other tasks run (fair_share.py)
         triggers = self._watched(group_id, id, "set")
-        if expires_at is not None:
-            previous = await self.store.get(self.name, group_id, id) if triggers is not None else None
-            change = await self.store.set_expiring(self.name, group_id, id, value, expires_at)
-            if triggers is not None:
-                await triggers.stream_changed(change, previous)
-        elif triggers is None:
-            change = await self.store.set_json(self.name, group_id, id, value, raw)
+        if triggers is None:
+            change = await (self.store.set_json(self.name, group_id, id, value, raw) if expires_at is None
+                            else self.store.set_expiring(self.name, group_id, id, value, expires_at))
         else:
-            # Written as a mutation, to learn the item it replaces (the trigger gets both).
+            # Written as one mutation, to learn the item it replaces (the trigger gets both), with
+            # the expiry (or none: permanent again) in the same atomic write: a read before the
+            # write could hand the trigger a "before" another writer had already replaced.
             seen: list[dict[str, Any] | None] = []
 
             def replace(current: dict[str, Any] | None) -> dict[str, Any]:
                 seen[:] = [current]
                 return value
 
-            change = await self.store.mutate(self.name, group_id, id, replace)
+            change = await self.store.mutate_expiring(self.name, group_id, id, replace, expires_at)
             await triggers.stream_changed(change, seen[0] if seen else None)
         return self._wrap_item(change.data, group_id), raw
 

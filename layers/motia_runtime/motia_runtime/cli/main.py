@@ -26,7 +26,11 @@ def _dev(args: argparse.Namespace) -> int:
     failed = _shared_storage(args)
     if failed:
         return failed
-    settings = _dev_settings(args)
+    try:
+        settings = _dev_settings(args)
+    except ConfigError as exc:  # a limit variable that is not a whole number within its bounds
+        print(f"motia: {exc}", file=sys.stderr)
+        return 2
     reload_dirs = [str(p) for p in (settings.root / "functions", settings.root / "streams") if p.is_dir()]
     reload = bool(args.reload and reload_dirs and args.workers == 1)
     settings = dataclasses.replace(settings, reload=reload)
@@ -62,7 +66,7 @@ def _dev(args: argparse.Namespace) -> int:
         # imported, so only the process that serves imports it.
         ws="motia_runtime.hosts.local.frames:FrameWriterProtocol",
         # uvicorn's HTTP protocol with a deadline on request heads (half-sent handshakes included).
-        http=protocol_name(),
+        http=protocol_name(settings.limits.header_timeout_s),
         # Frames are small JSON; compressing each one per connection cost 4 times the rest of a send
         # (bench/RESULTS.md). Motia's server does not negotiate permessage-deflate either.
         ws_per_message_deflate=False,
@@ -83,6 +87,7 @@ def _dev(args: argparse.Namespace) -> int:
 def _dev_settings(args: argparse.Namespace) -> DevSettings:
     """The local host's settings from ``motia dev``'s flags and the environment (docs/auth.md)."""
     from ..hosts.local.settings import ENV_ALLOWED_HOSTS, ENV_CORS, DevSettings, allowed_hosts, cors_origins
+    from ..limits import Limits
 
     root = Path(args.root).resolve()
     configured = ",".join(filter(None, [os.environ.get(ENV_ALLOWED_HOSTS), *(args.allowed_host or [])]))
@@ -93,6 +98,7 @@ def _dev_settings(args: argparse.Namespace) -> DevSettings:
         allowed_hosts=allowed_hosts(args.host, configured),
         cors_origins=cors_origins(os.environ.get(ENV_CORS)),
         freeze_gc=True,  # this process lives as long as the server (app.py)
+        limits=Limits.from_env(),  # read once, here; every worker gets them in MOTIA_DEV_SETTINGS
     )
 
 

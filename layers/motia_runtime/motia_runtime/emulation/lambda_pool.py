@@ -33,8 +33,8 @@ from typing import Any
 from . import worker
 
 POLL_S = 0.2  # how often a running invocation's memory is checked
-# Libraries every function imports, and the runtime's modules that read no environment at import
-# (the fan-out reads MOTIA_PUSH_CONCURRENCY at import, so it is not here). Missing ones are skipped.
+# Libraries every function imports, and the runtime's modules that read no environment at import.
+# Missing ones are skipped.
 PRELOAD = ["boto3", "botocore.session", "pydantic", "openai", "aws_lambda_powertools.logging",
            "motia_runtime.hosts.aws.bootstrap", "motia_runtime.hosts.aws.api", "motia_runtime.hosts.aws.queue",
            "motia_runtime.project", "motia_runtime.runtime"]

@@ -189,6 +189,17 @@ class StreamStore(ABC):
         database's own TTL). A later ``set`` without a TTL makes it permanent again."""
         raise StreamError(f"{type(self).__name__} does not support item TTLs (set(..., ttl=...))")
 
+    async def mutate_expiring(self, stream: str, group_id: str, id: str, fn: Mutation,
+                              expires_at: int | None) -> StreamChange:
+        """``mutate`` that also sets the item's expiry, in the same atomic write: at ``expires_at``
+        (epoch ms) as ``set_expiring`` does, or never (None) as ``set`` does; ``mutate`` keeps it.
+        ``set(..., ttl=)`` on an item a trigger watches writes through it, so the item the trigger
+        gets as "before" is the one this write replaced, however many writers race. Default, for a
+        store without TTLs (nothing to clear): ``mutate`` when ``expires_at`` is None."""
+        if expires_at is None:
+            return await self.mutate(stream, group_id, id, fn)
+        raise StreamError(f"{type(self).__name__} does not support item TTLs (set(..., ttl=...))")
+
     async def expire_due(self) -> int:
         """Remove the items whose TTL ran out, each notified as a ``delete`` change as a delete
         would be, and drop history past its window; returns how many items went. Hosts with a

@@ -4,7 +4,8 @@ moto cannot run Lambda code, so the simulation plays Lambda's part: it builds ea
 way its AWS source would and calls the entry point the function's ``Handler`` names, with the
 function's environment from the template (Globals and its own variables, resolved against the
 resources made in moto). Calls run in one worker thread standing for warm Lambda containers:
-each simulated function keeps its own Runtime between calls (``AWS_LAMBDA_FUNCTION_NAME``).
+each simulated function is a ``bootstrap.Function`` of its own (its settings, runtime and clients,
+kept between calls), and the entry point is called inside ``bootstrap.serving(function)``.
 
 - ``http()`` → API entry (HTTP API v2 event, routed like API Gateway on the project's API steps);
   then the stream records the request wrote go to the fan-out at once (``prompt_fanout``), as
@@ -99,6 +100,7 @@ class CloudSim:
         self._mock: Any = None
         self._saved_env: dict[str, str | None] = {}
         self._container: ThreadPoolExecutor | None = None
+        self._functions: dict[str, bootstrap.Function] = {}  # by AWS_LAMBDA_FUNCTION_NAME: warm containers
         self._connected_at: dict[str, int] = {}
         self.retry_delays: dict[str, list[int]] = defaultdict(list)
         self._pump: StreamPump
@@ -213,6 +215,7 @@ class CloudSim:
         return {**env, "MOTIA_PROJECT_ROOT": str(self.root)}
 
     def close(self) -> None:
+        self._functions.clear()
         if self._container is not None:
             self._container.submit(bootstrap.reset).result()
             self._container.shutdown()
@@ -273,7 +276,19 @@ class CloudSim:
             raise SimError("the simulation is not started (use it as a context manager)")
         env = self._apply_env(step if step is not None else kind, step)
         context = LambdaContext(env["AWS_LAMBDA_FUNCTION_NAME"])
-        return self._container.submit(_entry(kind), event, context).result()
+        return self._container.submit(self._serve, self._function(env), _entry(kind), event, context).result()
+
+    def _function(self, env: dict[str, str]) -> bootstrap.Function:
+        """The simulated function ``env`` is the environment of: made on its first call (cold), then kept."""
+        name = env["AWS_LAMBDA_FUNCTION_NAME"]
+        if name not in self._functions:
+            self._functions[name] = bootstrap.Function(env)
+        return self._functions[name]
+
+    @staticmethod
+    def _serve(function: bootstrap.Function, call: Callable[..., T], *args: Any) -> T:
+        with bootstrap.serving(function):
+            return call(*args)
 
     def _apply_env(self, key: str, step: str | None) -> dict[str, str]:
         env = self._function_env(key, step)
@@ -288,8 +303,8 @@ class CloudSim:
         ``sim.run(lambda rt: rt.state.get("group", "key"))`` to check or seed what steps see."""
         if self._container is None:
             raise SimError("the simulation is not started (use it as a context manager)")
-        self._apply_env("(test)", None)
-        return self._container.submit(lambda: bootstrap.run(fn(bootstrap.runtime()))).result()
+        function = self._function(self._apply_env("(test)", None))
+        return self._container.submit(self._serve, function, lambda: bootstrap.run(fn(function.runtime()))).result()
 
     # -- HTTP --------------------------------------------------------------------------------
     def http(self, method: str, path: str, *, json: Any = None, body: str | bytes | None = None,
@@ -437,6 +452,7 @@ class CloudSim:
     def cold_start(self) -> None:
         """Every simulated function starts cold on its next call (no runtime, settings or clients
         kept from earlier calls), as after a deployment or an idle period."""
+        self._functions.clear()
         if self._container is not None:
             self._container.submit(bootstrap.reset).result()
 

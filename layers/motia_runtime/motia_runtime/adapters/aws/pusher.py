@@ -47,8 +47,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from ...env import env_int
 from ...errors import ConnectionGoneError, ConnectionThrottledError, FrameTooLargeError, MotiaError
+from ...limits import DEFAULTS
 from ._client import AWS_ERRORS, LazyClient, error_code, status_code
 
 if TYPE_CHECKING:  # the dev extra's boto3-stubs
@@ -59,23 +59,17 @@ THROTTLE_RETRIES = 3
 THROTTLE_BASE_S = 0.05
 _THROTTLED = frozenset({"TooManyRequestsException", "LimitExceededException", "ThrottlingException"})
 
-ENV_PUSH_CONCURRENCY = "MOTIA_PUSH_CONCURRENCY"
 # Posts in flight at once: the fan-out's threads, and the connections a pusher keeps. A post waits
 # ~20 ms on API Gateway and costs ~0.35-0.45 ms of CPU here (bench/optimisations.md). 16 threads
 # could never post 1,000 frames in under 1.25 s (1,000 / 16 x 20 ms), whatever the CPU; 64 bring
 # that floor to ~0.3 s, under the batch's CPU time, so the CPU is the limit again. Fewer (32, 48)
 # or more (96) measured no less CPU per post, and fewer raise the floor.
-DEFAULT_PUSH_CONCURRENCY = 64
+DEFAULT_PUSH_CONCURRENCY = DEFAULTS.push_concurrency  # MOTIA_PUSH_CONCURRENCY (limits.py)
 TIMEOUT_S = 60.0  # connect and each read or write: botocore's default, as before
 IDLE_CHECK_S = 1.0  # a connection idle longer than this is checked for a close before reuse
 SERVICE = "execute-api"
 
 _REGION_IN_HOST = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
-
-
-def push_concurrency() -> int:
-    """``MOTIA_PUSH_CONCURRENCY`` (a positive integer), else ``DEFAULT_PUSH_CONCURRENCY``."""
-    return env_int(ENV_PUSH_CONCURRENCY, DEFAULT_PUSH_CONCURRENCY, "posts")
 
 
 def _is_gone(exc: BaseException) -> bool:
@@ -248,11 +242,11 @@ def _open_transport(endpoint_url: str, pool_size: int) -> _Transport:
 class ApiGatewayPusher:
     """``endpoint_url`` is ``https://{apiId}.execute-api.{region}.amazonaws.com/{stage}`` (or a
     custom domain's base URL). ``client`` (a boto3 ``apigatewaymanagementapi`` client) serves
-    ``close()`` only; ``pool_size`` defaults to ``push_concurrency()``."""
+    ``close()`` only; ``pool_size``: the connections kept (the function's ``Limits.push_concurrency``)."""
 
     def __init__(self, endpoint_url: str, client: Any | None = None, *, throttle_retries: int = THROTTLE_RETRIES,
                  throttle_base_s: float = THROTTLE_BASE_S, sleep: Callable[[float], None] = time.sleep,
-                 pool_size: int | None = None) -> None:
+                 pool_size: int = DEFAULT_PUSH_CONCURRENCY) -> None:
         self.endpoint_url = endpoint_url
         self.throttle_retries = throttle_retries
         self.throttle_base_s = throttle_base_s
@@ -272,7 +266,7 @@ class ApiGatewayPusher:
         if self._transport is None:
             with self._lock:
                 if self._transport is None:
-                    self._transport = _open_transport(self.endpoint_url, self.pool_size or push_concurrency())
+                    self._transport = _open_transport(self.endpoint_url, self.pool_size)
         return self._transport
 
     def _send(self, connection_id: str, payload: bytes) -> None:

@@ -237,6 +237,16 @@ class DynamoDBStreamStore(StreamStore):
         return await self._write(stream, group_id, id, data, expected_version=None, expires_at=expires_at)
 
     async def mutate(self, stream: str, group_id: str, id: str, fn: Mutation) -> StreamChange:
+        # The item's TTL stays: ``update`` changes the data, not how long it lives.
+        return await self._mutate(stream, group_id, id, fn, keep_expiry=True)
+
+    async def mutate_expiring(self, stream: str, group_id: str, id: str, fn: Mutation,
+                              expires_at: int | None) -> StreamChange:
+        return await self._mutate(stream, group_id, id, fn, keep_expiry=False, expires_at=expires_at)
+
+    async def _mutate(self, stream: str, group_id: str, id: str, fn: Mutation, *, keep_expiry: bool,
+                      expires_at: int | None = None) -> StreamChange:
+        # Optimistic: the write (with the expiry) lands only on the version read.
         _check_id(id)
         for _ in range(MAX_MUTATE_ATTEMPTS):
             record = await self._get_record(stream, group_id, id)
@@ -244,8 +254,8 @@ class DynamoDBStreamStore(StreamStore):
             if record is not None:
                 self.clock.advance_to(_num(record[k.TS]))
             live = record is not None and _live(record, now_ms())
-            # The item's TTL stays: ``update`` changes the data, not how long it lives.
-            expires_at = _num(record[k.EXPIRES_AT_MS]) if live and record and k.EXPIRES_AT_MS in record else None
+            if keep_expiry:
+                expires_at = _num(record[k.EXPIRES_AT_MS]) if live and record and k.EXPIRES_AT_MS in record else None
             data = fn(_item(record) if live and record else None)
             try:
                 return await self._write(stream, group_id, id, data, expected_version=version,

@@ -57,6 +57,11 @@ class MemoryStreamStore(StreamStore):
         current = await self.get(stream, group_id, id)
         return self._write(stream, group_id, id, fn(current), self._expiry.get((stream, group_id, id)))
 
+    async def mutate_expiring(self, stream: str, group_id: str, id: str, fn: Mutation,
+                              expires_at: int | None) -> StreamChange:
+        current = await self.get(stream, group_id, id)  # no await between this read and the write
+        return self._write(stream, group_id, id, fn(current), expires_at)
+
     async def expire_due(self) -> int:
         due = [key for key, at in self._expiry.items() if at <= now_ms()]
         for stream, group_id, id in due:

@@ -47,12 +47,6 @@ if exp then
   local t = redis.call('TIME')
   if tonumber(exp) <= tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) then cur = false end
 end
-if ARGV[8] ~= '' then
-  redis.call('HSET', KEYS[4], ARGV[1], ARGV[8])
-  redis.call('ZADD', KEYS[5], ARGV[8], ARGV[9])
-elseif exp then
-  redis.call('HDEL', KEYS[4], ARGV[1])
-end
 local created, version, last = false, 0, false
 if cur then
   local c, v, t = string.match(cur, '^(%d+) (%d+) (%d+)\n')
@@ -63,6 +57,13 @@ if expected == '0' then
   if cur then return {0} end
 elseif expected ~= '' and last ~= expected then
   return {0}
+end
+-- The expiry only once the write is sure to land: a lost race changes nothing.
+if ARGV[8] ~= '' then
+  redis.call('HSET', KEYS[4], ARGV[1], ARGV[8])
+  redis.call('ZADD', KEYS[5], ARGV[8], ARGV[9])
+elseif exp then
+  redis.call('HDEL', KEYS[4], ARGV[1])
 end
 local ts = stamp(KEYS[3], ARGV[5])
 if not created then created = ts end

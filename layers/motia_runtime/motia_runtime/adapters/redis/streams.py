@@ -157,16 +157,25 @@ class RedisStreamStore(StreamStore):
         return change
 
     async def mutate(self, stream: str, group_id: str, id: str, fn: Mutation) -> StreamChange:
-        # Optimistic: read, apply fn, write only if the item's stamp is still the one read.
-        # Stamps are unique across the server, so this also catches a delete and re-create.
+        # The item's TTL stays: ``update`` changes the data, not how long it lives.
+        return await self._mutate(stream, group_id, id, fn, keep_expiry=True)
+
+    async def mutate_expiring(self, stream: str, group_id: str, id: str, fn: Mutation,
+                              expires_at: int | None) -> StreamChange:
+        return await self._mutate(stream, group_id, id, fn, keep_expiry=False, expires_at=expires_at)
+
+    async def _mutate(self, stream: str, group_id: str, id: str, fn: Mutation, *, keep_expiry: bool,
+                      expires_at: int | None = None) -> StreamChange:
+        # Optimistic: read, apply fn, write (with the expiry) only if the item's stamp is still the
+        # one read. Stamps are unique across the server, so this also catches a delete and re-create.
         for _ in range(MAX_MUTATE_ATTEMPTS):
             raw = await self._get_raw(stream, group_id, id)
             current, expected = (None, "0") if raw is None else _parse(id, raw)
-            # The item's TTL stays: ``update`` changes the data, not how long it lives.
-            expires_at = None
-            if raw is not None:
-                held = await self._run(self.client.hget(self.keys.stream_expiry(stream, group_id), id), "ttl")
-                expires_at = int(held) if held is not None else None
+            if keep_expiry:
+                expires_at = None
+                if raw is not None:
+                    held = await self._run(self.client.hget(self.keys.stream_expiry(stream, group_id), id), "ttl")
+                    expires_at = int(held) if held is not None else None
             change = await self._write(stream, group_id, id, fn(current), expected=expected, expires_at=expires_at)
             if change is not None:
                 return change

@@ -143,14 +143,24 @@ class SQLiteStreamStore(StreamStore):
         return self._write(stream, group_id, id, data, expires_at)
 
     async def mutate(self, stream: str, group_id: str, id: str, fn: Mutation) -> StreamChange:
-        # No await between the read and the write: nothing else runs on the loop in between.
         # The item's TTL stays: ``update`` changes the data, not how long it lives.
+        return self._mutate(stream, group_id, id, fn, keep_expiry=True)
+
+    async def mutate_expiring(self, stream: str, group_id: str, id: str, fn: Mutation,
+                              expires_at: int | None) -> StreamChange:
+        return self._mutate(stream, group_id, id, fn, keep_expiry=False, expires_at=expires_at)
+
+    def _mutate(self, stream: str, group_id: str, id: str, fn: Mutation, *, keep_expiry: bool,
+                expires_at: int | None = None) -> StreamChange:
+        # No await between the read and the write: nothing else runs on the loop in between.
         row = self.db.conn.execute(
             f"SELECT data, created_at, expires_at FROM stream_items WHERE stream=? AND grp=? AND id=? AND {_LIVE}",
             (stream, group_id, id, now_ms()),
         ).fetchone()
         current = stored_item(loads_stored(row[0]), id, row[1]) if row else None
-        return self._write(stream, group_id, id, fn(current), row[2] if row else None)
+        if keep_expiry:
+            expires_at = row[2] if row else None
+        return self._write(stream, group_id, id, fn(current), expires_at)
 
     async def delete(self, stream: str, group_id: str, id: str) -> StreamChange | None:
         row = self.db.conn.execute(

@@ -19,6 +19,7 @@ import pydantic_core
 from ...config import ApiRouteConfig
 from ...dispatch import ApiRequest, ApiResponse, error_body, parse_body, run_api
 from ...errors import MotiaError
+from ...limits import DEFAULTS
 from ...project import Step
 from ...runtime import Runtime
 from ...trace import new_trace_id
@@ -42,7 +43,8 @@ def _str_map(value: Any, field: str) -> dict[str, str]:
     return value
 
 
-def to_request(event: Any) -> tuple[ApiRequest | None, ApiResponse | None]:
+def to_request(event: Any, max_body_bytes: int = DEFAULTS.max_body_bytes
+               ) -> tuple[ApiRequest | None, ApiResponse | None]:
     """The ``req`` a handler gets, or the 400 response for a body that cannot be parsed."""
     if not isinstance(event, dict):
         raise BadEventError(f"the event is a {type(event).__name__}, not an object")
@@ -73,7 +75,7 @@ def to_request(event: Any) -> tuple[ApiRequest | None, ApiResponse | None]:
             raise BadEventError(f"'body' is marked isBase64Encoded but is not base64: {exc}") from None
     else:
         raw = body.encode()
-    parsed, error = parse_body(raw, headers.get("content-type"))
+    parsed, error = parse_body(raw, headers.get("content-type"), max_body_bytes)
     if error is not None:
         return None, error
     return {
@@ -121,7 +123,12 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     log = bootstrap.logger(entry="api", traceId=trace_id,
                            routeKey=event.get("routeKey") if isinstance(event, dict) else None)
     try:
-        request, early = to_request(event)
+        max_body_bytes = bootstrap.settings().limits.max_body_bytes
+    except MotiaError as exc:  # a limit variable out of its bounds: nothing can be served
+        log.exception(f"the API function cannot serve requests: {exc}")
+        return to_lambda(ApiResponse(500, error_body("Internal Server Error"), {"x-trace-id": trace_id}))
+    try:
+        request, early = to_request(event, max_body_bytes)
     except BadEventError as exc:
         log.error(f"malformed HTTP API event: {exc}")
         return to_lambda(ApiResponse(400, error_body(f"Bad request: {exc}"), {"x-trace-id": trace_id}))

@@ -1,5 +1,12 @@
 """One Runtime per Lambda container, built on first use from the environment.
 
+What a function keeps between invocations (its settings, runtime and clients) is a
+:class:`Function`. An entry point serves :func:`current`: on Lambda, one per process, made on the
+first call (a process serves one function); a harness that stands in for several functions in one
+process (``CloudSim``) makes one per function and calls the entry point inside
+:func:`serving`. The module-level helpers (``runtime()``, ``subscriptions()``, ...) are the
+current function's.
+
 Environment (the SAM template sets these; see docs/deploying):
 ``MOTIA_STEP`` and ``MOTIA_STEP_FILE`` (api/queue/schedule functions: the step and its file),
 ``MOTIA_STATE_TABLE``, ``MOTIA_STREAMS_TABLE``, ``MOTIA_CONNECTIONS_TABLE``, ``MOTIA_EVENT_BUS``,
@@ -23,15 +30,18 @@ runtime calls them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import os
 import threading
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from ... import jsonsafe
 from ...errors import ConfigError, EmitError, StateError, StreamError
+from ...limits import DEFAULTS, Limits
 from ...log import StepLogger
 from ...ports.events import Event, EventBus
 from ...ports.state import StateStore
@@ -87,10 +97,22 @@ class Settings:
     fifo_queues: dict[str, list[str]] = field(default_factory=dict)
     queue_url: str | None = None
     dead_letter_url: str | None = None
+    # MOTIA_WS_MAX_SUBSCRIPTIONS, MOTIA_MAX_BODY_BYTES, MOTIA_PUSH_CONCURRENCY, MOTIA_DELIVERY_ATTEMPTS,
+    # MOTIA_FANOUT_SHARDS and MOTIA_FANOUT_BIG_ROOM: read here, once per function (limits.py).
+    limits: Limits = DEFAULTS
+
+    # What it serves: MOTIA_STEP and MOTIA_STEP_FILE (api/queue/schedule functions), MOTIA_STEP_FILES
+    # and MOTIA_STREAM_FILES (the triggers function), MOTIA_DELIVERY_QUEUE (the fan-out's big rooms).
+    step: str | None = None
+    step_file: str | None = None
+    step_files: tuple[str, ...] = ()
+    stream_files: str | None = None  # MOTIA_STREAM_FILES, parsed where it is used (_stream_files)
+    delivery_queue_url: str | None = None
 
     @classmethod
-    def from_env(cls) -> Settings:
-        env = os.environ
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Raises ConfigError naming the variable for a malformed one (MOTIA_FIFO_QUEUES, a limit)."""
+        env = os.environ if env is None else env
         root = env.get(ENV_PROJECT_ROOT) or env.get("LAMBDA_TASK_ROOT") or os.getcwd()
         return cls(
             project_root=Path(root), state_table=env.get(ENV_STATE_TABLE) or None,
@@ -98,6 +120,10 @@ class Settings:
             connections_table=env.get(ENV_CONNECTIONS_TABLE) or None, event_bus=env.get(ENV_EVENT_BUS) or None,
             ws_endpoint=env.get(ENV_WS_ENDPOINT) or None, fifo_queues=_fifo_queues(env.get(ENV_FIFO_QUEUES)),
             queue_url=env.get(ENV_QUEUE_URL) or None, dead_letter_url=env.get(ENV_DEAD_LETTER_URL) or None,
+            limits=Limits.from_env(env), step=env.get(ENV_STEP) or None, step_file=env.get(ENV_STEP_FILE) or None,
+            step_files=tuple(f for f in env.get(ENV_STEP_FILES, "").split(",") if f),
+            stream_files=env.get(ENV_STREAM_FILES),
+            delivery_queue_url=env.get(ENV_DELIVERY_QUEUE) or None,
         )
 
 
@@ -146,54 +172,142 @@ class _NoBus(EventBus):
         raise EmitError(_unset(ENV_EVENT_BUS))
 
 
-# -- the container's singletons -------------------------------------------------------------
-@dataclass(eq=False)  # never compared (see Settings)
-class _Container:
-    """What one function keeps between invocations. Lambda runs one function per process; the
-    test harness stands in for several in one process, told apart by AWS_LAMBDA_FUNCTION_NAME."""
+# -- what one function keeps ------------------------------------------------------------------
+class Function:
+    """One Lambda function's settings, runtime and clients, each made on first use and kept
+    between invocations. ``env`` is its environment (default: this process's, read on first use:
+    a malformed variable is a ConfigError inside the entry point's own error handling)."""
 
-    settings: Settings
-    runtime: Runtime | None = None
-    runtime_has_steps: bool = False
-    subscriptions: DynamoDBSubscriptions | None = None
-    delivery_queue: DeliveryQueue | None = None
-    redelivery: SqsRedelivery | None = None
-    pushers: dict[str, ApiGatewayPusher] = field(default_factory=dict)
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        self.env: Mapping[str, str] = os.environ if env is None else dict(env)
+        self._settings: Settings | None = None
+        self._runtime: Runtime | None = None
+        self._runtime_has_steps = False
+        self._subscriptions: DynamoDBSubscriptions | None = None
+        self._delivery_queue: DeliveryQueue | None = None
+        self._redelivery: SqsRedelivery | None = None
+        self.pushers: dict[str, ApiGatewayPusher] = {}  # by endpoint
+        self._lock = threading.RLock()
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.from_env(self.env)
+        return self._settings
+
+    @property
+    def step_name(self) -> str | None:
+        """``MOTIA_STEP`` (read without the other settings: the entry points log it before anything)."""
+        return self.env.get(ENV_STEP) or None
+
+    def runtime(self, *, steps: bool = True) -> Runtime:
+        """The project wired to DynamoDB and EventBridge; loaded once.
+
+        ``steps=False`` (the WebSocket function) loads the streams and ``authenticate`` only. With
+        steps, a function whose template gives it ``MOTIA_STEP_FILE`` loads that one step (see
+        ``_load_project``); any other loads every step."""
+        with self._lock:
+            # (A process that stands in for several functions may ask a steps-less one for steps.)
+            if self._runtime is None or (steps and not self._runtime_has_steps):
+                settings = self.settings
+                with _gc.paused():  # once per container: see _gc.py
+                    self._runtime = _build_runtime(settings, steps)
+                self._runtime_has_steps = steps
+                for warning in self._runtime.project.warnings:
+                    self._runtime.logger().warning(warning)
+            return self._runtime
+
+    def subscriptions(self) -> DynamoDBSubscriptions:
+        _gc.resume()  # an entry point's first call: its import is over (the fan-out's, see _gc.py)
+        with self._lock:
+            if self._subscriptions is None:
+                table = self.settings.connections_table
+                if not table:
+                    raise ConfigError(_unset(ENV_CONNECTIONS_TABLE))
+                from ...adapters.aws.subscriptions import DynamoDBSubscriptions
+
+                # MOTIA_FANOUT_SHARDS unset: 1, rooms are never sharded (the template sets it with the
+                # delivery queue).
+                limits = self.settings.limits
+                self._subscriptions = DynamoDBSubscriptions(table, shards=limits.fanout_shards,
+                                                            big_room=limits.fanout_big_room)
+            return self._subscriptions
+
+    def delivery_queue(self) -> DeliveryQueue | None:
+        """The big-room delivery queue (``MOTIA_DELIVERY_QUEUE``, a FIFO queue URL), or None."""
+        url = self.settings.delivery_queue_url
+        if url is None:
+            return None
+        with self._lock:
+            if self._delivery_queue is None:
+                from ...adapters.aws.delivery_queue import DeliveryQueue
+
+                self._delivery_queue = DeliveryQueue(url)
+            return self._delivery_queue
+
+    def redelivery(self) -> SqsRedelivery:
+        """The event function's retry delays and dead letters on its own queues (see redelivery.py)."""
+        with self._lock:
+            if self._redelivery is None:
+                from ...adapters.aws.redelivery import SqsRedelivery
+
+                self._redelivery = SqsRedelivery(self.settings.queue_url, self.settings.dead_letter_url)
+            return self._redelivery
+
+    def pusher(self, fallback_endpoint: str | None = None) -> ApiGatewayPusher:
+        """The Management API client for ``MOTIA_WS_ENDPOINT`` (or the endpoint the WebSocket event
+        came from, when the variable is not set)."""
+        _gc.resume()
+        endpoint = self.settings.ws_endpoint or fallback_endpoint
+        if not endpoint:
+            raise ConfigError(_unset(ENV_WS_ENDPOINT))
+        with self._lock:
+            if endpoint not in self.pushers:
+                from ...adapters.aws.pusher import ApiGatewayPusher
+
+                self.pushers[endpoint] = ApiGatewayPusher(endpoint, pool_size=self.settings.limits.push_concurrency)
+            return self.pushers[endpoint]
 
 
-_lock = threading.RLock()
-_containers: dict[str, _Container] = {}
+_lock = threading.Lock()
+_process: Function | None = None  # the function this process serves (Lambda: one per process)
+# The function a harness is calling an entry point for (serving()); unset on Lambda.
+_serving: contextvars.ContextVar[Function | None] = contextvars.ContextVar("motia_function", default=None)
 _loop: asyncio.AbstractEventLoop | None = None
 
 
-def _container() -> _Container:
-    name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
-    with _lock:
-        if name not in _containers:
-            _containers[name] = _Container(Settings.from_env())
-        return _containers[name]
+def current() -> Function:
+    """The function being served: the one :func:`serving` names, else this process's (made on
+    first use, from the process environment)."""
+    function = _serving.get()
+    if function is not None:
+        return function
+    global _process
+    if _process is None:
+        with _lock:
+            if _process is None:
+                _process = Function()
+    return _process
+
+
+@contextlib.contextmanager
+def serving(function: Function) -> Iterator[Function]:
+    """Entry points called inside this serve ``function`` (a harness standing in for several
+    functions in one process: each keeps its own runtime and clients)."""
+    token = _serving.set(function)
+    try:
+        yield function
+    finally:
+        _serving.reset(token)
 
 
 def settings() -> Settings:
-    return _container().settings
+    return current().settings
 
 
 def runtime(*, steps: bool = True) -> Runtime:
-    """The project wired to DynamoDB and EventBridge; loaded once per container.
-
-    ``steps=False`` (the WebSocket function) loads the streams and ``authenticate`` only. With
-    steps, a function whose template gives it ``MOTIA_STEP_FILE`` loads that one step (see
-    ``_load_project``); any other loads every step, as before."""
-    container = _container()
-    with _lock:
-        # (A process that stands in for several functions may ask a steps-less container for steps.)
-        if container.runtime is None or (steps and not container.runtime_has_steps):
-            with _gc.paused():  # once per container: see _gc.py
-                container.runtime = _build_runtime(container.settings, steps)
-            container.runtime_has_steps = steps
-            for warning in container.runtime.project.warnings:
-                container.runtime.logger().warning(warning)
-        return container.runtime
+    """The current function's runtime (:meth:`Function.runtime`)."""
+    return current().runtime(steps=steps)
 
 
 def _build_runtime(s: Settings, steps: bool) -> Runtime:
@@ -243,16 +357,16 @@ def _load_project(s: Settings, steps: bool) -> Project:
     if not steps:
         return load_project(s.project_root, step_files=())
     functions_dir = (s.project_root / "functions").resolve()
-    listed = [f for f in os.environ.get(ENV_STEP_FILES, "").split(",") if f]
-    stream_files = _stream_files(s.project_root)
-    if (listed or stream_files is not None) and not step_name():
+    listed = s.step_files
+    stream_files = _stream_files(s.project_root, s.stream_files)
+    if (listed or stream_files is not None) and not s.step:
         # The triggers function reads its trigger steps' configs and runs no step handler; its
         # leave hooks cannot emit (a hook is recorded as a step with no emits), so no FIFO check
         # needs the rest of the project. Its streams are imported as hooks first use them.
         paths = [s.project_root / f for f in listed]
         if all(p.is_file() and p.resolve().is_relative_to(functions_dir) for p in paths):
             return load_project(s.project_root, step_files=paths, stream_files=stream_files)
-    name, file = step_name(), os.environ.get(ENV_STEP_FILE)
+    name, file = s.step, s.step_file
     if name and file and not s.fifo_queues:
         path = s.project_root / file
         if path.is_file() and path.resolve().is_relative_to(functions_dir):
@@ -262,10 +376,9 @@ def _load_project(s: Settings, steps: bool) -> Project:
     return load_project(s.project_root)
 
 
-def _stream_files(root: Path) -> dict[str, str] | None:
-    """``MOTIA_STREAM_FILES``, or None (every stream is imported at start) when it is unset or
-    stale: not a JSON object of names to files, or a file that is not in ``streams/``."""
-    raw = os.environ.get(ENV_STREAM_FILES)
+def _stream_files(root: Path, raw: str | None) -> dict[str, str] | None:
+    """``MOTIA_STREAM_FILES`` (``raw``), or None (every stream is imported at start) when it is
+    unset or stale: not a JSON object of names to files, or a file that is not in ``streams/``."""
     if raw is None:
         return None
     try:
@@ -281,66 +394,24 @@ def _stream_files(root: Path) -> dict[str, str] | None:
 
 
 def subscriptions() -> DynamoDBSubscriptions:
-    _gc.resume()  # an entry point's first call: its import is over (the fan-out's, see _gc.py)
-    container = _container()
-    with _lock:
-        if container.subscriptions is None:
-            table = container.settings.connections_table
-            if not table:
-                raise ConfigError(_unset(ENV_CONNECTIONS_TABLE))
-            from ...adapters.aws.subscriptions import DEFAULT_BIG_ROOM, DynamoDBSubscriptions
-            from ...env import env_int
-
-            # Unset: 1, rooms are never sharded (the template sets it with the delivery queue).
-            container.subscriptions = DynamoDBSubscriptions(
-                table, shards=env_int(ENV_FANOUT_SHARDS, 1, "shards", maximum=1000),
-                big_room=env_int(ENV_BIG_ROOM, DEFAULT_BIG_ROOM, "joins"))
-        return container.subscriptions
+    return current().subscriptions()
 
 
 def delivery_queue() -> DeliveryQueue | None:
-    """The big-room delivery queue (``MOTIA_DELIVERY_QUEUE``, a FIFO queue URL), or None."""
-    container = _container()
-    url = os.environ.get(ENV_DELIVERY_QUEUE) or None
-    if url is None:
-        return None
-    with _lock:
-        if container.delivery_queue is None or container.delivery_queue.queue_url != url:
-            from ...adapters.aws.delivery_queue import DeliveryQueue
+    return current().delivery_queue()
 
-            container.delivery_queue = DeliveryQueue(url)
-        return container.delivery_queue
+
 def redelivery() -> SqsRedelivery:
-    """The event function's retry delays and dead letters on its own queues (see redelivery.py)."""
-    container = _container()
-    with _lock:
-        if container.redelivery is None:
-            from ...adapters.aws.redelivery import SqsRedelivery
-
-            container.redelivery = SqsRedelivery(container.settings.queue_url, container.settings.dead_letter_url)
-        return container.redelivery
+    return current().redelivery()
 
 
 def pusher(fallback_endpoint: str | None = None) -> ApiGatewayPusher:
-    """The Management API client for ``MOTIA_WS_ENDPOINT`` (or the endpoint the WebSocket event
-    came from, when the variable is not set)."""
-    _gc.resume()
-    container = _container()
-    endpoint = container.settings.ws_endpoint or fallback_endpoint
-    if not endpoint:
-        raise ConfigError(_unset(ENV_WS_ENDPOINT))
-    with _lock:
-        if endpoint not in container.pushers:
-            from ...adapters.aws.pusher import ApiGatewayPusher
-
-            container.pushers[endpoint] = ApiGatewayPusher(endpoint)
-        return container.pushers[endpoint]
+    return current().pusher(fallback_endpoint)
 
 
 def step_name() -> str | None:
-    """``MOTIA_STEP``, read at each call: it is the one setting that differs between functions,
-    so a process that stands in for several of them (the test harness) can switch it."""
-    return os.environ.get(ENV_STEP) or None
+    """``MOTIA_STEP`` of the current function."""
+    return current().step_name
 
 
 @overload
@@ -388,11 +459,11 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def reset() -> None:
-    """Forget every container's settings, runtime and clients (the harness does this between
-    simulations)."""
-    global _loop
+    """Forget this process's function and close the event loop (the harness does this between
+    simulations, and for a cold start)."""
+    global _loop, _process
     with _lock:
-        _containers.clear()
+        _process = None
         if _loop is not None and not _loop.is_running():
             _loop.close()
         _loop = None

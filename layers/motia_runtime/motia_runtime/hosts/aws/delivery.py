@@ -39,14 +39,13 @@ from typing import Any
 
 from ...adapters.aws.delivery_queue import Message
 from ...adapters.aws.subscriptions import DynamoDBSubscriptions
-from ...env import env_int
 from ...errors import MotiaError
+from ...limits import DEFAULTS
 from ...log import StepLogger
 from . import _gc, bootstrap
 from .fanout import QUERY_WORKERS, Fanout, Frame, parallel
 
-ENV_ATTEMPTS = "MOTIA_DELIVERY_ATTEMPTS"
-DEFAULT_ATTEMPTS = 3
+DEFAULT_ATTEMPTS = DEFAULTS.delivery_attempts  # MOTIA_DELIVERY_ATTEMPTS (limits.py)
 TIMEOUT_MARGIN_S = 5.0  # stop starting posts this long before Lambda's timeout
 
 
@@ -159,8 +158,9 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     ids = [r.get("messageId") for r in records if isinstance(r, dict)]
     try:
         subscriptions = bootstrap.subscriptions()
-        fanout = Fanout(subscriptions, bootstrap.pusher(), log)
-        worker = Worker(subscriptions, fanout, log, env_int(ENV_ATTEMPTS, DEFAULT_ATTEMPTS, "attempts"))
+        limits = bootstrap.settings().limits
+        fanout = Fanout(subscriptions, bootstrap.pusher(), log, limits.push_concurrency)
+        worker = Worker(subscriptions, fanout, log, limits.delivery_attempts)
     except MotiaError as exc:
         log.exception(f"the delivery function is not configured; failing the batch: {exc}")
         return {"batchItemFailures": [{"itemIdentifier": i} for i in ids]}

@@ -48,7 +48,7 @@ from typing import Any, TypeVar
 
 from ...adapters.aws import keys as k
 from ...adapters.aws.delivery_queue import DeliveryQueue, Entry, Unit
-from ...adapters.aws.pusher import ApiGatewayPusher, push_concurrency
+from ...adapters.aws.pusher import DEFAULT_PUSH_CONCURRENCY, ApiGatewayPusher
 from ...adapters.aws.streams import change_from_record, trace_id_of
 from ...adapters.aws.subscriptions import DynamoDBSubscriptions, RoomView
 from ...errors import ConnectionGoneError, ConnectionThrottledError, FrameTooLargeError, MotiaError
@@ -58,11 +58,10 @@ from ...protocol import FRAME_TOO_LARGE, Room, change_frame, encode, error_frame
 from . import bootstrap
 from .metrics import publish_fanout
 
-# Posts run on push_concurrency() threads (MOTIA_PUSH_CONCURRENCY, default 64; why 64: see the
-# pusher). The subscriber queries, one per room, are CPU-bound in botocore (~1.3 ms each against
+# Posts run on the function's Limits.push_concurrency threads (MOTIA_PUSH_CONCURRENCY, default 64;
+# why 64: see the pusher). The subscriber queries, one per room, are CPU-bound in botocore (~1.3 ms each against
 # ~5 ms on the wire), so a few threads keep them flowing and more would only wait for the GIL; 10 is
 # also the DynamoDB client's connection pool (botocore's default), so none is opened per query.
-MAX_WORKERS = push_concurrency()
 QUERY_WORKERS = 10
 
 
@@ -151,12 +150,12 @@ def read_records(records: list[Any], log: StepLogger) -> list[PendingChange]:
 
 class Fanout:
     def __init__(self, subscriptions: DynamoDBSubscriptions, pusher: ApiGatewayPusher, log: StepLogger,
-                 max_workers: int | None = None, query_workers: int = QUERY_WORKERS,
+                 max_workers: int = DEFAULT_PUSH_CONCURRENCY, query_workers: int = QUERY_WORKERS,
                  queue: DeliveryQueue | None = None) -> None:
         self.subscriptions = subscriptions
         self.pusher = pusher
         self.log = log
-        self.max_workers = max_workers or push_concurrency()
+        self.max_workers = max_workers
         self.query_workers = query_workers
         self.queue = queue
 
@@ -342,7 +341,8 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     if not pending:
         return {"batchItemFailures": []}
     try:
-        fanout = Fanout(bootstrap.subscriptions(), bootstrap.pusher(), log, queue=bootstrap.delivery_queue())
+        fanout = Fanout(bootstrap.subscriptions(), bootstrap.pusher(), log,
+                        bootstrap.settings().limits.push_concurrency, queue=bootstrap.delivery_queue())
     except MotiaError as exc:
         log.exception(f"the fan-out function is not configured; failing the batch: {exc}")
         return {"batchItemFailures": [{"itemIdentifier": p.sequence_number} for p in pending]}

@@ -154,7 +154,8 @@ class _Invocation:
     def session(self) -> StreamSession:
         # Leave hooks run from the connections table's change stream: once per removed row,
         # whether a leave, $disconnect, a 410 in the fan-out or expiry removed it.
-        return StreamSession(bootstrap.runtime(steps=False), self.port, self.log, leave_hooks=False,
+        return StreamSession(bootstrap.runtime(steps=False), self.port, self.log,
+                             bootstrap.settings().limits.max_subscriptions, leave_hooks=False,
                              on_refused=lambda stream, _group: publish_refused(stream))  # EMF RefusedJoins
 
     async def connect(self) -> dict[str, Any]:

@@ -30,7 +30,6 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from ...dispatch import max_body_bytes
 from .asgi3 import asgi3
 from .http import Endpoint, raw_response
 from .routing import StaticFirstRouter
@@ -45,8 +44,9 @@ class LocalApp(Starlette):
     _fast: dict[tuple[str, str], Endpoint]
     _hosts: HostAllowList
     _http_error: HttpErrorHandler
+    _max_body_bytes: int
 
-    def fast_path(self, hosts: HostAllowList, http_error: HttpErrorHandler) -> None:
+    def fast_path(self, hosts: HostAllowList, http_error: HttpErrorHandler, max_body_bytes: int) -> None:
         """Turn the short way in on, for the routes the app's router reaches by its table."""
         router = self.router
         self._fast = {}
@@ -56,6 +56,7 @@ class LocalApp(Starlette):
                     self._fast[key] = route.app
         self._hosts = hosts
         self._http_error = http_error
+        self._max_body_bytes = max_body_bytes  # what BodyLimit is given (app.py)
 
     @asgi3  # a plain function handing back a coroutine: no frame of its own under a WebSocket
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:  # type: ignore[override]  # any awaitable is ASGI
@@ -63,7 +64,7 @@ class LocalApp(Starlette):
         if scope["type"] == "http" and not scope.get("root_path"):
             endpoint = getattr(self, "_fast", {}).get((scope["path"], scope["method"]))
             if endpoint is not None:
-                headers = _plain_request(scope, self._hosts)
+                headers = _plain_request(scope, self._hosts, self._max_body_bytes)
                 if headers is not None:
                     return self._serve(endpoint, headers, scope, receive, send)
         if self.middleware_stack is None:
@@ -90,7 +91,7 @@ def _workbench_path(path: str) -> bool:
     return path == WORKBENCH_PREFIX or path.startswith(WORKBENCH_PREFIX + "/")
 
 
-def _plain_request(scope: Scope, hosts: HostAllowList) -> dict[str, str] | None:
+def _plain_request(scope: Scope, hosts: HostAllowList, max_body_bytes: int) -> dict[str, str] | None:
     """The request's headers (first value of each name) when no layer of the stack has anything
     to do for it (module docstring), else None."""
     headers: dict[str, str] = {}
@@ -101,6 +102,6 @@ def _plain_request(scope: Scope, hosts: HostAllowList) -> dict[str, str] | None:
     if not hosts.admits(headers.get("host", ""), scope.get("scheme", "http")):
         return None  # the trust boundary refuses it
     declared: Any = headers.get("content-length")
-    if declared is not None and declared != "0" and (not declared.isdigit() or int(declared) > max_body_bytes()):
+    if declared is not None and declared != "0" and (not declared.isdigit() or int(declared) > max_body_bytes):
         return None  # the body limit answers it
     return headers

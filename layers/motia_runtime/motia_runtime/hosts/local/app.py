@@ -9,6 +9,7 @@ import contextlib
 import gc
 import os
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,7 +20,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from ...adapters.sqlite import Database, SQLiteQueueStore, SQLiteStateStore, SQLiteStreamStore
 from ...auth import ENV_SECRET
@@ -36,6 +37,7 @@ from .bus import LocalEventBus
 from .http import api_routes, openapi_route
 from .hub import Hub
 from .log_redaction import install_log_redaction
+from .replay import EventLog
 from .routing import StaticFirstRouter
 from .scheduler import CronScheduler
 from .settings import DevSettings
@@ -65,13 +67,15 @@ class LocalHost:
     def __init__(self, settings: DevSettings, project: Project, db: Database,
                  redis: RedisBackend | None = None) -> None:
         self.settings = settings
+        limits = settings.limits  # each part gets its own figures (limits.py)
         self.db = db
         self.queue_store = SQLiteQueueStore(self.db)
         self.bus = LocalEventBus(self.queue_store)
-        self.hub = Hub()
+        self.hub = Hub(limits.ws_outbox_frames, EventLog(started_at=int(time.time() * 1000),
+                                                         max_events=limits.replay_events))
         # The Workbench's traces and logs: recorded in memory, pushed live to open pages.
-        self.feed = WorkbenchFeed()
-        self.traces = TraceRecorder(lambda topic: [s.name for s in project.subscribers(topic)])
+        self.feed = WorkbenchFeed(limits.workbench_outbox_frames)
+        self.traces = TraceRecorder(lambda topic: [s.name for s in project.subscribers(topic)], limits=limits)
         self.traces.listeners.append(self.feed.publish)
         self.traces.watching = self.feed.watching  # summaries built only while a page shows them
         # With Redis, state and streams are shared by every worker; the queue stays in SQLite,
@@ -137,10 +141,10 @@ class LocalHost:
             task.add_done_callback(self._closing.discard)
 
     def app(self) -> LocalApp:
-        stream_socket = StreamSocket(self.runtime, self.hub)
-        socket = stream_socket.serve
+        limits = self.settings.limits
+        socket = StreamSocket(self.runtime, self.hub, limits.max_subscriptions).serve
         # Server-Sent Events: the same session as the socket, one join per request (sse.py).
-        events = StreamEvents(self.runtime, self.hub, stream_socket.max_subscriptions).serve
+        events = StreamEvents(self.runtime, self.hub, limits.max_subscriptions, limits.sse_keepalive_s).serve
         routes = [
             *AdminApi(self.runtime, queue=self.queue_store, bus=self.bus, hub=self.hub, traces=self.traces,
                       feed=self.feed, scheduler=self.scheduler, analytics=self.analytics).routes(),
@@ -163,11 +167,11 @@ class LocalHost:
             # rest (trust.py); then 413 for bodies over MOTIA_MAX_BODY_BYTES (body_limit.py).
             middleware=[Middleware(TrustBoundary, hosts=self.settings.allowed_hosts,
                                    cors_origins=self.settings.cors_origins),
-                        Middleware(BodyLimit)],
+                        Middleware(BodyLimit, max_bytes=limits.max_body_bytes)],
         )
         app.router = StaticFirstRouter.replacing(app.router)  # GET /ping without trying 18 routes first
         # A plain request for an API step skips the stack above when it would only pass it on (api_front.py).
-        app.fast_path(HostAllowList(self.settings.allowed_hosts), _http_error)
+        app.fast_path(HostAllowList(self.settings.allowed_hosts), _http_error, limits.max_body_bytes)
         app.state.host = self
         return app
 
@@ -216,12 +220,7 @@ def create_app(settings: DevSettings | None = None) -> ASGIApp:
         if reloading:
             # The same trust boundary as the real app: the error names files of the project, and
             # its feed and socket must answer only the developer's own pages (trust.py).
-            boundary = TrustBoundary(broken_project_app(exc), hosts=settings.allowed_hosts,
-                                     cors_origins=settings.cors_origins)
-
-            async def broken(scope: Scope, receive: Receive, send: Send) -> None:
-                # A coroutine function, so uvicorn sees ASGI 3 (TrustBoundary's call is a plain one).
-                await boundary(scope, receive, send)
-
-            return broken
+            # Served as uvicorn's app itself: TrustBoundary is ASGI 3 (asgi3.py).
+            return TrustBoundary(broken_project_app(exc), hosts=settings.allowed_hosts,
+                                 cors_origins=settings.cors_origins)
         raise SystemExit(2) from None

@@ -9,8 +9,11 @@ keep-alive connection) to its last header: a head that has not arrived whole by 
 connection closed. Only the head is bounded; a body and an open WebSocket are not (the latter
 has its keepalive pings).
 
-``MOTIA_HEADER_TIMEOUT_S`` (default 10 s) sets it. The CLI passes uvicorn the class for the
-parser it would pick itself (httptools when installed, which ``uvicorn[standard]`` does, else h11).
+The deadline is the settings' ``Limits.header_timeout_s`` (``MOTIA_HEADER_TIMEOUT_S``, default
+10 s). The CLI passes uvicorn the class for the parser it would pick itself (httptools when
+installed, which ``uvicorn[standard]`` does, else h11) by an import string that carries the
+deadline in its name (``HeadTimeout10sProtocol``): uvicorn's worker processes import the class by
+name, so the deadline reaches them without another environment variable.
 """
 
 from __future__ import annotations
@@ -23,16 +26,10 @@ from typing import Any
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from ...env import env_int
+from ...limits import DEFAULTS
 
-ENV_HEADER_TIMEOUT_S = "MOTIA_HEADER_TIMEOUT_S"
-DEFAULT_HEADER_TIMEOUT_S = 10
-
-
-@functools.cache
-def header_timeout_s() -> int:
-    """``MOTIA_HEADER_TIMEOUT_S``: read once per process (each connection builds a protocol)."""
-    return env_int(ENV_HEADER_TIMEOUT_S, DEFAULT_HEADER_TIMEOUT_S, "seconds")
+DEFAULT_HEADER_TIMEOUT_S = DEFAULTS.header_timeout_s
+_PREFIX, _SUFFIX = "HeadTimeout", "sProtocol"
 
 
 class _HeadDeadline:
@@ -48,13 +45,14 @@ class _HeadDeadline:
     transport: asyncio.Transport
     _head_timer: asyncio.TimerHandle | None = None
     _head_since: float | None = None
+    head_timeout_s: int = DEFAULT_HEADER_TIMEOUT_S  # protocol_class() makes one with another
 
     def _arm_head_timer(self) -> None:
         if self._head_since is None:
             loop = asyncio.get_running_loop()
             self._head_since = loop.time()
             if self._head_timer is None:
-                self._head_timer = loop.call_at(self._head_since + header_timeout_s(), self._head_check)
+                self._head_timer = loop.call_at(self._head_since + self.head_timeout_s, self._head_check)
 
     def _cancel_head_timer(self) -> None:
         self._head_since = None
@@ -70,7 +68,7 @@ class _HeadDeadline:
         if self._head_since is None:
             return  # no head in progress: set again when the next one begins
         loop = asyncio.get_running_loop()
-        due = self._head_since + header_timeout_s()
+        due = self._head_since + self.head_timeout_s
         if loop.time() < due:
             self._head_timer = loop.call_at(due, self._head_check)  # a later head than the one it was set for
         elif not self.transport.is_closing():
@@ -131,7 +129,23 @@ def _httptools_protocol() -> type | None:
 HeadTimeoutHttpToolsProtocol = _httptools_protocol()
 
 
-def protocol_name() -> str:
+@functools.cache
+def protocol_class(timeout_s: int = DEFAULT_HEADER_TIMEOUT_S) -> type[_HeadDeadline]:
+    """The protocol class with a deadline of ``timeout_s`` on each request head (one per value)."""
+    base: type[_HeadDeadline] = HeadTimeoutHttpToolsProtocol or HeadTimeoutH11Protocol
+    name = f"{_PREFIX}{timeout_s}{_SUFFIX}"
+    # Named as this module's attribute (see __getattr__), so it also pickles by name.
+    return type(name, (base,), {"head_timeout_s": timeout_s, "__module__": __name__, "__qualname__": name})
+
+
+def protocol_name(timeout_s: int = DEFAULT_HEADER_TIMEOUT_S) -> str:
     """The import string of the protocol class uvicorn should use (workers import it by name)."""
-    name = "HeadTimeoutHttpToolsProtocol" if HeadTimeoutHttpToolsProtocol is not None else "HeadTimeoutH11Protocol"
-    return f"{__name__}:{name}"
+    return f"{__name__}:{protocol_class(timeout_s).__name__}"
+
+
+def __getattr__(name: str) -> type[_HeadDeadline]:
+    # ``HeadTimeout{N}sProtocol``: the class protocol_name(N) names, made on first import.
+    digits = name[len(_PREFIX):-len(_SUFFIX)] if name.startswith(_PREFIX) and name.endswith(_SUFFIX) else ""
+    if digits.isdigit() and int(digits) >= 1:
+        return protocol_class(int(digits))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,14 +4,14 @@ The hub listens to the stream stores' change notifications, encodes each change 
 it to every connection subscribed to the item's room or its group's room (one copy per
 connection: Motia's clients route a frame to both their item and group listeners themselves).
 
-Each connection has its own bounded outbox (``MOTIA_WS_OUTBOX_FRAMES``, default 10,000 frames)
-drained by its own task, so a slow client never delays the others. Both exist only while frames
-wait: a frame that can be written at once is, so an idle or keeping-up connection holds no queue
-and no task (memory per idle subscriber, bench/optimisations.md). One that falls that far
-behind is dropped with a reason (logged, and close code 1013 when the close can still reach
-it): dropping frames silently would leave it with a wrong state, while a client that
-reconnects rejoins, gets a fresh sync, and gets the custom events it missed replayed (see
-``replay.py``).
+Each connection has its own bounded outbox (``MOTIA_WS_OUTBOX_FRAMES``, default 10,000 frames: the
+settings' ``Limits.ws_outbox_frames``) drained by its own task, so a slow client never delays the
+others. Both exist only while frames wait: a frame that can be written at once is, so an idle or
+keeping-up connection holds no queue and no task (memory per idle subscriber,
+bench/optimisations.md). One that falls that far behind is dropped with a reason (logged, and close
+code 1013 when the close can still reach it): dropping frames silently would leave it with a wrong
+state, while a client that reconnects rejoins, gets a fresh sync, and gets the custom events it
+missed replayed (see ``replay.py``).
 
 The hub also records sent events in the replay log, since it sees every change anyway.
 """
@@ -27,23 +27,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...env import env_int
+from ...limits import DEFAULTS
 from ...ports.streams import StreamChange
 from ...protocol import Room, Subscription, change_frame, encode, rooms_for
 from ...stream_stats import StreamStats
 from .frames import Wire, text_frame
 from .replay import EventLog
 
-ENV_OUTBOX = "MOTIA_WS_OUTBOX_FRAMES"
-MAX_OUTBOX = 10_000
+MAX_OUTBOX = DEFAULTS.ws_outbox_frames
 TOO_SLOW = 1013  # "try again later": reconnect, rejoin, resync
 CLOSED = "closed"  # a connection's ``dropped`` once it is detached: no more frames for it
 DETACH_SLICE = 500  # rooms a closing connection leaves per turn of the event loop (~0.5 ms)
 _ids = itertools.count(1)
-
-
-def outbox_limit() -> int:
-    return env_int(ENV_OUTBOX, MAX_OUTBOX, "frames")
 
 
 @dataclass(slots=True)
@@ -188,11 +183,11 @@ class Connection:
 
 
 class Hub:
-    def __init__(self, max_outbox: int | None = None, events: EventLog | None = None) -> None:
+    def __init__(self, max_outbox: int = MAX_OUTBOX, events: EventLog | None = None) -> None:
         self.rooms: dict[Room, set[Connection]] = defaultdict(set)
         self.connections: set[Connection] = set()
         self.frames_pushed: dict[str, int] = defaultdict(int)
-        self.max_outbox = outbox_limit() if max_outbox is None else max_outbox
+        self.max_outbox = max_outbox
         self.events = events or EventLog(started_at=int(time.time() * 1000))
         self.dropped = 0  # connections given up on as too slow
         self.stats = StreamStats()  # live analytics (analytics.py): a few increments per change

@@ -18,14 +18,13 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from ...env import env_int
+from ...limits import DEFAULTS
 from ...ports.streams import StreamChange
 from ...protocol import Subscription, replays_to
 from ...replay_window import replay_window_s
 
 DEFAULT_MAX_PER_GROUP = 1000
-ENV_REPLAY_EVENTS = "MOTIA_STREAM_REPLAY_EVENTS"
-DEFAULT_MAX_EVENTS = 20_000
+DEFAULT_MAX_EVENTS = DEFAULTS.replay_events
 _SWEEP_EVERY = 1000  # records between sweeps of groups nobody writes to any more
 
 
@@ -41,11 +40,11 @@ class _Group:
 
 class EventLog:
     def __init__(self, started_at: int, window_s: int | None = None,
-                 max_per_group: int = DEFAULT_MAX_PER_GROUP, max_events: int | None = None) -> None:
+                 max_per_group: int = DEFAULT_MAX_PER_GROUP, max_events: int = DEFAULT_MAX_EVENTS) -> None:
         self.started_at = started_at  # the clock's stamp when this process started listening
         self.window_ms = (replay_window_s() if window_s is None else window_s) * 1000
         self.max_per_group = max_per_group
-        self.max_events = max_events or env_int(ENV_REPLAY_EVENTS, DEFAULT_MAX_EVENTS, "events", maximum=10_000_000)
+        self.max_events = max_events
         self._groups: dict[tuple[str, str], _Group] = {}
         # Every recorded event in record order, for the total bound. Entries whose event a group
         # already dropped (window, per-group bound) are skipped when met, and compacted away.

@@ -15,6 +15,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...limits import DEFAULTS, Limits
+
 # The one value ``motia dev`` hands the worker processes uvicorn spawns (reload, --workers).
 ENV_SETTINGS = "MOTIA_DEV_SETTINGS"
 # Read only when MOTIA_DEV_SETTINGS is not set: the app served by uvicorn's own command line.
@@ -68,24 +70,28 @@ class DevSettings:
     # gc.freeze() once the app has started (app.py): right for the process motia dev serves from,
     # wrong for a test process that builds many hosts (it would keep every frozen object forever).
     freeze_gc: bool = False
+    # Connections, streams, bodies and Workbench memory (limits.py): handed to each part as it is
+    # built; the CLI reads them from the environment once (Limits.from_env).
+    limits: Limits = DEFAULTS
 
     @classmethod
     def from_env(cls) -> DevSettings:
         """The settings ``motia dev`` handed on (MOTIA_DEV_SETTINGS), else the individual
-        variables, for an app served by uvicorn's own command line."""
+        variables, for an app served by uvicorn's own command line. Raises ConfigError for a
+        limit variable that is not a whole number within its bounds."""
         if os.environ.get(ENV_SETTINGS):
             return cls.from_json(os.environ[ENV_SETTINGS])
         root = Path(os.environ.get(ENV_ROOT, ".")).resolve()
         return cls(root, Path(os.environ.get(ENV_DATA_DIR, root / ".motia")).resolve(),
                    os.environ.get(ENV_REDIS_URL) or None,
                    allowed_hosts(os.environ.get(ENV_BIND_HOST), os.environ.get(ENV_ALLOWED_HOSTS)),
-                   cors_origins(os.environ.get(ENV_CORS)))
+                   cors_origins(os.environ.get(ENV_CORS)), limits=Limits.from_env())
 
     def to_json(self) -> str:
         return json.dumps({"root": str(self.root), "dataDir": str(self.data_dir), "redisUrl": self.redis_url,
                            "allowedHosts": None if self.allowed_hosts is None else sorted(self.allowed_hosts),
                            "corsOrigins": list(self.cors_origins), "reload": self.reload,
-                           "freezeGc": self.freeze_gc})
+                           "freezeGc": self.freeze_gc, "limits": self.limits.to_dict()})
 
     @classmethod
     def from_json(cls, raw: str) -> DevSettings:
@@ -93,4 +99,4 @@ class DevSettings:
         hosts = data["allowedHosts"]
         return cls(Path(data["root"]), Path(data["dataDir"]), data["redisUrl"],
                    None if hosts is None else frozenset(hosts), tuple(data["corsOrigins"]),
-                   bool(data["reload"]), bool(data["freezeGc"]))
+                   bool(data["reload"]), bool(data["freezeGc"]), Limits.from_dict(data.get("limits") or {}))

@@ -31,20 +31,15 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from ...auth import admit, authorize_join
 from ...auth import auth_request as _auth_request
-from ...env import env_int
 from ...errors import MotiaError, StreamAuthError
+from ...limits import DEFAULTS
 from ...protocol import Subscription
 from ...runtime import Runtime
 from ...session import StreamSession
 from .hub import Connection, Hub
 from .websocket import HubPort
 
-ENV_KEEPALIVE = "MOTIA_SSE_KEEPALIVE_S"
-DEFAULT_KEEPALIVE_S = 15
-
-
-def keepalive_s() -> int:
-    return env_int(ENV_KEEPALIVE, DEFAULT_KEEPALIVE_S, "seconds")
+DEFAULT_KEEPALIVE_S = DEFAULTS.sse_keepalive_s
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -61,11 +56,12 @@ def sse_event(text: str) -> str:
 class StreamEvents:
     """The ``/__streams/...`` endpoint; one per app, like the WebSocket endpoint."""
 
-    def __init__(self, runtime: Runtime, hub: Hub, max_subscriptions: int) -> None:
+    def __init__(self, runtime: Runtime, hub: Hub, max_subscriptions: int,
+                 keepalive_s: int = DEFAULT_KEEPALIVE_S) -> None:
         self.runtime = runtime
         self.hub = hub
         self.max_subscriptions = max_subscriptions
-        self.keepalive_s = keepalive_s()
+        self.keepalive_s = keepalive_s  # the settings' Limits.sse_keepalive_s
 
     def _log(self) -> Any:
         return self.runtime.logger().child(entry="sse")

@@ -2,7 +2,8 @@
 
 A trace (Motia's model) is everything one trace id did: one span per step run (start, end,
 status, error with its stack) and a time-ordered list of events (emits, state and stream calls,
-log entries). All of it lives in bounded memory, each bound an environment variable:
+log entries). All of it lives in bounded memory, each bound a field of ``Limits`` (limits.py) set
+by an environment variable:
 
 - ``MOTIA_WORKBENCH_TRACES`` (default 300): past it, the oldest trace goes;
 - ``MOTIA_WORKBENCH_TRACE_MB`` (default 8): the JSON size of every trace's events together; past
@@ -37,24 +38,14 @@ from typing import Any
 
 import pydantic_core
 
-from ...env import env_int
 from ...errors import ValidationError
+from ...limits import DEFAULTS, Limits
 from ...observe import Observer
 
 Listener = Callable[[dict[str, Any]], None]
 
 MAX_VALUE_CHARS = 4000
 _SHORT = MAX_VALUE_CHARS // 12  # chars: 12 bytes is the most JSON spends on one (a surrogate pair)
-ENV_MAX_TRACES = "MOTIA_WORKBENCH_TRACES"
-ENV_MAX_TRACE_EVENTS = "MOTIA_WORKBENCH_TRACE_EVENTS"
-ENV_MAX_LOGS = "MOTIA_WORKBENCH_LOGS"
-ENV_MAX_TRACE_MB = "MOTIA_WORKBENCH_TRACE_MB"
-DEFAULT_MAX_TRACE_MB = 8
-ENV_MAX_LOGS_MB = "MOTIA_WORKBENCH_LOGS_MB"
-DEFAULT_MAX_LOGS_MB = 8
-DEFAULT_MAX_TRACES = 300
-DEFAULT_MAX_TRACE_EVENTS = 2000
-DEFAULT_MAX_LOGS = 5000
 LEVELS = {"debug": 10, "info": 20, "warn": 30, "error": 40}
 
 
@@ -211,21 +202,18 @@ class TraceRecorder(Observer):
 
     records_operations = True
 
-    def __init__(self, subscribers: Callable[[str], Iterable[str]] = lambda _: (), *, max_traces: int | None = None,
-                 max_events: int | None = None, max_logs: int | None = None, max_bytes: int | None = None,
-                 max_log_bytes: int | None = None) -> None:
-        """Bounds left out are read from the environment (see the module docstring)."""
+    def __init__(self, subscribers: Callable[[str], Iterable[str]] = lambda _: (), *, limits: Limits = DEFAULTS,
+                 max_traces: int | None = None, max_events: int | None = None, max_logs: int | None = None,
+                 max_bytes: int | None = None, max_log_bytes: int | None = None) -> None:
+        """Bounds from ``limits`` (see the module docstring); a ``max_*`` given overrides its own."""
         self._subscribers = subscribers
-        self._max_traces = max_traces or env_int(ENV_MAX_TRACES, DEFAULT_MAX_TRACES, "traces", maximum=100_000)
-        self._max_events = max_events or env_int(ENV_MAX_TRACE_EVENTS, DEFAULT_MAX_TRACE_EVENTS, "events",
-                                                 maximum=100_000)
-        self._max_bytes = max_bytes or 1_000_000 * env_int(ENV_MAX_TRACE_MB, DEFAULT_MAX_TRACE_MB, "MB",
-                                                           maximum=100_000)
+        self._max_traces = max_traces or limits.workbench_traces
+        self._max_events = max_events or limits.workbench_trace_events
+        self._max_bytes = max_bytes or 1_000_000 * limits.workbench_trace_mb
         self._bytes = 0  # the JSON size of every kept trace's events
         self._traces: OrderedDict[str, Trace] = OrderedDict()
-        self._max_logs = max_logs or env_int(ENV_MAX_LOGS, DEFAULT_MAX_LOGS, "log entries", maximum=1_000_000)
-        self._max_log_bytes = max_log_bytes or 1_000_000 * env_int(ENV_MAX_LOGS_MB, DEFAULT_MAX_LOGS_MB, "MB",
-                                                                   maximum=100_000)
+        self._max_logs = max_logs or limits.workbench_logs
+        self._max_log_bytes = max_log_bytes or 1_000_000 * limits.workbench_logs_mb
         # (entry as JSON, traceId, step, level): filtered without decoding, decoded when read.
         self._logs: deque[tuple[bytes, Any, Any, int]] = deque()
         self._log_bytes = 0

@@ -33,6 +33,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .asgi3 import asgi3
 from .settings import ENV_ALLOWED_HOSTS
 
 WORKBENCH_PREFIX = "/__motia"
@@ -89,6 +90,7 @@ class TrustBoundary:
         self.cors = CORSMiddleware(app, allow_origins=cors_origins, allow_methods=["*"], allow_headers=["*"],
                                    max_age=600)
 
+    @asgi3  # a server given it directly sees ASGI 3 (asgi3.py)
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         # Not a coroutine itself: it hands back the next app's, so no frame of this middleware
         # stays alive for as long as a WebSocket is open (memory per idle subscriber).

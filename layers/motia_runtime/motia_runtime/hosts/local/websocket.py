@@ -24,7 +24,7 @@ from ...errors import MotiaError, StreamAuthError
 from ...ports.streams import StreamChange, now_ms
 from ...protocol import Subscription, replays_to
 from ...runtime import Runtime
-from ...session import StreamSession, subscription_limit
+from ...session import DEFAULT_MAX_SUBSCRIPTIONS, StreamSession
 from ...streams import Stream
 from .frames import FRAME_WIRE, WRITE_FRAME, text_frame
 from .hub import TOO_SLOW, Connection, Hub, TokenBucket
@@ -43,11 +43,11 @@ def auth_request(websocket: WebSocket) -> AuthRequest:
 
 
 class StreamSocket:
-    def __init__(self, runtime: Runtime, hub: Hub) -> None:
+    def __init__(self, runtime: Runtime, hub: Hub, max_subscriptions: int = DEFAULT_MAX_SUBSCRIPTIONS) -> None:
         self.runtime = runtime
         self.hub = hub
         self._logger: Any = None
-        self.max_subscriptions = subscription_limit()  # read once: a bad value fails the start, not a join
+        self.max_subscriptions = max_subscriptions  # the settings' Limits.max_subscriptions
         # The replay log is complete only from now on: stamps before this are another process's.
         hub.events.started_at = max(hub.events.started_at, runtime.stream_store.clock.tick())
 

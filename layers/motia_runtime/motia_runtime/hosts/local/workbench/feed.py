@@ -22,11 +22,10 @@ from typing import Any
 import pydantic_core
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from ....env import env_int
+from ....limits import DEFAULTS
 from ....ports.streams import StreamChange
 
-ENV_MAX_OUTBOX = "MOTIA_WORKBENCH_OUTBOX_FRAMES"
-MAX_OUTBOX = 5000
+MAX_OUTBOX = DEFAULTS.workbench_outbox_frames
 
 
 class _Page:
@@ -55,8 +54,8 @@ class _Page:
 
 
 class WorkbenchFeed:
-    def __init__(self) -> None:
-        self.max_outbox = env_int(ENV_MAX_OUTBOX, MAX_OUTBOX, "frames", maximum=1_000_000)
+    def __init__(self, max_outbox: int = MAX_OUTBOX) -> None:
+        self.max_outbox = max_outbox  # frames queued for one page (Limits.workbench_outbox_frames)
         self.pages: set[_Page] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
