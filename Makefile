@@ -61,9 +61,11 @@ cloud: $(STAMP)
 	$(BIN)/motia cloud --port $(CLOUD_PORT) $(CLOUD_ARGS)
 
 # The suite mostly waits (servers, stage pauses, sockets: ~30 % of a core when run serially), so it
-# runs on two pytest-xdist workers, each test module whole on one (its module-scoped servers start
-# once). PYTEST_ARGS="-n 0" runs it in one process.
-PYTEST_ARGS ?= -n 2 --dist loadscope
+# runs on three pytest-xdist workers on two cores, each test module whole on one (its module-scoped
+# servers start once), the slowest modules handed out first (tests/support/slow_first.py; xdist's
+# own reorder would put the modules with the most tests first). PYTEST_ARGS="-n 0" runs it in one
+# process.
+PYTEST_ARGS ?= -n 3 --dist loadscope --no-loadscope-reorder
 test: $(STAMP) $(WEB_BUILD) chromium redis
 	$(BIN)/pytest $(PYTEST_ARGS)
 
