@@ -30,10 +30,14 @@ endif
 
 .PHONY: install dev cloud test lint check clean build web chromium redis bench bench-peer wheel
 
+# uv (from PyPI) resolves and installs the ~190 packages of '.[dev]' in parallel: ~15 s on a clean
+# machine where pip took ~3 minutes (bench/optimisations.md, issue 18.4); the same versions, and
+# pip stays in the venv (tests/create builds wheels with it; `.venv/bin/pip install` still works).
+UV_PIP := $(BIN)/uv pip install --python $(BIN)/python
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --upgrade pip
-	$(BIN)/pip install -e '.[dev]'
+	$(BIN)/pip install -q uv
+	$(UV_PIP) --upgrade pip -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -57,9 +61,11 @@ cloud: $(STAMP)
 	$(BIN)/motia cloud --port $(CLOUD_PORT) $(CLOUD_ARGS)
 
 # The suite mostly waits (servers, stage pauses, sockets: ~30 % of a core when run serially), so it
-# runs on two pytest-xdist workers, each test module whole on one (its module-scoped servers start
-# once). PYTEST_ARGS="-n 0" runs it in one process.
-PYTEST_ARGS ?= -n 2 --dist loadscope
+# runs on three pytest-xdist workers on two cores, each test module whole on one (its module-scoped
+# servers start once), the slowest modules handed out first (tests/support/slow_first.py; xdist's
+# own reorder would put the modules with the most tests first). PYTEST_ARGS="-n 0" runs it in one
+# process.
+PYTEST_ARGS ?= -n 3 --dist loadscope --no-loadscope-reorder
 test: $(STAMP) $(WEB_BUILD) chromium redis
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -91,7 +97,7 @@ redis:
 # temporary folder, never in the repository). BENCH_ARGS passes options, e.g. BENCH_ARGS=--quick.
 BENCH_STAMP := $(VENV)/.bench-installed
 $(BENCH_STAMP): $(STAMP) pyproject.toml
-	$(BIN)/pip install -e '.[dev,bench]'
+	$(UV_PIP) -e '.[dev,bench]'
 	touch $@
 
 bench: $(BENCH_STAMP)

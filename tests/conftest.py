@@ -6,6 +6,7 @@ import pytest
 
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.mypy_run import mypy_cache  # noqa: F401 - a session fixture (tests/create, tests/types)
+from tests.support.slow_first import slowest_first
 
 
 @pytest.fixture
@@ -13,3 +14,7 @@ def fake_openai() -> Iterator[FakeOpenAI]:
     server = FakeOpenAI().start()
     yield server
     server.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    slowest_first(items)  # make test's workers start on the longest modules (tests/support/slow_first.py)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,10 +95,13 @@ async def test_an_expired_item_is_deleted_once_with_two_workers_sweeping(redis: 
             seen = _items(server, group, "brief", {"op": "get"}).json()
             assert seen["item"] is None and [i["id"] for i in seen["group"]] == ["kept"]
         # Read before any sweep could remove it: get and list_groups leave an expired item out.
-        lone = f"g-{uuid.uuid4().hex[:8]}"
-        _items(a, lone, "x", {"op": "set", "data": {"label": "short"}, "ttl": 0.3})
+        # (A 1 s TTL leaves room for the two requests on a loaded machine: at 0.3 s the item sometimes
+        # expired before the first listing.)
+        lone, ttl = f"g-{uuid.uuid4().hex[:8]}", 1.0
+        _items(a, lone, "x", {"op": "set", "data": {"label": "short"}, "ttl": ttl})
+        written = time.monotonic()  # the server set the expiry before it answered
         assert lone in _items(a, lone, "x", {"op": "groups"}).json()["groups"]
-        await asyncio.sleep(0.35)
+        await asyncio.sleep(max(0.0, written + ttl + 0.05 - time.monotonic()))
         assert _items(b, lone, "x", {"op": "get"}).json()["item"] is None
         assert lone not in _items(b, lone, "x", {"op": "groups"}).json()["groups"]
     finally:

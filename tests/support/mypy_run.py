@@ -6,6 +6,7 @@ that once per session instead of once per run (a cold run is most of a minute on
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
 import sys
 from pathlib import Path
@@ -16,10 +17,19 @@ MYPY = Path(sys.executable).parent / "mypy"
 
 
 @pytest.fixture(scope="session")
-def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("mypy-cache")
+def mypy_cache(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    if worker_id == "master":  # one process (-n 0)
+        return tmp_path_factory.mktemp("mypy-cache")
+    # Under pytest-xdist, one cache for every worker of the run (their base temps share this parent),
+    # so only the run's first mypy is cold; run_mypy takes turns on it (mypy's cache is one SQLite
+    # file, and a commit that meets another run's lock would fail the run).
+    cache = tmp_path_factory.getbasetemp().parent / "mypy-cache"
+    cache.mkdir(exist_ok=True)
+    return cache
 
 
 def run_mypy(cwd: Path, cache: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(MYPY), "--cache-dir", str(cache), "--hide-error-context", "--no-error-summary", *args],
-                          cwd=cwd, capture_output=True, text=True, timeout=400)
+    with open(cache / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        return subprocess.run([str(MYPY), "--cache-dir", str(cache), "--hide-error-context", "--no-error-summary",
+                               *args], cwd=cwd, capture_output=True, text=True, timeout=400)
