@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from functions.pets import messages as msg
 
 from tests.pets.conftest import FAST
 from tests.pets.support import REPO
@@ -26,6 +27,12 @@ PETS = [{"name": "Buddy", "species": "dog", "ageMonths": 24, "weightKg": 20.5},
         {"name": "Luna", "species": "cat", "ageMonths": 8, "symptoms": ["coughing", "fever"]}]
 FINAL = {"Buddy": "available", "Luna": "under_treatment"}
 SHOWN = ("message", "stage", "progress", "status", "field", "value")
+# The enrichment's items carry the pet's status as the enrichment read it when it started. A kill
+# during the enrichment re-runs it from the start after the restart (at-least-once: a handler is
+# re-run, never resumed), by which time the orchestrator may have moved the pet on (new →
+# in_quarantine): that status is the run's observation, not a lost or wrong write, so it is left
+# out of the comparison for those items only. Every other field of them is compared.
+OBSERVED_AT_START = {msg.ENRICHMENT_STARTED_ITEM, msg.ENRICHMENT_COMPLETED_ITEM}
 
 
 def create_all(server: DevServer) -> list[tuple[str, str, str]]:
@@ -46,8 +53,13 @@ def snapshot(server: DevServer, pet_id: str, group: str) -> dict[str, Any]:
     return {
         "status": pet["status"], "flags": pet["flags"], "notes": pet.get("notes"), "profile": pet.get("profile"),
         "items": {i["id"]: {k: (i.get(k).replace(pet_id, "<id>") if isinstance(i.get(k), str) else i.get(k))
-                            for k in SHOWN} for i in items},
+                            for k in SHOWN if not (k == "status" and _observed_at_start(i["id"]))}
+                  for i in items},
     }
+
+
+def _observed_at_start(item_id: str) -> bool:
+    return item_id in OBSERVED_AT_START or item_id.startswith(msg.progress_item(""))
 
 
 def settled(server: DevServer, pets: list[tuple[str, str, str]]) -> dict[str, dict[str, Any]]:
