@@ -88,12 +88,17 @@ class ChangeListener:
             self._safely(self.on_resync)
 
     async def _pump(self, pubsub: Any) -> None:
+        # Replies are read off the subscription's connection itself: ``get_message`` would add, per
+        # change, a health check, redis-py's retry wrapper and a message dict (bench/optimisations.md,
+        # "Redis hop"). A closed connection raises here, and ``_run`` resubscribes and resyncs
+        # (redis-py's own silent reconnect, which would skip the resync, is never reached).
+        read = pubsub.connection.read_response
         last_heard = time.monotonic()
         pinged = False
         while True:
-            message = await pubsub.get_message(timeout=PING_AFTER_IDLE_S)
+            reply = await read(timeout=PING_AFTER_IDLE_S, disconnect_on_error=False, push_request=True)
             now = time.monotonic()
-            if message is None:
+            if reply is None:
                 if now - last_heard > DEAD_AFTER_S:
                     raise redis.ConnectionError(f"no answer to PING for {DEAD_AFTER_S:.0f}s")
                 if not pinged:
@@ -101,8 +106,9 @@ class ChangeListener:
                     pinged = True
                 continue
             last_heard, pinged = now, False
-            if message["type"] == "message":
-                self._safely(self.on_message, message["data"])
+            # ["message", channel, data]; anything else (a PING's "pong") only proves the link alive.
+            if reply[0] == "message":
+                self._safely(self.on_message, reply[2])
 
     async def _reconnect(self) -> Any:
         delay = RETRY_MIN_S
