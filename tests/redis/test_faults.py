@@ -18,7 +18,7 @@ import httpx
 import pytest
 import websockets
 
-from motia_runtime.adapters.redis import RedisStreamError, RedisStreamStore, _connection, listener
+from motia_runtime.adapters.redis import RedisStreamError, RedisStreamStore, listener
 from motia_runtime.ports.streams import StreamChange
 from tests.support.dev_server import DevServer
 from tests.support.ws import StreamSocket
@@ -87,34 +87,6 @@ async def test_a_silent_dead_link_is_noticed_by_ping_and_resynced(start_redis: C
     finally:
         server.proc.send_signal(signal.SIGCONT)
     assert await _eventually(lambda: resyncs == [True], timeout=10)
-    await store.aclose()
-
-
-async def test_a_stalled_server_fails_the_write_in_time_and_no_reply_is_misread_after(
-        start_redis: Callable[..., RedisServer], monkeypatch: pytest.MonkeyPatch) -> None:
-    # The command timeout is ours (no redis-py socket timeout): a write to a server that stopped
-    # answering fails with a RedisStreamError naming it, and once the server is back the next
-    # commands get their own replies (the connection the late reply arrives on was dropped).
-    monkeypatch.setattr(_connection, "COMMAND_TIMEOUT_S", 0.5)
-    server = start_redis()
-    store = RedisStreamStore(server.url)
-    await store.astart()
-    await store.set("notes", "g", "a", {"v": 1})
-    assert server.proc is not None
-    server.proc.send_signal(signal.SIGSTOP)
-    try:
-        started = time.monotonic()
-        with pytest.raises(RedisStreamError, match=f"stream notes/g/a: Redis at {server.url} failed: no answer"):
-            await store.set("notes", "g", "a", {"v": 2})
-        assert time.monotonic() - started < 5
-    finally:
-        server.proc.send_signal(signal.SIGCONT)
-    # The stalled write's reply (and its item) may land once the server resumes; what each later
-    # command reads is its own answer.
-    assert await store.get("notes", "g", "missing") is None
-    assert (await store.set("notes", "g", "b", {"v": 3})).data["v"] == 3
-    got = await store.get("notes", "g", "b")
-    assert got is not None and got["v"] == 3
     await store.aclose()
 
 

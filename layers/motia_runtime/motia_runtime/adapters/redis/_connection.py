@@ -6,7 +6,6 @@ Every command goes through :func:`guarded`, so a step only ever sees ``RedisStre
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable
 from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -20,10 +19,7 @@ from ...errors import MotiaError, StateError, StreamError
 
 T = TypeVar("T")
 CONNECT_TIMEOUT_S = 3.0
-# A stalled server must fail the step, not hang it (the bus then retries the event). Enforced by
-# ``guarded`` around each call, not by redis-py's ``socket_timeout``: with that set, redis-py wraps
-# every command's write in ``asyncio.wait_for``, a task of its own, so the command leaves one loop
-# turn later (bench/optimisations.md, "Redis hop").
+# A stalled server must fail the step, not hang it (the bus then retries the event).
 COMMAND_TIMEOUT_S = 10.0
 
 
@@ -59,14 +55,12 @@ def make_client(url: str) -> redis.asyncio.Redis:
 
     A retried script whose reply was lost would run twice (two versions, two notifications); a
     failure goes to the step instead, whose event the bus retries. Broken pooled connections
-    are still replaced before use, so the first command after Redis comes back works. No
-    ``socket_timeout``: every call is bounded by :func:`guarded` (``COMMAND_TIMEOUT_S``) instead;
-    a call cancelled mid-reply drops its connection (redis-py's rule), so no reply is misread.
+    are still replaced before use, so the first command after Redis comes back works.
     """
     try:
         return redis.asyncio.Redis.from_url(
             url, decode_responses=True, retry=Retry(NoBackoff(), 0),
-            socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=None,
+            socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=COMMAND_TIMEOUT_S,
         )
     except ValueError as exc:  # redis-py's answer to a malformed URL
         raise RedisStoreError(f"invalid Redis URL {redact(url)!r}: {exc}", redact(url)) from exc
@@ -77,14 +71,9 @@ def describe(exc: BaseException) -> str:
 
 
 async def guarded(call: Awaitable[T], error: type[RedisStoreError], what: str, url: str) -> T:
-    """Await a redis-py call for at most ``COMMAND_TIMEOUT_S``; its errors (and the timeout)
-    become ``error`` naming ``what`` and the server."""
+    """Await a redis-py call; its errors become ``error`` naming ``what`` and the server."""
     try:
-        async with asyncio.timeout(COMMAND_TIMEOUT_S):
-            return await call
-    except TimeoutError as exc:
-        where = redact(url)
-        raise error(f"{what}: Redis at {where} failed: no answer within {COMMAND_TIMEOUT_S:g}s", where) from exc
+        return await call
     except (redis.RedisError, OSError) as exc:
         where = redact(url)
         raise error(f"{what}: Redis at {where} failed: {describe(exc)}", where) from exc

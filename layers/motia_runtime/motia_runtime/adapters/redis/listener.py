@@ -88,17 +88,12 @@ class ChangeListener:
             self._safely(self.on_resync)
 
     async def _pump(self, pubsub: Any) -> None:
-        # Replies are read off the subscription's connection itself: ``get_message`` would add, per
-        # change, a health check, redis-py's retry wrapper and a message dict (bench/optimisations.md,
-        # "Redis hop"). A closed connection raises here, and ``_run`` resubscribes and resyncs
-        # (redis-py's own silent reconnect, which would skip the resync, is never reached).
-        read = pubsub.connection.read_response
         last_heard = time.monotonic()
         pinged = False
         while True:
-            reply = await read(timeout=PING_AFTER_IDLE_S, disconnect_on_error=False, push_request=True)
+            message = await pubsub.get_message(timeout=PING_AFTER_IDLE_S)
             now = time.monotonic()
-            if reply is None:
+            if message is None:
                 if now - last_heard > DEAD_AFTER_S:
                     raise redis.ConnectionError(f"no answer to PING for {DEAD_AFTER_S:.0f}s")
                 if not pinged:
@@ -106,9 +101,8 @@ class ChangeListener:
                     pinged = True
                 continue
             last_heard, pinged = now, False
-            # ["message", channel, data]; anything else (a PING's "pong") only proves the link alive.
-            if reply[0] == "message":
-                self._safely(self.on_message, reply[2])
+            if message["type"] == "message":
+                self._safely(self.on_message, message["data"])
 
     async def _reconnect(self) -> Any:
         delay = RETRY_MIN_S

@@ -34,9 +34,6 @@ if TYPE_CHECKING:
 WINDOW_S = 10
 TICK_S = 1.0
 PUBLISH_TTL_MS = 5000
-# The Redis client has no socket timeout of its own (adapters/redis/_connection.py): a stalled
-# server must not hang the page or the tick, so each call here is bounded.
-REDIS_TIMEOUT_S = 2.0
 
 
 def clients_now(hub: Hub) -> dict[str, Any]:
@@ -80,8 +77,7 @@ class StreamAnalytics:
                 await self._task
         if self.redis is not None:
             with contextlib.suppress(Exception):
-                async with asyncio.timeout(REDIS_TIMEOUT_S):
-                    await self.redis.client.delete(self.key_prefix + self.worker)
+                await self.redis.client.delete(self.key_prefix + self.worker)
 
     def _entry(self) -> dict[str, Any]:
         return {"window": self.window.snapshot(), "clients": clients_now(self.hub)}
@@ -93,9 +89,8 @@ class StreamAnalytics:
             if self.redis is None:
                 continue
             try:
-                async with asyncio.timeout(REDIS_TIMEOUT_S):
-                    await self.redis.client.set(self.key_prefix + self.worker, json.dumps(self._entry()),
-                                                px=PUBLISH_TTL_MS)
+                await self.redis.client.set(self.key_prefix + self.worker, json.dumps(self._entry()),
+                                            px=PUBLISH_TTL_MS)
             except Exception as exc:  # Redis away: the next tick tries again; the page shows this worker
                 self.runtime.logger().child(entry="analytics").warning(f"analytics not shared: {exc}")
 
@@ -112,8 +107,7 @@ class StreamAnalytics:
 
     async def answer(self) -> dict[str, Any]:
         try:
-            async with asyncio.timeout(REDIS_TIMEOUT_S):
-                entries = await self._entries()
+            entries = await self._entries()
         except Exception as exc:  # Redis away: this worker's own numbers, and why they are partial
             self.runtime.logger().child(entry="analytics").warning(f"other workers' analytics not read: {exc}")
             entries = [self._entry()]
