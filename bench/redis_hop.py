@@ -35,6 +35,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from fanout_local import masked  # the same client frames as the fan-out client's
+
 GAP_S = 0.05  # paced as the stream scenario
 
 
@@ -56,13 +58,6 @@ def _frames(buf: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
         out.append((buf[pos] & 0x0F, buf[pos + head:pos + head + n]))
         pos += head + n
     return out, buf[pos:]
-
-
-def _masked(first: int, payload: bytes) -> bytes:
-    mask = os.urandom(4)
-    size = len(payload)
-    head = bytes([first, 0x80 | size]) if size < 126 else bytes([first, 0x80 | 126]) + size.to_bytes(2, "big")
-    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
 class Link:
@@ -102,7 +97,7 @@ class Link:
         head = await self.reader.readuntil(b"\r\n\r\n")
         if not head.startswith(b"HTTP/1.1 101"):
             raise RuntimeError(f"upgrade refused: {head[:200]!r}")
-        self.writer.write(_masked(0x81, json.dumps({"type": "join", "data": {
+        self.writer.write(masked(0x81, json.dumps({"type": "join", "data": {
             "streamName": "petCreation", "groupId": group, "subscriptionId": str(uuid.uuid4())}}).encode()))
         asyncio.get_running_loop().create_task(self._read())
 
@@ -116,7 +111,7 @@ class Link:
             frames, buf = _frames(buf + data)
             for opcode, payload in frames:
                 if opcode == 0x9:
-                    self.writer.write(_masked(0x8A, payload))
+                    self.writer.write(masked(0x8A, payload))
                 elif opcode == 0x1:
                     event = json.loads(payload).get("event") or {}
                     if event.get("type") in ("create", "update"):  # the first set() creates the item
