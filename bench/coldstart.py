@@ -141,17 +141,19 @@ def _env(python: Path, case: str, layer: bool) -> tuple[dict[str, str], Path]:
     return env, root
 
 
-def measure(python: Path, code: str, env: dict[str, str], cwd: Path, runs: int) -> dict[str, float]:
-    inside, wall = [], []
-    for _ in range(runs):
-        t = time.perf_counter()
-        out = subprocess.run([str(python), "-c", code], env=env, cwd=cwd, capture_output=True, text=True)
-        wall.append((time.perf_counter() - t) * 1000)
-        if out.returncode != 0:
-            raise RuntimeError(f"cold start case failed:\n{code}\n{out.stderr[-2000:]}")
-        inside.append(float(next(line for line in out.stdout.splitlines() if line.startswith("COLD")).split()[1]))
+def _once(python: Path, code: str, env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """One fresh interpreter: the ms measured inside it and the whole process's wall time."""
+    t = time.perf_counter()
+    out = subprocess.run([str(python), "-c", code], env=env, cwd=cwd, capture_output=True, text=True)
+    wall = (time.perf_counter() - t) * 1000
+    if out.returncode != 0:
+        raise RuntimeError(f"cold start case failed:\n{code}\n{out.stderr[-2000:]}")
+    return float(next(line for line in out.stdout.splitlines() if line.startswith("COLD")).split()[1]), wall
+
+
+def _summary(inside: list[float], wall: list[float]) -> dict[str, float]:
     return {"median_ms": round(statistics.median(inside), 1), "min_ms": round(min(inside), 1),
-            "max_ms": round(max(inside), 1), "wall_median_ms": round(statistics.median(wall), 1), "runs": runs}
+            "max_ms": round(max(inside), 1), "wall_median_ms": round(statistics.median(wall), 1), "runs": len(inside)}
 
 
 def make_layer_venv(path: Path) -> Path:
@@ -207,17 +209,32 @@ def run(runs: int, layer_venv: Path | None, callgrind: bool = False, only: str =
     interpreters = {"dev venv": Path(sys.executable)}
     if layer_venv is not None:
         interpreters["layer venv"] = make_layer_venv(layer_venv)
+    jobs = []
+    for label, python in interpreters.items():
+        precompile(python)
+        for case, body in cases(APP).items():
+            if not only or only in case:
+                env, root = _env(python, case, layer=label == "layer venv")
+                jobs.append((label, case, python, _case_code(body), env, root))
+    # Round robin: run r of every case, then run r + 1. A burst of other work on the machine then
+    # lands on all cases alike instead of on the one case whose 15 runs it happened to overlap
+    # (case by case, one case's median moved 90 ms between two runs a minute apart).
+    samples: dict[tuple[str, str], tuple[list[float], list[float]]] = {(j[0], j[1]): ([], []) for j in jobs}
+    for _ in range(runs):
+        for label, case, python, code, env, root in jobs:
+            inside, wall = _once(python, code, env, root)
+            samples[label, case][0].append(inside)
+            samples[label, case][1].append(wall)
     results: dict[str, object] = {"runs": runs, "interpreters": {}}
     api_case = "api: import + init"
     for label, python in interpreters.items():
-        precompile(python)
         rows = {}
-        for case, body in cases(APP).items():
-            if only and only not in case:
+        for job_label, case, _python, _code, env, root in jobs:
+            if job_label != label:
                 continue
-            env, root = _env(python, case, layer=label == "layer venv")
-            rows[case] = measure(python, _case_code(body), env, root, runs)
+            rows[case] = _summary(*samples[label, case])
             if callgrind and label == "layer venv" and (": import + init" in case or case.startswith("floor")):
+                body = cases(APP)[case]
                 rows[case]["instructions_m"] = round((instructions(python, body, env, root) or 0) / 1e6)
             print(f"  cold start [{label}] {case}: {rows[case]['median_ms']} ms", file=sys.stderr)
         env, root = _env(python, api_case, layer=label == "layer venv")

@@ -153,9 +153,14 @@ def target_rows(doc: dict[str, Any]) -> list[Row]:
             # What any entry point pays before our code, measured in the same minutes: context for the ms.
             floor_case = next((v for k, v in info["cases"].items() if k.startswith("floor")), None)
             floor = f"; the floor, asyncio + pydantic, {_fmt(floor_case['median_ms'])} ms" if floor_case else ""
+            # The layer venv is what a function built by `make build` loads; the dev venv (every dev
+            # tool installed, pydantic's plugin search on) is shown for context, not held to the target.
+            lambda_like = venv == "layer venv"
             rows.append(Row(f"Lambda cold start (import + init), slowest entry point: {worst_case.split(':')[0]} "
-                            f"({venv}), median", worst["median_ms"], None, " ms", "≤ 200 ms", None,
-                            worst["median_ms"] <= 200, note=f"(≤ 200 ms: {', '.join(met) or 'none'}{floor})"))
+                            f"({venv}), median", worst["median_ms"], None, " ms", "≤ 200 ms" if lambda_like else "—",
+                            None, worst["median_ms"] <= 200 if lambda_like else None,
+                            note=f"(≤ 200 ms: {', '.join(met) or 'none'}{floor}"
+                                 + ("" if lambda_like else "; context: not what a built function loads") + ")"))
     # AWS fan-out
     spread = _res(doc, "fanout", "spread")
     if spread:
