@@ -7,7 +7,10 @@ One client process (run where the suite's placement puts clients) opens N raw We
   (each has sent its join and read the answer: ours the group's sync, the bare server an echo), over N;
 * **slowest subscriber after one update**: time from sending the trigger to the last of the N frames;
 * **frames/s**: ``updates`` updates in a row, N x updates frames over the time from the trigger to the
-  last frame.
+  last frame, with the server's CPU per frame over the same burst and the client's own CPU share of
+  it (near 1: this reader, not the server, set the pace);
+* ``burst_marks``: each burst's start on CLOCK_MONOTONIC, to line bursts up with a server-side
+  profile (``perf record -k mono``, ``gc.callbacks``).
 
 ``--kind ours``: the subscribers join ``petCreation``/<group> and ``POST /fanout`` (the bench app's
 ``FanoutBurst`` step) sets the item ``updates`` times. ``--kind bare``: bench/bare_server.py, whose
@@ -167,8 +170,11 @@ async def measure(url: str, pid: int, kind: str, n: int, updates: int, rounds: i
     await asyncio.sleep(settle_s)
     after = rss_kib(pid)
 
+    marks: list[tuple[int, float]] = []  # (updates, CLOCK_MONOTONIC): to line bursts up with server-side traces
+
     async def burst(count: int, frame_bytes: int) -> tuple[float, float]:
         waiting = [s.expect(count) for s in subs]
+        marks.append((count, time.monotonic()))
         t0 = time.perf_counter()
         if kind == "ours":
             await post(host, port, "/fanout", {"group": group, "updates": count})
@@ -182,13 +188,15 @@ async def measure(url: str, pid: int, kind: str, n: int, updates: int, rounds: i
     await burst(1, frame_bytes)
     if kind == "ours":
         frame_bytes = subs[0].last_frame_size
-    slowest, rates, cpu_per_frame = [], [], []
+    slowest, rates, cpu_per_frame, client_busy = [], [], [], []
     for _ in range(rounds):
         slowest.append((await burst(1, frame_bytes))[0])
         await asyncio.sleep(0.2)
-        cpu0 = cpu_s(pid)
+        cpu0, mine0, wall0 = cpu_s(pid), time.process_time(), time.perf_counter()
         rates.append((await burst(updates, frame_bytes))[1])
         cpu_per_frame.append((cpu_s(pid) - cpu0) * 1e6 / (n * updates))
+        # The client's own CPU over the burst's wall time: near 1, the reader (not the server) set the pace.
+        client_busy.append((time.process_time() - mine0) / (time.perf_counter() - wall0))
         await asyncio.sleep(0.2)
     for s in subs:
         if s.transport is not None:
@@ -199,7 +207,8 @@ async def measure(url: str, pid: int, kind: str, n: int, updates: int, rounds: i
             "slowest_ms": [round(x, 2) for x in slowest], "slowest_ms_median": round(statistics.median(slowest), 2),
             "frames_per_s": [round(x) for x in rates], "frames_per_s_median": round(statistics.median(rates)),
             "server_cpu_us_per_frame": [round(x, 2) for x in cpu_per_frame],
-            "server_cpu_us_per_frame_median": round(statistics.median(cpu_per_frame), 2)}
+            "server_cpu_us_per_frame_median": round(statistics.median(cpu_per_frame), 2),
+            "client_cpu_share": [round(x, 2) for x in client_busy], "burst_marks": marks}
 
 
 def main() -> None:
