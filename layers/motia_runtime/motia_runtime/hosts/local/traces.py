@@ -106,13 +106,14 @@ def _event_value(value: Any) -> Any:
 _JSON_TYPES = frozenset({str, int, float, bool, type(None), dict, list})
 
 
-def _encode_small(event: dict[str, Any]) -> bytes | None:
+def _encode_small(event: dict[str, Any], detail: dict[str, Any]) -> bytes | None:
     """The event's JSON in one encoding when it is small (at most ``MAX_VALUE_CHARS``) and its
     values are JSON types at the top: then each value's own JSON is shorter still, so
-    ``_event_value`` would keep every one as it is and the encoding would be the same. None
+    ``_event_value`` would keep every one as it is and the encoding would be the same (it
+    changes only ``detail``'s values, so only theirs are looked at). None
     otherwise (the caller goes value by value). Saves ``_event_value``'s encoding of a
     ``set()``'s data and its loop over the details (bench/optimisations.md, S8)."""
-    for value in event.values():
+    for value in detail.values():
         if type(value) not in _JSON_TYPES:
             return None
     try:
@@ -302,7 +303,7 @@ class TraceRecorder(Observer):
             event = {"seq": seq, "time": now, "step": step, "span": span.id if span is not None else None,
                      "kind": kind}
             event.update(detail)
-            data = _encode_small(event)
+            data = _encode_small(event, detail)
             if data is None:
                 for key, value in detail.items():  # names and ids (short strings) without a call each (S5)
                     event[key] = value if type(value) is str and len(value) <= _SHORT else _event_value(value)
