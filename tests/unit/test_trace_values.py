@@ -36,3 +36,29 @@ def test_a_large_dict_is_still_a_preview() -> None:
     value = {f"k{i}": "x" * 300 for i in range(40)}
     out = jsonable(value)
     assert set(out) == {"__truncated__", "preview"}
+
+
+DETAILS: list[dict[str, Any]] = [
+    {"op": "set", "stream": "items", "groupId": "g1", "id": "a", "data": {"n": 1, "label": "progress"}},
+    {"op": "set", "stream": "items", "groupId": "g1", "id": "a", "data": {"big": "x" * 5000}},  # a preview
+    {"op": "set", "stream": "items", "groupId": "g1", "id": "a", "data": {"k": "y" * 3000}, "ttl": 1.5},
+    {"op": "update", "ops": [{"type": "set", "path": "n", "value": 10**16}], "note": "z" * 400},
+    {"op": "send", "event": {"type": "t", "data": [1, 2.5, None, True]}, "when": b"raw bytes"},
+]
+
+
+@pytest.mark.parametrize("detail", DETAILS)
+def test_an_operation_event_is_what_value_by_value_recording_gives(detail: dict[str, Any]) -> None:
+    """``operation`` encodes a small event at once (_encode_small); the event kept must be the one
+    the value-by-value path (``_event_value`` on each detail) would have kept."""
+    import json
+
+    from motia_runtime.hosts.local.traces import _SHORT, TraceRecorder, _event_value
+
+    recorder = TraceRecorder()
+    recorder.step_started("T", "S", {"type": "api"})
+    recorder.operation("T", "S", "stream", detail)
+    (event,) = [e for e in recorder.trace("T")["events"] if e["kind"] == "stream"]
+    expected = {key: value if type(value) is str and len(value) <= _SHORT else _event_value(value)
+                for key, value in detail.items()}
+    assert {k: event[k] for k in detail} == json.loads(pydantic_core.to_json(expected, fallback=repr))

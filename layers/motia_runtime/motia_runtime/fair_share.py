@@ -26,13 +26,19 @@ def _turned() -> None:
     _since = None
 
 
-async def share_loop() -> None:
+def due() -> bool:
+    """Whether the caller should yield one turn of the loop now (``share_loop``'s test, for a hot
+    path that awaits only when it must: a coroutine per write costs more than the test)."""
     global _since
     now = time.perf_counter()
     loop = asyncio.get_running_loop()
     if _since is None or _since[0] is not loop:
         _since = (loop, now)
         loop.call_soon(_turned)  # runs at the loop's next turn, whoever yields first
-        return
-    if now - _since[1] >= BUDGET_S:
+        return False
+    return now - _since[1] >= BUDGET_S
+
+
+async def share_loop() -> None:
+    if due():
         await asyncio.sleep(0)  # one turn: other tasks and I/O run, _turned clears the mark

@@ -7,6 +7,7 @@ anything is written, and oversized items fail at the call instead of being dropp
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Awaitable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -89,6 +90,7 @@ class Stream:
         self.store = store
         # Set when a step's trigger watches this stream and writes queue triggers here (local host).
         self.triggers = triggers if triggers is not None and triggers.router.active else None
+        self._item_what = f"stream {self.name!r} item"  # named in a validation error; built once
 
     def _watched(self, group_id: str, id: str | None, op: str) -> TriggerPublisher | None:
         """The publisher, when a trigger watches this item; checks the loop limit first."""
@@ -115,7 +117,7 @@ class Stream:
         if type(data) is dict or isinstance(data, Mapping):  # a dict skips the ABC's slower check
             if "id" in data or "_createdAt" in data or "__motia" in data:
                 data = {k: v for k, v in data.items() if k not in _MANAGED_KEYS}
-        value = self.config.schema_.validate(data, what=f"stream {self.name!r} item")
+        value = self.config.schema_.validate(data, what=self._item_what)
         if not isinstance(value, dict):
             raise StreamError(f"stream {self.name!r}: items must be objects, the schema gave {type(value).__name__}")
         # NaN, lone surrogates...: stored, they would fail every later read and sync (jsonsafe).
@@ -150,8 +152,9 @@ class Stream:
         group_id, id = self._key(group_id, id)
         expires_at = None if ttl is None else now_ms() + int(_check_ttl(ttl) * 1000)
         value, raw = self._validated(data, group_id, id)
-        await fair_share.share_loop()  # a loop of writes lets other tasks run (fair_share.py)
-        triggers = self._watched(group_id, id, "set")
+        if fair_share.due():  # a loop of writes lets other tasks run (fair_share.py)
+            await asyncio.sleep(0)
+        triggers = None if self.triggers is None else self._watched(group_id, id, "set")
         if triggers is None:
             change = await (self.store.set_json(self.name, group_id, id, value, raw) if expires_at is None
                             else self.store.set_expiring(self.name, group_id, id, value, expires_at))

@@ -82,6 +82,9 @@ class SQLiteStreamStore(StreamStore):
         # (stream, group, id) -> (created_at, version) as this store last wrote them. Only a hint:
         # _REPLACE_KNOWN checks both against the row, so a stale entry costs one statement.
         self._known: dict[tuple[str, str, str], tuple[int, int]] = {}
+        # The known item's UPDATE through one cursor kept for it: Connection.execute makes a
+        # cursor per call (sqlite3's statement cache already keeps the statement prepared).
+        self._replace = db.conn.cursor().execute
 
     async def get(self, stream: str, group_id: str, id: str) -> dict[str, Any] | None:
         row = self.db.conn.execute(
@@ -104,7 +107,7 @@ class SQLiteStreamStore(StreamStore):
         text = (pydantic_core.to_json(data) if encoded is None else encoded).decode()
         key = (stream, group_id, id)
         known = self._known.get(key) if expires_at is None else None
-        if known is not None and self.db.conn.execute(
+        if known is not None and self._replace(
                 _REPLACE_KNOWN, (text, ts, stream, group_id, id, known[0], known[1], ts)).rowcount == 1:
             created_at, version = known[0], known[1] + 1
             self._known[key] = (created_at, version)

@@ -27,6 +27,7 @@ feed) are called after the lock is released, with small JSON-ready frames.
 
 from __future__ import annotations
 
+import builtins
 import json
 import threading
 import time
@@ -102,6 +103,26 @@ def _event_value(value: Any) -> Any:
     return value if size <= MAX_VALUE_CHARS else jsonable(value)
 
 
+_JSON_TYPES = frozenset({str, int, float, bool, type(None), dict, list})
+
+
+def _encode_small(event: dict[str, Any], detail: dict[str, Any]) -> bytes | None:
+    """The event's JSON in one encoding when it is small (at most ``MAX_VALUE_CHARS``) and its
+    values are JSON types at the top: then each value's own JSON is shorter still, so
+    ``_event_value`` would keep every one as it is and the encoding would be the same (it
+    changes only ``detail``'s values, so only theirs are looked at). None
+    otherwise (the caller goes value by value). Saves ``_event_value``'s encoding of a
+    ``set()``'s data and its loop over the details (bench/optimisations.md, S8)."""
+    for value in detail.values():
+        if type(value) not in _JSON_TYPES:
+            return None
+    try:
+        data = pydantic_core.to_json(event, fallback=repr)
+    except Exception:  # what _event_value makes of it, then
+        return None
+    return data if len(data) <= MAX_VALUE_CHARS else None
+
+
 def describe_error(error: BaseException) -> dict[str, Any]:
     out: dict[str, Any] = {"type": type(error).__name__, "message": str(error),
                            "stack": "".join(traceback.format_exception(error)).rstrip()}
@@ -152,15 +173,20 @@ class Trace:
 
     def add_event(self, event: dict[str, Any]) -> int:
         """Keep ``event``; returns how many bytes the trace grew by (less when an old one went)."""
-        data = pydantic_core.to_json(event, fallback=repr)
+        return self.add_encoded(pydantic_core.to_json(event, fallback=repr), event["kind"], event["time"])
+
+    def add_encoded(self, data: builtins.bytes, kind: str, time: int) -> int:
+        """``add_event`` of an event already encoded as ``data``."""
         grew = len(data)
-        if len(self.events) >= self.max_events:
-            grew -= len(self.events.popleft())
+        events = self.events
+        if len(events) >= self.max_events:
+            grew -= len(events.popleft())
             self.dropped += 1
-        self.events.append(data)
+        events.append(data)
         self.bytes += grew
-        self.counts[event["kind"]] = self.counts.get(event["kind"], 0) + 1
-        self.updated = event["time"]
+        counts = self.counts
+        counts[kind] = counts.get(kind, 0) + 1
+        self.updated = time
         return grew
 
     def span_of(self, step: str) -> Span | None:
@@ -272,11 +298,19 @@ class TraceRecorder(Observer):
                 for name in self._subscribers(str(detail.get("topic"))):
                     trace.pending[name] = trace.pending.get(name, 0) + 1
             span = trace.span_of(step)
-            event = {"seq": self._next_seq(), "time": now_ms(), "step": step, "span": span.id if span else None,
+            self._seq = seq = self._seq + 1  # _next_seq inline: a call less per operation (S8)
+            now = int(time.time() * 1000)
+            event = {"seq": seq, "time": now, "step": step, "span": span.id if span is not None else None,
                      "kind": kind}
-            for key, value in detail.items():  # names and ids (short strings) without a call each (S5)
-                event[key] = value if type(value) is str and len(value) <= _SHORT else _event_value(value)
-            self._grew(trace.add_event(event))
+            event.update(detail)
+            data = _encode_small(event, detail)
+            if data is None:
+                for key, value in detail.items():  # names and ids (short strings) without a call each (S5)
+                    event[key] = value if type(value) is str and len(value) <= _SHORT else _event_value(value)
+                data = pydantic_core.to_json(event, fallback=repr)
+            self._bytes += trace.add_encoded(data, kind, now)
+            if self._bytes > self._max_bytes:
+                self._grew(0)
             if self.watching():
                 frames.append({"type": "trace", "data": trace.summary()})
         if kind == "state" and detail.get("op") in ("set", "delete", "clear") and "error" not in detail:
