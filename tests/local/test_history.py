@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from motia_runtime.limits import Limits
 from tests.local.conftest import APP
 from tests.support.dev_server import DevServer
 from tests.support.inprocess import InProcessServer
@@ -124,3 +125,19 @@ def test_a_ttl_that_is_not_a_positive_number_is_refused_at_the_call(server: InPr
         assert response.status_code == 400, (bad, response.text)
         assert response.json()["errors"][0]["field"] == "ttl"
     assert _items(server, group, "a", {"op": "get"}).json()["item"] is None  # nothing was written
+
+
+async def test_two_hosts_in_one_process_keep_their_own_replay_window(
+        server: InProcessServer, tmp_path_factory: Any) -> None:
+    # MOTIA_STREAM_REPLAY_S is the host's (limits.py), not the process environment's: beside the
+    # default host (300 s), one built with replay off answers the same rejoin with a resync.
+    off = InProcessServer(APP, tmp_path_factory.mktemp("replay-off"), limits=Limits(stream_replay_s=0)).start()
+    try:
+        for host, expected in ((server, ["tick", "sync"]), (off, ["resync", "sync"])):
+            group = f"g-{uuid.uuid4().hex[:8]}"
+            since = (await _join(host, group))[-1]["timestamp"]
+            sent = _items(host, group, "a", {"op": "send", "event": {"type": "tick", "data": {"n": 1}}})
+            assert sent.status_code == 202
+            assert [_kind(f) for f in await _join(host, group, since=since)] == expected
+    finally:
+        off.stop()

@@ -19,6 +19,7 @@ import pytest
 import uvicorn
 import websockets
 
+from motia_runtime import log as motia_log
 from motia_runtime.hosts.local.app import LocalHost
 from motia_runtime.hosts.local.frames import FrameWriterProtocol
 from motia_runtime.hosts.local.hub import Connection
@@ -107,6 +108,10 @@ async def test_subscribers_that_keep_up_hold_no_outbox_and_no_task_but_their_rea
 
         tasks_now, conns = served.call(look)
         assert len(conns) == N
+        # The joins' own debug lines are kept in the Workbench's log ring only when LOG_LEVEL lets
+        # debug through (log.py, StepLogger.chatter): else ~0.3 KB of every idle subscriber.
+        joined = [e for e in served.call(served.host.traces.logs) if e.get("msg") == "joined"]
+        assert len(joined) == (N if motia_log.debug_enabled() else 0)
         # The sync and the change reached each client, written directly: no queue, no pump left.
         assert all(outbox is None and pump is None and delivered == 2 for outbox, pump, delivered in conns), conns
         # Per connection: uvicorn's task running the app, which also reads (before: a reader, a

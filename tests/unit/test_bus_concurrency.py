@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from motia_runtime.errors import ConfigError
-from motia_runtime.hosts.local import bus_guard
 from motia_runtime.hosts.local.bus_guard import GUARANTEED, LoadGuard
+from motia_runtime.limits import Limits
 from motia_runtime.ports.events import Event
 
 from . import test_triggers
@@ -60,14 +60,13 @@ async def test_the_step_concurrency_caps_it(project: Any) -> None:
     assert most_at_once() == 7
 
 
-async def test_the_default_comes_from_the_environment(project: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MOTIA_BUS_CONCURRENCY", "25")
-    async with App(project({"slow": SLOW.format(extra="")})) as app:
+async def test_the_default_comes_from_the_hosts_limits(project: Any) -> None:
+    limits = Limits.from_env({"MOTIA_BUS_CONCURRENCY": "25"})  # as motia dev reads it, once
+    async with App(project({"slow": SLOW.format(extra="")}), limits) as app:
         await run(app, 60)
     assert most_at_once() == 25
-    monkeypatch.setenv("MOTIA_BUS_CONCURRENCY", "lots")
     with pytest.raises(ConfigError, match="MOTIA_BUS_CONCURRENCY"):
-        bus_guard.default_concurrency()
+        Limits.from_env({"MOTIA_BUS_CONCURRENCY": "lots"})
 
 
 async def test_over_the_memory_limit_only_the_guaranteed_few_run(project: Any) -> None:
@@ -98,14 +97,16 @@ async def test_a_lagging_loop_holds_claims_back_until_it_recovers(project: Any) 
     assert most_at_once() == 50
 
 
-def test_the_guard_limits_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MOTIA_BUS_MAX_LOOP_LAG_MS", "30")
-    monkeypatch.setenv("MOTIA_BUS_MAX_RSS_MB", "512")
-    guard = LoadGuard()
+def test_the_guard_limits_come_from_the_hosts_limits(tmp_path: Path) -> None:
+    from motia_runtime.adapters.memory.queue import MemoryQueueStore
+    from motia_runtime.hosts.local.bus import LocalEventBus
+
+    limits = Limits.from_env({"MOTIA_BUS_MAX_LOOP_LAG_MS": "30", "MOTIA_BUS_MAX_RSS_MB": "512"})
+    guard = LocalEventBus(MemoryQueueStore(), limits).guard
     assert guard.max_lag_s == 0.03 and guard.max_rss == 512_000_000
-    monkeypatch.setenv("MOTIA_BUS_MAX_RSS_MB", "0")
-    with pytest.raises(ConfigError, match="MOTIA_BUS_MAX_RSS_MB"):
-        LoadGuard()
+    assert LocalEventBus(MemoryQueueStore()).guard.max_rss == 2048 * 1_000_000  # the default
+    with pytest.raises(ConfigError, match=r"MOTIA_BUS_MAX_RSS_MB .*between 1 and 10000000 MB, not 0"):
+        Limits.from_env({"MOTIA_BUS_MAX_RSS_MB": "0"})
 
 
 def test_a_project_path_is_not_needed_for_the_guard(tmp_path: Path) -> None:

@@ -28,7 +28,11 @@ VARIABLES = {
     "MOTIA_WORKBENCH_LOGS_MB": "workbench_logs_mb", "MOTIA_WORKBENCH_OUTBOX_FRAMES": "workbench_outbox_frames",
     "MOTIA_PUSH_CONCURRENCY": "push_concurrency", "MOTIA_DELIVERY_ATTEMPTS": "delivery_attempts",
     "MOTIA_FANOUT_SHARDS": "fanout_shards", "MOTIA_FANOUT_BIG_ROOM": "fanout_big_room",
+    "MOTIA_STREAM_REPLAY_S": "stream_replay_s", "MOTIA_TRIGGER_MAX_DEPTH": "trigger_max_depth",
+    "MOTIA_BUS_CONCURRENCY": "bus_concurrency", "MOTIA_BUS_MAX_LOOP_LAG_MS": "bus_max_loop_lag_ms",
+    "MOTIA_BUS_MAX_RSS_MB": "bus_max_rss_mb",
 }
+ZERO_ALLOWED = {"MOTIA_STREAM_REPLAY_S"}  # 0: replay off (every rejoin with ``since`` gets a resync)
 
 
 def test_each_documented_variable_sets_its_limit_and_unset_keeps_the_default() -> None:
@@ -41,10 +45,17 @@ def test_each_documented_variable_sets_its_limit_and_unset_keeps_the_default() -
 @pytest.mark.parametrize("raw", ["lots", "1.5", "0", "-3"])
 def test_a_bad_value_is_a_config_error_naming_the_variable(raw: str) -> None:
     for variable in VARIABLES:
+        if raw == "0" and variable in ZERO_ALLOWED:
+            assert getattr(Limits.from_env({variable: raw}), VARIABLES[variable]) == 0
+            continue
         with pytest.raises(ConfigError, match=variable):
             Limits.from_env({variable: raw})
     with pytest.raises(ConfigError, match=r"MOTIA_FANOUT_SHARDS .*between 1 and 1000"):
         Limits.from_env({"MOTIA_FANOUT_SHARDS": "5000"})
+    with pytest.raises(ConfigError, match=r"MOTIA_STREAM_REPLAY_S \(\w+\) must be between 0 and 86400 seconds"):
+        Limits.from_env({"MOTIA_STREAM_REPLAY_S": "90000"})
+    with pytest.raises(ConfigError, match=r"MOTIA_BUS_CONCURRENCY \(\w+\) must be between 1 and 100000 handlers"):
+        Limits.from_env({"MOTIA_BUS_CONCURRENCY": "200000"})
 
 
 def test_limits_built_in_code_are_checked_too() -> None:
@@ -66,7 +77,12 @@ def test_the_settings_carry_the_limits_to_uvicorns_workers(monkeypatch: pytest.M
 
 def test_the_aws_functions_read_them_with_their_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MOTIA_FANOUT_BIG_ROOM", "40")
+    monkeypatch.setenv("MOTIA_TRIGGER_MAX_DEPTH", "3")
     assert Settings.from_env().limits.fanout_big_room == 40
+    assert Settings.from_env().limits.trigger_max_depth == 3
+    assert Settings.from_env().metrics_namespace == "Motia"
+    monkeypatch.setenv("MOTIA_METRICS_NAMESPACE", "Shop")
+    assert Settings.from_env().metrics_namespace == "Shop"
     monkeypatch.setenv("MOTIA_FANOUT_BIG_ROOM", "none")
     with pytest.raises(ConfigError, match="MOTIA_FANOUT_BIG_ROOM"):
         Settings.from_env()

@@ -15,6 +15,7 @@ from motia_runtime.adapters.memory.queue import MemoryQueueStore
 from motia_runtime.dispatch import ApiRequest, run_api, run_cron
 from motia_runtime.errors import ConfigError, StateError
 from motia_runtime.hosts.local.bus import LocalEventBus
+from motia_runtime.limits import DEFAULTS, Limits
 from motia_runtime.project import load_project
 from motia_runtime.runtime import Runtime
 
@@ -40,10 +41,11 @@ def write_project(root: Path, steps: dict[str, str], stream: str = STREAM) -> Pa
 
 
 class App:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, limits: Limits = DEFAULTS) -> None:
         self.queue = MemoryQueueStore()
-        self.bus = LocalEventBus(self.queue)
-        self.runtime = Runtime(load_project(root), state=MemoryStateStore(), streams=MemoryStreamStore(), bus=self.bus)
+        self.bus = LocalEventBus(self.queue, limits)
+        self.runtime = Runtime(load_project(root), state=MemoryStateStore(), streams=MemoryStreamStore(), bus=self.bus,
+                               limits=limits)
 
     async def __aenter__(self) -> App:
         self.bus.start(self.runtime)
@@ -229,8 +231,7 @@ async def test_failing_trigger_is_retried_then_dead_lettered(project) -> None:
     assert len(dead) == 1 and dead[0].step == "Boom" and "no luck" in (dead[0].last_error or "")
 
 
-async def test_a_trigger_loop_is_stopped_with_a_clear_error(project, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MOTIA_TRIGGER_MAX_DEPTH", "5")
+async def test_a_trigger_loop_is_stopped_with_a_clear_error(project) -> None:
     root = project({
         "writer": """
             config = {"type": "api", "name": "Writer", "path": "/w", "method": "POST"}
@@ -245,7 +246,7 @@ async def test_a_trigger_loop_is_stopped_with_a_clear_error(project, monkeypatch
                 await ctx.streams.items.update("g", "a", [{"type": "increment", "path": "n"}])
         """,
     })
-    async with App(root) as app:
+    async with App(root, Limits(trigger_max_depth=5)) as app:  # MOTIA_TRIGGER_MAX_DEPTH=5
         await app.call("Writer")
         await app.settle()
         item = await app.runtime.streams["items"].get("g", "a")

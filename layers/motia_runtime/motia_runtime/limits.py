@@ -1,4 +1,5 @@
-"""The server's limits on connections, streams, request bodies and Workbench memory, as one value.
+"""The server's limits on connections, streams, triggers, the local bus, request bodies and Workbench
+memory, as one value.
 
 A host is built from a :class:`Limits` and hands each part the figure it uses (the local host:
 ``DevSettings.limits``; a Lambda function: ``bootstrap.Settings.limits``), so a test can build a
@@ -36,6 +37,11 @@ _BOUNDS: dict[str, tuple[str, str, int, int | None]] = {
     "delivery_attempts": ("MOTIA_DELIVERY_ATTEMPTS", "attempts", 1, None),
     "fanout_shards": ("MOTIA_FANOUT_SHARDS", "shards", 1, 1000),
     "fanout_big_room": ("MOTIA_FANOUT_BIG_ROOM", "joins", 1, None),
+    "stream_replay_s": ("MOTIA_STREAM_REPLAY_S", "seconds", 0, 24 * 3600),
+    "trigger_max_depth": ("MOTIA_TRIGGER_MAX_DEPTH", "trigger hops", 1, None),
+    "bus_concurrency": ("MOTIA_BUS_CONCURRENCY", "handlers", 1, 100_000),
+    "bus_max_loop_lag_ms": ("MOTIA_BUS_MAX_LOOP_LAG_MS", "ms", 1, 60_000),
+    "bus_max_rss_mb": ("MOTIA_BUS_MAX_RSS_MB", "MB", 1, 10_000_000),
 }
 
 
@@ -59,6 +65,13 @@ class _Fields(NamedTuple):
     delivery_attempts: int = 3  # a slow connection's attempts before it is disconnected
     fanout_shards: int = 1  # shards of a big room; 1: no room is sharded (the template sets it)
     fanout_big_room: int = 250  # joins after which a room is sharded
+    # Both hosts: streams and triggers.
+    stream_replay_s: int = 300  # how long sent events can be replayed (a stream's history default); 0: never
+    trigger_max_depth: int = 8  # trigger hops one chain may take (trigger_routing.py)
+    # The local event bus (hosts/local/bus_guard.py): handlers at once per step, and the guard.
+    bus_concurrency: int = 1000  # Lambda's default account concurrency
+    bus_max_loop_lag_ms: int = 100
+    bus_max_rss_mb: int = 2048
 
 
 class Limits(_Fields):

@@ -44,6 +44,11 @@ def _printed(level: str) -> bool:
             or "AWS_LAMBDA_LOG_LEVEL" in os.environ)
 
 
+def debug_enabled() -> bool:
+    """Whether LOG_LEVEL (or, on Lambda, its log level controls) lets debug lines through."""
+    return logging.DEBUG >= _configured_level() or "AWS_LAMBDA_LOG_LEVEL" in os.environ
+
+
 def _powertools_logger() -> Any:
     global _base
     if _base is None:
@@ -84,6 +89,15 @@ class StepLogger:
 
     def debug(self, msg: str, meta: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         self._log("debug", msg, meta, kwargs)
+
+    def chatter(self, msg: str, **kwargs: Any) -> None:
+        """A debug line of the server's own, one per connection event (a join, a leave): written
+        and handed to the host's sink only when LOG_LEVEL lets debug through. Below it, nothing is
+        built or kept: the Workbench's log ring (5,000 entries) would otherwise keep one per join,
+        ~0.3 KB of every idle subscriber, and a reconnect storm would push every step's own entries
+        out of it. A step's ``debug`` is unchanged (always in the Workbench, which filters by level)."""
+        if debug_enabled():
+            self._log("debug", msg, None, kwargs)
 
     def info(self, msg: str, meta: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         self._log("info", msg, meta, kwargs)

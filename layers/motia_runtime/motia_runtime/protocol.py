@@ -26,7 +26,6 @@ import pydantic_core
 from . import jsonsafe
 from .errors import MotiaError
 from .ports.streams import StreamChange
-from .replay_window import DEFAULT_REPLAY_S, ENV_REPLAY_S, replay_window_s  # noqa: F401 - re-exported
 
 # Error codes carried in error frames.
 INVALID_MESSAGE = "INVALID_MESSAGE"

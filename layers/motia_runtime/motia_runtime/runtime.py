@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 from .config import StreamConfig
 from .context import Emitter, FlowContext, TracedState
 from .errors import ConfigError
+from .limits import DEFAULTS, Limits
 from .log import LogSink, StepLogger
 from .observe import Observer
 from .ports.events import EventBus
 from .ports.state import StateStore
 from .ports.streams import HistoryPolicy, StreamStore
 from .project import Project, Step
-from .replay_window import replay_window_s
 from .state import State
 from .streams import Stream, Streams, TracedStreams
 
@@ -46,19 +46,23 @@ class Runtime:
         observer: Observer | None = None,
         log_sink: LogSink | None = None,
         triggers_from_writes: bool = True,
+        limits: Limits = DEFAULTS,
     ) -> None:
         """``triggers_from_writes``: queue stream and state triggers as steps write (the local
-        host); False where the stores' change streams feed them instead (AWS)."""
+        host); False where the stores' change streams feed them instead (AWS). ``limits``: the
+        host's (the replay window a stream without its own keeps, the trigger depth)."""
         self.project = project
+        self.limits = limits
         self._triggers: TriggerRouter | None = None
         publisher = None
         if triggers_from_writes:
             from .trigger_routing import TriggerPublisher
 
-            publisher = TriggerPublisher(self.triggers, bus)
+            publisher = TriggerPublisher(self.triggers, bus, limits.trigger_max_depth)
         self.state_store = state
         self.state = State(state, publisher)
         self.stream_store = streams
+        streams.set_default_history_policy(HistoryPolicy(limits.stream_replay_s))
         self.bus = bus
         self.observer = observer or Observer()
         self.log_sink = log_sink
@@ -73,7 +77,7 @@ class Runtime:
         stream = self.streams[config.name] = Stream(config, _store_for(config, self.stream_store, file),
                                                     self._publisher)
         history = config.history
-        window_s = replay_window_s() if history.window_s is None else history.window_s
+        window_s = self.limits.stream_replay_s if history.window_s is None else history.window_s
         stream.store.set_history_policy(stream.name, HistoryPolicy(window_s, history.max_events))
         return stream
 

@@ -177,7 +177,7 @@ class StreamSession:
 
     async def _leave(self, sub: Subscription) -> None:
         removed = await self.port.unsubscribe(sub.subscription_id)
-        self.log.debug("left", subscriptionId=sub.subscription_id, found=removed is not None)
+        self.log.chatter("left", subscriptionId=sub.subscription_id, found=removed is not None)
         if removed is not None:
             await self._left([removed])
 
@@ -252,7 +252,7 @@ class StreamSession:
             self._send(event_frame(sub.stream_name, sub.group_id, None, presence.SYNC, members,
                                    stream.store.clock.tick()))
             await presence.joined(self.runtime, stream.config, sub, auth, state)
-        self.log.debug("joined", stream=sub.stream_name, groupId=sub.group_id, id=sub.id,
+        self.log.chatter("joined", stream=sub.stream_name, groupId=sub.group_id, id=sub.id,
                        subscriptionId=sub.subscription_id)
 
     async def _client_event(self, message: ClientMessage) -> None:

@@ -25,7 +25,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .config import trigger_topic
-from .env import env_int
 from .errors import MotiaError
 from .ports.events import Event, EventBus
 from .ports.streams import StreamChange
@@ -36,18 +35,13 @@ if TYPE_CHECKING:
     from .project import Project, Step
     from .trigger_config import StreamTriggerConfig
 
-ENV_MAX_DEPTH = "MOTIA_TRIGGER_MAX_DEPTH"
-DEFAULT_MAX_DEPTH = 8
+ENV_MAX_DEPTH = "MOTIA_TRIGGER_MAX_DEPTH"  # read into the host's limits (limits.py)
 
 STATE_EVENT_TYPES = {"create": "state:created", "update": "state:updated", "delete": "state:deleted"}
 
 
 class TriggerLoopError(MotiaError):
     """A write would start trigger number ``MOTIA_TRIGGER_MAX_DEPTH + 1`` of one chain."""
-
-
-def max_depth() -> int:
-    return env_int(ENV_MAX_DEPTH, DEFAULT_MAX_DEPTH, "trigger hops")
 
 
 def stream_payload(change: StreamChange, old: Any, depth: int) -> dict[str, Any]:
@@ -122,9 +116,10 @@ class TriggerRouter:
 class TriggerPublisher:
     """Queues the triggers of writes made through ``ctx.streams`` and ``ctx.state`` (local host)."""
 
-    def __init__(self, router: TriggerRouter, bus: EventBus) -> None:
+    def __init__(self, router: TriggerRouter, bus: EventBus, max_depth: int) -> None:
         self.router = router
         self.bus = bus
+        self.max_depth = max_depth  # the host's limits.trigger_max_depth
 
     @staticmethod
     def _next_hop() -> tuple[str, int]:
@@ -135,7 +130,7 @@ class TriggerPublisher:
     def check(self, what: str) -> None:
         """Raise before a write whose triggers would go past the depth limit."""
         _, depth = self._next_hop()
-        limit = max_depth()
+        limit = self.max_depth
         if depth > limit:
             raise TriggerLoopError(
                 f"{what}: this write would start trigger hop {depth} of one chain, over the limit of {limit} "

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..clock import MonotonicClock
 from ..errors import StreamError
-from ..replay_window import replay_window_s
+from ..limits import DEFAULTS
 
 ChangeType = Literal["create", "update", "delete", "event"]
 
@@ -112,21 +112,21 @@ class StreamStore(ABC):
         self._listeners: list[ChangeListener] = []
         self._resync_listeners: list[Callable[[], None]] = []
         self._history_policies: dict[str, HistoryPolicy] = {}
-        self._default_policy: HistoryPolicy | None = None
+        self._default_policy = HistoryPolicy(DEFAULTS.stream_replay_s)
 
     # -- history policy ---------------------------------------------------------------------
     def set_history_policy(self, stream: str, policy: HistoryPolicy) -> None:
         """Keep ``stream``'s sent events as ``policy`` says (the runtime sets each stream's)."""
         self._history_policies[stream] = policy
 
+    def set_default_history_policy(self, policy: HistoryPolicy) -> None:
+        """The policy of a stream nobody set one for (the runtime sets its limits' replay window)."""
+        self._default_policy = policy
+
     def history_policy(self, stream: str) -> HistoryPolicy:
-        """The stream's policy; a stream nobody set one for keeps ``MOTIA_STREAM_REPLAY_S`` seconds."""
-        policy = self._history_policies.get(stream)
-        if policy is None:
-            if self._default_policy is None:
-                self._default_policy = HistoryPolicy(replay_window_s())
-            policy = self._default_policy
-        return policy
+        """The stream's policy; a stream nobody set one for keeps the default (``MOTIA_STREAM_REPLAY_S``
+        seconds, as the host's limits say)."""
+        return self._history_policies.get(stream) or self._default_policy
 
     # -- change notifications -------------------------------------------------------------
     def add_listener(self, listener: ChangeListener) -> None:

@@ -82,6 +82,7 @@ ENV_BIG_ROOM = "MOTIA_FANOUT_BIG_ROOM"
 ENV_DELIVERY_QUEUE = "MOTIA_DELIVERY_QUEUE"
 ENV_QUEUE_URL = "MOTIA_QUEUE_URL"
 ENV_DEAD_LETTER_URL = "MOTIA_DEAD_LETTER_QUEUE_URL"
+ENV_METRICS_NAMESPACE = "MOTIA_METRICS_NAMESPACE"  # the CloudWatch namespace of the EMF lines (metrics.py)
 
 
 # eq=False: never compared, and each method a dataclass generates is compiled at import (Python
@@ -108,6 +109,7 @@ class Settings:
     step_files: tuple[str, ...] = ()
     stream_files: str | None = None  # MOTIA_STREAM_FILES, parsed where it is used (_stream_files)
     delivery_queue_url: str | None = None
+    metrics_namespace: str = "Motia"  # MOTIA_METRICS_NAMESPACE
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -124,6 +126,7 @@ class Settings:
             step_files=tuple(f for f in env.get(ENV_STEP_FILES, "").split(",") if f),
             stream_files=env.get(ENV_STREAM_FILES),
             delivery_queue_url=env.get(ENV_DELIVERY_QUEUE) or None,
+            metrics_namespace=(env.get(ENV_METRICS_NAMESPACE) or "").strip() or "Motia",
         )
 
 
@@ -328,17 +331,15 @@ def _build_runtime(s: Settings, steps: bool) -> Runtime:
     streams: StreamStore = _NoStreams()
     if s.streams_table:
         from ...adapters.aws.streams import DynamoDBStreamStore
-        from ...replay_window import replay_window_s
-
         # Event records outlive the replay window by a minute, so a replay finds them all.
-        streams = DynamoDBStreamStore(s.streams_table, event_ttl_s=replay_window_s() + 60)
+        streams = DynamoDBStreamStore(s.streams_table, event_ttl_s=s.limits.stream_replay_s + 60)
     bus: EventBus = _NoBus()
     if s.event_bus:
         from ...adapters.aws.bus import EventBridgeBus
 
         bus = EventBridgeBus(s.event_bus, fifo_queues=s.fifo_queues)
     # Stream and state triggers come from the tables' change streams (hosts/aws/triggers.py).
-    return Runtime(project, state=state, streams=streams, bus=bus, triggers_from_writes=False)
+    return Runtime(project, state=state, streams=streams, bus=bus, triggers_from_writes=False, limits=s.limits)
 
 
 def _load_project(s: Settings, steps: bool) -> Project:

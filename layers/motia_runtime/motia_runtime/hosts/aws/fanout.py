@@ -347,7 +347,8 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
         log.exception(f"the fan-out function is not configured; failing the batch: {exc}")
         return {"batchItemFailures": [{"itemIdentifier": p.sequence_number} for p in pending]}
     result = fanout.deliver(pending)
-    publish_fanout(result, pending)  # EMF: frames pushed, gone connections, latency (metrics.py)
+    # EMF: frames pushed, gone connections, latency (metrics.py)
+    publish_fanout(result, pending, bootstrap.settings().metrics_namespace)
     log.info("batch pushed", records=len(records), changes=len(pending), frames=result.frames, queued=result.queued,
              connections=result.connections, gone=len(result.gone), failed=len(result.failed),
              traceIds=sorted({p.trace_id for p in pending if p.trace_id}))

@@ -1,7 +1,8 @@
 """CloudWatch metrics of the push path, as Embedded Metric Format lines (Powertools Metrics).
 
 Each fan-out invocation writes one EMF line to its log: CloudWatch turns it into the metrics
-below, under the namespace ``MOTIA_METRICS_NAMESPACE`` (default ``Motia``) with the stack's
+below, under the namespace ``MOTIA_METRICS_NAMESPACE`` (default ``Motia``; read with the function's
+settings, ``bootstrap.Settings.metrics_namespace``, and handed to each call here) with the stack's
 ``service`` dimension (``POWERTOOLS_SERVICE_NAME``), with no API call and no added latency:
 
 - ``FramesPushed`` (Count): frames posted to connections;
@@ -27,7 +28,6 @@ docs/deploying.md's operations section names the alarms built on them.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -35,14 +35,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .fanout import FanoutResult, PendingChange
 
-ENV_NAMESPACE = "MOTIA_METRICS_NAMESPACE"
 
-
-def publish_fanout(result: FanoutResult, pending: Sequence[PendingChange]) -> None:
+def publish_fanout(result: FanoutResult, pending: Sequence[PendingChange], namespace: str) -> None:
     # Imported here: the package is already loaded for the logger, the metrics module is small.
     from aws_lambda_powertools.metrics import Metrics, MetricUnit
 
-    metrics = Metrics(namespace=os.environ.get(ENV_NAMESPACE) or "Motia")
+    metrics = Metrics(namespace=namespace)
     metrics.add_metric(name="FramesPushed", unit=MetricUnit.Count, value=result.frames)
     metrics.add_metric(name="GoneConnections", unit=MetricUnit.Count, value=len(result.gone))
     metrics.add_metric(name="FanoutFailedRecords", unit=MetricUnit.Count, value=len(result.failed))
@@ -57,18 +55,18 @@ def publish_fanout(result: FanoutResult, pending: Sequence[PendingChange]) -> No
                                               p.change.timestamp)
     now = int(time.time() * 1000)
     for stream, oldest_stamp in sorted(by_stream.items()):
-        per_stream = Metrics(namespace=os.environ.get(ENV_NAMESPACE) or "Motia")
+        per_stream = Metrics(namespace=namespace)
         per_stream.add_dimension(name="Stream", value=stream)
         per_stream.add_metric(name="FramesPushed", unit=MetricUnit.Count, value=result.frames_by_stream.get(stream, 0))
         per_stream.add_metric(name="FanoutLatency", unit=MetricUnit.Milliseconds, value=max(now - oldest_stamp, 0))
         per_stream.flush_metrics()
 
 
-def publish_refused(stream: str | None) -> None:
+def publish_refused(stream: str | None, namespace: str) -> None:
     """One refusal: ``RefusedJoins`` for ``stream``, or ``RefusedConnections`` (None: a handshake)."""
     from aws_lambda_powertools.metrics import Metrics, MetricUnit
 
-    metrics = Metrics(namespace=os.environ.get(ENV_NAMESPACE) or "Motia")
+    metrics = Metrics(namespace=namespace)
     if stream is None:
         metrics.add_metric(name="RefusedConnections", unit=MetricUnit.Count, value=1)
     else:

@@ -37,7 +37,7 @@ from ...adapters.aws.streams import change_from_record, depth_of, item_of, trace
 from ...jsonsafe import loads_stored
 from ...ports.events import Event
 from ...trace import new_trace_id
-from ...trigger_routing import ENV_MAX_DEPTH, TriggerRouter, max_depth
+from ...trigger_routing import ENV_MAX_DEPTH, TriggerRouter
 from . import bootstrap
 
 
@@ -101,7 +101,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = bootstrap.settings()
     streams_table = settings.streams_table
     records = event.get("Records") or []
-    limit = max_depth()
+    limit = settings.limits.trigger_max_depth
     for index, record in enumerate(records):
         source = str(record.get("eventSourceARN", ""))
         if settings.connections_table and f":table/{settings.connections_table}/" in source:

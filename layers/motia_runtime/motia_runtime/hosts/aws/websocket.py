@@ -156,7 +156,11 @@ class _Invocation:
         # whether a leave, $disconnect, a 410 in the fan-out or expiry removed it.
         return StreamSession(bootstrap.runtime(steps=False), self.port, self.log,
                              bootstrap.settings().limits.max_subscriptions, leave_hooks=False,
-                             on_refused=lambda stream, _group: publish_refused(stream))  # EMF RefusedJoins
+                             on_refused=self._refused)  # EMF RefusedJoins
+
+    @staticmethod
+    def _refused(stream: str, _group: str) -> None:
+        publish_refused(stream, bootstrap.settings().metrics_namespace)
 
     async def connect(self) -> dict[str, Any]:
         runtime = bootstrap.runtime(steps=False)
@@ -165,7 +169,7 @@ class _Invocation:
             auth_context = await admit(runtime.project.authenticate, request)
         except StreamAuthError as exc:  # a refusal: API Gateway answers the handshake with our status
             self.log.warning(f"connection refused: {exc}")
-            publish_refused(None)  # EMF RefusedConnections (metrics.py)
+            publish_refused(None, bootstrap.settings().metrics_namespace)  # EMF RefusedConnections (metrics.py)
             return {"statusCode": 401, "body": "Unauthorized"}
         bootstrap.subscriptions().add_connection(self.connection_id, auth_context)
         response: dict[str, Any] = {"statusCode": 200}

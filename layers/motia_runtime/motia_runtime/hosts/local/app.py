@@ -70,8 +70,9 @@ class LocalHost:
         limits = settings.limits  # each part gets its own figures (limits.py)
         self.db = db
         self.queue_store = SQLiteQueueStore(self.db)
-        self.bus = LocalEventBus(self.queue_store)
+        self.bus = LocalEventBus(self.queue_store, limits)
         self.hub = Hub(limits.ws_outbox_frames, EventLog(started_at=int(time.time() * 1000),
+                                                         window_s=limits.stream_replay_s,
                                                          max_events=limits.replay_events))
         # The Workbench's traces and logs: recorded in memory, pushed live to open pages.
         self.feed = WorkbenchFeed(limits.workbench_outbox_frames)
@@ -85,6 +86,7 @@ class LocalHost:
                           else (SQLiteStateStore(self.db), SQLiteStreamStore(self.db)))
         self.runtime = Runtime(
             project, state=state, streams=streams, bus=self.bus, observer=self.traces, log_sink=self.traces.log,
+            limits=limits,
         )
         self._closing: set[asyncio.Task[None]] = set()
         for store in self.runtime.stream_stores:

@@ -19,11 +19,12 @@ from collections.abc import Sequence
 from ...config import EventConfig
 from ...dispatch import InvalidInputError, run_event
 from ...errors import EmitError
+from ...limits import DEFAULTS, Limits
 from ...ports.events import Event, EventBus
 from ...ports.queue import NewMessage, QueuedMessage, QueueStore
 from ...project import Step
 from ...runtime import Runtime
-from .bus_guard import GUARANTEED, LoadGuard, default_concurrency
+from .bus_guard import GUARANTEED, LoadGuard
 
 # Messages claimed per turn of the event loop: a deep backlog starts in slices, so starting
 # handlers never holds the loop (and the requests and sockets it serves) for long.
@@ -120,12 +121,14 @@ class StepWorker:
 
 
 class LocalEventBus(EventBus):
-    def __init__(self, store: QueueStore) -> None:
+    def __init__(self, store: QueueStore, limits: Limits = DEFAULTS) -> None:
+        """``limits``: the host's (``bus_concurrency`` handlers per step at once unless the step
+        sets its own, and the guard's ``bus_max_loop_lag_ms`` and ``bus_max_rss_mb``)."""
         self.store = store
         self.runtime: Runtime | None = None  # set by start(); the runtime holds the bus too
         self.workers: dict[str, StepWorker] = {}
-        self.default_concurrency = default_concurrency()
-        self.guard = LoadGuard()
+        self.default_concurrency = limits.bus_concurrency
+        self.guard = LoadGuard(limits.bus_max_loop_lag_ms, limits.bus_max_rss_mb)
         self.guard.on_clear = self._wake_all
         self._acks: list[int] = []
 

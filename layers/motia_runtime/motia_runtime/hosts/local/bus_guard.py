@@ -13,6 +13,8 @@ lag (how late a 50 ms timer fires) and the process's resident memory, and while 
 its limit (``MOTIA_BUS_MAX_LOOP_LAG_MS``, default 100; ``MOTIA_BUS_MAX_RSS_MB``, default 2,048)
 each step claims no new message beyond ``GUARANTEED`` running handlers: messages wait in the
 durable queue instead of piling onto the loop, and no step is ever starved.
+
+The three variables are read once into the host's limits (limits.py), which the bus is built from.
 """
 
 from __future__ import annotations
@@ -22,22 +24,12 @@ import os
 import time
 from collections.abc import Callable
 
-from ...env import env_int
+from ...limits import DEFAULTS
 from ...tasks import stop_task
 
-ENV_CONCURRENCY = "MOTIA_BUS_CONCURRENCY"
-DEFAULT_CONCURRENCY = 1000  # Lambda's default account concurrency
-ENV_MAX_LAG_MS = "MOTIA_BUS_MAX_LOOP_LAG_MS"
-DEFAULT_MAX_LAG_MS = 100
-ENV_MAX_RSS_MB = "MOTIA_BUS_MAX_RSS_MB"
-DEFAULT_MAX_RSS_MB = 2048
 GUARANTEED = 10  # handlers a step may always run, whatever the guard says (the old fixed default)
 TICK_S = 0.05
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-
-
-def default_concurrency() -> int:
-    return env_int(ENV_CONCURRENCY, DEFAULT_CONCURRENCY, "handlers", maximum=100_000)
 
 
 def _rss_bytes() -> int | None:
@@ -52,11 +44,10 @@ class LoadGuard:
     """Samples the loop's lag and the process's RSS every ``TICK_S``; ``overloaded`` says whether
     either is over its limit. ``on_clear`` is called when an overload ends (workers claim again)."""
 
-    def __init__(self, max_lag_ms: int | None = None, max_rss_mb: int | None = None) -> None:
-        self.max_lag_s = (max_lag_ms if max_lag_ms is not None
-                          else env_int(ENV_MAX_LAG_MS, DEFAULT_MAX_LAG_MS, "ms", maximum=60_000)) / 1000
-        self.max_rss = 1_000_000 * (max_rss_mb if max_rss_mb is not None
-                                    else env_int(ENV_MAX_RSS_MB, DEFAULT_MAX_RSS_MB, "MB", maximum=10_000_000))
+    def __init__(self, max_lag_ms: int = DEFAULTS.bus_max_loop_lag_ms,
+                 max_rss_mb: int = DEFAULTS.bus_max_rss_mb) -> None:
+        self.max_lag_s = max_lag_ms / 1000
+        self.max_rss = 1_000_000 * max_rss_mb
         self.lag_s = 0.0
         self.rss: int | None = None
         self.overloaded = False

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from ...limits import DEFAULTS
 from ...ports.streams import StreamChange
 from ...protocol import Subscription, replays_to
-from ...replay_window import replay_window_s
 
 DEFAULT_MAX_PER_GROUP = 1000
 DEFAULT_MAX_EVENTS = DEFAULTS.replay_events
@@ -42,7 +41,7 @@ class EventLog:
     def __init__(self, started_at: int, window_s: int | None = None,
                  max_per_group: int = DEFAULT_MAX_PER_GROUP, max_events: int = DEFAULT_MAX_EVENTS) -> None:
         self.started_at = started_at  # the clock's stamp when this process started listening
-        self.window_ms = (replay_window_s() if window_s is None else window_s) * 1000
+        self.window_ms = (DEFAULTS.stream_replay_s if window_s is None else window_s) * 1000
         self.max_per_group = max_per_group
         self.max_events = max_events
         self._groups: dict[tuple[str, str], _Group] = {}
