@@ -33,11 +33,7 @@ endif
 # uv (from PyPI) resolves and installs the ~190 packages of '.[dev]' in parallel: ~15 s on a clean
 # machine where pip took ~3 minutes (bench/optimisations.md, issue 18.4); the same versions, and
 # pip stays in the venv (tests/create builds wheels with it; `.venv/bin/pip install` still works).
-# --compile-bytecode: the .pyc files pip writes at install and uv by default does not. Without them,
-# where PYTHONDONTWRITEBYTECODE is set, every process the tests start (motia dev, motia cloud, CloudSim,
-# the Lambda workers, pytest's workers) compiled moto, botocore, starlette and pydantic from source
-# again: ~40 % of a CloudSim's start (bench/RESULTS.md, issue 18.4, T6).
-UV_PIP := $(BIN)/uv pip install --python $(BIN)/python --compile-bytecode
+UV_PIP := $(BIN)/uv pip install --python $(BIN)/python
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q uv
@@ -70,12 +66,14 @@ cloud: $(STAMP)
 # own reorder would put the modules with the most tests first). PYTEST_ARGS="-n 0" runs it in one
 # process.
 PYTEST_ARGS ?= -n 3 --dist loadscope --no-loadscope-reorder
-# The checkout's own modules compiled once (skipped when current; __pycache__ is git-ignored), for the
-# same reason as --compile-bytecode above: the editable install's code is imported by every process.
-PY_SOURCES := layers functions streams tests bench
+# PYTHONDONTWRITEBYTECODE= (empty: unset, for the tests only): where a shell sets it, no .pyc was ever
+# written (uv installs none, unlike pip), so every process the tests start (motia dev, motia cloud,
+# CloudSim, the Lambda workers, the created projects' pytest) compiled moto, botocore, starlette and
+# pydantic from source again. Now the first import writes them, in .venv and in the checkout's
+# git-ignored __pycache__ folders, and only what is imported is compiled (uv's --compile-bytecode
+# compiles all 10,866 files, ~16 s of CPU at install). bench/RESULTS.md, issue 18.4, T6.
 test: $(STAMP) $(WEB_BUILD) chromium redis
-	$(BIN)/python -m compileall -q -j 0 $(PY_SOURCES)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest $(PYTEST_ARGS)
 
 # Outside CI, a machine without apt-get (or without network) still runs the other tests; the
 # browser tests then skip and say why. In CI (CI set) a missing Chromium is an error.
