@@ -66,8 +66,14 @@ cloud: $(STAMP)
 # own reorder would put the modules with the most tests first). PYTEST_ARGS="-n 0" runs it in one
 # process.
 PYTEST_ARGS ?= -n 3 --dist loadscope --no-loadscope-reorder
+# PYTHONDONTWRITEBYTECODE= (empty: unset, for the tests only): where a shell sets it, no .pyc was ever
+# written (uv installs none, unlike pip), so every process the tests start (motia dev, motia cloud,
+# CloudSim, the Lambda workers, the created projects' pytest) compiled moto, botocore, starlette and
+# pydantic from source again. Now the first import writes them, in .venv and in the checkout's
+# git-ignored __pycache__ folders, and only what is imported is compiled (uv's --compile-bytecode
+# compiles all 10,866 files, ~16 s of CPU at install). bench/RESULTS.md, issue 18.4, T6.
 test: $(STAMP) $(WEB_BUILD) chromium redis
-	$(BIN)/pytest $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest $(PYTEST_ARGS)
 
 # Outside CI, a machine without apt-get (or without network) still runs the other tests; the
 # browser tests then skip and say why. In CI (CI set) a missing Chromium is an error.

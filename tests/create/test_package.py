@@ -36,11 +36,15 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def bare_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh venv with the wheel and no extras."""
+    """A fresh venv with the wheel and no extras.
+
+    Made without pip of its own (ensurepip, most of the venv's cost) and filled by this venv's pip
+    through ``--python``: the same pip install of the wheel and its dependencies into the fresh venv.
+    """
     env_dir = tmp_path_factory.mktemp("bare") / "venv"
-    venv.create(env_dir, with_pip=True)
-    subprocess.run([str(env_dir / "bin/pip"), "install", "-q", str(wheel)], check=True, capture_output=True,
-                   timeout=300)
+    venv.create(env_dir, with_pip=False)
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(env_dir / "bin/python"), "install", "-q",
+                    str(wheel)], check=True, capture_output=True, timeout=300)
     return env_dir / "bin"
 
 
