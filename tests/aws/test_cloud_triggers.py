@@ -3,6 +3,7 @@ the trigger steps' queues → their functions, with the originating trace, retri
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ FILES = {
                 await ctx.state.delete("pets", "p1")
             elif body["op"] == "loop":
                 await s.set("loop", "x", {"n": 0})
+            elif body["op"] == "brief":
+                await s.set("g1", "brief", {"n": 5}, ttl=1)
             elif body["op"] == "boom":
                 await s.set("boom", "x", {"n": 0})
             return {"status": 200, "body": {"traceId": ctx.trace_id}}
@@ -109,6 +112,20 @@ def test_stream_trigger_gets_every_change_of_its_group_in_order(sim: CloudSim) -
     assert seen[1]["old"]["n"] == 1 and seen[1]["new"]["n"] == 3
     assert seen[3]["old"]["n"] == 3 and seen[3]["new"] is None
     assert [s["depth"] for s in seen] == [1, 1, 1, 1]
+
+
+def test_a_ttl_expiry_reaches_the_stream_trigger_as_a_delete_of_its_own_chain(sim: CloudSim) -> None:
+    trace = write(sim, op="brief")
+    sim.run_until_idle()
+    assert [s["kind"] for s in state(sim, "seen", "stream")] == ["create"]
+    time.sleep(2.1)  # past the second the TTL attribute names
+    assert sim.expire_ttl() >= 1  # DynamoDB's TTL deletion: a REMOVE record with the old image
+    sim.run_until_idle()
+    seen = state(sim, "seen", "stream")
+    assert [s["kind"] for s in seen] == ["create", "delete"]
+    assert seen[1]["old"]["n"] == 5 and seen[1]["new"] is None
+    # No step's write removed it: a chain of its own, as on the local host (tests/local/test_ttl_triggers.py).
+    assert seen[1]["depth"] == 1 and seen[1]["trace"] != trace
 
 
 def test_state_trigger_gets_old_and_new_values(sim: CloudSim) -> None:

@@ -82,6 +82,11 @@ def _live(record: Mapping[str, Any], now: int) -> bool:
     return k.EXPIRES_AT_MS not in record or _num(record[k.EXPIRES_AT_MS]) > now
 
 
+def expired(record: Mapping[str, Any] | None, now: int) -> bool:
+    """Whether a record is of an item set with a TTL that has run out by ``now`` (epoch ms)."""
+    return record is not None and k.EXPIRES_AT_MS in record and _num(record[k.EXPIRES_AT_MS]) <= now
+
+
 def _item(record: Mapping[str, Any]) -> dict[str, Any]:
     return stored_item(loads_stored(_str(record[k.DATA])), _str(record[k.SK]), _num(record[k.CREATED_AT]))
 
