@@ -6,6 +6,7 @@
     ├── EmitError              a topic the step did not declare, or an event the bus refused
     ├── StreamError            a stream operation failed
     │   ├── StreamNotFoundError
+    │   ├── StreamContentionError  an update kept losing races with other writers of its item
     │   ├── ItemTooLargeError
     │   │   └── FrameTooLargeError  a frame over what the transport carries (API Gateway: 128 KB)
     │   ├── StreamConnectionError   a stream client cannot reach the server
@@ -79,6 +80,20 @@ class StreamError(MotiaError):
 
 class StreamNotFoundError(StreamError, AttributeError):
     """No stream with that name is defined in the project (also an AttributeError, for ``ctx.streams.x``)."""
+
+
+class StreamContentionError(StreamError):
+    """An update (``update``, or ``set`` on an item a trigger watches) kept losing the race with
+    other writers of the same item for the store's whole retry budget (contention.py); nothing of
+    it was written. ``stream``, ``group_id``, ``id``, ``attempts`` and ``waited_s`` say which and
+    how long."""
+
+    def __init__(self, stream: str, group_id: str, id: str, attempts: int, waited_s: float) -> None:
+        self.stream, self.group_id, self.id = stream, group_id, id
+        self.attempts, self.waited_s = attempts, waited_s
+        super().__init__(f"stream {stream!r} group {group_id!r} item {id!r}: the update lost {attempts} races with "
+                         f"concurrent writers over {waited_s:.1f} s and was not written; too many writers on one "
+                         "item (spread them over items, or retry later)")
 
 
 class ItemTooLargeError(StreamError):
