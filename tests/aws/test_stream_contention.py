@@ -1,6 +1,7 @@
-"""DynamoDBStreamStore.mutate under contention, on moto: a lost race waits (backoff with jitter)
-and tries again for a bounded time, not a fixed ten attempts, so many writers on one item all
-land; past the budget the error names the item and nothing of the update is written."""
+"""DynamoDB's stream and state stores' mutate under contention, on moto: a lost race waits (backoff
+with jitter) and tries again for a bounded time, not a fixed number of attempts (10 for stream
+items, 32 for state keys), so many writers on one item all land; past the budget the error names
+the item and nothing of the update is written."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from motia_runtime import StreamContentionError, StreamError
-from motia_runtime.adapters.aws import DynamoDBStreamStore
+from motia_runtime import StateContentionError, StateError, StreamContentionError, StreamError
+from motia_runtime.adapters.aws import DynamoDBStateStore, DynamoDBStreamStore
 from motia_runtime.testing.resources import Resources
 from tests.aws.conftest import aws, ddb, resources  # noqa: F401 - the moto fixtures
 from tests.contract.test_dynamodb_stores import AtomicCalls
@@ -76,3 +77,32 @@ async def test_contention_past_the_budget_is_an_error_naming_the_item(resources:
     assert error.attempts == len(seen) > 1 and "'s'" in str(error) and "'i'" in str(error)
     assert 0.3 < took < 5, took  # waited out the budget between attempts; then stopped
     assert (await store.get("s", "g", "i"))["count"] == 1000 + len(seen)  # type: ignore[index]  # the update wrote nothing
+
+
+async def test_many_writers_on_one_state_key_all_land(resources: Resources, ddb: Any) -> None:  # noqa: F811
+    table, client = resources.tables["state-table"], AtomicCalls(ddb)
+    writers = [DynamoDBStateStore(table, client=client) for _ in range(40)]
+    results = await asyncio.gather(*(w.mutate("g", "hot", lambda n: (n or 0) + 1) for w in writers))
+    assert sorted(new for _, new in results) == list(range(1, 41))
+    assert await writers[0].get("g", "hot") == 40
+
+
+async def test_state_contention_past_the_budget_is_an_error_naming_the_key(resources: Resources, ddb: Any) -> None:  # noqa: F811
+    table = resources.tables["state-table"]
+    store = DynamoDBStateStore(table, client=ddb, contention_budget_s=0.5)
+    other = DynamoDBStateStore(table, client=ddb)
+    await store.set("g", "k", 0)
+    seen: list[int] = []
+
+    def bump(current: Any) -> int:
+        seen.append(current)
+        writer = threading.Thread(target=lambda: asyncio.run(other.set("g", "k", 1000 + len(seen))))
+        writer.start()
+        writer.join()  # the other writer always gets in between
+        return int(current) + 1
+
+    with pytest.raises(StateContentionError) as raised:
+        await store.mutate("g", "k", bump)
+    assert isinstance(raised.value, StateError)
+    assert (raised.value.group, raised.value.key, raised.value.attempts) == ("g", "k", len(seen))
+    assert await store.get("g", "k") == 1000 + len(seen)  # the update wrote nothing

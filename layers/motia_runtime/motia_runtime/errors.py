@@ -14,6 +14,7 @@
     │   │       └── StreamTokenError    a stream token is malformed, tampered with or expired
     │   └── StreamSubscriptionError the server refused a join (``code``: STREAM_NOT_FOUND, ...)
     ├── StateError             a state operation failed
+    │   └── StateContentionError   an update kept losing races with other writers of its key
     ├── ConnectionGoneError    a WebSocket connection is no longer there
     ├── ConnectionThrottledError   posting to a connection was throttled (429) past the retries
     ├── ProtocolError          a client frame that cannot be acted on (protocol.py: an error frame answers it)
@@ -131,6 +132,18 @@ class StreamSubscriptionError(StreamError):
 
 class StateError(MotiaError):
     """A state operation failed."""
+
+
+class StateContentionError(StateError):
+    """A state ``update`` kept losing the race with other writers of the same key for the store's
+    whole retry budget (contention.py); nothing of it was written. ``group``, ``key``,
+    ``attempts`` and ``waited_s`` say which and how long."""
+
+    def __init__(self, group: str, key: str, attempts: int, waited_s: float) -> None:
+        self.group, self.key, self.attempts, self.waited_s = group, key, attempts, waited_s
+        super().__init__(f"state group {group!r} key {key!r}: the update lost {attempts} races with concurrent "
+                         f"writers over {waited_s:.1f} s and was not written; too many writers on one key "
+                         "(spread them over keys, or retry later)")
 
 
 class ConnectionGoneError(MotiaError):
