@@ -49,15 +49,24 @@ def _state_value(image: Mapping[str, Any] | None) -> Any:
     return loads_stored(image[k.VALUE]["S"])
 
 
+def _expiry(record: Mapping[str, Any], old: Mapping[str, Any] | None) -> bool:
+    """Whether a REMOVE record is an item's expiry: DynamoDB's TTL deletion (its service principal
+    in ``userIdentity``), or a delete of an item already due when it was made (reads had dropped
+    it; timed by the record's own time, not when this batch runs)."""
+    if (record.get("userIdentity") or {}).get("principalId") == "dynamodb.amazonaws.com":
+        return True
+    at = (record.get("dynamodb") or {}).get("ApproximateCreationDateTime")
+    return expired(old, int(at * 1000) if isinstance(at, int | float) else now_ms())
+
+
 def events_for(router: TriggerRouter, record: Mapping[str, Any], streams_table: str | None) -> list[Event]:
     """The trigger events one DynamoDB stream record stands for."""
     dynamodb = record.get("dynamodb") or {}
     name = record.get("eventName", "")
     new, old = dynamodb.get("NewImage"), dynamodb.get("OldImage")
     source = str(record.get("eventSourceARN", ""))
-    if name == "REMOVE" and expired(old, now_ms()):
-        # DynamoDB's TTL deletion (or a delete of an item already due, which reads had dropped):
-        # no step's write, so a chain of its own, as the local host's sweeper starts one.
+    if name == "REMOVE" and _expiry(record, old):
+        # No step's write removed it: a chain of its own, as the local host's sweeper starts one.
         trace_id, depth = new_trace_id(), 1
     else:
         trace_id, depth = trace_id_of(new, old) or new_trace_id(), depth_of(new, old) + 1
