@@ -136,10 +136,12 @@ class Server:
             time.sleep(0.05)
 
     def rss(self) -> dict[str, int]:
-        """RSS (KiB) of the serving process and of its whole process group."""
-        if self.proc is None:
+        """RSS (KiB) of the serving process and of its whole process group. Called from the
+        sampler's thread while the main one may stop the server: ``self.proc`` is read once."""
+        proc = self.proc
+        if proc is None:
             return {"main_kib": 0, "group_kib": 0, "processes": 0}
-        pids = _group_pids(self.proc.pid)
+        pids = _group_pids(proc.pid)
         main = self.main_pid()
         return {"main_kib": _proc_rss_kib(main) if main else 0, "group_kib": sum(_proc_rss_kib(p) for p in pids),
                 "processes": len(pids)}
@@ -169,11 +171,12 @@ class Ours(Server):
 
     def main_pid(self) -> int | None:
         """With reload, uvicorn's supervisor serves nothing: the worker it spawned does."""
-        if self.proc is None:
+        proc = self.proc  # once: stop() may clear it from another thread (RssSampler)
+        if proc is None:
             return None
-        pids = _group_pids(self.proc.pid)
-        workers = [p for p in pids if p != self.proc.pid and "python" in _cmdline(p)]
-        return max(workers, key=_proc_rss_kib) if workers else self.proc.pid
+        pids = _group_pids(proc.pid)
+        workers = [p for p in pids if p != proc.pid and "python" in _cmdline(p)]
+        return max(workers, key=_proc_rss_kib) if workers else proc.pid
 
 
 class Peer(Server):
@@ -215,9 +218,10 @@ class Peer(Server):
             set_affinity(self.redis.pid, cpus)
 
     def main_pid(self) -> int | None:
-        if self.proc is None:
+        proc = self.proc  # once: stop() may clear it from another thread (RssSampler)
+        if proc is None:
             return None
-        found = [p for p in _group_pids(self.proc.pid) if "node_modules/.bin/motia" in _cmdline(p)]
+        found = [p for p in _group_pids(proc.pid) if "node_modules/.bin/motia" in _cmdline(p)]
         return found[0] if found else None
 
     def close(self) -> None:
@@ -235,13 +239,22 @@ class RssSampler:
         self.servers = servers
         self.peak: dict[str, dict[str, int]] = {
             s.name: {"main_kib": 0, "group_kib": 0, "processes": 0} for s in servers}
+        self.missed = 0  # samples that failed (a process gone mid-read): skipped, the run goes on
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
 
     def _run(self) -> None:
         while not self._stop.is_set():
             for server in self.servers:
-                now = server.rss()
+                try:
+                    now = server.rss()
+                except Exception:  # one lost sample (a process gone mid-read) must not end the sampling
+                    self.missed += 1
+                    continue
                 peak = self.peak[server.name]
                 for key in peak:
                     peak[key] = max(peak[key], now[key])

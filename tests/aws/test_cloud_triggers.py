@@ -3,12 +3,15 @@ the trigger steps' queues → their functions, with the originating trace, retri
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from motia_runtime.adapters.aws import keys as k
+from motia_runtime.hosts.aws.triggers import events_for
 from motia_runtime.testing import CloudSim
 
 FILES = {
@@ -38,6 +41,8 @@ FILES = {
                 await ctx.state.delete("pets", "p1")
             elif body["op"] == "loop":
                 await s.set("loop", "x", {"n": 0})
+            elif body["op"] == "brief":
+                await s.set("g1", "brief", {"n": 5}, ttl=1)
             elif body["op"] == "boom":
                 await s.set("boom", "x", {"n": 0})
             return {"status": 200, "body": {"traceId": ctx.trace_id}}
@@ -109,6 +114,45 @@ def test_stream_trigger_gets_every_change_of_its_group_in_order(sim: CloudSim) -
     assert seen[1]["old"]["n"] == 1 and seen[1]["new"]["n"] == 3
     assert seen[3]["old"]["n"] == 3 and seen[3]["new"] is None
     assert [s["depth"] for s in seen] == [1, 1, 1, 1]
+
+
+def test_a_ttl_expiry_reaches_the_stream_trigger_as_a_delete_of_its_own_chain(sim: CloudSim) -> None:
+    trace = write(sim, op="brief")
+    sim.run_until_idle()
+    assert [s["kind"] for s in state(sim, "seen", "stream")] == ["create"]
+    time.sleep(2.1)  # past the second the TTL attribute names
+    assert sim.expire_ttl() >= 1  # DynamoDB's TTL deletion: a REMOVE record with the old image
+    sim.run_until_idle()
+    seen = state(sim, "seen", "stream")
+    assert [s["kind"] for s in seen] == ["create", "delete"]
+    assert seen[1]["old"]["n"] == 5 and seen[1]["new"] is None
+    # No step's write removed it: a chain of its own, as on the local host (tests/local/test_ttl_triggers.py).
+    assert seen[1]["depth"] == 1 and seen[1]["trace"] != trace
+
+
+def test_a_removal_by_dynamodbs_ttl_service_is_an_expiry_whenever_the_record_is_stamped(sim: CloudSim) -> None:
+    # On AWS the TTL deletion's record names DynamoDB's service principal; moto's do not, so the
+    # record is the real item's REMOVE as Lambda would get it, with and without that identity.
+    trace = write(sim, op="brief")
+    table = sim.resources.tables["streams-table"]
+    image = sim.client("dynamodb").get_item(TableName=table, Key={"pk": {"S": k.stream_pk("trigItems", "g1")},
+                                                                  "sk": {"S": "brief"}})["Item"]
+    arn = f"arn:aws:dynamodb:us-east-1:1:table/{table}/stream/x"
+    record: dict[str, Any] = {
+        "eventID": "e1", "eventName": "REMOVE", "eventSourceARN": arn,
+        "dynamodb": {"Keys": {"pk": image["pk"], "sk": image["sk"]}, "OldImage": image,
+                     "ApproximateCreationDateTime": int(time.time()) - 60},  # before its expiry
+    }
+    router = sim.run(_router)
+    deleted = events_for(router, record, table)
+    assert [(e.data["depth"], e.trace_id) for e in deleted] == [(1, trace)]  # a delete: the last writer's chain
+    ttl_service = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+    by_ttl = events_for(router, {**record, "userIdentity": ttl_service}, table)
+    assert len(by_ttl) == 1 and by_ttl[0].data["depth"] == 1 and by_ttl[0].trace_id != trace
+
+
+async def _router(runtime: Any) -> Any:
+    return runtime.triggers
 
 
 def test_state_trigger_gets_old_and_new_values(sim: CloudSim) -> None:

@@ -1,5 +1,6 @@
 """``set(..., ttl=)`` on an item a stream trigger watches, from many writers at once, on a given
-stream store: each write's trigger must get, as "before", the item that write replaced. Run by
+stream store: each write's trigger must get, as "before", the item that write replaced; and an
+item's expiry, removed by the store's own sweeper, runs the trigger once with its ``delete``. Run by
 tests/contract/test_ttl_trigger_chain.py (memory, SQLite, DynamoDB on moto) and
 tests/redis/test_ttl_trigger_chain.py (a real Redis).
 
@@ -34,10 +35,13 @@ config = StreamConfig(name="items", schema=Item, public=True)
 WATCH = """
 config = {"type": "stream", "name": "Watch", "streamName": "items"}
 SEEN = []
+EXPIRED = []
 
 async def handler(change, ctx):
     old, new = change["old_value"], change["new_value"]
     SEEN.append((None if old is None else old["n"], None if new is None else new["n"]))
+    if change["event"]["type"] == "delete":
+        EXPIRED.append((change["groupId"], change["id"], change["depth"], ctx.trace_id))
 """
 
 
@@ -92,5 +96,37 @@ async def check_ttl_writes_chain(root: Path, streams: StreamStore, writers: int 
         await asyncio.sleep(1.3)
         await streams.expire_due()
         assert (await items.get(group, "b"))["n"] == 2  # type: ignore[index]
+    finally:
+        await runtime.aclose()
+
+
+async def check_expiry_runs_triggers(root: Path, streams: StreamStore) -> None:
+    """An item set with a short ``ttl`` outside any step's run: the store's sweeper (``astart``)
+    removes it and the watching trigger runs once with the ``delete`` (the item before, nothing
+    after, hop 1 of a new trace); a subscriber (the store's change listener) gets one ``delete``."""
+    queue = MemoryQueueStore()
+    bus = LocalEventBus(queue)
+    runtime = Runtime(load_project(root), state=MemoryStateStore(), streams=streams, bus=bus)
+    step_globals = runtime.project.steps["Watch"].handler.__globals__  # type: ignore[union-attr]
+    seen: list[tuple[Any, Any]] = step_globals["SEEN"]
+    expired: list[tuple[str, str, int, str]] = step_globals["EXPIRED"]
+    deletes: list[tuple[str, str]] = []
+    streams.add_listener(lambda c: deletes.append((c.group_id, str(c.id))) if c.type == "delete" else None)
+    await streams.astart()
+    bus.start(runtime)
+    try:
+        items = runtime.streams["items"]
+        group = uuid.uuid4().hex
+        await items.set(group, "brief", {"n": 7}, ttl=0.3)
+        deadline = asyncio.get_running_loop().time() + 10
+        while not expired:
+            assert asyncio.get_running_loop().time() < deadline, f"no delete trigger for the expiry: {seen}"
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.1)  # two more sweeps: the expiry is not routed twice
+        await _settle(queue, bus)
+        assert seen == [(None, 7), (7, None)], seen
+        assert [(g, i, depth) for g, i, depth, _ in expired] == [(group, "brief", 1)]
+        assert deletes == [(group, "brief")]
+        assert await items.get(group, "brief") is None
     finally:
         await runtime.aclose()

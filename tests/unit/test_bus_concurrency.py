@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from motia_runtime.errors import ConfigError
+from motia_runtime.hosts.local import bus_guard
 from motia_runtime.hosts.local.bus_guard import GUARANTEED, LoadGuard
 from motia_runtime.limits import Limits
 from motia_runtime.ports.events import Event
@@ -95,6 +96,41 @@ async def test_a_lagging_loop_holds_claims_back_until_it_recovers(project: Any) 
         assert sum(len(w.running) for w in app.bus.workers.values()) == 50
         await app.settle(timeout=10)
     assert most_at_once() == 50
+
+
+async def test_an_idle_bus_does_not_sample_and_a_busy_one_does(project: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    reads: list[int] = []
+    real = bus_guard._rss_bytes
+
+    def counted() -> int | None:
+        reads.append(1)
+        return real()
+
+    monkeypatch.setattr(bus_guard, "_rss_bytes", counted)
+    async with App(project({"slow": SLOW.format(extra="")})) as app:
+        await asyncio.sleep(0.2)  # the first tick, then nothing runs: the guard goes idle
+        assert app.bus.guard.idle
+        before = len(reads)
+        await asyncio.sleep(0.6)  # every 50 ms, this was 12 reads of /proc/self/statm
+        assert len(reads) == before
+        await run(app, 5)  # handlers of 0.2 s: sampled while they run
+        assert len(reads) - before >= 3
+        await asyncio.sleep(0.2)
+        assert app.bus.guard.idle
+        before = len(reads)
+        await asyncio.sleep(0.4)
+        assert len(reads) == before
+
+
+async def test_memory_grown_while_idle_holds_the_first_claims_back(project: Any) -> None:
+    async with App(project({"slow": SLOW.format(extra="")})) as app:
+        guard = app.bus.guard
+        await asyncio.sleep(0.2)
+        assert guard.idle and not guard.overloaded
+        guard.max_rss = 1_000_000  # as if the process had grown past its limit while idle
+        await run(app, 40)  # claimed at once after the publish: the resume sample saw it first
+        assert guard.overloaded
+    assert most_at_once() == GUARANTEED
 
 
 def test_the_guard_limits_come_from_the_hosts_limits(tmp_path: Path) -> None:

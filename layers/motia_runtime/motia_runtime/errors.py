@@ -6,6 +6,7 @@
     ├── EmitError              a topic the step did not declare, or an event the bus refused
     ├── StreamError            a stream operation failed
     │   ├── StreamNotFoundError
+    │   ├── StreamContentionError  an update kept losing races with other writers of its item
     │   ├── ItemTooLargeError
     │   │   └── FrameTooLargeError  a frame over what the transport carries (API Gateway: 128 KB)
     │   ├── StreamConnectionError   a stream client cannot reach the server
@@ -13,6 +14,7 @@
     │   │       └── StreamTokenError    a stream token is malformed, tampered with or expired
     │   └── StreamSubscriptionError the server refused a join (``code``: STREAM_NOT_FOUND, ...)
     ├── StateError             a state operation failed
+    │   └── StateContentionError   an update kept losing races with other writers of its key
     ├── ConnectionGoneError    a WebSocket connection is no longer there
     ├── ConnectionThrottledError   posting to a connection was throttled (429) past the retries
     ├── ProtocolError          a client frame that cannot be acted on (protocol.py: an error frame answers it)
@@ -81,6 +83,20 @@ class StreamNotFoundError(StreamError, AttributeError):
     """No stream with that name is defined in the project (also an AttributeError, for ``ctx.streams.x``)."""
 
 
+class StreamContentionError(StreamError):
+    """An update (``update``, or ``set`` on an item a trigger watches) kept losing the race with
+    other writers of the same item for the store's whole retry budget (contention.py); nothing of
+    it was written. ``stream``, ``group_id``, ``id``, ``attempts`` and ``waited_s`` say which and
+    how long."""
+
+    def __init__(self, stream: str, group_id: str, id: str, attempts: int, waited_s: float) -> None:
+        self.stream, self.group_id, self.id = stream, group_id, id
+        self.attempts, self.waited_s = attempts, waited_s
+        super().__init__(f"stream {stream!r} group {group_id!r} item {id!r}: the update lost {attempts} races with "
+                         f"concurrent writers over {waited_s:.1f} s and was not written; too many writers on one "
+                         "item (spread them over items, or retry later)")
+
+
 class ItemTooLargeError(StreamError):
     """A stream item or event is over the size the hosts can store or push."""
 
@@ -116,6 +132,18 @@ class StreamSubscriptionError(StreamError):
 
 class StateError(MotiaError):
     """A state operation failed."""
+
+
+class StateContentionError(StateError):
+    """A state ``update`` kept losing the race with other writers of the same key for the store's
+    whole retry budget (contention.py); nothing of it was written. ``group``, ``key``,
+    ``attempts`` and ``waited_s`` say which and how long."""
+
+    def __init__(self, group: str, key: str, attempts: int, waited_s: float) -> None:
+        self.group, self.key, self.attempts, self.waited_s = group, key, attempts, waited_s
+        super().__init__(f"state group {group!r} key {key!r}: the update lost {attempts} races with concurrent "
+                         f"writers over {waited_s:.1f} s and was not written; too many writers on one key "
+                         "(spread them over keys, or retry later)")
 
 
 class ConnectionGoneError(MotiaError):

@@ -12,7 +12,7 @@ from .log import LogSink, StepLogger
 from .observe import Observer
 from .ports.events import EventBus
 from .ports.state import StateStore
-from .ports.streams import HistoryPolicy, StreamStore
+from .ports.streams import HistoryPolicy, StreamChange, StreamStore
 from .project import Project, Step
 from .state import State
 from .streams import Stream, Streams, TracedStreams
@@ -71,6 +71,20 @@ class Runtime:
         for cfg in project.streams.values():
             self._add_stream(cfg)
         self._streams_view = Streams(self.streams, self)
+        if publisher is not None and publisher.router.active:
+            for store in self.stream_stores:
+                store.add_expiry_listener(self._item_expired)
+
+    async def _item_expired(self, change: StreamChange) -> None:
+        """A store removed an item past its TTL: queue the stream triggers of that ``delete``."""
+        stream = self.streams.get(change.stream_name)
+        if stream is None or stream.triggers is None:
+            return
+        try:
+            await stream.triggers.stream_expired(change)
+        except Exception as exc:  # the sweeper goes on with the other items; this one is gone
+            self.logger().error(f"could not queue the stream triggers of expired item {change.stream_name}/"
+                                f"{change.group_id}/{change.id}: {type(exc).__name__}: {exc}")
 
     def _add_stream(self, config: StreamConfig) -> Stream:
         file = str(self.project.stream_files.get(config.name, config.name))

@@ -7,7 +7,8 @@ letters, FIFO order per item (the message group is the item), on both hosts.
 
 Where changes come from differs by host, and only that:
 - locally, ``ctx.streams`` and ``ctx.state`` publish right after each write (``TriggerPublisher``),
-  on the same loop, so the trigger is queued before the step's call returns;
+  on the same loop, so the trigger is queued before the step's call returns, and a stream store
+  that removes an expired item hands its ``delete`` over (``StreamStore.add_expiry_listener``);
 - on AWS, the tables' change streams feed ``hosts/aws/triggers.py`` (the writer pays no extra
   call, the client fan-out is another consumer of the same stream), which builds the same events
   here from the records' old and new images.
@@ -16,7 +17,8 @@ Loops: a trigger's handler may write what triggers it again. Every run knows how
 hops led to it (``depth``: 0 for API, event and cron runs); a write that would queue a trigger
 deeper than ``MOTIA_TRIGGER_MAX_DEPTH`` (default 8) raises ``TriggerLoopError`` before anything is
 written, so the chain stops at that step, whose message is retried and then dead-lettered with
-the reason, instead of running forever.
+the reason, instead of running forever. An item's TTL expiry is no step's write: its ``delete``
+starts a chain of its own (a new trace id, depth 1) on both hosts.
 """
 
 from __future__ import annotations
@@ -140,6 +142,11 @@ class TriggerPublisher:
     async def stream_changed(self, change: StreamChange, old: Any) -> None:
         trace_id, depth = self._next_hop()
         await self._publish(self.router.stream_events(change, old, trace_id, depth))
+
+    async def stream_expired(self, change: StreamChange) -> None:
+        """The ``delete`` of an item whose TTL ran out. No step's call made it, so it starts a
+        chain of its own (a new trace, hop 1), as on AWS (``hosts/aws/triggers.py``)."""
+        await self._publish(self.router.stream_events(change, change.data, new_trace_id(), 1))
 
     async def state_changed(self, group: str, key: str, kind: str, old: Any, new: Any) -> None:
         trace_id, depth = self._next_hop()

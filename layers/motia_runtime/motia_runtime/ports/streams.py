@@ -13,6 +13,11 @@ after each write. Stores shared by several processes (Redis) call them from thei
 feed instead, for every process's writes including their own, so a host gets each change
 exactly once. Stores whose changes are observed elsewhere (DynamoDB Streams) never call them.
 Listeners run on the event loop's thread and must not block.
+
+Expiry: a store that removes items past their TTL itself (``expire_due``) also awaits its expiry
+listeners with each removal's ``delete``, in one process only however many share the store: the
+local host runs the stream's triggers from them, as the AWS triggers function does from the
+REMOVE record DynamoDB's TTL deletion leaves in the table's stream.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from __future__ import annotations
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -95,6 +100,7 @@ def now_ms() -> int:
 
 
 ChangeListener = Callable[[StreamChange], None]
+ExpiryListener = Callable[[StreamChange], Awaitable[None]]
 Mutation = Callable[[dict[str, Any] | None], dict[str, Any]]
 
 
@@ -111,6 +117,7 @@ class StreamStore(ABC):
         self.clock = clock or MonotonicClock()
         self._listeners: list[ChangeListener] = []
         self._resync_listeners: list[Callable[[], None]] = []
+        self._expiry_listeners: list[ExpiryListener] = []
         self._history_policies: dict[str, HistoryPolicy] = {}
         self._default_policy = HistoryPolicy(DEFAULTS.stream_replay_s)
 
@@ -147,6 +154,17 @@ class StreamStore(ABC):
     def _notify_resync(self) -> None:
         for listener in self._resync_listeners:
             listener()
+
+    def add_expiry_listener(self, listener: ExpiryListener) -> None:
+        """Awaited with the ``delete`` of each item this store removes because its TTL ran out
+        (see the module docstring); it must not raise."""
+        self._expiry_listeners.append(listener)
+
+    async def _notify_expired(self, change: StreamChange) -> None:
+        """Hand an expired item's ``delete`` to the expiry listeners; the store has given it to
+        the change listeners already (or its change feed does)."""
+        for listener in self._expiry_listeners:
+            await listener(change)
 
     # -- primitives -----------------------------------------------------------------------
     @abstractmethod
@@ -233,8 +251,9 @@ class StreamStore(ABC):
 
     async def expire_due(self) -> int:
         """Remove the items whose TTL ran out, each notified as a ``delete`` change as a delete
-        would be, and drop history past its window; returns how many items went. Hosts with a
-        process call it periodically (the stores below do, from ``astart``). Default: nothing."""
+        would be and handed to the expiry listeners (``_notify_expired``), and drop history past
+        its window; returns how many items went. Hosts with a process call it periodically (the
+        stores this package ships do, from ``astart``). Default: nothing."""
         return 0
 
     async def astart(self) -> None:  # noqa: B027 - optional hook

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import pydantic_core
 
-from ...errors import StateError
+from ...contention import BUDGET_S, RaceBackoff
+from ...errors import StateContentionError, StateError
 from ...jsonsafe import loads_stored
 from ...ports.state import StateMutation, StatePage, StateStore, check_page_args, page_of
 from . import _client
@@ -23,7 +24,6 @@ if TYPE_CHECKING:  # the dev extra's boto3-stubs
 # BatchWriteItem takes at most 25 requests.
 _BATCH = 25
 _MAX_UNPROCESSED_ROUNDS = 8
-MAX_MUTATE_ATTEMPTS = 32
 # A write keeps the first createdAt (get_group's order survives updates) and stamps the trace and
 # trigger depth of the run, which state triggers read from the table's stream.
 _SET = "SET #v = :v, #u = :now, #c = if_not_exists(#c, :now), #t = :trace, #d = :depth"
@@ -45,8 +45,9 @@ def _encode(group: str, key: str, value: Any) -> str:
 class DynamoDBStateStore(StateStore):
     """Values are JSON strings; ``createdAt`` keeps "oldest key first" order for ``get_group``."""
 
-    def __init__(self, table_name: str, client: Any | None = None) -> None:
+    def __init__(self, table_name: str, client: Any | None = None, contention_budget_s: float = BUDGET_S) -> None:
         self.table_name = table_name
+        self.contention_budget_s = contention_budget_s  # how long an update retries lost races
         self._client: LazyClient[DynamoDBClient] = LazyClient("dynamodb", client)
 
     async def _call(self, op: str, what: str, **kwargs: Any) -> dict[str, Any]:
@@ -75,9 +76,11 @@ class DynamoDBStateStore(StateStore):
         return value
 
     async def mutate(self, group: str, key: str, fn: StateMutation) -> tuple[Any | None, Any]:
-        # Optimistic: a conditional write that succeeds only if the value is still the one read.
+        # Optimistic: a conditional write that succeeds only if the value is still the one read;
+        # a lost race waits (backoff with jitter, contention.py) and reads again, for the budget.
         what = f"{group}/{key}"
-        for _ in range(MAX_MUTATE_ATTEMPTS):
+        races = RaceBackoff(self.contention_budget_s)
+        while True:
             out = await self._call("get_item", what, Key=k.key(group, key), ConsistentRead=True)
             item = out.get("Item")
             raw = item[k.VALUE]["S"] if item else None
@@ -97,11 +100,12 @@ class DynamoDBStateStore(StateStore):
                     ExpressionAttributeValues=values,
                 )
             except _client.AWS_ERRORS as exc:
-                if error_code(exc) == "ConditionalCheckFailedException":
-                    continue
-                raise StateError(f"state {what}: DynamoDB update_item on {self.table_name} failed: {exc}") from exc
+                if error_code(exc) != "ConditionalCheckFailedException":
+                    raise StateError(f"state {what}: DynamoDB update_item on {self.table_name} failed: {exc}") from exc
+                if not await races.lost():
+                    raise StateContentionError(group, key, races.attempts, races.elapsed_s) from None
+                continue
             return old, new
-        raise StateError(f"state {what}: update lost {MAX_MUTATE_ATTEMPTS} races with concurrent writers; giving up")
 
     async def delete(self, group: str, key: str) -> Any | None:
         out = await self._call("delete_item", f"{group}/{key}", Key=k.key(group, key), ReturnValues="ALL_OLD")

@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Any
 import pydantic_core
 
 from ...clock import MonotonicClock
-from ...errors import ItemTooLargeError, StreamError
+from ...contention import BUDGET_S, RaceBackoff
+from ...errors import ItemTooLargeError, StreamContentionError, StreamError
 from ...jsonsafe import loads_stored
 from ...ports.streams import ChangeType, Mutation, StreamChange, StreamStore, now_ms, stored_item
 from . import _client
@@ -51,7 +52,6 @@ if TYPE_CHECKING:  # the dev extra's boto3-stubs
 EVENT_TTL_S = 360
 EVENT_TTL_MARGIN_S = 60  # kept this much past the history window: a slow reader still finds them
 MAX_STAMP_ATTEMPTS = 5
-MAX_MUTATE_ATTEMPTS = 10
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
@@ -82,16 +82,22 @@ def _live(record: Mapping[str, Any], now: int) -> bool:
     return k.EXPIRES_AT_MS not in record or _num(record[k.EXPIRES_AT_MS]) > now
 
 
+def expired(record: Mapping[str, Any] | None, now: int) -> bool:
+    """Whether a record is of an item set with a TTL that has run out by ``now`` (epoch ms)."""
+    return record is not None and k.EXPIRES_AT_MS in record and _num(record[k.EXPIRES_AT_MS]) <= now
+
+
 def _item(record: Mapping[str, Any]) -> dict[str, Any]:
     return stored_item(loads_stored(_str(record[k.DATA])), _str(record[k.SK]), _num(record[k.CREATED_AT]))
 
 
 class DynamoDBStreamStore(StreamStore):
     def __init__(self, table_name: str, client: Any | None = None, clock: MonotonicClock | None = None,
-                 event_ttl_s: int = EVENT_TTL_S) -> None:
+                 event_ttl_s: int = EVENT_TTL_S, contention_budget_s: float = BUDGET_S) -> None:
         super().__init__(clock)
         self.table_name = table_name
         self.event_ttl_s = event_ttl_s
+        self.contention_budget_s = contention_budget_s  # how long an update retries lost races
         self._client: LazyClient[DynamoDBClient] = LazyClient("dynamodb", client)
 
     async def _call(self, op: str, what: str, **kwargs: Any) -> dict[str, Any]:
@@ -246,9 +252,11 @@ class DynamoDBStreamStore(StreamStore):
 
     async def _mutate(self, stream: str, group_id: str, id: str, fn: Mutation, *, keep_expiry: bool,
                       expires_at: int | None = None) -> StreamChange:
-        # Optimistic: the write (with the expiry) lands only on the version read.
+        # Optimistic: the write (with the expiry) lands only on the version read; a lost race
+        # waits (backoff with jitter, contention.py) and reads again, for the budget at most.
         _check_id(id)
-        for _ in range(MAX_MUTATE_ATTEMPTS):
+        races = RaceBackoff(self.contention_budget_s)
+        while True:
             record = await self._get_record(stream, group_id, id)
             version = _num(record[k.VERSION]) if record else 0
             if record is not None:
@@ -261,9 +269,9 @@ class DynamoDBStreamStore(StreamStore):
                 return await self._write(stream, group_id, id, data, expected_version=version,
                                          expires_at=expires_at)
             except _VersionConflictError:
-                continue  # someone wrote in between: read again and re-apply fn
-        raise StreamError(f"stream {stream}/{group_id}/{id}: update lost {MAX_MUTATE_ATTEMPTS} races "
-                          "with concurrent writers; giving up")
+                # Someone wrote in between: read again and re-apply fn, after a wait.
+                if not await races.lost():
+                    raise StreamContentionError(stream, group_id, id, races.attempts, races.elapsed_s) from None
 
     async def delete(self, stream: str, group_id: str, id: str) -> StreamChange | None:
         if k.is_event_sk(id):

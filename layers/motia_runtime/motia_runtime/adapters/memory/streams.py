@@ -1,9 +1,17 @@
+"""Stream items in memory (tests, and a custom stream's ``factory``). Item TTLs as the SQLite store
+keeps them: reads skip an item once due, and a sweeper (``astart``, every ``SWEEP_EVERY_S``)
+removes it with a ``delete`` change, which also goes to the expiry listeners."""
+
 from __future__ import annotations
 
+import asyncio
 import copy
 from typing import Any
 
 from ...ports.streams import ChangeType, Mutation, StreamChange, StreamStore, now_ms, stored_item
+from ...tasks import stop_task
+
+SWEEP_EVERY_S = 0.5  # as the SQLite store's: an expired item's delete goes out within about this long
 
 
 class MemoryStreamStore(StreamStore):
@@ -14,6 +22,7 @@ class MemoryStreamStore(StreamStore):
         # (stream, group) -> id -> (item, version)
         self._groups: dict[tuple[str, str], dict[str, tuple[dict[str, Any], int]]] = {}
         self._expiry: dict[tuple[str, str, str], int] = {}  # items set with a TTL -> when (epoch ms)
+        self._sweeper: asyncio.Task[None] | None = None
 
     def _expired(self, stream: str, group_id: str, id: str) -> bool:
         at = self._expiry.get((stream, group_id, id))
@@ -64,11 +73,12 @@ class MemoryStreamStore(StreamStore):
 
     async def expire_due(self) -> int:
         due = [key for key, at in self._expiry.items() if at <= now_ms()]
-        for stream, group_id, id in due:
-            await self.delete(stream, group_id, id)
-        return len(due)
+        changes = [change for key in due if (change := self._remove(*key)) is not None]
+        for change in changes:  # after every delete is out: these may yield to the loop
+            await self._notify_expired(change)
+        return len(changes)
 
-    async def delete(self, stream: str, group_id: str, id: str) -> StreamChange | None:
+    def _remove(self, stream: str, group_id: str, id: str) -> StreamChange | None:
         group = self._groups.get((stream, group_id))
         if not group or id not in group:
             return None
@@ -79,6 +89,29 @@ class MemoryStreamStore(StreamStore):
         change = StreamChange(stream, group_id, id, "delete", item, self.clock.tick(), version + 1)
         self._notify(change)
         return change
+
+    async def delete(self, stream: str, group_id: str, id: str) -> StreamChange | None:
+        expired = self._expired(stream, group_id, id)
+        change = self._remove(stream, group_id, id)
+        if change is not None and expired:
+            # Due but not swept yet: gone for readers already, so this is the sweeper's delete (and
+            # its expiry's triggers), not the caller's, as the SQLite store has it.
+            await self._notify_expired(change)
+            return None
+        return change
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_EVERY_S)
+            await self.expire_due()
+
+    async def astart(self) -> None:
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="motia-stream-ttl")
+
+    async def aclose(self) -> None:
+        await stop_task(self._sweeper)
+        self._sweeper = None
 
     async def list_groups(self, stream: str) -> list[str]:
         return sorted(g for (s, g), items in self._groups.items()

@@ -123,7 +123,8 @@ return ts
 # the expiring set, id, group id, floor, channel, message head. The ZREM is the claim: of the
 # workers sweeping at once, one removes the item and publishes its delete. An item written since
 # without a TTL, or with a later one, stays (and a later one keeps its place in the set).
-# Returns {0} when nothing expired, else {1}.
+# Returns {0} when nothing expired, else {1, stamp, version, created, data}: the delete, for the
+# claiming worker's expiry listeners (the stream's triggers run once, there).
 EXPIRE = _STAMP + r"""
 if redis.call('ZREM', KEYS[5], ARGV[1]) == 0 then return {0} end
 local exp = redis.call('HGET', KEYS[4], ARGV[2])
@@ -144,7 +145,7 @@ local ts = stamp(KEYS[3], ARGV[4])
 local vs = string.format('%d', tonumber(v) + 1)
 redis.call('PUBLISH', ARGV[5], ARGV[6] .. ',"t":"delete","ts":' .. ts .. ',"v":' .. vs .. ',"c":' .. c
   .. ',"d":' .. data .. '}')
-return {1}
+return {1, ts, tonumber(vs), tonumber(c), data}
 """
 
 # KEYS: group hash, clock, group expiry hash. ARGV: floor, then an item id to read one item; none

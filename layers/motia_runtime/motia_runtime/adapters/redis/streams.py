@@ -3,8 +3,8 @@
 Sent events are also kept, per group, in a sorted set trimmed to the stream's history window
 and count (the SEND script), for ``since`` after a restart and ``history()``. Items set with a
 TTL have their expiry in a per-group hash (reads leave expired ones out) and in one sorted set
-that every worker sweeps; the EXPIRE script's ZREM is the claim, so one worker removes each item
-and publishes its single delete.
+that every worker sweeps; the EXPIRE script's ZREM is the claim, so one worker removes each item,
+publishes its single delete and hands it to its expiry listeners (the stream's triggers, once).
 
 Several ``motia dev`` workers (or machines) sharing one Redis share every item, and each one's
 listeners get every change whichever worker made it: a write never notifies in-process; the
@@ -234,7 +234,13 @@ class RedisStreamStore(StreamStore):
                     self.keys.stream_expiry(stream, group_id), self.keys.stream_expiring]
             args = [member, id, group_id, self._floor(), self.keys.changes, self._head(stream, group_id, id)]
             out = await self._run(self._expire_script(keys=keys, args=args), f"{stream}/{group_id}/{id} expiry")
-            expired += int(out[0])  # the delete reaches every worker's listeners through the feed
+            if int(out[0]) == 0:
+                continue
+            expired += 1
+            # The delete reaches every worker's listeners through the feed; its triggers run here,
+            # on the one worker whose ZREM claimed the item.
+            item = stored_item(loads_stored(out[4]), id, int(out[3]))
+            await self._notify_expired(StreamChange(stream, group_id, id, "delete", item, int(out[1]), int(out[2])))
         return expired
 
     async def _sweep(self) -> None:

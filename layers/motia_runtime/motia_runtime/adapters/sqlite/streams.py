@@ -8,7 +8,7 @@ at: a ``since`` older than that may have missed events written before the upgrad
 
 TTL: ``expires_at`` (epoch ms, NULL for none) on the item's row. Reads skip expired rows; the
 sweeper (``astart``, every ``SWEEP_EVERY_S``) deletes them and notifies a ``delete`` change each,
-which the hub pushes like any delete.
+which the hub pushes like any delete, and hands it to the expiry listeners (the stream's triggers).
 """
 
 from __future__ import annotations
@@ -176,7 +176,10 @@ class SQLiteStreamStore(StreamStore):
         change = StreamChange(stream, group_id, id, "delete", stored_item(loads_stored(row[0]), id, row[1]),
                               self.clock.tick(), row[2] + 1)
         self._notify(change)  # an expired item too: it is the delete the sweeper would have pushed
-        return None if row[3] is not None and row[3] <= now_ms() else change
+        if row[3] is not None and row[3] <= now_ms():
+            await self._notify_expired(change)  # and its expiry's triggers, which the sweeper would have run
+            return None
+        return change
 
     async def list_groups(self, stream: str) -> list[str]:
         rows = self.db.conn.execute(
@@ -225,9 +228,13 @@ class SQLiteStreamStore(StreamStore):
         rows = self.db.conn.execute(
             "DELETE FROM stream_items WHERE expires_at IS NOT NULL AND expires_at <= ? "
             "RETURNING stream, grp, id, data, created_at, version", (now_ms(),)).fetchall()
-        for stream, group_id, id, data, created_at, version in rows:
-            self._notify(StreamChange(stream, group_id, id, "delete", stored_item(loads_stored(data), id, created_at),
-                                      self.clock.tick(), version + 1))
+        changes = [StreamChange(stream, group_id, id, "delete", stored_item(loads_stored(data), id, created_at),
+                                self.clock.tick(), version + 1)
+                   for stream, group_id, id, data, created_at, version in rows]
+        for change in changes:
+            self._notify(change)
+        for change in changes:  # after every delete is out: these may yield to the loop
+            await self._notify_expired(change)
         return len(rows)
 
     def trim_history(self) -> int:

@@ -14,7 +14,8 @@ It is a second consumer of the streams table's stream, beside the fan-out, so cl
 never wait for it and writers pay no extra call.
 
 Per record: the change and the item before it (from the NEW_AND_OLD_IMAGES record), the trace id
-and trigger depth the writer stamped on it (for a removal, those of the item's last write), then
+and trigger depth the writer stamped on it (for a removal, those of the item's last write; for
+the removal of an item past its TTL, a new trace at depth 1, as the local host gives it), then
 ``TriggerRouter`` (core) picks the matching trigger steps and builds their events, which go where
 emitted events go: each FIFO trigger queue gets a direct ``SendMessage`` (message group = the
 item, deduplication id derived from the record, so a retried batch does not queue a trigger
@@ -33,9 +34,10 @@ from dataclasses import replace
 from typing import Any
 
 from ...adapters.aws import keys as k
-from ...adapters.aws.streams import change_from_record, depth_of, item_of, trace_id_of
+from ...adapters.aws.streams import change_from_record, depth_of, expired, item_of, trace_id_of
 from ...jsonsafe import loads_stored
 from ...ports.events import Event
+from ...ports.streams import now_ms
 from ...trace import new_trace_id
 from ...trigger_routing import ENV_MAX_DEPTH, TriggerRouter
 from . import bootstrap
@@ -47,14 +49,27 @@ def _state_value(image: Mapping[str, Any] | None) -> Any:
     return loads_stored(image[k.VALUE]["S"])
 
 
+def _expiry(record: Mapping[str, Any], old: Mapping[str, Any] | None) -> bool:
+    """Whether a REMOVE record is an item's expiry: DynamoDB's TTL deletion (its service principal
+    in ``userIdentity``), or a delete of an item already due when it was made (reads had dropped
+    it; timed by the record's own time, not when this batch runs)."""
+    if (record.get("userIdentity") or {}).get("principalId") == "dynamodb.amazonaws.com":
+        return True
+    at = (record.get("dynamodb") or {}).get("ApproximateCreationDateTime")
+    return expired(old, int(at * 1000) if isinstance(at, int | float) else now_ms())
+
+
 def events_for(router: TriggerRouter, record: Mapping[str, Any], streams_table: str | None) -> list[Event]:
     """The trigger events one DynamoDB stream record stands for."""
     dynamodb = record.get("dynamodb") or {}
     name = record.get("eventName", "")
     new, old = dynamodb.get("NewImage"), dynamodb.get("OldImage")
-    trace_id = trace_id_of(new, old) or new_trace_id()
-    depth = depth_of(new, old) + 1
     source = str(record.get("eventSourceARN", ""))
+    if name == "REMOVE" and _expiry(record, old):
+        # No step's write removed it: a chain of its own, as the local host's sweeper starts one.
+        trace_id, depth = new_trace_id(), 1
+    else:
+        trace_id, depth = trace_id_of(new, old) or new_trace_id(), depth_of(new, old) + 1
     if streams_table and f":table/{streams_table}/" in source:
         change = change_from_record(name, new, old)
         if change is None:

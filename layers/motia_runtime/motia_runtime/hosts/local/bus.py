@@ -67,6 +67,8 @@ class StepWorker:
         store, bus = self.bus.store, self.bus
         while True:
             self._wake.clear()
+            if bus.guard.idle:
+                bus.guard.resume()  # a fresh memory sample before the first claim after an idle spell
             # Over the guard's limits, no new claims beyond the guaranteed few (bus_guard.py).
             limit = min(self.limit, GUARANTEED) if bus.guard.overloaded else self.limit
             free = min(limit - len(self.running), CLAIM_BATCH)
@@ -130,6 +132,7 @@ class LocalEventBus(EventBus):
         self.default_concurrency = limits.bus_concurrency
         self.guard = LoadGuard(limits.bus_max_loop_lag_ms, limits.bus_max_rss_mb)
         self.guard.on_clear = self._wake_all
+        self.guard.busy = self._busy
         self._acks: list[int] = []
 
     def start(self, runtime: Runtime) -> None:
@@ -153,6 +156,9 @@ class LocalEventBus(EventBus):
         acks, self._acks = self._acks, []
         if acks:
             self.store.ack_many(acks)
+
+    def _busy(self) -> bool:
+        return any(worker.running for worker in self.workers.values())
 
     def _wake_all(self) -> None:
         for worker in self.workers.values():

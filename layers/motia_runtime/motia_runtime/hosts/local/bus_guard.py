@@ -15,6 +15,11 @@ each step claims no new message beyond ``GUARANTEED`` running handlers: messages
 durable queue instead of piling onto the loop, and no step is ever starved.
 
 The three variables are read once into the host's limits (limits.py), which the bus is built from.
+
+The guard samples only while the bus has work (a handler running): an idle ``motia dev`` does
+not wake 20 times a second to read ``/proc/self/statm``. When work comes back, the first claim
+takes a memory sample first (``resume``), so an RSS grown while idle still holds claims back;
+the loop's lag is measured again from the next tick.
 """
 
 from __future__ import annotations
@@ -41,8 +46,9 @@ def _rss_bytes() -> int | None:
 
 
 class LoadGuard:
-    """Samples the loop's lag and the process's RSS every ``TICK_S``; ``overloaded`` says whether
-    either is over its limit. ``on_clear`` is called when an overload ends (workers claim again)."""
+    """Samples the loop's lag and the process's RSS every ``TICK_S`` while ``busy()``; ``overloaded``
+    says whether either is over its limit. ``on_clear`` is called when an overload ends (workers
+    claim again). The bus sets ``busy`` and calls ``resume`` before it claims."""
 
     def __init__(self, max_lag_ms: int = DEFAULTS.bus_max_loop_lag_ms,
                  max_rss_mb: int = DEFAULTS.bus_max_rss_mb) -> None:
@@ -54,12 +60,26 @@ class LoadGuard:
         self.trips = 0  # times an overload began (for the curious and the tests)
         self.on_clear: Callable[[], None] | None = None
         self._task: asyncio.Task[None] | None = None
+        self.busy: Callable[[], bool] = lambda: True  # whether the bus has handlers running
+        self.idle = False  # not sampling: nothing ran at the last tick
+        self._work = asyncio.Event()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._watch(), name="bus-load-guard")
 
+    def resume(self) -> None:
+        """The bus is about to claim: after an idle spell, sample the memory now and watch again."""
+        if self.idle and self._task is not None:
+            self.idle = False
+            self.sample(0.0)  # the lag was not measured while idle: from the next tick
+            self._work.set()
+
     async def _watch(self) -> None:
         while True:
+            if not self.busy():
+                self.idle = True
+                self._work.clear()
+                await self._work.wait()
             due = time.perf_counter() + TICK_S
             await asyncio.sleep(TICK_S)
             self.sample(time.perf_counter() - due)
@@ -77,3 +97,4 @@ class LoadGuard:
     async def stop(self) -> None:
         await stop_task(self._task)
         self._task = None
+        self.idle = False
