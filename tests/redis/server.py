@@ -33,23 +33,28 @@ def redis_binary() -> str:
 
 
 class RedisServer:
-    """``persist``: an append-only file that survives ``stop()``/``start()``, as a real server's data does."""
+    """``persist``: an append-only file that survives ``stop()``/``start()``, as a real server's data does;
+    ``password``: the server asks clients for it (``requirepass``), and ``url`` carries it."""
 
-    def __init__(self, workdir: Path, *, persist: bool = False) -> None:
+    def __init__(self, workdir: Path, *, persist: bool = False, password: str | None = None) -> None:
         self.binary = redis_binary()
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.persist = persist
+        self.password = password
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self, timeout_s: float = 10) -> RedisServer:
         args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--dir",
                 str(self.workdir), "--appendonly", "yes" if self.persist else "no", "--appendfsync", "always"]
+        if self.password:
+            args += ["--requirepass", self.password]
         log = open(self.workdir / "redis.log", "ab")  # closed with the process
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + timeout_s
@@ -66,7 +71,8 @@ class RedisServer:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
                 conn.sendall(b"PING\r\n")
-                return conn.recv(16).startswith(b"+PONG")
+                # Unauthenticated, a server with a password answers NOAUTH: it is up all the same.
+                return conn.recv(16).startswith((b"+PONG", b"-NOAUTH"))
         except OSError:
             return False
 

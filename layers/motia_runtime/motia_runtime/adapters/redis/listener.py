@@ -9,7 +9,6 @@ them). A silent dead link (no RST, e.g. a cable pulled) is caught by PINGs on an
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +19,7 @@ import redis.asyncio
 from ...log import StepLogger
 from ...tasks import stop_task
 from ._connection import RedisStreamError, describe, redact
+from ._feed import FeedProtocol, open_feed
 
 PING_AFTER_IDLE_S = 5.0
 DEAD_AFTER_S = 15.0
@@ -46,65 +46,59 @@ class ChangeListener:
         """Subscribe before returning, so no change made after this is missed; raises
         ``RedisStreamError`` naming the server when it cannot be reached."""
         try:
-            pubsub = await self._subscribe()
+            feed = await self._subscribe()
         except _ERRORS as exc:
             raise RedisStreamError(f"cannot subscribe to stream changes on Redis at {self.url}: {describe(exc)}",
                                    self.url) from exc
-        self._task = asyncio.create_task(self._run(pubsub), name=f"redis-feed:{self.channel}")
+        self._task = asyncio.create_task(self._run(feed), name=f"redis-feed:{self.channel}")
 
     async def stop(self) -> None:
         await stop_task(self._task)
         self._task = None
 
-    async def _subscribe(self) -> Any:
-        pubsub = self.client.pubsub()
-        try:
-            async with asyncio.timeout(SUBSCRIBE_TIMEOUT_S):
-                await pubsub.subscribe(self.channel)
-                # The confirmation: from here on every PUBLISH to the channel reaches us.
-                while True:
-                    message = await pubsub.get_message(timeout=SUBSCRIBE_TIMEOUT_S)
-                    if message is not None and message["type"] == "subscribe":
-                        break
-        except BaseException:
-            await _close(pubsub)
-            raise
+    async def _subscribe(self) -> FeedProtocol:
+        feed = await open_feed(self.client, self.channel, self._deliver, SUBSCRIBE_TIMEOUT_S)
         self.connected.set()
-        return pubsub
+        return feed
 
-    async def _run(self, pubsub: Any) -> None:
+    def _deliver(self, raw: str) -> None:
+        self._safely(self.on_message, raw)
+
+    async def _run(self, feed: FeedProtocol) -> None:
         while True:
             try:
-                await self._pump(pubsub)
+                await self._pump(feed)
             except Exception as exc:  # any failure: reconnect rather than end the feed for good
                 self.connected.clear()
                 self._log.warning(f"lost the stream change feed from Redis at {self.url} ({describe(exc)}); "
                                   "reconnecting, then clients are told to resync")
             finally:
-                await _close(pubsub)
-            pubsub = await self._reconnect()
+                feed.close()
+            feed = await self._reconnect()
             self.reconnections += 1
             self._log.warning(f"stream change feed from Redis at {self.url} is back; resyncing clients")
             self._safely(self.on_resync)
 
-    async def _pump(self, pubsub: Any) -> None:
-        last_heard = time.monotonic()
-        pinged = False
+    async def _pump(self, feed: FeedProtocol) -> None:
+        # Changes are handed on by the feed's protocol as they are read; this only watches the
+        # link: a PING after PING_AFTER_IDLE_S of silence, given up on after DEAD_AFTER_S.
+        pinged_at = float("-inf")
         while True:
-            message = await pubsub.get_message(timeout=PING_AFTER_IDLE_S)
+            try:
+                await asyncio.wait_for(asyncio.shield(feed.lost), PING_AFTER_IDLE_S)
+            except TimeoutError:
+                pass
+            else:
+                return  # not reached: a lost feed raises
             now = time.monotonic()
-            if message is None:
-                if now - last_heard > DEAD_AFTER_S:
-                    raise redis.ConnectionError(f"no answer to PING for {DEAD_AFTER_S:.0f}s")
-                if not pinged:
-                    await pubsub.ping()
-                    pinged = True
-                continue
-            last_heard, pinged = now, False
-            if message["type"] == "message":
-                self._safely(self.on_message, message["data"])
+            idle = now - feed.last_heard
+            if idle > DEAD_AFTER_S:
+                raise redis.ConnectionError(f"no answer to PING for {DEAD_AFTER_S:.0f}s")
+            if idle >= PING_AFTER_IDLE_S and pinged_at < feed.last_heard:  # one PING per silence
+                feed.ping()
+                pinged_at = now
 
-    async def _reconnect(self) -> Any:
+    async def _reconnect(self) -> FeedProtocol:
         delay = RETRY_MIN_S
         while True:
             await asyncio.sleep(delay)
@@ -120,7 +114,3 @@ class ChangeListener:
         except Exception as exc:
             self._log.exception(f"stream change listener failed: {type(exc).__name__}: {exc}")
 
-
-async def _close(pubsub: Any) -> None:
-    with contextlib.suppress(*_ERRORS):
-        await pubsub.aclose()
