@@ -72,3 +72,20 @@ def test_the_total_bound_is_a_setting() -> None:
     assert EventLog(started_at=0).max_events == Limits().replay_events == 20_000
     limits = Limits.from_env({"MOTIA_STREAM_REPLAY_EVENTS": "7"})  # read once, into the host's settings
     assert EventLog(started_at=0, max_events=limits.replay_events).max_events == 7
+
+
+def test_after_the_change_feed_was_cut_the_log_answers_only_from_the_first_event_heard_again() -> None:
+    # With Redis, events sent while this worker's feed was down never reached the log: it must not
+    # answer [] for them (the rejoin then reads the store's history, or resyncs).
+    start = now_ms()
+    group = Subscription("s", "g", None, "x")
+    log = EventLog(started_at=start, window_s=60)
+    log.record(event(start + 1))
+    assert [c.timestamp for c in log.replay(group, start, start + 50) or []] == [start + 1]
+    log.lost_track()
+    assert log.replay(group, start + 1, start + 50) is None  # the gap may hold events
+    log.record(event(start + 20))  # the first event heard after the feed came back
+    assert log.replay(group, start + 1, start + 50) is None  # 2..19 may have been missed
+    assert [c.timestamp for c in log.replay(group, start + 19, start + 50) or []] == [start + 20]
+    log.record(event(start + 21))
+    assert [c.timestamp for c in log.replay(group, start + 20, start + 50) or []] == [start + 21]

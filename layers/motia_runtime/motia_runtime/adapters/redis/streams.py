@@ -214,7 +214,15 @@ class RedisStreamStore(StreamStore):
         pipe = self.client.pipeline(transaction=False)
         pipe.get(self.keys.stream_history_mark(stream, group_id))
         pipe.zrangebyscore(self.keys.stream_history(stream, group_id), low, "+inf")
-        mark, entries = await self._run(pipe.execute(), f"{stream}/{group_id} history")
+        pipe.get(self.keys.history_from)
+        mark, entries, kept_from = await self._run(pipe.execute(), f"{stream}/{group_id} history")
+        if kept_from is None:
+            # Redis lost its data (restarted without persistence, flushed): what was kept is gone,
+            # so history starts again from now, and a ``since`` before that gets a resync, not [].
+            key = self.keys.history_from
+            await self._run(self.client.set(key, str(self.clock.tick()), nx=True), "history start")
+            kept_from = await self._run(self.client.get(key), "history start")
+        self.history_from = int(kept_from)
         if since is not None and since < max(self.history_from, floor, int(mark or 0)):
             return None
         out = []

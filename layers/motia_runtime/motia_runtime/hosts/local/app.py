@@ -137,6 +137,7 @@ class LocalHost:
         # A store's change feed was cut and is back: changes made meanwhile never reached this
         # process. Every socket is closed so its client rejoins and reads a fresh sync (Motia's
         # clients and ours reconnect by themselves).
+        self.hub.events.lost_track()  # their rejoins' replays come from the store's history
         for connection in list(self.hub.connections):
             task = asyncio.ensure_future(connection.close(*RESYNC_CLOSE))
             self._closing.add(task)

@@ -50,10 +50,21 @@ class EventLog:
         self._order: deque[tuple[tuple[str, str], StreamChange]] = deque()
         self._held = 0  # events held by the groups
         self._records = 0
+        self._lost_track = False
+
+    def lost_track(self) -> None:
+        """The store's change feed was cut and is back (Redis): events sent meanwhile never came
+        here. Until the first event heard after that, the log answers for no ``since`` (the
+        store's history does); from then on for any ``since`` at or after that event's stamp
+        minus one, as stamps only grow in the order the feed delivers them."""
+        self._lost_track = True
 
     def record(self, change: StreamChange) -> None:
         if change.type != "event" or self.window_ms == 0:
             return
+        if self._lost_track:
+            self._lost_track = False
+            self.started_at = max(self.started_at, change.timestamp - 1)
         key = (change.stream_name, change.group_id)
         group = self._groups.get(key)
         if group is None:
@@ -99,6 +110,8 @@ class EventLog:
 
     def replay(self, sub: Subscription, since: int, upto: int) -> list[StreamChange] | None:
         """Events for ``sub`` stamped in (since, upto], oldest first; None when some may be missing."""
+        if self._lost_track:
+            return None
         now = _now_ms()
         group = self._groups.get((sub.stream_name, sub.group_id))
         if group is not None:
