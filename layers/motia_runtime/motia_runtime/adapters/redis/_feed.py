@@ -21,7 +21,7 @@ from typing import Any
 
 import redis
 import redis.asyncio
-from redis.asyncio.connection import UnixDomainSocketConnection
+from redis.asyncio.connection import Connection, SSLConnection, UnixDomainSocketConnection
 
 _INCOMPLETE = -1
 
@@ -146,9 +146,11 @@ async def open_feed(client: redis.asyncio.Redis, channel: str, on_message: Calla
     async with asyncio.timeout(timeout_s):
         if isinstance(conn, UnixDomainSocketConnection):
             await loop.create_unix_connection(lambda: protocol, conn.path)
-        else:
-            ssl_context = conn.ssl_context.get() if hasattr(conn, "ssl_context") else None
+        elif isinstance(conn, Connection):  # TCP, and SSLConnection (its subclass) with redis-py's TLS context
+            ssl_context = conn.ssl_context.get() if isinstance(conn, SSLConnection) else None
             await loop.create_connection(lambda: protocol, conn.host, conn.port, ssl=ssl_context)
+        else:
+            raise redis.ConnectionError(f"the change feed cannot connect through {type(conn).__name__}")
         try:
             assert protocol.transport is not None
             hello = b""
