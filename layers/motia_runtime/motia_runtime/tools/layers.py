@@ -19,6 +19,8 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata as metadata
 import json
+import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -164,6 +166,40 @@ def pydantic_plugins(folders: Iterable[Path]) -> list[str]:
     return sorted(f"{d.metadata['Name']}: {ep.name}" for d in dists for ep in d.entry_points if ep.group == "pydantic")
 
 
+# The runtime layer's compiled dataclass methods (hosts/aws/_dataclass_code.py reads it by this name).
+DATACLASS_CODE = "DATACLASS_CODE"
+
+# What the entry points import and build before their first handler call, and what their first
+# calls import: run once by ``motia build`` to record dataclasses' generated code (see
+# hosts/aws/_dataclass_code.py). A module missing here only costs its classes' compile.
+_RECORD_MODULES = (
+    *(f"motia_runtime.hosts.aws.{m}" for m in ("api", "queue", "schedule", "websocket", "fanout", "delivery",
+                                               "triggers")),
+    *(f"motia_runtime.{m}" for m in ("api_config", "event_config", "cron_config", "noop_config", "trigger_config",
+                                     "stream_config", "project", "runtime", "protocol", "stream_hooks")),
+    *(f"motia_runtime.adapters.aws.{m}" for m in ("state", "streams", "bus", "subscriptions", "pusher",
+                                                  "delivery_queue", "redelivery")),
+)
+_RECORD = "".join(f"try:\n    import {m}\nexcept ImportError:\n    pass\n" for m in _RECORD_MODULES) + (
+    "import pydantic\nclass _M(pydantic.BaseModel):\n    x: int\n_M(x=1)\n")
+
+
+def dataclass_code(runtime_python: Path, target: Target) -> bytes | None:
+    """The runtime layer's ``DATACLASS_CODE`` (hosts/aws/_dataclass_code.py), recorded by this
+    interpreter, or None when it is not the target's Python version (its bytecode would not load
+    there). The layer's own packages are imported when this machine can load them (same
+    architecture); else this environment's, whose texts match the layer's for the same versions."""
+    if f"{sys.version_info.major}.{sys.version_info.minor}" != target.python:
+        return None
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "AWS_LAMBDA"))}
+    if MACHINES[target.architecture] == platform.machine():
+        env["PYTHONPATH"] = str(runtime_python)
+    code = ("import sys\nfrom motia_runtime.hosts.aws._dataclass_code import record\n"
+            f"sys.stdout.buffer.write(record({_RECORD!r}))\n")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=False)
+    return out.stdout if out.returncode == 0 and out.stdout else None
+
+
 @dataclass(frozen=True)
 class Layers:
     runtime: Path  # the folder the template's ContentUri names (its python/ is /opt/python)
@@ -198,6 +234,9 @@ def build_layers(root: Path, out: Path, target: Target) -> Layers:
         (package / NO_PYDANTIC_PLUGINS).write_text(
             "No distribution in the layers declares a pydantic plugin: the functions skip pydantic's\n"
             "search for them at their cold start (hosts/aws/__init__.py).\n", encoding="utf-8")
+    recorded = dataclass_code(runtime_dir / "python", target)
+    if recorded is not None:
+        (package / DATACLASS_CODE).write_bytes(recorded)
     if app_reqs:  # what the layer was built from; also keeps it non-empty if the runtime had every package
         (deps_dir / "requirements.txt").write_text("".join(f"{r}\n" for r in app_reqs), encoding="utf-8")
     return Layers(runtime_dir, deps_dir if app_reqs else None, installed=not current)

@@ -11,6 +11,9 @@ end of each pause what was built is moved out of the collector's sight (``gc.fre
 later collections do not traverse it either, and the collector is switched back on. The handful
 of cycles made during a pause are kept, not freed.
 
+The same pause serves ``dataclasses``' generated methods from the code the build compiled
+(_dataclass_code.py), so a cold start does not parse and compile them again.
+
 Nothing changes where the variable is not set (tests, ``motia dev``, a process that imports the
 entry points for another purpose), nor when the collector was already off.
 """
@@ -21,6 +24,8 @@ import gc
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from . import _dataclass_code
 
 ON_LAMBDA = "AWS_LAMBDA_RUNTIME_API"
 
@@ -33,6 +38,7 @@ def pause() -> None:
     if not _paused and os.environ.get(ON_LAMBDA) and gc.isenabled():
         gc.disable()
         _paused = True
+        _dataclass_code.install()
 
 
 def resume() -> None:
@@ -40,6 +46,7 @@ def resume() -> None:
     global _paused
     if _paused:
         _paused = False
+        _dataclass_code.uninstall()
         gc.freeze()
         gc.enable()
 
