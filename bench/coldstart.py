@@ -22,7 +22,8 @@ included) is reported beside it. Cases:
   one model built.
 
 Bytecode is compiled first (a layer and functions built by ``make build`` have it). ``--callgrind``
-also counts the instructions of each ``import + init`` case in the layer venv (valgrind): a figure
+also counts the instructions of each ``import + init`` case in the layer venv (valgrind), up to the
+case's end (the interpreter's teardown, which Lambda never runs, left out): a figure
 the machine's load does not move.
 
 Two interpreters: the project's dev venv (.venv, with every dev tool installed) and, with
@@ -199,6 +200,10 @@ def instructions(python: Path, code: str, env: dict[str, str], cwd: Path) -> int
     the machine is doing, so it compares before/after where milliseconds here cannot."""
     if shutil.which("valgrind") is None:
         return None
+    # Ends with os._exit: the interpreter's teardown (a last full collection, modules cleared) is
+    # not in the timed window and Lambda never runs it, and it differs by case (the floor's ~41 M,
+    # ~7 M where the cold start froze its objects), so counting it compared unlike with unlike.
+    code = f"{code.strip()}\nimport os as _os\n_os._exit(0)\n"
     out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", str(python), "-c", code],
                          env=env, cwd=cwd, capture_output=True, text=True)
     found = re.search(r"Collected : (\d+)", out.stderr)

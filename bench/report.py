@@ -363,7 +363,8 @@ def detail_sections(doc: dict[str, Any]) -> str:
                          for venv, info in cold.items())
         parts.append("### Lambda cold start (median of "
                      f"{_res(doc, 'coldstart', 'runs')} fresh interpreters; ms inside the interpreter, (whole process "
-                     "wall time); instructions of the whole process, layer venv)\n\n" + _table(["case", *cold.keys(),
+                     "wall time); instructions up to the end of the case, without the interpreter's teardown, "
+                     "layer venv)\n\n" + _table(["case", *cold.keys(),
                                                                          "instructions"], rows)
                      + "\n\nLargest self import times on the api path (`-X importtime`, one run):\n" + tops
                      + f"\n\n{loadtxt('coldstart')}")
