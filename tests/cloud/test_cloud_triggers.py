@@ -16,6 +16,7 @@ import httpx
 import pytest
 import websockets
 
+from motia_runtime.emulation.websocket_api import CONNECT_TIMEOUT_S
 from tests.support.cloud_server import CloudServer
 from tests.support.project_files import write_project
 
@@ -82,7 +83,9 @@ class Group:
         self.items: dict[str, Any] = {}
 
     async def __aenter__(self) -> Group:
-        self.ws = await websockets.connect(self.url)
+        # The handshake waits for $connect's function, a cold start: as long as the gateway allows
+        # (CONNECT_TIMEOUT_S), not the client's default 10 s, which ran out at a load of 15.
+        self.ws = await websockets.connect(self.url, open_timeout=CONNECT_TIMEOUT_S + 1)
         await self.ws.send(json.dumps({"type": "join", "data": {"streamName": "ctLog", "groupId": self.group,
                                                                 "subscriptionId": f"sub-{self.group}"}}))
         self.reader = asyncio.create_task(self._read())

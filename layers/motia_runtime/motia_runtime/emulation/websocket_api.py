@@ -32,6 +32,9 @@ from .template import WebSocketApi
 
 MAX_MESSAGE = 128 * 1024
 IDLE_TIMEOUT_S = 600.0
+# How long a handshake may wait for the $connect function: API Gateway's integration timeout (29 s),
+# not websockets' default of 10 s, which refused the socket while a cold start ran on a loaded machine.
+CONNECT_TIMEOUT_S = 29.0
 
 Invoke = Callable[[str, dict[str, Any]], Awaitable[Invocation]]
 
@@ -84,7 +87,7 @@ class WebSocketGateway:
         self._loop = asyncio.get_running_loop()
         return await serve(self._handle, host, port, process_request=self._connect,
                            select_subprotocol=self._subprotocol, max_size=MAX_MESSAGE, compression=None,
-                           ping_interval=None, server_header=None)
+                           ping_interval=None, server_header=None, open_timeout=CONNECT_TIMEOUT_S)
 
     def _event_args(self) -> dict[str, Any]:
         return {"api_id": self.api_id, "stage": self.api.stage, "region": self.region}
