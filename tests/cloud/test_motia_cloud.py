@@ -22,10 +22,14 @@ import httpx
 import pytest
 import websockets
 
+from motia_runtime.emulation.websocket_api import CONNECT_TIMEOUT_S
 from tests.support.cloud_server import CloudServer
 
 pytestmark = pytest.mark.slow
 APP = Path(__file__).parent / "app"
+
+# A handshake waits for $connect's function, a cold start on a loaded machine: as long as the gateway does.
+OPEN_S = CONNECT_TIMEOUT_S + 1
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +134,7 @@ def test_cold_then_warm_and_more_environments_under_concurrency_up_to_the_cap(cl
 # -- WebSocket API ------------------------------------------------------------------------------------
 async def test_websocket_connect_routes_management_api_and_disconnect(cloud: CloudServer) -> None:
     url = f"{cloud.ws_url}?room=r1"
-    async with websockets.connect(url, subprotocols=["Authorization", "tok"],
+    async with websockets.connect(url, subprotocols=["Authorization", "tok"], open_timeout=OPEN_S,
                                   user_agent_header="motia-test") as ws:  # type: ignore[list-item]
         assert ws.subprotocol == "tok"  # what $connect answered in Sec-WebSocket-Protocol
         await ws.send(json.dumps({"action": "echo", "n": 1}))
@@ -151,15 +155,15 @@ async def test_websocket_connect_routes_management_api_and_disconnect(cloud: Clo
 
 async def test_refused_connect_oversized_frames_and_delete_connection(cloud: CloudServer) -> None:
     with pytest.raises(websockets.InvalidStatus) as refused:
-        async with websockets.connect(f"{cloud.ws_url}?token=bad"):
+        async with websockets.connect(f"{cloud.ws_url}?token=bad", open_timeout=OPEN_S):
             pass
     assert refused.value.response.status_code == 401
-    async with websockets.connect(cloud.ws_url, max_size=None) as ws:
+    async with websockets.connect(cloud.ws_url, max_size=None, open_timeout=OPEN_S) as ws:
         await ws.send(json.dumps({"action": "echo", "pad": "x" * (128 * 1024)}))  # over 128 KB
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), 30)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
-    async with websockets.connect(cloud.ws_url) as ws:
+    async with websockets.connect(cloud.ws_url, open_timeout=OPEN_S) as ws:
         await ws.send(json.dumps({"action": "echo", "close": True}))  # the function deletes the connection
         await asyncio.wait_for(ws.recv(), 30)
         with pytest.raises(websockets.ConnectionClosed):
