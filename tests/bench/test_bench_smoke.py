@@ -268,7 +268,7 @@ def test_the_redis_hop_client_finds_a_subscriber_on_each_worker(tmp_path: Path) 
     server = subprocess.Popen([sys.executable, "-m", "motia_runtime", "dev", "--root", str(BENCH / "app"), "--port",
                                str(port), "--data-dir", str(tmp_path / "data"), "--workers", "2", "--redis-url",
                                redis.url], cwd=REPO, env=env, start_new_session=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=subprocess.DEVNULL, stderr=(tmp_path / "server.log").open("wb"))
     try:
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -280,8 +280,18 @@ def test_the_redis_hop_client_finds_a_subscriber_on_each_worker(tmp_path: Path) 
              "--json", str(tmp_path / "hop.json"))
     finally:
         os.killpg(server.pid, 15)
-        server.wait(20)
-        redis.stop()
+        try:
+            # One clean-clone run under load saw the two workers and their supervisor take over 20 s
+            # to stop (not reproduced alone or beside CPU burners): a stop that never comes still
+            # fails here, with what the server wrote.
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, 9)
+            server.wait()
+            raise AssertionError("motia dev --workers 2 did not stop within 60 s of SIGTERM; its log ends:\n"
+                                 + (tmp_path / "server.log").read_text(errors="replace")[-3000:]) from None
+        finally:
+            redis.stop()
     hop = json.loads((tmp_path / "hop.json").read_text())
     assert len(hop["workers"]) == 2 and hop["missed"] == 0
     assert hop["local_ms"]["n"] == 6 and hop["remote_ms"]["n"] == 6 and hop["added_p50_ms"] is not None
