@@ -69,3 +69,8 @@ def test_what_the_peek_cannot_read_it_does_not_guess() -> None:
     assert peek.queue_has_visible(f"https://sqs.{REGION}.amazonaws.com/{ev.ACCOUNT_ID}/missing") is None
     assert peek.stream_length(f"arn:aws:dynamodb:{REGION}:{ev.ACCOUNT_ID}:table/missing/stream/x") is None
     assert peek.stream_length("not an arn") is None
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    ddb.create_table(TableName="plain", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
+    assert peek.stream_length(f"arn:aws:dynamodb:{REGION}:{ev.ACCOUNT_ID}:table/plain/stream/x") is None  # no stream

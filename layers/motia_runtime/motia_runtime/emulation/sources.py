@@ -67,7 +67,8 @@ class MotoPeek:
             from moto.dynamodb.models import dynamodb_backends
 
             table = stream_arn.split(":table/", 1)[1].split("/stream/", 1)[0]
-            return len(dynamodb_backends[self.account][self.region].tables[table].stream_shard.items)
+            shard = dynamodb_backends[self.account][self.region].tables[table].stream_shard
+            return None if shard is None else len(shard.items)
         except Exception:
             return None
 
