@@ -195,8 +195,11 @@ async def test_workers_flag_serves_every_client_every_change(tmp_path: Path, sta
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
+                # Both workers up: on Linux each listens on its own socket once it serves (the two
+                # children alone can be one worker and the resource tracker, and a check made then
+                # found one listening socket under load).
                 if httpx.get(f"{server.url}/__motia/health", timeout=0.5).status_code == 200 and \
-                        len(_children(proc.pid)) >= 2:
+                        len(_children(proc.pid)) >= 2 and (sys.platform != "linux" or _listening_sockets(port) >= 2):
                     break
             except httpx.TransportError:
                 pass

@@ -31,7 +31,7 @@ from ..testing.ttl import expire_due
 from ..testing.websocket import Credentials, FrameRecorder
 from .http_api import Cors, HttpApi
 from .lambda_pool import FunctionPool, Invocation, start_forkserver
-from .sources import Scheduler, SqsPoller, StreamPoller
+from .sources import MotoPeek, Scheduler, SqsPoller, StreamPoller
 from .template import AppModel, TemplateError, load_template, read_app
 from .websocket_api import IDLE_TIMEOUT_S, WebSocketGateway
 
@@ -218,12 +218,13 @@ class CloudApp:
 
     def start_sources(self) -> None:
         region = self.settings.region
+        peek = MotoPeek(ev.ACCOUNT_ID, region)  # moto runs in this process (provision)
         for source in self.model.sqs_sources:
             wake = threading.Event()
             self._wakes.append(wake)
             self._threads.append(SqsPoller(source, self.resources.queues_by_id[source.queue], self.client("sqs"),
                                            self.invoke, self.executor, self.pools[source.function].cap, region,
-                                           wake, self.stop_event))
+                                           wake, self.stop_event, peek))
         for stream_source in self.model.stream_sources:
             arn = self.resources.table_stream_arns.get(stream_source.table)
             if arn is None:
@@ -234,7 +235,7 @@ class CloudApp:
             on_failure = self.resources.queues_by_id.get(stream_source.on_failure_queue or "")
             self._threads.append(StreamPoller(stream_source, arn, self.client("dynamodbstreams"), self.client("sqs"),
                                               self.invoke, on_failure, self.settings.stream_poll_s, wake,
-                                              self.stop_event))
+                                              self.stop_event, peek))
         account = ev.ACCOUNT_ID
         self._threads.append(threading.Thread(target=self._reap, name="reaper", daemon=True))
         self._threads.append(threading.Thread(target=self._expire_ttl, name="ttl", daemon=True))
