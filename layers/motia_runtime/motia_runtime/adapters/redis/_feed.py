@@ -8,8 +8,9 @@ reaches the hub (and the subscribers' sockets) one loop turn after Redis sent it
 is queued (bench/optimisations.md, the Redis hop rows).
 
 redis-py still resolves the URL (host, port, unix socket, credentials, TLS settings); this
-module speaks only the few RESP2 replies a subscription gets: ``+OK`` / ``-ERR`` to AUTH (and SELECT, for a database in the URL), the
-``subscribe`` confirmation, ``message`` pushes and the ``pong`` a subscribed PING gets.
+module speaks only the few RESP2 replies a subscription gets: ``+OK`` / ``-ERR`` to AUTH (and
+SELECT, for a database in the URL), the ``subscribe`` confirmation, ``message`` pushes and the
+``pong`` a subscribed PING gets.
 """
 
 from __future__ import annotations

@@ -139,12 +139,18 @@ class LinkProtocol(asyncio.Protocol):
         self.fail(redis.ConnectionError(f"Redis closed the connection{f': {exc}' if exc else ''}"))
 
 
-def pack(*parts: str | bytes | memoryview) -> bytes:
-    out = [b"*%d\r\n" % len(parts)]
+def bulk(*parts: str | bytes) -> bytes:
+    """``parts`` as RESP bulk strings, one after the other (a command's arguments, no header)."""
+    out = []
     for part in parts:
-        data = part.encode() if isinstance(part, str) else bytes(part)
+        data = part.encode() if isinstance(part, str) else part
         out.append(b"$%d\r\n%s\r\n" % (len(data), data))
     return b"".join(out)
+
+
+def arguments(keys: list[str], args: list[str]) -> tuple[bytes, int]:
+    """A script's ``numkeys keys... args...`` as :meth:`ScriptLink.run` takes them."""
+    return bulk(str(len(keys)), *keys, *args), 1 + len(keys) + len(args)
 
 
 class ScriptLink:
@@ -185,21 +191,25 @@ class ScriptLink:
         self._link = protocol
         return protocol
 
-    async def run(self, script: AsyncScript, keys: list[str], args: list[str]) -> Any:
+    async def run(self, script: AsyncScript, body: bytes, count: int) -> Any:
+        """Run ``script`` with ``body``, its ``count`` arguments after the script (``numkeys``,
+        the keys, the args) as bulk strings: see :func:`arguments`; a caller may keep the parts
+        that do not change from one call to the next already encoded."""
         link = self._link
         if link is None or link.broken is not None:
             link = await self._open()
-        packed = pack("EVALSHA", script.sha, str(len(keys)), *keys, *args)
+        packed = b"*%d\r\n$7\r\nEVALSHA\r\n$40\r\n%s\r\n%s" % (count + 2, script.sha.encode(), body)
+        future = link.call(packed)  # the bytes leave now; the timer is set up after
         try:
             async with asyncio.timeout(self.timeout_s):
-                future = link.call(packed)
                 if link.drained is not None:
                     await asyncio.shield(link.drained)
                 try:
                     return await future
                 except redis.exceptions.NoScriptError:
                     # The server has not seen this script (a restart, SCRIPT FLUSH): once in full.
-                    future = link.call(pack("EVAL", script.script, str(len(keys)), *keys, *args))
+                    text = script.script.encode() if isinstance(script.script, str) else bytes(script.script)
+                    future = link.call(b"*%d\r\n$4\r\nEVAL\r\n%s%s" % (count + 2, bulk(text), body))
                     return await future
         except TimeoutError:
             link.fail(redis.TimeoutError(f"no reply from Redis within {self.timeout_s:g}s"))

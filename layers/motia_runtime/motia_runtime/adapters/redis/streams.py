@@ -29,10 +29,11 @@ from ...ports.streams import Mutation, StreamChange, StreamStore, now_ms, stored
 from ...tasks import stop_task
 from . import _scripts
 from ._connection import COMMAND_TIMEOUT_S, CONNECT_TIMEOUT_S, Keys, RedisStreamError, guarded, make_client
-from ._link import ScriptLink
+from ._link import ScriptLink, arguments, bulk
 from .listener import ChangeListener
 
 MAX_MUTATE_ATTEMPTS = 50
+ITEM_PARTS_KEPT = 4096  # items whose write arguments are kept encoded (_item_parts)
 SWEEP_EVERY_S = 0.5  # an expired item's delete reaches clients within about this long
 SWEEP_BATCH = 200  # expired items one sweep round takes at most
 
@@ -66,6 +67,7 @@ class RedisStreamStore(StreamStore):
         # The scripts go over a connection of their own (_link.py: no ~0.2 ms of redis-py before
         # each write's bytes leave); other commands through redis-py's pool.
         self.scripts = ScriptLink(self.client, COMMAND_TIMEOUT_S, CONNECT_TIMEOUT_S)
+        self._items: dict[tuple[str, str, str], tuple[bytes, bytes, bytes]] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self.history_from = 0
         self.listener = ChangeListener(self.client, url, self.keys.changes, self._on_message, self._notify_resync)
@@ -74,7 +76,8 @@ class RedisStreamStore(StreamStore):
         return await guarded(call, RedisStreamError, f"stream {what}", self.url)
 
     async def _script(self, script: Any, keys: list[str], args: list[str], what: str) -> Any:
-        return await guarded(self.scripts.run(script, keys, args), RedisStreamError, f"stream {what}", self.url)
+        body, count = arguments(keys, args)
+        return await guarded(self.scripts.run(script, body, count), RedisStreamError, f"stream {what}", self.url)
 
     def _floor(self) -> str:
         return str(self.clock.last)
@@ -133,14 +136,31 @@ class RedisStreamStore(StreamStore):
         return sorted(await self._run(self.client.smembers(self.keys.stream_groups(stream)), f"{stream} groups"))
 
     # -- writes -----------------------------------------------------------------------------
+    def _item_parts(self, stream: str, group_id: str, id: str) -> tuple[bytes, bytes, bytes]:
+        """The WRITE script's arguments that only depend on the item, encoded: ``numkeys``, the
+        keys, id and group; the channel and message head; the expiring set's member. Kept for
+        the items last written (repeated writes to one item are the common case), so a write
+        encodes only its data, expectation, floor and expiry before its bytes leave."""
+        parts = self._items.get((stream, group_id, id))
+        if parts is None:
+            if len(self._items) >= ITEM_PARTS_KEPT:
+                self._items.clear()
+            keys = [self.keys.stream_group(stream, group_id), self.keys.stream_groups(stream), self.keys.clock,
+                    self.keys.stream_expiry(stream, group_id), self.keys.stream_expiring]
+            parts = self._items[(stream, group_id, id)] = (
+                bulk(str(len(keys)), *keys, id, group_id), bulk(self.keys.changes, self._head(stream, group_id, id)),
+                bulk(_dump([stream, group_id, id])))
+        return parts
+
     async def _write(self, stream: str, group_id: str, id: str, data: dict[str, Any],
                      expected: str, expires_at: int | None = None, encoded: bytes | None = None) -> StreamChange | None:
-        text = _dump(data) if encoded is None else encoded.decode()
-        keys = [self.keys.stream_group(stream, group_id), self.keys.stream_groups(stream), self.keys.clock,
-                self.keys.stream_expiry(stream, group_id), self.keys.stream_expiring]
-        args = [id, group_id, text, expected, self._floor(), self.keys.changes, self._head(stream, group_id, id),
-                "" if expires_at is None else str(expires_at), _dump([stream, group_id, id])]
-        out = await self._script(self._write_script, keys, args, f"{stream}/{group_id}/{id}")
+        text = _dump(data).encode() if encoded is None else encoded
+        item, head, member = self._item_parts(stream, group_id, id)
+        # KEYS[1-5], then ARGV: id, group id, data, expected, floor, channel, head, expiry, member.
+        body = b"".join((item, bulk(text, expected, self._floor()), head,
+                         bulk("" if expires_at is None else str(expires_at)), member))
+        out = await guarded(self.scripts.run(self._write_script, body, 1 + 5 + 9), RedisStreamError,
+                            f"stream {stream}/{group_id}/{id}", self.url)
         if int(out[0]) == 0:
             return None  # the item changed since the caller read it
         kind, created_at, version, ts = out[1], int(out[2]), int(out[3]), int(out[4])
