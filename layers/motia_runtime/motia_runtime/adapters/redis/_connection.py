@@ -71,7 +71,8 @@ def describe(exc: BaseException) -> str:
 
 
 async def guarded(call: Awaitable[T], error: type[RedisStoreError], what: str, url: str) -> T:
-    """Await a redis-py call; its errors become ``error`` naming ``what`` and the server."""
+    """Await a redis-py call (or a script on the stream store's link, which raises redis-py's
+    errors too); its errors become ``error`` naming ``what`` and the server."""
     try:
         return await call
     except (redis.RedisError, OSError) as exc:

@@ -8,8 +8,9 @@ reaches the hub (and the subscribers' sockets) one loop turn after Redis sent it
 is queued (bench/optimisations.md, the Redis hop rows).
 
 redis-py still resolves the URL (host, port, unix socket, credentials, TLS settings); this
-module speaks only the few RESP2 replies a subscription gets: ``+OK`` / ``-ERR`` to AUTH, the
-``subscribe`` confirmation, ``message`` pushes and the ``pong`` a subscribed PING gets.
+module speaks only the few RESP2 replies a subscription gets: ``+OK`` / ``-ERR`` to AUTH (and
+SELECT, for a database in the URL), the ``subscribe`` confirmation, ``message`` pushes and the
+``pong`` a subscribed PING gets.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from redis.asyncio.connection import Connection, SSLConnection, UnixDomainSocket
 _INCOMPLETE = -1
 
 
-def _parse(buf: bytearray, pos: int) -> tuple[Any, int]:
+def parse(buf: bytearray, pos: int) -> tuple[Any, int]:
     """One RESP2 value at ``pos``: (value, position after it), or (None, -1) when incomplete.
     Errors come back as ``redis.ResponseError`` values, bulk strings as bytes."""
     end = buf.find(b"\r\n", pos)
@@ -43,7 +44,7 @@ def _parse(buf: bytearray, pos: int) -> tuple[Any, int]:
     if kind == 0x2A:  # * array
         items, at = [], end + 2
         for _ in range(max(int(line), 0)):
-            item, at = _parse(buf, at)
+            item, at = parse(buf, at)
             if at == _INCOMPLETE:
                 return None, _INCOMPLETE
             items.append(item)
@@ -57,7 +58,7 @@ def _parse(buf: bytearray, pos: int) -> tuple[Any, int]:
     raise redis.ConnectionError(f"unexpected reply from Redis on the change feed: {bytes(buf[pos:pos + 40])!r}")
 
 
-def _command(*parts: str) -> bytes:
+def command(*parts: str) -> bytes:
     out = [f"*{len(parts)}\r\n".encode()]
     for part in parts:
         data = part.encode()
@@ -92,7 +93,7 @@ class FeedProtocol(asyncio.Protocol):
         pos = 0
         try:
             while pos < len(buf):
-                value, end = _parse(buf, pos)
+                value, end = parse(buf, pos)
                 if end == _INCOMPLETE:
                     break
                 pos = end
@@ -128,38 +129,51 @@ class FeedProtocol(asyncio.Protocol):
 
     def ping(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(_command("PING"))
+            self.transport.write(command("PING"))
 
     def close(self) -> None:
         if self.transport is not None:
             self.transport.abort()
 
 
+async def connect(client: redis.asyncio.Redis, protocol_factory: Callable[[], asyncio.Protocol]) -> tuple[
+        asyncio.Transport, list[bytes]]:
+    """Connect as ``client``'s pool would (address, TLS) and return the transport with the
+    commands to send first: AUTH with its credentials, SELECT its database (none if not needed)."""
+    pool = client.connection_pool
+    conn = pool.connection_class(**pool.connection_kwargs)  # only read for its settings: never connected
+    loop = asyncio.get_running_loop()
+    if isinstance(conn, UnixDomainSocketConnection):
+        transport, _ = await loop.create_unix_connection(protocol_factory, conn.path)
+    elif isinstance(conn, Connection):  # TCP, and SSLConnection (its subclass) with redis-py's TLS context
+        ssl_context = conn.ssl_context.get() if isinstance(conn, SSLConnection) else None
+        transport, _ = await loop.create_connection(protocol_factory, conn.host, conn.port, ssl=ssl_context)
+    else:
+        raise redis.ConnectionError(f"cannot connect to Redis through {type(conn).__name__}")
+    try:
+        hello = []
+        if conn.credential_provider is not None:
+            credentials = await conn.credential_provider.get_credentials_async()
+            hello.append(command("AUTH", *credentials))
+        elif conn.password is not None:
+            hello.append(command("AUTH", *([conn.username] if conn.username else []), conn.password))
+        if conn.db:
+            hello.append(command("SELECT", str(conn.db)))
+    except BaseException:
+        transport.abort()
+        raise
+    return transport, hello
+
+
 async def open_feed(client: redis.asyncio.Redis, channel: str, on_message: Callable[[str], None],
                     timeout_s: float) -> FeedProtocol:
     """Connect as ``client``'s pool would (address, credentials, TLS), authenticate, subscribe, and
     return once Redis confirmed: every PUBLISH to ``channel`` after that reaches ``on_message``."""
-    pool = client.connection_pool
-    conn = pool.connection_class(**pool.connection_kwargs)  # only read for its settings: never connected
-    loop = asyncio.get_running_loop()
     protocol = FeedProtocol(channel, on_message)
     async with asyncio.timeout(timeout_s):
-        if isinstance(conn, UnixDomainSocketConnection):
-            await loop.create_unix_connection(lambda: protocol, conn.path)
-        elif isinstance(conn, Connection):  # TCP, and SSLConnection (its subclass) with redis-py's TLS context
-            ssl_context = conn.ssl_context.get() if isinstance(conn, SSLConnection) else None
-            await loop.create_connection(lambda: protocol, conn.host, conn.port, ssl=ssl_context)
-        else:
-            raise redis.ConnectionError(f"the change feed cannot connect through {type(conn).__name__}")
+        transport, hello = await connect(client, lambda: protocol)
         try:
-            assert protocol.transport is not None
-            hello = b""
-            if conn.credential_provider is not None:
-                credentials = await conn.credential_provider.get_credentials_async()
-                hello = _command("AUTH", *credentials)
-            elif conn.password is not None:
-                hello = _command("AUTH", *([conn.username] if conn.username else []), conn.password)
-            protocol.transport.write(hello + _command("SUBSCRIBE", channel))
+            transport.write(b"".join(hello) + command("SUBSCRIBE", channel))
             await protocol.subscribed
         except BaseException:
             protocol.close()
