@@ -23,5 +23,5 @@ from botocore import loaders
 
 def share_botocore_data_loader() -> None:
     """Make every botocore session of this process use one loader per data path (AWS_DATA_PATH)."""
-    if not isinstance(botocore.session.create_loader, functools._lru_cache_wrapper):
+    if getattr(botocore.session.create_loader, "__wrapped__", None) is not loaders.create_loader:  # once
         botocore.session.create_loader = functools.cache(loaders.create_loader)
