@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 from tests.support.dev_server import REPO
+from tests.support.project_pytest import PROJECT_PYTEST
 
 
 def _python_blocks() -> list[str]:
@@ -21,7 +22,7 @@ def test_the_cloud_simulation_pytest_file_passes_against_the_openai_example(tmp_
         shutil.copytree(REPO / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests/test_cloud.py").write_text(example)
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_cloud.py"],
+    result = subprocess.run([*PROJECT_PYTEST, "-q", "tests/test_cloud.py"],  # a user's plugins, not ours
                             cwd=tmp_path, capture_output=True, text=True, timeout=180,
                             env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]

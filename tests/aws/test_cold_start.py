@@ -93,10 +93,25 @@ def template_variables(root: Path) -> dict[str, dict[str, str]]:
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
+# Probes already run on the module's shared shop project (which no test changes), by their
+# arguments: several tests assert different things about the same cold start, and one fresh
+# interpreter answers them all (a probe is ~0.35 s of CPU; 7 of the module's 34 were repeats).
+_SHOP_PROBES: dict[tuple[str, ...], dict[str, Any]] = {}
+
+
 def cold_start(root: Path, entry: str, env: dict[str, str], kind: str = "", args: str = "",
                lambda_env: bool = True) -> dict[str, Any]:
     """Import the entry point and build what its first invocation builds, in a fresh interpreter
-    with the function's environment (and Lambda's ``AWS_LAMBDA_RUNTIME_API`` unless told not)."""
+    with the function's environment (and Lambda's ``AWS_LAMBDA_RUNTIME_API`` unless told not).
+    On the shared ``shop`` project, the same arguments give the first such probe's report."""
+    key = (str(root), entry, json.dumps(env, sort_keys=True), kind, args, str(lambda_env))
+    if key not in _SHOP_PROBES:
+        _SHOP_PROBES[key] = _cold_start(root, entry, env, kind, args, lambda_env)
+    return _SHOP_PROBES[key]
+
+
+def _cold_start(root: Path, entry: str, env: dict[str, str], kind: str, args: str,
+                lambda_env: bool) -> dict[str, Any]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("MOTIA_", "AWS_LAMBDA_"))}
     base.update({"MOTIA_PROJECT_ROOT": str(root), "AWS_LAMBDA_FUNCTION_NAME": "probe", "MOTIA_STATE_TABLE": "state",
                  "MOTIA_STREAMS_TABLE": "streams", "MOTIA_EVENT_BUS": "bus", **env})
@@ -108,13 +123,32 @@ def cold_start(root: Path, entry: str, env: dict[str, str], kind: str = "", args
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-@pytest.fixture
-def shop(make_project: ProjectFactory) -> Path:
-    return make_project("shop", STEPS)
+def _write(root: Path, files: dict[str, str]) -> Path:
+    for rel, source in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(textwrap.dedent(source))
+    return root
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shop, written once for the module: the tests that take it only read it (the broken
+    step's test writes its own), so their probes of the same function are run once (cold_start)."""
+    return _write(tmp_path_factory.mktemp("shop") / "shop", STEPS)
+
+
+_SHOP_VARIABLES: dict[Path, dict[str, dict[str, str]]] = {}
+
+
+def shop_variables(shop: Path) -> dict[str, dict[str, str]]:
+    """template_variables of the shared shop, computed once (it does not change)."""
+    if shop not in _SHOP_VARIABLES:
+        _SHOP_VARIABLES[shop] = template_variables(shop)
+    return _SHOP_VARIABLES[shop]
 
 
 def test_each_function_imports_its_own_step_and_the_streams_only(shop: Path) -> None:
-    variables = template_variables(shop)
+    variables = shop_variables(shop)
     assert variables["Buy"] == {"MOTIA_STEP": "Buy", "MOTIA_STEP_FILE": "functions/shop/buy_step.py"}
     streams = ["streams", "streams.auth", "streams.cart_stream"]
     buy = cold_start(shop, "api", variables["Buy"], "api")
@@ -137,7 +171,7 @@ def test_each_function_creates_its_own_step_types_config_model_only(shop: Path) 
     # A pydantic model class costs some 100-300 us to create (bench/optimisations.md, row 19): a
     # function creates the model of the step it serves (a trigger step's includes EventConfig,
     # its base), none for the WebSocket function; motia dev, check and generate create them all.
-    variables = template_variables(shop)
+    variables = shop_variables(shop)
     assert cold_start(shop, "api", variables["Buy"], "api")["step_models"] == ["ApiRouteConfig"]
     assert cold_start(shop, "queue", variables["Ship"], "event")["step_models"] == ["EventConfig"]
     assert cold_start(shop, "schedule", variables["Report"], "cron")["step_models"] == ["CronConfig"]
@@ -146,7 +180,8 @@ def test_each_function_creates_its_own_step_types_config_model_only(shop: Path) 
     assert whole["step_models"] == ["ApiRouteConfig", "CronConfig", "EventConfig"]
 
 
-def test_a_broken_step_fails_motia_check_and_its_own_function_only(shop: Path) -> None:
+def test_a_broken_step_fails_motia_check_and_its_own_function_only(make_project: ProjectFactory) -> None:
+    shop = make_project("shop", STEPS)  # its own copy: it breaks a step
     (shop / "functions/shop/ship_step.py").write_text("raise RuntimeError('ship is broken')\n")
     check = subprocess.run([sys.executable, "-m", "motia_runtime.cli.main", "check", "--root", str(shop)],
                            capture_output=True, text=True)

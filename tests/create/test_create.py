@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.mypy_run import run_mypy
+from tests.support.project_pytest import PROJECT_PYTEST
 
 pytestmark = pytest.mark.slow
 
@@ -41,9 +42,9 @@ def test_a_created_project_passes_its_own_tests_and_mypy_strict(tmp_path: Path, 
     makefile = (demo / "Makefile").read_text()
     assert {"dev:", "test:", "build:"} <= {line.split(" ")[0] for line in makefile.splitlines()}
     assert "\t$(BIN)/motia build\n" in makefile
-    # Its tests (one on the local host, one on CloudSim) with this interpreter, which has the extras.
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"],
-                           cwd=demo, capture_output=True, text=True, timeout=300, env=_env())
+    # Its tests (one on the local host, one on CloudSim) with this interpreter, which has the extras,
+    # without this repository's own pytest plugins (tests/support/project_pytest.py).
+    tests = subprocess.run([*PROJECT_PYTEST, "-q"], cwd=demo, capture_output=True, text=True, timeout=300, env=_env())
     assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]
     assert "2 passed" in tests.stdout
     typed = run_mypy(demo, mypy_cache)  # the project's own settings: strict, on its steps and streams

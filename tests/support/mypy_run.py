@@ -2,6 +2,11 @@
 
 Every run analyses the same framework, pydantic and the standard library; a shared cache makes
 that once per session instead of once per run (a cold run is most of a minute on a busy machine).
+Two caches, in fact: mypy drops its whole cache when a run's cache-affecting options differ from
+the last run's, and this repository's config (pydantic's mypy plugin) differs from a created
+project's (no plugin; a folder without a config given --strict --explicit-package-bases has the
+same options). With one cache, each switch between the two re-analysed everything: ~10 s of CPU
+each (measured: the repo's run, then a pets project's, 10.5 s user; the same again, 0.5 s).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from pathlib import Path
 import pytest
 
 MYPY = Path(sys.executable).parent / "mypy"
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +35,8 @@ def mypy_cache(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path
 
 
 def run_mypy(cwd: Path, cache: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    cache = cache / ("repo" if cwd.resolve() == REPO else "projects")  # the config's own cache (above)
+    cache.mkdir(exist_ok=True)
     with open(cache / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         return subprocess.run([str(MYPY), "--cache-dir", str(cache), "--hide-error-context", "--no-error-summary",

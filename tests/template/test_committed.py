@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cfnlint.api import lint
 
 from motia_runtime.tools.generate import generated_text
 from motia_runtime.tools.template import render_yaml, stale_diff
@@ -27,6 +26,10 @@ def test_committed_template_is_current() -> None:
 
 
 def _errors(text: str) -> list[str]:
+    # Imported here, not at the top: cfn-lint's import is 0.7 s of CPU, which every xdist worker
+    # paid when collecting this module, and only the one that runs it needs.
+    from cfnlint.api import lint
+
     # lint() runs cfn-lint's default rules (errors and warnings; informational rules are off).
     return [f"{m.rule.id} line {m.linenumber}: {m.message}" for m in lint(text, regions=["us-east-1"])]
 

