@@ -58,6 +58,20 @@ def parse(buf: bytearray, pos: int) -> tuple[Any, int]:
     raise redis.ConnectionError(f"unexpected reply from Redis on the change feed: {bytes(buf[pos:pos + 40])!r}")
 
 
+
+def take_replies(buf: bytearray) -> list[Any]:
+    """The complete replies at the start of ``buf``, removed from it; an incomplete one stays for the
+    next read. Raises on bytes that are not RESP2 (the caller drops the connection)."""
+    replies, pos = [], 0
+    while pos < len(buf):
+        value, end = parse(buf, pos)
+        if end == _INCOMPLETE:
+            break
+        replies.append(value)
+        pos = end
+    del buf[:pos]
+    return replies
+
 def command(*parts: str) -> bytes:
     out = [f"*{len(parts)}\r\n".encode()]
     for part in parts:
@@ -88,20 +102,12 @@ class FeedProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.last_heard = time.monotonic()
-        buf = self._buf
-        buf += data
-        pos = 0
+        self._buf += data
         try:
-            while pos < len(buf):
-                value, end = parse(buf, pos)
-                if end == _INCOMPLETE:
-                    break
-                pos = end
+            for value in take_replies(self._buf):
                 self._handle(value)
         except Exception as exc:  # a reply we do not expect: drop the link, the listener reconnects
             self._fail(exc if isinstance(exc, redis.RedisError) else redis.ConnectionError(str(exc)))
-            return
-        del buf[:pos]
 
     def _handle(self, value: Any) -> None:
         if isinstance(value, list) and value:

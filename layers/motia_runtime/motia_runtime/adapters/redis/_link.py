@@ -25,9 +25,7 @@ import redis
 import redis.asyncio
 from redis.commands.core import AsyncScript
 
-from ._feed import connect, parse
-
-_INCOMPLETE = -1
+from ._feed import connect, take_replies
 
 
 def _decoded(value: Any) -> Any:
@@ -90,20 +88,12 @@ class LinkProtocol(asyncio.Protocol):
             self.drained = None
 
     def data_received(self, data: bytes) -> None:
-        buf = self._buf
-        buf += data
-        pos = 0
+        self._buf += data
         try:
-            while pos < len(buf):
-                value, end = parse(buf, pos)
-                if end == _INCOMPLETE:
-                    break
-                pos = end
+            for value in take_replies(self._buf):
                 self._answer(value)
         except Exception as exc:  # a reply we cannot read: nothing after it can be trusted
             self.fail(exc if isinstance(exc, redis.RedisError) else redis.ConnectionError(str(exc)))
-            return
-        del buf[:pos]
 
     def _answer(self, value: Any) -> None:
         if self._hello:
