@@ -72,12 +72,17 @@ def take_replies(buf: bytearray) -> list[Any]:
     del buf[:pos]
     return replies
 
-def command(*parts: str) -> bytes:
-    out = [f"*{len(parts)}\r\n".encode()]
+def bulk(*parts: str | bytes) -> bytes:
+    """``parts`` as RESP bulk strings, one after the other (a command's arguments, no header)."""
+    out = []
     for part in parts:
-        data = part.encode()
+        data = part.encode() if isinstance(part, str) else part
         out.append(b"$%d\r\n%s\r\n" % (len(data), data))
     return b"".join(out)
+
+
+def command(*parts: str) -> bytes:
+    return b"*%d\r\n%s" % (len(parts), bulk(*parts))
 
 
 class FeedProtocol(asyncio.Protocol):

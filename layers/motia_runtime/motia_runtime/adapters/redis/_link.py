@@ -25,7 +25,7 @@ import redis
 import redis.asyncio
 from redis.commands.core import AsyncScript
 
-from ._feed import connect, take_replies
+from ._feed import bulk, connect, take_replies
 
 
 def _decoded(value: Any) -> Any:
@@ -127,15 +127,6 @@ class LinkProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.fail(redis.ConnectionError(f"Redis closed the connection{f': {exc}' if exc else ''}"))
-
-
-def bulk(*parts: str | bytes) -> bytes:
-    """``parts`` as RESP bulk strings, one after the other (a command's arguments, no header)."""
-    out = []
-    for part in parts:
-        data = part.encode() if isinstance(part, str) else part
-        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(out)
 
 
 def arguments(keys: list[str], args: list[str]) -> tuple[bytes, int]:

@@ -29,7 +29,8 @@ from ...ports.streams import Mutation, StreamChange, StreamStore, now_ms, stored
 from ...tasks import stop_task
 from . import _scripts
 from ._connection import COMMAND_TIMEOUT_S, CONNECT_TIMEOUT_S, Keys, RedisStreamError, guarded, make_client
-from ._link import ScriptLink, arguments, bulk
+from ._feed import bulk
+from ._link import ScriptLink, arguments
 from .listener import ChangeListener
 
 MAX_MUTATE_ATTEMPTS = 50
