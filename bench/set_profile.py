@@ -8,7 +8,9 @@ folder, the trace recorder on, 0 subscribers), each layer is timed alone over th
 - ``traced``: ``ctx.streams.items.set()`` as a step calls it in ``motia dev`` (what ``sets`` measures);
 - ``untraced``: the runtime's own stream, without the trace recorder's wrapper;
 - ``store``: the SQLite store's write of an item already validated and encoded;
-- ``floor``: ``bench/bus.py``'s plain write of the item, on the same connection.
+- ``floor``: ``bench/bus.py``'s plain write of the item, on the same connection, committed alone;
+- ``floor_in_groups``: the same write committed in groups of 64, as the store's writes are (one
+  group per loop turn, ``Database.join_group``): what the grouping gives the bare statement.
 
 Each figure is the main thread's CPU per call (``time.thread_time``), the best of ``--rounds``
 slices of ``--n`` calls: on a machine shared with other work the best slice is the one least
@@ -75,9 +77,16 @@ async def profile(n: int, rounds: int, long: bool) -> dict[str, Any]:
         async def floor(i: int) -> None:
             conn.execute(FLOOR_SQL, (f"g{i % 100}", json.dumps({"n": i, "label": "progress"}), i))
 
+        async def floor_in_groups(i: int) -> None:
+            host.host.db.join_group()
+            conn.execute(FLOOR_SQL, (f"g{i % 100}", json.dumps({"n": i, "label": "progress"}), i))
+            if i % 64 == 63:  # about what one loop turn of set()s commits together
+                host.host.db.commit_group()
+
         out: dict[str, Any] = {}
         for name, call in (("traced", set_traced), ("untraced", set_untraced), ("store", store_write),
-                           ("floor", floor)):
+                           ("floor", floor), ("floor_in_groups", floor_in_groups)):
+            host.host.db.commit_group()  # the floor commits each write: none of it joins a group
             out[name] = await _best(call, n, rounds)
         out["cpu_us_best_of"] = f"{rounds} x {n}"
         if long:

@@ -22,7 +22,11 @@ def stores(tmp_path: Path) -> list[SQLiteStreamStore]:
 
 async def _set(store: SQLiteStreamStore, n: int) -> StreamChange:
     data = {"n": n}
-    return await store.set_json("items", "g", "i", data, pydantic_core.to_json(data))
+    change = await store.set_json("items", "g", "i", data, pydantic_core.to_json(data))
+    # Committed now, as a step's writes are when its handler returns: the writes commit in groups
+    # per loop turn (Database.join_group), and the other connection waits for the lock otherwise.
+    store.settle()
+    return change
 
 
 def _row(store: SQLiteStreamStore) -> tuple[str, int, int]:
@@ -53,6 +57,7 @@ async def test_a_delete_and_re_create_elsewhere_is_not_taken_for_the_known_item(
     ours, other = stores
     await _set(ours, 1)  # ours knows (created, 1)
     await other.delete("items", "g", "i")
+    other.settle()
     other.clock.advance_to(ours.clock.last)
     again = await _set(other, 2)  # a new item: version 1 again, a later creation stamp
     mine = await _set(ours, 3)

@@ -188,6 +188,7 @@ async def run_api(runtime: Runtime, step: Step[ApiRouteConfig], request: ApiRequ
         runtime.logger(step, trace_id).exception(f"step failed: {type(exc).__name__}: {exc}")
         response = ApiResponse(500, error_body("Internal Server Error"))
     finally:
+        runtime.settle()  # the step's writes are committed before the response says they were made
         runtime.observer.step_finished(token, trace_id, step.name, error)
     response.headers.setdefault("x-trace-id", trace_id)
     return response
@@ -253,4 +254,5 @@ async def _run(runtime: Runtime, step: Step[EventConfig | CronConfig], trace_id:
         error = exc
         raise
     finally:
+        runtime.settle()  # before the host acks the event (or the cron run ends)
         runtime.observer.step_finished(token, trace_id, step.name, error)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .config import StreamConfig
@@ -93,6 +95,7 @@ class Runtime:
         history = config.history
         window_s = self.limits.stream_replay_s if history.window_s is None else history.window_s
         stream.store.set_history_policy(stream.name, HistoryPolicy(window_s, history.max_events))
+        self.__dict__.pop("_settlers", None)  # settle() covers this stream's store from now on
         return stream
 
     def stream(self, name: str) -> Stream | None:
@@ -128,6 +131,16 @@ class Runtime:
         for stream in self.streams.values():
             seen.setdefault(id(stream.store), stream.store)
         return list(seen.values())
+
+    def settle(self) -> None:
+        """Commit what the stores hold back for a group commit (``StreamStore.settle``): run after
+        a step's handler, before its response or ack goes out."""
+        for settle in self._settlers:
+            settle()
+
+    @functools.cached_property
+    def _settlers(self) -> list[Callable[[], None]]:
+        return [store.settle for store in self.stream_stores]
 
     def logger(self, step: Step | None = None, trace_id: str | None = None) -> StepLogger:
         bindings: dict[str, str | list[str]] = {}

@@ -256,6 +256,11 @@ class StreamStore(ABC):
         stores this package ships do, from ``astart``). Default: nothing."""
         return 0
 
+    def settle(self) -> None:  # noqa: B027 - optional hook
+        """Make every write this store has acknowledged durable now: called before a host answers
+        for a step's writes (an API response). For a store that commits writes in groups (SQLite,
+        ``Database.join_group``); the default commits each write as it makes it, so nothing."""
+
     async def astart(self) -> None:  # noqa: B027 - optional hook
         """Connect and start the change feed; hosts await it before serving. Default: nothing."""
 

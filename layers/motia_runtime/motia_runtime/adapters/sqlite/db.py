@@ -16,10 +16,19 @@ in ``synchronous=NORMAL`` that commit fsyncs the new WAL header: on the loop, th
 one ``set()`` in five while the thread checkpointed every 0.25 s (bench/optimisations.md). So the
 thread makes that first commit itself, a one-row write to ``meta``, and checkpoints only when the
 loop's connection has written since its last round (else it would keep copying its own write).
+
+Most of a one-row write's cost is its commit (21 µs autocommitted, 6 µs in a transaction of 50:
+bench/optimisations.md, S12), so the hot writes (stream items) commit in groups: the first write
+of a loop turn opens a transaction and schedules its COMMIT for the loop's next turn, and every
+write made in between joins it. A write is committed at most one turn after it returned (a loop
+of writes yields every 2 ms, fair_share.py); the connection reads its own writes at once; and
+what must not go out before the writes it reports (an API response, the bus's transactions, so a
+queue ack) commits the group first (``commit_group``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -79,6 +88,7 @@ class Database:
         self._checkpoint_conn: sqlite3.Connection | None = None
         self._checkpoint_lock = threading.Lock()
         self._changes_checkpointed = 0  # the loop's connection's total_changes at the last round
+        self._group_loop: asyncio.AbstractEventLoop | None = None  # whose next turn commits the open group
         if not in_memory:
             self._checkpoint_conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
             self._checkpoint_conn.execute("PRAGMA busy_timeout=5000")
@@ -116,8 +126,32 @@ class Database:
                              "ON CONFLICT (key) DO UPDATE SET value = value + 1")
             return True
 
+    def join_group(self) -> None:
+        """Before a write that may commit with the others of this loop turn (see above): opens
+        the turn's group if none is open. Outside a running loop the write commits on its own."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.commit_group()
+            return
+        if self._group_loop is loop:
+            return
+        if self._group_loop is None and self.conn.in_transaction:
+            return  # inside a transaction() of its own: the write is part of it
+        self.commit_group()  # a group another loop opened and will never commit (a loop that ended)
+        self.conn.execute("BEGIN IMMEDIATE")  # the write lock now: no snapshot to lose before the write
+        self._group_loop = loop
+        loop.call_soon(self.commit_group)
+
+    def commit_group(self) -> None:
+        """Commit the writes of this turn's group now, if one is open (a no-op otherwise)."""
+        if self._group_loop is not None:
+            self._group_loop = None
+            self.conn.execute("COMMIT")
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.commit_group()  # its own transaction, after the writes it may report
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
@@ -135,4 +169,5 @@ class Database:
             with self._checkpoint_lock:
                 self._checkpoint_conn.close()
                 self._checkpoint_conn = None
+        self.commit_group()
         self.conn.close()

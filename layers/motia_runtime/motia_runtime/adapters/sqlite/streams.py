@@ -64,7 +64,8 @@ def _migrate(conn: sqlite3.Connection) -> None:
 
 class SQLiteStreamStore(StreamStore):
     """Stream items in SQLite. Each write is one statement and does not yield to the event loop,
-    so a write and its notification happen together, in commit order."""
+    so a write and its notification happen together, in commit order. Item writes commit with
+    the others of their loop turn (``Database.join_group``)."""
 
     def __init__(self, db: Database, clock: MonotonicClock | None = None) -> None:
         super().__init__(clock)
@@ -103,6 +104,7 @@ class SQLiteStreamStore(StreamStore):
 
     def _write(self, stream: str, group_id: str, id: str, data: dict[str, Any],
                expires_at: int | None = None, encoded: bytes | None = None) -> StreamChange:
+        self.db.join_group()
         ts = self.clock.tick()
         text = (pydantic_core.to_json(data) if encoded is None else encoded).decode()
         key = (stream, group_id, id)
@@ -166,6 +168,7 @@ class SQLiteStreamStore(StreamStore):
         return self._write(stream, group_id, id, fn(current), expires_at)
 
     async def delete(self, stream: str, group_id: str, id: str) -> StreamChange | None:
+        self.db.join_group()
         row = self.db.conn.execute(
             "DELETE FROM stream_items WHERE stream=? AND grp=? AND id=? "
             "RETURNING data, created_at, version, expires_at",
@@ -260,6 +263,9 @@ class SQLiteStreamStore(StreamStore):
                     self.trim_history()
             except sqlite3.Error:
                 continue  # busy this time (another worker writing): the next round tries again
+
+    def settle(self) -> None:
+        self.db.commit_group()
 
     async def astart(self) -> None:
         if self._sweeper is None:
