@@ -84,6 +84,27 @@ def create_pet(page: Any, name: str, symptoms: str = "") -> None:
     page.click("button[type=submit]")
 
 
+# Every WebSocket's ``onopen`` handler runs 400 ms late: the page stays "probing" that long.
+LATE_OPEN = """(() => {
+  const Real = window.WebSocket
+  window.WebSocket = class extends Real {
+    set onopen(fn) { super.onopen = fn ? (e) => setTimeout(() => fn.call(this, e), 400) : null }
+    get onopen() { return super.onopen }
+  }
+})()"""
+
+
+def test_what_is_typed_while_the_page_probes_the_websocket_is_kept(shelter: InProcessServer, page: Any) -> None:
+    """The form stays mounted when the probe's answer switches the page to the WebSocket: it was
+    re-mounted under the stream provider, and a name typed meanwhile went back to "Buddy"."""
+    page.add_init_script(LATE_OPEN)
+    page.goto(f"{shelter.url}/demo/")
+    expect(page.locator("#transport")).to_have_attribute("data-transport", "probing")
+    page.fill("input[name=name]", "Mochi")
+    expect(page.locator("#transport")).to_have_attribute("data-transport", "websocket")
+    expect(page.locator("input[name=name]")).to_have_value("Mochi")
+
+
 def test_demo_page_shows_every_stage_of_a_new_pet(shelter: InProcessServer, page: Any,
                                                    screenshot: Callable[[Any, str], Path]) -> None:
     page.goto(f"{shelter.url}/demo/")

@@ -151,22 +151,23 @@ function App() {
     </header>
   )
   const room = pet && transport !== 'probing' ? <PetRoom key={`room-${pet.groupId}`} groupId={pet.groupId} transport={transport} /> : null
-  if (transport === 'websocket') {
-    return (
-      <MotiaStreamProvider address={streamAddress} protocols={streamProtocols}>
-        {header}
-        <PetForm onCreated={setPet} />
-        {pet ? <PetProgressWs key={pet.groupId} groupId={pet.groupId} name={pet.name} /> : null}
-        {room}
-      </MotiaStreamProvider>
-    )
-  }
+  // The form keeps its place in the tree whatever the transport: when the probe's answer came
+  // while someone was typing, a form re-mounted under the provider lost what they had typed.
   return (
     <>
       {header}
       <PetForm onCreated={setPet} />
-      {pet && transport === 'sse' ? <PetProgressSse key={pet.groupId} groupId={pet.groupId} name={pet.name} /> : null}
-      {room}
+      {transport === 'websocket' ? (
+        <MotiaStreamProvider address={streamAddress} protocols={streamProtocols}>
+          {pet ? <PetProgressWs key={pet.groupId} groupId={pet.groupId} name={pet.name} /> : null}
+          {room}
+        </MotiaStreamProvider>
+      ) : (
+        <>
+          {pet && transport === 'sse' ? <PetProgressSse key={pet.groupId} groupId={pet.groupId} name={pet.name} /> : null}
+          {room}
+        </>
+      )}
     </>
   )
 }
