@@ -21,8 +21,12 @@ def db(tmp_path: Path) -> Iterator[Database]:
     database.close()
 
 
-def _reader(db: Database) -> sqlite3.Connection:
-    return sqlite3.connect(db.path, isolation_level=None, timeout=0.1)
+@pytest.fixture
+def reader(db: Database) -> Iterator[sqlite3.Connection]:
+    """Another connection to the file, as another process would read it."""
+    conn = sqlite3.connect(db.path, isolation_level=None, timeout=0.1)
+    yield conn
+    conn.close()
 
 
 def _count(conn: sqlite3.Connection) -> int:
@@ -35,51 +39,41 @@ async def _set(store: SQLiteStreamStore, group: str, n: int) -> None:
     await store.set_json("items", group, "item", data, pydantic_core.to_json(data))
 
 
-async def test_a_loop_of_writes_commits_at_the_next_turn_and_reads_its_own_writes(db: Database) -> None:
+async def test_a_loop_of_writes_commits_at_the_next_turn_and_reads_its_own_writes(
+        db: Database, reader: sqlite3.Connection) -> None:
     store = SQLiteStreamStore(db)
-    reader = _reader(db)
-    try:
-        for i in range(50):
-            await _set(store, f"g{i}", i)
-        assert await store.get("items", "g49", "item") is not None  # its own connection: at once
-        assert _count(reader) == 0  # the group is still open: the loop has not turned
-        changes = db.conn.total_changes
-        await asyncio.sleep(0)
-        assert _count(reader) == 50
-        assert db.conn.total_changes == changes  # one COMMIT, no write of its own
-        assert not db.conn.in_transaction
-    finally:
-        reader.close()
+    for i in range(50):
+        await _set(store, f"g{i}", i)
+    assert await store.get("items", "g49", "item") is not None  # its own connection: at once
+    assert _count(reader) == 0  # the group is still open: the loop has not turned
+    changes = db.conn.total_changes
+    await asyncio.sleep(0)
+    assert _count(reader) == 50
+    assert db.conn.total_changes == changes  # one COMMIT, no write of its own
+    assert not db.conn.in_transaction
 
 
-async def test_settle_commits_before_an_answer_goes_out(db: Database) -> None:
+async def test_settle_commits_before_an_answer_goes_out(db: Database, reader: sqlite3.Connection) -> None:
     store = SQLiteStreamStore(db)
-    reader = _reader(db)
-    try:
-        await _set(store, "g", 1)
-        store.settle()
-        assert _count(reader) == 1
-        store.settle()  # nothing open: a no-op
-        await _set(store, "g", 2)  # a new group after a settle
-        await asyncio.sleep(0)
-        assert reader.execute("SELECT data FROM stream_items").fetchone() == ('{"n":2}',)
-    finally:
-        reader.close()
+    await _set(store, "g", 1)
+    store.settle()
+    assert _count(reader) == 1
+    store.settle()  # nothing open: a no-op
+    await _set(store, "g", 2)  # a new group after a settle
+    await asyncio.sleep(0)
+    assert reader.execute("SELECT data FROM stream_items").fetchone() == ('{"n":2}',)
 
 
-async def test_a_transaction_commits_the_group_first_and_stays_its_own(db: Database) -> None:
+async def test_a_transaction_commits_the_group_first_and_stays_its_own(
+        db: Database, reader: sqlite3.Connection) -> None:
     store = SQLiteStreamStore(db)
-    reader = _reader(db)
-    try:
-        await _set(store, "g", 1)
-        with pytest.raises(RuntimeError), db.transaction() as conn:  # the bus's claim or ack, failing
-            assert _count(reader) == 1  # the group went in before the transaction began
-            conn.execute("INSERT INTO meta VALUES ('x', 1)")
-            raise RuntimeError("rolled back")
-        assert _count(reader) == 1  # the rollback took only the transaction's own write
-        assert db.conn.execute("SELECT COUNT(*) FROM meta WHERE key='x'").fetchone() == (0,)
-    finally:
-        reader.close()
+    await _set(store, "g", 1)
+    with pytest.raises(RuntimeError), db.transaction() as conn:  # the bus's claim or ack, failing
+        assert _count(reader) == 1  # the group went in before the transaction began
+        conn.execute("INSERT INTO meta VALUES ('x', 1)")
+        raise RuntimeError("rolled back")
+    assert _count(reader) == 1  # the rollback took only the transaction's own write
+    assert db.conn.execute("SELECT COUNT(*) FROM meta WHERE key='x'").fetchone() == (0,)
 
 
 def _write_in_a_loops_last_turn(store: SQLiteStreamStore, group: str) -> None:
@@ -107,18 +101,14 @@ def test_a_group_left_by_an_ended_loop_is_committed_by_the_next_write_and_at_clo
         reader.close()
 
 
-async def test_a_failed_write_in_a_group_loses_nothing_else(db: Database) -> None:
+async def test_a_failed_write_in_a_group_loses_nothing_else(db: Database, reader: sqlite3.Connection) -> None:
     store = SQLiteStreamStore(db)
     await _set(store, "g", 1)
     with pytest.raises(sqlite3.IntegrityError):
         db.conn.execute("INSERT INTO meta VALUES ('stream_history_from', 1)")  # a duplicate key
     await _set(store, "h", 2)
     await asyncio.sleep(0)
-    reader = _reader(db)
-    try:
-        assert _count(reader) == 2
-    finally:
-        reader.close()
+    assert _count(reader) == 2
 
 
 async def test_an_api_steps_writes_are_committed_before_its_response(tmp_path: Path) -> None:
