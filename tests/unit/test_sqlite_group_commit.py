@@ -111,6 +111,22 @@ async def test_a_failed_write_in_a_group_loses_nothing_else(db: Database, reader
     assert _count(reader) == 2
 
 
+async def test_a_group_that_fails_to_commit_is_rolled_back_and_later_writes_still_commit(
+        db: Database, reader: sqlite3.Connection) -> None:
+    store = SQLiteStreamStore(db)
+    db.conn.execute("PRAGMA foreign_keys=ON")
+    db.conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+    db.conn.execute("CREATE TABLE child (pid INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)")
+    await _set(store, "lost", 1)
+    db.conn.execute("INSERT INTO child VALUES (7)")  # checked only at COMMIT: the group cannot commit
+    with pytest.raises(sqlite3.IntegrityError):
+        db.commit_group()
+    assert not db.conn.in_transaction
+    await _set(store, "kept", 2)
+    await asyncio.sleep(0)
+    assert reader.execute("SELECT grp FROM stream_items").fetchall() == [("kept",)]
+
+
 async def test_an_api_steps_writes_are_committed_before_its_response(tmp_path: Path) -> None:
     from motia_runtime.dispatch import run_api
     from motia_runtime.hosts.local.app import DevSettings, LocalHost

@@ -147,7 +147,14 @@ class Database:
         """Commit the writes of this turn's group now, if one is open (a no-op otherwise)."""
         if self._group_loop is not None:
             self._group_loop = None
-            self.conn.execute("COMMIT")
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.Error:
+                # Left open, the transaction would take every later write and nothing would
+                # commit it: the group is lost, loudly (the caller, or the loop's handler, logs it).
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
