@@ -7,6 +7,7 @@ slate and leaves sys.path / sys.modules as it found them.
 
 from __future__ import annotations
 
+import os
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
@@ -20,6 +21,21 @@ from motia_runtime.tools.template import build_template
 
 REPO = Path(__file__).resolve().parents[2]
 _APP_PACKAGES = ("functions", "streams")
+# SAM CLI pins boto3, pydantic and click, so it has a venv of its own; make test and make build
+# create it (Makefile).
+SAM_VENV = REPO / ".venv-sam"
+
+
+@pytest.fixture(scope="session")
+def sam_bin() -> Path:
+    """``.venv-sam/bin``. Without it the SAM CLI tests skip, except in CI, where make test has
+    created it and its absence is a failure: those checks must not go quietly missing."""
+    if not (SAM_VENV / ".installed").exists():
+        reason = "no .venv-sam (make test or make build creates it)"
+        if os.environ.get("CI"):
+            pytest.fail(f"the SAM CLI tests cannot run in CI: {reason}", pytrace=False)
+        pytest.skip(reason)
+    return SAM_VENV / "bin"
 
 
 def _is_app_module(name: str) -> bool:

@@ -1,4 +1,4 @@
-"""SAM CLI's own view of template.yaml, when `make build` has created .venv-sam (skipped otherwise).
+"""SAM CLI's own view of template.yaml, with the SAM CLI of .venv-sam (make test creates it).
 
 SAM CLI cannot share the main venv (it pins boto3/pydantic/click), so it runs as a subprocess.
 """
@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from .conftest import REPO
 
-SAM_PYTHON = REPO / ".venv-sam" / "bin" / "python"
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not SAM_PYTHON.exists(), reason="no .venv-sam (run `make build` once)"),
-]
+pytestmark = pytest.mark.slow
 ENV = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"}
 
 # What `sam local start-api` does first: pick an API provider from the first API-like resource
@@ -30,16 +27,16 @@ for route in ApiProvider(stacks).routes:
 """
 
 
-def test_sam_local_start_api_would_serve_the_api_steps() -> None:
-    result = subprocess.run([str(SAM_PYTHON), "-c", ROUTES], cwd=REPO, env=ENV, capture_output=True, text=True,
+def test_sam_local_start_api_would_serve_the_api_steps(sam_bin: Path) -> None:
+    result = subprocess.run([str(sam_bin / "python"), "-c", ROUTES], cwd=REPO, env=ENV, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr
     assert "OPTIONS,POST /open-ai OpenAiApiFunction" in result.stdout.splitlines()
     assert "$connect" not in result.stdout
 
 
-def test_sam_validate_lint() -> None:
-    result = subprocess.run([str(REPO / ".venv-sam" / "bin" / "sam"), "validate", "--lint"], cwd=REPO, env=ENV,
+def test_sam_validate_lint(sam_bin: Path) -> None:
+    result = subprocess.run([str(sam_bin / "sam"), "validate", "--lint"], cwd=REPO, env=ENV,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "is a valid SAM Template" in result.stdout + result.stderr

@@ -3,11 +3,12 @@ NoEcho parameter.
 
 IAM is checked twice: on the template as generated (every policy is a SAM policy template from
 a known list, pointed at a resource of the template, or a hand-written statement with exact
-actions on this app's resources), and, when ``.venv-sam`` exists, on what SAM's own transform
-expands it to (the roles CloudFormation would create). Wildcards are allowed only where the
-feature cannot name the resource in advance: a table's indexes (``/index/*``) and the WebSocket
-stage's connections (``/@connections/*``). The managed policies SAM attaches for logging and
-event-source polling are AWS's own and are listed (docs/deploying.md, IAM).
+actions on this app's resources), and on what SAM's own transform expands it to (the roles
+CloudFormation would create), with the SAM CLI of ``.venv-sam`` (make test creates it).
+Wildcards are allowed only where the feature cannot name the resource in advance: a table's
+indexes (``/index/*``) and the WebSocket stage's connections (``/@connections/*``). The managed
+policies SAM attaches for logging and event-source polling are AWS's own and are listed
+(docs/deploying.md, IAM).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import os
 import re
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,7 +38,6 @@ SAM_MANAGED = {
     "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",  # the Tracing parameter: sending its own traces
 }
 ALLOWED_WILDCARDS = ("/index/*", "/@connections/*")
-SAM_PYTHON = REPO / ".venv-sam" / "bin" / "python"
 
 
 def _refs(value: Any) -> set[str]:
@@ -146,14 +147,13 @@ print(json.dumps({k: v for k, v in out["Resources"].items() if v["Type"].startsw
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not SAM_PYTHON.exists(), reason="no .venv-sam (run `make build` once)")
 @pytest.mark.parametrize("which", ["committed", "every step kind"])
-def test_the_roles_sam_creates_grant_no_wildcards(which: str, write_project: ProjectWriter) -> None:
+def test_the_roles_sam_creates_grant_no_wildcards(which: str, write_project: ProjectWriter, sam_bin: Path) -> None:
     import yaml
 
     template = (yaml.safe_load((REPO / "template.yaml").read_text()) if which == "committed"
                 else template_of(write_project(FILES)))
-    result = subprocess.run([str(SAM_PYTHON), "-c", TRANSFORM], input=json.dumps(template), capture_output=True,
+    result = subprocess.run([str(sam_bin / "python"), "-c", TRANSFORM], input=json.dumps(template), capture_output=True,
                             text=True, timeout=120, env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"})
     assert result.returncode == 0, result.stderr[-3000:]
     iam = json.loads(result.stdout)
