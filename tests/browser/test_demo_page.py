@@ -49,9 +49,14 @@ def built_pages() -> None:
 @pytest.fixture(scope="module")
 def shelter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
     """The repo's own app (pets + OpenAI example) with short stage pauses; no OpenAI key, so the
-    enrichment streams the tutorial's fallback profile."""
+    enrichment streams the tutorial's fallback profile.
+
+    The page joins the pet's group only once the POST has answered, and a stream has no history:
+    a stage message replaced before the join never reaches the timeline. At 150 ms a stage, a
+    loaded CI machine joined after the second one (the timeline then began with the quarantine
+    message); 400 ms leaves the page that long to join."""
     server = InProcessServer(REPO, tmp_path_factory.mktemp("shelter-data"),
-                             env={"PET_STAGE_DELAY_MS": "150", "PET_FIELD_DELAY_MS": "50"}).start()
+                             env={"PET_STAGE_DELAY_MS": "400", "PET_FIELD_DELAY_MS": "50"}).start()
     yield server
     server.stop()
 
