@@ -13,9 +13,8 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.support.fake_openai import free_port
+from tests.support.unavailable import unavailable
 
 INSTALL_HINT = "`make test` installs it (apt-get install -y redis-server)"
 
@@ -26,10 +25,7 @@ def redis_binary() -> str:
         (p for p in ("/usr/bin/redis-server", "/usr/sbin/redis-server") if os.access(p, os.X_OK)), None)
     if found:
         return found
-    message = f"redis-server is not installed: {INSTALL_HINT}"
-    if os.environ.get("CI"):
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+    unavailable(f"redis-server is not installed: {INSTALL_HINT}", what="the Redis tests")
 
 
 class RedisServer:

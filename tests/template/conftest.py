@@ -7,7 +7,6 @@ slate and leaves sys.path / sys.modules as it found them.
 
 from __future__ import annotations
 
-import os
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
@@ -18,6 +17,7 @@ import pytest
 
 from motia_runtime.project import load_project
 from motia_runtime.tools.template import build_template
+from tests.support.unavailable import unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 _APP_PACKAGES = ("functions", "streams")
@@ -31,10 +31,7 @@ def sam_bin() -> Path:
     """``.venv-sam/bin``. Without it the SAM CLI tests skip, except in CI, where make test has
     created it and its absence is a failure: those checks must not go quietly missing."""
     if not (SAM_VENV / ".installed").exists():
-        reason = "no .venv-sam (make test or make build creates it)"
-        if os.environ.get("CI"):
-            pytest.fail(f"the SAM CLI tests cannot run in CI: {reason}", pytrace=False)
-        pytest.skip(reason)
+        unavailable("no .venv-sam (make test or make build creates it)", what="the SAM CLI tests")
     return SAM_VENV / "bin"
 
 
