@@ -5,9 +5,11 @@ WebSocket protocol, no permessage-deflate, log level warning), pinned where ours
 * ``GET /ping`` → ``{"ok": true}``: one Starlette route, no middleware.
 * WebSocket at any path: accepted, then every message it sends is echoed back (the paced echo), and
   it is kept for the broadcast.
-* ``POST /broadcast?updates=K&bytes=B`` (or ``?wait=1``): one text frame of B bytes of JSON, encoded
-  once, written K times to every open socket with ``transport.write`` (what the hub's direct write does,
-  with none of its checks), answered once every write is issued.
+* ``POST /broadcast?updates=K&bytes=B&gap_ms=G&delay_ms=D``: after D ms (default 0), K updates, each
+  one text frame of B bytes of JSON (``seq``, and ``sentAt``: the wall clock in ms when it is
+  encoded), encoded once and written to every open socket with ``transport.write`` (what the hub's
+  direct write does, with none of its checks); G ms apart if G is given (the paced broadcast, as the
+  stream scenario's step paces its set()s), else back to back; answered once every write is issued.
 
     python bench/bare_server.py --port 3180
 """
@@ -15,6 +17,7 @@ WebSocket protocol, no permessage-deflate, log level warning), pinned where ours
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import struct
 import time
@@ -59,8 +62,14 @@ async def ping(_: Request) -> JSONResponse:
 async def broadcast(request: Request) -> JSONResponse:
     updates = int(request.query_params.get("updates", "1"))
     size = int(request.query_params.get("bytes", "200"))
+    gap_s = float(request.query_params.get("gap_ms", "0")) / 1000
+    delay_s = float(request.query_params.get("delay_ms", "0")) / 1000
+    if delay_s:
+        await asyncio.sleep(delay_s)
     t0 = time.perf_counter()
     for seq in range(updates):
+        if gap_s and seq:
+            await asyncio.sleep(gap_s)
         body = json.dumps({"seq": seq, "sentAt": time.time() * 1000, "pad": ""}).encode()
         frame = text_frame(body[:-2] + b"x" * max(0, size - len(body)) + b'"}')  # encoded once per update
         for transport in OPEN:

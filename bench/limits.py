@@ -204,15 +204,27 @@ def sc_stream_limit(run: Any) -> dict[str, Any]:
     client library, server and client on their own cores, each server afresh, taking turns ``rounds``
     times; the medians of the p50s are compared. The echo is a round trip (client → server → client)
     where ours is one way from the step's ``set()``: the limit is what a frame costs through the same
-    loopback, uvicorn and ``ws`` client."""
+    loopback, uvicorn and ``ws`` client.
+
+    And the round-1 latency targets' tails beside what the machine gives a server that does nothing
+    else: the p99 of the slowest of 100 subscribers (``paced_100``) beside the bare broadcast paced the
+    same (broadcast-latency.mjs: one pre-encoded frame per update, ``transport.write`` to each socket,
+    read by the same client), and the 1 subscriber's p99 beside the echo's. Context rows, not ratio
+    targets: round 1's targets are absolute (≤ 5 ms, ≤ 2 ms), and these show whether the machine can
+    meet them at all (on a 2-vCPU guest whose kernel stops a core for a few ms every half second, a p99
+    of 300 samples is that pause's)."""
     s, placement = run.sizes, own_cores()
     rounds = 2 if s.runs1 >= 20 else 1
     bare = Bare()
     samples: dict[str, list[dict[str, Any]]] = {}
+    many: dict[str, list[dict[str, Any]]] = {}  # 100 subscribers
     for _ in range(rounds):
         for server in run.servers:
             samples.setdefault(server.name, []).append(run.drive(
                 server, "paced_1_limit", "stream-latency.mjs", 1, s.runs1, 300,
+                env={"GAP_MS": str(s.gap_ms), "WARMUP": str(s.warmup)}, placement=placement))
+            many.setdefault(server.name, []).append(run.drive(
+                server, "paced_100_limit", "stream-latency.mjs", 100, s.runs100, 500,
                 env={"GAP_MS": str(s.gap_ms), "WARMUP": str(s.warmup)}, placement=placement))
         bare.start("echo", cpus=placement.server)
         try:
@@ -220,15 +232,39 @@ def sc_stream_limit(run: Any) -> dict[str, Any]:
             samples.setdefault("bare", []).append(node(run.clients, "echo-latency.mjs", bare.url, s.runs1,
                                                        s.gap_ms, env={"WARMUP": str(s.warmup)},
                                                        cpus=placement.client))
+            many.setdefault("bare", []).append(node(run.clients, "broadcast-latency.mjs", bare.url, 100, s.runs100,
+                                                    s.gap_ms, env={"WARMUP": str(s.warmup)},
+                                                    cpus=placement.client))
         finally:
             bare.stop()
 
-    def p50(name: str) -> float | None:
-        key = "latency_ms_round_trip" if name == "bare" else "latency_ms_real_update_frame"
-        values = [float(x[key]["p50"]) for x in samples.get(name, []) if x.get(key, {}).get("p50") is not None]
+    def stat(runs: dict[str, list[dict[str, Any]]], name: str, key: str, at: str) -> float | None:
+        values = [float(x[key][at]) for x in runs.get(name, []) if x.get(key, {}).get(at) is not None]
         return statistics.median(values) if values else None
 
-    figures = [figure(f"set() → 1 subscriber p50, paced {s.gap_ms} ms (limit: the bare echo's round trip)", "ms",
-                      p50("ours"), p50("bare"), target=1.2, better="lower",
-                      motia=p50("motia") if "motia" in samples else None)]
-    return {"figures": figures, "rounds": rounds, "placement": placement.describe(), "samples": samples}
+    def one(name: str, at: str) -> float | None:
+        return stat(samples, name, "latency_ms_round_trip" if name == "bare" else "latency_ms_real_update_frame",
+                    at)
+
+    def slowest(name: str, at: str) -> float | None:
+        return stat(many, name, "fanout_last_subscriber_ms_per_update", at)
+
+    gap = s.gap_ms
+    figures = [
+        figure(f"set() → 1 subscriber p50, paced {gap} ms (limit: the bare echo's round trip)", "ms",
+               one("ours", "p50"), one("bare", "p50"), target=1.2, better="lower",
+               motia=one("motia", "p50") if "motia" in samples else None),
+        figure(f"set() → 1 subscriber p99, paced {gap} ms (limit: the bare echo's round trip)", "ms",
+               one("ours", "p99"), one("bare", "p99"), better="lower",
+               motia=one("motia", "p99") if "motia" in samples else None,
+               note="context for round 1's ≤ 2 ms: the machine's tail"),
+        figure(f"set() → slowest of 100 subscribers p50, paced {gap} ms (limit: the bare broadcast paced the same)",
+               "ms", slowest("ours", "p50"), slowest("bare", "p50"), better="lower",
+               motia=slowest("motia", "p50") if "motia" in many else None),
+        figure(f"set() → slowest of 100 subscribers p99, paced {gap} ms (limit: the bare broadcast paced the same)",
+               "ms", slowest("ours", "p99"), slowest("bare", "p99"), better="lower",
+               motia=slowest("motia", "p99") if "motia" in many else None,
+               note="context for round 1's ≤ 5 ms: the machine's tail"),
+    ]
+    return {"figures": figures, "rounds": rounds, "placement": placement.describe(), "samples": samples,
+            "samples_100": many}

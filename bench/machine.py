@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import statistics
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -110,6 +112,59 @@ def wait_quiet(threshold: float, max_wait_s: float) -> dict[str, Any]:
         time.sleep(min(30.0, max(1.0, max_wait_s - (time.time() - start))))
     return {"load_before_wait": first, "waited_s": round(time.time() - start), "load_at_start": loadavg(),
             "quiet": load1() < threshold, "threshold": threshold}
+
+
+# One CPU's scheduling stalls: a thread that sleeps 1 ms at a time and records how late each wake-up
+# was. Nothing else runs in it, so a late wake-up is the machine's: another task (a kernel thread)
+# on that CPU, or the hypervisor not running it.
+_STALL_PROBE = """
+import json, sys, time
+end = time.perf_counter() + float(sys.argv[1])
+late = []
+while (t := time.perf_counter()) < end:
+    time.sleep(0.001)
+    late.append((time.perf_counter() - t) * 1000 - 1)
+print(json.dumps(late))
+"""
+
+
+def stalls(seconds: float = 10.0) -> dict[str, Any]:
+    """How often each CPU stops a task that wants it: the stall probe pinned to every CPU at once (as
+    the pinned server and client use them), for ``seconds``. Per CPU: the wake-ups later than 1 ms,
+    per second, their largest, and the share of 1 ms sleeps they hit. Plus the kernel's DAMON
+    monitor if one runs: its thread wakes every sampling interval and takes the CPU it wakes on."""
+    procs = {cpu: subprocess.Popen(pinned([sys.executable, "-c", _STALL_PROBE, str(seconds)], frozenset([cpu])),
+                                   stdout=subprocess.PIPE, text=True)
+             for cpu in sorted(os.sched_getaffinity(0))}
+    per_cpu = {}
+    for cpu, proc in procs.items():
+        out, _ = proc.communicate(timeout=seconds + 60)
+        late = json.loads(out)
+        over = sorted(x for x in late if x > 1.0)
+        per_cpu[str(cpu)] = {"sleeps": len(late), "late_over_1ms": len(over),
+                             "per_s": round(len(over) / seconds, 2), "max_ms": round(max(late, default=0.0), 2),
+                             "p99_late_ms": round(sorted(late)[int(len(late) * 0.99)] if late else 0.0, 3)}
+    return {"seconds": seconds, "cpus": per_cpu, "damon": damon()}
+
+
+def damon() -> list[dict[str, str]]:
+    """The running DAMON monitors (sysfs admin interface): their operations set, sampling interval
+    and the action of their first scheme. Empty where there is none or it cannot be read."""
+    root = Path("/sys/kernel/mm/damon/admin/kdamonds")
+    found = []
+    for kdamond in sorted(root.glob("[0-9]*")) if root.is_dir() else []:
+        def read(rel: str, at: Path = kdamond) -> str:
+            try:
+                return (at / rel).read_text().strip()
+            except OSError:
+                return ""
+        if read("state") != "on":
+            continue
+        ctx = kdamond / "contexts" / "0"
+        found.append({"operations": read("operations", ctx),
+                      "sample_us": read("monitoring_attrs/intervals/sample_us", ctx),
+                      "action": read("schemes/0/action", ctx)})
+    return found
 
 
 def machine() -> dict[str, Any]:

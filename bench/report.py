@@ -45,6 +45,19 @@ def _peer_or_ref(doc: dict[str, Any], value: Any, ref_key: str) -> tuple[Any, bo
     return REFERENCE.get(ref_key), True
 
 
+def _beside_bare(doc: dict[str, Any], fig: str) -> str:
+    """The same p99 measured again beside the bare server in ``stream_limit``, when that scenario ran."""
+    want = {"set() → client, 1 subscriber, p99": "set() → 1 subscriber p99",
+            "set() → slowest of 100 subscribers, p99": "set() → slowest of 100 subscribers p99"}.get(fig)
+    found = next((f for f in _res(doc, "stream_limit", "figures") or [] if want and f["figure"].startswith(want)),
+                 None)
+    if not found or found.get("ours") is None or found.get("limit") is None:
+        return ""
+    bare = "the bare echo" if "1 subscriber" in want else "the bare broadcast"
+    return (f"; again beside the bare server: {_fmt(found['ours'], ' ms')}, {bare} paced the same "
+            f"{_fmt(found['limit'], ' ms')}")
+
+
 def target_rows(doc: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
 
@@ -75,7 +88,7 @@ def target_rows(doc: dict[str, Any]) -> list[Row]:
         placement = stat("stream", "ours", label, "placement")
         shared = stat("stream", "ours", f"shared_{label}", key, "p99")
         note = "" if placement in (None, "shared") else f"({placement}" + (
-            "" if shared is None else f"; shared: {_fmt(shared, ' ms')}") + ")"
+            "" if shared is None else f"; shared: {_fmt(shared, ' ms')}") + _beside_bare(doc, fig) + ")"
         rows.append(Row(fig, ours, peer, " ms", f"≤ {limit:g} ms", peer / ours if ours and peer else None,
                         None if ours is None else ours <= limit, ref, note))
     # response -> 5th update
@@ -193,6 +206,23 @@ def target_rows(doc: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def stall_line(doc: dict[str, Any]) -> str:
+    """The machine's own scheduling stalls (bench/machine.py ``stalls``), the floor under every p99."""
+    st = doc.get("stalls")
+    if not st:
+        return ""
+    cpus = "; ".join(f"CPU {cpu}: {c['late_over_1ms']} ({c['per_s']:g}/s), longest {c['max_ms']:g} ms"
+                     for cpu, c in st["cpus"].items())
+    monitors = "".join(
+        f" DAMON runs in the kernel ({d['operations']}, sampling every {int(d['sample_us']) / 1000:g} ms, "
+        f"scheme {d['action']}): its thread takes the CPU it wakes on at each sample."
+        for d in st.get("damon") or [] if d.get("sample_us", "").isdigit())
+    return (f"**Scheduling stalls** (a 1 ms sleep loop pinned to each CPU, all at once, {st['seconds']:g} s, quiet, "
+            f"{st.get('date', doc['date'])}): wake-ups more than 1 ms late: {cpus}.{monitors} A latency's "
+            "p99 over a few hundred samples cannot be under these stalls when more than 1 % of the samples "
+            "overlap one.")
+
+
 def render_markdown(doc: dict[str, Any]) -> str:
     m = doc["machine"]
     q = doc["quiet"]
@@ -219,7 +249,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
         f"**Load average** (1/5/15 min): {q['load_at_start']} at the start (after waiting {q['waited_s']} s for "
         f"the 1-minute load to drop under {q['threshold']}: {'reached' if q['quiet'] else 'not reached'}); 1-minute "
         f"load during the run {doc['load_during_run']['min']}-{doc['load_during_run']['max']} (mean "
-        f"{doc['load_during_run']['mean']}); {doc['load_at_end']} at the end.\n{warn}",
+        f"{doc['load_during_run']['mean']}); {doc['load_at_end']} at the end.  \n{stall_line(doc)}\n{warn}",
         "## Targets\n",
         _table(["figure", "ours", "Motia", "ratio", "target", ""], [r.cells() for r in rows]),
         limit_section(doc),

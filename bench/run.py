@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from machine import LoadMonitor, loadavg, machine, wait_quiet
+from machine import LoadMonitor, loadavg, machine, stalls, wait_quiet
 from scenarios import NEEDS_NODE, QUICK, RUNNERS, SCENARIOS, Run, Sizes
 from servers import Ours, Peer, RssSampler, Server
 from settings import BENCH, KIT, PEER_VERSION, TMP, log
@@ -90,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         servers.append(peer)
 
     quiet = wait_quiet(args.quiet_load, args.quiet_wait)
+    # What the machine itself does to a task that wants a CPU, before any scenario: the floor under
+    # every p99 below (measured quiet, so it is the machine's, not other work's).
+    machine_stalls = {**stalls(2.0 if args.quick else 10.0), "date": dt.datetime.now(dt.UTC).isoformat(
+        timespec="seconds")}
     monitor = LoadMonitor().start()
     sampler = RssSampler(servers).start()
     started = dt.datetime.now(dt.UTC)
@@ -109,8 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         "date": started.isoformat(timespec="seconds"), "finished": dt.datetime.now(dt.UTC).isoformat(
             timespec="seconds"), "quick": args.quick, "peer": args.peer, "peer_version": PEER_VERSION,
         "sizes": sizes.__dict__, "machine": machine(), "quiet": quiet, "load_during_run": monitor.stats(),
-        "load_at_end": loadavg(), "peak_rss_during_run": sampler.peak, "scenarios": run.results,
-        "raw_dir": str(raw),
+        "load_at_end": loadavg(), "stalls": machine_stalls, "peak_rss_during_run": sampler.peak,
+        "scenarios": run.results, "raw_dir": str(raw),
     }
     args.out.mkdir(parents=True, exist_ok=True)
     previous = args.out / "results.json"
@@ -119,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         # date and load in its result.
         kept = json.loads(previous.read_text())
         kept["scenarios"] = {**kept.get("scenarios", {}), **run.results}
+        kept.setdefault("stalls", machine_stalls)  # dated: measured with the merged scenarios
         document = kept
     (args.out / "results.json").write_text(json.dumps(document, indent=1) + "\n")
     from chart import render_chart  # bench/chart.py

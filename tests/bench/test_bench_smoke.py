@@ -6,11 +6,16 @@ subscriber query per room per fan-out batch. Scripts run in subprocesses: the be
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -194,11 +199,66 @@ def test_the_node_clients_parse() -> None:
         assert out.returncode == 0, f"{script.name}: {out.stderr}"
 
 
+@contextlib.contextmanager
+def _bare_server() -> Iterator[tuple[str, int]]:
+    """bench/bare_server.py on a free port: its URL and pid, once it accepts connections."""
+    from tests.support.fake_openai import free_port
+
+    port = free_port()
+    bare = subprocess.Popen([sys.executable, str(BENCH / "bare_server.py"), "--port", str(port)])
+    try:
+        for _ in range(200):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}", bare.pid
+    finally:
+        bare.terminate()
+        bare.wait(10)
+
+
+def test_the_bare_broadcast_paces_its_updates_to_every_socket() -> None:
+    """The limit of the slowest-of-100 p99 (stream_limit, broadcast-latency.mjs): each update stamped
+    when it is encoded, written to every open socket, the next one ``gap_ms`` later."""
+    import httpx
+    from websockets.sync.client import connect
+
+    with _bare_server() as (url, _pid), contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(connect(url.replace("http", "ws", 1) + "/any")) for _ in range(3)]
+        answer = httpx.post(f"{url}/broadcast", params={"updates": 3, "gap_ms": 40, "delay_ms": 20, "bytes": 120},
+                            timeout=10).json()
+        raw = [[ws.recv(timeout=5) for _ in range(3)] for ws in sockets]
+    assert answer["sockets"] == 3
+    assert all(got == raw[0] for got in raw)  # one frame per update, the same bytes to every socket
+    assert {len(text) for text in raw[0]} == {120}
+    frames = [json.loads(text) for text in raw[0]]
+    assert [f["seq"] for f in frames] == [0, 1, 2]
+    assert all(b["sentAt"] - a["sentAt"] >= 39 for a, b in itertools.pairwise(frames))  # paced, never early
+
+
+def test_the_machine_stall_probe_reports_each_cpu_and_the_report_prints_it() -> None:
+    sys.path.insert(0, str(BENCH))
+    try:
+        from machine import stalls
+        from report import stall_line
+    finally:
+        sys.path.remove(str(BENCH))
+    found = stalls(0.3)
+    assert set(found["cpus"]) == {str(c) for c in os.sched_getaffinity(0)}
+    for cpu in found["cpus"].values():
+        assert cpu["sleeps"] > 50 and 0 <= cpu["late_over_1ms"] <= cpu["sleeps"] and cpu["max_ms"] >= 0
+    doc = {"date": "d", "stalls": {"seconds": 10, "date": "t", "cpus": {
+        "0": {"late_over_1ms": 11, "per_s": 1.1, "max_ms": 3.85}, "1": {"late_over_1ms": 0, "per_s": 0, "max_ms": 0.3}},
+        "damon": [{"operations": "paddr", "sample_us": "500000", "action": "pageout"}]}}
+    line = stall_line(doc)
+    assert "CPU 0: 11 (1.1/s), longest 3.85 ms; CPU 1: 0 (0/s), longest 0.3 ms." in line
+    assert "DAMON runs in the kernel (paddr, sampling every 500 ms, scheme pageout)" in line
+    assert stall_line({"date": "d"}) == ""
+
+
 def test_the_fanout_client_counts_every_frame_from_ours_and_the_bare_server(tmp_path: Path) -> None:
     """bench/fanout_local.py (scenario fanout_limit) against motia dev and bench/bare_server.py, tiny sizes."""
-    import socket
-    import time
-
     from tests.support.dev_server import DevServer
 
     server = DevServer(BENCH / "app", tmp_path / "data").start()
@@ -211,22 +271,10 @@ def test_the_fanout_client_counts_every_frame_from_ours_and_the_bare_server(tmp_
     ours = json.loads((tmp_path / "ours.json").read_text())
     # Every subscriber took each update's frame: frames/s counts N x updates frames.
     assert ours["subscribers"] == 20 and ours["frames_per_s_median"] > 0 and ours["frame_payload_bytes"] > 50
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    bare = subprocess.Popen([sys.executable, str(BENCH / "bare_server.py"), "--port", str(port)])
-    try:
-        for _ in range(200):
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
-        _run(str(BENCH / "fanout_local.py"), "--url", f"http://127.0.0.1:{port}", "--pid", str(bare.pid), "--kind",
+    with _bare_server() as (url, pid):
+        _run(str(BENCH / "fanout_local.py"), "--url", url, "--pid", str(pid), "--kind",
              "bare", "--n", "20", "--updates", "3", "--rounds", "1", "--settle", "0.1", "--frame-bytes",
              str(ours["frame_payload_bytes"]), "--json", str(tmp_path / "bare.json"))
-    finally:
-        bare.terminate()
-        bare.wait(10)
     result = json.loads((tmp_path / "bare.json").read_text())
     assert result["frame_payload_bytes"] == ours["frame_payload_bytes"] and result["slowest_ms_median"] > 0
 
@@ -252,9 +300,6 @@ def test_sse_latency_scenario_measures_both_transports(tmp_path: Path) -> None:
 def test_the_redis_hop_client_finds_a_subscriber_on_each_worker(tmp_path: Path) -> None:
     """bench/redis_hop.py (scenario redis_hop) against ``motia dev --workers 2`` on a real redis-server:
     one subscriber on each worker, and every update timed at both (one on the setter's worker, one not)."""
-    import socket
-    import time
-
     from tests.redis.server import RedisServer
     from tests.support.fake_openai import free_port
 
