@@ -8,6 +8,7 @@
 # make bench - the benchmark suite (bench/README.md) against motia dev; bench-peer: Motia 0.17 beside it
 # make chromium - apt-get install Debian's chromium for the browser tests if it is missing; test does it
 # make redis - apt-get install Debian's redis-server for the Redis tests if it is missing; test does it
+# make clean - remove everything make and the suite wrote that git ignores (venvs, builds, caches)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -152,5 +153,10 @@ wheel: $(STAMP)
 	$(BIN)/python -m build --outdir dist .
 	rm -rf build
 
+# Everything make and the suite write that git ignores: the three venvs, build and bench outputs,
+# caches. Then the next make dev / make test starts as on a fresh clone.
 clean:
-	rm -rf $(VENV) .motia .pytest_cache $(WEB)/dist $(WEB)/node_modules
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .motia .aws-sam build dist tests/artifacts .pytest_cache \
+		.ruff_cache .mypy_cache .schemathesis $(WEB)/dist $(WEB)/node_modules
+	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +
+	find . -name '*.egg-info' -type d -prune -not -path './.git/*' -exec rm -rf {} +
