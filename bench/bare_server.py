@@ -4,12 +4,17 @@ WebSocket protocol, no permessage-deflate, log level warning), pinned where ours
 
 * ``GET /ping`` → ``{"ok": true}``: one Starlette route, no middleware.
 * WebSocket at any path: accepted, then every message it sends is echoed back (the paced echo), and
-  it is kept for the broadcast.
-* ``POST /broadcast?updates=K&bytes=B&gap_ms=G&delay_ms=D``: after D ms (default 0), K updates, each
-  one text frame of B bytes of JSON (``seq``, and ``sentAt``: the wall clock in ms when it is
-  encoded), encoded once and written to every open socket with ``transport.write`` (what the hub's
-  direct write does, with none of its checks); G ms apart if G is given (the paced broadcast, as the
-  stream scenario's step paces its set()s), else back to back; answered once every write is issued.
+  it is kept for the broadcast; a ``join`` of the stream protocol is answered with a ``sync`` frame
+  instead, and its socket kept for that group.
+* ``POST /broadcast?updates=K&bytes=B``: one text frame of B bytes of JSON, encoded once, written K
+  times to every open socket with ``transport.write`` (what the hub's direct write does, with none of
+  its checks), answered once every write is issued.
+* ``POST /pets`` (``{name, startDelayMs, gapMs}``, as the bench app's): answers a new ``traceId``, then
+  does what the bench app's ``PetProgress`` step does to that group's subscribers with none of the
+  runtime: after ``startDelayMs``, 5 update frames ``gapMs`` apart (the same fields and size as ours,
+  ``sentAt`` stamped when each is encoded), then the step's 2 custom events; each frame encoded once
+  and written with ``transport.write`` to every socket that joined the group. So
+  ``clients/stream-latency.mjs`` measures this server exactly as it measures ours.
 
     python bench/bare_server.py --port 3180
 """
@@ -21,6 +26,7 @@ import asyncio
 import json
 import struct
 import time
+import uuid
 from typing import Any
 
 import uvicorn
@@ -32,6 +38,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 OPEN: set[Any] = set()  # the transports of open sockets
+GROUPS: dict[str, list[Any]] = {}  # groupId -> the transports of the sockets that joined it
+STAGES = ["validating", "allocating", "naming", "vaccinating", "done"]
 
 
 def text_frame(payload: bytes) -> bytes:
@@ -44,10 +52,12 @@ def text_frame(payload: bytes) -> bytes:
 
 
 class BareProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's sans-I/O protocol, remembering its transport once the handshake is done."""
+    """uvicorn's sans-I/O protocol, remembering its transport once the handshake is done (and handing
+    it to the app in the scope, for the groups)."""
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
+        self.scope["bare.transport"] = self.transport  # type: ignore[index]
         OPEN.add(self.transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -62,14 +72,8 @@ async def ping(_: Request) -> JSONResponse:
 async def broadcast(request: Request) -> JSONResponse:
     updates = int(request.query_params.get("updates", "1"))
     size = int(request.query_params.get("bytes", "200"))
-    gap_s = float(request.query_params.get("gap_ms", "0")) / 1000
-    delay_s = float(request.query_params.get("delay_ms", "0")) / 1000
-    if delay_s:
-        await asyncio.sleep(delay_s)
     t0 = time.perf_counter()
     for seq in range(updates):
-        if gap_s and seq:
-            await asyncio.sleep(gap_s)
         body = json.dumps({"seq": seq, "sentAt": time.time() * 1000, "pad": ""}).encode()
         frame = text_frame(body[:-2] + b"x" * max(0, size - len(body)) + b'"}')  # encoded once per update
         for transport in OPEN:
@@ -77,17 +81,65 @@ async def broadcast(request: Request) -> JSONResponse:
     return JSONResponse({"sockets": len(OPEN), "ms": (time.perf_counter() - t0) * 1000})
 
 
+def _frame(group: str, event: dict[str, Any]) -> bytes:
+    body = {"timestamp": int(time.time() * 1000), "streamName": "petCreation", "groupId": group, "id": "message",
+            "event": event}
+    return text_frame(json.dumps(body, separators=(",", ":")).encode())
+
+
+async def _progress(group: str, name: str, delay_s: float, gap_s: float) -> None:
+    """The bench app's PetProgress step without the runtime: 5 updates and 2 events to the group."""
+    await asyncio.sleep(delay_s)
+    for seq in range(1, 6):
+        if seq > 1 and gap_s:
+            await asyncio.sleep(gap_s)
+        data = {"message": f"Pet {name}: {STAGES[seq - 1]}", "stage": STAGES[seq - 1], "progress": seq * 20,
+                "sentAt": time.time() * 1000, "seq": seq}
+        frame = _frame(group, {"type": "update", "data": data})
+        for transport in GROUPS.get(group, ()):
+            transport.write(frame)
+    for kind in ("pet-ready", "pet-ready-item"):
+        frame = _frame(group, {"type": "event", "event": {"type": kind, "data": {"name": name,
+                                                                                  "sentAt": time.time() * 1000}}})
+        for transport in GROUPS.get(group, ()):
+            transport.write(frame)
+    GROUPS.pop(group, None)
+
+
+async def pets(request: Request) -> JSONResponse:
+    body = await request.json()
+    group = str(uuid.uuid4())
+    GROUPS[group] = []
+    task = asyncio.create_task(_progress(group, str(body.get("name", "")), float(body.get("startDelayMs", 0)) / 1000,
+                                         float(body.get("gapMs", 0)) / 1000))
+    TASKS.add(task)
+    task.add_done_callback(TASKS.discard)
+    return JSONResponse({"traceId": group})
+
+
+TASKS: set[asyncio.Task[None]] = set()  # the runs in progress (the loop keeps only weak references)
+
+
 async def echo(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
         while True:
-            await websocket.send_text(await websocket.receive_text())
+            text = await websocket.receive_text()
+            # A join as JSON.stringify writes it; anything else is the echo's, not parsed (its limit).
+            message = json.loads(text) if text.startswith('{"type":"join"') else None
+            if message is None:
+                await websocket.send_text(text)
+                continue
+            group = message["data"]["groupId"]
+            GROUPS.setdefault(group, []).append(websocket.scope["bare.transport"])
+            await websocket.send_text(json.dumps({"timestamp": int(time.time() * 1000), "streamName": "petCreation",
+                                                  "groupId": group, "event": {"type": "sync", "data": []}}))
     except WebSocketDisconnect:
         pass
 
 
 app = Starlette(routes=[Route("/ping", ping), Route("/broadcast", broadcast, methods=["POST"]),
-                        WebSocketRoute("/{path:path}", echo)])
+                        Route("/pets", pets, methods=["POST"]), WebSocketRoute("/{path:path}", echo)])
 
 
 def main() -> None:

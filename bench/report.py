@@ -53,9 +53,8 @@ def _beside_bare(doc: dict[str, Any], fig: str) -> str:
                  None)
     if not found or found.get("ours") is None or found.get("limit") is None:
         return ""
-    bare = "the bare echo" if "1 subscriber" in want else "the bare broadcast"
-    return (f"; again beside the bare server: {_fmt(found['ours'], ' ms')}, {bare} paced the same "
-            f"{_fmt(found['limit'], ' ms')}")
+    bare = "the bare echo paced the same" if "1 subscriber" in want else "the bare server by the same client"
+    return f"; again beside the bare server: {_fmt(found['ours'], ' ms')}, {bare} {_fmt(found['limit'], ' ms')}"
 
 
 def target_rows(doc: dict[str, Any]) -> list[Row]:

@@ -218,23 +218,31 @@ def _bare_server() -> Iterator[tuple[str, int]]:
         bare.wait(10)
 
 
-def test_the_bare_broadcast_paces_its_updates_to_every_socket() -> None:
-    """The limit of the slowest-of-100 p99 (stream_limit, broadcast-latency.mjs): each update stamped
-    when it is encoded, written to every open socket, the next one ``gap_ms`` later."""
+def test_the_bare_server_runs_the_bench_step_for_the_sockets_that_joined() -> None:
+    """The limit of the slowest-of-100 p99 (stream_limit): stream-latency.mjs drives the bare server as
+    it drives ours. A join is answered with a sync; ``POST /pets`` answers a trace id, then the group's
+    sockets (only those) get 5 updates ``gapMs`` apart, each stamped when encoded, then 2 events."""
     import httpx
     from websockets.sync.client import connect
 
     with _bare_server() as (url, _pid), contextlib.ExitStack() as stack:
-        sockets = [stack.enter_context(connect(url.replace("http", "ws", 1) + "/any")) for _ in range(3)]
-        answer = httpx.post(f"{url}/broadcast", params={"updates": 3, "gap_ms": 40, "delay_ms": 20, "bytes": 120},
-                            timeout=10).json()
-        raw = [[ws.recv(timeout=5) for _ in range(3)] for ws in sockets]
-    assert answer["sockets"] == 3
-    assert all(got == raw[0] for got in raw)  # one frame per update, the same bytes to every socket
-    assert {len(text) for text in raw[0]} == {120}
+        trace = httpx.post(f"{url}/pets", json={"name": "Rex", "startDelayMs": 300, "gapMs": 40}, timeout=10).json()
+        sockets = [stack.enter_context(connect(url.replace("http", "ws", 1) + "/ws")) for _ in range(3)]
+        for ws in sockets[:2]:
+            ws.send(json.dumps({"type": "join", "data": {"streamName": "petCreation", "groupId": trace["traceId"],
+                                                         "subscriptionId": "s"}}, separators=(",", ":")))  # as JS
+        synced = [json.loads(ws.recv(timeout=5)) for ws in sockets[:2]]
+        raw = [[ws.recv(timeout=5) for _ in range(7)] for ws in sockets[:2]]
+        with pytest.raises(TimeoutError):
+            sockets[2].recv(timeout=0.3)  # it never joined
+    assert [m["event"] for m in synced] == [{"type": "sync", "data": []}] * 2
+    assert raw[0] == raw[1]  # one frame per update, the same bytes to each subscriber
     frames = [json.loads(text) for text in raw[0]]
-    assert [f["seq"] for f in frames] == [0, 1, 2]
-    assert all(b["sentAt"] - a["sentAt"] >= 39 for a, b in itertools.pairwise(frames))  # paced, never early
+    assert all(f["groupId"] == trace["traceId"] and f["streamName"] == "petCreation" for f in frames)
+    updates = [f["event"]["data"] for f in frames[:5]]
+    assert [f["event"]["type"] for f in frames] == ["update"] * 5 + ["event"] * 2
+    assert [u["seq"] for u in updates] == [1, 2, 3, 4, 5] and updates[0]["message"] == "Pet Rex: validating"
+    assert all(b["sentAt"] - a["sentAt"] >= 39 for a, b in itertools.pairwise(updates))  # paced, never early
 
 
 def test_the_machine_stall_probe_reports_each_cpu_and_the_report_prints_it() -> None:
