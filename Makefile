@@ -157,6 +157,6 @@ wheel: $(STAMP)
 # caches. Then the next make dev / make test starts as on a fresh clone.
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .motia .aws-sam build dist tests/artifacts .pytest_cache \
-		.ruff_cache .mypy_cache .schemathesis $(WEB)/dist $(WEB)/node_modules
+		.ruff_cache .mypy_cache .schemathesis .hypothesis $(WEB)/dist $(WEB)/node_modules
 	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +
 	find . -name '*.egg-info' -type d -prune -not -path './.git/*' -exec rm -rf {} +

@@ -21,6 +21,7 @@ def test_make_clean_removes_everything_git_ignores(tmp_path: Path) -> None:
     # What make install, make test, make build, make bench and the suite leave behind.
     made = [".venv/bin/python", ".venv-sam/.installed", ".venv-checkov/.installed", ".motia/motia.db",
             ".aws-sam/build/template.yaml", "build/lib/x.py", "dist/motia_runtime-0.wheel", "tests/artifacts/log.txt",
+            ".hypothesis/examples/x",
             ".pytest_cache/v", ".ruff_cache/x", ".mypy_cache/x", ".schemathesis/x", "clients/web/dist/index.html",
             "clients/web/node_modules/.ci-stamp", "layers/motia_runtime/motia_runtime/__pycache__/x.pyc",
             "functions/__pycache__/x.pyc", "motia_runtime.egg-info/PKG-INFO"]
