@@ -39,6 +39,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 
 OPEN: set[Any] = set()  # the transports of open sockets
 GROUPS: dict[str, list[Any]] = {}  # groupId -> the transports of the sockets that joined it
+TASKS: set[asyncio.Task[None]] = set()  # the runs in progress (the loop keeps only weak references)
 STAGES = ["validating", "allocating", "naming", "vaccinating", "done"]
 
 
@@ -81,10 +82,17 @@ async def broadcast(request: Request) -> JSONResponse:
     return JSONResponse({"sockets": len(OPEN), "ms": (time.perf_counter() - t0) * 1000})
 
 
-def _frame(group: str, event: dict[str, Any]) -> bytes:
-    body = {"timestamp": int(time.time() * 1000), "streamName": "petCreation", "groupId": group, "id": "message",
-            "event": event}
-    return text_frame(json.dumps(body, separators=(",", ":")).encode())
+def _frame(group: str, event: dict[str, Any], id: str | None = "message") -> bytes:
+    """A frame of the stream protocol, as ours encodes it (no spaces), for the bench app's item."""
+    body = {"timestamp": int(time.time() * 1000), "streamName": "petCreation", "groupId": group,
+            **({"id": id} if id else {}), "event": event}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def _write(group: str, payload: bytes) -> None:
+    frame = text_frame(payload)  # encoded once, then written to each socket of the group
+    for transport in GROUPS.get(group, ()):
+        transport.write(frame)
 
 
 async def _progress(group: str, name: str, delay_s: float, gap_s: float) -> None:
@@ -95,14 +103,10 @@ async def _progress(group: str, name: str, delay_s: float, gap_s: float) -> None
             await asyncio.sleep(gap_s)
         data = {"message": f"Pet {name}: {STAGES[seq - 1]}", "stage": STAGES[seq - 1], "progress": seq * 20,
                 "sentAt": time.time() * 1000, "seq": seq}
-        frame = _frame(group, {"type": "update", "data": data})
-        for transport in GROUPS.get(group, ()):
-            transport.write(frame)
+        _write(group, _frame(group, {"type": "update", "data": data}))
     for kind in ("pet-ready", "pet-ready-item"):
-        frame = _frame(group, {"type": "event", "event": {"type": kind, "data": {"name": name,
-                                                                                  "sentAt": time.time() * 1000}}})
-        for transport in GROUPS.get(group, ()):
-            transport.write(frame)
+        _write(group, _frame(group, {"type": "event", "event": {"type": kind, "data": {
+            "name": name, "sentAt": time.time() * 1000}}}))
     GROUPS.pop(group, None)
 
 
@@ -117,9 +121,6 @@ async def pets(request: Request) -> JSONResponse:
     return JSONResponse({"traceId": group})
 
 
-TASKS: set[asyncio.Task[None]] = set()  # the runs in progress (the loop keeps only weak references)
-
-
 async def echo(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
@@ -132,8 +133,7 @@ async def echo(websocket: WebSocket) -> None:
                 continue
             group = message["data"]["groupId"]
             GROUPS.setdefault(group, []).append(websocket.scope["bare.transport"])
-            await websocket.send_text(json.dumps({"timestamp": int(time.time() * 1000), "streamName": "petCreation",
-                                                  "groupId": group, "event": {"type": "sync", "data": []}}))
+            await websocket.send_text(_frame(group, {"type": "sync", "data": []}, id=None).decode())
     except WebSocketDisconnect:
         pass
 

@@ -216,7 +216,7 @@ def stall_line(doc: dict[str, Any]) -> str:
         f" DAMON runs in the kernel ({d['operations']}, sampling every {int(d['sample_us']) / 1000:g} ms, "
         f"scheme {d['action']}): its thread takes the CPU it wakes on at each sample."
         for d in st.get("damon") or [] if d.get("sample_us", "").isdigit())
-    return (f"**Scheduling stalls** (a 1 ms sleep loop pinned to each CPU, all at once, {st['seconds']:g} s, quiet, "
+    return (f"**Scheduling stalls** (a 1 ms sleep loop pinned to each CPU, all at once, {st['seconds']:g} s, "
             f"{st.get('date', doc['date'])}): wake-ups more than 1 ms late: {cpus}.{monitors} A latency's "
             "p99 over a few hundred samples cannot be under these stalls when more than 1 % of the samples "
             "overlap one.")
