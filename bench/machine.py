@@ -153,18 +153,20 @@ def damon() -> list[dict[str, str]]:
     root = Path("/sys/kernel/mm/damon/admin/kdamonds")
     found = []
     for kdamond in sorted(root.glob("[0-9]*")) if root.is_dir() else []:
-        def read(rel: str, at: Path = kdamond) -> str:
-            try:
-                return (at / rel).read_text().strip()
-            except OSError:
-                return ""
-        if read("state") != "on":
+        if _read(kdamond / "state") != "on":
             continue
         ctx = kdamond / "contexts" / "0"
-        found.append({"operations": read("operations", ctx),
-                      "sample_us": read("monitoring_attrs/intervals/sample_us", ctx),
-                      "action": read("schemes/0/action", ctx)})
+        found.append({"operations": _read(ctx / "operations"),
+                      "sample_us": _read(ctx / "monitoring_attrs" / "intervals" / "sample_us"),
+                      "action": _read(ctx / "schemes" / "0" / "action")})
     return found
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return ""
 
 
 def machine() -> dict[str, Any]:

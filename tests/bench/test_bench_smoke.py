@@ -199,6 +199,17 @@ def test_the_node_clients_parse() -> None:
         assert out.returncode == 0, f"{script.name}: {out.stderr}"
 
 
+def _wait_for_port(port: int, timeout_s: float) -> None:
+    """Until a server accepts connections on 127.0.0.1:``port`` (or the time is up: the caller's
+    first request then fails with what went wrong)."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+
+
 @contextlib.contextmanager
 def _bare_server() -> Iterator[tuple[str, int]]:
     """bench/bare_server.py on a free port: its URL and pid, once it accepts connections."""
@@ -207,11 +218,7 @@ def _bare_server() -> Iterator[tuple[str, int]]:
     port = free_port()
     bare = subprocess.Popen([sys.executable, str(BENCH / "bare_server.py"), "--port", str(port)])
     try:
-        for _ in range(200):
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
+        _wait_for_port(port, 10)
         yield f"http://127.0.0.1:{port}", bare.pid
     finally:
         bare.terminate()
@@ -319,12 +326,7 @@ def test_the_redis_hop_client_finds_a_subscriber_on_each_worker(tmp_path: Path) 
                                redis.url], cwd=REPO, env=env, start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=(tmp_path / "server.log").open("wb"))
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
+        _wait_for_port(port, 60)
         _run(str(BENCH / "redis_hop.py"), "--url", f"http://127.0.0.1:{port}", "--updates", "6", "--warmup", "2",
              "--json", str(tmp_path / "hop.json"))
     finally:
