@@ -187,6 +187,86 @@ async def measure(url: str, updates: int, warmup: int, workers: int) -> dict[str
             "paired_difference_ms": {"p50": p(paired, 0.5), "p95": p(paired, 0.95)}}
 
 
+# -- the bare hop: the same path with nothing of ours ------------------------------------------
+# One process runs a script that writes a key and PUBLISHes a stamp (what the WRITE script does, less
+# its bookkeeping), paced as the scenario; another process SUBSCRIBEd to the channel reads it. Both on
+# raw asyncio connections (uvloop when installed, as `motia dev`), nothing pinned, the same redis-server.
+# Its p50 is what one more process and Redis cost on this machine with no runtime at all.
+BARE_SCRIPT = "redis.call('SET', KEYS[1], ARGV[2]) return redis.call('PUBLISH', ARGV[1], ARGV[2])"
+BARE_CHANNEL = "bench-bare-hop"
+
+
+def _resp(*parts: str) -> bytes:
+    out = [b"*%d\r\n" % len(parts)]
+    for part in parts:
+        data = part.encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(out)
+
+
+async def _read_reply(reader: asyncio.StreamReader) -> list[bytes]:
+    """One RESP2 reply of the kinds these two connections get: an array of bulk strings and integers,
+    or a single line (an error raises)."""
+    line = await reader.readline()
+    if line.startswith(b"-"):
+        raise RuntimeError(f"redis: {line.decode().strip()}")
+    if not line.startswith(b"*"):
+        return [line[1:].strip()]
+    items = []
+    for _ in range(int(line[1:])):
+        head = await reader.readline()
+        items.append(await reader.readexactly(int(head[1:]) + 2) if head.startswith(b"$") else head[1:])
+    return [item.rstrip(b"\r\n") for item in items]
+
+
+async def bare_subscribe(port: int, count: int) -> list[float]:
+    """Subscribe, say "ready" on stdout, and time ``count`` stamps (receipt - stamp, ms)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(_resp("SUBSCRIBE", BARE_CHANNEL))
+    await _read_reply(reader)
+    print("ready", flush=True)
+    latencies: list[float] = []
+    while len(latencies) < count:
+        kind, _channel, stamp = await _read_reply(reader)
+        if kind == b"message":
+            latencies.append(time.time() * 1000 - float(stamp))
+    writer.close()
+    return latencies
+
+
+async def bare_publish(port: int, updates: int, warmup: int) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for _ in range(warmup + updates):
+        await asyncio.sleep(GAP_S)
+        writer.write(_resp("EVAL", BARE_SCRIPT, "1", "bench-bare-hop-key", BARE_CHANNEL, repr(time.time() * 1000)))
+        await _read_reply(reader)
+    writer.close()
+
+
+def bare_hop(redis_port: int, updates: int, warmup: int) -> dict[str, Any]:
+    """The bare hop's latencies: this process publishes, a child process subscribes."""
+    child = subprocess.Popen([sys.executable, __file__, "--bare-subscribe", str(redis_port), "--updates",
+                              str(updates + warmup)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        _event_loop_run(bare_publish(redis_port, updates, warmup))
+        latencies: list[float] = json.loads(child.stdout.read())[warmup:]
+    finally:
+        child.wait(30)
+    ordered = sorted(latencies)
+    return {"updates": updates, "warmup": warmup, "n": len(ordered),
+            **{f"p{q}": round(ordered[min(len(ordered) - 1, q * len(ordered) // 100)], 3) for q in (50, 95, 99)}}
+
+
+def _event_loop_run(coro: Any) -> Any:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -214,13 +294,13 @@ def _serve(placement: Any, port: int, data: Path, *extra: str) -> subprocess.Pop
     return server
 
 
-def _client(run: Any, placement: Any, port: int, label: str, updates: int, warmup: int, workers: int) -> Any:
+def _client(run: Any, placement: Any, label: str, updates: int, warmup: int, *where: str) -> Any:
     from machine import pinned
 
     target = run.raw / f"redis-hop-{label}.json"
-    subprocess.run(pinned([sys.executable, __file__, "--url", f"http://127.0.0.1:{port}", "--updates", str(updates),
-                           "--warmup", str(warmup), "--workers", str(workers), "--json", str(target)],
-                          placement.client), check=True, stdout=subprocess.DEVNULL, timeout=600)
+    subprocess.run(pinned([sys.executable, __file__, *where, "--updates", str(updates), "--warmup", str(warmup),
+                           "--json", str(target)], placement.client), check=True, stdout=subprocess.DEVNULL,
+                   timeout=600)
     return json.loads(target.read_text())
 
 
@@ -246,7 +326,8 @@ def sc_redis_hop(run: Any) -> dict[str, Any]:
     port = _free_port()
     server = _serve(placement, port, TMP / "data" / "redis-hop-1", "--no-reload")
     try:
-        out["one_process"] = _client(run, placement, port, "one", updates, warmup, 1)
+        out["one_process"] = _client(run, placement, "one", updates, warmup, "--url", f"http://127.0.0.1:{port}",
+                                     "--workers", "1")
     finally:
         os.killpg(server.pid, 15)
         server.wait(20)
@@ -259,32 +340,48 @@ def sc_redis_hop(run: Any) -> dict[str, Any]:
         server = _serve(placement, port, TMP / "data" / "redis-hop-2", "--workers", "2", "--redis-url",
                         f"redis://127.0.0.1:{redis_port}/0")
         try:
-            out["two_workers"] = _client(run, placement, port, "two", updates, warmup, 2)
+            out["two_workers"] = _client(run, placement, "two", updates, warmup, "--url", f"http://127.0.0.1:{port}",
+                                         "--workers", "2")
         finally:
             os.killpg(server.pid, 15)
             server.wait(20)
+        log(f"redis hop: {updates} updates, the bare hop through the same redis-server")
+        out["bare_hop"] = _client(run, placement, "bare", updates, warmup, "--bare-redis", str(redis_port))
     finally:
         redis.terminate()
         redis.wait(10)
     one, two = out["one_process"]["local_ms"]["p50"], out["two_workers"]["remote_ms"]["p50"]
     added = None if one is None or two is None else round(two - one, 3)
+    bare = out["bare_hop"]["p50"]
     figures = [figure("set() → subscriber on another worker over Redis (--workers 2): added p50", "ms", added, 0.5,
                       target=1.0, better="lower",
-                      note=f"against the target, not a bare limit: {two} ms to the other worker, {one} ms in one "
-                           f"process (SQLite); the setter's own worker over Redis "
-                           f"{out['two_workers']['local_ms']['p50']} ms")]
+                      note=f"against the target: {two} ms to the other worker, {one} ms in one process (SQLite); "
+                           f"the setter's own worker over Redis {out['two_workers']['local_ms']['p50']} ms; the bare "
+                           f"hop {bare} ms"),
+               figure("set() → other worker over Redis: added p50 (limit: the bare hop, paced the same)", "ms", added,
+                      bare, better="lower",
+                      note="context for the ≤ 0.5 ms target: one more process and Redis, with nothing of ours")]
     return {"figures": figures, "placement": placement.describe(), **out}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--url", required=True)
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--url", help="motia dev to measure")
+    where.add_argument("--bare-redis", type=int, metavar="PORT", help="the bare hop through this redis-server")
+    where.add_argument("--bare-subscribe", type=int, metavar="PORT", help=argparse.SUPPRESS)  # bare_hop's child
     parser.add_argument("--updates", type=int, default=400)
     parser.add_argument("--warmup", type=int, default=40)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    result = asyncio.run(measure(args.url, args.updates, args.warmup, args.workers))
+    if args.bare_subscribe:
+        print(json.dumps(_event_loop_run(bare_subscribe(args.bare_subscribe, args.updates))))
+        return
+    if args.bare_redis:
+        result = bare_hop(args.bare_redis, args.updates, args.warmup)
+    else:
+        result = asyncio.run(measure(args.url, args.updates, args.warmup, args.workers))
     text = json.dumps(result)
     if args.json:
         args.json.write_text(text)

@@ -314,7 +314,8 @@ def test_sse_latency_scenario_measures_both_transports(tmp_path: Path) -> None:
 
 def test_the_redis_hop_client_finds_a_subscriber_on_each_worker(tmp_path: Path) -> None:
     """bench/redis_hop.py (scenario redis_hop) against ``motia dev --workers 2`` on a real redis-server:
-    one subscriber on each worker, and every update timed at both (one on the setter's worker, one not)."""
+    one subscriber on each worker, and every update timed at both (one on the setter's worker, one not);
+    then the bare hop through the same redis-server, every stamp read by the other process."""
     from tests.redis.server import RedisServer
     from tests.support.fake_openai import free_port
 
@@ -329,6 +330,9 @@ def test_the_redis_hop_client_finds_a_subscriber_on_each_worker(tmp_path: Path) 
         _wait_for_port(port, 60)
         _run(str(BENCH / "redis_hop.py"), "--url", f"http://127.0.0.1:{port}", "--updates", "6", "--warmup", "2",
              "--json", str(tmp_path / "hop.json"))
+        # The bare hop beside it, through the same redis-server: a publishing process, a subscribed one.
+        _run(str(BENCH / "redis_hop.py"), "--bare-redis", str(redis.port), "--updates", "6", "--warmup", "2",
+             "--json", str(tmp_path / "bare.json"))
     finally:
         os.killpg(server.pid, 15)
         try:
@@ -346,3 +350,5 @@ def test_the_redis_hop_client_finds_a_subscriber_on_each_worker(tmp_path: Path) 
     hop = json.loads((tmp_path / "hop.json").read_text())
     assert len(hop["workers"]) == 2 and hop["missed"] == 0
     assert hop["local_ms"]["n"] == 6 and hop["remote_ms"]["n"] == 6 and hop["added_p50_ms"] is not None
+    bare = json.loads((tmp_path / "bare.json").read_text())
+    assert bare["n"] == 6 and 0 < bare["p50"] <= bare["p95"] <= bare["p99"]
