@@ -25,17 +25,80 @@ def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-class LoadMonitor:
-    """Samples the 1-minute load average every second; ``window()`` gives a scenario's min/mean/max."""
+_PF_KTHREAD = 0x00200000  # /proc/<pid>/stat flags: a kernel thread
+_TICK_S = 1 / os.sysconf("SC_CLK_TCK")
 
-    def __init__(self) -> None:
+
+def _user_processes() -> dict[int, tuple[int, int, str]]:
+    """Every user process: pid -> (parent pid, CPU ticks used, name). Kernel threads are left out:
+    ksoftirqd and the kworkers do the suite's own loopback work, and DAMON has a line of its own."""
+    found: dict[int, tuple[int, int, str]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = Path(entry.path, "stat").read_text()
+        except OSError:  # it exited
+            continue
+        name, fields = raw[raw.index("(") + 1:raw.rindex(")")], raw[raw.rindex(")") + 2:].split()
+        if int(fields[6]) & _PF_KTHREAD:
+            continue
+        found[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]), name)
+    return found
+
+
+class OtherWork:
+    """CPU used by user processes outside the suite's process tree (this process and whatever it
+    started), summed between samples: the work that shares the machine with a run. The load average
+    cannot tell it apart from the suite's own servers and clients. A process that starts and ends
+    between two samples is not seen."""
+
+    def __init__(self, root: int | None = None) -> None:
+        self.root = os.getpid() if root is None else root
+        self.last = _user_processes()
+        self.ticks: dict[str, int] = {}
+        self.started = time.monotonic()
+
+    def sample(self) -> None:
+        now = _user_processes()
+        children: dict[int, list[int]] = {}
+        for pid, (ppid, _, _) in now.items():
+            children.setdefault(ppid, []).append(pid)
+        tree, todo = set(), [self.root]
+        while todo:
+            pid = todo.pop()
+            tree.add(pid)
+            todo.extend(children.get(pid, ()))
+        for pid, (_, ticks, name) in now.items():
+            before = self.last.get(pid)
+            used = ticks - before[1] if before and before[2] == name else ticks
+            if pid not in tree and used > 0:
+                self.ticks[name] = self.ticks.get(name, 0) + used
+        self.last = now
+
+    def stats(self) -> dict[str, Any]:
+        seconds = time.monotonic() - self.started
+        cpu_s = sum(self.ticks.values()) * _TICK_S
+        busiest = sorted(self.ticks.items(), key=lambda item: -item[1])[:3]
+        return {"seconds": round(seconds), "cpu_s": round(cpu_s, 2), "mean_cpus": round(cpu_s / max(seconds, 1), 3),
+                "busiest": [[name, round(ticks * _TICK_S, 2)] for name, ticks in busiest]}
+
+
+class LoadMonitor:
+    """Samples the 1-minute load average every second; ``window()`` gives a scenario's min/mean/max.
+    With ``other_work``, also the CPU of processes outside the suite (``OtherWork``)."""
+
+    def __init__(self, other_work: bool = False) -> None:
         self.samples: list[tuple[float, float]] = []
+        self.other = OtherWork() if other_work else None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             self.samples.append((time.time(), load1()))
+            if self.other is not None:
+                self.other.sample()
             self._stop.wait(1.0)
 
     def start(self) -> LoadMonitor:

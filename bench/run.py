@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     # every p99 below (measured quiet, so it is the machine's, not other work's).
     machine_stalls = {**stalls(2.0 if args.quick else 10.0), "date": dt.datetime.now(dt.UTC).isoformat(
         timespec="seconds")}
-    monitor = LoadMonitor().start()
+    monitor = LoadMonitor(other_work=True).start()
     sampler = RssSampler(servers).start()
     started = dt.datetime.now(dt.UTC)
     run = Run(sizes, servers, clients, monitor, raw)
@@ -113,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         "date": started.isoformat(timespec="seconds"), "finished": dt.datetime.now(dt.UTC).isoformat(
             timespec="seconds"), "quick": args.quick, "peer": args.peer, "peer_version": PEER_VERSION,
         "sizes": sizes.__dict__, "machine": machine(), "quiet": quiet, "load_during_run": monitor.stats(),
-        "load_at_end": loadavg(), "stalls": machine_stalls, "peak_rss_during_run": sampler.peak,
+        "other_work": monitor.other.stats() if monitor.other else None, "load_at_end": loadavg(),
+        "stalls": machine_stalls, "peak_rss_during_run": sampler.peak,
         "scenarios": run.results, "raw_dir": str(raw),
     }
     args.out.mkdir(parents=True, exist_ok=True)

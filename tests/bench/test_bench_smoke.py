@@ -272,6 +272,48 @@ def test_the_machine_stall_probe_reports_each_cpu_and_the_report_prints_it() -> 
     assert stall_line({"date": "d"}) == ""
 
 
+def _burner(name: str, cpu_s: float, linger_s: float) -> str:
+    """A Python program that names itself, burns ``cpu_s`` of CPU, then stays ``linger_s`` (so a last
+    sample still sees its total)."""
+    return (f"import time\nopen('/proc/self/comm', 'w').write({name!r})\n"
+            f"while time.process_time() < {cpu_s}: pass\ntime.sleep({linger_s})")
+
+
+def test_other_work_counts_the_cpu_of_processes_outside_the_suite_only() -> None:
+    """bench/machine.py OtherWork: a burner the suite started (a child) is the suite's own work; one
+    re-parented away from it (its parent exited at once) is other work; and the report's header says so."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        from machine import OtherWork
+        from report import other_work_line, quiet_run
+    finally:
+        sys.path.remove(str(BENCH))
+    other = OtherWork()
+    inside = subprocess.Popen([sys.executable, "-c", _burner("motia-burn-in", 0.6, 1.5)])
+    # The middle process exits as soon as it started the burner: the burner is no one's in this tree.
+    subprocess.run([sys.executable, "-c", "import subprocess, sys\n"
+                    f"subprocess.Popen([sys.executable, '-c', {_burner('motia-burn-out', 0.6, 1.5)!r}], "
+                    "start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)"], check=True)
+    half_s = os.sysconf("SC_CLK_TCK") // 2
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and other.ticks.get("motia-burn-out", 0) < half_s:
+        time.sleep(0.2)
+        other.sample()
+    inside.wait(30)
+    other.sample()
+    stats = other.stats()
+    assert other.ticks.get("motia-burn-out", 0) >= half_s, other.ticks  # at least 0.5 s of its 0.6 seen
+    assert "motia-burn-in" not in other.ticks, other.ticks
+    assert stats["cpu_s"] >= 0.5 and stats["mean_cpus"] > 0
+    doc = {"quiet": {"quiet": True}, "load_during_run": {"mean": 1.5}, "other_work": {
+        "seconds": 100, "cpu_s": 0.4, "mean_cpus": 0.004, "busiest": [["sshd", 0.3], ["cron", 0.1]]}}
+    assert quiet_run(doc)  # the suite's own load (mean 1.5) does not make a run noisy; other work does
+    assert ("0.4 CPU-s in 100 s, a mean of 0.004 CPUs (quiet: under 0.05); busiest: sshd 0.3 s, cron 0.1 s."
+            in other_work_line(doc))
+    assert not quiet_run({**doc, "other_work": {**doc["other_work"], "mean_cpus": 0.2}})
+    assert not quiet_run({"quiet": {"quiet": True}, "load_during_run": {"mean": 1.5}})  # an older run: the load
+
+
 def test_the_fanout_client_counts_every_frame_from_ours_and_the_bare_server(tmp_path: Path) -> None:
     """bench/fanout_local.py (scenario fanout_limit) against motia dev and bench/bare_server.py, tiny sizes."""
     from tests.support.dev_server import DevServer
