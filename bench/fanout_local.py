@@ -29,9 +29,12 @@ import os
 import statistics
 import time
 import uuid
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
+
+T = TypeVar("T")
 
 
 def rss_kib(pid: int) -> int:
@@ -211,6 +214,15 @@ async def measure(url: str, pid: int, kind: str, n: int, updates: int, rounds: i
             "client_cpu_share": [round(x, 2) for x in client_busy], "burst_marks": marks}
 
 
+def run_on_uvloop(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on uvloop when it is installed (uvicorn[standard] installs it), as ``motia dev``."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", required=True)
@@ -227,14 +239,8 @@ def main() -> None:
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, args.n + 1000)), hard))
-    try:
-        import uvloop
-
-        runner = uvloop.run
-    except ImportError:  # pragma: no cover - uvicorn[standard] installs it
-        runner = asyncio.run
-    result = runner(measure(args.url, args.pid, args.kind, args.n, args.updates, args.rounds, args.settle,
-                                    args.frame_bytes))
+    result = run_on_uvloop(measure(args.url, args.pid, args.kind, args.n, args.updates, args.rounds, args.settle,
+                                   args.frame_bytes))
     text = json.dumps(result)
     if args.json:
         args.json.write_text(text)

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from fanout_local import masked  # the same client frames as the fan-out client's
+from fanout_local import masked, run_on_uvloop  # the same client frames as the fan-out client's
 
 GAP_S = 0.05  # paced as the stream scenario
 
@@ -132,6 +132,17 @@ async def _one_per_worker(host: str, port: int, workers: int) -> dict[int, Link]
     raise RuntimeError(f"found {len(found)} of {workers} workers in 200 connections")
 
 
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
+
+
+def _spread(values: list[float]) -> dict[str, Any]:
+    return {"p50": _pct(values, 0.5), "p95": _pct(values, 0.95), "p99": _pct(values, 0.99), "n": len(values)}
+
+
 async def measure(url: str, updates: int, warmup: int, workers: int) -> dict[str, Any]:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -173,18 +184,11 @@ async def measure(url: str, updates: int, warmup: int, workers: int) -> dict[str
     for link in subscribers.values():
         link.writer.close()
 
-    def p(values: list[float], q: float) -> float | None:
-        if not values:
-            return None
-        ordered = sorted(values)
-        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
-
     return {"workers": pids, "updates": updates, "updates_by_setter": by_setter, "warmup": warmup, "missed": missed,
-            "local_ms": {"p50": p(local, 0.5), "p95": p(local, 0.95), "p99": p(local, 0.99), "n": len(local)},
-            "remote_ms": {"p50": p(remote, 0.5), "p95": p(remote, 0.95), "p99": p(remote, 0.99), "n": len(remote)},
+            "local_ms": _spread(local), "remote_ms": _spread(remote),
             "added_p50_ms": None if not local or not remote else round(statistics.median(remote)
                                                                         - statistics.median(local), 3),
-            "paired_difference_ms": {"p50": p(paired, 0.5), "p95": p(paired, 0.95)}}
+            "paired_difference_ms": {"p50": _pct(paired, 0.5), "p95": _pct(paired, 0.95)}}
 
 
 # -- the bare hop: the same path with nothing of ours ------------------------------------------
@@ -250,21 +254,11 @@ def bare_hop(redis_port: int, updates: int, warmup: int) -> dict[str, Any]:
                               str(updates + warmup)], stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "ready"
-        _event_loop_run(bare_publish(redis_port, updates, warmup))
+        run_on_uvloop(bare_publish(redis_port, updates, warmup))
         latencies: list[float] = json.loads(child.stdout.read())[warmup:]
     finally:
         child.wait(30)
-    ordered = sorted(latencies)
-    return {"updates": updates, "warmup": warmup, "n": len(ordered),
-            **{f"p{q}": round(ordered[min(len(ordered) - 1, q * len(ordered) // 100)], 3) for q in (50, 95, 99)}}
-
-
-def _event_loop_run(coro: Any) -> Any:
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(coro)
-    return uvloop.run(coro)
+    return {"updates": updates, "warmup": warmup, **_spread(latencies)}
 
 
 def _free_port() -> int:
@@ -376,7 +370,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if args.bare_subscribe:
-        print(json.dumps(_event_loop_run(bare_subscribe(args.bare_subscribe, args.updates))))
+        print(json.dumps(run_on_uvloop(bare_subscribe(args.bare_subscribe, args.updates))))
         return
     if args.bare_redis:
         result = bare_hop(args.bare_redis, args.updates, args.warmup)
