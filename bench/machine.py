@@ -85,7 +85,7 @@ class OtherWork:
 
 
 class LoadMonitor:
-    """Samples the 1-minute load average every second; ``window()`` gives a scenario's min/mean/max.
+    """Samples the 1-minute load average every second; ``stats(since)`` gives a scenario's min/mean/max.
     With ``other_work``, also the CPU of processes outside the suite (``OtherWork``)."""
 
     def __init__(self, other_work: bool = False) -> None:
