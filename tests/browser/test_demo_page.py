@@ -89,11 +89,18 @@ def create_pet(page: Any, name: str, symptoms: str = "") -> None:
     page.click("button[type=submit]")
 
 
-# Every WebSocket's ``onopen`` handler runs 400 ms late: the page stays "probing" that long.
-LATE_OPEN = """(() => {
+# Every WebSocket's ``onopen`` handler is held until the test calls ``window.__releaseOpen()``: the
+# page stays "probing" as long as the test needs. (A fixed 400 ms delay raced a loaded CI machine,
+# whose page had already switched by the time the first check ran.)
+HOLD_OPEN = """(() => {
   const Real = window.WebSocket
+  const held = []
+  let released = false
+  window.__releaseOpen = () => { released = true; held.splice(0).forEach((run) => run()) }
   window.WebSocket = class extends Real {
-    set onopen(fn) { super.onopen = fn ? (e) => setTimeout(() => fn.call(this, e), 400) : null }
+    set onopen(fn) {
+      super.onopen = fn ? (e) => { if (released) fn.call(this, e); else held.push(() => fn.call(this, e)) } : null
+    }
     get onopen() { return super.onopen }
   }
 })()"""
@@ -102,10 +109,11 @@ LATE_OPEN = """(() => {
 def test_what_is_typed_while_the_page_probes_the_websocket_is_kept(shelter: InProcessServer, page: Any) -> None:
     """The form stays mounted when the probe's answer switches the page to the WebSocket: it was
     re-mounted under the stream provider, and a name typed meanwhile went back to "Buddy"."""
-    page.add_init_script(LATE_OPEN)
+    page.add_init_script(HOLD_OPEN)
     page.goto(f"{shelter.url}/demo/")
     expect(page.locator("#transport")).to_have_attribute("data-transport", "probing")
     page.fill("input[name=name]", "Mochi")
+    page.evaluate("window.__releaseOpen()")
     expect(page.locator("#transport")).to_have_attribute("data-transport", "websocket")
     expect(page.locator("input[name=name]")).to_have_value("Mochi")
 
