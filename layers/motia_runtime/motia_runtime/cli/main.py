@@ -68,7 +68,7 @@ def _dev(args: argparse.Namespace) -> int:
         # Above info no access line is ever written, yet uvicorn still calls its access logger on
         # every response while that logger has a handler: ~2 % of a GET /ping's CPU
         # (bench/optimisations.md). Without access_log it has none.
-        access_log=LOG_LEVELS.get(str(args.log_level).lower(), logging.NOTSET) <= logging.INFO,
+        access_log=LOG_LEVELS.get(args.log_level.lower(), logging.NOTSET) <= logging.INFO,
         # uvicorn's sans-I/O WebSocket protocol, with the hub's direct frame writes; named, not
         # imported, so only the process that serves imports it.
         ws="motia_runtime.hosts.local.frames:FrameWriterProtocol",
