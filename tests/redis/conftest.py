@@ -28,12 +28,13 @@ def prefix() -> str:
 
 @pytest.fixture
 def start_redis(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
-    """``start_redis(persist=False, password=None)``: a server of the test's own, for tests that stop it or that
-    run ``motia dev`` (whose keys and channel are not prefixed per test)."""
+    """``start_redis(persist=False, password=None, unix_socket=False)``: a server of the test's own, for tests
+    that stop it or that run ``motia dev`` (whose keys and channel are not prefixed per test)."""
     servers: list[RedisServer] = []
 
-    def start(persist: bool = False, password: str | None = None) -> RedisServer:
-        server = RedisServer(tmp_path / f"redis-{len(servers)}", persist=persist, password=password).start()
+    def start(persist: bool = False, password: str | None = None, unix_socket: bool = False) -> RedisServer:
+        server = RedisServer(tmp_path / f"redis-{len(servers)}", persist=persist, password=password,
+                             unix_socket=unix_socket).start()
         servers.append(server)
         return server
 

@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -30,20 +31,26 @@ def redis_binary() -> str:
 
 class RedisServer:
     """``persist``: an append-only file that survives ``stop()``/``start()``, as a real server's data does;
-    ``password``: the server asks clients for it (``requirepass``), and ``url`` carries it."""
+    ``password``: the server asks clients for it (``requirepass``), and ``url`` carries it; ``unix_socket``:
+    the server listens on a socket file in ``workdir`` as well, and ``url`` is a ``unix://`` one for it."""
 
-    def __init__(self, workdir: Path, *, persist: bool = False, password: str | None = None) -> None:
+    def __init__(self, workdir: Path, *, persist: bool = False, password: str | None = None,
+                 unix_socket: bool = False) -> None:
         self.binary = redis_binary()
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.persist = persist
         self.password = password
+        # A socket path is limited to 107 bytes, which pytest's tmp paths can pass: a short one of its own.
+        self.socket_path = Path(tempfile.mkdtemp(prefix="redis-")) / "redis.sock" if unix_socket else None
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         auth = f":{self.password}@" if self.password else ""
+        if self.socket_path is not None:
+            return f"unix://{auth}{self.socket_path}?db=0"
         return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self, timeout_s: float = 10) -> RedisServer:
@@ -51,6 +58,9 @@ class RedisServer:
                 str(self.workdir), "--appendonly", "yes" if self.persist else "no", "--appendfsync", "always"]
         if self.password:
             args += ["--requirepass", self.password]
+        if self.socket_path is not None:
+            self.socket_path.parent.mkdir(exist_ok=True)  # stop() removed it
+            args += ["--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
         log = open(self.workdir / "redis.log", "ab")  # closed with the process
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + timeout_s
@@ -81,6 +91,8 @@ class RedisServer:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
         self.proc = None
+        if self.socket_path is not None:
+            shutil.rmtree(self.socket_path.parent, ignore_errors=True)
 
     def logs(self) -> str:
         path = self.workdir / "redis.log"

@@ -94,6 +94,33 @@ async def test_a_client_on_worker_a_sees_every_change_made_through_worker_b(
         await ws.close()
 
 
+async def test_workers_share_changes_through_redis_on_its_unix_socket(tmp_path: Path, start_redis: Any) -> None:
+    """A Redis on the workers' own machine can be reached through its socket file (docs/storage.md): the
+    script link, the change feed and ``motia dev``'s reachability check all go through it, password
+    included. Without Redis a change reaches only its own worker's clients, so the frame on A is the feed's."""
+    redis = start_redis(unix_socket=True, password="s3cret")
+    assert redis.url.startswith("unix://:s3cret@/")
+    env = {"MOTIA_REDIS_URL": redis.url}
+    a = DevServer(APP, tmp_path, env=env).start()
+    try:
+        b = DevServer(APP, tmp_path, env=env).start()
+        try:
+            group = _group()
+            on_a = await StreamSocket.connect(a.ws_url)
+            await on_a.join("notes", group)
+            assert (await on_a.recv())["event"] == {"type": "sync", "data": []}
+            written = await _post(b, f"/notes/{group}/x", {"op": "set", "data": {"text": "over the socket"}})
+            assert written["pid"] != (await _post(a, f"/notes/{group}/none", {"op": "get"}))["pid"]
+            frame = (await on_a.recv_until(lambda f: f["event"]["type"] == "create"))[-1]
+            assert frame["id"] == "x" and frame["event"]["data"]["text"] == "over the socket"
+            await on_a.close()
+            assert (await _post(a, f"/notes/{group}/x", {"op": "get"}))["item"]["text"] == "over the socket"
+        finally:
+            b.stop()
+    finally:
+        a.stop()
+
+
 async def test_writes_alternating_between_workers_are_all_applied_by_motias_client_rule(
         workers: tuple[DevServer, DevServer]) -> None:
     a, b = workers
