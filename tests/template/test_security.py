@@ -194,3 +194,26 @@ def test_a_project_without_api_steps_has_no_cors_parameter(write_project: Projec
 
     assert set(template["Parameters"]) == {"StreamSecret", "FanoutShards", "FanoutBigRoom", "DeliveryMaxConcurrency",
                                            *operations.parameters()}
+
+
+def _websocket_tables(template: dict[str, Any]) -> dict[str, str]:
+    """table → the policy template the WebSocket function has on it."""
+    return {next(iter(value.values()))["Ref"]: name
+            for policy in template["Resources"]["WebSocketFunction"]["Properties"]["Policies"]
+            for name, value in policy.items() if name.startswith("DynamoDB")}
+
+
+@pytest.mark.parametrize("feature", ["presence=Presence()", "client_events=ClientEvents(types=['say'])",
+                                     "on_join=lambda sub, auth, ctx: None"])
+def test_the_websocket_function_writes_the_data_tables_only_for_what_runs_in_it(
+        feature: str, write_project: ProjectWriter) -> None:
+    """Presence, client events and on_join hooks write the state and streams tables from the
+    WebSocket function (tests/aws/test_cloud_permissions.py runs them); without them it only reads."""
+    plain = 'from motia_runtime import StreamConfig\nconfig = StreamConfig(name="s", schema={})\n'
+    assert _websocket_tables(template_of(write_project({"streams/s_stream.py": plain}))) == {
+        "ConnectionsTable": "DynamoDBCrudPolicy", "StreamsTable": "DynamoDBReadPolicy"}
+    with_feature = ("from motia_runtime import ClientEvents, Presence, StreamConfig\n"
+                    f'config = StreamConfig(name="s", schema={{}}, {feature})\n')
+    assert _websocket_tables(template_of(write_project({"streams/s_stream.py": with_feature}))) == {
+        "ConnectionsTable": "DynamoDBCrudPolicy", "StreamsTable": "DynamoDBCrudPolicy",
+        "StateTable": "DynamoDBCrudPolicy"}

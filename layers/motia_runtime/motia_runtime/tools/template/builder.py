@@ -86,7 +86,7 @@ def build_template(project: Project) -> dict[str, Any]:
     resources.add(triggers_resources(project, bases), "motia")
     resources.add(fanout(), "motia")
     resources.add(delivery.resources(), "motia")
-    resources.add(websocket_function(), "motia")
+    resources.add(websocket_function(project), "motia")
     resources.add(websocket_api(), "motia")
     delivery.wire(resources)
     app_secrets.apply(resources, secrets)

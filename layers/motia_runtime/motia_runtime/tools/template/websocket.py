@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .names import (
     CONNECTIONS_TABLE,
     FANOUT_FAILURES,
     FANOUT_FUNCTION,
     HANDLERS,
+    STATE_TABLE,
     STREAMS_TABLE,
     WS_API,
     WS_DEPLOYMENT,
@@ -33,6 +34,9 @@ from .names import (
     ref,
     sub,
 )
+
+if TYPE_CHECKING:
+    from ...project import Project
 
 # route key -> logical id. The client's message {"type": "join"|"leave", ...} selects the route.
 ROUTES = {
@@ -116,7 +120,21 @@ def fanout() -> dict[str, dict[str, Any]]:
     }
 
 
-def websocket_function() -> dict[str, dict[str, Any]]:
+def writes_on_join(project: Project) -> bool:
+    """Whether the WebSocket function writes the app's data, not only the connections: presence
+    (a member row in the state table, a ``presence.join`` event in the streams table), client
+    events (sent to the stream's group) and ``on_join`` hooks (a step context: state and streams)
+    run in it."""
+    return any(c.presence is not None or c.client_events is not None or c.on_join is not None
+               for c in project.streams.values())
+
+
+def websocket_function(project: Project) -> dict[str, dict[str, Any]]:
+    data: list[dict[str, Any]] = (
+        [{"DynamoDBCrudPolicy": {"TableName": ref(STREAMS_TABLE)}},
+         {"DynamoDBCrudPolicy": {"TableName": ref(STATE_TABLE)}}] if writes_on_join(project)
+        # join sends a sync snapshot read from the stream items.
+        else [{"DynamoDBReadPolicy": {"TableName": ref(STREAMS_TABLE)}}])
     return {
         WS_FUNCTION: {
             "Type": "AWS::Serverless::Function",
@@ -128,8 +146,7 @@ def websocket_function() -> dict[str, dict[str, Any]]:
                 "Timeout": WS_TIMEOUT,
                 "Policies": [
                     {"DynamoDBCrudPolicy": {"TableName": ref(CONNECTIONS_TABLE)}},
-                    # join sends a sync snapshot read from the stream items.
-                    {"DynamoDBReadPolicy": {"TableName": ref(STREAMS_TABLE)}},
+                    *data,
                     manage_connections_policy(),
                 ],
             },

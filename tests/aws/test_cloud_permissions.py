@@ -1,0 +1,211 @@
+"""Every AWS call a function makes is one its role allows.
+
+moto does not check IAM, so a function whose generated policies miss a right it uses passes every
+other test here and fails on AWS with AccessDeniedException. This test runs an app on CloudSim,
+records each call the functions make (a botocore hook on the session their clients come from: the
+operation, the table, queue or bus, and the function making it, by ``AWS_LAMBDA_FUNCTION_NAME``),
+expands the same template's policies with SAM's own transform (samtranslator, as ``sam deploy``
+does), and checks each call against the statements of that function's role.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from motia_runtime.testing import CloudSim
+
+FILES = {
+    # Presence and client events run in the WebSocket function: a member row in the state table
+    # and presence/client events in the streams table.
+    "streams/perm_room_stream.py": '''
+        from pydantic import BaseModel
+        from motia_runtime import ClientEvents, Presence, StreamConfig
+
+        class Msg(BaseModel):
+            text: str = ""
+
+        config = StreamConfig(name="permRoom", schema=Msg, public=True, presence=Presence(),
+                              client_events=ClientEvents(types=["say"]))
+    ''',
+    # on_join / on_leave hooks get a step context: state and streams, from the WebSocket function
+    # (join) and the triggers function (leave).
+    "streams/perm_watch_stream.py": '''
+        from motia_runtime import StreamConfig
+
+        async def joined(sub, auth, ctx):
+            await ctx.state.set("watchers", sub["subscriptionId"], {"group": sub["groupId"]})
+            await ctx.streams.permWatch.set("counts", sub["groupId"], {"n": 1})
+
+        async def left(sub, auth, ctx):
+            await ctx.state.delete("watchers", sub["subscriptionId"])
+
+        config = StreamConfig(name="permWatch", schema={"type": "object"}, public=True, on_join=joined,
+                              on_leave=left)
+    ''',
+    "functions/perm_case/ping_step.py": '''
+        config = {"type": "api", "name": "PermPing", "path": "/ping", "method": "POST", "emits": ["perm.ping"]}
+
+        async def handler(req, ctx):
+            await ctx.state.set("pings", "last", req["body"])
+            await ctx.emit({"topic": "perm.ping", "data": req["body"]})
+            return {"status": 200, "body": {}}
+    ''',
+    # A failure (retry delay: ChangeMessageVisibility) and input the schema refuses (dead letter).
+    "functions/perm_case/pong_step.py": '''
+        config = {"type": "event", "name": "PermPong", "subscribes": ["perm.ping"], "emits": [],
+                  "input": {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}}
+
+        async def handler(data, ctx):
+            if data["n"] == 1:
+                raise RuntimeError("n = 1 always fails")
+            await ctx.streams.permWatch.set("pongs", str(data["n"]), {"n": data["n"]})
+    ''',
+}
+
+Call = tuple[str, str, str]  # (function logical id, IAM action, logical id of the resource)
+
+
+# A transaction is authorised item by item, as the single-item action of each (there is no
+# dynamodb:TransactWriteItems action in IAM).
+_TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+                     "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}
+
+
+def _targets(service: str, operation: str, params: dict[str, Any]) -> set[tuple[str, str]]:
+    """(IAM action, physical name of the table, queue URL or bus) for each thing one call acts on."""
+    if service == "dynamodb":
+        if "TransactItems" in params:
+            return {(f"dynamodb:{_TRANSACT_ACTIONS[kind]}", detail["TableName"])
+                    for item in params["TransactItems"] for kind, detail in item.items()}
+        names = {params["TableName"]} if "TableName" in params else set(params.get("RequestItems", {}))
+        return {(f"dynamodb:{operation}", name) for name in names}
+    if service == "sqs":
+        return {(f"sqs:{operation}", params["QueueUrl"])}
+    if service == "events":
+        return {(f"events:{operation}", entry.get("EventBusName", "default")) for entry in params.get("Entries", [])}
+    if service == "execute-api":  # DeleteConnection (posts are signed requests of the pusher's own)
+        return {("execute-api:ManageConnections", "WebSocketApi")}
+    return {(f"{service}:{operation}", "?")}
+
+
+@pytest.fixture
+def recorded(make_project: Callable[[str, dict[str, str]], Path]) -> Iterator[tuple[CloudSim, set[Call]]]:
+    calls: set[Call] = set()
+    with CloudSim(make_project("permissions", FILES)) as sim:
+        prefix = f"{sim.stack_name}-"
+        made = sim.resources
+        logical = {name: logical_id for logical_id, name in made.table_names.items()}
+        logical |= {queue.url: logical_id for logical_id, queue in made.queues_by_id.items()}
+        logical[made.bus_name or "-"] = "EventBus"
+        logical["WebSocketApi"] = "WebSocketApi"
+
+        def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+            function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
+            if not function.startswith(prefix) or function == f"{prefix}(test)":
+                return  # the test's own calls, and CloudSim's as the event sources
+            for action, name in _targets(model.service_model.endpoint_prefix, model.name, params):
+                calls.add((function.removeprefix(prefix), action, logical.get(name, name)))
+
+        # The functions' clients are made from this session after the hook is in place.
+        session = boto3.DEFAULT_SESSION
+        session.events.register("before-parameter-build", record)
+        try:
+            yield sim, calls
+        finally:
+            session.events.unregister("before-parameter-build", record)
+
+
+class _NoManagedPolicies:
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def _roles(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Each function's role statements, as SAM's transform writes them."""
+    from samtranslator.translator.transform import transform
+
+    template = json.loads(json.dumps(template))
+    template["Globals"]["Function"]["CodeUri"] = "s3://bucket/app.zip"
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::LayerVersion":
+            resource["Properties"]["ContentUri"] = "s3://bucket/layer.zip"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        out = transform(template, {}, _NoManagedPolicies())["Resources"]
+    roles: dict[str, list[dict[str, Any]]] = {}
+    for logical_id, resource in out.items():
+        if resource["Type"] == "AWS::Lambda::Function":
+            role = out[resource["Properties"]["Role"]["Fn::GetAtt"][0]]
+            roles[logical_id] = [s for p in role["Properties"].get("Policies", [])
+                                 for s in p["PolicyDocument"]["Statement"]]
+    return roles
+
+
+def _named(resource: Any) -> set[str]:
+    """The logical ids a policy resource points at (Ref, GetAtt, ${Id} in Fn::Sub and its variables)."""
+    text = json.dumps(resource)
+    return (set(re.findall(r'"Ref": "([A-Za-z0-9]+)"', text)) | set(re.findall(r'"Fn::GetAtt": \["([A-Za-z0-9]+)"',
+                                                                                text))
+            | {m.split(".")[0] for m in re.findall(r"\$\{([A-Za-z0-9.]+)\}", text)})
+
+
+def _allows(statements: list[dict[str, Any]], action: str, target: str) -> bool:
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        if statement["Effect"] == "Allow" and any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in actions) \
+                and target in _named(statement["Resource"]):
+            return True
+    return False
+
+
+def _frame(kind: str, stream: str, group: str, sub: str, **extra: Any) -> str:
+    return json.dumps({"type": kind, "data": {"streamName": stream, "groupId": group, "subscriptionId": sub, **extra}})
+
+
+def test_every_call_a_function_makes_is_allowed_by_its_role(recorded: tuple[CloudSim, set[Call]]) -> None:
+    sim, calls = recorded
+    a, b = sim.connect(), sim.connect()
+    a.join("permRoom", "g", subscription_id="ra")
+    a.join("permWatch", "g", subscription_id="wa")
+    b.join("permRoom", "g", subscription_id="rb")
+    sim.run_until_idle()
+    a.send_raw(_frame("event", "permRoom", "g", "-", event={"type": "say", "data": {"text": "hi"}}))
+    assert sim.http("POST", "/ping", json={"n": 1}).status == 200
+    assert sim.http("POST", "/ping", json={"n": 2}).status == 200
+    assert sim.http("POST", "/ping", json={"wrong": True}).status == 200
+    sim.run_until_idle()
+    a.leave("wa")
+    b.disconnect()
+    sim.run_until_idle()
+    sim.gone(a.connection_id)
+    assert sim.http("POST", "/ping", json={"n": 3}).status == 200
+    sim.run_until_idle()
+
+    # What the scenario must have reached, or the check below proves little.
+    assert not a.errors(), a.errors()
+    pongs = sim.run(lambda rt: rt.streams["permWatch"].get_group("pongs"))
+    assert sorted(p["n"] for p in pongs) == [2, 3]  # 1 always fails
+    assert sim.dead_letters("PermPong") and sim.retry_delays["PermPong"]
+    made = {(function, action) for function, action, _ in calls}
+    assert {("WebSocketFunction", "dynamodb:PutItem"), ("PermPongFunction", "sqs:ChangeMessageVisibility"),
+            ("PermPongFunction", "sqs:SendMessage"), ("PermPingFunction", "events:PutEvents"),
+            ("TriggersFunction", "dynamodb:DeleteItem")} <= made, sorted(made)
+
+    roles = _roles(sim_template(sim))
+    denied = sorted(call for call in calls if not _allows(roles.get(call[0], []), call[1], call[2]))
+    assert not denied, f"calls the functions' roles do not allow (function, action, resource): {denied}"
+
+
+def sim_template(sim: CloudSim) -> dict[str, Any]:
+    from motia_runtime.tools.template import build_template
+
+    return build_template(sim.project)
