@@ -15,6 +15,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ import boto3
 import pytest
 
 from motia_runtime.testing import CloudSim
+from motia_runtime.tools.template import build_template
+from motia_runtime.tools.template.names import BUS, WS_API
 
 FILES = {
     # Presence and client events run in the WebSocket function: a member row in the state table
@@ -97,31 +100,38 @@ def _targets(service: str, operation: str, params: dict[str, Any]) -> set[tuple[
     return {(f"{service}:{operation}", "?")}
 
 
+Recorded = tuple[CloudSim, set[Call]]
+
+
 @pytest.fixture
-def recorded(make_project: Callable[[str, dict[str, str]], Path]) -> Iterator[tuple[CloudSim, set[Call]]]:
-    calls: set[Call] = set()
-    with CloudSim(make_project("permissions", FILES)) as sim:
-        prefix = f"{sim.stack_name}-"
-        made = sim.resources
-        logical = {name: logical_id for logical_id, name in made.table_names.items()}
-        logical |= {queue.url: logical_id for logical_id, queue in made.queues_by_id.items()}
-        logical[made.bus_name or "-"] = "EventBus"
-        logical["WebSocketApi"] = "WebSocketApi"
+def simulate(make_project: Callable[[str, dict[str, str]], Path]) -> Iterator[Callable[..., Recorded]]:
+    """``simulate(files)``: the app on CloudSim, and the calls its functions make."""
+    with ExitStack() as stack:
 
-        def record(model: Any, params: dict[str, Any], **_: Any) -> None:
-            function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
-            if not function.startswith(prefix) or function == f"{prefix}(test)":
-                return  # the test's own calls, and CloudSim's as the event sources
-            for action, name in _targets(model.service_model.endpoint_prefix, model.name, params):
-                calls.add((function.removeprefix(prefix), action, logical.get(name, name)))
+        def start(files: dict[str, str]) -> Recorded:
+            calls: set[Call] = set()
+            sim = stack.enter_context(CloudSim(make_project("permissions", files)))
+            prefix = f"{sim.stack_name}-"
+            made = sim.resources
+            logical = {name: logical_id for logical_id, name in made.table_names.items()}
+            logical |= {queue.url: logical_id for logical_id, queue in made.queues_by_id.items()}
+            logical[made.bus_name or "-"] = BUS
+            logical["WebSocketApi"] = WS_API
 
-        # The functions' clients are made from this session after the hook is in place.
-        session = boto3.DEFAULT_SESSION
-        session.events.register("before-parameter-build", record)
-        try:
-            yield sim, calls
-        finally:
-            session.events.unregister("before-parameter-build", record)
+            def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+                function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
+                if not function.startswith(prefix) or function == f"{prefix}(test)":
+                    return  # the test's own calls, and CloudSim's as the event sources
+                for action, name in _targets(model.service_model.endpoint_prefix, model.name, params):
+                    calls.add((function.removeprefix(prefix), action, logical.get(name, name)))
+
+            # The functions' clients are made from this session after the hook is in place.
+            session = boto3.DEFAULT_SESSION
+            session.events.register("before-parameter-build", record)
+            stack.callback(session.events.unregister, "before-parameter-build", record)
+            return sim, calls
+
+        yield start
 
 
 class _NoManagedPolicies:
@@ -171,8 +181,8 @@ def _frame(kind: str, stream: str, group: str, sub: str, **extra: Any) -> str:
     return json.dumps({"type": kind, "data": {"streamName": stream, "groupId": group, "subscriptionId": sub, **extra}})
 
 
-def test_every_call_a_function_makes_is_allowed_by_its_role(recorded: tuple[CloudSim, set[Call]]) -> None:
-    sim, calls = recorded
+def test_every_call_of_the_stream_functions_is_allowed_by_their_roles(simulate: Callable[..., Recorded]) -> None:
+    sim, calls = simulate(FILES)
     a, b = sim.connect(), sim.connect()
     a.join("permRoom", "g", subscription_id="ra")
     a.join("permWatch", "g", subscription_id="wa")
@@ -200,12 +210,81 @@ def test_every_call_a_function_makes_is_allowed_by_its_role(recorded: tuple[Clou
             ("PermPongFunction", "sqs:SendMessage"), ("PermPingFunction", "events:PutEvents"),
             ("TriggersFunction", "dynamodb:DeleteItem")} <= made, sorted(made)
 
-    roles = _roles(sim_template(sim))
+    assert_allowed(sim, calls)
+
+
+def assert_allowed(sim: CloudSim, calls: set[Call]) -> None:
+    roles = _roles(build_template(sim.project))
     denied = sorted(call for call in calls if not _allows(roles.get(call[0], []), call[1], call[2]))
     assert not denied, f"calls the functions' roles do not allow (function, action, resource): {denied}"
 
 
-def sim_template(sim: CloudSim) -> dict[str, Any]:
-    from motia_runtime.tools.template import build_template
+QUEUE_FILES = {
+    "streams/permq_items_stream.py": '''
+        from motia_runtime import StreamConfig
 
-    return build_template(sim.project)
+        config = StreamConfig(name="permqItems", schema={"type": "object"}, public=True)
+    ''',
+    # Emits to a FIFO step (a direct SendMessage) and a standard one (the bus), from an API step and a cron.
+    "functions/permq_case/start_step.py": '''
+        config = {"type": "api", "name": "PermqStart", "path": "/start", "method": "POST",
+                  "emits": ["permq.ordered", "permq.plain"]}
+
+        async def handler(req, ctx):
+            await ctx.emit({"topic": "permq.ordered", "data": {"n": 1}, "messageGroupId": "g"})
+            await ctx.emit({"topic": "permq.plain", "data": {"n": 1}})
+            return {"status": 200, "body": {}}
+    ''',
+    "functions/permq_case/tick_step.py": '''
+        config = {"type": "cron", "name": "PermqTick", "cron": "*/5 * * * *", "emits": ["permq.ordered"]}
+
+        async def handler(ctx):
+            await ctx.state.set("ticks", "last", {"ok": True})
+            await ctx.emit({"topic": "permq.ordered", "data": {"n": 2}, "messageGroupId": "g"})
+    ''',
+    "functions/permq_case/ordered_step.py": '''
+        config = {"type": "event", "name": "PermqOrdered", "subscribes": ["permq.ordered"], "emits": [],
+                  "infrastructure": {"queue": {"type": "fifo"}}}
+
+        async def handler(data, ctx):
+            await ctx.streams.permqItems.set("g", str(data["n"]), {"n": data["n"]})
+    ''',
+    "functions/permq_case/plain_step.py": '''
+        config = {"type": "event", "name": "PermqPlain", "subscribes": ["permq.plain"], "emits": []}
+
+        async def handler(data, ctx):
+            await ctx.state.set("plain", "seen", data)
+    ''',
+    # Stream and state triggers: the triggers function queues them (FIFO here: a direct send).
+    "functions/permq_case/on_item_step.py": '''
+        config = {"type": "stream", "name": "PermqOnItem", "streamName": "permqItems",
+                  "infrastructure": {"queue": {"type": "fifo"}}}
+
+        async def handler(change, ctx):
+            await ctx.state.set("items", change["id"] or "-", {"type": change["event"]["type"]})
+    ''',
+    "functions/permq_case/on_state_step.py": '''
+        config = {"type": "state", "name": "PermqOnState", "group": "plain"}
+
+        async def handler(change, ctx):
+            await ctx.streams.permqItems.set("state", "seen", {"kind": change["event_type"]})
+    ''',
+}
+
+
+def test_every_call_of_the_queue_trigger_and_cron_functions_is_allowed_by_their_roles(
+        simulate: Callable[..., Recorded]) -> None:
+    sim, calls = simulate(QUEUE_FILES)
+    watcher = sim.connect()
+    watcher.join("permqItems", "g")
+    assert sim.http("POST", "/start", json={}).status == 200
+    assert sim.cron("PermqTick")["ok"]
+    sim.run_until_idle()
+
+    assert sorted(i["n"] for i in sim.run(lambda rt: rt.streams["permqItems"].get_group("g"))) == [1, 2]
+    assert sim.run(lambda rt: rt.streams["permqItems"].get("state", "seen")) is not None
+    made = {(function, action) for function, action, _ in calls}
+    assert {("PermqStartFunction", "sqs:SendMessage"), ("PermqTickFunction", "sqs:SendMessage"),
+            ("PermqStartFunction", "events:PutEvents"), ("TriggersFunction", "sqs:SendMessage"),
+            ("TriggersFunction", "events:PutEvents")} <= made, sorted(made)
+    assert_allowed(sim, calls)
