@@ -91,8 +91,8 @@ def _targets(service: str, operation: str, params: dict[str, Any]) -> set[tuple[
                     for item in params["TransactItems"] for kind, detail in item.items()}
         names = {params["TableName"]} if "TableName" in params else set(params.get("RequestItems", {}))
         return {(f"dynamodb:{operation}", name) for name in names}
-    if service == "sqs":
-        return {(f"sqs:{operation}", params["QueueUrl"])}
+    if service == "sqs":  # a batch is authorised as its single-message action
+        return {(f"sqs:{operation.removesuffix('Batch')}", params["QueueUrl"])}
     if service == "events":
         return {(f"events:{operation}", entry.get("EventBusName", "default")) for entry in params.get("Entries", [])}
     if service == "execute-api":  # DeleteConnection (posts are signed requests of the pusher's own)
@@ -105,12 +105,12 @@ Recorded = tuple[CloudSim, set[Call]]
 
 @pytest.fixture
 def simulate(make_project: Callable[[str, dict[str, str]], Path]) -> Iterator[Callable[..., Recorded]]:
-    """``simulate(files)``: the app on CloudSim, and the calls its functions make."""
+    """``simulate(files, **CloudSim options)``: the app on CloudSim, and the calls its functions make."""
     with ExitStack() as stack:
 
-        def start(files: dict[str, str]) -> Recorded:
+        def start(files: dict[str, str], **options: Any) -> Recorded:
             calls: set[Call] = set()
-            sim = stack.enter_context(CloudSim(make_project("permissions", files)))
+            sim = stack.enter_context(CloudSim(make_project("permissions", files), **options))
             prefix = f"{sim.stack_name}-"
             made = sim.resources
             logical = {name: logical_id for logical_id, name in made.table_names.items()}
@@ -287,4 +287,25 @@ def test_every_call_of_the_queue_trigger_and_cron_functions_is_allowed_by_their_
     assert {("PermqStartFunction", "sqs:SendMessage"), ("PermqTickFunction", "sqs:SendMessage"),
             ("PermqStartFunction", "events:PutEvents"), ("TriggersFunction", "sqs:SendMessage"),
             ("TriggersFunction", "events:PutEvents")} <= made, sorted(made)
+    assert_allowed(sim, calls)
+
+
+def test_every_call_of_the_big_room_delivery_is_allowed_by_its_role(simulate: Callable[..., Recorded]) -> None:
+    """The fan-out hands a big room to the delivery queue; the delivery function posts it, removes
+    a gone connection and disconnects one that stays behind (DeleteConnection)."""
+    sim, calls = simulate({"streams/permb_board_stream.py": FILES["streams/perm_watch_stream.py"].replace(
+        "permWatch", "permBoard").replace(", on_join=joined,\n                              on_leave=left", "")},
+        parameters={"FanoutBigRoom": "2", "FanoutShards": "2"})
+    clients = [sim.connect() for _ in range(6)]
+    for client in clients:
+        client.join("permBoard", "g")
+    sim.gone(clients[4].connection_id)
+    sim.recorder.fail(clients[5].connection_id, 429, times=1000)
+    sim.run(lambda rt: rt.streams["permBoard"].set("g", "x", {"n": 1}))
+    for _ in range(5):
+        sim.run_until_idle()
+
+    made = {(function, action) for function, action, _ in calls}
+    assert {("FanoutFunction", "sqs:SendMessage"), ("DeliveryFunction", "dynamodb:Query"),
+            ("DeliveryFunction", "execute-api:ManageConnections")} <= made, sorted(made)
     assert_allowed(sim, calls)
