@@ -211,6 +211,10 @@ def test_every_call_of_the_stream_functions_is_allowed_by_their_roles(simulate: 
             ("TriggersFunction", "dynamodb:DeleteItem")} <= made, sorted(made)
 
     assert_allowed(sim, calls)
+    # The other way, for the fan-out: no table it never calls (the changes come in the event).
+    roles = _roles(build_template(sim.project))
+    tables = {r for r in _named([s["Resource"] for s in roles["FanoutFunction"]]) if r.endswith("Table")}
+    assert tables == {table for function, _, table in calls if function == "FanoutFunction"} == {"ConnectionsTable"}
 
 
 def assert_allowed(sim: CloudSim, calls: set[Call]) -> None:

@@ -92,9 +92,10 @@ def fanout() -> dict[str, dict[str, Any]]:
                 "MemorySize": FANOUT_MEMORY,
                 "Timeout": FANOUT_TIMEOUT,
                 "Policies": [
-                    # Query subscribers by room, delete connections that answer 410 Gone.
+                    # Query subscribers by room, delete connections that answer 410 Gone. The
+                    # changes come in the event (the table's stream, read by Lambda's poller with
+                    # the DynamoDB execution role SAM attaches): no right on the streams table.
                     {"DynamoDBCrudPolicy": {"TableName": ref(CONNECTIONS_TABLE)}},
-                    {"DynamoDBReadPolicy": {"TableName": ref(STREAMS_TABLE)}},
                     manage_connections_policy(),
                 ],
                 "Events": {
