@@ -38,6 +38,8 @@ RUNTIME_VERSION = "3.11"  # the same, as pip's --python-version and the bytecode
 # infrastructure.handler.timeout bounds one handler run, as it does in Motia.
 SQS_BATCH_SIZE = 1
 PROJECT_ROOT_ON_LAMBDA = "/var/task"  # where Lambda unpacks CodeUri
+# An HTTP API waits at most 30 s for its Lambda integration (a quota that cannot be raised).
+HTTP_API_TIMEOUT_S = 30
 
 
 def globals_section(app_env: dict[str, Any] | None = None, *, architecture: str = "arm64",
@@ -142,6 +144,16 @@ def step_function(
     """
     config = step.config
     handler = config.infrastructure.handler
+    if isinstance(config, ApiRouteConfig) and handler.timeout > HTTP_API_TIMEOUT_S:
+        # The client would get API Gateway's 503 at 30 s while the function ran on, its writes and
+        # emits landing after the caller was told the request failed.
+        raise ConfigError(
+            f"an API step's handler timeout ({handler.timeout} s) is over the {HTTP_API_TIMEOUT_S} s API Gateway's "
+            f"HTTP API waits for a response; set it to {HTTP_API_TIMEOUT_S} or less, and hand longer work to an "
+            "event step (emit)",
+            file=rel,
+            field="infrastructure.handler.timeout",
+        )
     # MOTIA_STEP_FILE: the function imports this step only, not the whole project (bootstrap.py).
     environment: dict[str, Any] = {"MOTIA_STEP": config.name, "MOTIA_STEP_FILE": PurePath(rel).as_posix()}
     policies = data_policies()
