@@ -217,3 +217,34 @@ def test_the_websocket_function_writes_the_data_tables_only_for_what_runs_in_it(
     assert _websocket_tables(template_of(write_project({"streams/s_stream.py": with_feature}))) == {
         "ConnectionsTable": "DynamoDBCrudPolicy", "StreamsTable": "DynamoDBCrudPolicy",
         "StateTable": "DynamoDBCrudPolicy"}
+
+
+def test_a_cron_run_lambda_fails_is_not_retried_but_kept_in_the_schedules_dlq(write_project: ProjectWriter) -> None:
+    """A cron step runs once per tick: Lambda's two asynchronous retries of a run that timed out or
+    crashed are off, and the run goes to the schedule's DLQ, which the role may send to (read off
+    the roles and EventInvokeConfig SAM's transform makes)."""
+    from samtranslator.translator.transform import transform
+
+    class NoManagedPolicies:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    template = template_of(write_project({"functions/tick_step.py": (
+        'config = {"type": "cron", "name": "Tick", "cron": "*/5 * * * *"}\n\n\nasync def handler(ctx):\n'
+        '    return None\n')}))
+    template["Globals"]["Function"]["CodeUri"] = "s3://bucket/app.zip"
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::LayerVersion":
+            resource["Properties"]["ContentUri"] = "s3://bucket/layer.zip"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        out = transform(template, {}, NoManagedPolicies())["Resources"]
+    configs = [r["Properties"] for r in out.values() if r["Type"] == "AWS::Lambda::EventInvokeConfig"
+               and r["Properties"]["FunctionName"] == {"Ref": "TickFunction"}]
+    assert len(configs) == 1 and configs[0]["MaximumRetryAttempts"] == 0
+    assert configs[0]["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["TickScheduleDeadLetterQueue", "Arn"]}
+    role = out[out["TickFunction"]["Properties"]["Role"]["Fn::GetAtt"][0]]
+    statements = [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    assert {"Action": "sqs:SendMessage", "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": ["TickScheduleDeadLetterQueue", "Arn"]}} in statements

@@ -134,11 +134,13 @@ def data_policies() -> list[dict[str, Any]]:
 
 
 def step_function(
-    step: Step, rel: str, own_queues: tuple[str, str] | None, fifo_routes: dict[str, list[str]]
+    step: Step, rel: str, own_queues: tuple[str, str] | None, fifo_routes: dict[str, list[str]],
+    schedule_dlq: str | None = None,
 ) -> dict[str, Any]:
     """The function of an api/event/cron step.
 
-    ``own_queues``: an event step's queue and DLQ logical ids. ``fifo_routes`` maps each topic
+    ``own_queues``: an event step's queue and DLQ logical ids. ``schedule_dlq``: a cron step's
+    schedule DLQ logical id. ``fifo_routes`` maps each topic
     this step emits that has FIFO subscribers to those
     subscribers' queue logical ids: the step sends to them itself (see queues.py for why).
     """
@@ -183,6 +185,15 @@ def step_function(
         "Environment": {"Variables": environment},
         "Policies": policies,
     }
+    if schedule_dlq is not None:
+        # A cron step runs once per tick (hosts/aws/schedule.py reports its failures instead of
+        # raising). A run Lambda itself fails (a timeout, a crash) would otherwise be retried twice
+        # as an asynchronous invocation: three runs of one tick. It goes to the schedule's DLQ
+        # instead (its depth alarm), as a tick EventBridge could not deliver does.
+        properties["EventInvokeConfig"] = {
+            "MaximumRetryAttempts": 0,
+            "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": get_att(schedule_dlq, "Arn")}},
+        }
     events = _events(step, rel, own_queues[0] if own_queues else None)
     if events:
         properties["Events"] = events
