@@ -313,3 +313,19 @@ def test_every_call_of_the_big_room_delivery_is_allowed_by_its_role(simulate: Ca
     assert {("FanoutFunction", "sqs:SendMessage"), ("DeliveryFunction", "dynamodb:Query"),
             ("DeliveryFunction", "execute-api:ManageConnections")} <= made, sorted(made)
     assert_allowed(sim, calls)
+
+
+def test_client_events_alone_are_allowed_without_rights_on_the_state_table(simulate: Callable[..., Recorded]) -> None:
+    sim, calls = simulate({"streams/perm_room_stream.py": FILES["streams/perm_room_stream.py"].replace(
+        "presence=Presence(),\n                              ", "")})
+    a, b = sim.connect(), sim.connect()
+    a.join("permRoom", "g")
+    b.join("permRoom", "g")
+    a.send_raw(_frame("event", "permRoom", "g", "-", event={"type": "say", "data": {"text": "hi"}}))
+    sim.run_until_idle()
+    assert not a.errors(), a.errors()
+    assert {"type": "say", "data": {"text": "hi"}} in [f["event"]["event"] for f in b.frames_of("permRoom", "g")
+                                                       if f["event"]["type"] == "event"]
+    assert ("WebSocketFunction", "dynamodb:PutItem", "StreamsTable") in calls
+    assert "StateTable" not in _named([s["Resource"] for s in _roles(build_template(sim.project))["WebSocketFunction"]])
+    assert_allowed(sim, calls)

@@ -203,10 +203,11 @@ def _websocket_tables(template: dict[str, Any]) -> dict[str, str]:
             for name, value in policy.items() if name.startswith("DynamoDB")}
 
 
-@pytest.mark.parametrize("feature", ["presence=Presence()", "client_events=ClientEvents(types=['say'])",
-                                     "on_join=lambda sub, auth, ctx: None"])
+@pytest.mark.parametrize(("feature", "state"), [("presence=Presence()", True),
+                                              ("client_events=ClientEvents(types=['say'])", False),
+                                              ("on_join=lambda sub, auth, ctx: None", True)])
 def test_the_websocket_function_writes_the_data_tables_only_for_what_runs_in_it(
-        feature: str, write_project: ProjectWriter) -> None:
+        feature: str, state: bool, write_project: ProjectWriter) -> None:
     """Presence, client events and on_join hooks write the state and streams tables from the
     WebSocket function (tests/aws/test_cloud_permissions.py runs them); without them it only reads."""
     plain = 'from motia_runtime import StreamConfig\nconfig = StreamConfig(name="s", schema={})\n'
@@ -216,7 +217,7 @@ def test_the_websocket_function_writes_the_data_tables_only_for_what_runs_in_it(
                     f'config = StreamConfig(name="s", schema={{}}, {feature})\n')
     assert _websocket_tables(template_of(write_project({"streams/s_stream.py": with_feature}))) == {
         "ConnectionsTable": "DynamoDBCrudPolicy", "StreamsTable": "DynamoDBCrudPolicy",
-        "StateTable": "DynamoDBCrudPolicy"}
+        **({"StateTable": "DynamoDBCrudPolicy"} if state else {})}
 
 
 def test_a_cron_run_lambda_fails_is_not_retried_but_kept_in_the_schedules_dlq(write_project: ProjectWriter) -> None:

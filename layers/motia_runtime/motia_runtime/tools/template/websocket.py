@@ -121,21 +121,19 @@ def fanout() -> dict[str, dict[str, Any]]:
     }
 
 
-def writes_on_join(project: Project) -> bool:
-    """Whether the WebSocket function writes the app's data, not only the connections: presence
-    (a member row in the state table, a ``presence.join`` event in the streams table), client
-    events (sent to the stream's group) and ``on_join`` hooks (a step context: state and streams)
-    run in it."""
-    return any(c.presence is not None or c.client_events is not None or c.on_join is not None
-               for c in project.streams.values())
+def data_policies(project: Project) -> list[dict[str, Any]]:
+    """What the WebSocket function may do with the app's data. A join sends a sync snapshot read
+    from the stream items; what else runs in it writes: presence (a member row in the state table,
+    a ``presence.join`` event in the streams table), client events (sent to the group: the streams
+    table) and ``on_join`` hooks (a step context: state and streams)."""
+    streams = project.streams.values()
+    writes_state = any(c.presence is not None or c.on_join is not None for c in streams)
+    writes_streams = writes_state or any(c.client_events is not None for c in streams)
+    return [{"DynamoDBCrudPolicy" if writes_streams else "DynamoDBReadPolicy": {"TableName": ref(STREAMS_TABLE)}},
+            *([{"DynamoDBCrudPolicy": {"TableName": ref(STATE_TABLE)}}] if writes_state else [])]
 
 
 def websocket_function(project: Project) -> dict[str, dict[str, Any]]:
-    data: list[dict[str, Any]] = (
-        [{"DynamoDBCrudPolicy": {"TableName": ref(STREAMS_TABLE)}},
-         {"DynamoDBCrudPolicy": {"TableName": ref(STATE_TABLE)}}] if writes_on_join(project)
-        # join sends a sync snapshot read from the stream items.
-        else [{"DynamoDBReadPolicy": {"TableName": ref(STREAMS_TABLE)}}])
     return {
         WS_FUNCTION: {
             "Type": "AWS::Serverless::Function",
@@ -147,7 +145,7 @@ def websocket_function(project: Project) -> dict[str, dict[str, Any]]:
                 "Timeout": WS_TIMEOUT,
                 "Policies": [
                     {"DynamoDBCrudPolicy": {"TableName": ref(CONNECTIONS_TABLE)}},
-                    *data,
+                    *data_policies(project),
                     manage_connections_policy(),
                 ],
             },
