@@ -129,3 +129,26 @@ def test_unreadable_stream_records_are_skipped(sim: CloudSim) -> None:
 
 def test_a_malformed_websocket_event_is_a_400(sim: CloudSim) -> None:
     assert sim.invoke("websocket", {"body": "{}"})["statusCode"] == 400
+
+
+@pytest.mark.parametrize(("size", "fits", "text"), [(7 * 1024 * 1024, 1_000_000, "a"), (1_100_000, 900_000, "é"),
+                                                   (600_000, 450_000, "🐾")])
+def test_a_response_over_lambdas_6_mb_is_a_500_that_says_why(make_project: Callable[[str, dict[str, str]], Path],
+                                                             caplog: pytest.LogCaptureFixture, size: int, fits: int,
+                                                             text: str) -> None:
+    """Lambda refuses a result over 6 MB and API Gateway answers a bare 500: the function answers the
+    500 itself, with an error naming the step and the limit (non-ASCII counts as the escaped JSON)."""
+    files = {"functions/big_case/big_step.py": f'''
+        config = {{"type": "api", "name": "Big", "path": "/big", "method": "GET"}}
+
+        async def handler(req, ctx):
+            n = int(req["queryParams"].get("n", "{size}"))
+            return {{"status": 200, "body": {{"text": "{text}" * n}}}}
+    '''}
+    with CloudSim(make_project("big_response", files)) as sim:
+        response = sim.http("GET", "/big")
+        assert response.status == 500 and response.json() == {"error": "Internal Server Error"}
+        assert any("response of step 'Big'" in r.getMessage() and "6291456-byte limit" in r.getMessage()
+                   for r in caplog.records)
+        answered = sim.http("GET", "/big", query=f"n={fits}")  # a long body under the limit (measured) is answered
+        assert answered.status == 200 and len(answered.json()["text"]) == fits

@@ -65,3 +65,16 @@ def test_a_client_event_reaches_the_groups_subscribers_and_the_rate_is_per_conne
     eve = sim.connect()
     event(eve, "room", {"user": "eve"})  # not joined
     assert [e["code"] for e in eve.errors()] == ["EVENT_NOT_ALLOWED"]
+
+
+def test_a_client_event_the_table_refuses_is_answered_with_an_error_frame(sim: CloudSim) -> None:
+    """A store failure while sending (here the streams table is gone: a real DynamoDB error) is an
+    INTERNAL_ERROR frame to the sender, as a failed join is, not a 500 API Gateway drops unseen."""
+    alice = sim.connect()
+    alice.join("ceChat", "room")
+    sim.client("dynamodb").delete_table(TableName=sim.resources.tables["streams-table"])
+    event(alice, "room", {"user": "alice"})
+    assert [(e["code"], e["message"]) for e in alice.errors()] == [
+        ("INTERNAL_ERROR", "The event failed on the server; try again")]
+    event(alice, "room", {"user": "alice"})  # the connection is still served
+    assert [e["code"] for e in alice.errors()] == ["INTERNAL_ERROR", "INTERNAL_ERROR"]

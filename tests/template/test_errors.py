@@ -59,3 +59,17 @@ def test_step_names_that_map_to_one_logical_id(write_project: ProjectWriter) -> 
     })
     assert error.file == "functions/b_step.py" and error.field == "name"
     assert "PetCreatedFunction" in str(error) and "functions/a_step.py" in str(error)
+
+
+def test_an_api_step_timeout_over_what_the_http_api_waits(write_project: ProjectWriter) -> None:
+    error = _refusal(write_project, {"functions/long_step.py": step(
+        """{"type": "api", "name": "Long", "path": "/long", "method": "POST",
+        "infrastructure": {"handler": {"timeout": 31}}}""", "api"
+    )})
+    assert (error.file, error.field) == ("functions/long_step.py", "infrastructure.handler.timeout")
+    assert "31 s" in str(error) and "30 s" in str(error)
+    template = template_of(write_project({"functions/edge_step.py": step(
+        """{"type": "api", "name": "Edge", "path": "/edge", "method": "POST",
+        "infrastructure": {"handler": {"timeout": 30}}}""", "api"
+    )}))
+    assert template["Resources"]["EdgeFunction"]["Properties"]["Timeout"] == 30

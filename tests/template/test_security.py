@@ -194,3 +194,58 @@ def test_a_project_without_api_steps_has_no_cors_parameter(write_project: Projec
 
     assert set(template["Parameters"]) == {"StreamSecret", "FanoutShards", "FanoutBigRoom", "DeliveryMaxConcurrency",
                                            *operations.parameters()}
+
+
+def _websocket_tables(template: dict[str, Any]) -> dict[str, str]:
+    """table → the policy template the WebSocket function has on it."""
+    return {next(iter(value.values()))["Ref"]: name
+            for policy in template["Resources"]["WebSocketFunction"]["Properties"]["Policies"]
+            for name, value in policy.items() if name.startswith("DynamoDB")}
+
+
+@pytest.mark.parametrize(("feature", "state"), [("presence=Presence()", True),
+                                              ("client_events=ClientEvents(types=['say'])", False),
+                                              ("on_join=lambda sub, auth, ctx: None", True)])
+def test_the_websocket_function_writes_the_data_tables_only_for_what_runs_in_it(
+        feature: str, state: bool, write_project: ProjectWriter) -> None:
+    """Presence, client events and on_join hooks write the state and streams tables from the
+    WebSocket function (tests/aws/test_cloud_permissions.py runs them); without them it only reads."""
+    plain = 'from motia_runtime import StreamConfig\nconfig = StreamConfig(name="s", schema={})\n'
+    assert _websocket_tables(template_of(write_project({"streams/s_stream.py": plain}))) == {
+        "ConnectionsTable": "DynamoDBCrudPolicy", "StreamsTable": "DynamoDBReadPolicy"}
+    with_feature = ("from motia_runtime import ClientEvents, Presence, StreamConfig\n"
+                    f'config = StreamConfig(name="s", schema={{}}, {feature})\n')
+    assert _websocket_tables(template_of(write_project({"streams/s_stream.py": with_feature}))) == {
+        "ConnectionsTable": "DynamoDBCrudPolicy", "StreamsTable": "DynamoDBCrudPolicy",
+        **({"StateTable": "DynamoDBCrudPolicy"} if state else {})}
+
+
+def test_a_cron_run_lambda_fails_is_not_retried_but_kept_in_the_schedules_dlq(write_project: ProjectWriter) -> None:
+    """A cron step runs once per tick: Lambda's two asynchronous retries of a run that timed out or
+    crashed are off, and the run goes to the schedule's DLQ, which the role may send to (read off
+    the roles and EventInvokeConfig SAM's transform makes)."""
+    from samtranslator.translator.transform import transform
+
+    class NoManagedPolicies:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    template = template_of(write_project({"functions/tick_step.py": (
+        'config = {"type": "cron", "name": "Tick", "cron": "*/5 * * * *"}\n\n\nasync def handler(ctx):\n'
+        '    return None\n')}))
+    template["Globals"]["Function"]["CodeUri"] = "s3://bucket/app.zip"
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::LayerVersion":
+            resource["Properties"]["ContentUri"] = "s3://bucket/layer.zip"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        out = transform(template, {}, NoManagedPolicies())["Resources"]
+    configs = [r["Properties"] for r in out.values() if r["Type"] == "AWS::Lambda::EventInvokeConfig"
+               and r["Properties"]["FunctionName"] == {"Ref": "TickFunction"}]
+    assert len(configs) == 1 and configs[0]["MaximumRetryAttempts"] == 0
+    assert configs[0]["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["TickScheduleDeadLetterQueue", "Arn"]}
+    role = out[out["TickFunction"]["Properties"]["Role"]["Fn::GetAtt"][0]]
+    statements = [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    assert {"Action": "sqs:SendMessage", "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": ["TickScheduleDeadLetterQueue", "Arn"]}} in statements

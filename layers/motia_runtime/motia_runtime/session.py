@@ -159,13 +159,15 @@ class StreamSession:
         except ProtocolError as exc:
             self.refuse(exc.code, exc.message, exc.stream_name, exc.group_id, exc.id)
             return
-        if message.type == "leave":
-            await self._leave(message.subscription)
-            return
-        if message.type == "event":
-            await self._client_event(message)
-            return
         sub = message.subscription
+        if message.type != "join":
+            try:
+                await (self._leave(sub) if message.type == "leave" else self._client_event(message))
+            except Exception as exc:  # a store or table failure: told, as a join's is, and the client may retry
+                self.log.exception(f"{message.type} failed: {type(exc).__name__}: {exc}", stream=sub.stream_name)
+                self.refuse(INTERNAL_ERROR, f"The {message.type} failed on the server; try again", sub.stream_name,
+                            sub.group_id, sub.id)
+            return
         try:
             await self._join(message)
         except Exception as exc:  # a store or table failure: the client is told and may join again

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from typing import Any
 from urllib.parse import parse_qs
@@ -28,6 +29,22 @@ from . import _gc, bootstrap
 
 class BadEventError(MotiaError):
     """The Lambda event is not an HTTP API payload v2 request."""
+
+
+# Lambda refuses a synchronous invocation's result over 6 MB (Function.ResponseSizeTooLarge, as
+# the python3.11 runtime serialises it: JSON with non-ASCII escaped) and API Gateway then answers a
+# bare 500, with no line of ours saying why; motia dev has no such limit.
+MAX_RESULT_BYTES = 6 * 1024 * 1024
+_ESCAPED_MAX = 12  # bytes one character of the body can take in that JSON (a surrogate pair's \uXXXX\uXXXX)
+
+
+def result_size(result: dict[str, Any]) -> int | None:
+    """The size of a result Lambda would refuse, or None when it fits (measured only when the body
+    is long enough that it might not)."""
+    if len(result["body"]) * _ESCAPED_MAX < MAX_RESULT_BYTES - 64 * 1024:  # headers fit in the rest
+        return None
+    size = len(json.dumps(result).encode())
+    return size if size > MAX_RESULT_BYTES else None
 
 
 def apigw_path(path: str) -> str:
@@ -147,8 +164,15 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     except Exception as exc:  # run_api maps handler errors itself; this is a bug or a dead loop
         log.exception(f"request failed outside the step: {type(exc).__name__}: {exc}", step=step.name)
         return to_lambda(ApiResponse(500, error_body("Internal Server Error"), {"x-trace-id": trace_id}))
+    result = to_lambda(response)
+    size = result_size(result)
+    if size is not None:
+        log.error(f"the response of step {step.name!r} is {size} bytes as Lambda's result, over Lambda's "
+                  f"{MAX_RESULT_BYTES}-byte limit; return less (a page, a link to the data)",
+                  step=step.name, status=response.status)
+        return to_lambda(ApiResponse(500, error_body("Internal Server Error"), {"x-trace-id": trace_id}))
     log.info("request handled", step=step.name, status=response.status)
-    return to_lambda(response)
+    return result
 
 
 _gc.resume()  # the entry module is imported: the collector is back on (see _gc.py)

@@ -19,7 +19,7 @@ from .functions import globals_section, http_api, layers, step_function
 from .names import BUS, HTTP_API, WS_API, WS_STAGE_NAME, step_base, sub
 from .parameters import parameters
 from .queues import event_step_resources, fifo_routes, queue_ids
-from .schedules import cron_step_resources
+from .schedules import cron_step_resources, schedule_dlq_ids
 from .settings import app_requirements, architecture, tool_motia
 from .tables import event_bus, tables
 from .triggers import has_leave_hooks, has_state_triggers, triggers_resources
@@ -72,7 +72,9 @@ def build_template(project: Project) -> dict[str, Any]:
         base = bases[step.name]
         function_id = f"{base}Function"
         own_queues = queue_ids(base)[:2] if isinstance(step.config, EventConfig) else None
-        resources.add({function_id: step_function(step, rel, own_queues, routes.get(step.name, {}))}, rel)
+        schedule_dlq = schedule_dlq_ids(base)[0] if isinstance(step.config, CronConfig) else None
+        resources.add({function_id: step_function(step, rel, own_queues, routes.get(step.name, {}), schedule_dlq)},
+                      rel)
         if isinstance(step.config, EventConfig):
             resources.add(event_step_resources(step, base, rel), rel)
         elif isinstance(step.config, CronConfig):
@@ -86,7 +88,7 @@ def build_template(project: Project) -> dict[str, Any]:
     resources.add(triggers_resources(project, bases), "motia")
     resources.add(fanout(), "motia")
     resources.add(delivery.resources(), "motia")
-    resources.add(websocket_function(), "motia")
+    resources.add(websocket_function(project), "motia")
     resources.add(websocket_api(), "motia")
     delivery.wire(resources)
     app_secrets.apply(resources, secrets)

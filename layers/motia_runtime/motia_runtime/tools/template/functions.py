@@ -38,6 +38,8 @@ RUNTIME_VERSION = "3.11"  # the same, as pip's --python-version and the bytecode
 # infrastructure.handler.timeout bounds one handler run, as it does in Motia.
 SQS_BATCH_SIZE = 1
 PROJECT_ROOT_ON_LAMBDA = "/var/task"  # where Lambda unpacks CodeUri
+# An HTTP API waits at most 30 s for its Lambda integration (a quota that cannot be raised).
+HTTP_API_TIMEOUT_S = 30
 
 
 def globals_section(app_env: dict[str, Any] | None = None, *, architecture: str = "arm64",
@@ -132,16 +134,28 @@ def data_policies() -> list[dict[str, Any]]:
 
 
 def step_function(
-    step: Step, rel: str, own_queues: tuple[str, str] | None, fifo_routes: dict[str, list[str]]
+    step: Step, rel: str, own_queues: tuple[str, str] | None, fifo_routes: dict[str, list[str]],
+    schedule_dlq: str | None = None,
 ) -> dict[str, Any]:
     """The function of an api/event/cron step.
 
-    ``own_queues``: an event step's queue and DLQ logical ids. ``fifo_routes`` maps each topic
+    ``own_queues``: an event step's queue and DLQ logical ids. ``schedule_dlq``: a cron step's
+    schedule DLQ logical id. ``fifo_routes`` maps each topic
     this step emits that has FIFO subscribers to those
     subscribers' queue logical ids: the step sends to them itself (see queues.py for why).
     """
     config = step.config
     handler = config.infrastructure.handler
+    if isinstance(config, ApiRouteConfig) and handler.timeout > HTTP_API_TIMEOUT_S:
+        # The client would get API Gateway's 503 at 30 s while the function ran on, its writes and
+        # emits landing after the caller was told the request failed.
+        raise ConfigError(
+            f"an API step's handler timeout ({handler.timeout} s) is over the {HTTP_API_TIMEOUT_S} s API Gateway's "
+            f"HTTP API waits for a response; set it to {HTTP_API_TIMEOUT_S} or less, and hand longer work to an "
+            "event step (emit)",
+            file=rel,
+            field="infrastructure.handler.timeout",
+        )
     # MOTIA_STEP_FILE: the function imports this step only, not the whole project (bootstrap.py).
     environment: dict[str, Any] = {"MOTIA_STEP": config.name, "MOTIA_STEP_FILE": PurePath(rel).as_posix()}
     policies = data_policies()
@@ -171,6 +185,15 @@ def step_function(
         "Environment": {"Variables": environment},
         "Policies": policies,
     }
+    if schedule_dlq is not None:
+        # A cron step runs once per tick (hosts/aws/schedule.py reports its failures instead of
+        # raising). A run Lambda itself fails (a timeout, a crash) would otherwise be retried twice
+        # as an asynchronous invocation: three runs of one tick. It goes to the schedule's DLQ
+        # instead (its depth alarm), as a tick EventBridge could not deliver does.
+        properties["EventInvokeConfig"] = {
+            "MaximumRetryAttempts": 0,
+            "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": get_att(schedule_dlq, "Arn")}},
+        }
     events = _events(step, rel, own_queues[0] if own_queues else None)
     if events:
         properties["Events"] = events

@@ -44,8 +44,9 @@ def cron_step_resources(step: Step, base: str, function_id: str, rel: str) -> di
                 "ScheduleExpression": expression,
                 "State": "ENABLED",
                 # A run EventBridge cannot hand to the function (throttled past the retries, the
-                # permission gone) lands in the schedule's DLQ instead of vanishing; a run the
-                # function fails is Lambda's (its async retries, then the ErrorsAlarm).
+                # permission gone) lands in the schedule's DLQ instead of vanishing; so does a run
+                # Lambda fails (a timeout, a crash), not retried (the function's EventInvokeConfig,
+                # functions.py); a failure of the step itself is logged, not retried (schedule.py).
                 "Targets": [{
                     "Id": "StepFunction", "Arn": get_att(function_id, "Arn"),
                     "DeadLetterConfig": {"Arn": get_att(dlq_id, "Arn")},

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .names import (
     CONNECTIONS_TABLE,
     FANOUT_FAILURES,
     FANOUT_FUNCTION,
     HANDLERS,
+    STATE_TABLE,
     STREAMS_TABLE,
     WS_API,
     WS_DEPLOYMENT,
@@ -33,6 +34,9 @@ from .names import (
     ref,
     sub,
 )
+
+if TYPE_CHECKING:
+    from ...project import Project
 
 # route key -> logical id. The client's message {"type": "join"|"leave", ...} selects the route.
 ROUTES = {
@@ -88,9 +92,10 @@ def fanout() -> dict[str, dict[str, Any]]:
                 "MemorySize": FANOUT_MEMORY,
                 "Timeout": FANOUT_TIMEOUT,
                 "Policies": [
-                    # Query subscribers by room, delete connections that answer 410 Gone.
+                    # Query subscribers by room, delete connections that answer 410 Gone. The
+                    # changes come in the event (the table's stream, read by Lambda's poller with
+                    # the DynamoDB execution role SAM attaches): no right on the streams table.
                     {"DynamoDBCrudPolicy": {"TableName": ref(CONNECTIONS_TABLE)}},
-                    {"DynamoDBReadPolicy": {"TableName": ref(STREAMS_TABLE)}},
                     manage_connections_policy(),
                 ],
                 "Events": {
@@ -116,7 +121,19 @@ def fanout() -> dict[str, dict[str, Any]]:
     }
 
 
-def websocket_function() -> dict[str, dict[str, Any]]:
+def data_policies(project: Project) -> list[dict[str, Any]]:
+    """What the WebSocket function may do with the app's data. A join sends a sync snapshot read
+    from the stream items; what else runs in it writes: presence (a member row in the state table,
+    a ``presence.join`` event in the streams table), client events (sent to the group: the streams
+    table) and ``on_join`` hooks (a step context: state and streams)."""
+    streams = project.streams.values()
+    writes_state = any(c.presence is not None or c.on_join is not None for c in streams)
+    writes_streams = writes_state or any(c.client_events is not None for c in streams)
+    return [{"DynamoDBCrudPolicy" if writes_streams else "DynamoDBReadPolicy": {"TableName": ref(STREAMS_TABLE)}},
+            *([{"DynamoDBCrudPolicy": {"TableName": ref(STATE_TABLE)}}] if writes_state else [])]
+
+
+def websocket_function(project: Project) -> dict[str, dict[str, Any]]:
     return {
         WS_FUNCTION: {
             "Type": "AWS::Serverless::Function",
@@ -128,8 +145,7 @@ def websocket_function() -> dict[str, dict[str, Any]]:
                 "Timeout": WS_TIMEOUT,
                 "Policies": [
                     {"DynamoDBCrudPolicy": {"TableName": ref(CONNECTIONS_TABLE)}},
-                    # join sends a sync snapshot read from the stream items.
-                    {"DynamoDBReadPolicy": {"TableName": ref(STREAMS_TABLE)}},
+                    *data_policies(project),
                     manage_connections_policy(),
                 ],
             },
