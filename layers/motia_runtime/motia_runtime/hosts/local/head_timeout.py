@@ -1,4 +1,4 @@
-"""A deadline on every HTTP request head, WebSocket handshakes included.
+"""A deadline and a size bound on every HTTP request head, WebSocket handshakes included.
 
 uvicorn times out only an idle keep-alive connection (``timeout_keep_alive``, armed after a
 response): a connection that sends nothing, or half a request line and headers (a WebSocket
@@ -14,6 +14,13 @@ The deadline is the settings' ``Limits.header_timeout_s`` (``MOTIA_HEADER_TIMEOU
 installed, which ``uvicorn[standard]`` does, else h11) by an import string that carries the
 deadline in its name (``HeadTimeout10sProtocol``): uvicorn's worker processes import the class by
 name, so the deadline reaches them without another environment variable.
+
+The size: uvicorn's h11 protocol refuses (400) a head still unfinished past 16 KiB (h11's bound on
+an unfinished event, uvicorn's ``h11_max_incomplete_event_size``), but its httptools protocol keeps
+every byte of the request line and headers, and httptools gathers a header's value inside the
+parser before any callback sees it: one connection streaming one endless header made the server
+hold 2.6 GB within the deadline. The httptools protocol here counts the bytes read while a head
+is unfinished and answers 431 (JSON, naming the bound) past the same figure.
 """
 
 from __future__ import annotations
@@ -21,9 +28,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import importlib.util
+import json
 from typing import Any
 
 import h11
+from h11._connection import DEFAULT_MAX_INCOMPLETE_EVENT_SIZE  # as uvicorn's h11 protocol imports it
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ...limits import DEFAULTS
@@ -103,13 +112,42 @@ def _httptools_protocol() -> type | None:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     class HeadTimeoutHttpToolsProtocol(_HeadDeadline, HttpToolsProtocol):
+        _head_bytes = 0  # read while the head in progress was unfinished
+        _completed = 0  # requests whose last byte has been read on this connection
+
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             self._arm_head_timer()
 
+        def data_received(self, data: bytes) -> None:
+            completed = self._completed
+            super().data_received(data)
+            # Counted only when no request ended within this read (so none of it was an earlier
+            # request's): a pipelined head may pass the bound by one read, never more.
+            if self._head_since is not None and self._completed == completed:
+                self._head_bytes += len(data)
+                if self._head_bytes > _max_head_bytes(self.config) and not self.transport.is_closing():
+                    self._refuse_head()
+
+        def _refuse_head(self) -> None:
+            bound = _max_head_bytes(self.config)
+            body = json.dumps({"error": f"Request head too large: the request line and headers are over "
+                                        f"{bound} bytes"}).encode()
+            head = [b"HTTP/1.1 431 Request Header Fields Too Large\r\n"]
+            head += [b"%s: %s\r\n" % (name, value) for name, value in self.server_state.default_headers]
+            head.append(b"content-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n"
+                        % len(body))
+            self.transport.write(b"".join(head) + body)
+            self.transport.close()
+
         def on_message_begin(self) -> None:  # the first byte of the next request on the connection
             super().on_message_begin()
+            self._head_bytes = 0
             self._arm_head_timer()
+
+        def on_message_complete(self) -> None:
+            self._completed += 1
+            super().on_message_complete()
 
         def on_headers_complete(self) -> None:  # before a WebSocket upgrade hands the transport over
             self._cancel_head_timer()
@@ -124,6 +162,12 @@ def _httptools_protocol() -> type | None:
             super().connection_lost(exc)
 
     return HeadTimeoutHttpToolsProtocol
+
+
+def _max_head_bytes(config: Any) -> int:
+    """The bound uvicorn's h11 protocol puts on an unfinished head, for the same server."""
+    configured = config.h11_max_incomplete_event_size
+    return configured if configured is not None else DEFAULT_MAX_INCOMPLETE_EVENT_SIZE
 
 
 HeadTimeoutHttpToolsProtocol = _httptools_protocol()
