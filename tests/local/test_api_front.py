@@ -5,6 +5,8 @@ through it. Over real HTTP on loopback, the short way in switched on and off in 
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -82,3 +84,22 @@ def test_the_short_way_in_answers_as_the_full_stack(server: InProcessServer) -> 
     statuses = [status for status, _, _ in fast]
     assert statuses == [200, 400, 200, 200, 200, 413, 403, 200, 200, 405, 200, 413]
     assert ("vary", "Origin") in fast[0][1]
+
+
+@pytest.mark.parametrize("head", [
+    b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\n",  # the short way in
+    b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://localhost:5173\r\n",  # the full stack
+    b"PUT /__motia/state/g/k HTTP/1.1\r\nHost: 127.0.0.1\r\n",  # the Workbench's API
+], ids=["short-way", "full-stack", "workbench"])
+def test_a_client_gone_in_the_middle_of_its_body_is_no_server_error(server: InProcessServer, head: bytes) -> None:
+    # A tab closed during an upload, a killed curl: each one logged "Exception in ASGI
+    # application" and a 30-line ClientDisconnect traceback, as if the server had failed.
+    before = server.logs()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(head + b"Content-Type: application/json\r\nContent-Length: 40\r\n\r\n{\"a\": ")
+        time.sleep(0.3)  # the server is waiting for the rest of the body
+    time.sleep(0.5)
+    added = server.logs()[len(before):]
+    assert "Traceback" not in added and "Exception in ASGI application" not in added, added
+    with httpx.Client(base_url=server.url, timeout=10) as client:  # and the server goes on
+        assert client.post("/echo", json={"a": 1}).status_code == 200

@@ -166,7 +166,6 @@ class InProcessServer:
                 self.host = LocalHost.open(self.settings())
             finally:
                 imports.restore()
-            self._capture_logs()
             config = uvicorn.Config(
                 self.host.app(), host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
                 # The protocols motia dev serves with (cli/main.py).
@@ -174,6 +173,9 @@ class InProcessServer:
                 http=protocol_name(self.host.settings.limits.header_timeout_s),
                 ws_per_message_deflate=False,
             )
+            # After the Config: it applies uvicorn's logging config, which replaces the handlers of
+            # the "uvicorn" logger (and so would drop this one, and uvicorn's errors with it).
+            self._capture_logs()
             self._server = uvicorn.Server(config)
             # uvicorn installs no signal handlers outside the main thread: the test keeps Ctrl-C.
             self._thread = threading.Thread(target=self._server.run, name=f"motia-dev-{self.port}", daemon=True)

@@ -26,7 +26,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
@@ -79,6 +79,8 @@ class LocalApp(Starlette):
         except HTTPException as exc:  # the app's ExceptionMiddleware's answer (and CORS's Vary)
             response = await self._http_error(Request(scope), exc)
             status, raw, body = response.status_code, response.raw_headers, bytes(response.body)
+        except ClientDisconnect:
+            return  # gone in the middle of its body: no one to answer, nothing failed (app._client_gone)
         except Exception:
             # ServerErrorMiddleware's: outside the trust boundary, so no Vary; re-raised to be logged.
             await PlainTextResponse("Internal Server Error", status_code=500)(scope, receive, send)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp
@@ -165,7 +165,7 @@ class LocalHost:
         app = LocalApp(
             routes=routes,
             lifespan=self.lifespan,
-            exception_handlers={HTTPException: _http_error},
+            exception_handlers={HTTPException: _http_error, ClientDisconnect: _client_gone},
             # Host allow-list on everything, /__motia/ for the server's own page only, CORS for the
             # rest (trust.py); then 413 for bodies over MOTIA_MAX_BODY_BYTES (body_limit.py).
             middleware=[Middleware(TrustBoundary, hosts=self.settings.allowed_hosts,
@@ -182,6 +182,13 @@ class LocalHost:
 async def _http_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _client_gone(_: Request, exc: Exception) -> Response:
+    """A client that closed its connection in the middle of its request body (a tab closed during
+    an upload): nobody is left to answer, and nothing failed here, so no 500 and no traceback in
+    the log. The answer is dropped by the server (the connection is gone)."""
+    return Response(status_code=400)
 
 
 @contextlib.contextmanager
