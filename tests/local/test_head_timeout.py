@@ -4,6 +4,7 @@ real uvicorn server on loopback: ``motia dev`` uses the httptools one when httpt
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -21,6 +22,10 @@ TIMEOUT_S = 1
 
 
 async def ok(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["path"] == "/late":  # an app slow to take the body: the server stops reading meanwhile
+        await asyncio.sleep(TIMEOUT_S * 2.5)
+    while (await receive()).get("more_body"):  # the whole body first, as an API step reads it
+        pass
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
     await send({"type": "http.response.body", "body": b"ok"})
 
@@ -82,6 +87,32 @@ def test_a_head_begun_while_an_earlier_heads_timer_is_pending_gets_its_own_whole
         time.sleep(TIMEOUT_S * 0.6)
         sock.sendall(b"GET / HTTP/1.1\r\n")  # half sent, 0.6 of a deadline after the first began
         assert TIMEOUT_S * 0.8 <= seconds_until_closed(sock, TIMEOUT_S + 5) <= TIMEOUT_S + 3
+
+
+def test_a_stalled_body_is_closed_and_a_slow_steady_one_is_served(port: int) -> None:
+    # Headers whole, then a body that stops: the connection was held for ever, as a half-sent
+    # head was before the deadline (enough of them exhaust the server's file descriptors).
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n" + b"x" * 10)
+        assert TIMEOUT_S * 0.8 <= seconds_until_closed(sock, TIMEOUT_S + 5) <= TIMEOUT_S + 3
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 6\r\n\r\n")
+        for _ in range(6):  # 6 bytes over 3 deadlines, each within one of the last
+            time.sleep(TIMEOUT_S * 0.5)
+            sock.sendall(b"x")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+        time.sleep(TIMEOUT_S * 1.5)  # answered: nothing is awaited from the client any more
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+
+
+def test_a_body_the_app_is_slow_to_take_is_not_a_stall(port: int) -> None:
+    # Past 64 KiB unread by the app, uvicorn stops reading: the client is then waiting on the
+    # server, and its body must not be cut for the time the app took.
+    body = b"x" * (4 * 1024 * 1024)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"POST /late HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
 
 
 def _answer(sock: socket.socket) -> bytes:

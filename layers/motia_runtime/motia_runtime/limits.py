@@ -52,7 +52,8 @@ class _Fields(NamedTuple):
     # The local host.
     ws_outbox_frames: int = 10_000  # frames queued for one stream client before it is dropped (1013)
     sse_keepalive_s: int = 15  # a comment line this often keeps an idle SSE stream open
-    header_timeout_s: int = 10  # a request head (a WebSocket handshake included) must arrive within
+    # A request head (a WebSocket handshake included) must arrive within it; an unfinished body must go on within it.
+    header_timeout_s: int = 10
     replay_events: int = 20_000  # sent events kept in memory for replay, over all groups
     workbench_traces: int = 300
     workbench_trace_events: int = 2000  # per trace

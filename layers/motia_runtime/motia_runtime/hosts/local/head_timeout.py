@@ -1,4 +1,5 @@
-"""A deadline and a size bound on every HTTP request head, WebSocket handshakes included.
+"""A deadline and a size bound on every HTTP request head, WebSocket handshakes included, and a
+deadline on each wait for more of a request body.
 
 uvicorn times out only an idle keep-alive connection (``timeout_keep_alive``, armed after a
 response): a connection that sends nothing, or half a request line and headers (a WebSocket
@@ -6,8 +7,11 @@ upgrade that never ends, a slowloris), is held open for ever, and enough of them
 server's file descriptors. These are uvicorn's two HTTP protocols with a timer from the first
 byte a request could start with (the connection opening, then each new request on a
 keep-alive connection) to its last header: a head that has not arrived whole by then gets the
-connection closed. Only the head is bounded; a body and an open WebSocket are not (the latter
-has its keepalive pings).
+connection closed. A request body may take as long as it needs, but not stall: a body left
+unfinished by a read must go on within the same deadline (counted again from each read), else the
+connection is closed, as a half-sent head is. The wait is not counted while the server itself has
+stopped reading (uvicorn pauses a connection whose app has not yet taken 64 KiB it was sent). An
+open WebSocket is not bounded here (it has its keepalive pings).
 
 The deadline is the settings' ``Limits.header_timeout_s`` (``MOTIA_HEADER_TIMEOUT_S``, default
 10 s). The CLI passes uvicorn the class for the parser it would pick itself (httptools when
@@ -52,8 +56,10 @@ class _HeadDeadline:
     (bench/optimisations.md, round 2). A head is still cut at its own deadline."""
 
     transport: asyncio.Transport
+    flow: Any  # uvicorn's FlowControl: read_paused while the app has not taken what was read
     _head_timer: asyncio.TimerHandle | None = None
     _head_since: float | None = None
+    _body_since: float | None = None  # the last read of a body still unfinished
     head_timeout_s: int = DEFAULT_HEADER_TIMEOUT_S  # protocol_class() makes one with another
 
     def _arm_head_timer(self) -> None:
@@ -66,20 +72,30 @@ class _HeadDeadline:
     def _cancel_head_timer(self) -> None:
         self._head_since = None
 
+    def _body_waiting(self) -> None:
+        """A read left a request body unfinished: the next of its bytes is due within the deadline."""
+        loop = asyncio.get_running_loop()
+        self._body_since = loop.time()
+        if self._head_timer is None:
+            self._head_timer = loop.call_at(self._body_since + self.head_timeout_s, self._head_check)
+
     def _stop_head_timer(self) -> None:
-        self._head_since = None
+        self._head_since = self._body_since = None
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
 
     def _head_check(self) -> None:
         self._head_timer = None
-        if self._head_since is None:
-            return  # no head in progress: set again when the next one begins
         loop = asyncio.get_running_loop()
-        due = self._head_since + self.head_timeout_s
+        if self._body_since is not None and self.flow.read_paused:
+            self._body_since = loop.time()  # the server stopped reading, not the client sending
+        waits = [since for since in (self._head_since, self._body_since) if since is not None]
+        if not waits:
+            return  # no head or body in progress: set again when the next one begins
+        due = min(waits) + self.head_timeout_s
         if loop.time() < due:
-            self._head_timer = loop.call_at(due, self._head_check)  # a later head than the one it was set for
+            self._head_timer = loop.call_at(due, self._head_check)  # a later head or read than it was set for
         elif not self.transport.is_closing():
             self.transport.close()
 
@@ -92,10 +108,15 @@ class HeadTimeoutH11Protocol(_HeadDeadline, H11Protocol):
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
         # h11 is IDLE until a request's head has been parsed whole (and again after each response).
-        if self.conn.their_state is h11.IDLE and data:
+        state = self.conn.their_state
+        if state is h11.IDLE and data:
             self._arm_head_timer()
         else:
             self._cancel_head_timer()
+        if state is h11.SEND_BODY:
+            self._body_waiting()
+        elif self._body_since is not None:
+            self._body_since = None
 
     def handle_websocket_upgrade(self, event: h11.Request) -> None:
         self._stop_head_timer()  # the connection is the WebSocket's now: no timer keeps this protocol
@@ -114,6 +135,7 @@ def _httptools_protocol() -> type | None:
     class HeadTimeoutHttpToolsProtocol(_HeadDeadline, HttpToolsProtocol):
         _head_bytes = 0  # read while the head in progress was unfinished
         _completed = 0  # requests whose last byte has been read on this connection
+        _in_body = False  # from a head's end to its request's last byte
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
@@ -128,6 +150,10 @@ def _httptools_protocol() -> type | None:
                 self._head_bytes += len(data)
                 if self._head_bytes > _max_head_bytes(self.config) and not self.transport.is_closing():
                     self._refuse_head()
+            if self._in_body:
+                self._body_waiting()
+            elif self._body_since is not None:
+                self._body_since = None
 
         def _refuse_head(self) -> None:
             bound = _max_head_bytes(self.config)
@@ -147,14 +173,17 @@ def _httptools_protocol() -> type | None:
 
         def on_message_complete(self) -> None:
             self._completed += 1
+            self._in_body = False
             super().on_message_complete()
 
         def on_headers_complete(self) -> None:  # before a WebSocket upgrade hands the transport over
             self._cancel_head_timer()
+            self._in_body = True
             super().on_headers_complete()
 
         def handle_websocket_upgrade(self) -> None:
             self._stop_head_timer()  # the connection is the WebSocket's now: no timer keeps this protocol
+            self._in_body = False
             super().handle_websocket_upgrade()
 
         def connection_lost(self, exc: Exception | None) -> None:
