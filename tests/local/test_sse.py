@@ -135,3 +135,17 @@ async def test_sse_is_authorised_like_a_join(server: InProcessServer) -> None:
         assert (await client.get(f"{server.url}/__streams/notesSse/g")).status_code == 406
         assert (await client.get(f"{server.url}/__streams/notesSse/g",
                                  headers={**accept, "Last-Event-ID": "yesterday"})).status_code == 400
+
+
+async def test_a_since_that_is_no_stamp_is_a_400_naming_where_it_came_from(server: InProcessServer) -> None:
+    # "²" is a digit to str.isdigit() but not to int(), and int() refuses more than 4,300
+    # digits: both were a 500. A stamp is a whole number of milliseconds, in ASCII digits.
+    accept = {"Accept": "text/event-stream"}
+    async with httpx.AsyncClient(timeout=10) as client:
+        for since in ["²", "1" * 5000, str(2**63), "-1", "1.5", "١٢"]:
+            answer = await client.get(f"{server.url}/__streams/notesSse/g", params={"since": since}, headers=accept)
+            assert answer.status_code == 400, (since[:10], answer.text)
+            assert answer.json()["error"].startswith("since must be"), answer.text
+        answer = await client.get(f"{server.url}/__streams/notesSse/g",
+                                  headers={**accept, "Last-Event-ID": b"\xb2"})  # "²" in latin-1
+        assert answer.status_code == 400 and answer.json()["error"].startswith("Last-Event-ID must be")

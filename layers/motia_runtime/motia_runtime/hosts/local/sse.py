@@ -40,6 +40,7 @@ from .hub import Connection, Hub
 from .websocket import HubPort
 
 DEFAULT_KEEPALIVE_S = DEFAULTS.sse_keepalive_s
+MAX_STAMP = 2**63 - 1  # SQLite's INTEGER: where the stores keep stamps (milliseconds)
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -92,9 +93,14 @@ class StreamEvents:
         if denied is not None:
             self.hub.stats.refused(stream.name, sub.group_id)
             return _error(403, denied)
-        since = request.headers.get("last-event-id") or request.query_params.get("since")
-        if since is not None and not since.isdigit():
-            return _error(400, "Last-Event-ID must be the id of an event this endpoint sent (a stamp)")
+        header = request.headers.get("last-event-id")
+        field, since = ("Last-Event-ID", header) if header else ("since", request.query_params.get("since"))
+        # ASCII digits only: str.isdigit() also takes "²", which int() refuses (a 500); and no more
+        # than a stamp can be (int() refuses past 4,300 digits, SQLite past 64 bits).
+        if since is not None and not (since.isascii() and since.isdigit() and len(since) <= 19
+                                      and int(since) <= MAX_STAMP):
+            return _error(400, f"{field} must be the id of an event this endpoint sent (a stamp: a whole number "
+                               f"of milliseconds)")
         return StreamingResponse(self._events(request, sub, auth, int(since) if since else None),
                                  media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
