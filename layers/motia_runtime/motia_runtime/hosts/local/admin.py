@@ -24,6 +24,7 @@ from ...dispatch import run_cron
 from ...errors import ConfigError, ValidationError
 from ...project import is_step_of
 from ...trace import new_trace_id
+from .numbers import int64
 
 if TYPE_CHECKING:
     from ...adapters.sqlite import SQLiteQueueStore
@@ -34,9 +35,6 @@ if TYPE_CHECKING:
     from .scheduler import CronScheduler
     from .traces import TraceRecorder
     from .workbench import WorkbenchFeed
-
-# SQLite's INTEGER: a larger message id cannot exist, so it is a 404 (not the driver's OverflowError).
-MAX_MESSAGE_ID = 2**63 - 1
 
 
 class JSONResponse(_JSONResponse):
@@ -110,8 +108,9 @@ class AdminApi:
             Route("/__motia/steps", self.steps),
             Route("/__motia/queues/messages", self.messages),
             Route("/__motia/queues/dead-letters", self.dead_letters),
-            Route("/__motia/queues/dead-letters/{id:int}/retry", self.redrive, methods=["POST"]),
-            Route("/__motia/queues/dead-letters/{id:int}", self.drop, methods=["DELETE"]),
+            # {id}, not {id:int}: Starlette's int() of 5,000 digits was a 500 (numbers.py).
+            Route("/__motia/queues/dead-letters/{id}/retry", self.redrive, methods=["POST"]),
+            Route("/__motia/queues/dead-letters/{id}", self.drop, methods=["DELETE"]),
             Route("/__motia/streams", self.streams),
             Route("/__motia/streams/analytics", self.stream_analytics),
             Route("/__motia/streams/{name}/groups/{group}", self.stream_group),
@@ -146,13 +145,14 @@ class AdminApi:
         return JSONResponse({"deadLetters": [m.to_dict() for m in items]})
 
     async def redrive(self, request: Request) -> JSONResponse:
-        id = request.path_params["id"]
-        ok = id <= MAX_MESSAGE_ID and self.bus.redrive(id)
+        # An id that cannot exist (not a whole number, past SQLite's INTEGER) is a 404 too.
+        id = int64(request.path_params["id"])
+        ok = id is not None and self.bus.redrive(id)
         return JSONResponse({"retried": ok}, status_code=200 if ok else 404)
 
     async def drop(self, request: Request) -> JSONResponse:
-        id = request.path_params["id"]
-        ok = id <= MAX_MESSAGE_ID and self.queue.drop(id)
+        id = int64(request.path_params["id"])
+        ok = id is not None and self.queue.drop(id)
         return JSONResponse({"dropped": ok}, status_code=200 if ok else 404)
 
     def _clients_of(self, stream: str) -> int:

@@ -37,10 +37,10 @@ from ...protocol import Subscription
 from ...runtime import Runtime
 from ...session import StreamSession
 from .hub import Connection, Hub
+from .numbers import int64
 from .websocket import HubPort
 
 DEFAULT_KEEPALIVE_S = DEFAULTS.sse_keepalive_s
-MAX_STAMP = 2**63 - 1  # SQLite's INTEGER: where the stores keep stamps (milliseconds)
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -95,13 +95,11 @@ class StreamEvents:
             return _error(403, denied)
         header = request.headers.get("last-event-id")
         field, since = ("Last-Event-ID", header) if header else ("since", request.query_params.get("since"))
-        # ASCII digits only: str.isdigit() also takes "²", which int() refuses (a 500); and no more
-        # than a stamp can be (int() refuses past 4,300 digits, SQLite past 64 bits).
-        if since is not None and not (since.isascii() and since.isdigit() and len(since) <= 19
-                                      and int(since) <= MAX_STAMP):
+        stamp = None if since is None else int64(since)  # numbers.py: what isdigit() and int() let through
+        if since is not None and stamp is None:
             return _error(400, f"{field} must be the id of an event this endpoint sent (a stamp: a whole number "
                                f"of milliseconds)")
-        return StreamingResponse(self._events(request, sub, auth, int(since) if since else None),
+        return StreamingResponse(self._events(request, sub, auth, stamp),
                                  media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
