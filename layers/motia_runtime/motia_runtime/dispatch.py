@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -141,7 +142,41 @@ def _to_response(step: Step[ApiRouteConfig], result: Any) -> ApiResponse:
     if schema is not None:
         # Raises ValidationError; the caller turns it into a 500 naming the fields.
         schema.validate(response.body, what=f"response {response.status} of step {step.name!r}")
+    if response.headers:
+        response.headers = _sendable_headers(step, response.status, response.headers)
     return response
+
+
+# What an HTTP/1.1 header line can carry: a name that is a token (RFC 9110), a value of latin-1
+# text without control characters but tab (the ones uvicorn refuses). A CR or LF in a value that
+# came from a client would split the header (header injection); uvicorn refused those, and the
+# local host failed on other characters and on values that are not text, each as a bare 500
+# naming neither the step nor the header.
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+
+
+def _sendable_headers(step: Step[ApiRouteConfig], status: int, headers: Mapping[Any, Any]) -> dict[str, str]:
+    """The response's headers as text; raises ValidationError naming each one HTTP cannot carry."""
+    out: dict[str, str] = {}
+    errors: list[dict[str, Any]] = []
+    for name, value in headers.items():
+        if type(value) is int or type(value) is float:
+            value = str(value)  # as the AWS host and Express send a number
+        field = f"headers.{name}"
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            errors.append({"field": field, "message": "not a header name: letters, digits and !#$%&'*+-.^_`|~ only"})
+        elif not isinstance(value, str):
+            errors.append({"field": field, "message": f"a header value is a string or a number, not "
+                                                      f"{type(value).__name__}"})
+        elif not _HEADER_VALUE.fullmatch(value):
+            errors.append({"field": field, "message": "a header value is one line of latin-1 text (no CR, LF or "
+                                                      "other control character but tab)"})
+        else:
+            out[name] = value
+    if errors:
+        raise ValidationError(f"response {status} of step {step.name!r} has headers HTTP cannot carry", errors)
+    return out
 
 
 async def run_api(runtime: Runtime, step: Step[ApiRouteConfig], request: ApiRequest,
