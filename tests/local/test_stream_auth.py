@@ -150,6 +150,22 @@ async def test_refused_credentials_get_http_401(server: InProcessServer, kind: s
     await client.close()
 
 
+@pytest.mark.parametrize("part", ["signature", "payload"])
+async def test_a_token_with_a_non_ascii_character_gets_http_401(server: InProcessServer, part: str) -> None:
+    # hmac.compare_digest refuses str with non-ASCII characters (TypeError): such a signature was
+    # a 500 and a traceback on the socket and on SSE (and on AWS's $connect: the same code).
+    header, payload, signature = token_for(server, "A-1").split(".")
+    token = f"{header}.{payload}.{signature[:-1]}%C3%A9" if part == "signature" else f"{header}.%C3%A9.{signature}"
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await websockets.connect(f"{server.ws_url}/?authToken={token}")
+    assert refused.value.response.status_code == 401
+    async with httpx.AsyncClient(timeout=10) as http:
+        answer = await http.get(f"{server.url}/__streams/orders/A-1?authToken={token}",
+                                headers={"Accept": "text/event-stream"})
+    assert answer.status_code == 401, answer.text
+    assert "Exception in ASGI application" not in server.logs()
+
+
 async def test_anonymous_joins_only_public_streams_and_authenticate_feeds_can_access(server: InProcessServer) -> None:
     assert await outcomes(server, None, ("news", "today", None), ("orders", "A-1", None), ("inbox", "ann", None)) \
         == ["sync", "STREAM_ACCESS_DENIED", "STREAM_ACCESS_DENIED"]

@@ -153,8 +153,9 @@ def verify_stream_token(token: str, *, secret: str | None = None, now: float | N
     except ConfigError as exc:
         raise StreamTokenError(f"stream tokens are not enabled on this server: {exc}") from None
     signing_input = f"{parts[0]}.{parts[1]}"
-    # compare_digest: the time taken must not tell how much of a forged signature was right.
-    if not any(hmac.compare_digest(_sign(s, signing_input), parts[2]) for s in secrets):
+    # compare_digest: the time taken must not tell how much of a forged signature was right. It
+    # raises TypeError for a str with a non-ASCII character, which no signature of ours has.
+    if not parts[2].isascii() or not any(hmac.compare_digest(_sign(s, signing_input), parts[2]) for s in secrets):
         raise StreamTokenError("stream token signature does not match (altered, or signed with another secret)")
     try:
         claims = json.loads(_unb64(parts[1]))
