@@ -73,6 +73,26 @@ def test_cors_allows_only_the_configured_origins(limited: InProcessServer) -> No
         assert "access-control-allow-origin" not in simple.headers
 
 
+def test_a_cross_site_page_cannot_send_json_without_a_preflight(limited: InProcessServer) -> None:
+    # A page may send a form-encoded or untyped body without a CORS preflight: when it looked like
+    # JSON it was read as JSON, so a page of an origin MOTIA_CORS_ORIGINS leaves out could still
+    # run the step with a body of its choosing (CSRF). A browser names JSON when it sends it.
+    payload = b'{"op": "set", "data": {"label": "forged"}}'
+    with httpx.Client(base_url=limited.url, timeout=10) as http:
+        for content_type in ("application/x-www-form-urlencoded", None):
+            headers = {"origin": "https://evil.example"} | ({"content-type": content_type} if content_type else {})
+            forged = http.post("/items/csrf/a", content=payload, headers=headers)
+            assert forged.status_code == 400, (content_type, forged.text)  # the body is text, not the schema's object
+        assert http.get("/__motia/streams/items/groups/csrf").json()["items"] == []
+        # curl -d (form-encoded, no Origin) is still read as JSON
+        curl = http.post("/items/csrf/b", content=payload,
+                         headers={"content-type": "application/x-www-form-urlencoded"})
+        assert curl.status_code == 200, curl.text
+        named = http.post("/items/csrf/c", content=payload,
+                          headers={"origin": "https://app.example", "content-type": "application/json"})
+        assert named.status_code == 200, named.text
+
+
 async def test_items_and_events_over_the_limit_fail_at_the_call() -> None:
     stream = Stream(StreamConfig(name="s", schema={"type": "object"}), MemoryStreamStore())
     with pytest.raises(ItemTooLargeError, match=f"{MAX_ITEM_BYTES}-byte limit"):

@@ -64,8 +64,10 @@ def error_body(message: str, errors: list[dict[str, Any]] | None = None) -> dict
     return body
 
 
-def parse_body(raw: bytes, content_type: str | None, limit: int | None = None) -> tuple[Any, ApiResponse | None]:
-    """Decode a request body: JSON when it says so (or looks like it), text otherwise. A body
+def parse_body(raw: bytes, content_type: str | None, limit: int | None = None, *,
+               browser: bool = False) -> tuple[Any, ApiResponse | None]:
+    """Decode a request body: JSON when it says so (or, from a client that is not a browser,
+    looks like it), text otherwise. ``browser``: the request carries an ``Origin`` header. A body
     over ``limit`` (the host's ``Limits.max_body_bytes``) is answered 413; None where the host
     refused larger bodies as they arrived (the local host's BodyLimit)."""
     if not raw:
@@ -76,8 +78,12 @@ def parse_body(raw: bytes, content_type: str | None, limit: int | None = None) -
     text = raw.decode("utf-8", errors="replace")
     ctype = (content_type or "").split(";")[0].strip().lower()
     # Bodies that look like JSON are parsed as JSON even when the client did not say so
-    # (curl -d sends form-urlencoded); an explicit non-JSON type keeps the body as text.
-    looks_json = text.lstrip()[:1] in ("{", "[") and ctype in ("", "application/x-www-form-urlencoded")
+    # (curl -d sends form-urlencoded); an explicit non-JSON type keeps the body as text. Not a
+    # browser's: a page sends a form-encoded or untyped body without a CORS preflight, so this
+    # would let a page of any origin run a step with a JSON body (CSRF past MOTIA_CORS_ORIGINS,
+    # the template's CorsAllowOrigin); a page that sends JSON says so, and is preflighted.
+    looks_json = not browser and text.lstrip()[:1] in ("{", "[") \
+        and ctype in ("", "application/x-www-form-urlencoded")
     if ctype == "application/json" or ctype.endswith("+json") or looks_json:
         try:
             return jsonsafe.loads(text), None

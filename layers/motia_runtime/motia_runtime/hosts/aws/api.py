@@ -92,7 +92,7 @@ def to_request(event: Any, max_body_bytes: int = DEFAULTS.max_body_bytes
             raise BadEventError(f"'body' is marked isBase64Encoded but is not base64: {exc}") from None
     else:
         raw = body.encode()
-    parsed, error = parse_body(raw, headers.get("content-type"), max_body_bytes)
+    parsed, error = parse_body(raw, headers.get("content-type"), max_body_bytes, browser="origin" in headers)
     if error is not None:
         return None, error
     return {

@@ -112,7 +112,7 @@ class Endpoint:
     async def respond(self, scope: Scope, receive: Receive, headers: dict[str, str]) -> ApiResponse:
         """The step's answer to the request; ``headers`` are its headers as ``_headers`` reads them."""
         raw = await _body(receive)
-        body, error = parse_body(raw, headers.get("content-type"))
+        body, error = parse_body(raw, headers.get("content-type"), browser="origin" in headers)
         if error is not None:
             return error
         api_request: ApiRequest = {
