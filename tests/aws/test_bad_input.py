@@ -152,3 +152,13 @@ def test_a_response_over_lambdas_6_mb_is_a_500_that_says_why(make_project: Calla
                    for r in caplog.records)
         answered = sim.http("GET", "/big", query=f"n={fits}")  # a long body under the limit (measured) is answered
         assert answered.status == 200 and len(answered.json()["text"]) == fits
+
+
+def test_a_browser_body_that_only_looks_like_json_stays_text(sim: CloudSim) -> None:
+    # The same rule as motia dev's (dispatch.parse_body): a page can send these without a CORS
+    # preflight, so only a client without an Origin (curl -d) has them read as JSON.
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    page = sim.http("POST", "/echo/1", body=b'{"a": 1}', headers={**form, "origin": "https://evil.example"})
+    assert page.status == 200 and page.json()["body"] == '{"a": 1}'
+    curl = sim.http("POST", "/echo/2", body=b'{"a": 1}', headers=form)
+    assert curl.status == 200 and curl.json()["body"] == {"a": 1}
