@@ -74,8 +74,11 @@ def broken_project_app(error: ConfigError) -> ASGIApp:
         # As the real socket does: browsers drop a connection whose offered subprotocol is not echoed.
         await websocket.accept(subprotocol=protocols[0] if protocols else None)
         try:
-            while True:
-                message = await websocket.receive_text()
+            while (received := await websocket.receive())["type"] != "websocket.disconnect":
+                # Text or binary, as the real socket reads frames (websocket.py's _payload).
+                message = received.get("text")
+                if message is None:
+                    message = received.get("bytes") or b""
                 try:
                     parsed = parse_client_message(message)
                 except ProtocolError as exc:
@@ -87,8 +90,8 @@ def broken_project_app(error: ConfigError) -> ASGIApp:
                     frame = error_frame(PROJECT_NOT_LOADED, join_refusal, clock.tick(), sub.stream_name, sub.group_id,
                                         sub.id)
                 await websocket.send_text(encode(frame))
-        except (WebSocketDisconnect, RuntimeError, KeyError):
-            pass  # closed, or a binary frame (KeyError on "text"): nothing more to say
+        except (WebSocketDisconnect, RuntimeError):
+            pass  # closed: nothing more to say
 
     app = Starlette(routes=[
         Route("/__motia/", index),
