@@ -53,7 +53,8 @@ class _HeadDeadline:
     the head in progress began a whole deadline ago, else sets itself for that head's deadline
     (or for none, if no head is in progress). A keep-alive connection's requests thus cost no
     timer each: arming and cancelling one per request was ~2 % of a ``GET``'s CPU on the server
-    (bench/optimisations.md, round 2). A head is still cut at its own deadline."""
+    (bench/optimisations.md, round 2). A head is still cut at its own deadline. The same timer
+    serves a body's wait (``_body_waiting``, noted after each read that leaves a body unfinished)."""
 
     transport: asyncio.Transport
     flow: Any  # uvicorn's FlowControl: read_paused while the app has not taken what was read
