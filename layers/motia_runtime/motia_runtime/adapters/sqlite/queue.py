@@ -107,10 +107,12 @@ class SQLiteQueueStore(QueueStore):
                 self._owner_alive(path.stem)
         return count
 
-    def next_visible_at(self, step: str) -> int | None:
-        value: int | None = self.db.conn.execute(
-            "SELECT MIN(visible_at) FROM queue WHERE step=? AND status='ready'", (step,)
-        ).fetchone()[0]
+    def next_visible_at(self, step: str, fifo: bool = False) -> int | None:
+        sql = "SELECT MIN(visible_at) FROM queue q WHERE step=? AND status='ready'"
+        if fifo:  # the heads of message groups only, as ``claim`` picks them
+            sql += (" AND id = (SELECT MIN(id) FROM queue h WHERE h.step=q.step AND h.status!='dead'"
+                    " AND h.message_group_id IS q.message_group_id)")
+        value: int | None = self.db.conn.execute(sql, (step,)).fetchone()[0]
         return value
 
     def list(
