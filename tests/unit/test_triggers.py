@@ -4,6 +4,7 @@ bus (real workers over an in-memory queue: retries, backoff, dead letters and FI
 from __future__ import annotations
 
 import asyncio
+import re
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -202,6 +203,30 @@ async def test_state_update_is_atomic_and_refuses_non_objects() -> None:
     with pytest.raises(StateError, match="unknown update op"):
         await state.update("g", "k", [{"type": "bogus", "path": "n"}])
     assert await state.get("g", "k") == {"n": 50}  # nothing written by a failed update
+
+
+async def test_state_update_ops_on_the_wrong_type_fail_naming_the_op_and_write_nothing() -> None:
+    from motia_runtime.state import State
+
+    state = State(MemoryStateStore())
+    await state.set("g", "k", {"total": 0, "done": True, "tags": ""})
+    # merge onto 0 or "" used to replace it with an object; increment of a flag stored 2
+    for ops, message in [
+        ([{"type": "set", "path": "x", "value": 1}, {"type": "merge", "path": "total", "value": {"a": 1}}],
+         "g/k: update op 1: merge at 'total' needs objects on both sides, got int"),
+        ([{"type": "merge", "path": "tags", "value": {"a": 1}}], "merge at 'tags' needs objects"),
+        ([{"type": "increment", "path": "done"}], "update op 0: increment at 'done' needs numbers, got bool"),
+        ([{"type": "increment", "path": "total", "by": True}], "by=bool"),
+        ({"type": "increment", "path": "total"}, "update ops must be a list of ops, got dict"),
+        ([None], "update op 0: an op must be an object"),
+    ]:
+        with pytest.raises(StateError, match=re.escape(message)):
+            await state.update("g", "k", ops)  # type: ignore[arg-type]
+    assert await state.get("g", "k") == {"total": 0, "done": True, "tags": ""}
+    # a missing or null field is a fresh one; a remove under a missing path has nothing to remove
+    assert await state.update("g", "k", [{"type": "merge", "path": "meta", "value": {"a": 1}},
+                                         {"type": "remove", "path": "nothere.deeper"}]) == \
+        {"total": 0, "done": True, "tags": "", "meta": {"a": 1}}
 
 
 async def test_failing_trigger_is_retried_then_dead_lettered(project) -> None:
