@@ -335,3 +335,34 @@ def test_bad_trigger_configs_name_file_and_field(project, config: str, field: st
     assert info.value.file == "functions/bad_step.py"
     assert info.value.field == field, str(info.value)
     assert message in str(info.value)
+
+
+async def test_cron_slots_missed_while_the_loop_was_held_are_skipped_not_run_at_once(project) -> None:
+    import time
+
+    from motia_runtime.hosts.local.scheduler import CronScheduler
+
+    root = project({"tick": """
+        config = {"type": "cron", "name": "Tick", "cron": "* * * * * *", "flows": ["f"]}
+        RUNS = []
+
+        async def handler(ctx):
+            RUNS.append(ctx.trace_id)
+    """})
+    import importlib
+
+    async with App(root) as app:
+        scheduler = CronScheduler(app.runtime)
+        scheduler.start()
+        try:
+            await asyncio.sleep(1.05 - time.time() % 1)  # just past a slot: the next is a second away
+            time.sleep(4.2)  # the loop held past four slots (as a laptop asleep, or a blocking handler)
+            await asyncio.sleep(0.3)
+            runs = importlib.import_module("functions.tick_step").RUNS
+            # The late slot, once (and the next, if this machine is slow); were all four at once.
+            assert 1 <= len(runs) <= 2
+            before = len(runs)
+            await asyncio.sleep(1.2)
+            assert len(runs) > before  # and the schedule goes on
+        finally:
+            await scheduler.stop()
