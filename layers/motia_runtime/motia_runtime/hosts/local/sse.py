@@ -26,6 +26,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
@@ -135,5 +136,9 @@ class StreamEvents:
                     return
                 yield sse_event(text)
         finally:
-            await connection.stop()
-            await session.end()
+            # A client that goes away cancels this generator through Starlette's task group,
+            # whose cancel scope would cancel every await here as well: the subscription's end
+            # (its presence, its on_leave) would stop at its first await. Shielded, it runs whole.
+            with anyio.CancelScope(shield=True):
+                await connection.stop()
+                await session.end()
