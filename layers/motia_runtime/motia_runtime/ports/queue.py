@@ -98,7 +98,10 @@ class QueueStore(ABC):
 
     @abstractmethod
     def redrive(self, message_id: int, now: int) -> bool:
-        """Put a dead letter back on its queue with its attempts reset."""
+        """Put a dead letter back on its queue with its attempts reset, at the tail (a new id), as
+        an SQS redrive sends it again: in a FIFO group it comes after the messages already
+        queued, and never runs beside one of them in flight (a FIFO claim takes a group's
+        lowest id)."""
 
     @abstractmethod
     def drop(self, message_id: int) -> bool:

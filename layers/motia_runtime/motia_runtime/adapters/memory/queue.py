@@ -77,7 +77,9 @@ class MemoryQueueStore(QueueStore):
         m = self._messages.get(message_id)
         if m is None or m.status != "dead":
             return False
-        m.status, m.attempts, m.visible_at = "ready", 0, now
+        del self._messages[message_id]  # to the tail, under a new id (see QueueStore.redrive)
+        m.id, m.status, m.attempts, m.visible_at = next(self._ids), "ready", 0, now
+        self._messages[m.id] = m
         return True
 
     def drop(self, message_id: int) -> bool:
