@@ -140,6 +140,37 @@ async def test_stream_trigger_gets_each_change_in_order_with_old_and_new(project
     assert all(c["groupId"] == "g1" and c["streamName"] == "items" for _, _, c in changes)  # g2 filtered out
 
 
+async def test_a_trigger_that_sets_only_its_handler_settings_keeps_its_fifo_order(project) -> None:
+    # FIFO per item is the default; giving infrastructure.handler alone (a timeout) used to make
+    # the queue standard, and an item's changes ran at once, finishing out of order.
+    root = project({
+        "writer": """
+            config = {"type": "api", "name": "Writer", "path": "/w", "method": "POST"}
+            async def handler(req, ctx):
+                for n in (1, 2, 3):
+                    await ctx.streams.items.set("g", "a", {"n": n})
+                return {"status": 200, "body": {}}
+        """,
+        "slowwatch": """
+            import asyncio
+
+            config = {"type": "stream", "name": "SlowWatch", "streamName": "items", "events": ["create", "update"],
+                      "infrastructure": {"handler": {"timeout": 10}}}
+            SEEN = []
+
+            async def handler(change, ctx):
+                if change["new_value"]["n"] == 1:
+                    await asyncio.sleep(0.2)  # the first change is slow: the others wait for it
+                SEEN.append(change["new_value"]["n"])
+        """,
+    })
+    async with App(root) as app:
+        assert app.runtime.project.steps["SlowWatch"].config.infrastructure.queue.type == "fifo"
+        await app.call("Writer")
+        await app.settle()
+    assert seen("slowwatch") == [1, 2, 3]
+
+
 async def test_events_filter_and_condition(project) -> None:
     root = project({
         "writer": """
