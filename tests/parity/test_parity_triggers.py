@@ -71,6 +71,7 @@ FILES = {
 WRITES: list[dict[str, Any]] = [
     {"op": "stream.set", "args": ["g", "a", {"n": 1, "tag": "x"}]},
     {"op": "stream.update", "args": ["g", "a", [{"type": "increment", "path": "n", "by": 2}]]},
+    {"op": "stream.send", "args": [{"groupId": "g", "id": "a"}, {"type": "ping", "data": {"x": 1}}]},
     {"op": "stream.delete", "args": ["g", "a"]},
     {"op": "stream.delete", "args": ["g", "never"]},
     {"op": "state.set", "args": ["pt-watched", "k", {"v": 1}]},
@@ -135,4 +136,4 @@ def test_triggers_get_the_same_changes_on_both_hosts(root: Path, tmp_path: Path)
     assert kinds == [("state:created", "k"), ("state:updated", "k"), ("state:deleted", "k"),
                      ("state:created", "null"), ("state:updated", "null"), ("state:updated", "null"),
                      ("state:created", "null2"), ("state:deleted", "null2")]
-    assert [c["event"]["type"] for c in local["stream"]] == ["create", "update", "delete"]
+    assert [c["event"]["type"] for c in local["stream"]] == ["create", "update", "event", "delete"]
