@@ -250,6 +250,7 @@ async def test_state_update_ops_on_the_wrong_type_fail_naming_the_op_and_write_n
         ([{"type": "increment", "path": "total", "by": True}], "by=bool"),
         ({"type": "increment", "path": "total"}, "update ops must be a list of ops, got dict"),
         ([None], "update op 0: an op must be an object"),
+        ([{"type": "set", "path": ["a", "b"], "value": 1}], "update op 0: path must be a dot-separated string"),
     ]:
         with pytest.raises(StateError, match=re.escape(message)):
             await state.update("g", "k", ops)  # type: ignore[arg-type]

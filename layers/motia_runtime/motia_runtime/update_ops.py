@@ -50,7 +50,9 @@ def _apply(doc: dict[str, Any], op: Any) -> dict[str, Any]:
     if not isinstance(op, Mapping):
         raise StreamError(f"an op must be an object with a type, got {type(op).__name__}")
     kind = op.get("type")
-    path = str(op.get("path") or "")
+    path = op.get("path") or ""
+    if not isinstance(path, str):  # a list would become the key "['a', 'b']"
+        raise StreamError(f"path must be a dot-separated string like 'a.b', got {type(path).__name__}")
     parts = [p for p in path.split(".") if p]
     if kind in ("set", "merge") and not parts:
         value = op.get("value")
