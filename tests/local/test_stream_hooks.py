@@ -58,6 +58,21 @@ FILES = {
 
         config = StreamConfig(name="slowRoom", schema=Msg, public=True, on_join=on_join, on_leave=on_leave)
     ''',
+    "streams/stuck_room_stream.py": '''
+        import asyncio
+
+        from pydantic import BaseModel
+        from motia_runtime import StreamConfig
+
+        class Msg(BaseModel):
+            text: str = ""
+
+        async def on_join(subscription, auth_context, ctx):
+            if subscription["groupId"] == "stuck":
+                await asyncio.Event().wait()  # never returns (a lock never released, a call with no timeout)
+
+        config = StreamConfig(name="stuckRoom", schema=Msg, public=True, on_join=on_join)
+    ''',
     "streams/viewers_stream.py": '''
         from pydantic import BaseModel
         from motia_runtime import StreamConfig
@@ -152,3 +167,20 @@ async def test_on_leave_runs_when_a_server_sent_events_client_goes(server: InPro
         await until(lambda: viewers(server, "sse-room") == 0)
     await asyncio.sleep(0.3)
     assert viewers(server, "sse-room") == 0
+
+
+async def test_a_join_hook_that_never_returns_is_refused_at_its_deadline(server: InProcessServer,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # It held the connection (no later frame was read) and, at shutdown or a reload, the server.
+    from motia_runtime import stream_hooks
+
+    monkeypatch.setattr(stream_hooks, "HOOK_TIMEOUT_S", 0.3, raising=False)  # 30 s in use; the server is in-process
+    ws = await StreamSocket.connect(server.ws_url)
+    try:
+        await ws.join("stuckRoom", "stuck")
+        frame = await ws.recv(timeout=5)
+        assert frame["event"]["event"]["data"]["code"] == "STREAM_ACCESS_DENIED"
+        await ws.join("stuckRoom", "fine")  # the connection reads frames again
+        assert (await ws.recv(timeout=5))["event"]["type"] == "sync"
+    finally:
+        await ws.conn.close()
