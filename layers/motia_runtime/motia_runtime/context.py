@@ -61,16 +61,19 @@ class Emitter:
         group = fields.get("messageGroupId", fields.get("message_group_id"))
         if group is not None and not isinstance(group, str):
             raise EmitError(f"step {step.name!r}: messageGroupId must be a string")
-        fifo = [s.name for s in self._runtime.project.subscribers(topic)
-                if s.config.infrastructure.queue.type == "fifo"]
-        if group is None and fifo:
-            raise EmitError(
-                f"step {step.name!r}: topic {topic!r} feeds FIFO queue(s) of {', '.join(fifo)}, "
-                "so emit needs a messageGroupId"
-            )
-        if group is not None and fifo and (problem := message_group_problem(group)) is not None:
-            # Refused here on every host: on AWS the FIFO queue would refuse the send.
-            raise EmitError(f"step {step.name!r}: topic {topic!r} feeds FIFO queue(s) of {', '.join(fifo)}: {problem}")
+        problem = None if group is None else message_group_problem(group)
+        if group is None or problem is not None:
+            fifo = [s.name for s in self._runtime.project.subscribers(topic)
+                    if s.config.infrastructure.queue.type == "fifo"]
+            if fifo and problem is not None:
+                # Refused here on every host: on AWS the FIFO queue would refuse the send.
+                raise EmitError(f"step {step.name!r}: topic {topic!r} feeds FIFO queue(s) of {', '.join(fifo)}: "
+                                f"{problem}")
+            if fifo:
+                raise EmitError(
+                    f"step {step.name!r}: topic {topic!r} feeds FIFO queue(s) of {', '.join(fifo)}, "
+                    "so emit needs a messageGroupId"
+                )
         await self._runtime.bus.publish([Event(topic, data, self._trace_id, group)])
         detail = {"op": "emit", "topic": topic, "data": data}
         if group is not None:
