@@ -3,6 +3,7 @@ the trigger steps' queues → their functions, with the originating trace, retri
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -45,6 +46,9 @@ FILES = {
                 await s.set("g1", "brief", {"n": 5}, ttl=1)
             elif body["op"] == "boom":
                 await s.set("boom", "x", {"n": 0})
+            elif body["op"] == "odd-names":
+                await s.set("g1", body["key"], {"n": 1})
+                await ctx.state.set("pets", body["key"], {"status": "odd"})
             return {"status": 200, "body": {"traceId": ctx.trace_id}}
     ''',
     "functions/trig_case/watch_stream_step.py": '''
@@ -163,6 +167,24 @@ def test_state_trigger_gets_old_and_new_values(sim: CloudSim) -> None:
     assert {s["trace"] for s in seen} == {trace}
     assert [s["old"] for s in seen] == [None, {"status": "new"}, {"status": "ok"}]
     assert [s["new"] for s in seen] == [{"status": "new"}, {"status": "ok"}, None]
+
+
+def test_items_named_with_spaces_accents_or_past_128_characters_get_message_groups_sqs_takes(sim: CloudSim) -> None:
+    # SQS refuses a MessageGroupId that is not 1-128 ASCII letters, digits and punctuation (moto
+    # does not check): the trigger function's send would fail and stall the table's stream.
+    key = "a key, café " + "x" * 130
+    write(sim, op="odd-names", key=key)
+    sim.pump_streams()  # the triggers function has queued the changes; no trigger step ran yet
+    sqs = sim.client("sqs")
+    groups = []
+    for step in ("WatchStream", "WatchState"):
+        out = sqs.receive_message(QueueUrl=sim.resources.queues[step].url, MaxNumberOfMessages=10,
+                                  VisibilityTimeout=0, AttributeNames=["MessageGroupId"])
+        groups += [m["Attributes"]["MessageGroupId"] for m in out.get("Messages", [])]
+    assert len(groups) == 2 and all(re.fullmatch(r"[!-~]{1,128}", g) for g in groups), groups
+    sim.run_until_idle()
+    assert [s["new"]["n"] for s in state(sim, "seen", "stream")] == [1]
+    assert [s["new"] for s in state(sim, "seen", "state")] == [{"status": "odd"}]
 
 
 def test_a_trigger_loop_stops_at_the_depth_limit(sim: CloudSim) -> None:

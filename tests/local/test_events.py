@@ -83,6 +83,16 @@ def test_fifo_emit_without_a_message_group_is_refused(http: httpx.Client) -> Non
     assert response.status_code == 500
 
 
+def test_fifo_emit_with_a_message_group_sqs_would_refuse_is_refused(http: httpx.Client) -> None:
+    # SQS FIFO takes 1-128 ASCII letters, digits and punctuation: refused here as on AWS, not
+    # accepted locally and refused after deploying.
+    for group in ("has space", "café", "x" * 129, ""):
+        response = http.post("/emit/ordered", json={"group": group, "data": {"group": group, "value": "v"}})
+        assert response.status_code == 500, group
+    ok = http.post("/emit/ordered", json={"group": "user:42/#ok!", "data": {"group": "user:42/#ok!", "value": "v"}})
+    assert ok.status_code == 200
+
+
 def test_cron_steps_run_on_schedule_each_with_a_new_trace(http: httpx.Client) -> None:
     runs = wait_for(lambda: len(state(http, "ticker").get("runs", [])) >= 2 and state(http, "ticker")["runs"])
     assert len(set(runs)) == len(runs)

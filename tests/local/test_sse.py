@@ -149,3 +149,59 @@ async def test_a_since_that_is_no_stamp_is_a_400_naming_where_it_came_from(serve
         answer = await client.get(f"{server.url}/__streams/notesSse/g",
                                   headers={**accept, "Last-Event-ID": b"\xb2"})  # "²" in latin-1
         assert answer.status_code == 400 and answer.json()["error"].startswith("Last-Event-ID must be")
+
+
+LEAVE_FILES = {
+    "streams/watched_sse_stream.py": '''
+        import asyncio, os
+
+        from pydantic import BaseModel
+        from motia_runtime import StreamConfig
+
+        class Note(BaseModel):
+            text: str
+
+        async def on_leave(subscription, auth_context, ctx):
+            await asyncio.sleep(0.01)  # as any I/O does: a real suspension
+            with open(os.environ["SSE_LEAVES_FILE"], "a") as out:
+                out.write(subscription["groupId"] + "\\n")
+
+        config = StreamConfig(name="watchedSse", schema=Note, public=True, on_leave=on_leave)
+    ''',
+}
+
+
+def test_an_open_event_stream_does_not_hold_the_server_up(tmp_path: Path) -> None:
+    # uvicorn's graceful shutdown (Ctrl-C, SIGTERM, every reload of motia dev) waits for responses
+    # in progress, and an SSE stream never ends by itself: the server waited for ever.
+    import threading
+    import time
+
+    leaves = tmp_path / "leaves.txt"
+    leaves.touch()
+    root = write_project(tmp_path / "app", LEAVE_FILES)
+    dev = InProcessServer(root, tmp_path / "data", env={"SSE_LEAVES_FILE": str(leaves)}).start()
+    lines: list[str] = []
+
+    def read() -> None:
+        with httpx.stream("GET", f"{dev.url}/__streams/watchedSse/room", timeout=60,
+                          headers={"Accept": "text/event-stream"}) as response:
+            lines.extend(response.iter_lines())  # until the server ends the stream
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    deadline = time.time() + 10
+    while not any(line.startswith("data:") for line in lines):  # the sync: the join was taken
+        assert time.time() < deadline
+        time.sleep(0.02)
+    server, thread = dev._server, dev._thread
+    assert server is not None and thread is not None
+    started = time.time()
+    server.should_exit = True  # what a SIGTERM or a reload does
+    thread.join(timeout=10)
+    stopped_in = time.time() - started
+    dev.stop()
+    assert not thread.is_alive() and stopped_in < 5  # did not stop at all: waited on the stream
+    reader.join(timeout=5)
+    assert not reader.is_alive()  # the stream ended (the client reconnects to the next worker)
+    assert leaves.read_text() == "room\n"  # its subscription ended, with the stores still open

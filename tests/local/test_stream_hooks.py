@@ -40,6 +40,39 @@ FILES = {
 
         config = StreamConfig(name="room", schema=Msg, public=True, on_join=on_join, on_leave=on_leave)
     ''',
+    "streams/slow_room_stream.py": '''
+        import asyncio
+
+        from pydantic import BaseModel
+        from motia_runtime import StreamConfig
+
+        class Msg(BaseModel):
+            text: str = ""
+
+        async def on_join(subscription, auth_context, ctx):
+            await ctx.streams.viewers.update("rooms", subscription["groupId"], [{"type": "increment", "path": "n"}])
+
+        async def on_leave(subscription, auth_context, ctx):
+            await asyncio.sleep(0.01)  # as any I/O does (Redis, an HTTP call): a real suspension
+            await ctx.streams.viewers.update("rooms", subscription["groupId"], [{"type": "decrement", "path": "n"}])
+
+        config = StreamConfig(name="slowRoom", schema=Msg, public=True, on_join=on_join, on_leave=on_leave)
+    ''',
+    "streams/stuck_room_stream.py": '''
+        import asyncio
+
+        from pydantic import BaseModel
+        from motia_runtime import StreamConfig
+
+        class Msg(BaseModel):
+            text: str = ""
+
+        async def on_join(subscription, auth_context, ctx):
+            if subscription["groupId"] == "stuck":
+                await asyncio.Event().wait()  # never returns (a lock never released, a call with no timeout)
+
+        config = StreamConfig(name="stuckRoom", schema=Msg, public=True, on_join=on_join)
+    ''',
     "streams/viewers_stream.py": '''
         from pydantic import BaseModel
         from motia_runtime import StreamConfig
@@ -118,3 +151,36 @@ async def test_on_leave_runs_once_per_subscription_on_leave_rejoin_and_close(ser
     await asyncio.sleep(0.3)
     assert viewers(server, "lobby") == 0
     await a.conn.close()
+
+
+async def test_on_leave_runs_when_a_server_sent_events_client_goes(server: InProcessServer) -> None:
+    # The SSE endpoint is a join like a socket's: its on_join counts, and its end must uncount
+    # (the hook's first real await was cancelled with the response: it never got to uncount).
+    for _ in range(2):
+        url = f"{server.url}/__streams/slowRoom/sse-room"
+        async with httpx.AsyncClient(timeout=5) as client, client.stream(
+                "GET", url, headers={"Accept": "text/event-stream"}) as response:
+            async for line in response.aiter_lines():
+                if line.startswith("data:"):  # the sync: the join was taken
+                    break
+            assert viewers(server, "sse-room") == 1
+        await until(lambda: viewers(server, "sse-room") == 0)
+    await asyncio.sleep(0.3)
+    assert viewers(server, "sse-room") == 0
+
+
+async def test_a_join_hook_that_never_returns_is_refused_at_its_deadline(server: InProcessServer,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # It held the connection (no later frame was read) and, at shutdown or a reload, the server.
+    from motia_runtime import stream_hooks
+
+    monkeypatch.setattr(stream_hooks, "HOOK_TIMEOUT_S", 0.3, raising=False)  # 30 s in use; the server is in-process
+    ws = await StreamSocket.connect(server.ws_url)
+    try:
+        await ws.join("stuckRoom", "stuck")
+        frame = await ws.recv(timeout=5)
+        assert frame["event"]["event"]["data"]["code"] == "STREAM_ACCESS_DENIED"
+        await ws.join("stuckRoom", "fine")  # the connection reads frames again
+        assert (await ws.recv(timeout=5))["event"]["type"] == "sync"
+    finally:
+        await ws.conn.close()

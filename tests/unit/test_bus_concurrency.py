@@ -163,3 +163,27 @@ async def test_a_handler_over_its_timeout_fails_and_one_within_it_succeeds() -> 
     with pytest.raises(MotiaError, match=r"timed out after 0\.05 s"):
         await call_handler(slow, 5, timeout_s=0.05)
     assert await call_handler(lambda s: s * 2, 21, timeout_s=5) == 42  # a plain function, in a thread
+
+
+async def test_a_fifo_group_waiting_on_its_head_is_not_polled(project: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A stream trigger is FIFO per item by default: a slow (or retrying) handler with the item's
+    # next change queued behind it must not have its worker poll the store every millisecond.
+    from motia_runtime.adapters.memory.queue import MemoryQueueStore
+
+    claims: list[str] = []
+    real = MemoryQueueStore.claim
+
+    def counted(self: MemoryQueueStore, step: str, now: int, limit: int, fifo: bool) -> Any:
+        claims.append(step)
+        return real(self, step, now, limit, fifo)
+
+    monkeypatch.setattr(MemoryQueueStore, "claim", counted)
+    extra = ', "infrastructure": {"queue": {"type": "fifo"}}'
+    async with App(project({"slow": SLOW.format(extra=extra)})) as app:
+        await app.bus.publish([Event("slow", {"i": i}, f"T-{i}", "one-item") for i in range(2)])
+        await asyncio.sleep(0.1)  # the first runs (0.2 s), the second waits behind it
+        before = len(claims)
+        await asyncio.sleep(0.08)
+        assert len(claims) - before <= 2  # was ~80: one claim per millisecond
+        await app.settle()
+    assert most_at_once() == 1

@@ -62,6 +62,35 @@ def test_queue_fifo_runs_one_message_per_group_in_order(queue: QueueStore) -> No
     assert [m.data["n"] for m in queue.claim("F", now=60, limit=10, fifo=True)] == [1]
 
 
+def test_queue_fifo_next_visible_counts_only_the_heads_of_groups(queue: QueueStore) -> None:
+    # A message behind its group's head cannot be claimed before the head ends (whose end wakes
+    # the worker): were it counted, the worker would poll every millisecond meanwhile.
+    queue.enqueue([_message("F", 1, group="x"), _message("F", 2, group="x")], now=0)
+    [head] = queue.claim("F", now=1, limit=10, fifo=True)
+    assert queue.next_visible_at("F", fifo=True) is None  # only message 2 is ready, behind the head
+    assert queue.next_visible_at("F") == 0  # a standard queue could take it now
+    queue.retry_later(head.id, "later", visible_at=500)
+    assert queue.next_visible_at("F", fifo=True) == 500  # the head's retry, not message 2
+    queue.dead_letter(head.id, "gave up")
+    assert queue.next_visible_at("F", fifo=True) == 0  # message 2 leads its group now
+
+
+def test_a_redriven_fifo_message_goes_to_its_groups_tail_and_never_beside_one_in_flight(queue: QueueStore) -> None:
+    queue.enqueue([_message("F", n, group="x") for n in (1, 2, 3)], now=0)
+    [first] = queue.claim("F", now=1, limit=10, fifo=True)
+    queue.dead_letter(first.id, "poison")
+    [second] = queue.claim("F", now=1, limit=10, fifo=True)
+    assert queue.redrive(first.id, now=2)
+    assert queue.claim("F", now=3, limit=10, fifo=True) == []  # message 2 is in flight: its group waits
+    queue.ack(second.id)
+    assert [m.data["n"] for m in queue.claim("F", now=3, limit=10, fifo=True)] == [3]  # 3 was queued before
+    [third] = queue.list(status="inflight")
+    queue.ack(third.id)
+    [again] = queue.claim("F", now=3, limit=10, fifo=True)
+    assert (again.data["n"], again.attempts, again.last_error) == (1, 1, "poison")
+    assert not queue.redrive(first.id, now=4)  # gone from the dead letters
+
+
 def test_queue_recovers_messages_left_in_flight(queue: QueueStore) -> None:
     queue.enqueue([_message("A", 1)], now=0)
     queue.claim("A", now=0, limit=1, fifo=False)

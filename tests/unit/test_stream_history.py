@@ -69,6 +69,18 @@ async def test_an_expired_item_is_not_read_and_is_removed_as_a_delete(store: Str
     assert again["_createdAt"] > seen[0].data["_createdAt"]
 
 
+async def test_an_update_of_an_item_past_its_expiry_creates_a_permanent_one(store: StreamStore) -> None:
+    # The expired item is gone for the update as for a read: what it writes is a new item, with
+    # no expiry of the old one's (SQLite, Redis and DynamoDB keep an expiry only of a live item).
+    stream = Stream(StreamConfig(name="s", schema=SCHEMA), store)
+    await stream.set("g", "a", {"v": 1}, ttl=0.05)
+    await asyncio.sleep(0.08)
+    item = await stream.update("g", "a", [{"type": "increment", "path": "n"}])
+    assert item["n"] == 1 and "v" not in item
+    await asyncio.sleep(0.08)
+    assert (await stream.get("g", "a") or {}).get("n") == 1  # was gone again: the dead item's expiry
+
+
 async def test_an_expired_item_written_again_before_the_sweep_is_created_anew(tmp_path: Path) -> None:
     store = _sqlite(tmp_path)
     first = await store.set_expiring("s", "g", "a", {"v": 1}, now_ms() + 30)

@@ -4,6 +4,7 @@ bus (real workers over an in-memory queue: retries, backoff, dead letters and FI
 from __future__ import annotations
 
 import asyncio
+import re
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,37 @@ async def test_stream_trigger_gets_each_change_in_order_with_old_and_new(project
     assert all(c["groupId"] == "g1" and c["streamName"] == "items" for _, _, c in changes)  # g2 filtered out
 
 
+async def test_a_trigger_that_sets_only_its_handler_settings_keeps_its_fifo_order(project) -> None:
+    # FIFO per item is the default; giving infrastructure.handler alone (a timeout) used to make
+    # the queue standard, and an item's changes ran at once, finishing out of order.
+    root = project({
+        "writer": """
+            config = {"type": "api", "name": "Writer", "path": "/w", "method": "POST"}
+            async def handler(req, ctx):
+                for n in (1, 2, 3):
+                    await ctx.streams.items.set("g", "a", {"n": n})
+                return {"status": 200, "body": {}}
+        """,
+        "slowwatch": """
+            import asyncio
+
+            config = {"type": "stream", "name": "SlowWatch", "streamName": "items", "events": ["create", "update"],
+                      "infrastructure": {"handler": {"timeout": 10}}}
+            SEEN = []
+
+            async def handler(change, ctx):
+                if change["new_value"]["n"] == 1:
+                    await asyncio.sleep(0.2)  # the first change is slow: the others wait for it
+                SEEN.append(change["new_value"]["n"])
+        """,
+    })
+    async with App(root) as app:
+        assert app.runtime.project.steps["SlowWatch"].config.infrastructure.queue.type == "fifo"
+        await app.call("Writer")
+        await app.settle()
+    assert seen("slowwatch") == [1, 2, 3]
+
+
 async def test_events_filter_and_condition(project) -> None:
     root = project({
         "writer": """
@@ -202,6 +234,31 @@ async def test_state_update_is_atomic_and_refuses_non_objects() -> None:
     with pytest.raises(StateError, match="unknown update op"):
         await state.update("g", "k", [{"type": "bogus", "path": "n"}])
     assert await state.get("g", "k") == {"n": 50}  # nothing written by a failed update
+
+
+async def test_state_update_ops_on_the_wrong_type_fail_naming_the_op_and_write_nothing() -> None:
+    from motia_runtime.state import State
+
+    state = State(MemoryStateStore())
+    await state.set("g", "k", {"total": 0, "done": True, "tags": ""})
+    # merge onto 0 or "" used to replace it with an object; increment of a flag stored 2
+    for ops, message in [
+        ([{"type": "set", "path": "x", "value": 1}, {"type": "merge", "path": "total", "value": {"a": 1}}],
+         "g/k: update op 1: merge at 'total' needs objects on both sides, got int"),
+        ([{"type": "merge", "path": "tags", "value": {"a": 1}}], "merge at 'tags' needs objects"),
+        ([{"type": "increment", "path": "done"}], "update op 0: increment at 'done' needs numbers, got bool"),
+        ([{"type": "increment", "path": "total", "by": True}], "by=bool"),
+        ({"type": "increment", "path": "total"}, "update ops must be a list of ops, got dict"),
+        ([None], "update op 0: an op must be an object"),
+        ([{"type": "set", "path": ["a", "b"], "value": 1}], "update op 0: path must be a dot-separated string"),
+    ]:
+        with pytest.raises(StateError, match=re.escape(message)):
+            await state.update("g", "k", ops)  # type: ignore[arg-type]
+    assert await state.get("g", "k") == {"total": 0, "done": True, "tags": ""}
+    # a missing or null field is a fresh one; a remove under a missing path has nothing to remove
+    assert await state.update("g", "k", [{"type": "merge", "path": "meta", "value": {"a": 1}},
+                                         {"type": "remove", "path": "nothere.deeper"}]) == \
+        {"total": 0, "done": True, "tags": "", "meta": {"a": 1}}
 
 
 async def test_failing_trigger_is_retried_then_dead_lettered(project) -> None:
@@ -310,3 +367,34 @@ def test_bad_trigger_configs_name_file_and_field(project, config: str, field: st
     assert info.value.file == "functions/bad_step.py"
     assert info.value.field == field, str(info.value)
     assert message in str(info.value)
+
+
+async def test_cron_slots_missed_while_the_loop_was_held_are_skipped_not_run_at_once(project) -> None:
+    import time
+
+    from motia_runtime.hosts.local.scheduler import CronScheduler
+
+    root = project({"tick": """
+        config = {"type": "cron", "name": "Tick", "cron": "* * * * * *", "flows": ["f"]}
+        RUNS = []
+
+        async def handler(ctx):
+            RUNS.append(ctx.trace_id)
+    """})
+    import importlib
+
+    async with App(root) as app:
+        scheduler = CronScheduler(app.runtime)
+        scheduler.start()
+        try:
+            await asyncio.sleep(1.05 - time.time() % 1)  # just past a slot: the next is a second away
+            time.sleep(4.2)  # the loop held past four slots (as a laptop asleep, or a blocking handler)
+            await asyncio.sleep(0.3)
+            runs = importlib.import_module("functions.tick_step").RUNS
+            # The late slot, once (and the next, if this machine is slow); were all four at once.
+            assert 1 <= len(runs) <= 2
+            before = len(runs)
+            await asyncio.sleep(1.2)
+            assert len(runs) > before  # and the schedule goes on
+        finally:
+            await scheduler.stop()

@@ -13,7 +13,7 @@ from . import jsonsafe
 from .errors import EmitError, ValidationError
 from .log import StepLogger
 from .observe import Observer
-from .ports.events import Event
+from .ports.events import Event, message_group_problem
 from .ports.state import StatePage, StateStore
 from .streams import Streams
 
@@ -61,9 +61,14 @@ class Emitter:
         group = fields.get("messageGroupId", fields.get("message_group_id"))
         if group is not None and not isinstance(group, str):
             raise EmitError(f"step {step.name!r}: messageGroupId must be a string")
-        if group is None:
+        problem = None if group is None else message_group_problem(group)
+        if group is None or problem is not None:
             fifo = [s.name for s in self._runtime.project.subscribers(topic)
                     if s.config.infrastructure.queue.type == "fifo"]
+            if fifo and problem is not None:
+                # Refused here on every host: on AWS the FIFO queue would refuse the send.
+                raise EmitError(f"step {step.name!r}: topic {topic!r} feeds FIFO queue(s) of {', '.join(fifo)}: "
+                                f"{problem}")
             if fifo:
                 raise EmitError(
                     f"step {step.name!r}: topic {topic!r} feeds FIFO queue(s) of {', '.join(fifo)}, "

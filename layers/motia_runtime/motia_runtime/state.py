@@ -62,18 +62,18 @@ class State(StateStore):
         triggers = self._watched(group, key, "set")
         if triggers is None:
             return await self.store.set(group, key, value)
-        old, new = await self.store.mutate(group, key, lambda _current: value)
-        await triggers.state_changed(group, key, "create" if old is None else "update", old, new)
+        existed, old, new = await self.store.mutate_entry(group, key, lambda _current: value)
+        await triggers.state_changed(group, key, "update" if existed else "create", old, new)
         return value
 
     async def update(self, group: str, key: str, ops: Sequence[dict[str, Any]]) -> Any:
         """Apply ``ops`` atomically (the value is an object; a missing key starts from ``{}``) and
         return the new value."""
         triggers = self._watched(group, key, "update")
-        old, new = await self.store.mutate(group, key, _checked(
+        existed, old, new = await self.store.mutate_entry(group, key, _checked(
             group, key, lambda current: apply_state_ops(current, ops, f"{group}/{key}")))
         if triggers is not None:
-            await triggers.state_changed(group, key, "create" if old is None else "update", old, new)
+            await triggers.state_changed(group, key, "update" if existed else "create", old, new)
         return new
 
     async def mutate(self, group: str, key: str, fn: StateMutation) -> tuple[Any | None, Any]:
@@ -81,8 +81,10 @@ class State(StateStore):
 
     async def delete(self, group: str, key: str) -> Any | None:
         triggers = self._watched(group, key, "delete")
-        old = await self.store.delete(group, key)
-        if triggers is not None and old is not None:
+        if triggers is None:
+            return await self.store.delete(group, key)
+        existed, old = await self.store.delete_entry(group, key)
+        if existed:  # a key that held null is deleted too (as on AWS)
             await triggers.state_changed(group, key, "delete", old, None)
         return old
 

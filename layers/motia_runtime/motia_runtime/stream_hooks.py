@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .deadline import deadline
 from .log import StepLogger
 from .protocol import Subscription
 from .run_context import running
@@ -57,12 +58,23 @@ def _context(runtime: Runtime, config: StreamConfig, kind: str) -> tuple[FlowCon
     return runtime.context(step, trace_id), trace_id
 
 
+# How long a hook may run: a step handler's default (infrastructure.handler.timeout). A hook that
+# never returns held its connection (no later frame of it was read) and, at shutdown or a reload,
+# the whole server, which waits for its connections' tasks; past this it fails: a join is refused
+# (as when the hook raises), a leave is logged.
+HOOK_TIMEOUT_S = 30.0
+
+
 async def _call(hook: Callable[..., Any], sub: Subscription, auth_context: Any, ctx: FlowContext,
                 trace_id: str) -> Any:
     with running(trace_id):
         result = hook(_payload(sub), auth_context, ctx)
         if inspect.isawaitable(result):
-            result = await result
+            try:
+                async with deadline(HOOK_TIMEOUT_S):
+                    result = await result
+            except TimeoutError:
+                raise TimeoutError(f"the hook ran past {HOOK_TIMEOUT_S:g} s") from None
     return result
 
 

@@ -44,8 +44,11 @@ class _TriggerStep(EventConfig):
         data = {**data, "subscribes": [trigger_topic(name) if isinstance(name, str) else "?"]}
         infra = data.get("infrastructure")
         if isinstance(infra, dict):
+            # FIFO unless the queue says otherwise, also when only the handler's settings are given.
             queue = infra.get("queue")
-            if isinstance(queue, dict) and "type" not in queue:
+            if queue is None:
+                data["infrastructure"] = {**infra, "queue": {"type": "fifo"}}
+            elif isinstance(queue, dict) and "type" not in queue:
                 data["infrastructure"] = {**infra, "queue": {**queue, "type": "fifo"}}
         elif infra is None:
             data["infrastructure"] = {"queue": {"type": "fifo"}}

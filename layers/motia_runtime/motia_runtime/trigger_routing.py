@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import trigger_topic
 from .errors import MotiaError
-from .ports.events import Event, EventBus
+from .ports.events import Event, EventBus, safe_message_group
 from .ports.streams import StreamChange
 from .run_context import current_run
 from .trace import new_trace_id
@@ -103,7 +103,8 @@ class TriggerRouter:
         if not steps:
             return []
         payload = stream_payload(change, old, depth)
-        group = f"{change.stream_name}#{change.group_id}" + (f"#{change.id}" if change.id is not None else "")
+        group = safe_message_group(
+            f"{change.stream_name}#{change.group_id}" + (f"#{change.id}" if change.id is not None else ""))
         return [Event(trigger_topic(s.name), payload, trace_id, group) for s in steps]
 
     def state_events(self, group: str, key: str, kind: str, old: Any, new: Any, trace_id: str,
@@ -112,7 +113,8 @@ class TriggerRouter:
         if not steps:
             return []
         payload = state_payload(group, key, kind, old, new, depth)
-        return [Event(trigger_topic(s.name), payload, trace_id, f"{group}#{key}") for s in steps]
+        message_group = safe_message_group(f"{group}#{key}")
+        return [Event(trigger_topic(s.name), payload, trace_id, message_group) for s in steps]
 
 
 class TriggerPublisher:

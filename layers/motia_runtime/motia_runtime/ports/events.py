@@ -2,11 +2,35 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+# SQS's rule for a MessageGroupId: 1 to 128 characters, each an ASCII letter, digit or
+# punctuation mark (no space, nothing else). SQS refuses a send that breaks it (moto does not
+# check), so it is checked here, on every host, the same way.
+_SQS_MESSAGE_GROUP = re.compile(r"[!-~]{1,128}")
+
+
+def message_group_problem(group: str) -> str | None:
+    """What SQS would refuse in a ``messageGroupId``, or None."""
+    if _SQS_MESSAGE_GROUP.fullmatch(group):
+        return None
+    return (f"messageGroupId {group[:40]!r}{'...' if len(group) > 40 else ''} must be 1 to 128 characters, "
+            "each an ASCII letter, digit or punctuation mark (the rule of SQS FIFO queues)")
+
+
+def safe_message_group(key: str) -> str:
+    """A message group for a key the runtime builds from names a client or a step chose (a
+    stream item, a state key): the key itself when SQS takes it, else a hash of it, so an item
+    named with a space, an accent or past 128 characters still has its one group."""
+    if _SQS_MESSAGE_GROUP.fullmatch(key):
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,7 +81,15 @@ class QueueStore(ABC):
         """Make messages left in flight by a previous process ready again; returns how many."""
 
     @abstractmethod
-    def next_visible_at(self, step: str) -> int | None: ...
+    def next_visible_at(self, step: str, fifo: bool = False) -> int | None:
+        """When ``claim`` could next pick a ready message of ``step`` (epoch ms), None if never
+        without a new message or a finished one.
+
+        FIFO: only the heads of message groups count. A message waiting behind its group's head
+        (in flight, or ready later for its retry) cannot be claimed before the head ends, and
+        the head's end wakes the worker; counted, its past ``visible_at`` would have the worker
+        poll the store every millisecond for as long as the head runs or waits.
+        """
 
     @abstractmethod
     def list(
@@ -90,7 +98,10 @@ class QueueStore(ABC):
 
     @abstractmethod
     def redrive(self, message_id: int, now: int) -> bool:
-        """Put a dead letter back on its queue with its attempts reset."""
+        """Put a dead letter back on its queue with its attempts reset, at the tail (a new id), as
+        an SQS redrive sends it again: in a FIFO group it comes after the messages already
+        queued, and never runs beside one of them in flight (a FIFO claim takes a group's
+        lowest id)."""
 
     @abstractmethod
     def drop(self, message_id: int) -> bool:

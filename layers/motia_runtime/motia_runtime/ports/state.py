@@ -60,6 +60,21 @@ class StateStore(ABC):
         """
         raise NotImplementedError(f"{type(self).__name__} does not implement mutate()")
 
+    async def mutate_entry(self, group: str, key: str, fn: StateMutation) -> tuple[bool, Any | None, Any]:
+        """``mutate``, also telling whether the key existed: ``(existed, old, new)``.
+
+        A key may hold null, which ``mutate``'s ``old`` cannot tell from a missing key; state
+        triggers must (a write over a null is ``state:updated``, as on AWS, where the table's
+        change record says so). Stores that can tell override this default, which cannot."""
+        old, new = await self.mutate(group, key, fn)
+        return old is not None, old, new
+
+    async def delete_entry(self, group: str, key: str) -> tuple[bool, Any | None]:
+        """``delete``, also telling whether the key existed: ``(existed, old)`` (a key that held
+        null is deleted too, and its state triggers run). See ``mutate_entry``."""
+        old = await self.delete(group, key)
+        return old is not None, old
+
     async def items(self, group: str) -> list[tuple[str, Any]]:
         """(key, value) pairs of a group; stores override this when they can do better."""
         raise NotImplementedError

@@ -416,3 +416,14 @@ class StateStoreContract:
         await asyncio.gather(*(store.mutate(group, "c", lambda current: (current or 0) + 1) for _ in range(20)))
         assert await store.get(group, "c") == 20
         assert [k for k, _ in await store.items(group)] == ["m", "c"]
+
+    async def test_a_key_holding_null_exists(self, store: StateStore, group: str) -> None:
+        # What a state trigger reports: a write over a null is an update, a delete of it is a delete.
+        assert await store.mutate_entry(group, "n", lambda current: None) == (False, None, None)
+        assert await store.mutate_entry(group, "n", lambda current: None) == (True, None, None)
+        assert await store.mutate_entry(group, "n", lambda current: {"a": 1}) == (True, None, {"a": 1})
+        await store.set(group, "z", None)
+        assert await store.delete_entry(group, "z") == (True, None)
+        assert await store.delete_entry(group, "z") == (False, None)
+        assert await store.delete_entry(group, "n") == (True, {"a": 1})
+        assert await store.get_group(group) == []

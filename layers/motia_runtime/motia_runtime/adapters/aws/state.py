@@ -76,6 +76,10 @@ class DynamoDBStateStore(StateStore):
         return value
 
     async def mutate(self, group: str, key: str, fn: StateMutation) -> tuple[Any | None, Any]:
+        _, old, new = await self.mutate_entry(group, key, fn)
+        return old, new
+
+    async def mutate_entry(self, group: str, key: str, fn: StateMutation) -> tuple[bool, Any | None, Any]:
         # Optimistic: a conditional write that succeeds only if the value is still the one read;
         # a lost race waits (backoff with jitter, contention.py) and reads again, for the budget.
         what = f"{group}/{key}"
@@ -105,12 +109,15 @@ class DynamoDBStateStore(StateStore):
                 if not await races.lost():
                     raise StateContentionError(group, key, races.attempts, races.elapsed_s) from None
                 continue
-            return old, new
+            return raw is not None, old, new
 
     async def delete(self, group: str, key: str) -> Any | None:
+        return (await self.delete_entry(group, key))[1]
+
+    async def delete_entry(self, group: str, key: str) -> tuple[bool, Any | None]:
         out = await self._call("delete_item", f"{group}/{key}", Key=k.key(group, key), ReturnValues="ALL_OLD")
         old = out.get("Attributes")
-        return loads_stored(old[k.VALUE]["S"]) if old else None
+        return (True, loads_stored(old[k.VALUE]["S"])) if old else (False, None)
 
     async def _query(self, group: str, keys_only: bool = False) -> list[dict[str, Any]]:
         names = {"#pk": k.PK, "#sk": k.SK} if keys_only else {"#pk": k.PK}

@@ -56,8 +56,14 @@ class MemoryQueueStore(QueueStore):
                 count += 1
         return count
 
-    def next_visible_at(self, step: str) -> int | None:
-        times = [m.visible_at for m in self._messages.values() if m.step == step and m.status == "ready"]
+    def next_visible_at(self, step: str, fifo: bool = False) -> int | None:
+        mine = [m for m in self._messages.values() if m.step == step and m.status != "dead"]
+        if fifo:  # the heads of message groups only, as ``claim`` picks them
+            heads: dict[str | None, QueuedMessage] = {}
+            for m in sorted(mine, key=lambda m: m.id):
+                heads.setdefault(m.message_group_id, m)
+            mine = list(heads.values())
+        times = [m.visible_at for m in mine if m.status == "ready"]
         return min(times) if times else None
 
     def list(
@@ -71,7 +77,9 @@ class MemoryQueueStore(QueueStore):
         m = self._messages.get(message_id)
         if m is None or m.status != "dead":
             return False
-        m.status, m.attempts, m.visible_at = "ready", 0, now
+        del self._messages[message_id]  # to the tail, under a new id (see QueueStore.redrive)
+        m.id, m.status, m.attempts, m.visible_at = next(self._ids), "ready", 0, now
+        self._messages[m.id] = m
         return True
 
     def drop(self, message_id: int) -> bool:

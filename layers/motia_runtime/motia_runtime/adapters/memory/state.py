@@ -18,19 +18,28 @@ class MemoryStateStore(StateStore):
         return value
 
     async def mutate(self, group: str, key: str, fn: StateMutation) -> tuple[Any | None, Any]:
-        old = copy.deepcopy(self._groups.get(group, {}).get(key))
-        new = fn(copy.deepcopy(old))  # no await between the read and the write: atomic on the loop
-        self._groups.setdefault(group, {})[key] = copy.deepcopy(new)
+        _, old, new = await self.mutate_entry(group, key, fn)
         return old, new
 
+    async def mutate_entry(self, group: str, key: str, fn: StateMutation) -> tuple[bool, Any | None, Any]:
+        values = self._groups.get(group, {})
+        existed = key in values
+        old = copy.deepcopy(values.get(key))
+        new = fn(copy.deepcopy(old))  # no await between the read and the write: atomic on the loop
+        self._groups.setdefault(group, {})[key] = copy.deepcopy(new)
+        return existed, old, new
+
     async def delete(self, group: str, key: str) -> Any | None:
+        return (await self.delete_entry(group, key))[1]
+
+    async def delete_entry(self, group: str, key: str) -> tuple[bool, Any | None]:
         values = self._groups.get(group)
-        if values is None:
-            return None
-        old = values.pop(key, None)
+        if values is None or key not in values:
+            return False, None
+        old = values.pop(key)
         if not values:
             del self._groups[group]
-        return old
+        return True, old
 
     async def get_group(self, group: str) -> list[Any]:
         return [copy.deepcopy(v) for v in self._groups.get(group, {}).values()]

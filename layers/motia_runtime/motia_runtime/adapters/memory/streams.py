@@ -64,7 +64,9 @@ class MemoryStreamStore(StreamStore):
 
     async def mutate(self, stream: str, group_id: str, id: str, fn: Mutation) -> StreamChange:
         current = await self.get(stream, group_id, id)
-        return self._write(stream, group_id, id, fn(current), self._expiry.get((stream, group_id, id)))
+        # The item's expiry is kept only while it lives: past it, the write makes a new item.
+        expires_at = None if current is None else self._expiry.get((stream, group_id, id))
+        return self._write(stream, group_id, id, fn(current), expires_at)
 
     async def mutate_expiring(self, stream: str, group_id: str, id: str, fn: Mutation,
                               expires_at: int | None) -> StreamChange:

@@ -49,6 +49,10 @@ class RedisStateStore(StateStore):
         return value
 
     async def mutate(self, group: str, key: str, fn: StateMutation) -> tuple[Any | None, Any]:
+        _, old, new = await self.mutate_entry(group, key, fn)
+        return old, new
+
+    async def mutate_entry(self, group: str, key: str, fn: StateMutation) -> tuple[bool, Any | None, Any]:
         # Optimistic: read, apply fn, write only if the raw value is still the one read.
         keys = [self.keys.state_group(group), self.keys.state_groups, self.keys.state_seq,
                 self.keys.state_index(group)]
@@ -58,14 +62,17 @@ class RedisStateStore(StateStore):
             new = fn(None if raw is None else _value(raw)[1])
             args = [key, json.dumps(new), group, raw or ""]
             if int(await self._run(self._set_script(keys=keys, args=args), f"{group}/{key}")):
-                return old, new
+                return raw is not None, old, new
         raise StateError(f"state {group}/{key}: update lost {MAX_MUTATE_ATTEMPTS} races with concurrent writers; "
                          "giving up")
 
     async def delete(self, group: str, key: str) -> Any | None:
+        return (await self.delete_entry(group, key))[1]
+
+    async def delete_entry(self, group: str, key: str) -> tuple[bool, Any | None]:
         keys = [self.keys.state_group(group), self.keys.state_groups, self.keys.state_index(group)]
         raw = await self._run(self._delete_script(keys=keys, args=[key, group]), f"{group}/{key}")
-        return _value(raw)[1] if isinstance(raw, str) else None
+        return (True, _value(raw)[1]) if isinstance(raw, str) else (False, None)
 
     async def items(self, group: str) -> list[tuple[str, Any]]:
         raw = await self._run(self.client.hgetall(self.keys.state_group(group)), group)

@@ -107,10 +107,12 @@ class SQLiteQueueStore(QueueStore):
                 self._owner_alive(path.stem)
         return count
 
-    def next_visible_at(self, step: str) -> int | None:
-        value: int | None = self.db.conn.execute(
-            "SELECT MIN(visible_at) FROM queue WHERE step=? AND status='ready'", (step,)
-        ).fetchone()[0]
+    def next_visible_at(self, step: str, fifo: bool = False) -> int | None:
+        sql = "SELECT MIN(visible_at) FROM queue q WHERE step=? AND status='ready'"
+        if fifo:  # the heads of message groups only, as ``claim`` picks them
+            sql += (" AND id = (SELECT MIN(id) FROM queue h WHERE h.step=q.step AND h.status!='dead'"
+                    " AND h.message_group_id IS q.message_group_id)")
+        value: int | None = self.db.conn.execute(sql, (step,)).fetchone()[0]
         return value
 
     def list(
@@ -129,10 +131,15 @@ class SQLiteQueueStore(QueueStore):
         return [_row(r) for r in rows]
 
     def redrive(self, message_id: int, now: int) -> bool:
-        cur = self.db.conn.execute(
-            "UPDATE queue SET status='ready', attempts=0, visible_at=? WHERE id=? AND status='dead'", (now, message_id)
-        )
-        return cur.rowcount == 1
+        with self.db.transaction() as tx:
+            moved = tx.execute(
+                "INSERT INTO queue (step, topic, data, trace_id, message_group_id, visible_at, created_at, last_error, "
+                "event_id) SELECT step, topic, data, trace_id, message_group_id, ?, created_at, last_error, event_id "
+                "FROM queue WHERE id=? AND status='dead'", (now, message_id),
+            ).rowcount
+            if moved:
+                tx.execute("DELETE FROM queue WHERE id=?", (message_id,))
+        return moved == 1
 
     def drop(self, message_id: int) -> bool:
         return self.db.conn.execute("DELETE FROM queue WHERE id=? AND status='dead'", (message_id,)).rowcount == 1

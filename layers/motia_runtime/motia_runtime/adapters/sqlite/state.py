@@ -18,13 +18,18 @@ class SQLiteStateStore(StateStore):
         return loads_stored(row[0]) if row else None
 
     async def mutate(self, group: str, key: str, fn: StateMutation) -> tuple[Any | None, Any]:
+        _, old, new = await self.mutate_entry(group, key, fn)
+        return old, new
+
+    async def mutate_entry(self, group: str, key: str, fn: StateMutation) -> tuple[bool, Any | None, Any]:
         # The read and the write run on the loop's thread with no await between them, and only
         # this connection writes the table (workers share state through Redis), so nothing can
         # come between them.
-        old = await self.get(group, key)
+        row = self.db.conn.execute("SELECT value FROM state WHERE grp=? AND key=?", (group, key)).fetchone()
+        old = loads_stored(row[0]) if row else None
         new = fn(json.loads(json.dumps(old)) if old is not None else None)
         await self.set(group, key, new)
-        return old, new
+        return row is not None, old, new
 
     async def set(self, group: str, key: str, value: Any) -> Any:
         self.db.conn.execute(
@@ -35,8 +40,11 @@ class SQLiteStateStore(StateStore):
         return value
 
     async def delete(self, group: str, key: str) -> Any | None:
+        return (await self.delete_entry(group, key))[1]
+
+    async def delete_entry(self, group: str, key: str) -> tuple[bool, Any | None]:
         row = self.db.conn.execute("DELETE FROM state WHERE grp=? AND key=? RETURNING value", (group, key)).fetchone()
-        return loads_stored(row[0]) if row else None
+        return (True, loads_stored(row[0])) if row else (False, None)
 
     async def get_group(self, group: str) -> list[Any]:
         return [value for _, value in await self.items(group)]

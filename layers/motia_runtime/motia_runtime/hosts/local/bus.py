@@ -85,7 +85,7 @@ class StepWorker:
                 continue
             timeout = None
             if len(self.running) < limit:
-                upcoming = store.next_visible_at(self.step.name)
+                upcoming = store.next_visible_at(self.step.name, self.fifo)
                 if upcoming is not None:
                     timeout = max(upcoming - now_ms(), 0) / 1000 + 0.001
             with contextlib.suppress(TimeoutError):

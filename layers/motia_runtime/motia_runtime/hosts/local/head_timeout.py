@@ -40,6 +40,7 @@ from h11._connection import DEFAULT_MAX_INCOMPLETE_EVENT_SIZE  # as uvicorn's h1
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ...limits import DEFAULTS
+from .closing import server_closing
 
 DEFAULT_HEADER_TIMEOUT_S = DEFAULTS.header_timeout_s
 _PREFIX, _SUFFIX = "HeadTimeout", "sProtocol"
@@ -127,6 +128,10 @@ class HeadTimeoutH11Protocol(_HeadDeadline, H11Protocol):
         self._stop_head_timer()
         super().connection_lost(exc)
 
+    def shutdown(self) -> None:
+        server_closing()  # SSE streams end their responses, or the shutdown would wait for them
+        super().shutdown()
+
 
 def _httptools_protocol() -> type | None:
     if importlib.util.find_spec("httptools") is None:
@@ -190,6 +195,10 @@ def _httptools_protocol() -> type | None:
         def connection_lost(self, exc: Exception | None) -> None:
             self._stop_head_timer()
             super().connection_lost(exc)
+
+        def shutdown(self) -> None:
+            server_closing()  # SSE streams end their responses, or the shutdown would wait for them
+            super().shutdown()
 
     return HeadTimeoutHttpToolsProtocol
 

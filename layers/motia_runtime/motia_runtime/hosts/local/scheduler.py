@@ -42,7 +42,10 @@ class CronScheduler:
             self.running.add(task)
             task.add_done_callback(self.running.discard)
             # From the due time, not from now: an early wake-up must not run the same slot twice.
-            due = next_run(config.cron, due)
+            # From now when that is later: slots missed while the loop was held (a laptop asleep,
+            # a handler blocking the loop, SIGSTOP) are skipped, as EventBridge skips them, not
+            # all run at once on waking (480 runs of a one-minute cron after a night asleep).
+            due = next_run(config.cron, max(due, datetime.now(UTC)))
 
     async def _run(self, step: Step[CronConfig], due: datetime | None = None) -> None:
         try:

@@ -26,6 +26,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
@@ -36,6 +37,7 @@ from ...limits import DEFAULTS
 from ...protocol import Subscription
 from ...runtime import Runtime
 from ...session import StreamSession
+from .closing import on_server_closing
 from .hub import Connection, Hub
 from .numbers import int64
 from .websocket import HubPort
@@ -114,6 +116,15 @@ class StreamEvents:
         async def close(_code: int, _reason: str) -> None:
             frames.put_nowait("")  # ends the response: the client reconnects with Last-Event-ID
 
+        stopping = False
+
+        def server_stops() -> None:  # closing.py: the server is shutting down
+            nonlocal stopping
+            stopping = True
+            if frames.empty():
+                frames.put_nowait("")  # wakes the wait below
+
+        unregister = on_server_closing(server_stops)
         connection = Connection(send_text, close, auth, self.hub.max_outbox)
         self.hub.attach(connection)
         session = StreamSession(self.runtime, HubPort(self.hub, connection), self._log(), self.max_subscriptions,
@@ -135,9 +146,14 @@ class StreamEvents:
                         return
                     yield ": keep-alive\n\n"
                     continue
-                if not text or connection.overflowed:
+                if not text or connection.overflowed or stopping:
                     return
                 yield sse_event(text)
         finally:
-            await connection.stop()
-            await session.end()
+            unregister()
+            # A client that goes away cancels this generator through Starlette's task group,
+            # whose cancel scope would cancel every await here as well: the subscription's end
+            # (its presence, its on_leave) would stop at its first await. Shielded, it runs whole.
+            with anyio.CancelScope(shield=True):
+                await connection.stop()
+                await session.end()
