@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...config import ApiRouteConfig, CronConfig, EventConfig, StateTriggerConfig, StreamTriggerConfig
+from ...dispatch import is_async_handler
 from ...project import Project, Step
 from ...schema import Schema
 from .schema_types import Mode, TypeWriter, pascal
@@ -36,13 +37,20 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal, Never, NotRequired, Protocol, TypeAlias, TypedDict
 
-from motia_runtime.typed import StreamMarker, TypedContext, TypedStream
 '''
+# What every module imports from motia_runtime.typed; a project with plain ``def`` handlers also
+# imports the blocking shapes (SYNC_NAMES).
+TYPED_NAMES = ["StreamMarker", "TypedContext", "TypedStream"]
+SYNC_NAMES = ["SyncTypedContext", "SyncTypedStream"]
 
 
 class _Module:
     def __init__(self, project: Project) -> None:
         self.project = project
+        # A plain ``def`` handler is run in a thread with a ctx whose calls block (sync_context.py):
+        # its step's Context is SyncTypedContext over SyncStreams, and its handler returns directly.
+        self.sync_steps = {s.name for s in project.steps.values() if s.handler is not None
+                           and not is_async_handler(s.handler)}
         self.types = TypeWriter()
         self._roots: list[dict[str, Any]] = []  # kept alive: the writer keys $defs by id()
         self.sections: list[tuple[str, list[str]]] = []
@@ -77,15 +85,23 @@ class _Module:
             if data != f"{base}Data":
                 blocks.append(self.alias(f"{base}Data", data))
             blocks.append(self.alias(f"{base}Stream", f"TypedStream[{base}Data, {item_name}]"))
+            if self.sync_steps:
+                blocks.append(self.alias(f"{base}SyncStream", f"SyncTypedStream[{base}Data, {item_name}]"))
             self.sections.append((f"stream {name}", blocks))
-            attrs.append(f"    @property\n    def {name}(self) -> {base}Stream: ...")
+            attrs.append((name, base))
         self.types.reserve("Streams")
-        body = "\n".join(attrs) or "    pass"
-        self.sections.append(("ctx.streams: one attribute per stream", [
-            f'class Streams(Protocol):\n    """``ctx.streams``."""\n\n{body}',
+        body = "\n".join(f"    @property\n    def {name}(self) -> {base}Stream: ..." for name, base in attrs)
+        blocks = [
+            f'class Streams(Protocol):\n    """``ctx.streams``."""\n\n{body or "    pass"}',
             self.alias("Context", "TypedContext[Any, Streams]")
             + "  # any step's ctx: for helpers several steps call",
-        ]))
+        ]
+        if self.sync_steps:
+            self.types.reserve("SyncStreams")
+            body = "\n".join(f"    @property\n    def {name}(self) -> {base}SyncStream: ..." for name, base in attrs)
+            blocks.append(f'class SyncStreams(Protocol):\n    """``ctx.streams`` of a plain def handler."""\n\n'
+                          f'{body or "    pass"}')
+        self.sections.append(("ctx.streams: one attribute per stream", blocks))
 
     def _item_fields(self, root: dict[str, Any], schema: Schema) -> str:
         """The item's fields in the output view, plus what the framework adds."""
@@ -126,6 +142,11 @@ class _Module:
         base = pascal(step.name)
         lines: list[str] = []
         emit = self.emits(step, base)
+        sync = step.name in self.sync_steps
+        context = f"SyncTypedContext[{base}Emit, SyncStreams]" if sync else f"TypedContext[{base}Emit, Streams]"
+
+        def returns(result: str) -> str:
+            return result if sync else f"Awaitable[{result}]"
         if isinstance(config, ApiRouteConfig):
             body = self.schema_expr(config.body_schema, f"{base}Body", "output")
             params = self.types.reserve(f"{base}PathParams")
@@ -150,26 +171,26 @@ class _Module:
                 responses.append(name)
             lines.append(self.alias(f"{base}Body", body))
             lines.append(self.alias(f"{base}Response", " | ".join(responses)))
-            lines.append(self.alias(f"{base}Context", f"TypedContext[{base}Emit, Streams]"))
+            lines.append(self.alias(f"{base}Context", context))
             lines.append(self.alias(f"{base}Handler",
-                                    f"Callable[[{request}, {base}Context], Awaitable[{base}Response]]"))
+                                    f"Callable[[{request}, {base}Context], {returns(f'{base}Response')}]"))
             what = f"api {config.method} {config.path}"
         elif isinstance(config, (StreamTriggerConfig, StateTriggerConfig)):
             # The change a trigger hands over ({"groupId", "id", "new_value", ...}) is not typed yet.
             lines.append(self.alias(f"{base}Change", "dict[str, Any]"))
-            lines.append(self.alias(f"{base}Context", f"TypedContext[{base}Emit, Streams]"))
-            lines.append(self.alias(f"{base}Handler", f"Callable[[{base}Change, {base}Context], Awaitable[None]]"))
+            lines.append(self.alias(f"{base}Context", context))
+            lines.append(self.alias(f"{base}Handler", f"Callable[[{base}Change, {base}Context], {returns('None')}]"))
             what = (f"stream trigger on {config.stream_name}" if isinstance(config, StreamTriggerConfig)
                     else "state trigger")
         elif isinstance(config, EventConfig):
             data = self.schema_expr(config.input, f"{base}Input", "output")
             lines.append(self.alias(f"{base}Input", data))
-            lines.append(self.alias(f"{base}Context", f"TypedContext[{base}Emit, Streams]"))
-            lines.append(self.alias(f"{base}Handler", f"Callable[[{base}Input, {base}Context], Awaitable[None]]"))
+            lines.append(self.alias(f"{base}Context", context))
+            lines.append(self.alias(f"{base}Handler", f"Callable[[{base}Input, {base}Context], {returns('None')}]"))
             what = f"event on {', '.join(config.subscribes)}"
         elif isinstance(config, CronConfig):
-            lines.append(self.alias(f"{base}Context", f"TypedContext[{base}Emit, Streams]"))
-            lines.append(self.alias(f"{base}Handler", f"Callable[[{base}Context], Awaitable[None]]"))
+            lines.append(self.alias(f"{base}Context", context))
+            lines.append(self.alias(f"{base}Handler", f"Callable[[{base}Context], {returns('None')}]"))
             what = f"cron {config.cron}"
         else:
             return
@@ -182,7 +203,8 @@ class _Module:
         self.streams()
         for step in sorted(self.project.steps.values(), key=lambda s: s.name):
             self.step(step)
-        out = [HEADER]
+        names = TYPED_NAMES + (SYNC_NAMES if self.sync_steps else [])
+        out = [HEADER + f"from motia_runtime.typed import {', '.join(sorted(names))}\n"]
         for title, blocks in self.sections:
             out.append(f"\n# -- {title} " + "-" * max(3, 96 - len(title)) + "\n")
             out.append("\n\n".join(blocks) + "\n")
