@@ -39,3 +39,30 @@ def test_check_names_the_file_line_and_field_of_a_broken_step(tmp_path: Path) ->
     result = _check(tmp_path)
     assert result.returncode == 2
     assert result.stderr.startswith("motia: functions/hello_step.py:3: method: "), result.stderr
+
+
+def test_check_names_the_field_of_a_typed_config_as_it_does_a_dicts(tmp_path: Path) -> None:
+    """A typed ``EventConfig(...)`` is validated while its file is imported: its mistake is named
+    by file, line and field too, not as pydantic's multi-line text under "cannot import"."""
+    (tmp_path / "functions").mkdir()
+    (tmp_path / "functions" / "hello_step.py").write_text(
+        "from motia_runtime import EventConfig\n\n"
+        "config = EventConfig(\n    subscribes=['hello'],\n    flows='hello',\n)\n\n"
+        "async def handler(input, ctx):\n    pass\n")
+    result = _check(tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == ("motia: functions/hello_step.py:3: name: Field required; "
+                             "flows: Input should be a valid list\n"), result.stderr
+
+
+def test_check_keeps_a_user_models_own_error_as_an_import_error(tmp_path: Path) -> None:
+    (tmp_path / "functions").mkdir()
+    (tmp_path / "functions" / "hello_step.py").write_text(
+        "from pydantic import BaseModel\n\n\nclass Hello(BaseModel):\n    name: str\n\n\n"
+        "DEFAULT = Hello(name=3)\n"
+        "config = {'type': 'event', 'name': 'Hello', 'subscribes': ['hello']}\n\n"
+        "async def handler(input, ctx):\n    pass\n")
+    result = _check(tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("motia: functions/hello_step.py:8: cannot import: ValidationError: "
+                                    "1 validation error for Hello"), result.stderr
