@@ -66,3 +66,26 @@ def test_check_keeps_a_user_models_own_error_as_an_import_error(tmp_path: Path) 
     assert result.returncode == 2
     assert result.stderr.startswith("motia: functions/hello_step.py:8: cannot import: ValidationError: "
                                     "1 validation error for Hello"), result.stderr
+
+
+def test_check_refuses_a_stream_whose_schema_cannot_give_objects(tmp_path: Path) -> None:
+    """A stream item is an object (it gets id and __motia): ``schema=str`` used to load, and then
+    every ``set`` of the stream failed at run time."""
+    (tmp_path / "functions").mkdir()
+    (tmp_path / "streams").mkdir()
+    (tmp_path / "streams" / "words_stream.py").write_text(
+        "from motia_runtime import StreamConfig\n\nconfig = StreamConfig(name='words', schema=str)\n")
+    (tmp_path / "streams" / "rows_stream.py").write_text(
+        "config = {'name': 'rows', 'schema': {'type': 'array', 'items': {'type': 'object'}}}\n")
+    result = _check(tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("motia: streams/rows_stream.py:1: schema: "), result.stderr
+    assert "(this one is of type 'array')" in result.stderr
+    (tmp_path / "streams" / "rows_stream.py").unlink()
+    result = _check(tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("motia: streams/words_stream.py:3: schema: "), result.stderr
+    assert "give a pydantic model or a JSON Schema of type 'object' (this one is of type 'string')" in result.stderr
+    (tmp_path / "streams" / "words_stream.py").write_text(
+        "from motia_runtime import StreamConfig\n\nconfig = StreamConfig(name='words', schema=dict[str, int])\n")
+    assert _check(tmp_path).returncode == 0  # any object will do
