@@ -89,3 +89,21 @@ def test_check_refuses_a_stream_whose_schema_cannot_give_objects(tmp_path: Path)
     (tmp_path / "streams" / "words_stream.py").write_text(
         "from motia_runtime import StreamConfig\n\nconfig = StreamConfig(name='words', schema=dict[str, int])\n")
     assert _check(tmp_path).returncode == 0  # any object will do
+
+
+def test_the_project_commands_run_from_a_steps_folder_name_the_project_and_write_nothing(tmp_path: Path) -> None:
+    """``motia types`` there wrote a motia_types.py of no steps into functions/hello/, ``motia
+    generate`` a template.yaml of no functions, and ``motia dev`` served an empty app."""
+    hello = tmp_path / "functions" / "hello"
+    hello.mkdir(parents=True)
+    (hello / "hello_step.py").write_text(
+        "config = {'type': 'api', 'name': 'Hello', 'path': '/hello', 'method': 'GET'}\n"
+        "async def handler(req, ctx):\n    return {'status': 200, 'body': {}}\n")
+    for command in (["types"], ["generate"], ["openapi"], ["check"], ["dev", "--port", "0", "--no-reload"]):
+        result = subprocess.run([sys.executable, "-m", "motia_runtime", *command], cwd=hello, capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode == 2, (command, result.stderr)
+        assert result.stdout == ""
+        assert result.stderr == (f"motia: no functions/ folder in {hello}: the project is {tmp_path}? "
+                                 f"Run it there, or pass --root {tmp_path}\n"), (command, result.stderr)
+    assert sorted(p.name for p in hello.iterdir()) == ["hello_step.py"]

@@ -346,8 +346,22 @@ def missing_functions(root: Path | str, functions_dir: str = "functions") -> str
     root = Path(root).resolve()
     if (root / functions_dir).is_dir():
         return None
+    # Run from inside a project (functions/pets/): name the project above, the likely intent.
+    above = next((p for p in root.parents if (p / functions_dir).is_dir()), None)
+    if above is not None:
+        return (f"no {functions_dir}/ folder in {root}: the project is {above}? "
+                f"Run it there, or pass --root {above}")
     return (f"no {functions_dir}/ folder in {root}: not a Motia project? "
             f"(steps are {functions_dir}/**/{STEP_GLOB}; pass --root)")
+
+
+def not_a_project(root: Path | str) -> str | None:
+    """Why the commands that load a project refuse ``root`` (neither ``functions/`` nor
+    ``streams/``: the wrong folder, most likely), or None. A project of streams alone (client
+    events, presence) is one."""
+    if (Path(root) / "streams").is_dir():
+        return None
+    return missing_functions(root)
 
 
 def _layout_warnings(root: Path, functions: Path, streams: Path, auth: Path, steps: dict[str, Step]) -> list[str]:

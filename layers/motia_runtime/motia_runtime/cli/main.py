@@ -134,12 +134,9 @@ def _shared_storage(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from ..project import load_project, missing_functions
+    from ..project import load_project
     from ..tools.typegen import refresh as refresh_types
 
-    if reason := missing_functions(args.root):  # most likely the wrong folder: say so, and fail
-        print(f"motia: {reason}", file=sys.stderr)
-        return 2
     try:
         project = load_project(args.root)
     except ConfigError as exc:
@@ -255,12 +252,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The commands that load the project at --root (default: the current folder).
+PROJECT_COMMANDS = frozenset({"dev", "check", "generate", "build", "openapi", "types"})
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     missing = missing_extra(args.command)
     if missing:  # before the command imports what is not installed
         print(missing, file=sys.stderr)
         return 2
+    if args.command in PROJECT_COMMANDS:
+        from ..project import not_a_project
+
+        # Most likely the wrong folder (a step's own, in an editor's terminal): say so and fail,
+        # before motia types or generate write a module or template of no steps there, or motia
+        # dev serves an empty app.
+        if reason := not_a_project(args.root):
+            print(f"motia: {reason}", file=sys.stderr)
+            return 2
     return int(args.func(args))
 
 
