@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 
 def _check(root: Path) -> subprocess.CompletedProcess[str]:
@@ -107,3 +111,27 @@ def test_the_project_commands_run_from_a_steps_folder_name_the_project_and_write
         assert result.stderr == (f"motia: no functions/ folder in {hello}: the project is {tmp_path}? "
                                  f"Run it there, or pass --root {tmp_path}\n"), (command, result.stderr)
     assert sorted(p.name for p in hello.iterdir()) == ["hello_step.py"]
+
+
+@pytest.mark.parametrize("command", [["check"], ["dev", "--port", "0", "--no-reload"]])
+def test_ctrl_c_while_the_project_loads_exits_without_a_traceback(tmp_path: Path, command: list[str]) -> None:
+    """Ctrl-C during start-up (imports, a slow step file) printed a KeyboardInterrupt traceback."""
+    (tmp_path / "functions").mkdir()
+    loading = tmp_path / "loading"
+    (tmp_path / "functions" / "slow_step.py").write_text(
+        "import pathlib, time\n"
+        f"pathlib.Path({str(loading)!r}).touch()\n"
+        "time.sleep(60)\n")
+    process = subprocess.Popen([sys.executable, "-m", "motia_runtime", *command, "--root", str(tmp_path)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not loading.exists():
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and out == "", err

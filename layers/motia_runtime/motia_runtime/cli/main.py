@@ -257,6 +257,14 @@ PROJECT_COMMANDS = frozenset({"dev", "check", "generate", "build", "openapi", "t
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C before a command's own handling (importing, loading the project)
+        print(file=sys.stderr)  # past the ^C the terminal echoed
+        return 130  # as a shell reports an interrupted command: 128 + SIGINT
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     missing = missing_extra(args.command)
     if missing:  # before the command imports what is not installed
