@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import tomllib
@@ -88,3 +89,15 @@ def test_motia_check_refreshes_an_existing_typed_module_and_never_creates_one(tm
     (demo / "motia_types.py").unlink()
     assert subprocess.run([str(BIN / "motia"), "check", "--root", str(demo)], capture_output=True).returncode == 0
     assert not (demo / "motia_types.py").exists()
+
+
+def test_a_folder_with_spaces_and_accents_gets_a_next_line_to_paste_and_an_ascii_name(tmp_path: Path) -> None:
+    """The "next:" line printed the folder unquoted (``cd /x/my app/démo`` is two arguments in a
+    shell), and "démo" became the project name "d-mo"."""
+    demo = tmp_path / "my app" / "démo"
+    result = _create(demo, "--runtime-spec", "motia-runtime")
+    assert result.returncode == 0, result.stderr
+    [next_line] = [line for line in result.stdout.splitlines() if line.startswith("  next: ")]
+    assert shlex.split(next_line.removeprefix("  next: ")) == ["cd", str(demo), "&&", "make", "test", "&&", "make",
+                                                              "dev"]
+    assert tomllib.loads((demo / "pyproject.toml").read_text())["project"]["name"] == "demo"

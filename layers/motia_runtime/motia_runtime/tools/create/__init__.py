@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import sys
+import unicodedata
 from importlib import metadata
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -64,7 +66,9 @@ def default_runtime_spec() -> str:
 
 
 def _project_name(folder: Path) -> str:
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", folder.name).strip("-._").lower()
+    # A distribution name is ASCII (PEP 508): "démo" is "demo", not "d-mo".
+    ascii_name = unicodedata.normalize("NFKD", folder.name).encode("ascii", "ignore").decode()
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_name).strip("-._").lower()
     return name or "motia-app"
 
 
@@ -108,5 +112,5 @@ def create(dir: str | Path, *, template: str = "minimal", runtime_spec: str | No
     (target / MODULE).write_text(render_module(project), encoding="utf-8")
     print(f"created {target} ({template}: {len(project.steps)} steps, {len(project.streams)} streams)\n"
           f"  motia-runtime from: {spec}\n"
-          f"  next: cd {target} && make test && make dev")
+          f"  next: cd {shlex.quote(str(target))} && make test && make dev")  # to paste into a shell as it is
     return 0
