@@ -101,3 +101,14 @@ def test_a_folder_with_spaces_and_accents_gets_a_next_line_to_paste_and_an_ascii
     assert shlex.split(next_line.removeprefix("  next: ")) == ["cd", str(demo), "&&", "make", "test", "&&", "make",
                                                               "dev"]
     assert tomllib.loads((demo / "pyproject.toml").read_text())["project"]["name"] == "demo"
+
+
+def test_create_where_no_folder_can_be_made_says_so_in_one_line(tmp_path: Path) -> None:
+    """A path through a file (or a folder one may not write) ended in an OSError traceback."""
+    (tmp_path / "notes").write_text("mine")
+    result = _create(tmp_path / "notes" / "demo")
+    assert (result.returncode, result.stdout) == (1, ""), result.stderr
+    assert result.stderr == f"motia create: cannot write {tmp_path / 'notes' / 'demo'}: Not a directory\n"
+    result = _create(tmp_path / "notes")
+    assert (result.returncode, result.stderr) == (2, f"motia create: {tmp_path / 'notes'} exists and is not a folder\n")
+    assert (tmp_path / "notes").read_text() == "mine"

@@ -78,14 +78,30 @@ def _fill(text: str, values: dict[str, str]) -> str:
     return text
 
 
+def _write(target: Path, template: str, values: dict[str, str]) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(TEMPLATES_DIR / template, target, ignore=_SKIP, dirs_exist_ok=True)
+    for source in sorted((TEMPLATES_DIR / "common").rglob("*")):
+        if source.is_dir() or "__pycache__" in source.parts:
+            continue
+        rel = source.relative_to(TEMPLATES_DIR / "common")
+        dest = target / rel.parent / _RENAMES.get(rel.name, rel.name)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(_fill(source.read_text(encoding="utf-8"), values), encoding="utf-8")
+
+
 def create(dir: str | Path, *, template: str = "minimal", runtime_spec: str | None = None, force: bool = False) -> int:
-    """Write the project; exit status 0, or 2 when the folder is not empty or the template unknown."""
+    """Write the project; exit status 0, 2 when the folder is not empty (or a file) or the template unknown,
+    1 when it cannot be written."""
     target = Path(dir).resolve()
     if template not in TEMPLATES:
         print(f"motia create: unknown template {template!r} (templates: {', '.join(sorted(TEMPLATES))})",
               file=sys.stderr)
         return 2
-    if target.exists() and (not target.is_dir() or (any(target.iterdir()) and not force)):
+    if target.exists() and not target.is_dir():
+        print(f"motia create: {target} exists and is not a folder", file=sys.stderr)
+        return 2
+    if target.exists() and any(target.iterdir()) and not force:
         print(f"motia create: {target} exists and is not empty (--force writes into it)", file=sys.stderr)
         return 2
     from ... import __version__
@@ -99,15 +115,11 @@ def create(dir: str | Path, *, template: str = "minimal", runtime_spec: str | No
         "tool_motia": _TOOL_MOTIA[template],
         "extra_dependencies": "".join(f'\n    "{d}",' for d in _APP_DEPENDENCIES[template]),
     }
-    target.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(TEMPLATES_DIR / template, target, ignore=_SKIP, dirs_exist_ok=True)
-    for source in sorted((TEMPLATES_DIR / "common").rglob("*")):
-        if source.is_dir() or "__pycache__" in source.parts:
-            continue
-        rel = source.relative_to(TEMPLATES_DIR / "common")
-        dest = target / rel.parent / _RENAMES.get(rel.name, rel.name)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_text(_fill(source.read_text(encoding="utf-8"), values), encoding="utf-8")
+    try:
+        _write(target, template, values)
+    except OSError as exc:  # a folder that cannot be made or written (permissions, a file in the path)
+        print(f"motia create: cannot write {exc.filename or target}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     project = load_project(target)
     (target / MODULE).write_text(render_module(project), encoding="utf-8")
     print(f"created {target} ({template}: {len(project.steps)} steps, {len(project.streams)} streams)\n"
