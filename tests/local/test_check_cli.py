@@ -135,3 +135,32 @@ def test_ctrl_c_while_the_project_loads_exits_without_a_traceback(tmp_path: Path
         process.kill()
     assert process.returncode == 130, err
     assert "Traceback" not in err and out == "", err
+
+
+def _project(root: Path) -> Path:
+    (root / "functions").mkdir()
+    (root / "functions" / "hello_step.py").write_text(
+        "config = {'type': 'api', 'name': 'Hello', 'path': '/hello', 'method': 'GET'}\n"
+        "async def handler(req, ctx):\n    return {'status': 200, 'body': {}}\n")
+    return root
+
+
+@pytest.mark.parametrize("command", [["dev", "--no-reload", "--port"], ["cloud", "--port"], ["cloud", "--ws-port"]])
+def test_a_port_out_of_range_is_refused_in_one_line(tmp_path: Path, command: list[str]) -> None:
+    """motia dev --port 99999 printed its banner and then waited, serving nothing."""
+    result = subprocess.run([sys.executable, "-m", "motia_runtime", *command, "99999", "--root",
+                             str(_project(tmp_path))], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1].endswith(f"error: argument {command[-1]}: a port is 0 to 65535, not 99999")
+
+
+@pytest.mark.parametrize("command", [["generate", "--output"], ["openapi", "--output"], ["dev", "--no-reload",
+                                                                                         "--data-dir"]])
+def test_a_path_the_command_cannot_write_is_one_line_not_a_traceback(tmp_path: Path, command: list[str]) -> None:
+    missing = tmp_path / "no-such-folder" / "out"
+    (tmp_path / "no-such-folder").write_text("a file, not a folder")
+    (tmp_path / "app").mkdir()
+    result = subprocess.run([sys.executable, "-m", "motia_runtime", *command, str(missing), "--root",
+                             str(_project(tmp_path / "app"))], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == f"motia {command[0]}: [Errno 20] Not a directory: '{missing}'\n"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, MotiaError
+from .args import port
 from .extras import missing_extra
 from .project_commands import add_parsers as add_project_commands
 
@@ -203,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--allowed-host", action="append", metavar="NAME",
                      help="another Host name to answer to besides localhost, 127.0.0.1, [::1] and --host "
                           "(repeatable; also $MOTIA_ALLOWED_HOSTS, comma-separated; '*' for any): see docs/auth.md")
-    dev.add_argument("--port", type=int, default=3000)
+    dev.add_argument("--port", type=port, default=3000)
     dev.add_argument("--data-dir", help="where SQLite keeps state, streams and queues (default: <root>/.motia)")
     dev.add_argument("--no-reload", dest="reload", action="store_false", help="do not restart when files change")
     dev.add_argument("--log-level", default="warning", help="uvicorn's own log level (steps use LOG_LEVEL)")
@@ -279,7 +280,11 @@ def _main(argv: list[str] | None) -> int:
         if reason := not_a_project(args.root):
             print(f"motia: {reason}", file=sys.stderr)
             return 2
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except OSError as exc:  # a file or folder it cannot read or write: --output, --data-dir, permissions
+        print(f"motia {args.command}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
