@@ -164,3 +164,12 @@ def test_a_path_the_command_cannot_write_is_one_line_not_a_traceback(tmp_path: P
                              str(_project(tmp_path / "app"))], capture_output=True, text=True, timeout=60)
     assert result.returncode == 1, result.stderr
     assert result.stderr == f"motia {command[0]}: [Errno 20] Not a directory: '{missing}'\n"
+
+
+def test_the_root_a_command_suggests_is_quoted_for_a_shell(tmp_path: Path) -> None:
+    (tmp_path / "my app").mkdir()
+    project = _project(tmp_path / "my app")
+    result = subprocess.run([sys.executable, "-m", "motia_runtime", "check"], cwd=project / "functions",
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.endswith(f"pass --root '{project}'\n"), result.stderr

@@ -349,8 +349,10 @@ def missing_functions(root: Path | str, functions_dir: str = "functions") -> str
     # Run from inside a project (functions/pets/): name the project above, the likely intent.
     above = next((p for p in root.parents if (p / functions_dir).is_dir()), None)
     if above is not None:
+        import shlex  # here, not at the top: a Lambda's cold start imports this module, never this branch
+
         return (f"no {functions_dir}/ folder in {root}: the project is {above}? "
-                f"Run it there, or pass --root {above}")
+                f"Run it there, or pass --root {shlex.quote(str(above))}")
     return (f"no {functions_dir}/ folder in {root}: not a Motia project? "
             f"(steps are {functions_dir}/**/{STEP_GLOB}; pass --root)")
 
