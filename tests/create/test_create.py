@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import tomllib
@@ -88,3 +89,26 @@ def test_motia_check_refreshes_an_existing_typed_module_and_never_creates_one(tm
     (demo / "motia_types.py").unlink()
     assert subprocess.run([str(BIN / "motia"), "check", "--root", str(demo)], capture_output=True).returncode == 0
     assert not (demo / "motia_types.py").exists()
+
+
+def test_a_folder_with_spaces_and_accents_gets_a_next_line_to_paste_and_an_ascii_name(tmp_path: Path) -> None:
+    """The "next:" line printed the folder unquoted (``cd /x/my app/démo`` is two arguments in a
+    shell), and "démo" became the project name "d-mo"."""
+    demo = tmp_path / "my app" / "démo"
+    result = _create(demo, "--runtime-spec", "motia-runtime")
+    assert result.returncode == 0, result.stderr
+    [next_line] = [line for line in result.stdout.splitlines() if line.startswith("  next: ")]
+    assert shlex.split(next_line.removeprefix("  next: ")) == ["cd", str(demo), "&&", "make", "test", "&&", "make",
+                                                              "dev"]
+    assert tomllib.loads((demo / "pyproject.toml").read_text())["project"]["name"] == "demo"
+
+
+def test_create_where_no_folder_can_be_made_says_so_in_one_line(tmp_path: Path) -> None:
+    """A path through a file (or a folder one may not write) ended in an OSError traceback."""
+    (tmp_path / "notes").write_text("mine")
+    result = _create(tmp_path / "notes" / "demo")
+    assert (result.returncode, result.stdout) == (1, ""), result.stderr
+    assert result.stderr == f"motia create: cannot write {tmp_path / 'notes' / 'demo'}: Not a directory\n"
+    result = _create(tmp_path / "notes")
+    assert (result.returncode, result.stderr) == (2, f"motia create: {tmp_path / 'notes'} exists and is not a folder\n")
+    assert (tmp_path / "notes").read_text() == "mine"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tarfile
 import venv
 import zipfile
 from pathlib import Path
@@ -26,19 +27,40 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     1.7 s of CPU instead of 3.9 s (bench/RESULTS.md, issue 18.4, build side).
     """
     out = tmp_path_factory.mktemp("wheel")
-    build = tmp_path_factory.mktemp("build-src")
-    # A copy of the source, so the build's build/ and egg-info never land in the work tree.
-    files = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                           check=True, capture_output=True).stdout.decode().split("\0")
-    for rel in filter(None, files):
-        source = REPO / rel
-        if source.is_file() and (rel == "pyproject.toml" or rel == "README.md" or rel.startswith("layers/")):
-            (build / rel).parent.mkdir(parents=True, exist_ok=True)
-            (build / rel).write_bytes(source.read_bytes())
+    build = _source_copy(tmp_path_factory.mktemp("build-src"))
     subprocess.run([str(UV), "build", "--wheel", "-q", "-o", str(out), str(build)], check=True, capture_output=True,
                    timeout=300)
     [built] = out.glob("motia_runtime-*.whl")
     return built
+
+
+def _source_copy(build: Path) -> Path:
+    """A copy of what the build reads, so its build/ and egg-info never land in the work tree."""
+    files = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                           check=True, capture_output=True).stdout.decode().split("\0")
+    for rel in filter(None, files):
+        source = REPO / rel
+        if source.is_file() and (rel in ("pyproject.toml", "README.md", "MANIFEST.in") or rel.startswith("layers/")):
+            (build / rel).parent.mkdir(parents=True, exist_ok=True)
+            (build / rel).write_bytes(source.read_bytes())
+    return build
+
+
+def test_bytecode_beside_the_templates_is_left_out_of_the_wheel_and_sdist(tmp_path: Path) -> None:
+    """The suite imports the templates in a checkout, writing __pycache__/ beside them, and the
+    package-data globs took it: make wheel after make test shipped that bytecode."""
+    build = _source_copy(tmp_path / "src")
+    package = build / "layers/motia_runtime/motia_runtime"
+    for folder in ("tools/create/templates/minimal/functions/hello", "hosts/local/workbench/static/js"):
+        (package / folder / "__pycache__").mkdir()
+        (package / folder / "__pycache__/stale.cpython-311.pyc").write_bytes(b"not for the wheel")
+    subprocess.run([str(UV), "build", "-q", "-o", str(tmp_path / "dist"), str(build)], check=True,
+                   capture_output=True, timeout=300)
+    [wheel] = (tmp_path / "dist").glob("*.whl")
+    [sdist] = (tmp_path / "dist").glob("*.tar.gz")
+    assert [n for n in zipfile.ZipFile(wheel).namelist() if "pycache" in n or n.endswith(".pyc")] == []
+    with tarfile.open(sdist) as archive:
+        assert [n for n in archive.getnames() if "pycache" in n or n.endswith(".pyc")] == []
 
 
 @pytest.fixture(scope="session")

@@ -252,8 +252,10 @@ def _field_of(loc: tuple[Any, ...], tagged: bool = True) -> str:
     return ".".join(parts) or "(config)"
 
 
-def _raise_config_error(exc: pydantic.ValidationError, file: str, tagged: bool = True) -> NoReturn:
-    """``tagged=False``: the errors of one step model, whose locations lack the union's tag."""
+def config_error(exc: pydantic.ValidationError, file: str, tagged: bool = True) -> ConfigError:
+    """The ConfigError for a config model's validation errors: the first field, then the others.
+
+    ``tagged=False``: the errors of one step model, whose locations lack the union's tag."""
     first, *rest = exc.errors(include_url=False)
     field = _field_of(first["loc"], tagged)
     message = first["msg"]
@@ -261,7 +263,23 @@ def _raise_config_error(exc: pydantic.ValidationError, file: str, tagged: bool =
         field = "type"
         message = f"must be one of {_STEP_TYPES} (or give triggers: [...])"
     more = "".join(f"; {_field_of(e['loc'], tagged)}: {e['msg']}" for e in rest)
-    raise ConfigError(message + more, file=file, field=field) from None
+    return ConfigError(message + more, file=file, field=field)
+
+
+def _raise_config_error(exc: pydantic.ValidationError, file: str, tagged: bool = True) -> NoReturn:
+    raise config_error(exc, file, tagged) from None
+
+
+def is_config_model_error(exc: pydantic.ValidationError) -> bool:
+    """True when ``exc`` comes from one of this package's config models (a typed
+    ``EventConfig(...)`` that a step file builds as it is imported), not from a model of its own."""
+    models: list[type[BaseModel]] = [_Model]
+    while models:
+        model = models.pop()
+        if model.__name__ == exc.title:
+            return True
+        models.extend(model.__subclasses__())
+    return False
 
 
 def is_multi_trigger(raw: Any) -> bool:

@@ -93,7 +93,7 @@ def parse_body(raw: bytes, content_type: str | None, limit: int | None = None, *
 
 
 @functools.lru_cache(maxsize=4096)
-def _is_async(handler: Callable[..., Any]) -> bool:
+def is_async_handler(handler: Callable[..., Any]) -> bool:
     # Asked once per handler, not on every run (inspect's checks: ~1.5 % of a GET's CPU).
     return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(type(handler).__call__)
 
@@ -103,7 +103,7 @@ async def call_handler(handler: Callable[..., Any], *args: Any, timeout_s: float
 
     A plain function's ``ctx`` makes blocking calls (``ctx.state.set(...)`` without ``await``
     writes): see sync_context.py."""
-    if _is_async(handler):
+    if is_async_handler(handler):
         call: Awaitable[Any] = handler(*args)
     else:
         from .sync_context import blocking_context  # only plain-def handlers need it (cold start)

@@ -24,11 +24,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeGuard, overload
 
+import pydantic
 from typing_extensions import TypeVar  # default=: PEP 696, in typing from Python 3.13
 
 from .config import (
     StepKind,
     StreamConfig,
+    config_error,
+    is_config_model_error,
     is_config_of,
     is_multi_trigger,
     parse_step_config,
@@ -197,9 +200,20 @@ def _import(path: Path, root: Path) -> ModuleType:
         return importlib.import_module(name)
     except ConfigError as exc:
         raise locate(exc, path) from None
+    except pydantic.ValidationError as exc:
+        if not is_config_model_error(exc):
+            raise _import_error(exc, path, rel) from exc
+        # A typed config (``ApiRouteConfig(...)``) is validated as the file runs, before the loader
+        # sees it: named by field as a config dict's mistakes are, not as pydantic's own text.
+        error = config_error(exc, rel, tagged=False)
+        error.line = import_line(exc, path)
+        raise error from None
     except Exception as exc:
-        raise ConfigError(f"cannot import: {type(exc).__name__}: {exc}", file=rel,
-                          line=import_line(exc, path)) from exc
+        raise _import_error(exc, path, rel) from exc
+
+
+def _import_error(exc: Exception, path: Path, rel: str) -> ConfigError:
+    return ConfigError(f"cannot import: {type(exc).__name__}: {exc}", file=rel, line=import_line(exc, path))
 
 
 def _check_handler(step: StepConfigModel, handler: object, rel: str,
@@ -332,8 +346,24 @@ def missing_functions(root: Path | str, functions_dir: str = "functions") -> str
     root = Path(root).resolve()
     if (root / functions_dir).is_dir():
         return None
+    # Run from inside a project (functions/pets/): name the project above, the likely intent.
+    above = next((p for p in root.parents if (p / functions_dir).is_dir()), None)
+    if above is not None:
+        import shlex  # here, not at the top: a Lambda's cold start imports this module, never this branch
+
+        return (f"no {functions_dir}/ folder in {root}: the project is {above}? "
+                f"Run it there, or pass --root {shlex.quote(str(above))}")
     return (f"no {functions_dir}/ folder in {root}: not a Motia project? "
             f"(steps are {functions_dir}/**/{STEP_GLOB}; pass --root)")
+
+
+def not_a_project(root: Path | str) -> str | None:
+    """Why the commands that load a project refuse ``root`` (neither ``functions/`` nor
+    ``streams/``: the wrong folder, most likely), or None. A project of streams alone (client
+    events, presence) is one."""
+    if (Path(root) / "streams").is_dir():
+        return None
+    return missing_functions(root)
 
 
 def _layout_warnings(root: Path, functions: Path, streams: Path, auth: Path, steps: dict[str, Step]) -> list[str]:

@@ -133,6 +133,10 @@ class StreamConfig(_Model):
         schema = _schema(value)
         if schema is None:
             raise ValueError("a stream needs a schema")
+        kind = _item_kind(schema)
+        if kind is not None:
+            raise ValueError(f"a stream's items are objects (each gets an id and __motia): give a pydantic model "
+                             f"or a JSON Schema of type 'object' (this one is of type {kind})")
         return schema
 
     if TYPE_CHECKING:
@@ -143,6 +147,22 @@ class StreamConfig(_Model):
                      presence: Presence | Mapping[str, Any] | None = None,
                      history: StreamHistory | Mapping[str, Any] = ..., public: bool = False,
                      description: str | None = None) -> None: ...
+
+
+def _item_kind(schema: Schema) -> str | None:
+    """The JSON type a stream schema gives its items when it cannot be an object (``str``,
+    ``list[Pet]``), else None. Such a stream loaded, and every ``set`` then failed at run time."""
+    spec = schema.spec
+    if isinstance(spec, type) and issubclass(spec, pydantic.BaseModel) and not issubclass(spec, pydantic.RootModel):
+        return None  # the usual case, told without building its JSON Schema (cold starts build streams)
+    try:
+        kind = spec.get("type") if isinstance(spec, dict) else schema.json_schema().get("type")
+    except Exception:  # a type pydantic validates but cannot describe: left to the check at run time
+        return None
+    kinds = kind if isinstance(kind, list) else [kind]
+    if kind is None or "object" in kinds:  # no type (anyOf, $ref) or an object: it may be one
+        return None
+    return " or ".join(repr(k) for k in kinds)
 
 
 def parse_stream_config(raw: Any, file: str) -> StreamConfig:

@@ -10,6 +10,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from .args import port
+
 
 def add_parser(sub: Any) -> None:
     cloud = sub.add_parser("cloud", help="serve template.yaml as AWS would run it: HTTP and WebSocket APIs, "
@@ -17,8 +19,8 @@ def add_parser(sub: Any) -> None:
     cloud.add_argument("--root", default=".", help="project root holding template.yaml, functions/ and streams/")
     cloud.add_argument("--template", help="the SAM template (default: <root>/template.yaml)")
     cloud.add_argument("--host", default="127.0.0.1")
-    cloud.add_argument("--port", type=int, default=4000, help="the HTTP API (default 4000)")
-    cloud.add_argument("--ws-port", type=int, help="the WebSocket API (default: --port + 1)")
+    cloud.add_argument("--port", type=port, default=4000, help="the HTTP API (default 4000)")
+    cloud.add_argument("--ws-port", type=port, help="the WebSocket API (default: --port + 1)")
     cloud.add_argument("--concurrency", type=int, default=4,
                        help="execution environments (worker processes) per function at most (default 4)")
     cloud.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE",

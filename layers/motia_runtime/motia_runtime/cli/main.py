@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, MotiaError
+from .args import port
 from .extras import missing_extra
 from .project_commands import add_parsers as add_project_commands
 
@@ -134,12 +135,9 @@ def _shared_storage(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from ..project import load_project, missing_functions
+    from ..project import load_project
     from ..tools.typegen import refresh as refresh_types
 
-    if reason := missing_functions(args.root):  # most likely the wrong folder: say so, and fail
-        print(f"motia: {reason}", file=sys.stderr)
-        return 2
     try:
         project = load_project(args.root)
     except ConfigError as exc:
@@ -206,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--allowed-host", action="append", metavar="NAME",
                      help="another Host name to answer to besides localhost, 127.0.0.1, [::1] and --host "
                           "(repeatable; also $MOTIA_ALLOWED_HOSTS, comma-separated; '*' for any): see docs/auth.md")
-    dev.add_argument("--port", type=int, default=3000)
+    dev.add_argument("--port", type=port, default=3000)
     dev.add_argument("--data-dir", help="where SQLite keeps state, streams and queues (default: <root>/.motia)")
     dev.add_argument("--no-reload", dest="reload", action="store_false", help="do not restart when files change")
     dev.add_argument("--log-level", default="warning", help="uvicorn's own log level (steps use LOG_LEVEL)")
@@ -255,13 +253,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The commands that load the project at --root (default: the current folder).
+PROJECT_COMMANDS = frozenset({"dev", "check", "generate", "build", "openapi", "types"})
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C before a command's own handling (importing, loading the project)
+        print(file=sys.stderr)  # past the ^C the terminal echoed
+        return 130  # as a shell reports an interrupted command: 128 + SIGINT
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     missing = missing_extra(args.command)
     if missing:  # before the command imports what is not installed
         print(missing, file=sys.stderr)
         return 2
-    return int(args.func(args))
+    if args.command in PROJECT_COMMANDS:
+        from ..project import not_a_project
+
+        # Most likely the wrong folder (a step's own, in an editor's terminal): say so and fail,
+        # before motia types or generate write a module or template of no steps there, or motia
+        # dev serves an empty app.
+        if reason := not_a_project(args.root):
+            print(f"motia: {reason}", file=sys.stderr)
+            return 2
+    try:
+        return int(args.func(args))
+    except OSError as exc:  # a file or folder it cannot read or write: --output, --data-dir, permissions
+        print(f"motia {args.command}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

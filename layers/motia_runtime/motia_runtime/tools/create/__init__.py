@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import sys
+import unicodedata
 from importlib import metadata
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -64,7 +66,9 @@ def default_runtime_spec() -> str:
 
 
 def _project_name(folder: Path) -> str:
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", folder.name).strip("-._").lower()
+    # A distribution name is ASCII (PEP 508): "démo" is "demo", not "d-mo".
+    ascii_name = unicodedata.normalize("NFKD", folder.name).encode("ascii", "ignore").decode()
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_name).strip("-._").lower()
     return name or "motia-app"
 
 
@@ -74,14 +78,30 @@ def _fill(text: str, values: dict[str, str]) -> str:
     return text
 
 
+def _write(target: Path, template: str, values: dict[str, str]) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(TEMPLATES_DIR / template, target, ignore=_SKIP, dirs_exist_ok=True)
+    for source in sorted((TEMPLATES_DIR / "common").rglob("*")):
+        if source.is_dir() or "__pycache__" in source.parts:
+            continue
+        rel = source.relative_to(TEMPLATES_DIR / "common")
+        dest = target / rel.parent / _RENAMES.get(rel.name, rel.name)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(_fill(source.read_text(encoding="utf-8"), values), encoding="utf-8")
+
+
 def create(dir: str | Path, *, template: str = "minimal", runtime_spec: str | None = None, force: bool = False) -> int:
-    """Write the project; exit status 0, or 2 when the folder is not empty or the template unknown."""
+    """Write the project; exit status 0, 2 when the folder is not empty (or a file) or the template unknown,
+    1 when it cannot be written."""
     target = Path(dir).resolve()
     if template not in TEMPLATES:
         print(f"motia create: unknown template {template!r} (templates: {', '.join(sorted(TEMPLATES))})",
               file=sys.stderr)
         return 2
-    if target.exists() and (not target.is_dir() or (any(target.iterdir()) and not force)):
+    if target.exists() and not target.is_dir():
+        print(f"motia create: {target} exists and is not a folder", file=sys.stderr)
+        return 2
+    if target.exists() and any(target.iterdir()) and not force:
         print(f"motia create: {target} exists and is not empty (--force writes into it)", file=sys.stderr)
         return 2
     from ... import __version__
@@ -95,18 +115,14 @@ def create(dir: str | Path, *, template: str = "minimal", runtime_spec: str | No
         "tool_motia": _TOOL_MOTIA[template],
         "extra_dependencies": "".join(f'\n    "{d}",' for d in _APP_DEPENDENCIES[template]),
     }
-    target.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(TEMPLATES_DIR / template, target, ignore=_SKIP, dirs_exist_ok=True)
-    for source in sorted((TEMPLATES_DIR / "common").rglob("*")):
-        if source.is_dir() or "__pycache__" in source.parts:
-            continue
-        rel = source.relative_to(TEMPLATES_DIR / "common")
-        dest = target / rel.parent / _RENAMES.get(rel.name, rel.name)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_text(_fill(source.read_text(encoding="utf-8"), values), encoding="utf-8")
+    try:
+        _write(target, template, values)
+    except OSError as exc:  # a folder that cannot be made or written (permissions, a file in the path)
+        print(f"motia create: cannot write {exc.filename or target}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     project = load_project(target)
     (target / MODULE).write_text(render_module(project), encoding="utf-8")
     print(f"created {target} ({template}: {len(project.steps)} steps, {len(project.streams)} streams)\n"
           f"  motia-runtime from: {spec}\n"
-          f"  next: cd {target} && make test && make dev")
+          f"  next: cd {shlex.quote(str(target))} && make test && make dev")  # to paste into a shell as it is
     return 0
