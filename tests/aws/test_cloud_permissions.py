@@ -25,6 +25,7 @@ import pytest
 from motia_runtime.testing import CloudSim
 from motia_runtime.tools.template import build_template
 from motia_runtime.tools.template.names import BUS, WS_API
+from tests.support.sam import sam_transform
 
 FILES = {
     # Presence and client events run in the WebSocket function: a member row in the state table
@@ -134,23 +135,9 @@ def simulate(make_project: Callable[[str, dict[str, str]], Path]) -> Iterator[Ca
         yield start
 
 
-class _NoManagedPolicies:
-    def load(self) -> dict[str, str]:
-        return {}
-
-
 def _roles(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """Each function's role statements, as SAM's transform writes them."""
-    from samtranslator.translator.transform import transform
-
-    template = json.loads(json.dumps(template))
-    template["Globals"]["Function"]["CodeUri"] = "s3://bucket/app.zip"
-    for resource in template["Resources"].values():
-        if resource["Type"] == "AWS::Serverless::LayerVersion":
-            resource["Properties"]["ContentUri"] = "s3://bucket/layer.zip"
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        out = transform(template, {}, _NoManagedPolicies())["Resources"]
+    out = sam_transform(template)["Resources"]
     roles: dict[str, list[dict[str, Any]]] = {}
     for logical_id, resource in out.items():
         if resource["Type"] == "AWS::Lambda::Function":

@@ -6,34 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 import websockets
 
 from motia_runtime.errors import ConfigError
 from motia_runtime.hosts.local.broken import broken_project_app
-from tests.support.fake_openai import free_port
+from tests.support.uvicorn_thread import serving
 
 
 @pytest.fixture(scope="module")
 def port() -> Iterator[int]:
     app = broken_project_app(ConfigError("bad method", file="functions/hello_step.py", field="method", line=2))
-    number = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=number, lifespan="off", log_level="warning",
-                                           ws="motia_runtime.hosts.local.frames:FrameWriterProtocol"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    yield number
-    server.should_exit = True
-    thread.join(10)
+    with serving(app, ws="motia_runtime.hosts.local.frames:FrameWriterProtocol") as number:
+        yield number
 
 
 async def test_a_binary_frame_is_answered_and_the_connection_stays(port: int) -> None:

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 
 from motia_runtime.hosts.local.head_timeout import HeadTimeoutH11Protocol, HeadTimeoutHttpToolsProtocol
-from tests.support.fake_openai import free_port
 from tests.support.raw_socket import seconds_until_closed
+from tests.support.uvicorn_thread import serving
 
 TIMEOUT_S = 1
 
@@ -50,18 +48,8 @@ def _serve(parser: type | None, timeout_s: int) -> Iterator[int]:
         pytest.skip("httptools is not installed")
     # The deadline is a class attribute (head_timeout.protocol_class makes one per value).
     protocol = type("Quick", (parser,), {"head_timeout_s": timeout_s})
-    number = free_port()
-    server = uvicorn.Server(uvicorn.Config(ok, host="127.0.0.1", port=number, http=protocol, lifespan="off",
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    yield number
-    server.should_exit = True
-    thread.join(10)
+    with serving(ok, http=protocol) as number:
+        yield number
 
 
 def test_a_half_sent_upgrade_is_closed_and_a_whole_request_is_answered(port: int) -> None:

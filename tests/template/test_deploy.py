@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.sam import sam_transform
+
 from .conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -40,29 +42,14 @@ MOTO_CANNOT_CREATE = {
 MOTO_SKIPS = {"AWS::Lambda::EventInvokeConfig"}
 
 
-class _NoManagedPolicies:
-    """samtranslator's managed-policy lookup (an IAM call): the template names none by name."""
-
-    def load(self) -> dict[str, str]:
-        return {}
-
-
 @pytest.fixture(scope="module")
 def translated() -> dict[str, Any]:
     """template.yaml after SAM's transform, with the local code folders as S3 objects (what
     `sam package` does before CloudFormation sees the template)."""
-    from samtranslator.translator.transform import transform
     from samtranslator.yaml_helper import yaml_parse
 
-    template = yaml_parse((REPO / "template.yaml").read_text(encoding="utf-8"))
-    template["Globals"]["Function"]["CodeUri"] = f"s3://{BUCKET}/app.zip"
-    for resource in template["Resources"].values():
-        if resource["Type"] == "AWS::Serverless::LayerVersion":
-            resource["Properties"]["ContentUri"] = f"s3://{BUCKET}/layer.zip"
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("AWS_DEFAULT_REGION", REGION)
-        out: dict[str, Any] = transform(template, {}, _NoManagedPolicies())
-    return out
+    return sam_transform(yaml_parse((REPO / "template.yaml").read_text(encoding="utf-8")), bucket=BUCKET,
+                         region=REGION)
 
 
 def moto_workarounds(template: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.sam import sam_transform
+
 from .conftest import REPO, ProjectWriter, template_of
 from .rich_project import FILES
 
@@ -224,22 +226,10 @@ def test_a_cron_run_lambda_fails_is_not_retried_but_kept_in_the_schedules_dlq(wr
     """A cron step runs once per tick: Lambda's two asynchronous retries of a run that timed out or
     crashed are off, and the run goes to the schedule's DLQ, which the role may send to (read off
     the roles and EventInvokeConfig SAM's transform makes)."""
-    from samtranslator.translator.transform import transform
-
-    class NoManagedPolicies:
-        def load(self) -> dict[str, str]:
-            return {}
-
     template = template_of(write_project({"functions/tick_step.py": (
         'config = {"type": "cron", "name": "Tick", "cron": "*/5 * * * *"}\n\n\nasync def handler(ctx):\n'
         '    return None\n')}))
-    template["Globals"]["Function"]["CodeUri"] = "s3://bucket/app.zip"
-    for resource in template["Resources"].values():
-        if resource["Type"] == "AWS::Serverless::LayerVersion":
-            resource["Properties"]["ContentUri"] = "s3://bucket/layer.zip"
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        out = transform(template, {}, NoManagedPolicies())["Resources"]
+    out = sam_transform(template)["Resources"]
     configs = [r["Properties"] for r in out.values() if r["Type"] == "AWS::Lambda::EventInvokeConfig"
                and r["Properties"]["FunctionName"] == {"Ref": "TickFunction"}]
     assert len(configs) == 1 and configs[0]["MaximumRetryAttempts"] == 0

@@ -93,9 +93,8 @@ class TypedState(Protocol):
     async def list_groups(self) -> list[str]: ...
 
 
-class TypedContext(Protocol[EmitT, StreamsT]):
-    """``ctx`` of a step (context.FlowContext at run time): ``emit`` takes only the events the step
-    declares, ``streams`` has one typed attribute per project stream."""
+class _ContextFields(Protocol[StreamsT]):
+    """What every step's ``ctx`` has, whether its handler is ``async def`` or plain ``def``."""
 
     @property
     def trace_id(self) -> str: ...
@@ -106,13 +105,19 @@ class TypedContext(Protocol[EmitT, StreamsT]):
     @property
     def logger(self) -> StepLogger: ...
     @property
-    def state(self) -> TypedState: ...
-    @property
     def streams(self) -> StreamsT: ...
     @property
     def step(self) -> str: ...
     @property
     def trigger(self) -> dict[str, Any]: ...  # {"type": "api"|"event"|..., "index", ...}
+
+
+class TypedContext(_ContextFields[StreamsT], Protocol[EmitT, StreamsT]):
+    """``ctx`` of a step (context.FlowContext at run time): ``emit`` takes only the events the step
+    declares, ``streams`` has one typed attribute per project stream."""
+
+    @property
+    def state(self) -> TypedState: ...
     async def emit(self, event: EmitT, /) -> None: ...
 
 
@@ -149,25 +154,11 @@ class SyncTypedState(Protocol):
     def list_groups(self) -> list[str]: ...
 
 
-class SyncTypedContext(Protocol[EmitT, StreamsT]):
+class SyncTypedContext(_ContextFields[StreamsT], Protocol[EmitT, StreamsT]):
     """``ctx`` of a plain ``def`` handler (sync_context.blocking_context at run time)."""
 
     @property
-    def trace_id(self) -> str: ...
-    @property
-    def traceId(self) -> str: ...  # noqa: N802 - Motia's spelling
-    @property
-    def flows(self) -> list[str]: ...
-    @property
-    def logger(self) -> StepLogger: ...
-    @property
     def state(self) -> SyncTypedState: ...
-    @property
-    def streams(self) -> StreamsT: ...
-    @property
-    def step(self) -> str: ...
-    @property
-    def trigger(self) -> dict[str, Any]: ...
     def emit(self, event: EmitT, /) -> None: ...
 
 
