@@ -11,8 +11,10 @@ access happens when a call has raised, by which time the client's import has loa
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypeGuard, TypeVar
 
 if TYPE_CHECKING:
@@ -31,7 +33,7 @@ AwsService = Literal["apigatewaymanagementapi", "apigatewayv2", "dynamodb", "dyn
                      "secretsmanager", "sqs", "ssm", "sts"]
 
 __all__ = ["AWS_ERRORS", "AwsService", "BotoCoreError", "ClientError", "LazyClient", "error_code", "in_thread",
-           "status_code"]
+           "status_code", "write_batch"]
 
 
 def __getattr__(name: str) -> Any:
@@ -100,3 +102,30 @@ def status_code(exc: BaseException) -> int | None:
 async def in_thread(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
     """Run a blocking boto3 call off the event loop, so a step's concurrent awaits overlap."""
     return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+#: How many times a batch write is sent before what DynamoDB still leaves unprocessed is given up on,
+#: and the pause before the first resend: doubled each round up to ``BATCH_MAX_PAUSE_S``, half of it
+#: random. DynamoDB leaves requests unprocessed when their partition is throttled, and a resend at once
+#: meets the same throttle: AWS's BatchWriteItem docs ask for an exponential backoff between rounds.
+BATCH_ROUNDS = 8
+BATCH_FIRST_PAUSE_S = 0.05
+BATCH_MAX_PAUSE_S = 1.0
+
+
+def write_batch(client: Any, table: str, requests: Sequence[Mapping[str, Any]],
+                sleep: Callable[[float], None] = time.sleep) -> int:
+    """``BatchWriteItem`` of ``requests`` (at most 25) into ``table``, resending what comes back
+    unprocessed after a growing pause; returns how many requests were still unprocessed after
+    ``BATCH_ROUNDS`` sends (0 when every one went). Blocking (run it ``in_thread`` from a loop);
+    a call's own error propagates, for the caller to name."""
+    pending: Any = {table: list(requests)}
+    pause = BATCH_FIRST_PAUSE_S
+    for round_ in range(BATCH_ROUNDS):
+        if round_:
+            sleep(pause / 2 + random.uniform(0, pause / 2))
+            pause = min(pause * 2, BATCH_MAX_PAUSE_S)
+        pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+        if not pending:
+            return 0
+    return sum(len(items) for items in pending.values())

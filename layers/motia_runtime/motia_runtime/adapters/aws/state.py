@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pydantic_core
@@ -19,11 +19,10 @@ from .tracing import run_stamp
 
 if TYPE_CHECKING:  # the dev extra's boto3-stubs
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import WriteRequestOutputTypeDef, WriteRequestTypeDef
+    from mypy_boto3_dynamodb.type_defs import WriteRequestTypeDef
 
 # BatchWriteItem takes at most 25 requests.
 _BATCH = 25
-_MAX_UNPROCESSED_ROUNDS = 8
 # A write keeps the first createdAt (get_group's order survives updates) and stamps the trace and
 # trigger depth of the run, which state triggers read from the table's stream.
 _SET = "SET #v = :v, #u = :now, #c = if_not_exists(#c, :now), #t = :trace, #d = :depth"
@@ -174,16 +173,13 @@ class DynamoDBStateStore(StateStore):
             await self._batch_write(group, requests)
 
     async def _batch_write(self, group: str, requests: Sequence[WriteRequestTypeDef]) -> None:
-        pending: Mapping[str, Sequence[WriteRequestTypeDef | WriteRequestOutputTypeDef]] = {self.table_name: requests}
-        for _ in range(_MAX_UNPROCESSED_ROUNDS):
-            try:
-                out = await in_thread(self._client.get().batch_write_item, RequestItems=pending)
-            except _client.AWS_ERRORS as exc:
-                raise StateError(f"state clear {group}: DynamoDB batch_write_item failed: {exc}") from exc
-            pending = out.get("UnprocessedItems") or {}
-            if not pending:
-                return
-        raise StateError(f"state clear {group}: DynamoDB kept refusing deletes (throttled)")
+        try:
+            left = await in_thread(_client.write_batch, self._client.get(), self.table_name, requests)
+        except _client.AWS_ERRORS as exc:
+            raise StateError(f"state clear {group}: DynamoDB batch_write_item failed: {exc}") from exc
+        if left:
+            raise StateError(f"state clear {group}: DynamoDB kept refusing {left} deletes (throttled) after "
+                             f"{_client.BATCH_ROUNDS} tries")
 
     async def list_groups(self) -> list[str]:
         groups: set[str] = set()

@@ -48,7 +48,6 @@ CONNECTION_TTL_S = 3 * 3600
 LEDGER_TTL_S = 24 * 3600
 MAX_LEDGER_BYTES = 300 * 1024  # under DynamoDB's 400 KB item limit
 _BATCH = 25
-_MAX_UNPROCESSED_ROUNDS = 8
 # A room goes from one shard to ``shards`` at this many joins. Below it one invocation posts to the
 # whole room (250 posts: ~0.15 s), which two hops would only slow down and multiply. The joins
 # made while the room was small stay in shard 0 (nothing is moved), so shard 0 carries up to this
@@ -381,17 +380,13 @@ class DynamoDBSubscriptions:
                 return rows
 
     def _batch_write(self, connection_id: str, requests: list[dict[str, Any]]) -> None:
-        pending: dict[str, Any] = {self.table_name: requests}
-        for _ in range(_MAX_UNPROCESSED_ROUNDS):
-            try:
-                out = self._client.get().batch_write_item(RequestItems=pending)
-            except _client.AWS_ERRORS as exc:
-                raise MotiaError(f"subscriptions: remove connection {connection_id}: batch delete failed: {exc}") \
-                    from exc
-            pending = out.get("UnprocessedItems") or {}
-            if not pending:
-                return
-        raise MotiaError(f"subscriptions: remove connection {connection_id}: DynamoDB kept refusing deletes")
+        try:
+            left = _client.write_batch(self._client.get(), self.table_name, requests)
+        except _client.AWS_ERRORS as exc:
+            raise MotiaError(f"subscriptions: remove connection {connection_id}: batch delete failed: {exc}") from exc
+        if left:
+            raise MotiaError(f"subscriptions: remove connection {connection_id}: DynamoDB kept refusing {left} "
+                             f"deletes (throttled) after {_client.BATCH_ROUNDS} tries")
 
 
 def subscription_of(row: Mapping[str, Any]) -> Subscription:
