@@ -118,3 +118,53 @@ async def test_fifo_topics_go_straight_to_their_queues_with_the_group_id(
     assert [m["Attributes"]["MessageDeduplicationId"] for m in messages] == [e.id for e in sent]
     with pytest.raises(EmitError, match="messageGroupId"):
         await bus.publish([Event("f", {}, "T")])
+
+
+class ThrottlingEvents:
+    """``events`` whose first PutEvents call puts only its even-numbered entries on the bus (moto's) and
+    answers the odd ones with a ThrottlingException result, as EventBridge does for entries it throttled."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.calls: list[list[str]] = []  # each call's entries, by their event's "n"
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803 - boto3's name
+        self.calls.append([json.loads(e["Detail"])["data"]["n"] for e in Entries])
+        if len(self.calls) > 1:
+            return self._client.put_events(Entries=Entries)  # type: ignore[no-any-return]
+        taken = self._client.put_events(Entries=Entries[::2])["Entries"]
+        results = [taken[i // 2] if i % 2 == 0 else
+                   {"ErrorCode": "ThrottlingException", "ErrorMessage": "Rate exceeded"} for i in range(len(Entries))]
+        return {"FailedEntryCount": len(Entries) // 2, "Entries": results}
+
+
+async def test_throttled_entries_alone_are_put_again_and_each_event_reaches_the_queue_once(
+        resources: Resources, events: Any, sqs: Any, bus_queue: str) -> None:
+    # The whole emit failed before, and the step's retry put the entries that had gone on the bus again.
+    throttled = ThrottlingEvents(events)
+    bus = EventBridgeBus(resources.bus_name, events_client=throttled)
+    await bus.publish([Event("t", {"n": n}, "T") for n in range(5)])
+    assert throttled.calls == [[0, 1, 2, 3, 4], [1, 3]]
+    got = sorted(json.loads(m["Body"])["detail"]["data"]["n"] for m in drain(sqs, bus_queue))
+    assert got == [0, 1, 2, 3, 4]
+
+
+async def test_entries_throttled_round_after_round_fail_the_emit_naming_them(
+        resources: Resources, events: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from motia_runtime.adapters.aws import _client
+
+    monkeypatch.setattr(_client, "BATCH_FIRST_PAUSE_S", 0.002)  # the same rounds, sooner
+
+    class AlwaysThrottled(ThrottlingEvents):
+        def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+            self.calls.append([json.loads(e["Detail"])["data"]["n"] for e in Entries])
+            return {"FailedEntryCount": len(Entries), "Entries": [{"ErrorCode": "ThrottlingException"}] * len(Entries)}
+
+    throttled = AlwaysThrottled(events)
+    with pytest.raises(EmitError, match=r"refused 2 event\(s\).*'t': still throttled after 8 tries"):
+        await EventBridgeBus(resources.bus_name, events_client=throttled).publish(
+            [Event("t", {"n": n}, "T") for n in range(2)])
+    assert len(throttled.calls) == 8

@@ -33,7 +33,7 @@ AwsService = Literal["apigatewaymanagementapi", "apigatewayv2", "dynamodb", "dyn
                      "secretsmanager", "sqs", "ssm", "sts"]
 
 __all__ = ["AWS_ERRORS", "AwsService", "BotoCoreError", "ClientError", "LazyClient", "error_code", "in_thread",
-           "status_code", "write_batch"]
+           "resend_until_taken", "status_code", "write_batch"]
 
 
 def __getattr__(name: str) -> Any:
@@ -104,28 +104,40 @@ async def in_thread(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) ->
     return await asyncio.to_thread(fn, *args, **kwargs)
 
 
-#: How many times a batch write is sent before what DynamoDB still leaves unprocessed is given up on,
-#: and the pause before the first resend: doubled each round up to ``BATCH_MAX_PAUSE_S``, half of it
-#: random. DynamoDB leaves requests unprocessed when their partition is throttled, and a resend at once
-#: meets the same throttle: AWS's BatchWriteItem docs ask for an exponential backoff between rounds.
+
+#: How many times a batch call is sent before what AWS still hands back is given up on, and the
+#: pause before the first resend: doubled each round up to ``BATCH_MAX_PAUSE_S``, half of it random.
+#: DynamoDB hands back the writes of a throttled partition (``UnprocessedItems``) and EventBridge the
+#: entries it throttled (``ThrottlingException`` / ``InternalFailure``); a resend at once meets the same
+#: throttle, and both services' docs ask for an exponential backoff between rounds.
 BATCH_ROUNDS = 8
 BATCH_FIRST_PAUSE_S = 0.05
 BATCH_MAX_PAUSE_S = 1.0
 
 
-def write_batch(client: Any, table: str, requests: Sequence[Mapping[str, Any]],
-                sleep: Callable[[float], None] = time.sleep) -> int:
-    """``BatchWriteItem`` of ``requests`` (at most 25) into ``table``, resending what comes back
-    unprocessed after a growing pause; returns how many requests were still unprocessed after
-    ``BATCH_ROUNDS`` sends (0 when every one went). Blocking (run it ``in_thread`` from a loop);
-    a call's own error propagates, for the caller to name."""
-    pending: Any = {table: list(requests)}
+def resend_until_taken(send: Callable[[list[T]], list[T]], items: Sequence[T],
+                       sleep: Callable[[float], None] = time.sleep) -> list[T]:
+    """``send(items)``, then ``send`` of what it handed back, after a growing pause, up to
+    ``BATCH_ROUNDS`` sends; returns what was still handed back (empty when all were taken).
+    Blocking (run it ``in_thread`` from a loop); an error ``send`` raises propagates."""
+    pending = list(items)
     pause = BATCH_FIRST_PAUSE_S
     for round_ in range(BATCH_ROUNDS):
         if round_:
             sleep(pause / 2 + random.uniform(0, pause / 2))
             pause = min(pause * 2, BATCH_MAX_PAUSE_S)
-        pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+        pending = send(pending)
         if not pending:
-            return 0
-    return sum(len(items) for items in pending.values())
+            break
+    return pending
+
+
+def write_batch(client: Any, table: str, requests: Sequence[Mapping[str, Any]]) -> int:
+    """``BatchWriteItem`` of ``requests`` (at most 25) into ``table``, resending what comes back
+    unprocessed (``resend_until_taken``); returns how many were never taken (0 when every one went)."""
+
+    def send(pending: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        out = client.batch_write_item(RequestItems={table: pending})
+        return list((out.get("UnprocessedItems") or {}).get(table, []))
+
+    return len(resend_until_taken(send, requests))

@@ -39,6 +39,9 @@ SOURCE = "motia"
 MAX_ENTRIES = 10
 MAX_ENTRY_BYTES = 256 * 1024
 _TIME_BYTES = 14  # what EventBridge counts for the entry's Time field
+# The per-entry errors PutEvents says may pass on a resend (its PutEventsResultEntry docs); the
+# others (MalformedDetail, AccessDeniedException, ...) fail the same way every time.
+_RETRYABLE = frozenset({"ThrottlingException", "InternalFailure"})
 
 
 def entry_size(source: str, detail_type: str, detail: str) -> int:
@@ -100,20 +103,32 @@ class EventBridgeBus(EventBus):
                 await self._send_fifo(event, url)
 
     async def _put(self, batch: list[tuple[Event, PutEventsRequestEntryTypeDef, int]]) -> None:
+        refused: list[str] = []
+
+        def send(pending: list[tuple[Event, PutEventsRequestEntryTypeDef, int]]) -> list[
+                tuple[Event, PutEventsRequestEntryTypeDef, int]]:
+            out = self._events.get().put_events(Entries=[entry for _, entry, _ in pending])
+            if not out.get("FailedEntryCount"):
+                return []
+            again = []
+            for item, result in zip(pending, out.get("Entries", []), strict=False):
+                code = result.get("ErrorCode")
+                if code in _RETRYABLE:
+                    again.append(item)  # only these: resending the rest would put them on the bus twice
+                elif code:
+                    refused.append(f"{item[0].topic!r}: {code} {result.get('ErrorMessage', '')}".strip())
+            return again
+
         try:
-            out = await in_thread(self._events.get().put_events, Entries=[entry for _, entry, _ in batch])
+            throttled = await in_thread(_client.resend_until_taken, send, batch)
         except _client.AWS_ERRORS as exc:
             topics = ", ".join(sorted({e.topic for e, _, _ in batch}))
             raise EmitError(f"EventBridge PutEvents on bus {self.bus_name!r} failed for topic(s) {topics}: {exc}") \
                 from exc
-        if out.get("FailedEntryCount"):
-            failed = [
-                f"{event.topic!r}: {result.get('ErrorCode')} {result.get('ErrorMessage', '')}".strip()
-                for (event, _, _), result in zip(batch, out.get("Entries", []), strict=False)
-                if result.get("ErrorCode")
-            ]
-            raise EmitError(f"EventBridge refused {out['FailedEntryCount']} event(s) on bus {self.bus_name!r}: "
-                            + "; ".join(failed))
+        refused += [f"{event.topic!r}: still throttled after {_client.BATCH_ROUNDS} tries" for event, _, _ in throttled]
+        if refused:
+            raise EmitError(f"EventBridge refused {len(refused)} event(s) on bus {self.bus_name!r}: "
+                            + "; ".join(refused))
 
     async def _send_fifo(self, event: Event, url: str) -> None:
         assert event.message_group_id, "_entries refuses a FIFO topic's event without one"
