@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import shutil
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +28,7 @@ pytestmark = pytest.mark.slow
 APP = Path(__file__).parent / "app"
 EVIL = "https://evil.example"
 APP_ORIGIN = "http://app.example"
+OTHER_HTTP = "http://other.example"  # not in the CorsConfiguration's AllowOrigins (https://* is)
 SECRET = "sk-not-for-pages"
 
 
@@ -39,7 +42,10 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer]:
   CorsApi:
     Type: AWS::Serverless::HttpApi
     Properties:
-      CorsConfiguration: {{AllowOrigins: ["{APP_ORIGIN}"], AllowMethods: [GET, POST], AllowHeaders: [content-type]}}
+      CorsConfiguration:
+        AllowOrigins: ["{APP_ORIGIN}", "https://*"]
+        AllowMethods: [GET, POST]
+        AllowHeaders: [content-type]
   OwnCorsFunction:
     Type: AWS::Serverless::Function
     Properties:
@@ -160,19 +166,39 @@ async def test_the_websocket_api_refuses_a_rebound_host_before_connect(cloud: Cl
 def test_with_a_cors_configuration_the_functions_own_cors_headers_are_ignored(cloud: CloudServer) -> None:
     # API Gateway: "If you configure CORS for an API, API Gateway ignores CORS headers returned
     # from your backend integration". A function's "*" must not let every page read it locally.
-    other = httpx.get(f"{cloud.http_url}/own-cors", headers={"Origin": EVIL}, timeout=30)
+    other = httpx.get(f"{cloud.http_url}/own-cors", headers={"Origin": OTHER_HTTP}, timeout=30)
     assert other.status_code == 200 and other.headers["x-kept"] == "1"
     assert "access-control-allow-origin" not in other.headers
     own = httpx.get(f"{cloud.http_url}/own-cors", headers={"Origin": APP_ORIGIN}, timeout=30)
     assert own.headers.get_list("access-control-allow-origin") == [APP_ORIGIN]
     preflight = httpx.options(f"{cloud.http_url}/own-cors", timeout=30, headers={
-        "Origin": EVIL, "Access-Control-Request-Method": "GET"})
+        "Origin": OTHER_HTTP, "Access-Control-Request-Method": "GET"})
     assert "access-control-allow-origin" not in preflight.headers
     allowed = httpx.options(f"{cloud.http_url}/own-cors", timeout=30, headers={
         "Origin": APP_ORIGIN, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "content-type"})
     assert allowed.status_code == 204 and allowed.headers["access-control-allow-origin"] == APP_ORIGIN
+    # "https://*" lets in every https origin, as API Gateway reads it.
+    any_https = httpx.get(f"{cloud.http_url}/own-cors", headers={"Origin": "https://any.example"}, timeout=30)
+    assert any_https.headers.get_list("access-control-allow-origin") == ["https://any.example"]
 
 
 def test_secret_values_stay_out_of_the_logs(cloud: CloudServer) -> None:
     assert httpx.get(f"{cloud.http_url}/items/1", timeout=30).status_code == 200
     assert SECRET not in cloud.logs()
+
+
+@pytest.mark.parametrize(("cors", "problem"), [
+    ("{AllowCredentials: true, AllowOrigins: ['*']}", "AllowCredentials is not supported with the origin *"),
+    ("true", "object form only"),
+])
+def test_a_cors_configuration_api_gateway_refuses_is_refused_naming_the_field(tmp_path: Path, cors: str,
+                                                                                 problem: str) -> None:
+    root = tmp_path / "app"
+    shutil.copytree(APP, root)
+    with open(root / "template.yaml", "a") as template:
+        template.write(f"\n  CorsApi:\n    Type: AWS::Serverless::HttpApi\n    Properties:\n"
+                       f"      CorsConfiguration: {cors}\n")
+    done = subprocess.run([sys.executable, "-m", "motia_runtime", "cloud", "--root", str(root), "--port", "0",
+                           "--ws-port", "0", "--no-reload"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "resource CorsApi: field CorsConfiguration" in done.stderr and problem in done.stderr

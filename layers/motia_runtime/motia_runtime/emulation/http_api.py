@@ -78,7 +78,7 @@ def route_key(route: HttpRoute) -> str:
 
 
 class Cors:
-    """The HTTP API's ``CorsConfiguration`` (resolved)."""
+    """The HTTP API's ``CorsConfiguration`` (resolved). ValueError for one API Gateway refuses."""
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.origins = [str(o) for o in config.get("AllowOrigins") or []]
@@ -87,11 +87,21 @@ class Cors:
         self.expose = [str(h) for h in config.get("ExposeHeaders") or []]
         self.credentials = str(config.get("AllowCredentials", False)).lower() == "true"
         self.max_age = config.get("MaxAge")
+        if self.credentials and "*" in self.origins:
+            # API Gateway's BadRequestException "allow-credentials is not supported if 'allow-origin'
+            # is *": served here, every page would read answers sent with the user's cookies.
+            raise ValueError("AllowCredentials is not supported with the origin * (API Gateway refuses it); "
+                             "list the origins")
 
     def allowed(self, origin: str) -> str | None:
+        """The ``Access-Control-Allow-Origin`` for a request from ``origin`` (None: not allowed):
+        ``*``, an exact origin, or ``https://*`` / ``http://*`` (every origin of that scheme)."""
         if "*" in self.origins:
-            return "*" if not self.credentials else origin
-        return origin if origin in self.origins else None
+            return "*"
+        scheme = origin.partition("://")[0]
+        if origin in self.origins or f"{scheme}://*" in self.origins:
+            return origin
+        return None
 
     def preflight(self, origin: str, method: str, headers: str) -> list[tuple[bytes, bytes]]:
         allowed = self.allowed(origin)

@@ -96,6 +96,7 @@ class CloudApp:
         self.http_port = settings.port
         self.ws_port = settings.ws_port if settings.ws_port is not None else (settings.port + 1 if settings.port else 0)
         self.api_id = ""
+        self.cors: Cors | None = None  # the HTTP API's CorsConfiguration, made by provision()
         self._wake_loop: Callable[[], Any] | None = None  # ends serve()'s wait, from any thread
 
     # -- logging -----------------------------------------------------------------------------
@@ -135,6 +136,7 @@ class CloudApp:
         except SimError as exc:
             raise TemplateError(f"{self.template_path}: {exc}") from None
         self._store_secrets()
+        self.cors = self._cors()
         cap = self.settings.visibility_timeout_cap
         if cap is not None:
             for source in self.model.sqs_sources:
@@ -157,6 +159,19 @@ class CloudApp:
                 spec.logical_id, spec.handler, self._function_env(spec.logical_id), str(self.root),
                 timeout_s=spec.timeout_s, memory_mb=spec.memory_mb, cap=self.settings.concurrency,
                 on_invoke=self._invoked)
+
+    def _cors(self) -> Cors | None:
+        """The HTTP API's CorsConfiguration, its references resolved (TemplateError when API
+        Gateway would refuse it)."""
+        resolver = self.resources.resolver
+        if not self.model.cors or resolver is None:
+            return None
+        try:
+            config = resolver(self.model.cors)
+            return Cors(config) if config else None
+        except (SimError, ValueError) as exc:
+            raise TemplateError(f"{self.template_path}: resource {self.model.cors_resource}: field "
+                                f"CorsConfiguration: {exc}") from None
 
     def _store_secrets(self) -> None:
         """Put each ``--secret`` where the functions' ``MOTIA_SECRETS`` says they read it."""
@@ -305,9 +320,8 @@ class CloudApp:
             def capture_signals(self) -> Any:  # the app handles signals, not uvicorn
                 yield
 
-        origins = self.resources.resolver(self.model.cors) if self.model.cors and self.resources.resolver else None
         http = HttpApi(self.model.http_routes, self._ainvoke, api_id=self.api_id, region=self.settings.region,
-                       cors=Cors(origins) if origins else None, gate=self.gate)
+                       cors=self.cors, gate=self.gate)
         server = _Server(uvicorn.Config(http, host=self.settings.host, port=self.http_port, log_level="warning",
                                         lifespan="off", access_log=False))
         ws_server = await self.websocket.serve(self.settings.host, self.ws_port) if self.websocket else None

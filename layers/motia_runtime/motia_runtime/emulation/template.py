@@ -95,6 +95,7 @@ class AppModel:
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     http_routes: list[HttpRoute] = field(default_factory=list)
     cors: dict[str, Any] | None = None  # the HTTP API's CorsConfiguration, unresolved
+    cors_resource: str = ""  # the HttpApi it is on
     websocket: WebSocketApi | None = None
     sqs_sources: list[SqsSource] = field(default_factory=list)
     stream_sources: list[StreamSource] = field(default_factory=list)
@@ -236,7 +237,10 @@ def read_app(template: dict[str, Any], source: str = "template.yaml",
             model.websocket = WebSocketApi(lid, expression)
         elif kind == "AWS::Serverless::HttpApi":
             if props.get("CorsConfiguration") not in (None, False):
-                model.cors = props["CorsConfiguration"]
+                if not isinstance(props["CorsConfiguration"], dict):
+                    raise reader.error(lid, "CorsConfiguration", "motia cloud reads its object form only "
+                                                                 "(AllowOrigins, AllowMethods, AllowHeaders, ...)")
+                model.cors, model.cors_resource = props["CorsConfiguration"], lid
         elif kind == "AWS::Events::Rule" and "ScheduleExpression" in props:
             for i, target in enumerate(props.get("Targets") or []):
                 function = reader.of_type(lid, (target or {}).get("Arn"), FUNCTION_TYPES, f"Targets[{i}].Arn")
