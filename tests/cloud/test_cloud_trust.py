@@ -202,3 +202,22 @@ def test_a_cors_configuration_api_gateway_refuses_is_refused_naming_the_field(tm
                            "--ws-port", "0", "--no-reload"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, done.stderr[-2000:]
     assert "resource CorsApi: field CorsConfiguration" in done.stderr and problem in done.stderr
+
+
+def test_globals_cors_configuration_applies_to_the_implicit_http_api(tmp_path: Path) -> None:
+    # SAM gives Globals.HttpApi to the API it makes for HttpApi events without an ApiId.
+    root = tmp_path / "app"
+    shutil.copytree(APP, root)
+    template = root / "template.yaml"
+    template.write_text(template.read_text().replace(
+        "Globals:\n", f"Globals:\n  HttpApi:\n    CorsConfiguration: {{AllowOrigins: ['{APP_ORIGIN}'], "
+                      f"AllowMethods: [GET]}}\n", 1))
+    server = CloudServer(root, root / ".logs").start()
+    try:
+        preflight = httpx.options(f"{server.http_url}/items/1", timeout=30, headers={
+            "Origin": APP_ORIGIN, "Access-Control-Request-Method": "GET"})
+        assert preflight.status_code == 204 and preflight.headers["access-control-allow-origin"] == APP_ORIGIN
+        answer = httpx.get(f"{server.http_url}/items/1", headers={"Origin": APP_ORIGIN}, timeout=30)
+        assert answer.headers["access-control-allow-origin"] == APP_ORIGIN
+    finally:
+        server.stop()

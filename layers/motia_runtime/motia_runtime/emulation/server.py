@@ -170,8 +170,7 @@ class CloudApp:
             config = resolver(self.model.cors)
             return Cors(config) if config else None
         except (SimError, ValueError) as exc:
-            raise TemplateError(f"{self.template_path}: resource {self.model.cors_resource}: field "
-                                f"CorsConfiguration: {exc}") from None
+            raise TemplateError(f"{self.template_path}: {self.model.cors_field}: {exc}") from None
 
     def _store_secrets(self) -> None:
         """Put each ``--secret`` where the functions' ``MOTIA_SECRETS`` says they read it."""
