@@ -52,12 +52,23 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer]:
       Handler: functions.handlers.own_cors
       Events:
         Get: {{Type: HttpApi, Properties: {{Method: GET, Path: /own-cors}}}}
+  ModulesFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: functions.handlers.modules
+      Events:
+        Get: {{Type: HttpApi, Properties: {{Method: GET, Path: /modules}}}}
 """)
     with open(root / "functions" / "handlers.py", "a") as handlers:
         handlers.write("""
 
 def own_cors(event, context):
     return {"statusCode": 200, "headers": {"access-control-allow-origin": "*", "x-kept": "1"}, "body": "{}"}
+
+
+def modules(event, context):
+    import sys
+    return sorted(m for m in sys.modules if m.startswith(("motia_runtime.hosts.local", "starlette")))
 """)
     # A secret of the app, passed as --secret NAME with its value in the environment (not in `ps`).
     text = (root / "template.yaml").read_text().replace(
@@ -221,3 +232,9 @@ def test_globals_cors_configuration_applies_to_the_implicit_http_api(tmp_path: P
         assert answer.headers["access-control-allow-origin"] == APP_ORIGIN
     finally:
         server.stop()
+
+
+def test_the_functions_environments_do_not_import_the_local_host(cloud: CloudServer) -> None:
+    # Lambda never imports hosts/local (nor Starlette): neither may the workers standing for it,
+    # or code that leans on them would pass here and fail on AWS.
+    assert httpx.get(f"{cloud.http_url}/modules", timeout=30).json() == []

@@ -19,12 +19,14 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..testing import lambda_events as ev
 from .lambda_pool import Invocation
-from .local_only import Gate
 from .template import HttpRoute
+
+if TYPE_CHECKING:
+    from .local_only import Gate
 
 NOT_FOUND = b'{"message":"Not Found"}'
 FORBIDDEN = b'{"message":"Forbidden"}'

@@ -30,8 +30,8 @@ import threading
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
-from ..hosts.local.settings import ENV_ALLOWED_HOSTS
-from ..hosts.local.trust import HostAllowList, same_origin
+# hosts.local (and Starlette) are imported when a gate is made, not with this module: the worker
+# processes standing for Lambda import the emulation package, and Lambda never imports local/.
 
 _PAGE_SITES = ("cross-site", "same-site")  # Sec-Fetch-Site of a request another page made
 
@@ -40,6 +40,8 @@ class Gate:
     """The rules of the module docstring; ``log`` takes one JSON record per refusal."""
 
     def __init__(self, hosts: Collection[str] | None, log: Callable[[dict[str, Any]], None]) -> None:
+        from ..hosts.local.trust import HostAllowList
+
         self.allow = HostAllowList(hosts)
         self.hosts = hosts
         self._log = log
@@ -48,6 +50,8 @@ class Gate:
         """The Host allow-list (the APIs: any origin may call them, as on AWS)."""
         if self.allow.admits(host, "http"):
             return True
+        from ..hosts.local.settings import ENV_ALLOWED_HOSTS
+
         listed = ", ".join(sorted(f"[{h}]" if ":" in h else h for h in self.hosts or ()))
         self._refused(listener, f"the host {host!r} is not one this server answers to ({listed}); to allow "
                                 f"another name, start motia cloud with --allowed-host NAME or set {ENV_ALLOWED_HOSTS}")
@@ -56,6 +60,8 @@ class Gate:
     def tools_only(self, listener: str, headers: Mapping[str, str]) -> str | None:
         """Why a request to moto or the Management API is refused (None: it is not); ``headers``
         with lower-case names."""
+        from ..hosts.local.trust import same_origin
+
         host = headers.get("host", "")
         if not self.admits_host(listener, host):
             return f"this server does not answer to the host {host!r}"

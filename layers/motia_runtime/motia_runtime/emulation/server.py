@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ..hosts.local.settings import LOOPBACK_NAMES
 from ..testing import lambda_events as ev
 from ..testing.resources import Resources, SimError, create_resources
 from ..testing.ttl import expire_due
@@ -45,6 +44,12 @@ CREDENTIALS = Credentials("motia-cloud-local", "motia-cloud-local-secret")
 INVOKE_THREADS = 64
 
 
+def _loopback_names() -> frozenset[str]:
+    from ..hosts.local.settings import LOOPBACK_NAMES  # not at import: see local_only.py
+
+    return LOOPBACK_NAMES
+
+
 @dataclass
 class CloudSettings:
     root: Path
@@ -52,7 +57,7 @@ class CloudSettings:
     host: str = "127.0.0.1"
     # The Host names every listener answers to (local_only.py); None: any. The CLI adds --host and
     # --allowed-host / MOTIA_ALLOWED_HOSTS (hosts.local.settings.allowed_hosts, as motia dev).
-    allowed_hosts: frozenset[str] | None = LOOPBACK_NAMES
+    allowed_hosts: frozenset[str] | None = field(default_factory=_loopback_names)
     port: int = 4000
     ws_port: int | None = None  # default: port + 1
     concurrency: int = 4  # environments per function at most

@@ -25,13 +25,15 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ..testing import lambda_events as ev
 from .lambda_pool import Invocation
-from .local_only import Gate
 from .template import WebSocketApi
+
+if TYPE_CHECKING:
+    from .local_only import Gate
 
 MAX_MESSAGE = 128 * 1024
 IDLE_TIMEOUT_S = 600.0
