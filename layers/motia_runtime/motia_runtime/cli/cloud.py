@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 import threading
@@ -18,7 +19,11 @@ def add_parser(sub: Any) -> None:
                                          "Lambda workers and event sources on a local moto")
     cloud.add_argument("--root", default=".", help="project root holding template.yaml, functions/ and streams/")
     cloud.add_argument("--template", help="the SAM template (default: <root>/template.yaml)")
-    cloud.add_argument("--host", default="127.0.0.1")
+    cloud.add_argument("--host", default="127.0.0.1", help="where the HTTP and WebSocket APIs listen")
+    cloud.add_argument("--allowed-host", action="append", metavar="NAME",
+                       help="another Host name to answer to besides localhost, 127.0.0.1, [::1] and --host "
+                            "(repeatable; also $MOTIA_ALLOWED_HOSTS, comma-separated; '*' for any): see "
+                            "docs/cloud-local.md")
     cloud.add_argument("--port", type=port, default=4000, help="the HTTP API (default 4000)")
     cloud.add_argument("--ws-port", type=port, help="the WebSocket API (default: --port + 1)")
     cloud.add_argument("--concurrency", type=int, default=4,
@@ -29,9 +34,10 @@ def add_parser(sub: Any) -> None:
                        help="end an execution environment idle this long; its next invocation starts cold (600)")
     cloud.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                        help="an environment variable for every function, over the template's (repeatable)")
-    cloud.add_argument("--secret", action="append", default=[], metavar="NAME=VALUE",
+    cloud.add_argument("--secret", action="append", default=[], metavar="NAME[=VALUE]",
                        help="a secret of the app ([tool.motia.secrets]), stored in the local SSM or Secrets "
-                            "Manager where the functions read it on AWS (repeatable)")
+                            "Manager where the functions read it on AWS; NAME alone takes the value of the "
+                            "environment variable NAME, which other users cannot read in `ps` (repeatable)")
     cloud.add_argument("--visibility-timeout-cap", type=int, metavar="SECONDS",
                        help="shorten the event queues' visibility timeouts to at most this (AWS: the template's)")
     cloud.add_argument("--no-reload", dest="reload", action="store_false",
@@ -44,7 +50,8 @@ def _pairs(flag: str, pairs: list[str]) -> dict[str, str] | str:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
-            return f"{flag} {pair!r} is not NAME=VALUE"
+            unset = " (nor a variable set in the environment)" if flag == "--secret" else ""
+            return f"{flag} {pair!r} is not NAME=VALUE{unset}"
         out[name] = value
     return out
 
@@ -71,9 +78,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"motia cloud needs moto's server ({exc}): pip install 'motia-runtime[cloud]'", file=sys.stderr)
         return 1
     from ..emulation import CloudApp, CloudSettings, TemplateError
+    from ..hosts.local.settings import ENV_ALLOWED_HOSTS, allowed_hosts
 
     parameters, extra_env = _pairs("--parameter", args.parameter), _pairs("--env", args.env)
-    secrets = _pairs("--secret", args.secret)
+    # A value on the command line is in /proc/<pid>/cmdline, readable by every user of the machine:
+    # `--secret NAME` reads it from this process's environment instead.
+    secrets = _pairs("--secret", [p if "=" in p or p not in os.environ else f"{p}={os.environ[p]}"
+                                  for p in args.secret])
     for problem in (parameters, extra_env, secrets):
         if isinstance(problem, str):
             print(f"motia cloud: {problem}", file=sys.stderr)
@@ -82,8 +93,10 @@ def run(args: argparse.Namespace) -> int:
     if args.concurrency < 1 or args.environment_idle <= 0:
         print("motia cloud: --concurrency must be at least 1 and --environment-idle above 0", file=sys.stderr)
         return 2
+    configured = ",".join(filter(None, [os.environ.get(ENV_ALLOWED_HOSTS), *(args.allowed_host or [])]))
     settings = CloudSettings(Path(args.root), template=Path(args.template) if args.template else None,
-                             host=args.host, port=args.port, ws_port=args.ws_port, concurrency=args.concurrency,
+                             host=args.host, allowed_hosts=allowed_hosts(args.host, configured),
+                             port=args.port, ws_port=args.ws_port, concurrency=args.concurrency,
                              parameters=parameters, extra_env=extra_env, secrets=secrets, reload=args.reload,
                              environment_idle_s=args.environment_idle,
                              visibility_timeout_cap=args.visibility_timeout_cap)

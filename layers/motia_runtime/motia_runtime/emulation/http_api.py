@@ -6,7 +6,9 @@ method before ``ANY``), becomes the 2.0 event that route would produce, and the 
 becomes the response (a dict without ``statusCode`` is JSON with 200, as API Gateway infers). No
 route: 404 ``{"message":"Not Found"}``; a function that raises, times out or crashes: 500
 ``{"message":"Internal Server Error"}``. A ``CorsConfiguration`` answers preflights and adds the
-CORS headers for allowed origins, as the HTTP API's built-in CORS does.
+CORS headers for allowed origins, as the HTTP API's built-in CORS does (the function's own CORS
+headers are then dropped, as API Gateway ignores them). A request for a ``Host``
+the gate does not admit (local_only.py: DNS rebinding) gets 403 ``{"message":"Forbidden"}``.
 """
 
 from __future__ import annotations
@@ -17,13 +19,17 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..testing import lambda_events as ev
 from .lambda_pool import Invocation
 from .template import HttpRoute
 
+if TYPE_CHECKING:
+    from .local_only import Gate
+
 NOT_FOUND = b'{"message":"Not Found"}'
+FORBIDDEN = b'{"message":"Forbidden"}'
 SERVER_ERROR = b'{"message":"Internal Server Error"}'
 _TEXT_TYPES = re.compile(r"^(text/|application/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))")
 
@@ -74,7 +80,7 @@ def route_key(route: HttpRoute) -> str:
 
 
 class Cors:
-    """The HTTP API's ``CorsConfiguration`` (resolved)."""
+    """The HTTP API's ``CorsConfiguration`` (resolved). ValueError for one API Gateway refuses."""
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.origins = [str(o) for o in config.get("AllowOrigins") or []]
@@ -83,11 +89,21 @@ class Cors:
         self.expose = [str(h) for h in config.get("ExposeHeaders") or []]
         self.credentials = str(config.get("AllowCredentials", False)).lower() == "true"
         self.max_age = config.get("MaxAge")
+        if self.credentials and "*" in self.origins:
+            # API Gateway's BadRequestException "allow-credentials is not supported if 'allow-origin'
+            # is *": served here, every page would read answers sent with the user's cookies.
+            raise ValueError("AllowCredentials is not supported with the origin * (API Gateway refuses it); "
+                             "list the origins")
 
     def allowed(self, origin: str) -> str | None:
+        """The ``Access-Control-Allow-Origin`` for a request from ``origin`` (None: not allowed):
+        ``*``, an exact origin, or ``https://*`` / ``http://*`` (every origin of that scheme)."""
         if "*" in self.origins:
-            return "*" if not self.credentials else origin
-        return origin if origin in self.origins else None
+            return "*"
+        scheme = origin.partition("://")[0]
+        if origin in self.origins or f"{scheme}://*" in self.origins:
+            return origin
+        return None
 
     def preflight(self, origin: str, method: str, headers: str) -> list[tuple[bytes, bytes]]:
         allowed = self.allowed(origin)
@@ -117,8 +133,9 @@ class HttpApi:
     """The ASGI app; ``invoke(function, event)`` runs a function (see ``server.CloudApp``)."""
 
     def __init__(self, routes: list[HttpRoute], invoke: Invoke, *, api_id: str, region: str,
-                 cors: Cors | None = None) -> None:
+                 cors: Cors | None = None, gate: Gate | None = None) -> None:
         self.router = Router(routes)
+        self.gate = gate
         self.invoke = invoke
         self.api_id = api_id
         self.region = region
@@ -149,6 +166,8 @@ class HttpApi:
                 cookies += [c.strip() for c in value.split(";") if c.strip()]
                 continue
             headers[name] = f"{headers[name]},{value}" if name in headers else value
+        if self.gate is not None and not self.gate.admits_host("http-api", headers.get("host", "")):
+            return 403, [(b"content-type", b"application/json")], FORBIDDEN
         origin = headers.get("origin")
         if self.cors is not None and origin and method == "OPTIONS" and "access-control-request-method" in headers:
             return 204, self.cors.preflight(origin, headers["access-control-request-method"],
@@ -169,8 +188,11 @@ class HttpApi:
         if not result.ok:
             return 500, [(b"content-type", b"application/json")], SERVER_ERROR
         status, out_headers, payload = _response(result.payload)
-        if self.cors is not None and origin:
-            allowed = self.cors.allowed(origin)
+        if self.cors is not None:
+            # "If you configure CORS for an API, API Gateway ignores CORS headers returned from
+            # your backend integration": a function's own "*" lets no other page in on AWS.
+            out_headers = [(n, v) for n, v in out_headers if not n.startswith(b"access-control-")]
+            allowed = self.cors.allowed(origin) if origin else None
             if allowed is not None:
                 out_headers += [(b"access-control-allow-origin", allowed.encode()), *self.cors.common()]
         return status, out_headers, payload

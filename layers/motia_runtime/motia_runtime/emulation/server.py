@@ -31,6 +31,7 @@ from ..testing.ttl import expire_due
 from ..testing.websocket import Credentials, FrameRecorder
 from .http_api import Cors, HttpApi
 from .lambda_pool import FunctionPool, Invocation, start_forkserver
+from .local_only import Gate, MotoServer
 from .sources import MotoPeek, Scheduler, SqsPoller, StreamPoller
 from .template import AppModel, TemplateError, load_template, read_app
 from .websocket_api import IDLE_TIMEOUT_S, WebSocketGateway
@@ -43,11 +44,20 @@ CREDENTIALS = Credentials("motia-cloud-local", "motia-cloud-local-secret")
 INVOKE_THREADS = 64
 
 
+def _loopback_names() -> frozenset[str]:
+    from ..hosts.local.settings import LOOPBACK_NAMES  # not at import: see local_only.py
+
+    return LOOPBACK_NAMES
+
+
 @dataclass
 class CloudSettings:
     root: Path
     template: Path | None = None  # default: <root>/template.yaml
     host: str = "127.0.0.1"
+    # The Host names every listener answers to (local_only.py); None: any. The CLI adds --host and
+    # --allowed-host / MOTIA_ALLOWED_HOSTS (hosts.local.settings.allowed_hosts, as motia dev).
+    allowed_hosts: frozenset[str] | None = field(default_factory=_loopback_names)
     port: int = 4000
     ws_port: int | None = None  # default: port + 1
     concurrency: int = 4  # environments per function at most
@@ -80,7 +90,8 @@ class CloudApp:
         self.stop_event = threading.Event()
         self._wakes: list[threading.Event] = []
         self._threads: list[threading.Thread] = []
-        self._moto: Any = None
+        self._moto: MotoServer | None = None
+        self.gate = Gate(settings.allowed_hosts, self.log)
         self._log_lock = threading.Lock()
         self.executor = ThreadPoolExecutor(INVOKE_THREADS, thread_name_prefix="invoke")
         self.management: FrameRecorder | None = None
@@ -90,6 +101,7 @@ class CloudApp:
         self.http_port = settings.port
         self.ws_port = settings.ws_port if settings.ws_port is not None else (settings.port + 1 if settings.port else 0)
         self.api_id = ""
+        self.cors: Cors | None = None  # the HTTP API's CorsConfiguration, made by provision()
         self._wake_loop: Callable[[], Any] | None = None  # ends serve()'s wait, from any thread
 
     # -- logging -----------------------------------------------------------------------------
@@ -114,13 +126,9 @@ class CloudApp:
 
     def provision(self) -> None:
         """Start moto and make the template's resources in it; set up the function pools."""
-        from moto.server import ThreadedMotoServer
-
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self._moto.start()
-        host, port = self._moto.get_host_and_port()
-        self.moto_url = f"http://{host}:{port}"
+        self._moto = MotoServer(self.gate)
+        self.moto_url = self._moto.start()
         region = self.settings.region
         api = self.client("apigatewayv2").create_api(Name=f"{self.settings.stack}-ws", ProtocolType="WEBSOCKET",
                                                       RouteSelectionExpression="$request.body.type")
@@ -133,6 +141,7 @@ class CloudApp:
         except SimError as exc:
             raise TemplateError(f"{self.template_path}: {exc}") from None
         self._store_secrets()
+        self.cors = self._cors()
         cap = self.settings.visibility_timeout_cap
         if cap is not None:
             for source in self.model.sqs_sources:
@@ -144,16 +153,29 @@ class CloudApp:
                                                             Attributes={"VisibilityTimeout": str(cap)})
         stage = self.model.websocket.stage if self.model.websocket else "prod"
         self.websocket = WebSocketGateway(self.model.websocket, self._ainvoke, api_id=self.api_id, region=region,
-                                          idle_timeout_s=self.settings.idle_timeout_s) \
+                                          idle_timeout_s=self.settings.idle_timeout_s, gate=self.gate) \
             if self.model.websocket else None
         self.management = FrameRecorder(stage, region=region, credentials=lambda: CREDENTIALS,
-                                        sink=self.websocket, control=self._control).start()
+                                        sink=self.websocket, control=self._control,
+                                        guard=lambda headers: self.gate.tools_only("management", headers)).start()
         start_forkserver()
         for spec in self.model.functions.values():
             self.pools[spec.logical_id] = FunctionPool(
                 spec.logical_id, spec.handler, self._function_env(spec.logical_id), str(self.root),
                 timeout_s=spec.timeout_s, memory_mb=spec.memory_mb, cap=self.settings.concurrency,
                 on_invoke=self._invoked)
+
+    def _cors(self) -> Cors | None:
+        """The HTTP API's CorsConfiguration, its references resolved (TemplateError when API
+        Gateway would refuse it)."""
+        resolver = self.resources.resolver
+        if not self.model.cors or resolver is None:
+            return None
+        try:
+            config = resolver(self.model.cors)
+            return Cors(config) if config else None
+        except (SimError, ValueError) as exc:
+            raise TemplateError(f"{self.template_path}: {self.model.cors_field}: {exc}") from None
 
     def _store_secrets(self) -> None:
         """Put each ``--secret`` where the functions' ``MOTIA_SECRETS`` says they read it."""
@@ -302,9 +324,8 @@ class CloudApp:
             def capture_signals(self) -> Any:  # the app handles signals, not uvicorn
                 yield
 
-        origins = self.resources.resolver(self.model.cors) if self.model.cors and self.resources.resolver else None
         http = HttpApi(self.model.http_routes, self._ainvoke, api_id=self.api_id, region=self.settings.region,
-                       cors=Cors(origins) if origins else None)
+                       cors=self.cors, gate=self.gate)
         server = _Server(uvicorn.Config(http, host=self.settings.host, port=self.http_port, log_level="warning",
                                         lifespan="off", access_log=False))
         ws_server = await self.websocket.serve(self.settings.host, self.ws_port) if self.websocket else None

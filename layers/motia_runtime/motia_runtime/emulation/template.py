@@ -95,6 +95,7 @@ class AppModel:
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     http_routes: list[HttpRoute] = field(default_factory=list)
     cors: dict[str, Any] | None = None  # the HTTP API's CorsConfiguration, unresolved
+    cors_field: str = ""  # where it was read, for errors: "resource X: field CorsConfiguration"
     websocket: WebSocketApi | None = None
     sqs_sources: list[SqsSource] = field(default_factory=list)
     stream_sources: list[StreamSource] = field(default_factory=list)
@@ -216,6 +217,9 @@ def read_app(template: dict[str, Any], source: str = "template.yaml",
     globals_fn = (template.get("Globals") or {}).get("Function") or {}
     if not isinstance(globals_fn, dict):
         raise TemplateError(f"{source}: field Globals.Function: not a mapping")
+    globals_api = (template.get("Globals") or {}).get("HttpApi") or {}
+    if not isinstance(globals_api, dict):
+        raise TemplateError(f"{source}: field Globals.HttpApi: not a mapping")
     for lid, resource in reader.resources.items():  # first, so a reference to it is not blamed
         if not isinstance(resource, dict) or not isinstance(resource.get("Type"), str):
             raise TemplateError(f"{source}: resource {lid}: field Type: missing")
@@ -235,8 +239,9 @@ def read_app(template: dict[str, Any], source: str = "template.yaml",
                                                         "the first); motia cloud serves one")
             model.websocket = WebSocketApi(lid, expression)
         elif kind == "AWS::Serverless::HttpApi":
-            if props.get("CorsConfiguration") not in (None, False):
-                model.cors = props["CorsConfiguration"]
+            # SAM applies Globals.HttpApi to every HttpApi, the implicit one included (below).
+            _read_cors(reader, model, props.get("CorsConfiguration", globals_api.get("CorsConfiguration")),
+                       f"resource {lid}: field CorsConfiguration")
         elif kind == "AWS::Events::Rule" and "ScheduleExpression" in props:
             for i, target in enumerate(props.get("Targets") or []):
                 function = reader.of_type(lid, (target or {}).get("Arn"), FUNCTION_TYPES, f"Targets[{i}].Arn")
@@ -249,9 +254,20 @@ def read_app(template: dict[str, Any], source: str = "template.yaml",
                           "AWS::ApiGatewayV2::Route", "AWS::ApiGatewayV2::Integration",
                           "AWS::ApiGatewayV2::Stage", "AWS::ApiGatewayV2::RouteResponse"):
             model.ignored.setdefault(kind, []).append(lid)
+    if model.cors is None and model.http_routes:  # the implicit API SAM makes for HttpApi events
+        _read_cors(reader, model, globals_api.get("CorsConfiguration"), "field Globals.HttpApi.CorsConfiguration")
     if model.websocket is not None:
         _read_websocket_routes(reader, model.websocket)
     return model
+
+
+def _read_cors(reader: _Reader, model: AppModel, cors: Any, where: str) -> None:
+    if cors in (None, False):
+        return
+    if not isinstance(cors, dict):
+        raise TemplateError(f"{reader.source}: {where}: motia cloud reads its object form only "
+                            "(AllowOrigins, AllowMethods, AllowHeaders, ...)")
+    model.cors, model.cors_field = cors, where
 
 
 def _expression(reader: _Reader, lid: str, value: Any, field_name: str) -> str:

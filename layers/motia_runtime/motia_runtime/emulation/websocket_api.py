@@ -1,5 +1,7 @@
 """API Gateway's WebSocket API in front of the functions, on a real socket (``websockets``).
 
+- A handshake for a ``Host`` the gate does not admit (local_only.py: DNS rebinding) is refused
+  with 403 before ``$connect`` runs; any ``Origin`` is accepted, as by API Gateway.
 - ``$connect``: the handshake waits for the route's function, given the request's headers and
   query string; a non-2xx answer (or an error) refuses the handshake with that status, and the
   ``Sec-WebSocket-Protocol`` header it returns is the subprotocol the server answers.
@@ -23,12 +25,15 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ..testing import lambda_events as ev
 from .lambda_pool import Invocation
 from .template import WebSocketApi
+
+if TYPE_CHECKING:
+    from .local_only import Gate
 
 MAX_MESSAGE = 128 * 1024
 IDLE_TIMEOUT_S = 600.0
@@ -69,8 +74,9 @@ class WebSocketGateway:
     """Serve with ``serve(host, port)``; also the Management API's sink (``post``/``delete``/``info``)."""
 
     def __init__(self, api: WebSocketApi, invoke: Invoke, *, api_id: str, region: str,
-                 idle_timeout_s: float = IDLE_TIMEOUT_S) -> None:
+                 idle_timeout_s: float = IDLE_TIMEOUT_S, gate: Gate | None = None) -> None:
         self.api = api
+        self.gate = gate
         self.invoke = invoke
         self.api_id = api_id
         self.region = region
@@ -93,6 +99,9 @@ class WebSocketGateway:
         return {"api_id": self.api_id, "stage": self.api.stage, "region": self.region}
 
     async def _connect(self, connection: Any, request: Any) -> Any:
+        hosts = request.headers.get_all("Host")  # two Host headers: no host
+        if self.gate is not None and not self.gate.admits_host("websocket-api", hosts[0] if len(hosts) == 1 else ""):
+            return connection.respond(403, "Forbidden\n")
         connection_id = base64.b64encode(secrets.token_bytes(11)).decode().replace("/", "_").replace("+", "-")
         query = dict(parse_qsl(urlsplit(request.path).query, keep_blank_values=True))
         headers: dict[str, str] = {}

@@ -16,7 +16,8 @@ sees has gone through the real pusher, its SigV4 signing and HTTP. It answers as
 
 The same server is the Management API of ``motia cloud`` (``motia_runtime.emulation``): there a
 ``sink`` hands each post to the real socket (and a DELETE closes it) instead of recording it, and
-``control`` serves the emulator's own ``/__cloud/`` paths.
+``control`` serves the emulator's own ``/__cloud/`` paths, and ``guard`` refuses (403) the
+requests web pages make and unknown ``Host`` names before anything else (emulation/local_only.py).
 """
 
 from __future__ import annotations
@@ -123,8 +124,10 @@ class FrameRecorder:
     def __init__(self, stage: str = "test", *, region: str | None = None,
                  credentials: Callable[[], Credentials | None] = env_credentials, port: int = 0,
                  sink: ConnectionSink | None = None,
-                 control: Callable[[str, str, bytes], tuple[int, bytes]] | None = None) -> None:
+                 control: Callable[[str, str, bytes], tuple[int, bytes]] | None = None,
+                 guard: Callable[[Mapping[str, str]], str | None] | None = None) -> None:
         self.stage = stage
+        self.guard = guard
         self.region = region
         self.port = port
         self.sink = sink
@@ -208,6 +211,10 @@ class FrameRecorder:
     def _answer(self, method: str, path: str, host: str, headers: Mapping[str, str],
                 body: bytes) -> tuple[int, str, bytes]:
         """(status, error type or "", body) for one request."""
+        if self.guard is not None:
+            refused = self.guard({k.lower(): v for k, v in headers.items()})
+            if refused is not None:
+                return 403, "ForbiddenException", json.dumps({"message": f"Refused: {refused}"}).encode()
         if self.control is not None and path.startswith("/__cloud/"):
             status, reply = self.control(method, path, body)
             return status, "", reply

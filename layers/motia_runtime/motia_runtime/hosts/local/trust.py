@@ -115,7 +115,7 @@ class TrustBoundary:
                 return self.app(scope, receive, _vary_origin(send))
             return self.cors(scope, receive, send)
         origin = headers.get("origin")
-        if origin is not None and not _same_origin(origin, scheme, own):
+        if origin is not None and not same_origin(origin, scheme, own):
             return _refuse(scope, receive, send, f"Refused: the Workbench ({WORKBENCH_PREFIX}/) answers only pages "
                                                  f"of its own origin ({scheme}://{host}), not {origin}")
         return self.app(scope, receive, send)  # no CORS: another page may not read these answers
@@ -148,7 +148,10 @@ def with_vary_origin(raw_headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[b
     return headers
 
 
-def _same_origin(origin: str, scheme: str, own: tuple[str, int] | None) -> bool:
+def same_origin(origin: str, scheme: str, own: tuple[str, int] | None) -> bool:
+    """Whether a request's ``Origin`` is the server's own: ``scheme`` and ``own`` (the parsed
+    ``Host``, :meth:`HostAllowList.own`). Also ``motia cloud``'s control listeners' rule
+    (emulation/local_only.py)."""
     try:
         parts = urlsplit(origin)
     except ValueError:
