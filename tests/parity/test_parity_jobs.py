@@ -127,3 +127,20 @@ def test_tokens_at_connect_and_refused_joins(hosts: list[Any]) -> None:
     same(results)
     assert results["motia dev"]["refused"] == 401
     assert results["motia dev"]["anonymous"][0]["event"]["event"]["data"]["code"] == "STREAM_ACCESS_DENIED"
+
+
+def test_motia_1_0_list_names_read_a_stream_group_and_a_state_scope(hosts: list[Any]) -> None:
+    # Motia 1.0 renamed getGroup: ``ctx.streams.<name>.list(groupId)`` and ``ctx.state.list(scope)``.
+    results = {}
+    for host in hosts:
+        status, body = host.http("POST", "/ops", {"ops": [
+            {"op": "set", "group": "listed", "id": "a", "data": {"status": "queued"}},
+            {"op": "set", "group": "listed", "id": "b", "data": {"status": "done"}},
+            {"op": "state-set", "scope": "listed", "key": "x", "value": {"n": 1}},
+            {"op": "state-set", "scope": "listed", "key": "y", "value": {"n": 2}},
+            {"op": "list", "group": "listed"}, {"op": "state-list", "scope": "listed"},
+            {"op": "list", "group": "nobody"}, {"op": "state-list", "scope": "nobody"}]})
+        assert status == 200, body
+        results[host.name] = body["results"]
+    same(results)
+    assert results["motia dev"] == [[["a", "queued"], ["b", "done"]], [1, 2], [], []]

@@ -157,7 +157,11 @@ async def handler(input: object, ctx: AsyncCallsContext) -> None:
     page = await ctx.state.page("visits", limit=10, after=None, descending=True)
     kind: str = ctx.trigger["type"]
     ctx.logger.info("counted", {"count": count, "keys": [key for key, _ in page.items], "kind": kind})
+    visits: list[object] = await ctx.state.list("visits")
+    greetings = await ctx.streams.greetings.list(ctx.trace_id)
+    ctx.logger.info("listed", {"visits": len(visits), "first": greetings[0]["message"] if greetings else None})
     await ctx.state.update("visits", "total", [{"type": "grow", "path": "n"}])  # not an operation
+    await ctx.streams.greetings.list(7)  # a group id is a string
 '''
 
 SYNC_STEP = '''
@@ -178,6 +182,8 @@ def handler(input: PlainCallsInput, ctx: PlainCallsContext) -> None:
     ctx.state.update("visits", "total", [{"type": "increment", "path": "n"}])
     item = ctx.streams.greetings.set(ctx.trace_id, "greeting", {"message": "hi", "done": True})
     ctx.logger.info("set", {"id": item["id"], "by": ctx.trigger["type"]})
+    listed = [g["message"] for g in ctx.streams.greetings.list(ctx.trace_id)] + ctx.state.list("visits")
+    ctx.logger.info("listed", {"n": len(listed)})
     ctx.streams.greetings.set(ctx.trace_id, "greeting", {"mesage": "hi"})  # no such field
     ctx.emit({"topic": "hello.requested", "data": {}})  # the step emits nothing
 

@@ -145,6 +145,11 @@ class TracedState(StateStore):
             raise AttributeError(name)
         return getattr(self._inner, name)
 
+    getGroup = get_group  # noqa: N815 - Motia's spelling (reported like get_group, not passed through unseen)
+    # Motia 1.0's name for get_group. Last in the class: an annotation after it would read ``list``
+    # as this method, not the builtin.
+    list = get_group
+
 
 # eq=False: never compared, and each method a dataclass generates is compiled at import (Python
 # 3.11): ~0.6 M instructions of every Lambda cold start each (bench/optimisations.md, row 22).

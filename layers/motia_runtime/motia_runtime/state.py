@@ -114,3 +114,7 @@ class State(StateStore):
 
     async def aclose(self) -> None:
         await self.store.aclose()
+
+    # Motia 1.0's name for get_group. Last in the class: an annotation after it would read ``list``
+    # as this method, not the builtin.
+    list = get_group

@@ -246,6 +246,10 @@ class Stream:
             await triggers.stream_changed(change, None)
         return change
 
+    # Motia 1.0's name for get_group. Last in the class: an annotation after it would read ``list``
+    # as this method, not the builtin.
+    list = get_group
+
 
 class StreamSource(Protocol):
     """Where ``ctx.streams`` finds a stream it was not given (the runtime, whose project may
@@ -343,6 +347,10 @@ class TracedStream(Stream):
         return await self._report(super().send(channel, event), "send",
                                   groupId=channel.get("groupId", channel.get("group_id")), id=channel.get("id"),
                                   event=dict(event))
+
+    # Motia 1.0's name for get_group. Last in the class: an annotation after it would read ``list``
+    # as this method, not the builtin.
+    list = get_group
 
 
 class TracedStreams(Streams):

@@ -10,6 +10,7 @@ would, in the editor rather than at run time.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NotRequired, Protocol, TypedDict, TypeVar
 
@@ -75,6 +76,8 @@ class TypedStream(Protocol[DataT, ItemT]):
     async def listGroups(self) -> list[str]: ...  # noqa: N802 - Motia's spelling
     async def send(self, channel: Channel, event: StreamEvent) -> StreamChange: ...
     async def history(self, group_id: str, since: int | None = None) -> list[HistoryEvent] | None: ...
+    # Motia 1.0's name for get_group; last, so the annotations above still mean the builtin list.
+    async def list(self, group_id: str) -> builtins.list[ItemT]: ...
 
 
 class TypedState(Protocol):
@@ -91,6 +94,7 @@ class TypedState(Protocol):
                    descending: bool = False) -> StatePage: ...
     async def clear(self, group: str) -> None: ...
     async def list_groups(self) -> list[str]: ...
+    async def list(self, group: str) -> builtins.list[Any]: ...  # Motia 1.0's name for get_group; last
 
 
 class _ContextFields(Protocol[StreamsT]):
@@ -138,6 +142,7 @@ class SyncTypedStream(Protocol[DataT, ItemT]):
     def listGroups(self) -> list[str]: ...  # noqa: N802 - Motia's spelling
     def send(self, channel: Channel, event: StreamEvent) -> StreamChange: ...
     def history(self, group_id: str, since: int | None = None) -> list[HistoryEvent] | None: ...
+    def list(self, group_id: str) -> builtins.list[ItemT]: ...  # Motia 1.0's name for get_group; last
 
 
 class SyncTypedState(Protocol):
@@ -152,6 +157,7 @@ class SyncTypedState(Protocol):
     def page(self, group: str, *, limit: int, after: str | None = None, descending: bool = False) -> StatePage: ...
     def clear(self, group: str) -> None: ...
     def list_groups(self) -> list[str]: ...
+    def list(self, group: str) -> builtins.list[Any]: ...  # Motia 1.0's name for get_group; last
 
 
 class SyncTypedContext(_ContextFields[StreamsT], Protocol[EmitT, StreamsT]):
