@@ -144,3 +144,21 @@ def test_motia_1_0_list_names_read_a_stream_group_and_a_state_scope(hosts: list[
         results[host.name] = body["results"]
     same(results)
     assert results["motia dev"] == [[["a", "queued"], ["b", "done"]], [1, 2], [], []]
+
+
+def test_a_repeated_request_header_reaches_the_step_whole(hosts: list[Any]) -> None:
+    # API Gateway's payload 2.0 joins a repeated header's values with commas, and the AWS host joins
+    # the payload's cookies with "; ": motia dev kept the first value only, so a step read less here
+    # than deployed. CloudSim is given headers as a dict, so only the two hosts on real sockets.
+    import httpx
+
+    results = {}
+    for host in hosts:
+        if isinstance(host, SimHost):
+            continue
+        response = httpx.get(f"{host.http_url}/echo-headers", timeout=30, headers=[
+            ("x-tag", "a"), ("x-tag", "b"), ("cookie", "s=1"), ("cookie", "t=2")])
+        assert response.status_code == 200, response.text
+        results[host.name] = response.json()
+    same(results)
+    assert results["motia dev"] == {"tag": "a,b", "cookie": "s=1; t=2"}

@@ -31,7 +31,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from .asgi3 import asgi3
-from .http import Endpoint, raw_response
+from .http import Endpoint, raw_response, request_headers
 from .routing import StaticFirstRouter
 from .trust import WORKBENCH_PREFIX, HostAllowList, with_vary_origin
 
@@ -94,11 +94,9 @@ def _workbench_path(path: str) -> bool:
 
 
 def _plain_request(scope: Scope, hosts: HostAllowList, max_body_bytes: int) -> dict[str, str] | None:
-    """The request's headers (first value of each name) when no layer of the stack has anything
-    to do for it (module docstring), else None."""
-    headers: dict[str, str] = {}
-    for name, value in scope["headers"]:
-        headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    """The request's headers (as ``request_headers`` gives a step them) when no layer of the stack
+    has anything to do for it (module docstring), else None."""
+    headers = request_headers(scope)
     if "origin" in headers or "transfer-encoding" in headers:
         return None
     if not hosts.admits(headers.get("host", ""), scope.get("scheme", "http")):

@@ -83,12 +83,17 @@ def api_routes(runtime: Runtime) -> list[Route]:
     return routes
 
 
-def _headers(scope: Any) -> dict[str, str]:
-    """``dict(request.headers)`` (the first value of a repeated name) without Starlette's lookup
-    of each name through the whole list again."""
+def request_headers(scope: Any) -> dict[str, str]:
+    """The request's headers as a step gets them on AWS: a repeated name's values joined by commas,
+    as API Gateway's payload 2.0 joins them, and repeated ``cookie`` headers by ``; `` (the AWS host
+    joins the payload's ``cookies`` so). Keeping only the first value, as ``dict(request.headers)``
+    would, lost the rest here while the same step saw them all when deployed."""
     out: dict[str, str] = {}
-    for name, value in scope["headers"]:
-        out.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    for raw_name, raw_value in scope["headers"]:
+        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+        if name in out:
+            value = f"{out[name]}{'; ' if name == 'cookie' else ','}{value}"
+        out[name] = value
     return out
 
 
@@ -106,11 +111,11 @@ class Endpoint:
         self.step = step
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = to_response(await self.respond(scope, receive, _headers(scope)))
+        response = to_response(await self.respond(scope, receive, request_headers(scope)))
         await response(scope, receive, send)
 
     async def respond(self, scope: Scope, receive: Receive, headers: dict[str, str]) -> ApiResponse:
-        """The step's answer to the request; ``headers`` are its headers as ``_headers`` reads them."""
+        """The step's answer to the request; ``headers`` are its headers as ``request_headers`` reads them."""
         raw = await _body(receive)
         body, error = parse_body(raw, headers.get("content-type"), browser="origin" in headers)
         if error is not None:
