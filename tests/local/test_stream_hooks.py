@@ -5,6 +5,7 @@ count, and on_leave runs once per subscription on leave, on a replacing rejoin a
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -167,6 +168,26 @@ async def test_on_leave_runs_when_a_server_sent_events_client_goes(server: InPro
         await until(lambda: viewers(server, "sse-room") == 0)
     await asyncio.sleep(0.3)
     assert viewers(server, "sse-room") == 0
+
+
+async def test_an_on_join_refusal_over_sse_is_a_403_with_its_reason(server: InProcessServer) -> None:
+    # The join ran inside a 200 event stream: the refusal was an error event, then the stream idled
+    # for ever, and an EventSource never learnt it would get nothing.
+    accept = {"Accept": "text/event-stream"}
+    async with httpx.AsyncClient(timeout=5) as client:
+        closed = await client.get(f"{server.url}/__streams/room/closed", headers=accept)
+        assert closed.status_code == 403 and closed.json() == {"error": "this room is closed"}
+        broken = await client.get(f"{server.url}/__streams/room/broken", headers=accept)  # the hook raises
+        assert broken.status_code == 403, broken.text
+        async with client.stream("GET", f"{server.url}/__streams/room/open-sse", headers=accept) as response:
+            assert response.status_code == 200
+            async for line in response.aiter_lines():
+                if line.startswith("data:"):
+                    assert json.loads(line[5:])["event"]["type"] == "sync"
+                    break
+            assert viewers(server, "open-sse") == 1
+    await until(lambda: viewers(server, "open-sse") == 0)  # its on_leave ran when it went
+    assert viewers(server, "closed") == 0 and viewers(server, "broken") == 0  # refused: never counted
 
 
 async def test_a_join_hook_that_never_returns_is_refused_at_its_deadline(server: InProcessServer,

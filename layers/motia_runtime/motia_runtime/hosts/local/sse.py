@@ -10,9 +10,11 @@ and ``id:`` = its ``timestamp``. A reconnecting ``EventSource`` sends the last i
 
 Auth is a join's: the token in ``Authorization: Bearer <token>`` or ``?authToken=`` (an
 ``EventSource`` cannot set headers), then ``authenticate``, the stream's ``public`` flag,
-``can_access`` and ``on_join``. What can be known before the stream starts is answered with a
-status: 404 for an unknown stream, 401 for refused credentials, 403 for a join ``can_access``
-refuses, 406 without ``Accept: text/event-stream``. A comment line every
+``can_access`` and ``on_join``. The join is made before the response starts, so its outcome is
+the status: 404 for an unknown stream, 401 for refused credentials, 403 for a join ``can_access``
+or ``on_join`` refuses (with the reason), 500 when the store fails it, 406 without ``Accept:
+text/event-stream``. (A refusal sent as an error event inside a 200 left an ``EventSource`` open
+on a stream that would never carry anything; a 403 makes it give up, as it should.) A comment line every
 ``MOTIA_SSE_KEEPALIVE_S`` seconds (15) keeps proxies from closing an idle stream.
 
 On AWS, API Gateway's HTTP API cannot stream a Lambda's response: docs/clients.md says what to
@@ -34,7 +36,7 @@ from ...auth import admit, authorize_join
 from ...auth import auth_request as _auth_request
 from ...errors import MotiaError, StreamAuthError
 from ...limits import DEFAULTS
-from ...protocol import Subscription
+from ...protocol import INTERNAL_ERROR, STREAM_ACCESS_DENIED, Subscription
 from ...runtime import Runtime
 from ...session import StreamSession
 from .closing import on_server_closing
@@ -101,59 +103,108 @@ class StreamEvents:
         if since is not None and stamp is None:
             return _error(400, f"{field} must be the id of an event this endpoint sent (a stamp: a whole number "
                                f"of milliseconds)")
-        return StreamingResponse(self._events(request, sub, auth, stamp),
-                                 media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-
-    async def _events(self, request: Request, sub: Subscription, auth: Any, since: int | None) -> AsyncIterator[str]:
-        # One frame in hand at a time: behind a slow reader frames wait in the connection's bounded
-        # outbox, and one that falls too far behind is dropped like a slow socket (hub.py).
-        frames: asyncio.Queue[str] = asyncio.Queue(maxsize=1)
-
-        async def send_text(text: str) -> None:
-            await frames.put(text)
-
-        async def close(_code: int, _reason: str) -> None:
-            frames.put_nowait("")  # ends the response: the client reconnects with Last-Event-ID
-
-        stopping = False
-
-        def server_stops() -> None:  # closing.py: the server is shutting down
-            nonlocal stopping
-            stopping = True
-            if frames.empty():
-                frames.put_nowait("")  # wakes the wait below
-
-        unregister = on_server_closing(server_stops)
-        connection = Connection(send_text, close, auth, self.hub.max_outbox)
-        self.hub.attach(connection)
-        session = StreamSession(self.runtime, HubPort(self.hub, connection), self._log(), self.max_subscriptions,
-                                on_refused=self.hub.stats.refused)
         join: dict[str, Any] = {"streamName": sub.stream_name, "groupId": sub.group_id,
                                 "subscriptionId": sub.subscription_id}
         if sub.id is not None:
             join["id"] = sub.id
-        if since is not None:
-            join["since"] = since
+        if stamp is not None:
+            join["since"] = stamp
+        feed = _Feed(self, auth)
         try:
-            yield f"retry: 1000\n: joined {sub.stream_name}/{sub.group_id}\n\n"
-            await session.receive(json.dumps({"type": "join", "data": join}))
+            await feed.session.receive(json.dumps({"type": "join", "data": join}))
+            first = await feed.frames.get()  # the sync (or a replayed event, a change), or the refusal
+        except BaseException:
+            await feed.end()
+            raise
+        refused = _refusal(first)
+        if refused is not None:
+            await feed.end()
+            return refused
+        return _EventStream(feed, self._events(request, sub, feed, first), media_type="text/event-stream",
+                            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    async def _events(self, request: Request, sub: Subscription, feed: _Feed, first: str) -> AsyncIterator[str]:
+        yield f"retry: 1000\n: joined {sub.stream_name}/{sub.group_id}\n\n"
+        text = first
+        while True:
+            yield sse_event(text)
             while True:
                 try:
-                    text = await asyncio.wait_for(frames.get(), self.keepalive_s)
+                    text = await asyncio.wait_for(feed.frames.get(), self.keepalive_s)
+                    break
                 except TimeoutError:
-                    if connection.overflowed or await request.is_disconnected():
+                    if feed.connection.overflowed or await request.is_disconnected():
                         return
                     yield ": keep-alive\n\n"
-                    continue
-                if not text or connection.overflowed or stopping:
-                    return
-                yield sse_event(text)
+            if not text or feed.connection.overflowed or feed.stopping:
+                return
+
+
+def _refusal(first: str) -> Response | None:
+    """The answer to a join whose first frame refused it (or that the server's stop cut short)."""
+    if not first:
+        return _error(503, "The server is stopping: connect again")
+    event = json.loads(first).get("event") or {}
+    if event.get("type") != "event" or (event.get("event") or {}).get("type") != "error":
+        return None
+    error = event["event"].get("data") or {}
+    if error.get("code") == STREAM_ACCESS_DENIED:
+        return _error(403, str(error.get("message")))
+    if error.get("code") == INTERNAL_ERROR:
+        return _error(500, "Internal Server Error")
+    return _error(400, f"{error.get('code')}: {error.get('message')}")
+
+
+class _Feed:
+    """One SSE response's subscription: a hub connection and a stream session, whose frames come
+    here one at a time (behind a slow reader they wait in the connection's bounded outbox, and one
+    that falls too far behind is dropped like a slow socket: hub.py)."""
+
+    def __init__(self, endpoint: StreamEvents, auth: Any) -> None:
+        self.frames: asyncio.Queue[str] = asyncio.Queue(maxsize=1)
+        self.stopping = False
+        self._ended = False
+        self._unregister = on_server_closing(self._server_stops)
+        self.connection = Connection(self._send_text, self._close, auth, endpoint.hub.max_outbox)
+        endpoint.hub.attach(self.connection)
+        self.session = StreamSession(endpoint.runtime, HubPort(endpoint.hub, self.connection), endpoint._log(),
+                                     endpoint.max_subscriptions, on_refused=endpoint.hub.stats.refused)
+
+    async def _send_text(self, text: str) -> None:
+        await self.frames.put(text)
+
+    async def _close(self, _code: int, _reason: str) -> None:
+        self.frames.put_nowait("")  # ends the response: the client reconnects with Last-Event-ID
+
+    def _server_stops(self) -> None:  # closing.py: the server is shutting down
+        self.stopping = True
+        if self.frames.empty():
+            self.frames.put_nowait("")  # wakes the wait for the next frame
+
+    async def end(self) -> None:
+        """The subscription's end (its presence, its on_leave), once, whatever ended the response."""
+        if self._ended:
+            return
+        self._ended = True
+        self._unregister()
+        # A client that goes away cancels the response through Starlette's task group, whose
+        # cancel scope would cancel every await here as well: the subscription's end would stop at
+        # its first await. Shielded, it runs whole.
+        with anyio.CancelScope(shield=True):
+            await self.connection.stop()
+            await self.session.end()
+
+
+class _EventStream(StreamingResponse):
+    """The event stream, ending its feed however the response ends: finished, cancelled by the
+    client's going, or never started."""
+
+    def __init__(self, feed: _Feed, content: AsyncIterator[str], **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self._feed = feed
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
         finally:
-            unregister()
-            # A client that goes away cancels this generator through Starlette's task group,
-            # whose cancel scope would cancel every await here as well: the subscription's end
-            # (its presence, its on_leave) would stop at its first await. Shielded, it runs whole.
-            with anyio.CancelScope(shield=True):
-                await connection.stop()
-                await session.end()
+            await self._feed.end()
