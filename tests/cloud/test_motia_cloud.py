@@ -240,6 +240,28 @@ def test_a_template_that_does_not_parse_names_the_resource_and_field(tmp_path: P
     assert "resource JobsFunction: field Events.Queue.Properties.Queue" in done.stderr
 
 
+@pytest.mark.parametrize("held", ["--port", "--ws-port"])
+def test_a_port_in_use_is_one_line_naming_the_flag_before_anything_starts(tmp_path: Path, held: str) -> None:
+    # It was uvicorn's SystemExit traceback, after moto had started and every resource was made.
+    import socket
+    import subprocess
+    import sys
+
+    from tests.support.fake_openai import free_port
+
+    port, ws_port = free_port(), free_port()
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", port if held == "--port" else ws_port))
+        holder.listen()
+        done = subprocess.run([sys.executable, "-m", "motia_runtime", "cloud", "--root", str(APP), "--port", str(port),
+                               "--ws-port", str(ws_port)], capture_output=True, text=True, timeout=60)
+    taken = port if held == "--port" else ws_port
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert done.stderr.strip().splitlines() == [
+        f"motia cloud: cannot listen on 127.0.0.1:{taken}: Address already in use (another server is on it: stop it, "
+        f"or pass {held})"]
+
+
 def test_a_code_change_reloads_the_functions(cloud: CloudServer) -> None:
     assert httpx.get(f"{cloud.http_url}/items/1", timeout=30).json()["version"] == "v1"
     handlers = cloud.root / "functions" / "handlers.py"

@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .args import port
+from .args import port, unlistenable
 
 
 def add_parser(sub: Any) -> None:
@@ -106,6 +106,11 @@ def run(args: argparse.Namespace) -> int:
     except TemplateError as exc:
         print(f"motia cloud: {exc}", file=sys.stderr)
         return 2
+    # Before moto starts and the resources are made (seconds), and the ports are known once the
+    # template has said whether there is a WebSocket API.
+    for taken, flag in [(settings.port, "--port"), *([(app.ws_port, "--ws-port")] if app.model.websocket else [])]:
+        if unlistenable("motia cloud", settings.host, taken, flag):
+            return 1
     try:
         app.provision()
     except TemplateError as exc:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import errno
 import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, MotiaError
-from .args import port
+from .args import port, unlistenable
 from .extras import missing_extra
 from .project_commands import add_parsers as add_project_commands
 
@@ -28,7 +27,7 @@ def _dev(args: argparse.Namespace) -> int:
     from ..hosts.local.head_timeout import protocol_name
     from ..hosts.local.settings import ENV_SETTINGS
 
-    failed = _shared_storage(args) or _listenable(args.host, args.port)
+    failed = _shared_storage(args) or unlistenable("motia", args.host, args.port)
     if failed:
         return failed
     try:
@@ -109,29 +108,6 @@ def _dev_settings(args: argparse.Namespace) -> DevSettings:
         freeze_gc=True,  # this process lives as long as the server (app.py)
         limits=Limits.from_env(),  # read once, here; every worker gets them in MOTIA_DEV_SETTINGS
     )
-
-
-def _listenable(host: str, port: int) -> int:
-    """Whether ``host:port`` can be listened on; 0, or the exit code. Checked before the project
-    loads and the banner prints: uvicorn found out only after both, and its one line did not say
-    what to do. A race with another server starting now is still uvicorn's to report."""
-    import socket
-
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except OSError as exc:
-        print(f"motia: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
-        return 1
-    family, kind, proto, _, address = infos[0]
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds it
-        try:
-            probe.bind(address)
-        except OSError as exc:
-            hint = " (another server is on it: stop it, or pass --port)" if exc.errno == errno.EADDRINUSE else ""
-            print(f"motia: cannot listen on {host}:{port}: {exc.strerror or exc}{hint}", file=sys.stderr)
-            return 1
-    return 0
 
 
 def _shared_storage(args: argparse.Namespace) -> int:
