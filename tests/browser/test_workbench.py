@@ -382,6 +382,40 @@ def test_dead_letters_can_be_retried_and_dropped(lab_server: InProcessServer, pa
     assert page.problems == []
 
 
+def test_queue_counts_cover_every_message_and_the_lists_page_past_200(lab_server: InProcessServer, page: Any) -> None:
+    # The table counted the listed messages, at most 200 whatever the backlog, and the lists had no
+    # way past them (/__motia/queues/counts; ?limit= and ?after= on the listings).
+    with httpx.Client(base_url=lab_server.url, timeout=10) as client:
+        for _ in range(205):  # mode fail: RunJob (maxRetries 0) dead-letters each one at once
+            assert client.post("/jobs", json={"mode": "fail"}).status_code == 202
+
+        def dead() -> int:
+            return int(client.get("/__motia/queues/counts").json()["counts"].get("RunJob", {}).get("dead", 0))
+
+        deadline = time.monotonic() + 30
+        while dead() < 205:
+            assert time.monotonic() < deadline, dead()
+            time.sleep(0.1)
+        total = dead()
+        first = client.get("/__motia/queues/dead-letters").json()
+        assert len(first["deadLetters"]) == 200 and first["next"] == first["deadLetters"][-1]["id"]
+        ids = [m["id"] for m in first["deadLetters"]]
+        after = first["next"]
+        while after is not None:
+            more = client.get("/__motia/queues/dead-letters", params={"after": after, "limit": 150}).json()
+            ids += [m["id"] for m in more["deadLetters"]]
+            after = more["next"]
+        assert len(ids) == total and ids == sorted(set(ids))  # every one once, oldest first
+        for bad in ({"limit": "0"}, {"limit": "1001"}, {"after": "x"}):
+            refused = client.get("/__motia/queues/dead-letters", params=bad)
+            assert refused.status_code == 400 and [e["field"] for e in refused.json()["errors"]] == list(bad)
+    page.goto(f"{lab_server.url}/#/queues")
+    expect(page.locator('#queue-table tr[data-step="RunJob"] .badge-error')).to_have_text(str(total))
+    expect(page.locator("#dead-letters .more-messages")).to_have_text(f"The oldest 200 of {total}.")
+    expect(page.locator("#dead-letters tr.dead-letter")).to_have_count(200)
+    assert page.problems == []
+
+
 def test_a_failed_run_shows_its_error_and_stack_in_the_trace(lab_server: InProcessServer, page: Any,
                                                              screenshot: Any) -> None:
     trace_id = httpx.post(f"{lab_server.url}/jobs", json={"mode": "fail"}).headers["x-trace-id"]

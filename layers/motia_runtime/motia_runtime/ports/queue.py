@@ -93,8 +93,24 @@ class QueueStore(ABC):
 
     @abstractmethod
     def list(
-        self, status: MessageStatus | None = None, step: str | None = None, limit: int = 200
-    ) -> list[QueuedMessage]: ...
+        self, status: MessageStatus | None = None, step: str | None = None, limit: int = 200,
+        after: int | None = None,
+    ) -> list[QueuedMessage]:
+        """Up to ``limit`` messages, by id, each past ``after`` when given (the page after one
+        that ended at that id)."""
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """How many messages each step has in each status (``{step: {status: n}}``), whatever
+        their number: the Workbench's queue table. Stores count in one query; this default reads
+        them all, page by page."""
+        out: dict[str, dict[str, int]] = {}
+        after: int | None = None
+        while page := self.list(limit=1000, after=after):
+            for message in page:
+                by_status = out.setdefault(message.step, {})
+                by_status[message.status] = by_status.get(message.status, 0) + 1
+            after = page[-1].id
+        return out
 
     @abstractmethod
     def redrive(self, message_id: int, now: int) -> bool:

@@ -67,11 +67,19 @@ class MemoryQueueStore(QueueStore):
         return min(times) if times else None
 
     def list(
-        self, status: MessageStatus | None = None, step: str | None = None, limit: int = 200
+        self, status: MessageStatus | None = None, step: str | None = None, limit: int = 200,
+        after: int | None = None,
     ) -> list[QueuedMessage]:
         out = [m for m in self._messages.values()
-               if (status is None or m.status == status) and (step is None or m.step == step)]
+               if (status is None or m.status == status) and (step is None or m.step == step)
+               and (after is None or m.id > after)]
         return sorted(out, key=lambda m: m.id)[:limit]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for m in self._messages.values():
+            out.setdefault(m.step, {})[m.status] = out.get(m.step, {}).get(m.status, 0) + 1
+        return out
 
     def redrive(self, message_id: int, now: int) -> bool:
         m = self._messages.get(message_id)

@@ -116,19 +116,30 @@ class SQLiteQueueStore(QueueStore):
         return value
 
     def list(
-        self, status: MessageStatus | None = None, step: str | None = None, limit: int = 200
+        self, status: MessageStatus | None = None, step: str | None = None, limit: int = 200,
+        after: int | None = None,
     ) -> list[QueuedMessage]:
         clauses: list[str] = []
-        args: list[str] = []
+        args: list[Any] = []
         if status is not None:
             clauses.append("status=?")
             args.append(status)
         if step is not None:
             clauses.append("step=?")
             args.append(step)
+        if after is not None:
+            clauses.append("id>?")
+            args.append(after)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self.db.conn.execute(f"SELECT {_COLUMNS} FROM queue {where} ORDER BY id LIMIT ?", (*args, limit))
         return [_row(r) for r in rows]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        # queue_by_step (step, status, visible_at) covers it: an index scan, not the table's rows.
+        for step, status, n in self.db.conn.execute("SELECT step, status, COUNT(*) FROM queue GROUP BY step, status"):
+            out.setdefault(step, {})[status] = n
+        return out
 
     def redrive(self, message_id: int, now: int) -> bool:
         with self.db.transaction() as tx:

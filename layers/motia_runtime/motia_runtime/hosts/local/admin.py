@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from .traces import TraceRecorder
     from .workbench import WorkbenchFeed
 
+# The queue listings' pages: 200 unless asked (what they always returned), at most 1,000 at once.
+PAGE, MAX_PAGE = 200, 1000
+
 
 class JSONResponse(_JSONResponse):
     """Every answer of this API: what was recorded before this version refused NaN or lone
@@ -108,6 +111,7 @@ class AdminApi:
             Route("/__motia/steps", self.steps),
             Route("/__motia/queues/messages", self.messages),
             Route("/__motia/queues/dead-letters", self.dead_letters),
+            Route("/__motia/queues/counts", self.counts),
             # {id}, not {id:int}: Starlette's int() of 5,000 digits was a 500 (numbers.py).
             Route("/__motia/queues/dead-letters/{id}/retry", self.redrive, methods=["POST"]),
             Route("/__motia/queues/dead-letters/{id}", self.drop, methods=["DELETE"]),
@@ -134,15 +138,29 @@ class AdminApi:
                              "warnings": self.runtime.project.warnings})
 
     async def messages(self, request: Request) -> JSONResponse:
-        status = request.query_params.get("status")
-        step = request.query_params.get("step")
         # Not checked against MessageStatus: an unknown status lists nothing, as it always has.
-        items = self.queue.list(status=status, step=step)  # type: ignore[arg-type]
-        return JSONResponse({"messages": [m.to_dict() for m in items]})
+        return self._page(request, "messages", request.query_params.get("status"))
 
     async def dead_letters(self, request: Request) -> JSONResponse:
-        items = self.queue.list(status="dead", step=request.query_params.get("step"))
-        return JSONResponse({"deadLetters": [m.to_dict() for m in items]})
+        return self._page(request, "deadLetters", "dead")
+
+    def _page(self, request: Request, key: str, status: Any) -> JSONResponse:
+        """One page of the queue, oldest first: ``?limit=`` (1 to 1,000; 200) messages past ``?after=``
+        (an id), and ``next``, the ``after`` of the page that follows (null on the last)."""
+        query = request.query_params
+        limit = int64(query.get("limit", str(PAGE)))
+        after = int64(query["after"]) if "after" in query else None
+        if limit is None or not 1 <= limit <= MAX_PAGE or ("after" in query and after is None):
+            return JSONResponse({"error": f"limit must be 1 to {MAX_PAGE} and after a message id",
+                                 "errors": [{"field": f, "message": "not a whole number in range"}
+                                            for f in ("limit", "after") if f in query]}, status_code=400)
+        items = self.queue.list(status=status, step=query.get("step"), limit=limit,
+                                **({"after": after} if after is not None else {}))
+        return JSONResponse({key: [m.to_dict() for m in items],
+                             "next": items[-1].id if len(items) == limit else None})
+
+    async def counts(self, _: Request) -> JSONResponse:
+        return JSONResponse({"counts": self.queue.counts()})
 
     async def redrive(self, request: Request) -> JSONResponse:
         # An id that cannot exist (not a whole number, past SQLite's INTEGER) is a 404 too.

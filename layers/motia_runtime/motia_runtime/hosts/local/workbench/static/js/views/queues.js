@@ -34,8 +34,14 @@ export function mount(root, app) {
     load().catch(() => {});
   }
 
-  function render(messages) {
-    const count = (step, status) => messages.filter((m) => m.step === step && m.status === status).length;
+  // The table counts every message (/queues/counts); the lists show the oldest page of each, and
+  // say so when there are more (counting the listed ones gave at most 200, whatever the backlog).
+  function render({counts, dead, waiting}) {
+    const count = (step, status) => (counts[step] || {})[status] || 0;
+    const total = (...statuses) => Object.values(counts).reduce(
+      (sum, byStatus) => sum + statuses.reduce((n, status) => n + (byStatus[status] || 0), 0), 0);
+    const more = (shown, all) => (all > shown
+      ? h('p', {class: 'muted more-messages'}, `The oldest ${shown} of ${all}.`) : null);
     fill(queuesEl, eventSteps.length ? h('table', {class: 'table'},
       h('thead', {}, h('tr', {}, ['step', 'subscribes', 'type', 'retries', 'ready', 'in flight', 'dead'].map((c) => h('th', {}, c)))),
       h('tbody', {}, eventSteps.map((st) => h('tr', {dataset: {step: st.name}},
@@ -44,8 +50,7 @@ export function mount(root, app) {
         h('td', {}, String(count(st.name, 'ready'))), h('td', {}, String(count(st.name, 'inflight'))),
         h('td', {}, count(st.name, 'dead') ? badge(String(count(st.name, 'dead')), 'error') : '0')))))
       : empty('No event steps.'));
-    const dead = messages.filter((m) => m.status === 'dead');
-    fill(deadEl, dead.length ? h('table', {class: 'table'},
+    fill(deadEl, dead.length ? h('div', {}, more(dead.length, total('dead')), h('table', {class: 'table'},
       h('thead', {}, h('tr', {}, ['id', 'step', 'topic', 'attempts', 'last error', 'trace', 'created', ''].map((c) => h('th', {}, c)))),
       h('tbody', {}, dead.map((m) => h('tr', {class: 'dead-letter', dataset: {id: m.id}},
         h('td', {}, String(m.id)), h('td', {}, m.step), h('td', {}, h('code', {}, m.topic)), h('td', {}, String(m.attempts)),
@@ -55,25 +60,28 @@ export function mount(root, app) {
         h('td', {class: 'nowrap'},
           h('button', {class: 'button small', onclick: () => act(`/__motia/queues/dead-letters/${m.id}/retry`, 'POST', `Dead letter ${m.id} queued again.`)}, 'Retry'),
           ' ',
-          h('button', {class: 'button small danger', onclick: () => act(`/__motia/queues/dead-letters/${m.id}`, 'DELETE', `Dead letter ${m.id} dropped.`)}, 'Drop'))))))
+          h('button', {class: 'button small danger', onclick: () => act(`/__motia/queues/dead-letters/${m.id}`, 'DELETE', `Dead letter ${m.id} dropped.`)}, 'Drop')))))))
       : empty('No dead letters.'));
-    const waiting = messages.filter((m) => m.status !== 'dead');
-    fill(waitingEl, waiting.length ? h('table', {class: 'table'},
+    fill(waitingEl, waiting.length ? h('div', {}, more(waiting.length, total('ready', 'inflight')), h('table', {class: 'table'},
       h('thead', {}, h('tr', {}, ['id', 'step', 'topic', 'status', 'attempts', 'visible at', 'data'].map((c) => h('th', {}, c)))),
       h('tbody', {}, waiting.map((m) => h('tr', {},
         h('td', {}, String(m.id)), h('td', {}, m.step), h('td', {}, h('code', {}, m.topic)), h('td', {}, badge(m.status, 'info')),
         h('td', {}, String(m.attempts)), h('td', {class: 'nowrap muted'}, dateTime(m.visibleAt)),
-        h('td', {class: 'muted'}, preview(m.data, 100))))))
+        h('td', {class: 'muted'}, preview(m.data, 100)))))))
       : empty('Nothing waiting.'));
   }
 
   let last = null;
   async function load() {
-    const {messages} = await getJSON('/__motia/queues/messages');
-    const json = JSON.stringify(messages);
+    const [{counts}, {deadLetters}, ready, inflight] = await Promise.all([
+      getJSON('/__motia/queues/counts'), getJSON('/__motia/queues/dead-letters'),
+      getJSON('/__motia/queues/messages?status=ready'), getJSON('/__motia/queues/messages?status=inflight')]);
+    const waiting = [...inflight.messages, ...ready.messages].sort((a, b) => a.id - b.id).slice(0, 200);
+    const view = {counts, dead: deadLetters, waiting};
+    const json = JSON.stringify(view);
     if (json === last) return;  // unchanged: keep the DOM (a click in progress would be lost)
     last = json;
-    render(messages);
+    render(view);
   }
 
   loadSteps().then(({steps}) => {
