@@ -66,6 +66,11 @@ def make_client(url: str) -> redis.asyncio.Redis:
         raise RedisStoreError(f"invalid Redis URL {redact(url)!r}: {exc}", redact(url)) from exc
 
 
+def database(client: redis.asyncio.Redis) -> int:
+    """The database number ``client`` selects (0 unless the URL names another)."""
+    return int(client.connection_pool.connection_kwargs.get("db") or 0)
+
+
 def describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
@@ -107,7 +112,7 @@ class Keys:
     ``<p>:stream:<stream>:group:<group>``  hash: item id -> "<createdAt> <version> <ts>\\n<data JSON>"
     ``<p>:stream:<stream>:groups``         set of the stream's non-empty groups
     ``<p>:clock``                          the last stamp given to any change (stamps are global)
-    ``<p>:changes``                        pub/sub channel: one JSON message per change
+    ``<p>:changes:<db>``                   pub/sub channel: one JSON message per change (see ``Keys``)
     ``<p>:state:group:<group>``            hash: key -> "<seq>\\n<value JSON>" (seq: first-insertion order)
     ``<p>:state:index:<group>``            sorted set of the group's keys (score 0: ordered by key)
     ``<p>:state:groups`` / ``<p>:state:seq``  the non-empty state groups / the insertion counter
@@ -117,14 +122,18 @@ class Keys:
     ``<p>:stream:<stream>:history:<group>`` sorted set of the group's sent events (change messages) by stamp
     ``<p>:stream:<stream>:history-mark:<group>`` the newest stamp the count bound dropped from it
     ``<p>:stream-history-from``            the stamp this Redis started keeping history at
+
+    Keys live in the URL's database, but pub/sub channels do not: a PUBLISH reaches subscribers on
+    every database of the server. So the channel carries the database number, and two apps given
+    their own database (``/1``, ``/2``) never receive each other's changes.
     """
 
-    def __init__(self, prefix: str = "motia") -> None:
+    def __init__(self, prefix: str = "motia", db: int = 0) -> None:
         if not prefix:
             raise ValueError("the Redis key prefix must not be empty")
         self.prefix = prefix
         self.clock = f"{prefix}:clock"
-        self.changes = f"{prefix}:changes"
+        self.changes = f"{prefix}:changes:{db}"
         self.state_groups = f"{prefix}:state:groups"
         self.state_seq = f"{prefix}:state:seq"
 
