@@ -119,6 +119,8 @@ async def test_unreachable_redis_fails_with_a_motia_error_naming_the_server() ->
     with pytest.raises(MotiaError, match=r"cannot reach Redis at redis://:\*\*\*@127\.0\.0\.1:1/0") as info:
         check_reachable(url)
     assert "hunter2" not in str(info.value)
+    with pytest.raises(MotiaError, match=r"cannot reach Redis at redis://:\*\*\*@\[::1\]:1/0:"):  # [] kept
+        check_reachable("redis://:hunter2@[::1]:1/0")
     streams, state = RedisStreamStore(url), RedisStateStore(url)
     with pytest.raises(RedisStreamError, match=r"stream notes/g/a: Redis at redis://:\*\*\*@127\.0\.0\.1:1/0") as err:
         await streams.set("notes", "g", "a", {"v": 1})

@@ -194,6 +194,35 @@ def test_an_unreachable_redis_stops_motia_dev_with_its_url(tmp_path: Path) -> No
     assert done.returncode == 1 and "cannot reach Redis at" in done.stderr
 
 
+def test_a_redis_that_refuses_the_login_or_the_scripts_stops_motia_dev_saying_so(
+        tmp_path: Path, start_redis: Any) -> None:
+    import redis
+
+    server = start_redis(password="s3cret")
+    admin = redis.Redis.from_url(server.url)
+    admin.execute_command("ACL", "SETUSER", "noscripts", "on", ">n0scr1pts", "~*", "&*", "+@all", "-evalsha")
+    admin.close()
+    base = server.url.replace(":s3cret@", "")
+
+    def dev(url: str) -> subprocess.CompletedProcess[str]:
+        return _motia("--redis-url", url, "--data-dir", str(tmp_path), "--port", str(free_port()), "--no-reload")
+
+    done = dev(base)
+    assert done.returncode == 1
+    assert f"motia: Redis at {base} refused the login (it asks for a password: put it in the URL" in done.stderr
+    # redis-py also takes the password from the query string: masked there too.
+    done = dev(f"{base}?password=n0t-1t")
+    assert done.returncode == 1
+    assert f"motia: Redis at {base}?password=*** refused the login" in done.stderr
+    assert "n0t-1t" not in done.stderr
+    # An ACL user that may log in but not run the stores' scripts: said at start, not on every write.
+    done = dev(base.replace("redis://", "redis://noscripts:n0scr1pts@"))
+    assert done.returncode == 1
+    assert (f"motia: Redis at {base.replace('redis://', 'redis://noscripts:***@')} refused the stores' scripts: "
+            "this user has no permissions to run the 'evalsha' command") in done.stderr
+    assert "n0scr1pts" not in done.stderr
+
+
 def _listening_sockets(port: int) -> int:
     """Listening TCP sockets on ``port`` (/proc/net/tcp and tcp6: state 0A)."""
     count = 0

@@ -6,9 +6,10 @@ Every command goes through :func:`guarded`, so a step only ever sees ``RedisStre
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable
 from typing import TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import redis
 import redis.asyncio
@@ -16,6 +17,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from ...errors import MotiaError, StateError, StreamError
+from . import _scripts
 
 T = TypeVar("T")
 CONNECT_TIMEOUT_S = 3.0
@@ -39,15 +41,23 @@ class RedisStateError(RedisStoreError, StateError):
     """A state operation failed in Redis."""
 
 
+# redis-py also reads a password from the query string (``?password=``), so it is masked there too.
+_QUERY_PASSWORD = re.compile(r"(^|&)(password=)[^&]*", re.IGNORECASE)
+
+
 def redact(url: str) -> str:
     """The URL with its password masked, for messages and logs."""
     parts = urlsplit(url)
-    if parts.password is None:
+    netloc = parts.netloc
+    if parts.password is not None:
+        userinfo, _, hostport = netloc.rpartition("@")  # hostport as written: an IPv6 host keeps its []
+        netloc = f"{userinfo.partition(':')[0]}:***@{hostport}"
+    query = _QUERY_PASSWORD.sub(r"\1\2***", parts.query)
+    if (netloc, query) == (parts.netloc, parts.query):
         return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    # Not urlunsplit: it writes ``unix:///path`` (an empty host) as ``unix:/path``.
+    return (f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+            + (f"#{parts.fragment}" if parts.fragment else ""))
 
 
 def make_client(url: str) -> redis.asyncio.Redis:
@@ -85,8 +95,10 @@ async def guarded(call: Awaitable[T], error: type[RedisStoreError], what: str, u
         raise error(f"{what}: Redis at {where} failed: {describe(exc)}", where) from exc
 
 
-def check_reachable(url: str) -> None:
-    """Ping the server once, synchronously (``motia dev`` does it before starting workers)."""
+def check_reachable(url: str, prefix: str = "motia") -> None:
+    """Log in and run one of the stores' read scripts, synchronously (``motia dev`` does it before
+    starting workers): a wrong password, or an ACL user without the scripts, stops it there with
+    the reason, rather than failing every write of a server that looked up."""
     where = redact(url)
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=CONNECT_TIMEOUT_S,
@@ -95,8 +107,20 @@ def check_reachable(url: str) -> None:
         raise RedisStoreError(f"invalid Redis URL {where!r}: {exc}", where) from exc
     try:
         client.ping()
+    except redis.AuthenticationError as exc:
+        given = client.connection_pool.connection_kwargs.get("password") is not None
+        hint = "" if given else " (it asks for a password: put it in the URL, redis://:PASSWORD@host:port/db)"
+        raise RedisStoreError(f"Redis at {where} refused the login{hint}: {describe(exc)}", where) from exc
     except (redis.RedisError, OSError) as exc:
         raise RedisStoreError(f"cannot reach Redis at {where}: {describe(exc)}", where) from exc
+    try:
+        # A read of a group that does not exist: EVALSHA (SCRIPT LOAD first, the way the stores
+        # run it) with the script's reads; it writes nothing.
+        keys = Keys(prefix)
+        client.register_script(_scripts.READ)(keys=[keys.stream_group("-", "-"), keys.clock,
+                                                    keys.stream_expiry("-", "-")], args=["0"])
+    except (redis.RedisError, OSError) as exc:
+        raise RedisStoreError(f"Redis at {where} refused the stores' scripts: {describe(exc)}", where) from exc
     finally:
         client.close()
 
