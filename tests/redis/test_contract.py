@@ -12,6 +12,7 @@ from motia_runtime.adapters.redis import (
     RedisBackend,
     RedisStateError,
     RedisStateStore,
+    RedisStoreError,
     RedisStreamError,
     RedisStreamStore,
     check_reachable,
@@ -121,6 +122,12 @@ async def test_unreachable_redis_fails_with_a_motia_error_naming_the_server() ->
     assert "hunter2" not in str(info.value)
     with pytest.raises(MotiaError, match=r"cannot reach Redis at redis://:\*\*\*@\[::1\]:1/0:"):  # [] kept
         check_reachable("redis://:hunter2@[::1]:1/0")
+    # redis-py ignores a path that is not a number: a typo would silently use database 0.
+    for bad in ("redis://:hunter2@127.0.0.1:1/app1", "rediss://127.0.0.1:1/l"):
+        with pytest.raises(MotiaError, match=r"invalid Redis URL .*: the path '/(app1|l)' is not a database number"):
+            check_reachable(bad)
+        with pytest.raises(RedisStoreError, match=r"is not a database number"):
+            RedisStreamStore(bad)
     streams, state = RedisStreamStore(url), RedisStateStore(url)
     with pytest.raises(RedisStreamError, match=r"stream notes/g/a: Redis at redis://:\*\*\*@127\.0\.0\.1:1/0") as err:
         await streams.set("notes", "g", "a", {"v": 1})

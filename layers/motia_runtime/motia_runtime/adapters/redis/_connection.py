@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable
 from typing import TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import redis
 import redis.asyncio
@@ -68,12 +68,22 @@ def make_client(url: str) -> redis.asyncio.Redis:
     are still replaced before use, so the first command after Redis comes back works.
     """
     try:
+        check_database(url)
         return redis.asyncio.Redis.from_url(
             url, decode_responses=True, retry=Retry(NoBackoff(), 0),
             socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=COMMAND_TIMEOUT_S,
         )
     except ValueError as exc:  # redis-py's answer to a malformed URL
         raise RedisStoreError(f"invalid Redis URL {redact(url)!r}: {exc}", redact(url)) from exc
+
+
+def check_database(url: str) -> None:
+    """Raise ValueError unless the URL's path is empty or a database number. redis-py ignores any
+    other path, so a typo (``/app1``) would silently share database 0 with whatever else uses it."""
+    parts = urlsplit(url)
+    db = unquote(parts.path).replace("/", "")  # as redis-py reads it
+    if parts.scheme in ("redis", "rediss") and db and not db.isdigit():
+        raise ValueError(f"the path {parts.path!r} is not a database number (redis://host:6379/1)")
 
 
 def database(client: redis.asyncio.Redis) -> int:
@@ -101,6 +111,7 @@ def check_reachable(url: str, prefix: str = "motia") -> None:
     the reason, rather than failing every write of a server that looked up."""
     where = redact(url)
     try:
+        check_database(url)
         client = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=CONNECT_TIMEOUT_S,
                                       retry=None)
     except ValueError as exc:
