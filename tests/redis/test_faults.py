@@ -147,3 +147,44 @@ async def test_motia_dev_survives_losing_redis_and_its_clients_resync(
         await rejoined.close()
     finally:
         dev.stop()
+
+
+async def test_at_maxmemory_writes_fail_whole_with_the_oom_reason_and_deletes_still_go_through(
+        start_redis: Callable[..., RedisServer]) -> None:
+    import redis
+
+    from motia_runtime.adapters.redis import RedisStateError, RedisStateStore
+
+    server = start_redis()
+    store, state = RedisStreamStore(server.url), RedisStateStore(server.url)
+    seen: list[StreamChange] = []
+    store.add_listener(seen.append)
+    await store.astart()
+    kept = await store.set("notes", "g", "a", {"v": 1})
+    await store.set("notes", "g", "b", {"v": 1})
+    await state.set("g", "k", 1)
+    admin = redis.Redis.from_url(server.url)
+    admin.config_set("maxmemory", max(1, int(admin.info("memory")["used_memory"]) - 100_000))
+    try:
+        assert await _eventually(lambda: len(seen) == 2)
+        oom = r"Redis at .* failed: .*command not allowed when used memory > 'maxmemory'"
+        with pytest.raises(RedisStreamError, match=rf"stream notes/g/a: {oom}"):
+            await store.set("notes", "g", "a", {"v": 2})
+        with pytest.raises(RedisStreamError, match=oom):
+            await store.set_expiring("notes", "g", "c", {"v": 1}, expires_at=int(time.time() * 1000) + 60_000)
+        with pytest.raises(RedisStreamError, match=oom):
+            await store.send("notes", "g", None, {"type": "x", "data": {}})
+        with pytest.raises(RedisStateError, match=rf"state g/k: {oom}"):
+            await state.set("g", "k", 2)
+        assert await store.get("notes", "g", "a") == kept.data  # nothing written half-way
+        assert await store.get("notes", "g", "c") is None
+        assert await state.get("g", "k") == 1
+        deleted = await store.delete("notes", "g", "b")  # freeing memory is still allowed
+        assert deleted is not None and deleted.type == "delete"
+        assert await _eventually(lambda: len(seen) == 3)
+        assert seen[-1] == deleted  # and the only change published since the limit
+    finally:
+        admin.config_set("maxmemory", 0)
+        admin.close()
+        await store.aclose()
+        await state.aclose()
