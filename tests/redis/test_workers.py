@@ -223,6 +223,23 @@ def test_a_redis_that_refuses_the_login_or_the_scripts_stops_motia_dev_saying_so
     assert "n0scr1pts" not in done.stderr
 
 
+def test_workers_that_cannot_start_make_motia_dev_exit_non_zero(tmp_path: Path, start_redis: Any) -> None:
+    import redis
+
+    server = start_redis()
+    admin = redis.Redis.from_url(server.url)  # an ACL user that may run the scripts but not subscribe
+    admin.execute_command("ACL", "SETUSER", "nosub", "on", ">n0sub", "~*", "&*", "+@all", "-subscribe")
+    admin.close()
+    url = server.url.replace("redis://", "redis://nosub:n0sub@")
+    done = _motia("--redis-url", url, "--workers", "2", "--data-dir", str(tmp_path), "--port", str(free_port()))
+    # uvicorn stops every worker when one fails to start, but exited 0 with more than one.
+    assert done.returncode == 3, done.stderr
+    assert ("cannot subscribe to stream changes on Redis at "
+            f"{url.replace(':n0sub@', ':***@')}: NOPERM this user has no permissions to run the 'subscribe' command"
+            in done.stderr)
+    assert "n0sub@" not in done.stderr
+
+
 def _listening_sockets(port: int) -> int:
     """Listening TCP sockets on ``port`` (/proc/net/tcp and tcp6: state 0A)."""
     count = 0

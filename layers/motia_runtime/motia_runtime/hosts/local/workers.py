@@ -27,6 +27,7 @@ import tempfile
 from typing import Any
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import multiprocess
 
 _claimed: list[int] = []  # the worker's lock file, held open for as long as it runs
@@ -86,13 +87,15 @@ class OwnSocketProcess(multiprocess.Process):
         super().target(sockets)
 
 
-def run(app: Any, **options: Any) -> None:
+def run(app: Any, **options: Any) -> int:
     """``uvicorn.run(app, **options)`` (an import string, ``workers`` > 1), each worker on its own
-    socket where the kernel balances them."""
+    socket where the kernel balances them. Returns the exit status: uvicorn's ``STARTUP_FAILURE``
+    when a worker failed to start (uvicorn then stops them all, yet its own ``run`` exits 0 with
+    more than one worker; a script or service manager must see the failure)."""
     config = uvicorn.Config(app, **options)
     if not balanced(config):
         uvicorn.run(app, **options)
-        return
+        return 0
     sockets = [listener(config) for _ in range(config.workers)]
     lock_dir = tempfile.mkdtemp(prefix="motia-workers-")
     # uvicorn's supervisor names its worker class as a module global: ours while this process
@@ -100,8 +103,9 @@ def run(app: Any, **options: Any) -> None:
     saved = multiprocess.Process
     OwnSocketProcess.run_lock_dir = lock_dir
     multiprocess.Process = OwnSocketProcess  # type: ignore[misc]
+    supervisor = multiprocess.Multiprocess(config, sockets=sockets)
     try:
-        multiprocess.Multiprocess(config, sockets=sockets).run()
+        supervisor.run()
     except KeyboardInterrupt:
         pass
     finally:
@@ -110,3 +114,5 @@ def run(app: Any, **options: Any) -> None:
         for sock in sockets:
             sock.close()
         shutil.rmtree(lock_dir, ignore_errors=True)
+    failed = any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes)
+    return STARTUP_FAILURE if failed else 0
