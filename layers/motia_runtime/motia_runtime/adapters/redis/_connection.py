@@ -147,7 +147,7 @@ class Keys:
     ``<p>:stream:<stream>:group:<group>``  hash: item id -> "<createdAt> <version> <ts>\\n<data JSON>"
     ``<p>:stream:<stream>:groups``         set of the stream's non-empty groups
     ``<p>:clock``                          the last stamp given to any change (stamps are global)
-    ``<p>:changes:<db>``                   pub/sub channel: one JSON message per change (see ``Keys``)
+    ``<p>:changes`` / ``<p>:changes:<db>``  pub/sub channel: one JSON message per change (see below)
     ``<p>:state:group:<group>``            hash: key -> "<seq>\\n<value JSON>" (seq: first-insertion order)
     ``<p>:state:index:<group>``            sorted set of the group's keys (score 0: ordered by key)
     ``<p>:state:groups`` / ``<p>:state:seq``  the non-empty state groups / the insertion counter
@@ -160,7 +160,8 @@ class Keys:
 
     Keys live in the URL's database, but pub/sub channels do not: a PUBLISH reaches subscribers on
     every database of the server. So the channel carries the database number, and two apps given
-    their own database (``/1``, ``/2``) never receive each other's changes.
+    their own database (``/1``, ``/2``) never receive each other's changes. Database 0 keeps the
+    plain name, which workers of earlier versions sharing it still use.
     """
 
     def __init__(self, prefix: str = "motia", db: int = 0) -> None:
@@ -168,7 +169,7 @@ class Keys:
             raise ValueError("the Redis key prefix must not be empty")
         self.prefix = prefix
         self.clock = f"{prefix}:clock"
-        self.changes = f"{prefix}:changes:{db}"
+        self.changes = f"{prefix}:changes" if db == 0 else f"{prefix}:changes:{db}"
         self.state_groups = f"{prefix}:state:groups"
         self.state_seq = f"{prefix}:state:seq"
 
