@@ -135,7 +135,9 @@ async def test_unreachable_redis_fails_with_a_motia_error_naming_the_server() ->
     with pytest.raises(RedisStateError) as state_err:
         await state.get("g", "k")
     assert isinstance(state_err.value, StateError)
-    with pytest.raises(RedisStreamError, match="cannot subscribe"):
-        await streams.astart()
+    # Starting while the server is away is not fatal (a worker replacing one that died in an
+    # outage): the feed keeps trying in the background (tests/redis/test_faults.py).
+    await streams.astart()
+    assert not streams.listener.connected.is_set()
     await streams.aclose()
     await state.aclose()

@@ -89,11 +89,12 @@ class RedisStreamStore(StreamStore):
 
     # -- the change feed --------------------------------------------------------------------
     async def astart(self) -> None:
-        await self.listener.start()
-        # The first worker to start on this Redis sets when its history starts; it stays.
-        key = self.keys.history_from
-        await self._run(self.client.set(key, str(self.clock.tick()), nx=True), "history start")
-        self.history_from = int(await self._run(self.client.get(key), "history start"))
+        if await self.listener.start():
+            # The first worker to start on this Redis sets when its history starts; it stays.
+            # (Started while Redis is away: ``history`` sets it once Redis is back.)
+            key = self.keys.history_from
+            await self._run(self.client.set(key, str(self.clock.tick()), nx=True), "history start")
+            self.history_from = int(await self._run(self.client.get(key), "history start"))
         if self._sweeper is None:
             self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="motia-stream-ttl")
 
