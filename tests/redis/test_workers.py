@@ -7,6 +7,7 @@ through worker B). ``--workers 2`` behind one port is checked as well, as users 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import subprocess
 import sys
 import time
@@ -169,11 +170,12 @@ async def test_cron_runs_once_per_slot_with_two_workers(workers: tuple[DevServer
 
 
 # -- motia dev --workers N ----------------------------------------------------------------------
-def _motia(*args: str, env: dict[str, str] | None = None, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def _motia(*args: str, env: dict[str, str] | None = None, timeout: float = 30,
+           root: Path = APP) -> subprocess.CompletedProcess[str]:
     import os
 
     full_env = {k: v for k, v in os.environ.items() if k != "MOTIA_REDIS_URL"} | (env or {})
-    return subprocess.run([sys.executable, "-m", "motia_runtime", "dev", "--root", str(APP), *args],
+    return subprocess.run([sys.executable, "-m", "motia_runtime", "dev", "--root", str(root), *args],
                           env=full_env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -302,6 +304,18 @@ async def test_workers_flag_serves_every_client_every_change(tmp_path: Path, sta
                 async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
                     pids.add((await http.post(f"/notes/{group}/j{n}", json={"op": "get"})).json()["pid"])
             assert len(pids) == 2  # both workers (the third child is multiprocessing's resource tracker)
+        # A second motia dev --workers on the same port (another app here) is refused, as a single
+        # worker is: its SO_REUSEPORT sockets used to join this one's group and take half its connections.
+        other_app = tmp_path / "other"
+        shutil.copytree(APP, other_app, ignore=shutil.ignore_patterns("__pycache__"))
+        second = _motia("--redis-url", redis.url.replace("/0", "/1"), "--workers", "2", "--data-dir",
+                        str(tmp_path / "other-data"), "--port", str(port), root=other_app)
+        assert second.returncode == 1, second.stderr
+        assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in second.stderr
+        for n in range(10):
+            async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+                pid = (await http.post(f"/notes/{group}/k{n}", json={"op": "get"})).json()["pid"]
+            assert pid in _children(proc.pid)
     finally:
         proc.send_signal(2)
         try:
