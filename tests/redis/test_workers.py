@@ -7,6 +7,7 @@ through worker B). ``--workers 2`` behind one port is checked as well, as users 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import subprocess
 import sys
@@ -323,6 +324,43 @@ async def test_workers_flag_serves_every_client_every_change(tmp_path: Path, sta
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+async def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path, start_redis: Any) -> None:
+    import os
+    import signal
+
+    redis = start_redis()
+    server = DevServer(APP, tmp_path, env={"MOTIA_REDIS_URL": redis.url}, args=("--workers", "2")).start()
+    assert server.proc is not None
+    supervisor = server.proc.pid
+    deadline = time.monotonic() + 20
+    while len(_children(supervisor)) < 3 and time.monotonic() < deadline:  # 2 workers, the resource tracker
+        await asyncio.sleep(0.1)
+    children = _children(supervisor)
+    assert len(children) >= 3, server.logs()
+    server.kill()  # SIGKILL: uvicorn's supervisor gets no chance to stop its workers
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        # Reaped by init by now, unless it still runs: a zombie counts as gone.
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][:1] != "Z"
+
+    try:
+        deadline = time.monotonic() + 15
+        while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        # They used to go on serving the port (and running cron and events) with no supervisor.
+        assert not [pid for pid in children if alive(pid)], server.logs()
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"{server.url}/__motia/health", timeout=1)
+    finally:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 async def test_stream_analytics_add_up_every_workers_clients_and_frames(workers: tuple[DevServer, DevServer]) -> None:

@@ -18,9 +18,11 @@ used as before.
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -30,6 +32,7 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import multiprocess
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _claimed: list[int] = []  # the worker's lock file, held open for as long as it runs
 
 
@@ -88,17 +91,32 @@ def claim(sockets: list[socket.socket], lock_dir: str) -> list[socket.socket]:
     return sockets
 
 
+def die_with(parent: int) -> None:
+    """Have the kernel send this process SIGTERM (a graceful stop) when ``parent`` dies.
+
+    Without it, workers whose supervisor was killed (SIGKILL, the OOM killer) went on serving the
+    port, running cron steps and events, with nobody to stop them but a kill of each one."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
+        return  # not available: the worker lives on, as uvicorn's do
+    if os.getppid() != parent:  # it died before the request was in place
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 class OwnSocketProcess(multiprocess.Process):
-    """uvicorn's worker process, serving the socket it claims (see the module docstring)."""
+    """uvicorn's worker process, serving the socket it claims (see the module docstring), and
+    stopping when the supervisor dies (:func:`die_with`)."""
 
     run_lock_dir = ""  # set by :func:`run` in the supervisor while it runs
 
     def __init__(self, config: uvicorn.Config, sockets: list[socket.socket]) -> None:
-        # An attribute of the instance: it travels to the worker with the target it runs.
+        # Attributes of the instance: they travel to the worker with the target it runs.
         self.lock_dir = type(self).run_lock_dir
+        self.supervisor = os.getpid()
         super().__init__(config, sockets)
 
     def target(self, sockets: list[socket.socket] | None = None) -> None:  # pragma: no cover - a child
+        die_with(self.supervisor)
         if sockets and self.lock_dir:
             sockets = claim(sockets, self.lock_dir)
         super().target(sockets)
