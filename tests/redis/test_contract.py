@@ -122,6 +122,8 @@ async def test_unreachable_redis_fails_with_a_motia_error_naming_the_server() ->
     assert "hunter2" not in str(info.value)
     with pytest.raises(MotiaError, match=r"cannot reach Redis at redis://:\*\*\*@\[::1\]:1/0:"):  # [] kept
         check_reachable("redis://:hunter2@[::1]:1/0")
+    with pytest.raises(MotiaError, match=r"at rediss://127\.0\.0\.1:1/0\?ssl_password=\*\*\*&db=0:"):
+        check_reachable("rediss://127.0.0.1:1/0?ssl_password=k3y-pass&db=0")  # a TLS key's passphrase
     # redis-py ignores a path that is not a number: a typo would silently use database 0.
     for bad in ("redis://:hunter2@127.0.0.1:1/app1", "rediss://127.0.0.1:1/l"):
         with pytest.raises(MotiaError, match=r"invalid Redis URL .*: the path '/(app1|l)' is not a database number"):

@@ -41,8 +41,9 @@ class RedisStateError(RedisStoreError, StateError):
     """A state operation failed in Redis."""
 
 
-# redis-py also reads a password from the query string (``?password=``), so it is masked there too.
-_QUERY_PASSWORD = re.compile(r"(^|&)(password=)[^&]*", re.IGNORECASE)
+# redis-py also reads a password from the query string (``?password=``, and a TLS key's
+# ``?ssl_password=``), so it is masked there too.
+_QUERY_PASSWORD = re.compile(r"(^|&)((?:ssl_)?password=)[^&]*", re.IGNORECASE)
 
 
 def redact(url: str) -> str:
