@@ -8,6 +8,8 @@ until Redis is back; once the change listener reconnects, every WebSocket client
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import signal
 import time
 import uuid
@@ -145,5 +147,95 @@ async def test_motia_dev_survives_losing_redis_and_its_clients_resync(
         frames = await rejoined.recv_until(lambda f: f.get("id") == "after")
         assert frames[-1]["event"]["type"] == "create"
         await rejoined.close()
+    finally:
+        dev.stop()
+
+
+async def test_at_maxmemory_writes_fail_whole_with_the_oom_reason_and_deletes_still_go_through(
+        start_redis: Callable[..., RedisServer]) -> None:
+    import redis
+
+    from motia_runtime.adapters.redis import RedisStateError, RedisStateStore
+
+    server = start_redis()
+    store, state = RedisStreamStore(server.url), RedisStateStore(server.url)
+    seen: list[StreamChange] = []
+    store.add_listener(seen.append)
+    await store.astart()
+    kept = await store.set("notes", "g", "a", {"v": 1})
+    await store.set("notes", "g", "b", {"v": 1})
+    await state.set("g", "k", 1)
+    admin = redis.Redis.from_url(server.url)
+    admin.config_set("maxmemory", max(1, int(admin.info("memory")["used_memory"]) - 100_000))
+    try:
+        assert await _eventually(lambda: len(seen) == 2)
+        oom = r"Redis at .* failed: .*command not allowed when used memory > 'maxmemory'"
+        with pytest.raises(RedisStreamError, match=rf"stream notes/g/a: {oom}"):
+            await store.set("notes", "g", "a", {"v": 2})
+        with pytest.raises(RedisStreamError, match=oom):
+            await store.set_expiring("notes", "g", "c", {"v": 1}, expires_at=int(time.time() * 1000) + 60_000)
+        with pytest.raises(RedisStreamError, match=oom):
+            await store.send("notes", "g", None, {"type": "x", "data": {}})
+        with pytest.raises(RedisStateError, match=rf"state g/k: {oom}"):
+            await state.set("g", "k", 2)
+        assert await store.get("notes", "g", "a") == kept.data  # nothing written half-way
+        assert await store.get("notes", "g", "c") is None
+        assert await state.get("g", "k") == 1
+        deleted = await store.delete("notes", "g", "b")  # freeing memory is still allowed
+        assert deleted is not None and deleted.type == "delete"
+        assert await _eventually(lambda: len(seen) == 3)
+        assert seen[-1] == deleted  # and the only change published since the limit
+    finally:
+        admin.config_set("maxmemory", 0)
+        admin.close()
+        await store.aclose()
+        await state.aclose()
+
+
+async def test_a_worker_that_dies_while_redis_is_away_is_replaced_and_the_server_keeps_running(
+        start_redis: Callable[..., RedisServer], tmp_path: Any) -> None:
+    from tests.redis.test_workers import _children
+
+    def workers(pid: int) -> list[int]:  # uvicorn's worker processes (not multiprocessing's resource tracker)
+        found = []
+        for child in _children(pid):
+            with contextlib.suppress(OSError):
+                if b"multiprocessing.spawn" in open(f"/proc/{child}/cmdline", "rb").read():
+                    found.append(child)
+        return found
+
+    redis = start_redis(persist=True)
+    dev = DevServer(APP, tmp_path / "data", env={"MOTIA_REDIS_URL": redis.url}, args=("--workers", "2")).start()
+    try:
+        assert dev.proc is not None
+        supervisor = dev.proc.pid
+        assert await _eventually(lambda: len(workers(supervisor)) == 2)
+        redis.stop()
+        victim = workers(supervisor)[0]
+        os.kill(victim, signal.SIGKILL)
+        # uvicorn starts a replacement; its start used to fail on the unreachable Redis, and uvicorn
+        # then stopped every worker: the whole server went down with one worker.
+        replaced = await _eventually(lambda: victim not in workers(supervisor) and len(workers(supervisor)) == 2,
+                                     timeout=20)
+        assert replaced, dev.logs()
+        await asyncio.sleep(3)  # the replacement's start, against the server that is still away
+        assert dev.proc.poll() is None, dev.logs()
+        assert len(workers(supervisor)) == 2, dev.logs()
+        assert "cannot subscribe to stream changes on Redis" in dev.logs()
+
+        redis.start()
+        group = f"g-{uuid.uuid4().hex[:8]}"
+
+        async def every_worker_writes() -> bool:
+            pids = set()
+            for _ in range(12):  # new connections, spread over both workers' sockets
+                async with httpx.AsyncClient(base_url=dev.url, timeout=10) as http:
+                    answer = await http.post(f"/notes/{group}/a", json={"op": "set", "data": {"v": 1}})
+                    if answer.status_code != 200:
+                        return False
+                    pids.add(answer.json()["pid"])
+            return len(pids) == 2
+
+        assert await _eventually(every_worker_writes, timeout=20), dev.logs()
     finally:
         dev.stop()

@@ -62,3 +62,29 @@ async def test_the_feed_authenticates_with_the_urls_password(start_redis: Callab
         await wrong.astart()
     assert "not-it" not in str(err.value)
     await wrong.aclose()
+
+
+async def test_apps_on_different_databases_of_one_server_do_not_hear_each_others_changes(
+        redis_server: RedisServer, prefix: str) -> None:
+    # Pub/sub ignores the database: without the number in the channel, app B's clients got app A's items.
+    base = redis_server.url.rsplit("/", 1)[0]
+    app_a = RedisStreamStore(f"{base}/1", prefix=prefix)
+    app_b = RedisStreamStore(f"{base}/2", prefix=prefix)
+    app_c = RedisStreamStore(f"{base}/0", prefix=prefix)
+    other_a = RedisStreamStore(f"{base}/1", prefix=prefix)  # app A's other worker still hears it
+    heard_b: list[StreamChange] = []  # what apps B (database 2) and C (database 0) heard
+    heard_a: list[StreamChange] = []
+    app_b.add_listener(heard_b.append)
+    app_c.add_listener(heard_b.append)
+    other_a.add_listener(heard_a.append)
+    for store in (app_a, app_b, app_c, other_a):
+        await store.astart()
+    made = await app_a.set("todos", "g", "x", {"secret": "app A's"})
+    await app_a.send("todos", "g", None, {"type": "ping", "data": {}})
+    await _until(heard_a, 2)
+    assert heard_a[0] == made and len(heard_a) == 2
+    await asyncio.sleep(0.2)
+    assert heard_b == []
+    assert await app_b.get("todos", "g", "x") is None
+    for store in (app_a, app_b, app_c, other_a):
+        await store.aclose()

@@ -7,6 +7,8 @@ through worker B). ``--workers 2`` behind one port is checked as well, as users 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
 import subprocess
 import sys
 import time
@@ -169,11 +171,12 @@ async def test_cron_runs_once_per_slot_with_two_workers(workers: tuple[DevServer
 
 
 # -- motia dev --workers N ----------------------------------------------------------------------
-def _motia(*args: str, env: dict[str, str] | None = None, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def _motia(*args: str, env: dict[str, str] | None = None, timeout: float = 30,
+           root: Path = APP) -> subprocess.CompletedProcess[str]:
     import os
 
     full_env = {k: v for k, v in os.environ.items() if k != "MOTIA_REDIS_URL"} | (env or {})
-    return subprocess.run([sys.executable, "-m", "motia_runtime", "dev", "--root", str(APP), *args],
+    return subprocess.run([sys.executable, "-m", "motia_runtime", "dev", "--root", str(root), *args],
                           env=full_env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -192,6 +195,52 @@ def test_an_unreachable_redis_stops_motia_dev_with_its_url(tmp_path: Path) -> No
     # The environment variable is the same setting.
     done = _motia("--data-dir", str(tmp_path), "--port", str(free_port()), env={"MOTIA_REDIS_URL": url})
     assert done.returncode == 1 and "cannot reach Redis at" in done.stderr
+
+
+def test_a_redis_that_refuses_the_login_or_the_scripts_stops_motia_dev_saying_so(
+        tmp_path: Path, start_redis: Any) -> None:
+    import redis
+
+    server = start_redis(password="s3cret")
+    admin = redis.Redis.from_url(server.url)
+    admin.execute_command("ACL", "SETUSER", "noscripts", "on", ">n0scr1pts", "~*", "&*", "+@all", "-evalsha")
+    admin.close()
+    base = server.url.replace(":s3cret@", "")
+
+    def dev(url: str) -> subprocess.CompletedProcess[str]:
+        return _motia("--redis-url", url, "--data-dir", str(tmp_path), "--port", str(free_port()), "--no-reload")
+
+    done = dev(base)
+    assert done.returncode == 1
+    assert f"motia: Redis at {base} refused the login (it asks for a password: put it in the URL" in done.stderr
+    # redis-py also takes the password from the query string: masked there too.
+    done = dev(f"{base}?password=n0t-1t")
+    assert done.returncode == 1
+    assert f"motia: Redis at {base}?password=*** refused the login" in done.stderr
+    assert "n0t-1t" not in done.stderr
+    # An ACL user that may log in but not run the stores' scripts: said at start, not on every write.
+    done = dev(base.replace("redis://", "redis://noscripts:n0scr1pts@"))
+    assert done.returncode == 1
+    assert (f"motia: Redis at {base.replace('redis://', 'redis://noscripts:***@')} refused the stores' scripts: "
+            "this user has no permissions to run the 'evalsha' command") in done.stderr
+    assert "n0scr1pts" not in done.stderr
+
+
+def test_workers_that_cannot_start_make_motia_dev_exit_non_zero(tmp_path: Path, start_redis: Any) -> None:
+    import redis
+
+    server = start_redis()
+    admin = redis.Redis.from_url(server.url)  # an ACL user that may run the scripts but not subscribe
+    admin.execute_command("ACL", "SETUSER", "nosub", "on", ">n0sub", "~*", "&*", "+@all", "-subscribe")
+    admin.close()
+    url = server.url.replace("redis://", "redis://nosub:n0sub@")
+    done = _motia("--redis-url", url, "--workers", "2", "--data-dir", str(tmp_path), "--port", str(free_port()))
+    # uvicorn stops every worker when one fails to start, but exited 0 with more than one.
+    assert done.returncode == 3, done.stderr
+    assert ("cannot subscribe to stream changes on Redis at "
+            f"{url.replace(':n0sub@', ':***@')}: NOPERM this user has no permissions to run the 'subscribe' command"
+            in done.stderr)
+    assert "n0sub@" not in done.stderr
 
 
 def _listening_sockets(port: int) -> int:
@@ -256,6 +305,18 @@ async def test_workers_flag_serves_every_client_every_change(tmp_path: Path, sta
                 async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
                     pids.add((await http.post(f"/notes/{group}/j{n}", json={"op": "get"})).json()["pid"])
             assert len(pids) == 2  # both workers (the third child is multiprocessing's resource tracker)
+        # A second motia dev --workers on the same port (another app here) is refused, as a single
+        # worker is: its SO_REUSEPORT sockets used to join this one's group and take half its connections.
+        other_app = tmp_path / "other"
+        shutil.copytree(APP, other_app, ignore=shutil.ignore_patterns("__pycache__"))
+        second = _motia("--redis-url", redis.url.replace("/0", "/1"), "--workers", "2", "--data-dir",
+                        str(tmp_path / "other-data"), "--port", str(port), root=other_app)
+        assert second.returncode == 1, second.stderr
+        assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in second.stderr
+        for n in range(10):
+            async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+                pid = (await http.post(f"/notes/{group}/k{n}", json={"op": "get"})).json()["pid"]
+            assert pid in _children(proc.pid)
     finally:
         proc.send_signal(2)
         try:
@@ -263,6 +324,43 @@ async def test_workers_flag_serves_every_client_every_change(tmp_path: Path, sta
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+async def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path, start_redis: Any) -> None:
+    import os
+    import signal
+
+    redis = start_redis()
+    server = DevServer(APP, tmp_path, env={"MOTIA_REDIS_URL": redis.url}, args=("--workers", "2")).start()
+    assert server.proc is not None
+    supervisor = server.proc.pid
+    deadline = time.monotonic() + 20
+    while len(_children(supervisor)) < 3 and time.monotonic() < deadline:  # 2 workers, the resource tracker
+        await asyncio.sleep(0.1)
+    children = _children(supervisor)
+    assert len(children) >= 3, server.logs()
+    server.kill()  # SIGKILL: uvicorn's supervisor gets no chance to stop its workers
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        # Reaped by init by now, unless it still runs: a zombie counts as gone.
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][:1] != "Z"
+
+    try:
+        deadline = time.monotonic() + 15
+        while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        # They used to go on serving the port (and running cron and events) with no supervisor.
+        assert not [pid for pid in children if alive(pid)], server.logs()
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"{server.url}/__motia/health", timeout=1)
+    finally:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 async def test_stream_analytics_add_up_every_workers_clients_and_frames(workers: tuple[DevServer, DevServer]) -> None:

@@ -86,7 +86,7 @@ def _dev(args: argparse.Namespace) -> int:
     elif args.workers > 1:  # each worker on a socket of its own, balanced by the kernel (Linux)
         from ..hosts.local.workers import run as run_workers
 
-        run_workers(app, **options)
+        return run_workers(app, **options)
     else:
         uvicorn.run(app, **options)
     return 0

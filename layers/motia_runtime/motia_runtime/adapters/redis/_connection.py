@@ -6,9 +6,10 @@ Every command goes through :func:`guarded`, so a step only ever sees ``RedisStre
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable
 from typing import TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import redis
 import redis.asyncio
@@ -16,6 +17,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from ...errors import MotiaError, StateError, StreamError
+from . import _scripts
 
 T = TypeVar("T")
 CONNECT_TIMEOUT_S = 3.0
@@ -39,15 +41,24 @@ class RedisStateError(RedisStoreError, StateError):
     """A state operation failed in Redis."""
 
 
+# redis-py also reads a password from the query string (``?password=``, and a TLS key's
+# ``?ssl_password=``), so it is masked there too.
+_QUERY_PASSWORD = re.compile(r"(^|&)((?:ssl_)?password=)[^&]*", re.IGNORECASE)
+
+
 def redact(url: str) -> str:
     """The URL with its password masked, for messages and logs."""
     parts = urlsplit(url)
-    if parts.password is None:
+    netloc = parts.netloc
+    if parts.password is not None:
+        userinfo, _, hostport = netloc.rpartition("@")  # hostport as written: an IPv6 host keeps its []
+        netloc = f"{userinfo.partition(':')[0]}:***@{hostport}"
+    query = _QUERY_PASSWORD.sub(r"\1\2***", parts.query)
+    if (netloc, query) == (parts.netloc, parts.query):
         return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    # Not urlunsplit: it writes ``unix:///path`` (an empty host) as ``unix:/path``.
+    return (f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+            + (f"#{parts.fragment}" if parts.fragment else ""))
 
 
 def make_client(url: str) -> redis.asyncio.Redis:
@@ -58,12 +69,27 @@ def make_client(url: str) -> redis.asyncio.Redis:
     are still replaced before use, so the first command after Redis comes back works.
     """
     try:
+        check_database(url)
         return redis.asyncio.Redis.from_url(
             url, decode_responses=True, retry=Retry(NoBackoff(), 0),
             socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=COMMAND_TIMEOUT_S,
         )
     except ValueError as exc:  # redis-py's answer to a malformed URL
         raise RedisStoreError(f"invalid Redis URL {redact(url)!r}: {exc}", redact(url)) from exc
+
+
+def check_database(url: str) -> None:
+    """Raise ValueError unless the URL's path is empty or a database number. redis-py ignores any
+    other path, so a typo (``/app1``) would silently share database 0 with whatever else uses it."""
+    parts = urlsplit(url)
+    db = unquote(parts.path).replace("/", "")  # as redis-py reads it
+    if parts.scheme in ("redis", "rediss") and db and not db.isdigit():
+        raise ValueError(f"the path {parts.path!r} is not a database number (redis://host:6379/1)")
+
+
+def database(client: redis.asyncio.Redis) -> int:
+    """The database number ``client`` selects (0 unless the URL names another)."""
+    return int(client.connection_pool.connection_kwargs.get("db") or 0)
 
 
 def describe(exc: BaseException) -> str:
@@ -80,18 +106,33 @@ async def guarded(call: Awaitable[T], error: type[RedisStoreError], what: str, u
         raise error(f"{what}: Redis at {where} failed: {describe(exc)}", where) from exc
 
 
-def check_reachable(url: str) -> None:
-    """Ping the server once, synchronously (``motia dev`` does it before starting workers)."""
+def check_reachable(url: str, prefix: str = "motia") -> None:
+    """Log in and run one of the stores' read scripts, synchronously (``motia dev`` does it before
+    starting workers): a wrong password, or an ACL user without the scripts, stops it there with
+    the reason, rather than failing every write of a server that looked up."""
     where = redact(url)
     try:
+        check_database(url)
         client = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=CONNECT_TIMEOUT_S,
                                       retry=None)
     except ValueError as exc:
         raise RedisStoreError(f"invalid Redis URL {where!r}: {exc}", where) from exc
     try:
         client.ping()
+    except redis.AuthenticationError as exc:
+        given = client.connection_pool.connection_kwargs.get("password") is not None
+        hint = "" if given else " (it asks for a password: put it in the URL, redis://:PASSWORD@host:port/db)"
+        raise RedisStoreError(f"Redis at {where} refused the login{hint}: {describe(exc)}", where) from exc
     except (redis.RedisError, OSError) as exc:
         raise RedisStoreError(f"cannot reach Redis at {where}: {describe(exc)}", where) from exc
+    try:
+        # A read of a group that does not exist: EVALSHA (SCRIPT LOAD first, the way the stores
+        # run it) with the script's reads; it writes nothing.
+        keys = Keys(prefix)
+        client.register_script(_scripts.READ)(keys=[keys.stream_group("-", "-"), keys.clock,
+                                                    keys.stream_expiry("-", "-")], args=["0"])
+    except (redis.RedisError, OSError) as exc:
+        raise RedisStoreError(f"Redis at {where} refused the stores' scripts: {describe(exc)}", where) from exc
     finally:
         client.close()
 
@@ -107,7 +148,7 @@ class Keys:
     ``<p>:stream:<stream>:group:<group>``  hash: item id -> "<createdAt> <version> <ts>\\n<data JSON>"
     ``<p>:stream:<stream>:groups``         set of the stream's non-empty groups
     ``<p>:clock``                          the last stamp given to any change (stamps are global)
-    ``<p>:changes``                        pub/sub channel: one JSON message per change
+    ``<p>:changes`` / ``<p>:changes:<db>``  pub/sub channel: one JSON message per change (see below)
     ``<p>:state:group:<group>``            hash: key -> "<seq>\\n<value JSON>" (seq: first-insertion order)
     ``<p>:state:index:<group>``            sorted set of the group's keys (score 0: ordered by key)
     ``<p>:state:groups`` / ``<p>:state:seq``  the non-empty state groups / the insertion counter
@@ -117,14 +158,19 @@ class Keys:
     ``<p>:stream:<stream>:history:<group>`` sorted set of the group's sent events (change messages) by stamp
     ``<p>:stream:<stream>:history-mark:<group>`` the newest stamp the count bound dropped from it
     ``<p>:stream-history-from``            the stamp this Redis started keeping history at
+
+    Keys live in the URL's database, but pub/sub channels do not: a PUBLISH reaches subscribers on
+    every database of the server. So the channel carries the database number, and two apps given
+    their own database (``/1``, ``/2``) never receive each other's changes. Database 0 keeps the
+    plain name, which workers of earlier versions sharing it still use.
     """
 
-    def __init__(self, prefix: str = "motia") -> None:
+    def __init__(self, prefix: str = "motia", db: int = 0) -> None:
         if not prefix:
             raise ValueError("the Redis key prefix must not be empty")
         self.prefix = prefix
         self.clock = f"{prefix}:clock"
-        self.changes = f"{prefix}:changes"
+        self.changes = f"{prefix}:changes" if db == 0 else f"{prefix}:changes:{db}"
         self.state_groups = f"{prefix}:state:groups"
         self.state_seq = f"{prefix}:state:seq"
 

@@ -42,15 +42,25 @@ class ChangeListener:
         self._task: asyncio.Task[None] | None = None
         self._log = StepLogger({"component": "redis-feed", "redis": self.url})
 
-    async def start(self) -> None:
-        """Subscribe before returning, so no change made after this is missed; raises
-        ``RedisStreamError`` naming the server when it cannot be reached."""
+    async def start(self) -> bool:
+        """Subscribe before returning, so no change made after this is missed: True. Raises
+        ``RedisStreamError`` naming the server when it refuses (a password, an ACL), as that lasts.
+
+        When the server cannot be reached, False: the feed keeps trying in the background and
+        resyncs once it is subscribed, as after any outage. ``motia dev`` checked the server before
+        starting its workers; a worker starting now replaces one that died during an outage, and
+        failing its start made uvicorn stop every worker (a Redis blip took the whole server down)."""
         try:
-            feed = await self._subscribe()
-        except _ERRORS as exc:
+            feed: FeedProtocol | None = await self._subscribe()
+        except redis.ResponseError as exc:
             raise RedisStreamError(f"cannot subscribe to stream changes on Redis at {self.url}: {describe(exc)}",
                                    self.url) from exc
+        except _ERRORS as exc:
+            self._log.warning(f"cannot subscribe to stream changes on Redis at {self.url} ({describe(exc)}); "
+                              "starting without them, reconnecting, then clients are told to resync")
+            feed = None
         self._task = asyncio.create_task(self._run(feed), name=f"redis-feed:{self.channel}")
+        return feed is not None
 
     async def stop(self) -> None:
         await stop_task(self._task)
@@ -64,16 +74,17 @@ class ChangeListener:
     def _deliver(self, raw: str) -> None:
         self._safely(self.on_message, raw)
 
-    async def _run(self, feed: FeedProtocol) -> None:
+    async def _run(self, feed: FeedProtocol | None) -> None:
         while True:
-            try:
-                await self._pump(feed)
-            except Exception as exc:  # any failure: reconnect rather than end the feed for good
-                self.connected.clear()
-                self._log.warning(f"lost the stream change feed from Redis at {self.url} ({describe(exc)}); "
-                                  "reconnecting, then clients are told to resync")
-            finally:
-                feed.close()
+            if feed is not None:
+                try:
+                    await self._pump(feed)
+                except Exception as exc:  # any failure: reconnect rather than end the feed for good
+                    self.connected.clear()
+                    self._log.warning(f"lost the stream change feed from Redis at {self.url} ({describe(exc)}); "
+                                      "reconnecting, then clients are told to resync")
+                finally:
+                    feed.close()
             feed = await self._reconnect()
             self.reconnections += 1
             self._log.warning(f"stream change feed from Redis at {self.url} is back; resyncing clients")

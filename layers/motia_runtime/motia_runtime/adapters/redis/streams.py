@@ -28,7 +28,7 @@ from ...jsonsafe import loads_stored
 from ...ports.streams import Mutation, StreamChange, StreamStore, now_ms, stored_item
 from ...tasks import stop_task
 from . import _scripts
-from ._connection import COMMAND_TIMEOUT_S, CONNECT_TIMEOUT_S, Keys, RedisStreamError, guarded, make_client
+from ._connection import COMMAND_TIMEOUT_S, CONNECT_TIMEOUT_S, Keys, RedisStreamError, database, guarded, make_client
 from ._feed import bulk
 from ._link import ScriptLink, arguments
 from .listener import ChangeListener
@@ -57,9 +57,9 @@ class RedisStreamStore(StreamStore):
                  clock: MonotonicClock | None = None) -> None:
         super().__init__(clock)
         self.url = url
-        self.keys = Keys(prefix)
         self._owns_client = client is None
         self.client = client if client is not None else make_client(url)
+        self.keys = Keys(prefix, database(self.client))
         self._write_script = self.client.register_script(_scripts.WRITE)
         self._delete_script = self.client.register_script(_scripts.DELETE)
         self._send_script = self.client.register_script(_scripts.SEND)
@@ -89,11 +89,12 @@ class RedisStreamStore(StreamStore):
 
     # -- the change feed --------------------------------------------------------------------
     async def astart(self) -> None:
-        await self.listener.start()
-        # The first worker to start on this Redis sets when its history starts; it stays.
-        key = self.keys.history_from
-        await self._run(self.client.set(key, str(self.clock.tick()), nx=True), "history start")
-        self.history_from = int(await self._run(self.client.get(key), "history start"))
+        if await self.listener.start():
+            # The first worker to start on this Redis sets when its history starts; it stays.
+            # (Started while Redis is away: ``history`` sets it once Redis is back.)
+            key = self.keys.history_from
+            await self._run(self.client.set(key, str(self.clock.tick()), nx=True), "history start")
+            self.history_from = int(await self._run(self.client.get(key), "history start"))
         if self._sweeper is None:
             self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="motia-stream-ttl")
 

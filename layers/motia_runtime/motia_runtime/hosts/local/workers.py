@@ -18,17 +18,21 @@ used as before.
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
 from typing import Any
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import multiprocess
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _claimed: list[int] = []  # the worker's lock file, held open for as long as it runs
 
 
@@ -36,6 +40,23 @@ def balanced(config: uvicorn.Config) -> bool:
     """Whether the workers can each have a socket the kernel balances connections across."""
     return (sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT") and config.workers > 1
             and config.port != 0 and not config.uds and config.fd is None)
+
+
+def check_free(config: uvicorn.Config) -> None:
+    """Raise ``OSError`` when something listens on the address already. Sockets with
+    ``SO_REUSEPORT`` join any group of the same user on the port: a second ``motia dev --workers``
+    (another app, or the same one started twice) would share the first one's connections instead
+    of failing as a single worker does. A plain bind, as uvicorn's, is refused by that group."""
+    family = socket.AF_INET6 if config.host and ":" in config.host else socket.AF_INET
+    probe = socket.socket(family, socket.SOCK_STREAM)
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn's: a TIME_WAIT is no hold
+    try:
+        probe.bind((config.host, config.port))
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot listen on {config.host}:{config.port}: {exc.strerror} "
+                                 "(another motia dev, or another server?)") from exc
+    finally:
+        probe.close()
 
 
 def listener(config: uvicorn.Config) -> socket.socket:
@@ -70,29 +91,47 @@ def claim(sockets: list[socket.socket], lock_dir: str) -> list[socket.socket]:
     return sockets
 
 
+def die_with(parent: int) -> None:
+    """Have the kernel send this process SIGTERM (a graceful stop) when ``parent`` dies.
+
+    Without it, workers whose supervisor was killed (SIGKILL, the OOM killer) went on serving the
+    port, running cron steps and events, with nobody to stop them but a kill of each one."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
+        return  # not available: the worker lives on, as uvicorn's do
+    if os.getppid() != parent:  # it died before the request was in place
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 class OwnSocketProcess(multiprocess.Process):
-    """uvicorn's worker process, serving the socket it claims (see the module docstring)."""
+    """uvicorn's worker process, serving the socket it claims (see the module docstring), and
+    stopping when the supervisor dies (:func:`die_with`)."""
 
     run_lock_dir = ""  # set by :func:`run` in the supervisor while it runs
 
     def __init__(self, config: uvicorn.Config, sockets: list[socket.socket]) -> None:
-        # An attribute of the instance: it travels to the worker with the target it runs.
+        # Attributes of the instance: they travel to the worker with the target it runs.
         self.lock_dir = type(self).run_lock_dir
+        self.supervisor = os.getpid()
         super().__init__(config, sockets)
 
     def target(self, sockets: list[socket.socket] | None = None) -> None:  # pragma: no cover - a child
+        die_with(self.supervisor)
         if sockets and self.lock_dir:
             sockets = claim(sockets, self.lock_dir)
         super().target(sockets)
 
 
-def run(app: Any, **options: Any) -> None:
+def run(app: Any, **options: Any) -> int:
     """``uvicorn.run(app, **options)`` (an import string, ``workers`` > 1), each worker on its own
-    socket where the kernel balances them."""
+    socket where the kernel balances them. Returns the exit status: uvicorn's ``STARTUP_FAILURE``
+    when a worker failed to start (uvicorn then stops them all, yet its own ``run`` exits 0 with
+    more than one worker; a script or service manager must see the failure)."""
     config = uvicorn.Config(app, **options)
     if not balanced(config):
         uvicorn.run(app, **options)
-        return
+        return 0
+    check_free(config)
     sockets = [listener(config) for _ in range(config.workers)]
     lock_dir = tempfile.mkdtemp(prefix="motia-workers-")
     # uvicorn's supervisor names its worker class as a module global: ours while this process
@@ -100,8 +139,9 @@ def run(app: Any, **options: Any) -> None:
     saved = multiprocess.Process
     OwnSocketProcess.run_lock_dir = lock_dir
     multiprocess.Process = OwnSocketProcess  # type: ignore[misc]
+    supervisor = multiprocess.Multiprocess(config, sockets=sockets)
     try:
-        multiprocess.Multiprocess(config, sockets=sockets).run()
+        supervisor.run()
     except KeyboardInterrupt:
         pass
     finally:
@@ -110,3 +150,5 @@ def run(app: Any, **options: Any) -> None:
         for sock in sockets:
             sock.close()
         shutil.rmtree(lock_dir, ignore_errors=True)
+    failed = any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes)
+    return STARTUP_FAILURE if failed else 0
