@@ -42,23 +42,6 @@ def balanced(config: uvicorn.Config) -> bool:
             and config.port != 0 and not config.uds and config.fd is None)
 
 
-def check_free(config: uvicorn.Config) -> None:
-    """Raise ``OSError`` when something listens on the address already. Sockets with
-    ``SO_REUSEPORT`` join any group of the same user on the port: a second ``motia dev --workers``
-    (another app, or the same one started twice) would share the first one's connections instead
-    of failing as a single worker does. A plain bind, as uvicorn's, is refused by that group."""
-    family = socket.AF_INET6 if config.host and ":" in config.host else socket.AF_INET
-    probe = socket.socket(family, socket.SOCK_STREAM)
-    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn's: a TIME_WAIT is no hold
-    try:
-        probe.bind((config.host, config.port))
-    except OSError as exc:
-        raise OSError(exc.errno, f"cannot listen on {config.host}:{config.port}: {exc.strerror} "
-                                 "(another motia dev, or another server?)") from exc
-    finally:
-        probe.close()
-
-
 def listener(config: uvicorn.Config) -> socket.socket:
     """A socket bound as uvicorn's ``Config.bind_socket`` binds one, in the port's reuse group."""
     family = socket.AF_INET6 if config.host and ":" in config.host else socket.AF_INET
@@ -131,7 +114,8 @@ def run(app: Any, **options: Any) -> int:
     if not balanced(config):
         uvicorn.run(app, **options)
         return 0
-    check_free(config)
+    # The port is free: motia dev checked it with a plain bind (cli/args.unlistenable), which a group of
+    # SO_REUSEPORT sockets refuses, so a second motia dev --workers cannot join the first one's group.
     sockets = [listener(config) for _ in range(config.workers)]
     lock_dir = tempfile.mkdtemp(prefix="motia-workers-")
     # uvicorn's supervisor names its worker class as a module global: ours while this process
