@@ -106,6 +106,18 @@ async def test_watch_item_human_output(server: InProcessServer, group: str, star
     assert code == 0 and "Traceback" not in err
 
 
+async def test_watch_takes_the_http_url_motia_dev_prints(server: InProcessServer, group: str,
+                                                        start_watch: StartWatch) -> None:
+    # The URL a user has is the API's (``http://``); the socket is on the same host and port.
+    await ops(server.url, todo(group, "a", "hello"))
+    assert server.url.startswith("http://")
+    proc = await start_watch("todo", group, "a", "--url", server.url)
+    await wait_open(proc)
+    assert '"text":"hello"' in await read_line(proc)
+    code, err = await interrupt(proc)
+    assert code == 0 and "Traceback" not in err
+
+
 async def test_watch_with_a_bad_token_exits_with_the_reason(server: InProcessServer, group: str,
                                                             start_watch: StartWatch) -> None:
     proc = await start_watch("todo", group, "--url", server.ws_url, "--token", "stolen")

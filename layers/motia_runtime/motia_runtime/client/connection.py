@@ -28,6 +28,7 @@ import logging
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
@@ -53,10 +54,22 @@ class ConnectionStatus(enum.StrEnum):
     FAILED = "failed"  # gave up: credentials refused, or connect() could not reach the server
 
 
+# The base URL a user has at hand is the HTTP one (``motia dev`` prints it, the Workbench is on
+# it); the stream socket answers on the same host and port, so it is taken as the socket's.
+_SOCKET_SCHEMES = {"http": "ws", "https": "wss"}
+
+
+def websocket_url(url: str) -> str:
+    """``url`` with ``http://`` / ``https://`` turned into ``ws://`` / ``wss://``; else unchanged."""
+    parts = urlsplit(url.strip())
+    scheme = _SOCKET_SCHEMES.get(parts.scheme.lower())
+    return urlunsplit(parts._replace(scheme=scheme)) if scheme else url
+
+
 class StreamClient:
     def __init__(self, url: str, auth_token: str | None = None, *, backoff: Backoff | None = None,
                  open_timeout: float = 10.0, max_frame_bytes: int = 64 * 1024 * 1024) -> None:
-        self.url = url
+        self.url = websocket_url(url)
         self.auth_token = auth_token
         self.backoff = backoff or Backoff()
         self.open_timeout = open_timeout
