@@ -13,7 +13,6 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -257,20 +256,6 @@ def test_traces_and_logs_update_while_the_trace_runs(app_server: InProcessServer
     second = httpx.post(f"{app_server.url}/open-ai", json={"message": "live logs"}).headers["x-trace-id"]
     expect(page.locator(f'#log-list .log-row[data-trace="{second}"]').first).to_be_visible()
     assert page.locator("#log-list .log-row").count() > before
-    assert page.problems == []
-
-
-def test_a_burst_of_traces_keeps_the_list_to_the_newest_and_the_page_responsive(lab_server: InProcessServer,
-                                                                                page: Any) -> None:
-    page.goto(f"{lab_server.url}/#/traces")
-    expect(page.locator("#live")).to_have_class(re.compile(r"\bup\b"))
-    with httpx.Client(base_url=lab_server.url, timeout=30) as http, ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda _: http.post("/allow").raise_for_status(), range(450)))
-        newest = http.get("/__motia/traces?limit=1").json()["traces"][0]["id"]
-    expect(page.locator(f'.trace-item[data-trace-id="{newest}"]')).to_be_visible(timeout=LIVE_TIMEOUT_MS)
-    # As many as the first load fetches (it used to keep and redraw every trace ever pushed, once
-    # per pushed frame: a page open during a load test fell seconds behind and kept growing).
-    assert page.locator(".trace-item").count() == 300
     assert page.problems == []
 
 

@@ -1,4 +1,4 @@
-"""The Workbench stays usable while a group is written in a burst (a load test, a loop of updates).
+"""The Workbench stays usable under bursts (a load test, a loop of updates): traces, stream changes.
 
 The client tests' project (``POST /ops`` runs stream operations) on the real ``motia dev``,
 the page in headless Chromium.
@@ -20,6 +20,7 @@ from tests.client.project import write_project
 from tests.support.inprocess import InProcessServer
 
 pytestmark = pytest.mark.slow
+LIVE_TIMEOUT_MS = 20_000
 
 
 @pytest.fixture(scope="module")
@@ -53,4 +54,18 @@ def test_a_burst_of_updates_to_a_big_group_is_drawn_without_freezing_the_page(op
     assert time.monotonic() - started < 5
     expect(page.locator('#stream-items tr[data-id="i99"] summary')).to_contain_text("v599")
     expect(page.locator('#stream-groups .group-chip[data-group="g299"]')).to_be_visible()
+    assert page.problems == []
+
+
+def test_a_burst_of_traces_keeps_the_list_to_the_newest_and_the_page_responsive(ops_server: InProcessServer,
+                                                                                page: Any) -> None:
+    page.goto(f"{ops_server.url}/#/traces")
+    expect(page.locator("#live")).to_have_class(re.compile(r"\bup\b"))
+    with httpx.Client(base_url=ops_server.url, timeout=30) as http, ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: http.post("/ops", json={"ops": []}).raise_for_status(), range(450)))
+        newest = http.get("/__motia/traces?limit=1").json()["traces"][0]["id"]
+    expect(page.locator(f'.trace-item[data-trace-id="{newest}"]')).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+    # As many as the first load fetches (it used to keep and redraw every trace ever pushed, once
+    # per pushed frame: a page open during a load test fell seconds behind and kept growing).
+    assert page.locator(".trace-item").count() == 300
     assert page.problems == []
