@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Awaitable, Callable
 
 import pytest
 import websockets
+from websockets.typing import Subprotocol
 
 from motia_runtime.client import Backoff, ConnectionStatus, StreamClient
 from motia_runtime.errors import StreamAuthError, StreamConnectionError, StreamSubscriptionError
@@ -92,3 +95,47 @@ async def test_motia_style_401_and_a_1008_close_are_auth_errors() -> None:
             await sub.ready(5)
         assert client.status is ConnectionStatus.FAILED and client.connections == 1
         await client.close()
+
+
+async def test_a_token_function_is_called_for_every_connection(server: InProcessServer, group: str) -> None:
+    """A minted stream token expires (15 min): a reconnect after that needs a fresh one."""
+    from websockets.asyncio.server import ServerConnection, serve
+
+    # Against motia dev: the function's token opens a private group (sync and async functions).
+    for token_function in (lambda: GOOD_TOKEN, _async_token(GOOD_TOKEN)):
+        client = StreamClient(server.ws_url, auth_token=token_function)
+        try:
+            await client.connect(timeout=5)
+            assert await client.subscribe_item("todo", f"private-{group}", "a").ready(5) is None
+        finally:
+            await client.close()
+
+    # Across a reconnect: a server that restarts (1012) after the first connection sees a new token.
+    offered: list[str] = []
+
+    async def restart_once(ws: ServerConnection) -> None:
+        offered.append(ws.request.headers["Sec-WebSocket-Protocol"])  # type: ignore[union-attr]
+        if len(offered) == 1:
+            await ws.close(1012, "restarting")
+            return
+        async for raw in ws:
+            join = json.loads(raw)["data"]
+            await ws.send(json.dumps({"streamName": join["streamName"], "groupId": join["groupId"], "id": join["id"],
+                                      "timestamp": 1, "event": {"type": "sync", "data": None}}))
+
+    minted = iter(range(1, 100))
+    async with serve(restart_once, "127.0.0.1", 0, subprotocols=[Subprotocol("Authorization")]) as fake:
+        port = fake.sockets[0].getsockname()[1]
+        async with StreamClient(f"ws://127.0.0.1:{port}", auth_token=lambda: f"t{next(minted)}",
+                                backoff=Backoff(initial=0.01)) as client:
+            sub = client.subscribe_item("todo", "g", "a")
+            assert await sub.ready(5) is None
+            assert client.connections == 2
+    assert offered == ["Authorization, t1", "Authorization, t2"]
+
+
+def _async_token(token: str) -> Callable[[], Awaitable[str]]:
+    async def mint() -> str:
+        await asyncio.sleep(0)
+        return token
+    return mint

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -58,3 +61,39 @@ def test_helpers_raise_auth_errors(server: InProcessServer, group: str) -> None:
         collect(server.ws_url, "todo", group, auth_token="stolen", timeout=5)
     with pytest.raises(StreamAuthError):
         next(watch_item(server.ws_url, "todo", group, "a", auth_token="stolen"))
+
+
+# A script as a user writes it: blocked in collect() (or a watch loop) until Ctrl-C.
+INTERRUPTED_SCRIPT = """
+import sys
+from motia_runtime.client.blocking import collect, watch_group
+
+url, group, which = sys.argv[1:]
+
+def waiting(state):
+    print("synced", flush=True)
+    return False
+
+if which == "collect":
+    collect(url, "todo", group, until=waiting, timeout=60)
+else:
+    for state in watch_group(url, "todo", group):
+        waiting(state)
+"""
+
+
+@pytest.mark.parametrize("which", ["collect", "watch_group"])
+def test_ctrl_c_closes_the_connection_without_a_pile_of_asyncio_errors(server: InProcessServer, group: str,
+                                                                       which: str) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED_SCRIPT, server.ws_url, group, which],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "synced\n"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=15)
+    finally:
+        proc.kill()
+    assert proc.returncode == -signal.SIGINT  # Python's way out of an uncaught KeyboardInterrupt
+    assert err.rstrip().endswith("KeyboardInterrupt"), err
+    # The interrupted coroutine closed its client: no task abandoned on a stopped loop.
+    assert "Task was destroyed" not in err and "Event loop is closed" not in err, err

@@ -106,6 +106,42 @@ async def test_watch_item_human_output(server: InProcessServer, group: str, star
     assert code == 0 and "Traceback" not in err
 
 
+async def test_watch_takes_the_http_url_motia_dev_prints(server: InProcessServer, group: str,
+                                                        start_watch: StartWatch) -> None:
+    # The URL a user has is the API's (``http://``); the socket is on the same host and port.
+    await ops(server.url, todo(group, "a", "hello"))
+    assert server.url.startswith("http://")
+    proc = await start_watch("todo", group, "a", "--url", server.url)
+    await wait_open(proc)
+    assert '"text":"hello"' in await read_line(proc)
+    code, err = await interrupt(proc)
+    assert code == 0 and "Traceback" not in err
+
+
+async def test_watch_prints_no_terminal_control_sequences_from_the_data(server: InProcessServer, group: str,
+                                                                        start_watch: StartWatch) -> None:
+    # An id, an event type and item text are the app's users' to choose: ESC (retitle, clear the
+    # screen), BEL and the 8-bit CSI must reach the terminal as text, not as commands.
+    hostile_id = "a\x1b]0;owned\x07\x1b[2J"
+    await ops(server.url, {"op": "set", "group": group, "id": hostile_id, "data": {"text": "x\x1b[31mred\u009b1m"}})
+    human = await start_watch("todo", group, "--url", server.ws_url)
+    as_json = await start_watch("todo", group, "--url", server.ws_url, "--json")
+    await wait_open(human)
+    await wait_open(as_json)
+    lines = [await read_line(human), await read_line(human)]
+    await ops(server.url, {"op": "send", "group": group, "id": hostile_id, "type": "t\x1b[1m", "data": 1})
+    lines.append(await read_line(human))
+    sync = await read_line(as_json)
+    for proc in (human, as_json):
+        await interrupt(proc)
+    for line in [*lines, sync]:
+        assert line.isprintable(), repr(line)
+    assert "a\\u001b]0;owned\\u0007\\u001b[2J" in lines[1] and "\\u009b1m" in lines[1]
+    assert "event  t\\u001b[1m" in lines[2]
+    item = json.loads(sync)["data"][0]  # --json lines stay JSON, with the exact values
+    assert item["id"] == hostile_id and item["text"] == "x\x1b[31mred\u009b1m"
+
+
 async def test_watch_with_a_bad_token_exits_with_the_reason(server: InProcessServer, group: str,
                                                             start_watch: StartWatch) -> None:
     proc = await start_watch("todo", group, "--url", server.ws_url, "--token", "stolen")

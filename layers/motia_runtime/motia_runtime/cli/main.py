@@ -245,7 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("stream")
     watch.add_argument("group")
     watch.add_argument("id", nargs="?", help="an item id; without it, the whole group")
-    watch.add_argument("--url", default="ws://127.0.0.1:3000")
+    watch.add_argument("--url", default="ws://127.0.0.1:3000",
+                       help="the stream socket (ws:// or wss://), or the http(s):// base URL of motia dev")
     watch.add_argument("--token", help="sent as Motia does: Sec-WebSocket-Protocol: Authorization, <token>")
     watch.add_argument("--json", action="store_true", help="one JSON object per change")
     watch.set_defaults(func=_watch)

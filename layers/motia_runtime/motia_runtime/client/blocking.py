@@ -25,6 +25,14 @@ from .subscription import StreamSubscription
 
 T = TypeVar("T")
 _DONE = object()
+CLEANUP_S = 5.0  # how long an interrupted call waits for its coroutine to close the connection
+
+
+async def _cancel_all() -> None:
+    tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class _LoopThread:
@@ -34,9 +42,32 @@ class _LoopThread:
         self.thread.start()
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+        finished = threading.Event()
+
+        async def main() -> T:
+            try:
+                return await coro
+            finally:
+                finished.set()
+
+        future = asyncio.run_coroutine_threadsafe(main(), self.loop)
+        try:
+            return future.result(timeout)
+        except BaseException:
+            # Ctrl-C (KeyboardInterrupt) or the timeout reaches only this waiting thread: the
+            # coroutine is still running on the loop. Cancel it and let its ``finally`` and
+            # ``async with`` close the connection, or stopping the loop would abandon the socket
+            # and its tasks (a page of "Task was destroyed but it is pending!" on the way out).
+            future.cancel()
+            finished.wait(CLEANUP_S)
+            raise
 
     def stop(self) -> None:
+        if self.thread.is_alive():
+            try:  # whatever is left (a watch's pump): cancelled and finished, not destroyed pending
+                asyncio.run_coroutine_threadsafe(_cancel_all(), self.loop).result(CLEANUP_S)
+            except TimeoutError:
+                pass
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
         if not self.thread.is_alive():

@@ -17,17 +17,19 @@ What it adds over Motia's clients (which retry every 2 s forever and say nothing
   subscription with ``StreamSubscriptionError`` instead of passing as an ordinary event.
 
 The token travels as Motia's browser client sends it: ``Sec-WebSocket-Protocol:
-Authorization, <token>``.
+Authorization, <token>``; ``auth_token`` may be a function called before each connection attempt.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import inspect
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
@@ -40,6 +42,9 @@ from .subscription import RESYNC, GroupSubscription, ItemSubscription, StreamSub
 
 log = logging.getLogger("motia_runtime.client")
 _Sub = TypeVar("_Sub", bound=StreamSubscription[Any])
+# A fixed token, or a function called before every connection attempt (sync or async): a
+# minted stream token expires (15 min by default), so a reconnect after that needs a new one.
+AuthToken = str | Callable[[], str | Awaitable[str | None] | None] | None
 
 POLICY_VIOLATION = 1008  # what our local host closes with when ``authenticate`` refuses
 AUTH_HTTP_STATUSES = (401, 403)  # Motia answers 401; Starlette turns a close-before-accept into 403
@@ -53,10 +58,22 @@ class ConnectionStatus(enum.StrEnum):
     FAILED = "failed"  # gave up: credentials refused, or connect() could not reach the server
 
 
+# The base URL a user has at hand is the HTTP one (``motia dev`` prints it, the Workbench is on
+# it); the stream socket answers on the same host and port, so it is taken as the socket's.
+_SOCKET_SCHEMES = {"http": "ws", "https": "wss"}
+
+
+def websocket_url(url: str) -> str:
+    """``url`` with ``http://`` / ``https://`` turned into ``ws://`` / ``wss://``; else unchanged."""
+    parts = urlsplit(url.strip())
+    scheme = _SOCKET_SCHEMES.get(parts.scheme.lower())
+    return urlunsplit(parts._replace(scheme=scheme)) if scheme else url
+
+
 class StreamClient:
-    def __init__(self, url: str, auth_token: str | None = None, *, backoff: Backoff | None = None,
+    def __init__(self, url: str, auth_token: AuthToken = None, *, backoff: Backoff | None = None,
                  open_timeout: float = 10.0, max_frame_bytes: int = 64 * 1024 * 1024) -> None:
-        self.url = url
+        self.url = websocket_url(url)
         self.auth_token = auth_token
         self.backoff = backoff or Backoff()
         self.open_timeout = open_timeout
@@ -197,14 +214,16 @@ class StreamClient:
     async def _run(self, first_attempt_fatal: bool) -> None:
         attempt = 0
         while not self._closing:
+            token: str | None = None
             try:
-                ws = await connect(self.url, subprotocols=self._subprotocols(), open_timeout=self.open_timeout,
+                token = await self._token()
+                ws = await connect(self.url, subprotocols=self._subprotocols(token), open_timeout=self.open_timeout,
                                    max_size=self.max_frame_bytes)
             except InvalidStatus as exc:
                 status = exc.response.status_code
                 if status in AUTH_HTTP_STATUSES:
                     self._give_up(StreamAuthError(f"{self.url} refused the connection: HTTP {status} "
-                                                  f"({'bad or missing' if self.auth_token is None else 'bad'} token)"))
+                                                  f"({'bad or missing' if token is None else 'bad'} token)"))
                     return
                 error: MotiaError = StreamConnectionError(f"{self.url} answered the handshake with HTTP {status}")
             except InvalidURI as exc:
@@ -212,6 +231,8 @@ class StreamClient:
                 return
             except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed, EOFError) as exc:
                 error = StreamConnectionError(f"cannot connect to {self.url}: {exc or type(exc).__name__}")
+            except StreamConnectionError as exc:  # the token function failed: retried like a drop
+                error = exc
             else:
                 opened_at = time.monotonic()
                 code, reason = await self._serve(ws)
@@ -233,10 +254,20 @@ class StreamClient:
             self._set_status(ConnectionStatus.RECONNECTING)
             await self._sleep(self.next_retry_s)
 
-    def _subprotocols(self) -> list[Subprotocol] | None:
-        if self.auth_token is None:
+    async def _token(self) -> str | None:
+        if self.auth_token is None or isinstance(self.auth_token, str):
+            return self.auth_token
+        try:
+            token = self.auth_token()
+            return await token if inspect.isawaitable(token) else token
+        except Exception as exc:  # its service may be down for a moment, as the server may be
+            raise StreamConnectionError(f"the auth_token function raised {type(exc).__name__}: {exc}") from exc
+
+    @staticmethod
+    def _subprotocols(token: str | None) -> list[Subprotocol] | None:
+        if token is None:
             return None
-        return [Subprotocol("Authorization"), Subprotocol(self.auth_token)]
+        return [Subprotocol("Authorization"), Subprotocol(token)]
 
     async def _sleep(self, seconds: float) -> None:
         self._wake.clear()

@@ -64,7 +64,12 @@ def parse_server_frame(raw: str | bytes) -> ServerFrame | None:
         event_id = message.get("eventId")
         return ServerFrame(stream, group, id, "event", inner.get("data"), timestamp, version, inner["type"],
                            event_id if isinstance(event_id, str) else None)
-    return ServerFrame(stream, group, id, kind, event.get("data"), timestamp, version)
+    data = event.get("data")
+    if kind in ("create", "update") and not isinstance(data, dict):
+        # A stream item is an object: anything else would go into the state as an "item" (and,
+        # in a group, break the next change's lookup by id, ending the connection's read loop).
+        return None
+    return ServerFrame(stream, group, id, kind, data, timestamp, version)
 
 
 def join_frame(sub: Subscription, since: int | None = None, presence: Any = None) -> str:

@@ -23,7 +23,28 @@ def _json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def _escape(char: str) -> str:
+    code = ord(char)
+    if code > 0xFFFF:  # a JSON escape is UTF-16: a surrogate pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
+def terminal_safe(line: str) -> str:
+    """``line`` with every non-printable character written as a JSON ``\\uXXXX`` escape.
+
+    Ids, event types and item text come from the app's users: printed raw, an ESC or C1
+    sequence in them would drive the terminal watching (retitle it, clear it, rewrite what it
+    shows). The escape keeps a ``--json`` line valid JSON (they can only be inside strings)."""
+    return line if line.isprintable() else "".join(c if c.isprintable() else _escape(c) for c in line)
+
+
 def format_change(change: Change[Any], as_json: bool) -> list[str]:
+    return [terminal_safe(line) for line in _format_change(change, as_json)]
+
+
+def _format_change(change: Change[Any], as_json: bool) -> list[str]:
     if as_json:
         out: dict[str, Any] = {"type": change.kind, "id": change.id, "timestamp": change.timestamp}
         if change.kind == "event":
@@ -48,7 +69,7 @@ async def watch(url: str, stream: str, group: str, id: str | None, token: str | 
     def status(value: ConnectionStatus) -> None:
         detail = f" ({client.error}; retry in {client.next_retry_s:.1f}s)" \
             if value is ConnectionStatus.RECONNECTING and client.next_retry_s is not None else ""
-        print(f"motia watch: {value.value}{detail}", file=err, flush=True)
+        print(terminal_safe(f"motia watch: {value.value}{detail}"), file=err, flush=True)  # detail: a close reason
 
     client.on_status(status)
     try:
@@ -58,7 +79,7 @@ async def watch(url: str, stream: str, group: str, id: str | None, token: str | 
             for line in format_change(change, as_json):
                 print(line, file=out, flush=True)
     except StreamError as exc:  # connection, credentials or a refused join: say which, no traceback
-        print(f"motia watch: {exc}", file=err, flush=True)
+        print(terminal_safe(f"motia watch: {exc}"), file=err, flush=True)  # a refusal's text is the server's
         return 1
     finally:
         await client.close()

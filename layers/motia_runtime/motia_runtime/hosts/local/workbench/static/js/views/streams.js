@@ -5,7 +5,7 @@
 import {getJSON} from '../api.js';
 import {headline} from './live.js';
 import {liveAnalytics} from './stream-analytics.js';
-import {add, badge, clear, clock, empty, fill, flash, h, jsonBlock, preview, progressBar} from '../dom.js';
+import {add, badge, clear, clock, empty, fill, flash, h, jsonBlock, preview, progressBar, throttle} from '../dom.js';
 
 export const title = 'Streams';
 export const icon = 'streams';
@@ -66,7 +66,7 @@ export function mount(root, app, params) {
       : empty('No groups yet.'));
   }
 
-  function renderItems(changedId) {
+  function renderItems(changedIds = []) {
     if (!itemsEl) return;
     const rows = [...items.values()].sort((a, b) => (a._createdAt ?? 0) - (b._createdAt ?? 0));
     fill(itemsEl, !group ? empty('Select a group.') : rows.length ? h('table', {class: 'table items-table'},
@@ -80,11 +80,22 @@ export function mount(root, app, params) {
           h('td', {}, progressBar(data.progress)),
           h('td', {class: 'muted nowrap'}, _createdAt ? clock(_createdAt) : ''));
       }))) : empty('This group is empty.'));
-    if (changedId) {
-      const row = itemsEl.querySelector(`tr[data-id="${CSS.escape(changedId)}"]`);
+    for (const id of changedIds) {
+      const row = itemsEl.querySelector(`tr[data-id="${CSS.escape(id)}"]`);
       if (row) flash(row);
     }
   }
+
+  // Pushed changes are drawn at most once per interval: the table is rebuilt whole, and a group
+  // written in a burst (a load test, a loop of updates) would otherwise rebuild it per frame and
+  // freeze the page for minutes.
+  const renderNewGroups = throttle(() => { renderGroups(); renderList(); }, 200);
+  const changed = new Set();
+  const renderChanged = throttle(() => {
+    const ids = [...changed];
+    changed.clear();
+    renderItems(ids);
+  }, 200);
 
   function renderEvents() {
     if (!eventsEl) return;
@@ -158,7 +169,7 @@ export function mount(root, app, params) {
   const offStream = app.feed.on('stream', (change) => {
     if (change.streamName !== selected) return;
     const st = current();
-    if (st && !st.groups.includes(change.groupId)) { st.groups.push(change.groupId); renderGroups(); renderList(); }
+    if (st && !st.groups.includes(change.groupId)) { st.groups.push(change.groupId); renderNewGroups(); }
     if (change.groupId !== group) return;
     if (change.change === 'event') {
       events.unshift(change);
@@ -168,7 +179,8 @@ export function mount(root, app, params) {
     }
     if (buffers.size) { for (const buffer of buffers) buffer.push(change); return; }
     applyChange(change);
-    renderItems(change.id);
+    changed.add(change.id);
+    renderChanged();
   });
   const offOpen = app.feed.on('open', () => { loadStreams().then(renderMain).catch(() => {}); });
   const timer = setInterval(() => loadStreams().catch(() => {}), STATS_EVERY_MS);

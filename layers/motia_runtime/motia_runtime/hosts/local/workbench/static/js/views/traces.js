@@ -10,6 +10,9 @@ export const title = 'Traces';
 export const icon = 'traces';
 
 const STATUS_KIND = {running: 'running', ok: 'ok', error: 'error'};
+// The list keeps the newest traces, as many as the first load fetches: a page left open during a
+// load test would otherwise keep every trace ever pushed and rebuild the whole list for each.
+const MAX_LISTED = 300;
 
 function statusBadge(status, attrs = {}) {
   return badge(status, STATUS_KIND[status] || 'neutral', attrs);
@@ -41,6 +44,12 @@ export function mount(root, app, params) {
   let kinds = new Set(['emit', 'state', 'stream', 'log']);
   const opened = new Set();
   let ticker = null;
+
+  function trim() {
+    if (summaries.size <= MAX_LISTED) return;
+    const oldest = [...summaries.values()].sort((a, b) => b.start - a.start).slice(MAX_LISTED);
+    for (const t of oldest) if (t.id !== selected) summaries.delete(t.id);
+  }
 
   function renderList() {
     const text = filter.value.trim().toLowerCase();
@@ -115,19 +124,23 @@ export function mount(root, app, params) {
     const buffer = [];
     buffers.add(buffer);
     try {
-      const {traces} = await getJSON('/__motia/traces?limit=300');
+      const {traces} = await getJSON(`/__motia/traces?limit=${MAX_LISTED}`);
       summaries.clear();
       for (const t of [...traces, ...buffer]) summaries.set(t.id, t);
+      trim();
     } finally {
       buffers.delete(buffer);
     }
     renderList();
   }
+  // A burst of pushes (each trace is pushed as it starts and as each run ends) is drawn once per
+  // interval, not once per frame.
+  const renderPushed = throttle(() => { trim(); renderList(); }, 200);
 
   const offTrace = app.feed.on('trace', (summary) => {
     for (const buffer of buffers) buffer.push(summary);
     summaries.set(summary.id, summary);
-    renderList();
+    renderPushed();
     if (summary.id === selected) refreshDetail();
   });
   const offOpen = app.feed.on('open', () => { loadList(); loadDetail(); });
