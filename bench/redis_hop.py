@@ -119,17 +119,23 @@ class Link:
                         self.arrived.set()
 
 
-async def _one_per_worker(host: str, port: int, workers: int) -> dict[int, Link]:
+async def _one_per_worker(host: str, port: int, workers: int, within_s: float = 60) -> dict[int, Link]:
+    """A subscriber on each worker. The port answers once the first worker listens; the others may
+    still be loading the project (seconds on a busy machine), so keep asking until ``within_s``."""
     found: dict[int, Link] = {}
-    for _ in range(200):
+    deadline = time.monotonic() + within_s
+    tries = 0
+    while time.monotonic() < deadline:
+        tries += 1
         link = await Link.open(host, port)
         if link.pid in found:
             link.writer.close()
+            await asyncio.sleep(0.02)
         else:
             found[link.pid] = link
         if len(found) == workers:
             return found
-    raise RuntimeError(f"found {len(found)} of {workers} workers in 200 connections")
+    raise RuntimeError(f"found {len(found)} of {workers} workers in {tries} connections over {within_s:.0f} s")
 
 
 def _pct(values: list[float], q: float) -> float | None:

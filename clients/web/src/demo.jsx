@@ -8,6 +8,7 @@ import { ENRICHMENT, STREAM, createPet, journeyProgress, statusItems } from './s
 import { ProgressBar } from './ProgressBar.jsx'
 import { PetRoom } from './PetRoom.jsx'
 import { useSseGroup } from './sse.js'
+import { WhenConnected } from './WhenConnected.jsx'
 
 // Which transport the page reads streams with: the WebSocket (Motia's clients) when one opens,
 // else Server-Sent Events. ?transport=sse forces SSE.
@@ -159,7 +160,11 @@ function App() {
       <PetForm onCreated={setPet} />
       {transport === 'websocket' ? (
         <MotiaStreamProvider address={streamAddress} protocols={streamProtocols}>
-          {pet ? <PetProgressWs key={pet.groupId} groupId={pet.groupId} name={pet.name} /> : null}
+          {pet ? (
+            <WhenConnected>
+              <PetProgressWs key={pet.groupId} groupId={pet.groupId} name={pet.name} />
+            </WhenConnected>
+          ) : null}
           {room}
         </MotiaStreamProvider>
       ) : (

@@ -5,9 +5,10 @@
 import { useState } from 'react'
 import { createRoot } from 'react-dom/client'
 import {
-  MotiaStreamProvider, useMotiaStream, useStreamEventHandler, useStreamGroup, useStreamItem,
+  MotiaStreamProvider, useStreamEventHandler, useStreamGroup, useStreamItem,
 } from '@motiadev/stream-client-react'
 import { param, streamAddress, streamProtocols } from './address.js'
+import { WhenConnected } from './WhenConnected.jsx'
 
 const show = (value) => (value === undefined ? 'undefined' : JSON.stringify(value))
 
@@ -45,12 +46,6 @@ function Inspector({ streamName, groupId, itemId, eventType }) {
   )
 }
 
-// The provider renders its children before its effect has created the Stream; useStreamGroup
-// logs a console error when called without one, so wait for it.
-function WhenConnected({ children }) {
-  const { stream } = useMotiaStream()
-  return stream ? children : <p>Connecting…</p>
-}
 
 function App() {
   const streamName = param('stream')
@@ -60,7 +55,7 @@ function App() {
   }
   return (
     <MotiaStreamProvider address={streamAddress} protocols={streamProtocols}>
-      <WhenConnected>
+      <WhenConnected fallback={<p>Connecting…</p>}>
         <Inspector streamName={streamName} groupId={groupId} itemId={param('id')} eventType={param('event', 'event')} />
       </WhenConnected>
     </MotiaStreamProvider>
