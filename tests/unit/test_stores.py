@@ -32,6 +32,18 @@ def _message(step: str, n: int, group: str | None = None, visible_at: int = 0) -
     return NewMessage(step, "topic", {"n": n}, "T-1", group, visible_at, f"e{n}")
 
 
+def test_queue_counts_every_message_and_lists_page_after_an_id(queue: QueueStore) -> None:
+    # More than the default counts() reads in one page (1,000), and than a listing's 200.
+    queue.enqueue([_message("A", n) for n in range(2300)] + [_message("B", n) for n in range(5)], now=0)
+    for m in queue.claim("A", now=1, limit=7, fifo=False)[:3]:
+        queue.dead_letter(m.id, "boom")
+    assert queue.counts() == {"A": {"ready": 2293, "inflight": 4, "dead": 3}, "B": {"ready": 5}}
+    page = queue.list(step="A", limit=200)
+    rest = queue.list(step="A", limit=5000, after=page[-1].id)
+    assert len(page) == 200 and len(rest) == 2100 and rest[0].id > page[-1].id
+    assert [m.id for m in page + rest] == sorted({m.id for m in page + rest})
+
+
 def test_queue_claims_ack_and_retries(queue: QueueStore) -> None:
     queue.enqueue([_message("A", 1), _message("A", 2), _message("B", 3)], now=0)
     claimed = queue.claim("A", now=10, limit=10, fifo=False)

@@ -75,12 +75,6 @@ class MemoryQueueStore(QueueStore):
                and (after is None or m.id > after)]
         return sorted(out, key=lambda m: m.id)[:limit]
 
-    def counts(self) -> dict[str, dict[str, int]]:
-        out: dict[str, dict[str, int]] = {}
-        for m in self._messages.values():
-            out.setdefault(m.step, {})[m.status] = out.get(m.step, {}).get(m.status, 0) + 1
-        return out
-
     def redrive(self, message_id: int, now: int) -> bool:
         m = self._messages.get(message_id)
         if m is None or m.status != "dead":
