@@ -5,18 +5,15 @@ coroutine rather than being one (hosts/local/asgi3.py says why)."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from motia_runtime.hosts.local.body_limit import BodyLimit
 from motia_runtime.hosts.local.trust import TrustBoundary
-from tests.support.fake_openai import free_port
+from tests.support.uvicorn_thread import serving
 
 
 async def echo_length(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -33,21 +30,9 @@ async def echo_length(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 def serve(app: Any) -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    try:
-        assert config.interface == "asgi3"  # what uvicorn concluded from the app itself
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with serving(app) as server:
+        assert server.config.interface == "asgi3"  # what uvicorn concluded from the app itself
+        yield f"http://127.0.0.1:{server.config.port}"
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from tests.support.uvicorn_thread import serving
 @pytest.fixture(scope="module")
 def port() -> Iterator[int]:
     app = broken_project_app(ConfigError("bad method", file="functions/hello_step.py", field="method", line=2))
-    with serving(app, ws="motia_runtime.hosts.local.frames:FrameWriterProtocol") as number:
-        yield number
+    with serving(app, ws="motia_runtime.hosts.local.frames:FrameWriterProtocol") as server:
+        yield server.config.port
 
 
 async def test_a_binary_frame_is_answered_and_the_connection_stays(port: int) -> None:

@@ -48,8 +48,8 @@ def _serve(parser: type | None, timeout_s: int) -> Iterator[int]:
         pytest.skip("httptools is not installed")
     # The deadline is a class attribute (head_timeout.protocol_class makes one per value).
     protocol = type("Quick", (parser,), {"head_timeout_s": timeout_s})
-    with serving(ok, http=protocol) as number:
-        yield number
+    with serving(ok, http=protocol) as server:
+        yield server.config.port
 
 
 def test_a_half_sent_upgrade_is_closed_and_a_whole_request_is_answered(port: int) -> None:

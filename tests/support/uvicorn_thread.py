@@ -15,9 +15,10 @@ from tests.support.fake_openai import free_port
 
 
 @contextmanager
-def serving(app: Any, **config: Any) -> Iterator[int]:
+def serving(app: Any, **config: Any) -> Iterator[uvicorn.Server]:
     """Serve ``app`` with ``uvicorn.Config(app, **config)`` (quiet and without lifespan unless said)
-    and yield its port once uvicorn says it has started; stop it on the way out."""
+    and yield the server once uvicorn says it has started (``.config.port``, and what uvicorn made
+    of the app, ``.config.interface``); stop it on the way out."""
     port = free_port()
     config = {"lifespan": "off", "log_level": "warning", **config}
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **config))
@@ -28,7 +29,7 @@ def serving(app: Any, **config: Any) -> Iterator[int]:
         assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.01)
     try:
-        yield port
+        yield server
     finally:
         server.should_exit = True
         thread.join(10)
