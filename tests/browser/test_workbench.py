@@ -406,9 +406,10 @@ def test_queue_counts_cover_every_message_and_the_lists_page_past_200(lab_server
             ids += [m["id"] for m in more["deadLetters"]]
             after = more["next"]
         assert len(ids) == total and ids == sorted(set(ids))  # every one once, oldest first
-        for bad in ({"limit": "0"}, {"limit": "1001"}, {"after": "x"}):
+        for bad, named in (({"limit": "0"}, ["limit"]), ({"limit": "1001"}, ["limit"]), ({"after": "x"}, ["after"]),
+                           ({"limit": "150", "after": "x"}, ["after"]), ({"limit": "x", "after": "7"}, ["limit"])):
             refused = client.get("/__motia/queues/dead-letters", params=bad)
-            assert refused.status_code == 400 and [e["field"] for e in refused.json()["errors"]] == list(bad)
+            assert refused.status_code == 400 and [e["field"] for e in refused.json()["errors"]] == named
     page.goto(f"{lab_server.url}/#/queues")
     expect(page.locator('#queue-table tr[data-step="RunJob"] .badge-error')).to_have_text(str(total))
     expect(page.locator("#dead-letters .more-messages")).to_have_text(f"The oldest 200 of {total}.")

@@ -150,10 +150,13 @@ class AdminApi:
         query = request.query_params
         limit = int64(query.get("limit", str(PAGE)))
         after = int64(query["after"]) if "after" in query else None
-        if limit is None or not 1 <= limit <= MAX_PAGE or ("after" in query and after is None):
+        bad = [field for field, wrong in (("limit", limit is None or not 1 <= limit <= MAX_PAGE),
+                                          ("after", "after" in query and after is None)) if wrong]
+        if bad:
             return JSONResponse({"error": f"limit must be 1 to {MAX_PAGE} and after a message id",
-                                 "errors": [{"field": f, "message": "not a whole number in range"}
-                                            for f in ("limit", "after") if f in query]}, status_code=400)
+                                 "errors": [{"field": f, "message": "not a whole number in range"} for f in bad]},
+                                status_code=400)
+        assert limit is not None  # bad names it otherwise
         items = self.queue.list(status=status, step=query.get("step"), limit=limit,
                                 **({"after": after} if after is not None else {}))
         return JSONResponse({key: [m.to_dict() for m in items],
